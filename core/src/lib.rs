@@ -1,0 +1,20 @@
+//! Fief's core: a `no_std`, heap-free system-emulator core.
+//!
+//! * [`pool`]: fixed-capacity pools and generational handles (rules L1, L2).
+//! * [`owner`]: devices as owners, their lifecycle and tree (rules L3, L4).
+//! * [`memory`]: regions, transactions, flat views, address spaces, accesses (L3–L7, L9).
+//! * [`grace`]: lock-free publication of flat views and grace periods (L6, L7).
+//!
+//! See `DESIGN.md` in the shared folder for the lifetime rules the modules enforce.
+#![no_std]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod grace;
+#[cfg(not(loom))]
+pub mod memory;
+#[cfg(not(loom))]
+pub mod owner;
+pub mod pool;
+mod sync;

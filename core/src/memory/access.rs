@@ -1,0 +1,482 @@
+//! The access side: reads and writes through an address space's published flat view (rules
+//! L7 and L9).
+//!
+//! Every access runs inside a *read section*: the view it started with is pinned until it
+//! ends, so a concurrent commit neither changes what it sees nor frees what it can reach.
+//! [`AddressSpace`]'s methods open a section per call; a [`ReadSection`] keeps one open
+//! across many accesses (a hart's time slice, a DMA burst) and caches the last range hit.
+//!
+//! Bad accesses answer a [`MemTxResult`], never a panic: nothing mapped → decode error
+//! (reads give 0); sizes or alignment outside the device's `valid` rules, or `accepts`
+//! refusing → decode error without calling the device; a non-debug write to ROM or a
+//! read-only range → decode error, contents unchanged.
+
+use core::cell::Cell;
+
+use super::addr::{AccessSize, GuestAddress, RegionOffset};
+use super::flatview::{FlatRange, FlatView, Section, Target};
+use super::ops::{Endianness, MmioOps};
+use super::topology::VIEW_COPIES;
+use super::tx::{MemTxAttrs, MemTxResult};
+use crate::grace::{Pinned, Published};
+
+/// A reader's handle on one address space. Cheap to copy; every method pins the current
+/// view for the duration of one access.
+#[derive(Clone, Copy)]
+pub struct AddressSpace<'m, 'a, const F: usize> {
+    views: &'m Published<FlatView<'a, F>, VIEW_COPIES>,
+}
+
+impl<'m, 'a, const F: usize> AddressSpace<'m, 'a, F> {
+    pub(crate) fn new(views: &'m Published<FlatView<'a, F>, VIEW_COPIES>) -> Self {
+        AddressSpace { views }
+    }
+
+    /// Opens a read section on the current view. `None` only before the first commit that
+    /// created this space, which cannot be observed through a [`SpaceId`](super::SpaceId).
+    pub fn section(&self) -> Option<ReadSection<'m, 'a, F>> {
+        self.views.pin().map(|pin| ReadSection {
+            pin,
+            last: Cell::new(0),
+        })
+    }
+
+    /// Reads `size` bytes at `addr` (little-endian value).
+    pub fn read(
+        &self,
+        addr: GuestAddress,
+        size: AccessSize,
+        attrs: MemTxAttrs,
+    ) -> (u64, MemTxResult) {
+        match self.section() {
+            Some(s) => s.read(addr, size, attrs),
+            None => (0, MemTxResult::DECODE_ERROR),
+        }
+    }
+
+    /// Writes the low `size` bytes of `value` at `addr`.
+    pub fn write(
+        &self,
+        addr: GuestAddress,
+        size: AccessSize,
+        value: u64,
+        attrs: MemTxAttrs,
+    ) -> MemTxResult {
+        match self.section() {
+            Some(s) => s.write(addr, size, value, attrs),
+            None => MemTxResult::DECODE_ERROR,
+        }
+    }
+
+    /// Reads `buf.len()` bytes from `addr`.
+    pub fn read_buf(&self, addr: GuestAddress, buf: &mut [u8], attrs: MemTxAttrs) -> MemTxResult {
+        match self.section() {
+            Some(s) => s.read_buf(addr, buf, attrs),
+            None => {
+                buf.fill(0);
+                MemTxResult::DECODE_ERROR
+            }
+        }
+    }
+
+    /// Writes `data` at `addr`.
+    pub fn write_buf(&self, addr: GuestAddress, data: &[u8], attrs: MemTxAttrs) -> MemTxResult {
+        match self.section() {
+            Some(s) => s.write_buf(addr, data, attrs),
+            None => MemTxResult::DECODE_ERROR,
+        }
+    }
+
+    /// See [`FlatView::find`].
+    pub fn find(&self, addr: GuestAddress, size: u64) -> Option<Section> {
+        self.section()?.view().find(addr, size)
+    }
+
+    /// The current view's generation (0 before the first publish).
+    pub fn generation(&self) -> u32 {
+        self.section().map_or(0, |s| s.view().generation())
+    }
+}
+
+/// A pinned view of an address space: accesses through it all see the same topology, and
+/// nothing they can reach is reused until the section is dropped.
+pub struct ReadSection<'m, 'a, const F: usize> {
+    pin: Pinned<'m, FlatView<'a, F>, VIEW_COPIES>,
+    /// Index of the range the last access hit: a TLB of one entry.
+    last: Cell<usize>,
+}
+
+impl<'a, const F: usize> ReadSection<'_, 'a, F> {
+    /// The pinned flat view.
+    pub fn view(&self) -> &FlatView<'a, F> {
+        &self.pin
+    }
+
+    /// The epoch the pinned view was published at.
+    pub fn epoch(&self) -> u32 {
+        self.pin.epoch()
+    }
+
+    /// The range that holds all of `[addr, addr + n)`, trying the last one hit first.
+    #[inline]
+    fn range_for(&self, addr: u64, n: u64) -> Option<&FlatRange<'a>> {
+        let ranges = self.pin.ranges();
+        if let Some(r) = ranges.get(self.last.get()) {
+            if r.start <= addr
+                && addr.wrapping_add(n - 1) <= r.last
+                && addr <= addr.wrapping_add(n - 1)
+            {
+                return Some(r);
+            }
+        }
+        let index = self.pin.lookup_index(addr)?;
+        let r = &ranges[index];
+        self.last.set(index);
+        (addr.checked_add(n - 1)? <= r.last).then_some(r)
+    }
+
+    /// Reads `size` bytes at `addr` (little-endian value).
+    #[inline]
+    pub fn read(
+        &self,
+        addr: GuestAddress,
+        size: AccessSize,
+        attrs: MemTxAttrs,
+    ) -> (u64, MemTxResult) {
+        let n = size.bytes() as u64;
+        let Some(range) = self.range_for(addr.0, n) else {
+            return self.read_split(addr, size, attrs);
+        };
+        let offset = range.offset_in_region + (addr.0 - range.start);
+        match range.target {
+            Target::Ram(ram) | Target::Rom(ram) | Target::RomD(ram, _) => {
+                if offset.checked_add(n).is_some_and(|end| end <= ram.len()) {
+                    // SAFETY: in bounds (checked just above); the block is alive because the
+                    // view holding this pointer is pinned (rule L7).
+                    (unsafe { ram.load(offset, size) }, MemTxResult::OK)
+                } else {
+                    (0, MemTxResult::ERROR)
+                }
+            }
+            Target::Mmio(ops) => mmio_read(ops, RegionOffset(offset), size, attrs),
+            Target::Reservation | Target::Nothing => (0, MemTxResult::DECODE_ERROR),
+        }
+    }
+
+    /// Writes the low `size` bytes of `value` at `addr`.
+    #[inline]
+    pub fn write(
+        &self,
+        addr: GuestAddress,
+        size: AccessSize,
+        value: u64,
+        attrs: MemTxAttrs,
+    ) -> MemTxResult {
+        let n = size.bytes() as u64;
+        let Some(range) = self.range_for(addr.0, n) else {
+            let bytes = value.to_le_bytes();
+            return self.write_buf(addr, &bytes[..n as usize], attrs);
+        };
+        let offset = range.offset_in_region + (addr.0 - range.start);
+        let debug = attrs.is_debug();
+        let direct = match range.target {
+            Target::Ram(ram) if !range.readonly || debug => Some(ram),
+            Target::Rom(ram) | Target::RomD(ram, _) if debug => Some(ram),
+            Target::Ram(_) | Target::Rom(_) => return MemTxResult::DECODE_ERROR,
+            Target::RomD(_, ops) | Target::Mmio(ops) => {
+                if range.readonly && !debug {
+                    return MemTxResult::DECODE_ERROR;
+                }
+                return mmio_write(ops, RegionOffset(offset), size, value, attrs);
+            }
+            Target::Reservation | Target::Nothing => return MemTxResult::DECODE_ERROR,
+        };
+        match direct {
+            Some(ram) if offset.checked_add(n).is_some_and(|end| end <= ram.len()) => {
+                // SAFETY: in bounds (checked); the block is alive while the view is pinned.
+                unsafe { ram.store(offset, size, value) };
+                MemTxResult::OK
+            }
+            _ => MemTxResult::ERROR,
+        }
+    }
+
+    /// A scalar read that crosses a range boundary (or the end of the space): byte-wise
+    /// through the buffer path, results OR-ed.
+    fn read_split(
+        &self,
+        addr: GuestAddress,
+        size: AccessSize,
+        attrs: MemTxAttrs,
+    ) -> (u64, MemTxResult) {
+        let mut bytes = [0u8; 8];
+        let result = self.read_buf(addr, &mut bytes[..size.bytes() as usize], attrs);
+        (u64::from_le_bytes(bytes), result)
+    }
+
+    /// Reads `buf.len()` bytes from `addr`. Unmapped bytes read as 0 and make the result a
+    /// decode error; MMIO is read in the largest accesses its rules allow.
+    pub fn read_buf(&self, addr: GuestAddress, buf: &mut [u8], attrs: MemTxAttrs) -> MemTxResult {
+        self.walk(addr, buf.len(), |chunk_addr, range, at, len| {
+            let out = &mut buf[at..at + len];
+            let Some(range) = range else {
+                out.fill(0);
+                return MemTxResult::DECODE_ERROR;
+            };
+            let offset = range.offset_in_region + (chunk_addr - range.start);
+            match range.target {
+                Target::Ram(ram) | Target::Rom(ram) | Target::RomD(ram, _) => {
+                    if offset
+                        .checked_add(len as u64)
+                        .is_some_and(|end| end <= ram.len())
+                    {
+                        // SAFETY: in bounds (checked); block alive while the view is pinned.
+                        unsafe { ram.copy_to(offset, out) };
+                        MemTxResult::OK
+                    } else {
+                        out.fill(0);
+                        MemTxResult::ERROR
+                    }
+                }
+                Target::Mmio(ops) => {
+                    let mut result = MemTxResult::OK;
+                    let mut done = 0;
+                    while done < len {
+                        let at_offset = offset + done as u64;
+                        let size = mmio_chunk(ops, at_offset, len - done);
+                        let (value, r) = mmio_read(ops, RegionOffset(at_offset), size, attrs);
+                        let n = size.bytes() as usize;
+                        out[done..done + n].copy_from_slice(&value.to_le_bytes()[..n]);
+                        result |= r;
+                        done += n;
+                    }
+                    result
+                }
+                Target::Reservation | Target::Nothing => {
+                    out.fill(0);
+                    MemTxResult::DECODE_ERROR
+                }
+            }
+        })
+    }
+
+    /// Writes `data` at `addr`. Unmapped or read-only bytes are skipped and make the result
+    /// a decode error; the rest is written.
+    pub fn write_buf(&self, addr: GuestAddress, data: &[u8], attrs: MemTxAttrs) -> MemTxResult {
+        let debug = attrs.is_debug();
+        self.walk(addr, data.len(), |chunk_addr, range, at, len| {
+            let input = &data[at..at + len];
+            let Some(range) = range else {
+                return MemTxResult::DECODE_ERROR;
+            };
+            let offset = range.offset_in_region + (chunk_addr - range.start);
+            let ram = match range.target {
+                Target::Ram(ram) if !range.readonly || debug => ram,
+                Target::Rom(ram) | Target::RomD(ram, _) if debug => ram,
+                Target::RomD(_, ops) | Target::Mmio(ops) if !range.readonly || debug => {
+                    let mut result = MemTxResult::OK;
+                    let mut done = 0;
+                    while done < len {
+                        let at_offset = offset + done as u64;
+                        let size = mmio_chunk(ops, at_offset, len - done);
+                        let n = size.bytes() as usize;
+                        let mut bytes = [0u8; 8];
+                        bytes[..n].copy_from_slice(&input[done..done + n]);
+                        result |= mmio_write(
+                            ops,
+                            RegionOffset(at_offset),
+                            size,
+                            u64::from_le_bytes(bytes),
+                            attrs,
+                        );
+                        done += n;
+                    }
+                    return result;
+                }
+                _ => return MemTxResult::DECODE_ERROR,
+            };
+            if offset
+                .checked_add(len as u64)
+                .is_some_and(|end| end <= ram.len())
+            {
+                // SAFETY: in bounds (checked); block alive while the view is pinned.
+                unsafe { ram.copy_from(offset, input) };
+                MemTxResult::OK
+            } else {
+                MemTxResult::ERROR
+            }
+        })
+    }
+
+    /// Splits `[addr, addr + len)` at flat-range boundaries and calls `chunk(address, range
+    /// or None for a hole, position in the buffer, length)`, OR-ing the results. Bytes past
+    /// the end of the 64-bit space are a decode error.
+    fn walk(
+        &self,
+        addr: GuestAddress,
+        len: usize,
+        mut chunk: impl FnMut(u64, Option<&FlatRange<'a>>, usize, usize) -> MemTxResult,
+    ) -> MemTxResult {
+        let view = self.view();
+        let mut result = MemTxResult::OK;
+        let mut done = 0usize;
+        while done < len {
+            let Some(cur) = addr.0.checked_add(done as u64) else {
+                // Wrapped past 2^64: the rest addresses nothing.
+                result |= chunk(0, None, done, len - done);
+                break;
+            };
+            let remaining = (len - done) as u64;
+            let (range, span) = match view.lookup_index(cur) {
+                Some(i) => {
+                    let r = &view.ranges()[i];
+                    (Some(r), (r.last - cur).saturating_add(1).min(remaining))
+                }
+                None => {
+                    let hole = match view.next_covered(cur) {
+                        Some(next) => next - cur,
+                        None => u64::MAX,
+                    };
+                    (None, hole.min(remaining))
+                }
+            };
+            let span = span as usize;
+            result |= chunk(cur, range, done, span);
+            done += span;
+        }
+        result
+    }
+}
+
+/// The largest MMIO access, at most `remaining` bytes, that the device's `valid` rules allow
+/// at `offset` (QEMU's `memory_access_size`).
+fn mmio_chunk(ops: &dyn MmioOps, offset: u64, remaining: usize) -> AccessSize {
+    let valid = ops.rules().valid;
+    let mut max = (valid.max.clamp(1, 8) as usize).min(remaining);
+    if !valid.unaligned && offset != 0 {
+        max = max.min(1 << offset.trailing_zeros().min(3));
+    }
+    let bytes = match max {
+        8.. => 8,
+        4..=7 => 4,
+        2..=3 => 2,
+        _ => 1,
+    };
+    AccessSize::from_bytes(bytes).unwrap_or(AccessSize::Byte)
+}
+
+/// Checks `valid` and `accepts`; `false` means decode error, no callback.
+fn mmio_valid(
+    ops: &dyn MmioOps,
+    offset: RegionOffset,
+    size: AccessSize,
+    is_write: bool,
+    attrs: MemTxAttrs,
+) -> bool {
+    let valid = ops.rules().valid;
+    let n = size.bytes() as u64;
+    if !valid.unaligned && offset.0 % n != 0 {
+        return false;
+    }
+    let (min, max) = (valid.min.max(1) as u64, valid.max.max(1) as u64);
+    if n < min || n > max {
+        return false;
+    }
+    ops.accepts(offset, size, is_write, attrs)
+}
+
+/// The callback size for an access of `n` bytes at `offset`: within `implemented`, and no
+/// larger than the offset's alignment when the callbacks do not take unaligned accesses.
+fn impl_size(ops: &dyn MmioOps, offset: u64, n: u32) -> u32 {
+    let imp = ops.rules().implemented;
+    let (min, max) = (imp.min.clamp(1, 8) as u32, imp.max.clamp(1, 8) as u32);
+    let mut size = n.min(max).max(min);
+    if !imp.unaligned && offset % size as u64 != 0 {
+        let align = 1u32 << offset.trailing_zeros().min(3);
+        size = size.min(align).max(min);
+    }
+    size
+}
+
+/// Shift of the `i`-th byte's sub-access of `access` bytes within an `n`-byte value, in the
+/// device's byte order (QEMU's `access_with_adjusted_size`). May be negative when the
+/// callback is wider than the access.
+fn sub_shift(endianness: Endianness, n: u32, access: u32, i: u32) -> i32 {
+    match endianness {
+        Endianness::Little => (i * 8) as i32,
+        Endianness::Big => (n as i32 - access as i32 - i as i32) * 8,
+    }
+}
+
+fn swap_to_bus(endianness: Endianness, value: u64, size: AccessSize) -> u64 {
+    match endianness {
+        Endianness::Little => value,
+        Endianness::Big => value.swap_bytes() >> (64 - 8 * size.bytes()),
+    }
+}
+
+/// An MMIO read with QEMU's `valid`/`implemented` handling and byte order.
+pub(crate) fn mmio_read(
+    ops: &dyn MmioOps,
+    offset: RegionOffset,
+    size: AccessSize,
+    attrs: MemTxAttrs,
+) -> (u64, MemTxResult) {
+    if !mmio_valid(ops, offset, size, false, attrs) {
+        return (0, MemTxResult::DECODE_ERROR);
+    }
+    let rules = ops.rules();
+    let n = size.bytes();
+    let access = impl_size(ops, offset.0, n);
+    let access_size = AccessSize::from_bytes(access).unwrap_or(AccessSize::Byte);
+    let mut value = 0u64;
+    let mut result = MemTxResult::OK;
+    let mut i = 0;
+    while i < n {
+        let (part, r) = ops.read(RegionOffset(offset.0 + i as u64), access_size, attrs);
+        let part = part & access_size.value_mask();
+        let shift = sub_shift(rules.endianness, n, access, i);
+        value |= if shift >= 0 {
+            part << shift
+        } else {
+            part >> -shift
+        };
+        result |= r;
+        i += access;
+    }
+    (
+        swap_to_bus(rules.endianness, value & size.value_mask(), size),
+        result,
+    )
+}
+
+/// An MMIO write with QEMU's `valid`/`implemented` handling and byte order.
+pub(crate) fn mmio_write(
+    ops: &dyn MmioOps,
+    offset: RegionOffset,
+    size: AccessSize,
+    value: u64,
+    attrs: MemTxAttrs,
+) -> MemTxResult {
+    if !mmio_valid(ops, offset, size, true, attrs) {
+        return MemTxResult::DECODE_ERROR;
+    }
+    let rules = ops.rules();
+    let n = size.bytes();
+    let value = swap_to_bus(rules.endianness, value & size.value_mask(), size);
+    let access = impl_size(ops, offset.0, n);
+    let access_size = AccessSize::from_bytes(access).unwrap_or(AccessSize::Byte);
+    let mut result = MemTxResult::OK;
+    let mut i = 0;
+    while i < n {
+        let shift = sub_shift(rules.endianness, n, access, i);
+        let part = if shift >= 0 {
+            value >> shift
+        } else {
+            value << -shift
+        } & access_size.value_mask();
+        result |= ops.write(RegionOffset(offset.0 + i as u64), part, access_size, attrs);
+        i += access;
+    }
+    result
+}
