@@ -23,7 +23,7 @@ pub type RegionHandle = Handle<RegionTag>;
 
 bitflags! {
     /// Boolean attributes of a region.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
     pub struct RegionFlags: u8 {
         /// Rendered at all. A disabled region and its subtree vanish without hiding what is
         /// below them.

@@ -69,3 +69,23 @@ impl MemTxAttrs {
         self.flags.contains(MemTxFlags::DEBUG)
     }
 }
+
+impl core::fmt::Display for MemTxResult {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.is_ok() {
+            return f.write_str("ok");
+        }
+        let mut sep = "";
+        for (flag, text) in [
+            (MemTxResult::ERROR, "bus error"),
+            (MemTxResult::DECODE_ERROR, "decode error"),
+            (MemTxResult::ACCESS_ERROR, "access error"),
+        ] {
+            if self.contains(flag) {
+                write!(f, "{sep}{text}")?;
+                sep = " + ";
+            }
+        }
+        Ok(())
+    }
+}

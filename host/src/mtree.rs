@@ -1,0 +1,131 @@
+//! `info mtree`: the region tree and flat views of a memory, in QEMU's monitor format.
+
+use std::fmt::Write as _;
+
+use fief_core::memory::{
+    Memory, RegionFlags, RegionHandle, RegionKind, RegionOffset, SpaceId, TopologyGuard,
+};
+
+fn kind_name(kind: RegionKind, flags: RegionFlags) -> &'static str {
+    match kind {
+        RegionKind::Ram if flags.contains(RegionFlags::READONLY) => "rom",
+        RegionKind::Ram => "ram",
+        RegionKind::Rom => "rom",
+        RegionKind::RomDevice if flags.contains(RegionFlags::ROMD) => "romd",
+        RegionKind::RomDevice => "rom device",
+        RegionKind::Mmio | RegionKind::Container | RegionKind::Alias | RegionKind::Reservation => {
+            "i/o"
+        }
+    }
+}
+
+fn tree<const R: usize, const O: usize, const S: usize, const F: usize>(
+    out: &mut String,
+    g: &TopologyGuard<'_, '_, R, O, S, F>,
+    region: RegionHandle,
+    base: u128,
+    depth: usize,
+) {
+    let Ok(info) = g.region_info(region) else {
+        return;
+    };
+    let at = base + info.mapped.map_or(0, |(_, RegionOffset(o))| o as u128);
+    let last = at + info.size.bytes() - 1;
+    let disabled = if info.flags.contains(RegionFlags::ENABLED) {
+        ""
+    } else {
+        " [disabled]"
+    };
+    let _ = write!(
+        out,
+        "{:indent$}{:016x}-{:016x} (prio {}, {}): {}{}",
+        "",
+        at.min(u64::MAX as u128),
+        last.min(u64::MAX as u128),
+        info.priority.0,
+        kind_name(info.kind, info.flags),
+        info.name,
+        disabled,
+        indent = 2 + 2 * depth
+    );
+    if info.kind == RegionKind::Alias {
+        match g
+            .alias_target(region)
+            .and_then(|(t, off)| Ok((g.region_info(t)?, off)))
+        {
+            Ok((target, off)) => {
+                let _ = write!(
+                    out,
+                    " @{} {:016x}-{:016x}",
+                    target.name,
+                    off.0,
+                    off.0 as u128 + info.size.bytes() - 1
+                );
+            }
+            Err(e) => {
+                let _ = write!(out, " @<{e}>");
+            }
+        }
+    }
+    out.push('\n');
+    if let Ok(children) = g.subregions(region) {
+        for child in children {
+            tree(out, g, child, at, depth + 1);
+        }
+    }
+}
+
+/// Renders `info mtree` for every address space of `memory`.
+pub fn info_mtree<const R: usize, const O: usize, const S: usize, const F: usize>(
+    memory: &Memory<'_, R, O, S, F>,
+    spaces: &[SpaceId],
+) -> String {
+    let mut out = String::new();
+    let g = memory.lock();
+    for &id in spaces {
+        let Ok((name, root)) = g.address_space(id) else {
+            continue;
+        };
+        let _ = writeln!(out, "address-space: {name}");
+        tree(&mut out, &g, root, 0, 0);
+        out.push('\n');
+    }
+    for &id in spaces {
+        let Ok((name, root)) = g.address_space(id) else {
+            continue;
+        };
+        let root_name = g.region_info(root).map(|i| i.name).unwrap_or_default();
+        let Some(section) = memory.space(id).and_then(|s| s.section()) else {
+            continue;
+        };
+        let view = section.view();
+        let _ = writeln!(
+            out,
+            "FlatView #{} (generation {})",
+            id.index(),
+            view.generation()
+        );
+        let _ = writeln!(out, " AS \"{name}\", root: {root_name}");
+        for range in view.ranges() {
+            let info = g.region_info(range.region());
+            let (name, flags) = info.map(|i| (i.name, i.flags)).unwrap_or_default();
+            let ro = if range.readonly() && range.kind() == RegionKind::Ram {
+                " readonly"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  {:016x}-{:016x} (prio 0, {}{}): {} @{:016x}",
+                range.start().0,
+                range.last().0,
+                kind_name(range.kind(), flags),
+                ro,
+                name,
+                range.offset_in_region().0
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
