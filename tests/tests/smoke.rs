@@ -1,4 +1,5 @@
 //! QEMU's documented rendering example, end to end through the public API.
+#![allow(clippy::unwrap_used)]
 
 use fief_core::memory::{
     AccessRules, GuestAddress, MemTxAttrs, Priority, RegionOffset, RegionSize,

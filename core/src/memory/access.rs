@@ -143,6 +143,30 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
         size: AccessSize,
         attrs: MemTxAttrs,
     ) -> (u64, MemTxResult) {
+        // Fast path, small enough to inline into the caller's loop: one range, memory-backed,
+        // in bounds. Everything else (MMIO, holes, splits, errors) takes the general path.
+        let n = size.bytes() as u64;
+        if let Some(range) = self.range_for(addr.0, n) {
+            if let Target::Ram(ram) | Target::Rom(ram) | Target::RomD(ram, _) = range.target {
+                let offset = range.offset_in_region + (addr.0 - range.start);
+                if offset.checked_add(n).is_some_and(|end| end <= ram.len()) {
+                    // SAFETY: in bounds (checked just above); the block is alive because the
+                    // view holding this pointer is pinned (rule L7).
+                    return (unsafe { ram.load(offset, size) }, MemTxResult::OK);
+                }
+            }
+        }
+        self.read_general(addr, size, attrs)
+    }
+
+    /// [`ReadSection::read`] for every case, kept out of line.
+    #[inline(never)]
+    fn read_general(
+        &self,
+        addr: GuestAddress,
+        size: AccessSize,
+        attrs: MemTxAttrs,
+    ) -> (u64, MemTxResult) {
         let n = size.bytes() as u64;
         let Some(range) = self.range_for(addr.0, n) else {
             return self.read_split(addr, size, attrs);
@@ -166,6 +190,30 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
     /// Writes the low `size` bytes of `value` at `addr`.
     #[inline]
     pub fn write(
+        &self,
+        addr: GuestAddress,
+        size: AccessSize,
+        value: u64,
+        attrs: MemTxAttrs,
+    ) -> MemTxResult {
+        // Fast path: one writable RAM range, in bounds; the rest takes the general path.
+        let n = size.bytes() as u64;
+        if let Some(range) = self.range_for(addr.0, n) {
+            if let Target::Ram(ram) = range.target {
+                let offset = range.offset_in_region + (addr.0 - range.start);
+                if !range.readonly && offset.checked_add(n).is_some_and(|end| end <= ram.len()) {
+                    // SAFETY: in bounds (checked); the block is alive while the view is pinned.
+                    unsafe { ram.store(offset, size, value) };
+                    return MemTxResult::OK;
+                }
+            }
+        }
+        self.write_general(addr, size, value, attrs)
+    }
+
+    /// [`ReadSection::write`] for every case, kept out of line.
+    #[inline(never)]
+    fn write_general(
         &self,
         addr: GuestAddress,
         size: AccessSize,
@@ -479,4 +527,30 @@ pub(crate) fn mmio_write(
         i += access;
     }
     result
+}
+
+impl<const F: usize> ReadSection<'_, '_, F> {
+    /// The host memory behind all of `[addr, addr + len)` when one RAM, ROM or ROM-device
+    /// range backs it, and whether writes may go there directly (RAM not read-only): a
+    /// CPU's TLB fill. The pointer is valid while this section is pinned (rule L7).
+    pub(crate) fn ram_backing(
+        &self,
+        addr: u64,
+        len: u64,
+    ) -> Option<(core::ptr::NonNull<u8>, bool)> {
+        if len == 0 {
+            return None;
+        }
+        let range = self.range_for(addr, len)?;
+        let offset = range.offset_in_region + (addr - range.start);
+        let (ram, writable) = match range.target {
+            Target::Ram(ram) => (ram, !range.readonly),
+            Target::Rom(ram) | Target::RomD(ram, _) => (ram, false),
+            _ => return None,
+        };
+        if offset.checked_add(len)? > ram.len() {
+            return None;
+        }
+        Some((ram.host_ptr(offset)?, writable))
+    }
 }

@@ -268,18 +268,22 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
         let memory = self.memory;
         let topo = &mut *self.topology;
         let released = &mut topo.released;
+        // `released` fills up if nobody takes the blocks: then slots wait (still retired)
+        // rather than lose a block. `ready` and `sink` run in turn for each slot.
+        let room = core::cell::Cell::new(released.capacity() - released.len());
         topo.regions.reclaim(
-            |tag| tag != PENDING && !memory.pinned_before(tag),
+            |tag| room.get() > 0 && tag != PENDING && !memory.pinned_before(tag),
             |node| {
                 if let Kind::Ram(block) | Kind::Rom(block) | Kind::RomDevice(block, _) = node.kind {
-                    // `released` holds as many blocks as there are region slots: no overflow.
+                    room.set(room.get() - 1);
                     let _ = released.push(block);
                 }
             },
         )
     }
 
-    /// A RAM block whose region was destroyed and whose grace period is over, if any.
+    /// A RAM block whose region was destroyed and whose grace period is over, if any. At
+    /// most `R` blocks wait to be taken; while `R` wait, destroyed regions keep their slots.
     pub fn take_released_ram(&mut self) -> Option<RamBlock<'a>> {
         self.topology.released.pop()
     }
@@ -1056,3 +1060,10 @@ impl<const R: usize, const O: usize, const S: usize, const F: usize> Iterator
         Some(h)
     }
 }
+
+// A `Memory` must be shareable between harts, DMA workers and the monitor, and usable as a
+// `static`: checked at compile time.
+const _: () = {
+    const fn assert_sync<T: Sync + Send>() {}
+    assert_sync::<Memory<'static, 4, 4, 1, 4>>();
+};
