@@ -3,6 +3,7 @@
 //! * [`pool`]: fixed-capacity pools and generational handles (rules L1, L2).
 //! * [`owner`]: devices as owners, their lifecycle and tree (rules L3, L4).
 //! * [`memory`]: regions, transactions, flat views, address spaces, accesses (L3–L7, L9).
+//! * [`cpu`]: the CPU bus interface and the RISC-V hart.
 //! * [`grace`]: lock-free publication of flat views and grace periods (L6, L7).
 //!
 //! See `DESIGN.md` in the shared folder for the lifetime rules the modules enforce.
@@ -11,6 +12,8 @@
 #[cfg(test)]
 extern crate std;
 
+#[cfg(not(loom))]
+pub mod cpu;
 pub mod grace;
 #[cfg(not(loom))]
 pub mod memory;

@@ -423,7 +423,7 @@ fn mmio_valid(
 ) -> bool {
     let valid = ops.rules().valid;
     let n = size.bytes() as u64;
-    if !valid.unaligned && offset.0 % n != 0 {
+    if !valid.unaligned && !offset.0.is_multiple_of(n) {
         return false;
     }
     let (min, max) = (valid.min.max(1) as u64, valid.max.max(1) as u64);
@@ -439,7 +439,7 @@ fn impl_size(ops: &dyn MmioOps, offset: u64, n: u32) -> u32 {
     let imp = ops.rules().implemented;
     let (min, max) = (imp.min.clamp(1, 8) as u32, imp.max.clamp(1, 8) as u32);
     let mut size = n.min(max).max(min);
-    if !imp.unaligned && offset % size as u64 != 0 {
+    if !imp.unaligned && !offset.is_multiple_of(size as u64) {
         let align = 1u32 << offset.trailing_zeros().min(3);
         size = size.min(align).max(min);
     }

@@ -267,3 +267,16 @@ unsafe fn store64_aligned(p: *mut u8, value: u64) {
         atomic32(p.add(4)).store(((value >> 32) as u32).to_le(), Ordering::Relaxed);
     }
 }
+
+impl RamPtr {
+    /// Host address of byte `offset` of the block, for a CPU's TLB (valid while the view
+    /// holding this pointer is pinned); `None` past the end.
+    pub(crate) fn host_ptr(self, offset: u64) -> Option<NonNull<u8>> {
+        if offset < self.len {
+            // SAFETY: `offset < len`, so the result stays inside the block's allocation.
+            Some(unsafe { self.ptr.add(offset as usize) })
+        } else {
+            None
+        }
+    }
+}

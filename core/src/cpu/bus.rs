@@ -1,0 +1,86 @@
+//! What a CPU needs from the memory system: the [`Bus`] trait, and its implementation for a
+//! pinned [`ReadSection`] of an address space.
+//!
+//! Scalar reads and writes go through the memory API (MMIO callbacks, ROM rules, bus errors
+//! as [`MemTxResult`]). The fast path is [`Bus::host_page`]: the host memory behind one
+//! guest page of RAM or ROM, which a hart's TLB caches so that a load or store that hits is
+//! a compare and a host access. A [`HostPage`] borrows the bus, so it cannot outlive the
+//! pinned view that keeps its memory alive (rule L7); only this crate can make one.
+
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use crate::memory::{AccessSize, GuestAddress, MemTxAttrs, MemTxResult, ReadSection};
+
+/// Host memory backing one whole guest page, valid for the lifetime `'b` of the bus borrow
+/// it came from.
+#[derive(Clone, Copy, Debug)]
+pub struct HostPage<'b> {
+    ptr: NonNull<u8>,
+    writable: bool,
+    _bus: PhantomData<&'b ()>,
+}
+
+impl HostPage<'_> {
+    /// The first byte of the page. Valid for reads (and writes when [`writable`]) of the
+    /// page's bytes for as long as the bus borrow lasts; guest RAM is shared, so access it
+    /// only with atomics or raw copies, never through a reference (see `memory::ram`).
+    ///
+    /// [`writable`]: HostPage::writable
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Writes may go to the host memory directly (RAM, not read-only). ROM and ROM devices
+    /// are readable here but written through [`Bus::write`].
+    pub fn writable(&self) -> bool {
+        self.writable
+    }
+}
+
+/// The memory interface of a CPU.
+pub trait Bus {
+    /// Reads `size` bytes at physical address `addr` (little-endian value).
+    fn read(&self, addr: u64, size: AccessSize, attrs: MemTxAttrs) -> (u64, MemTxResult);
+
+    /// Writes the low `size` bytes of `value` at physical address `addr`.
+    fn write(&self, addr: u64, size: AccessSize, value: u64, attrs: MemTxAttrs) -> MemTxResult;
+
+    /// The host memory behind the whole page `[page, page + len)` when one RAM or ROM
+    /// range backs all of it; `None` sends every access to that page through
+    /// [`Bus::read`]/[`Bus::write`] (MMIO, holes, pages split between ranges).
+    fn host_page(&self, page: u64, len: u64) -> Option<HostPage<'_>> {
+        let _ = (page, len);
+        None
+    }
+
+    /// Generation of the flat view the bus answers from (0 when it has none).
+    fn generation(&self) -> u32 {
+        0
+    }
+}
+
+impl<const F: usize> Bus for ReadSection<'_, '_, F> {
+    #[inline]
+    fn read(&self, addr: u64, size: AccessSize, attrs: MemTxAttrs) -> (u64, MemTxResult) {
+        ReadSection::read(self, GuestAddress(addr), size, attrs)
+    }
+
+    #[inline]
+    fn write(&self, addr: u64, size: AccessSize, value: u64, attrs: MemTxAttrs) -> MemTxResult {
+        ReadSection::write(self, GuestAddress(addr), size, value, attrs)
+    }
+
+    fn host_page(&self, page: u64, len: u64) -> Option<HostPage<'_>> {
+        let (ptr, writable) = self.ram_backing(page, len)?;
+        Some(HostPage {
+            ptr,
+            writable,
+            _bus: PhantomData,
+        })
+    }
+
+    fn generation(&self) -> u32 {
+        self.view().generation()
+    }
+}

@@ -1,0 +1,400 @@
+//! Control and status registers: their storage ([`Csrs`]), numbers, WARL masks, the
+//! privilege rules of a CSR access, and what a write changes besides the register (the
+//! cached interrupt mask, a TLB flush).
+//!
+//! Notes on the less obvious ones:
+//!
+//! * `pmpcfg*`/`pmpaddr*` exist and read back what was written, but nothing is checked:
+//!   there is no PMP (every physical access is allowed).
+//! * `cycle` counts retired instructions (one cycle per instruction); `time` is the value
+//!   the embedding last gave to [`Hart::set_time`]; `hpmcounter3..31` and `mhpmevent3..31`
+//!   read as zero.
+//! * `mip.MEIP/MTIP/MSIP` (and the external part of `SEIP`) come from the shared
+//!   [`HartIrqs`](super::HartIrqs) word; `SSIP/STIP/SEIP` also have a software-written part.
+//! * `satp` modes other than Bare and Sv32 (RV32) are not supported: a write selecting one
+//!   has no effect (as the spec requires). On RV64 only Bare is available for now.
+
+use super::hart::Hart;
+use super::trap::Priv;
+use super::Xlen;
+
+/// `mstatus` bits.
+pub mod mstatus {
+    /// S-mode interrupt enable.
+    pub const SIE: u64 = 1 << 1;
+    /// M-mode interrupt enable.
+    pub const MIE: u64 = 1 << 3;
+    /// SIE before the trap.
+    pub const SPIE: u64 = 1 << 5;
+    /// MIE before the trap.
+    pub const MPIE: u64 = 1 << 7;
+    /// Privilege before an S trap.
+    pub const SPP: u64 = 1 << 8;
+    /// Privilege before an M trap (2 bits).
+    pub const MPP: u64 = 3 << 11;
+    /// Loads and stores use `MPP`'s privilege.
+    pub const MPRV: u64 = 1 << 17;
+    /// S-mode may access U pages.
+    pub const SUM: u64 = 1 << 18;
+    /// Loads from executable pages.
+    pub const MXR: u64 = 1 << 19;
+    /// Trap virtual memory (`satp`, `sfence.vma` illegal in S).
+    pub const TVM: u64 = 1 << 20;
+    /// Timeout wait (`wfi` illegal below M).
+    pub const TW: u64 = 1 << 21;
+    /// Trap `sret` in S.
+    pub const TSR: u64 = 1 << 22;
+    /// Bits M-mode can write.
+    pub const WRITABLE: u64 =
+        SIE | MIE | SPIE | MPIE | SPP | MPP | MPRV | SUM | MXR | TVM | TW | TSR;
+    /// Bits visible and writable through `sstatus`.
+    pub const SSTATUS: u64 = SIE | SPIE | SPP | SUM | MXR;
+}
+
+/// CSR numbers.
+#[allow(missing_docs)]
+pub mod num {
+    pub const SSTATUS: u16 = 0x100;
+    pub const SIE: u16 = 0x104;
+    pub const STVEC: u16 = 0x105;
+    pub const SCOUNTEREN: u16 = 0x106;
+    pub const SENVCFG: u16 = 0x10a;
+    pub const SSCRATCH: u16 = 0x140;
+    pub const SEPC: u16 = 0x141;
+    pub const SCAUSE: u16 = 0x142;
+    pub const STVAL: u16 = 0x143;
+    pub const SIP: u16 = 0x144;
+    pub const SATP: u16 = 0x180;
+    pub const MSTATUS: u16 = 0x300;
+    pub const MISA: u16 = 0x301;
+    pub const MEDELEG: u16 = 0x302;
+    pub const MIDELEG: u16 = 0x303;
+    pub const MIE: u16 = 0x304;
+    pub const MTVEC: u16 = 0x305;
+    pub const MCOUNTEREN: u16 = 0x306;
+    pub const MENVCFG: u16 = 0x30a;
+    pub const MSTATUSH: u16 = 0x310;
+    pub const MENVCFGH: u16 = 0x31a;
+    pub const MCOUNTINHIBIT: u16 = 0x320;
+    pub const MSCRATCH: u16 = 0x340;
+    pub const MEPC: u16 = 0x341;
+    pub const MCAUSE: u16 = 0x342;
+    pub const MTVAL: u16 = 0x343;
+    pub const MIP: u16 = 0x344;
+    pub const PMPCFG0: u16 = 0x3a0;
+    pub const PMPADDR0: u16 = 0x3b0;
+    pub const MCYCLE: u16 = 0xb00;
+    pub const MINSTRET: u16 = 0xb02;
+    pub const MCYCLEH: u16 = 0xb80;
+    pub const MINSTRETH: u16 = 0xb82;
+    pub const CYCLE: u16 = 0xc00;
+    pub const TIME: u16 = 0xc01;
+    pub const INSTRET: u16 = 0xc02;
+    pub const CYCLEH: u16 = 0xc80;
+    pub const TIMEH: u16 = 0xc81;
+    pub const INSTRETH: u16 = 0xc82;
+    pub const MVENDORID: u16 = 0xf11;
+    pub const MARCHID: u16 = 0xf12;
+    pub const MIMPID: u16 = 0xf13;
+    pub const MHARTID: u16 = 0xf14;
+    pub const MCONFIGPTR: u16 = 0xf15;
+}
+
+/// Exceptions that `medeleg` can delegate (not ECALL_M, not reserved causes).
+const MEDELEG_MASK: u64 = 0xb3ff;
+/// Interrupts that `mideleg` can delegate: the S-level ones.
+const MIDELEG_MASK: u64 = 0x222;
+/// Interrupts that exist (`mie` bits).
+const MIE_MASK: u64 = 0xaaa;
+/// `mip` bits with a software-written part.
+pub(super) const MIP_SW_MASK: u32 = 0x222;
+
+/// The CSR state of a hart (everything but the counters' sources and `mip`'s device part).
+#[derive(Clone, Debug)]
+pub struct Csrs {
+    pub(super) mstatus: u64,
+    pub(super) medeleg: u64,
+    pub(super) mideleg: u64,
+    pub(super) mie: u64,
+    pub(super) mip_sw: u32,
+    pub(super) mtvec: u64,
+    pub(super) stvec: u64,
+    pub(super) mepc: u64,
+    pub(super) sepc: u64,
+    pub(super) mcause: u64,
+    pub(super) scause: u64,
+    pub(super) mtval: u64,
+    pub(super) stval: u64,
+    pub(super) mscratch: u64,
+    pub(super) sscratch: u64,
+    pub(super) satp: u64,
+    pub(super) mcounteren: u32,
+    pub(super) scounteren: u32,
+    pub(super) menvcfg: u64,
+    pub(super) senvcfg: u64,
+    pub(super) mcountinhibit: u32,
+    pub(super) mcycle: u64,
+    pub(super) minstret: u64,
+    pub(super) time: u64,
+    pub(super) pmpcfg: [u8; 64],
+    pub(super) pmpaddr: [u64; 64],
+}
+
+impl Csrs {
+    pub(super) const fn new() -> Csrs {
+        Csrs {
+            mstatus: 0,
+            medeleg: 0,
+            mideleg: 0,
+            mie: 0,
+            mip_sw: 0,
+            mtvec: 0,
+            stvec: 0,
+            mepc: 0,
+            sepc: 0,
+            mcause: 0,
+            scause: 0,
+            mtval: 0,
+            stval: 0,
+            mscratch: 0,
+            sscratch: 0,
+            satp: 0,
+            mcounteren: 0,
+            scounteren: 0,
+            menvcfg: 0,
+            senvcfg: 0,
+            mcountinhibit: 0,
+            mcycle: 0,
+            minstret: 0,
+            time: 0,
+            pmpcfg: [0; 64],
+            pmpaddr: [0; 64],
+        }
+    }
+}
+
+/// Why a CSR access failed: always an illegal-instruction exception for the guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsrError;
+
+fn set_low(old: u64, v: u64) -> u64 {
+    (old & !0xffff_ffff) | (v & 0xffff_ffff)
+}
+
+fn set_high(old: u64, v: u64) -> u64 {
+    (old & 0xffff_ffff) | (v << 32)
+}
+
+impl Hart<'_> {
+    fn rv32(&self) -> bool {
+        matches!(self.xlen, Xlen::Rv32)
+    }
+
+    /// Checks that the current privilege may access `csr` (read, or write as well).
+    fn csr_check(&self, csr: u16, write: bool) -> Result<(), CsrError> {
+        let min = (csr >> 8) & 3;
+        if (self.prv as u16) < min || (write && (csr >> 10) == 3) {
+            return Err(CsrError);
+        }
+        // Counters below M: mcounteren (and scounteren for U) gate them.
+        if (0xc00..0xc20).contains(&csr) || (0xc80..0xca0).contains(&csr) {
+            let bit = 1u32 << (csr & 31);
+            if self.prv < Priv::Machine && self.csr.mcounteren & bit == 0 {
+                return Err(CsrError);
+            }
+            if self.prv == Priv::User && self.csr.scounteren & bit == 0 {
+                return Err(CsrError);
+            }
+        }
+        if csr == num::SATP
+            && self.prv == Priv::Supervisor
+            && self.csr.mstatus & super::csr::mstatus::TVM != 0
+        {
+            return Err(CsrError);
+        }
+        Ok(())
+    }
+
+    fn mip(&self) -> u64 {
+        ((self.irqs.device_bits() | self.csr.mip_sw) & 0xffff) as u64
+    }
+
+    fn sstatus_mask(&self) -> u64 {
+        mstatus::SSTATUS
+    }
+
+    /// Reads `csr` as the current privilege would, without side effects on the guest.
+    pub(super) fn csr_read(&self, csr: u16) -> Result<u64, CsrError> {
+        self.csr_check(csr, false)?;
+        self.csr_read_raw(csr)
+    }
+
+    /// Reads `csr` with no privilege check (for debuggers: [`Hart::csr`]).
+    pub(super) fn csr_read_raw(&self, csr: u16) -> Result<u64, CsrError> {
+        use num::*;
+        let c = &self.csr;
+        let rv32 = self.rv32();
+        let v = match csr {
+            SSTATUS => (c.mstatus & self.sstatus_mask()) | if rv32 { 0 } else { 2 << 32 },
+            SIE => c.mie & c.mideleg,
+            STVEC => c.stvec,
+            SCOUNTEREN => c.scounteren as u64,
+            SENVCFG => c.senvcfg,
+            SSCRATCH => c.sscratch,
+            SEPC => c.sepc,
+            SCAUSE => c.scause,
+            STVAL => c.stval,
+            SIP => self.mip() & c.mideleg,
+            SATP => c.satp,
+            // RV64: UXL = SXL = 64 bits, read-only.
+            MSTATUS => c.mstatus | if rv32 { 0 } else { (2 << 32) | (2 << 34) },
+            MSTATUSH if rv32 => 0,
+            MISA => {
+                let ext = (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
+                if rv32 {
+                    (1 << 30) | ext
+                } else {
+                    (2 << 62) | ext
+                }
+            }
+            MEDELEG => c.medeleg,
+            MIDELEG => c.mideleg,
+            MIE => c.mie,
+            MTVEC => c.mtvec,
+            MCOUNTEREN => c.mcounteren as u64,
+            MENVCFG => {
+                if rv32 {
+                    c.menvcfg & 0xffff_ffff
+                } else {
+                    c.menvcfg
+                }
+            }
+            MENVCFGH if rv32 => c.menvcfg >> 32,
+            MCOUNTINHIBIT => c.mcountinhibit as u64,
+            0x323..=0x33f => 0,
+            MSCRATCH => c.mscratch,
+            MEPC => c.mepc,
+            MCAUSE => c.mcause,
+            MTVAL => c.mtval,
+            MIP => self.mip(),
+            0x3a0..=0x3af => {
+                let i = (csr - PMPCFG0) as usize;
+                if !rv32 && i % 2 == 1 {
+                    return Err(CsrError);
+                }
+                let n = if rv32 { 4 } else { 8 };
+                (0..n).fold(0u64, |acc, k| acc | (c.pmpcfg[i * 4 + k] as u64) << (8 * k))
+            }
+            0x3b0..=0x3ef => c.pmpaddr[(csr - PMPADDR0) as usize],
+            MCYCLE | CYCLE => c.mcycle,
+            MINSTRET | INSTRET => c.minstret,
+            TIME => c.time,
+            MCYCLEH | CYCLEH if rv32 => c.mcycle >> 32,
+            MINSTRETH | INSTRETH if rv32 => c.minstret >> 32,
+            TIMEH if rv32 => c.time >> 32,
+            0xb03..=0xb1f | 0xc03..=0xc1f => 0,
+            0xb83..=0xb9f | 0xc83..=0xc9f if rv32 => 0,
+            MVENDORID | MARCHID | MIMPID | MCONFIGPTR => 0,
+            MHARTID => self.hart_id,
+            _ => return Err(CsrError),
+        };
+        Ok(v & self.xmask)
+    }
+
+    /// Writes `csr` as the current privilege would (after [`Hart::csr_read`]-style checks).
+    pub(super) fn csr_write(&mut self, csr: u16, value: u64) -> Result<(), CsrError> {
+        self.csr_check(csr, true)?;
+        self.csr_write_raw(csr, value)
+    }
+
+    /// Writes `csr` with no privilege check, applying WARL rules and side effects.
+    pub(super) fn csr_write_raw(&mut self, csr: u16, value: u64) -> Result<(), CsrError> {
+        use num::*;
+        // Nonexistent CSRs fail on write too: reuse the read's table.
+        self.csr_read_raw(csr)?;
+        let v = value & self.xmask;
+        let rv32 = self.rv32();
+        let c = &mut self.csr;
+        match csr {
+            SSTATUS => {
+                let m = mstatus::SSTATUS;
+                self.set_mstatus((self.csr.mstatus & !m) | (v & m));
+            }
+            SIE => c.mie = (c.mie & !c.mideleg) | (v & c.mideleg & MIE_MASK),
+            STVEC => c.stvec = v & !2,
+            SCOUNTEREN => c.scounteren = v as u32,
+            SENVCFG => c.senvcfg = v & 1,
+            SSCRATCH => c.sscratch = v,
+            SEPC => c.sepc = v & !1,
+            SCAUSE => c.scause = v,
+            STVAL => c.stval = v,
+            SIP => {
+                let m = (MIP_SW_MASK as u64 & 0x2 & c.mideleg) as u32;
+                c.mip_sw = (c.mip_sw & !m) | (v as u32 & m);
+            }
+            SATP => {
+                let ok = if rv32 { true } else { v >> 60 == 0 };
+                if ok {
+                    c.satp = if rv32 { v } else { 0 };
+                    self.flush_tlb();
+                }
+            }
+            MSTATUS => {
+                let m = mstatus::WRITABLE;
+                let mut next = (self.csr.mstatus & !m) | (v & m);
+                if (next >> 11) & 3 == 2 {
+                    next = (next & !mstatus::MPP) | (self.csr.mstatus & mstatus::MPP);
+                }
+                self.set_mstatus(next);
+            }
+            MSTATUSH | MISA | 0x323..=0x33f => {}
+            MEDELEG => c.medeleg = v & MEDELEG_MASK,
+            MIDELEG => c.mideleg = v & MIDELEG_MASK,
+            MIE => c.mie = v & MIE_MASK,
+            MTVEC => c.mtvec = v & !2,
+            MCOUNTEREN => c.mcounteren = v as u32,
+            MENVCFG => {
+                c.menvcfg = if rv32 {
+                    set_low(c.menvcfg, v & 1)
+                } else {
+                    v & 1
+                }
+            }
+            MENVCFGH => {}
+            MCOUNTINHIBIT => c.mcountinhibit = (v as u32) & !2,
+            MSCRATCH => c.mscratch = v,
+            MEPC => c.mepc = v & !1,
+            MCAUSE => c.mcause = v,
+            MTVAL => c.mtval = v,
+            MIP => {
+                c.mip_sw = (c.mip_sw & !MIP_SW_MASK) | (v as u32 & MIP_SW_MASK);
+            }
+            0x3a0..=0x3af => {
+                let i = (csr - PMPCFG0) as usize;
+                let n = if rv32 { 4 } else { 8 };
+                for k in 0..n {
+                    c.pmpcfg[i * 4 + k] = (v >> (8 * k)) as u8;
+                }
+            }
+            0x3b0..=0x3ef => {
+                c.pmpaddr[(csr - PMPADDR0) as usize] = if rv32 { v } else { v & ((1 << 54) - 1) }
+            }
+            MCYCLE => c.mcycle = if rv32 { set_low(c.mcycle, v) } else { v },
+            MINSTRET => c.minstret = if rv32 { set_low(c.minstret, v) } else { v },
+            MCYCLEH => c.mcycle = set_high(c.mcycle, v),
+            MINSTRETH => c.minstret = set_high(c.minstret, v),
+            0xb03..=0xb1f | 0xb83..=0xb9f => {}
+            _ => return Err(CsrError),
+        }
+        self.recompute();
+        Ok(())
+    }
+
+    fn set_mstatus(&mut self, next: u64) {
+        let old = self.csr.mstatus;
+        self.csr.mstatus = next;
+        if (old ^ next) & (mstatus::SUM | mstatus::MXR) != 0 {
+            self.flush_tlb();
+        }
+    }
+}

@@ -1,0 +1,837 @@
+//! The hart: architectural state and the interpreter loop.
+//!
+//! [`Hart::run`] executes up to a budget of instructions against one [`Bus`] (a pinned
+//! [`ReadSection`](crate::memory::ReadSection) for a whole time slice, rule L7). Each
+//! iteration makes one relaxed atomic load of the shared [`HartIrqs`] word and compares it
+//! with a cached mask of the interrupts that would be taken now (recomputed only when
+//! `mie`, `mideleg`, `mstatus` or the privilege change); a stop request is a bit of the same
+//! word. Then: fetch through the TLB host pointer, decode-cache lookup, one `match`.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use super::csr::{mstatus, CsrError, Csrs};
+use super::host::{self, AmoOp};
+use super::insn::{Op, DISCARD};
+use super::mmu::Access;
+use super::tlb::{DecodeCache, Tlb, PAGE_MASK};
+use super::trap::{cause, irq, Exception, Priv};
+use super::Xlen;
+use crate::cpu::Bus;
+use crate::memory::{AccessSize, MemTxAttrs, MemTxFlags};
+
+/// Bit of [`HartIrqs`]' word that requests a stop (not an interrupt).
+const STOP: u32 = 1 << 31;
+/// Interrupt bits a device may raise.
+const IRQ_BITS: u32 = 0xffff;
+
+/// What other threads signal to a hart: the device-driven `mip` bits (MEIP, MTIP, MSIP,
+/// SEIP, ...) and a stop request, in one atomic word. Share it by reference between the
+/// hart (see [`Hart::with_irqs`]) and the interrupt controllers.
+#[derive(Debug, Default)]
+pub struct HartIrqs {
+    pending: AtomicU32,
+}
+
+impl HartIrqs {
+    /// No interrupt pending.
+    pub const fn new() -> HartIrqs {
+        HartIrqs {
+            pending: AtomicU32::new(0),
+        }
+    }
+
+    /// Raises interrupt `bit` (an [`irq`] number, below 16; others are ignored).
+    pub fn raise(&self, bit: u32) {
+        if bit < 16 {
+            self.pending.fetch_or(1 << bit, Ordering::Release);
+        }
+    }
+
+    /// Lowers interrupt `bit`.
+    pub fn lower(&self, bit: u32) {
+        if bit < 16 {
+            self.pending.fetch_and(!(1 << bit), Ordering::Release);
+        }
+    }
+
+    /// Raises or lowers interrupt `bit`.
+    pub fn set(&self, bit: u32, level: bool) {
+        if level {
+            self.raise(bit)
+        } else {
+            self.lower(bit)
+        }
+    }
+
+    /// The raised interrupt bits.
+    pub fn pending(&self) -> u32 {
+        self.device_bits()
+    }
+
+    /// Asks the hart to leave [`Hart::run`] with [`Exit::Stopped`] before its next
+    /// instruction (the request is consumed by that exit).
+    pub fn request_stop(&self) {
+        self.pending.fetch_or(STOP, Ordering::Release);
+    }
+
+    pub(super) fn device_bits(&self) -> u32 {
+        self.pending.load(Ordering::Acquire) & IRQ_BITS
+    }
+}
+
+/// The shared word of harts made without [`Hart::with_irqs`]: nothing ever raises it.
+static UNCONNECTED: HartIrqs = HartIrqs::new();
+
+/// Why [`Hart::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The instruction budget is used up.
+    BudgetExhausted,
+    /// `wfi` with no enabled interrupt pending; `pc` is past the `wfi`. Run again once an
+    /// interrupt is raised (or at once: `wfi` may return early).
+    Wfi,
+    /// `ebreak` at this `pc` while [`Hart::set_debug_ebreak`] is on; not executed.
+    Breakpoint(u64),
+    /// [`HartIrqs::request_stop`] was called.
+    Stopped,
+}
+
+/// An LR reservation: the physical address, its size and the value LR loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Reservation {
+    pub(super) addr: u64,
+    pub(super) size: u32,
+    pub(super) value: u64,
+}
+
+/// One RISC-V hart (see the [module docs](super)).
+pub struct Hart<'i> {
+    /// x0..x31, then the discard slot that absorbs writes to x0.
+    pub(super) regs: [u64; 33],
+    pub(super) pc: u64,
+    pub(super) xlen: Xlen,
+    /// All ones in the low XLEN bits: every register value is kept truncated to it.
+    pub(super) xmask: u64,
+    pub(super) xbits: u32,
+    pub(super) prv: Priv,
+    /// Privilege of loads and stores (`MPP` when `MPRV` is set).
+    pub(super) data_prv: Priv,
+    pub(super) csr: Csrs,
+    pub(super) hart_id: u64,
+    pub(super) irqs: &'i HartIrqs,
+    /// Interrupt bits that would trap now, plus [`STOP`].
+    int_mask: u32,
+    pub(super) reservation: Option<Reservation>,
+    pub(super) tlb: Tlb,
+    dcache: DecodeCache,
+    debug_ebreak: bool,
+    pub(super) attrs: MemTxAttrs,
+}
+
+impl core::fmt::Debug for Hart<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Hart")
+            .field("hart_id", &self.hart_id)
+            .field("pc", &format_args!("{:#x}", self.pc))
+            .field("prv", &self.prv)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hart<'static> {
+    /// A hart in M-mode at `reset_pc`, with no interrupt sources connected.
+    pub fn new(hart_id: u64, xlen: Xlen, reset_pc: u64) -> Hart<'static> {
+        Hart::with_irqs(hart_id, xlen, reset_pc, &UNCONNECTED)
+    }
+}
+
+impl<'i> Hart<'i> {
+    /// A hart in M-mode at `reset_pc` whose `mip` device bits and stop requests come from
+    /// `irqs`.
+    pub fn with_irqs(hart_id: u64, xlen: Xlen, reset_pc: u64, irqs: &'i HartIrqs) -> Hart<'i> {
+        let (xmask, xbits) = match xlen {
+            Xlen::Rv32 => (0xffff_ffff, 32),
+            Xlen::Rv64 => (u64::MAX, 64),
+        };
+        let mut hart = Hart {
+            regs: [0; 33],
+            pc: reset_pc & xmask,
+            xlen,
+            xmask,
+            xbits,
+            prv: Priv::Machine,
+            data_prv: Priv::Machine,
+            csr: Csrs::new(),
+            hart_id,
+            irqs,
+            int_mask: STOP,
+            reservation: None,
+            tlb: Tlb::new(),
+            dcache: DecodeCache::new(),
+            debug_ebreak: false,
+            attrs: MemTxAttrs {
+                flags: MemTxFlags::empty(),
+                requester_id: hart_id as u16,
+            },
+        };
+        hart.recompute();
+        hart
+    }
+
+    /// The hart's id (`mhartid`).
+    pub fn hart_id(&self) -> u64 {
+        self.hart_id
+    }
+
+    /// The hart's XLEN.
+    pub fn xlen(&self) -> Xlen {
+        self.xlen
+    }
+
+    /// The shared interrupt word.
+    pub fn irqs(&self) -> &'i HartIrqs {
+        self.irqs
+    }
+
+    /// Register `x{i}` (0 for `i` = 0 or out of range).
+    pub fn reg(&self, i: usize) -> u64 {
+        if i < 32 {
+            self.regs[i]
+        } else {
+            0
+        }
+    }
+
+    /// Sets `x{i}` (truncated to XLEN); writes to `x0` or out of range are ignored.
+    pub fn set_reg(&mut self, i: usize, value: u64) {
+        if (1..32).contains(&i) {
+            self.regs[i] = value & self.xmask;
+        }
+    }
+
+    /// The program counter.
+    pub fn pc(&self) -> u64 {
+        self.pc
+    }
+
+    /// Sets the program counter (bit 0 is cleared).
+    pub fn set_pc(&mut self, pc: u64) {
+        self.pc = pc & self.xmask & !1;
+    }
+
+    /// The current privilege level.
+    pub fn privilege(&self) -> Priv {
+        self.prv
+    }
+
+    /// Changes the privilege level (for debuggers and tests).
+    pub fn set_privilege(&mut self, prv: Priv) {
+        self.prv = prv;
+        self.recompute();
+    }
+
+    /// Reads CSR `n` with no privilege check (`None` if it does not exist).
+    pub fn csr(&self, n: u16) -> Option<u64> {
+        self.csr_read_raw(n).ok()
+    }
+
+    /// Writes CSR `n` with no privilege check, with the same WARL rules and side effects
+    /// as a guest write. Read-only and nonexistent CSRs answer `Err`.
+    pub fn set_csr(&mut self, n: u16, value: u64) -> Result<(), CsrError> {
+        self.csr_write_raw(n, value)
+    }
+
+    /// Sets the value the `time` CSR reads (the embedding's timer, e.g. CLINT `mtime`).
+    pub fn set_time(&mut self, time: u64) {
+        self.csr.time = time;
+    }
+
+    /// With `on`, `ebreak` leaves [`Hart::run`] with [`Exit::Breakpoint`] instead of raising
+    /// a breakpoint exception in the guest.
+    pub fn set_debug_ebreak(&mut self, on: bool) {
+        self.debug_ebreak = on;
+    }
+
+    /// Forgets every TLB entry.
+    pub fn flush_tlb(&mut self) {
+        self.tlb.flush();
+    }
+
+    /// Recomputes what depends on the privilege, `mstatus`, `mie` and `mideleg`: the
+    /// data-access privilege and the mask of interrupts that would be taken now.
+    pub(super) fn recompute(&mut self) {
+        let ms = self.csr.mstatus;
+        self.data_prv = if ms & mstatus::MPRV != 0 {
+            Priv::from_bits(ms >> 11)
+        } else {
+            self.prv
+        };
+        let m_on = self.prv < Priv::Machine || ms & mstatus::MIE != 0;
+        let s_on =
+            self.prv < Priv::Supervisor || (self.prv == Priv::Supervisor && ms & mstatus::SIE != 0);
+        let mie = self.csr.mie as u32;
+        let deleg = self.csr.mideleg as u32;
+        self.int_mask =
+            STOP | if m_on { mie & !deleg } else { 0 } | if s_on { mie & deleg } else { 0 };
+    }
+
+    /// Executes one instruction (or takes one pending interrupt first).
+    pub fn step<B: Bus + ?Sized>(&mut self, bus: &B) -> Exit {
+        self.run(bus, 1)
+    }
+
+    /// Runs up to `max_instructions` instructions (traps do not count).
+    pub fn run<B: Bus + ?Sized>(&mut self, bus: &B, max_instructions: u64) -> Exit {
+        // Host pointers from an earlier slice are not valid under this borrow.
+        self.tlb.flush();
+        self.tlb.generation = bus.generation();
+        let mut left = max_instructions;
+        while left > 0 {
+            let pending = self.irqs.pending.load(Ordering::Relaxed) | self.csr.mip_sw;
+            if pending & self.int_mask != 0 {
+                if let Some(exit) = self.take_interrupt(pending) {
+                    return exit;
+                }
+            }
+            match self.execute(bus) {
+                Ok(None) => {
+                    if self.csr.mcountinhibit & 5 == 0 {
+                        self.csr.minstret = self.csr.minstret.wrapping_add(1);
+                        self.csr.mcycle = self.csr.mcycle.wrapping_add(1);
+                    } else {
+                        self.count_inhibited();
+                    }
+                }
+                Ok(Some(exit)) => return exit,
+                Err(e) => self.take_trap(e.cause, false, e.tval),
+            }
+            left -= 1;
+        }
+        Exit::BudgetExhausted
+    }
+
+    #[cold]
+    fn count_inhibited(&mut self) {
+        if self.csr.mcountinhibit & 4 == 0 {
+            self.csr.minstret = self.csr.minstret.wrapping_add(1);
+        }
+        if self.csr.mcountinhibit & 1 == 0 {
+            self.csr.mcycle = self.csr.mcycle.wrapping_add(1);
+        }
+    }
+
+    /// Takes the highest-priority pending and enabled interrupt, or handles a stop.
+    #[cold]
+    fn take_interrupt(&mut self, pending: u32) -> Option<Exit> {
+        if pending & STOP != 0 {
+            self.irqs.pending.fetch_and(!STOP, Ordering::AcqRel);
+            return Some(Exit::Stopped);
+        }
+        let ready = pending & self.int_mask & IRQ_BITS;
+        // Interrupts for M-mode come before those delegated to S-mode.
+        let for_m = ready & !(self.csr.mideleg as u32);
+        let pick = if for_m != 0 { for_m } else { ready };
+        for i in irq::PRIORITY {
+            if pick & (1 << i) != 0 {
+                self.take_trap(i as u64, true, 0);
+                return None;
+            }
+        }
+        None
+    }
+
+    #[inline]
+    fn sx(&self, v: u64) -> i64 {
+        match self.xlen {
+            Xlen::Rv32 => v as u32 as i32 as i64,
+            Xlen::Rv64 => v as i64,
+        }
+    }
+
+    // ----- memory -------------------------------------------------------------------
+
+    /// Fetches the instruction bits at `pc` (a compressed one in the low half).
+    #[inline]
+    fn fetch<B: Bus + ?Sized>(&mut self, bus: &B, pc: u64) -> Result<u32, Exception> {
+        let e = self.tlb.entry(self.prv, pc);
+        let off = (pc & PAGE_MASK) as usize;
+        if e.tag_x == pc & !PAGE_MASK && !e.host_r.is_null() {
+            let p = e.host_r;
+            // SAFETY: a TLB host page is alive for this slice's bus borrow (tlb docs), 8-byte
+            // aligned, and `off` is even and below the page size, so this is an aligned
+            // half-word inside it.
+            let lo = unsafe { host::load(p.add(off), 2) } as u32;
+            if lo & 3 != 3 {
+                return Ok(lo);
+            }
+            if off + 4 <= PAGE_MASK as usize + 1 {
+                // SAFETY: as above, and `off + 2 + 2` is still inside the page.
+                let hi = unsafe { host::load(p.add(off + 2), 2) } as u32;
+                return Ok(lo | hi << 16);
+            }
+        }
+        self.fetch_slow(bus, pc)
+    }
+
+    #[cold]
+    fn fetch_slow<B: Bus + ?Sized>(&mut self, bus: &B, pc: u64) -> Result<u32, Exception> {
+        let lo = self.fetch16(bus, pc)?;
+        if lo & 3 != 3 {
+            return Ok(lo);
+        }
+        let hi = self.fetch16(bus, pc.wrapping_add(2) & self.xmask)?;
+        Ok(lo | hi << 16)
+    }
+
+    fn fetch16<B: Bus + ?Sized>(&mut self, bus: &B, va: u64) -> Result<u32, Exception> {
+        let (pa, p) = self.translate(bus, va, Access::Fetch)?;
+        if !p.is_null() {
+            // SAFETY: `translate` gives a host address inside a live, 8-aligned TLB page;
+            // `va` is even, so this half-word is aligned and inside the page.
+            return Ok(unsafe { host::load(p, 2) } as u32);
+        }
+        let (v, r) = bus.read(pa, AccessSize::Half, self.attrs);
+        if r.is_ok() {
+            Ok(v as u32)
+        } else {
+            Err(Exception::new(cause::INSN_ACCESS, va))
+        }
+    }
+
+    /// Loads `size` bytes at virtual address `va` (zero-extended).
+    #[inline]
+    fn load<B: Bus + ?Sized>(&mut self, bus: &B, va: u64, size: u32) -> Result<u64, Exception> {
+        if va & (size as u64 - 1) != 0 {
+            return Err(Exception::new(cause::LOAD_MISALIGNED, va));
+        }
+        let e = self.tlb.entry(self.data_prv, va);
+        if e.tag_r == va & !PAGE_MASK && !e.host_r.is_null() {
+            // SAFETY: live 8-aligned TLB page (tlb docs); `va` is aligned to `size` and the
+            // access does not leave the page.
+            return Ok(unsafe { host::load(e.host_r.add((va & PAGE_MASK) as usize), size) });
+        }
+        self.load_slow(bus, va, size)
+    }
+
+    #[cold]
+    fn load_slow<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+    ) -> Result<u64, Exception> {
+        let (pa, p) = self.translate(bus, va, Access::Load)?;
+        if !p.is_null() {
+            // SAFETY: as in `load`.
+            return Ok(unsafe { host::load(p, size) });
+        }
+        let (v, r) = bus.read(pa, access_size(size), self.attrs);
+        if r.is_ok() {
+            Ok(v)
+        } else {
+            Err(Exception::new(cause::LOAD_ACCESS, va))
+        }
+    }
+
+    /// Stores the low `size` bytes of `value` at virtual address `va`.
+    #[inline]
+    fn store<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<(), Exception> {
+        if va & (size as u64 - 1) != 0 {
+            return Err(Exception::new(cause::STORE_MISALIGNED, va));
+        }
+        let e = self.tlb.entry(self.data_prv, va);
+        if e.tag_w == va & !PAGE_MASK && !e.host_w.is_null() {
+            // SAFETY: live, writable, 8-aligned TLB page; aligned access inside it.
+            unsafe { host::store(e.host_w.add((va & PAGE_MASK) as usize), size, value) };
+            return Ok(());
+        }
+        self.store_slow(bus, va, size, value)
+    }
+
+    #[cold]
+    fn store_slow<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<(), Exception> {
+        let (pa, p) = self.translate(bus, va, Access::Store)?;
+        if !p.is_null() {
+            // SAFETY: as in `store`.
+            unsafe { host::store(p, size, value) };
+            return Ok(());
+        }
+        if bus.write(pa, access_size(size), value, self.attrs).is_ok() {
+            Ok(())
+        } else {
+            Err(Exception::new(cause::STORE_ACCESS, va))
+        }
+    }
+
+    /// An AMO of `size` (4 or 8) bytes: returns the old value (zero-extended).
+    fn amo<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        op: AmoOp,
+        operand: u64,
+    ) -> Result<u64, Exception> {
+        if va & (size as u64 - 1) != 0 {
+            return Err(Exception::new(cause::STORE_MISALIGNED, va));
+        }
+        let (pa, p) = self.translate(bus, va, Access::Store)?;
+        if !p.is_null() {
+            // SAFETY: live, writable, 8-aligned TLB page; `va` (hence `p`) is aligned to
+            // `size` and the word is inside the page.
+            return Ok(unsafe {
+                if size == 4 {
+                    host::amo32(p, op, operand as u32) as u64
+                } else {
+                    host::amo64(p, op, operand)
+                }
+            });
+        }
+        // MMIO (or unaligned host memory): read-modify-write through the bus.
+        let fault = Exception::new(cause::STORE_ACCESS, va);
+        let (old, r) = bus.read(pa, access_size(size), self.attrs);
+        if !r.is_ok() {
+            return Err(fault);
+        }
+        let new = op.apply(old, operand, size * 8);
+        if !bus.write(pa, access_size(size), new, self.attrs).is_ok() {
+            return Err(fault);
+        }
+        Ok(old)
+    }
+
+    fn load_reserved<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+    ) -> Result<u64, Exception> {
+        if va & (size as u64 - 1) != 0 {
+            return Err(Exception::new(cause::LOAD_MISALIGNED, va));
+        }
+        let (pa, _) = self.translate(bus, va, Access::Load)?;
+        let value = self.load(bus, va, size)?;
+        self.reservation = Some(Reservation {
+            addr: pa,
+            size,
+            value,
+        });
+        Ok(value)
+    }
+
+    /// SC: true if the store happened.
+    fn store_conditional<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<bool, Exception> {
+        if va & (size as u64 - 1) != 0 {
+            return Err(Exception::new(cause::STORE_MISALIGNED, va));
+        }
+        let (pa, p) = self.translate(bus, va, Access::Store)?;
+        let Some(res) = self.reservation.take() else {
+            return Ok(false);
+        };
+        if res.addr != pa || res.size != size {
+            return Ok(false);
+        }
+        if !p.is_null() {
+            // SAFETY: live, writable, 8-aligned TLB page; aligned word inside it.
+            let ok = unsafe {
+                if size == 4 {
+                    host::cas32(p, res.value as u32, value as u32).is_ok()
+                } else {
+                    host::cas64(p, res.value, value).is_ok()
+                }
+            };
+            return Ok(ok);
+        }
+        let fault = Exception::new(cause::STORE_ACCESS, va);
+        let (cur, r) = bus.read(pa, access_size(size), self.attrs);
+        if !r.is_ok() {
+            return Err(fault);
+        }
+        if cur != res.value {
+            return Ok(false);
+        }
+        if bus.write(pa, access_size(size), value, self.attrs).is_ok() {
+            Ok(true)
+        } else {
+            Err(fault)
+        }
+    }
+
+    // ----- the interpreter ----------------------------------------------------------
+
+    /// Executes the instruction at `pc`: `Ok(None)` when it retired, `Ok(Some(exit))` to
+    /// leave the run loop, `Err` for an exception (not yet taken).
+    #[inline]
+    fn execute<B: Bus + ?Sized>(&mut self, bus: &B) -> Result<Option<Exit>, Exception> {
+        let pc = self.pc;
+        let raw = self.fetch(bus, pc)?;
+        let insn = self.dcache.lookup(pc, raw, self.xlen);
+        let m = self.xmask;
+        let a = self.regs[insn.rs1 as usize];
+        let b = self.regs[insn.rs2 as usize];
+        let imm = insn.imm as i64 as u64;
+        let rd = insn.rd as usize;
+        let sh = (self.xbits - 1) as u64;
+        let mut next = pc.wrapping_add(insn.len as u64) & m;
+        let illegal = Exception::new(cause::ILLEGAL, raw as u64);
+        let ea = a.wrapping_add(imm) & m;
+        let w = |v: u64| v as u32 as i32 as i64 as u64; // RV64 word result
+        let value = match insn.op {
+            Op::Lui => imm & m,
+            Op::Auipc => pc.wrapping_add(imm) & m,
+            Op::Jal => {
+                let link = next;
+                next = pc.wrapping_add(imm) & m;
+                link
+            }
+            Op::Jalr => {
+                let link = next;
+                next = ea & !1;
+                link
+            }
+            Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
+                let taken = match insn.op {
+                    Op::Beq => a == b,
+                    Op::Bne => a != b,
+                    Op::Blt => self.sx(a) < self.sx(b),
+                    Op::Bge => self.sx(a) >= self.sx(b),
+                    Op::Bltu => a < b,
+                    _ => a >= b,
+                };
+                if taken {
+                    next = pc.wrapping_add(imm) & m;
+                }
+                0
+            }
+            Op::Lb => self.load(bus, ea, 1)? as i8 as i64 as u64 & m,
+            Op::Lh => self.load(bus, ea, 2)? as i16 as i64 as u64 & m,
+            Op::Lw => self.load(bus, ea, 4)? as i32 as i64 as u64 & m,
+            Op::Ld => self.load(bus, ea, 8)?,
+            Op::Lbu => self.load(bus, ea, 1)?,
+            Op::Lhu => self.load(bus, ea, 2)?,
+            Op::Lwu => self.load(bus, ea, 4)?,
+            Op::Sb => {
+                self.store(bus, ea, 1, b)?;
+                0
+            }
+            Op::Sh => {
+                self.store(bus, ea, 2, b)?;
+                0
+            }
+            Op::Sw => {
+                self.store(bus, ea, 4, b)?;
+                0
+            }
+            Op::Sd => {
+                self.store(bus, ea, 8, b)?;
+                0
+            }
+            Op::Addi => ea,
+            Op::Slti => (self.sx(a) < imm as i64) as u64,
+            Op::Sltiu => (a < imm & m) as u64,
+            Op::Xori => (a ^ imm) & m,
+            Op::Ori => (a | imm) & m,
+            Op::Andi => a & imm,
+            Op::Slli => (a << (imm & sh)) & m,
+            Op::Srli => a >> (imm & sh),
+            Op::Srai => (self.sx(a) >> (imm & sh)) as u64 & m,
+            Op::Add => a.wrapping_add(b) & m,
+            Op::Sub => a.wrapping_sub(b) & m,
+            Op::Sll => (a << (b & sh)) & m,
+            Op::Slt => (self.sx(a) < self.sx(b)) as u64,
+            Op::Sltu => (a < b) as u64,
+            Op::Xor => a ^ b,
+            Op::Srl => a >> (b & sh),
+            Op::Sra => (self.sx(a) >> (b & sh)) as u64 & m,
+            Op::Or => a | b,
+            Op::And => a & b,
+            Op::Mul => a.wrapping_mul(b) & m,
+            Op::Mulh => ((self.sx(a) as i128 * self.sx(b) as i128) >> self.xbits) as u64 & m,
+            Op::Mulhsu => ((self.sx(a) as i128 * b as i128) >> self.xbits) as u64 & m,
+            Op::Mulhu => ((a as u128 * b as u128) >> self.xbits) as u64 & m,
+            Op::Div => match self.sx(b) {
+                0 => m,
+                d => self.sx(a).wrapping_div(d) as u64 & m,
+            },
+            Op::Divu => a.checked_div(b).unwrap_or(m),
+            Op::Rem => match self.sx(b) {
+                0 => a,
+                d => self.sx(a).wrapping_rem(d) as u64 & m,
+            },
+            Op::Remu => a.checked_rem(b).unwrap_or(a),
+            Op::Addiw => w(a.wrapping_add(imm)),
+            Op::Slliw => w(((a as u32) << (imm & 31)) as u64),
+            Op::Srliw => w(((a as u32) >> (imm & 31)) as u64),
+            Op::Sraiw => w(((a as i32) >> (imm & 31)) as u32 as u64),
+            Op::Addw => w(a.wrapping_add(b)),
+            Op::Subw => w(a.wrapping_sub(b)),
+            Op::Sllw => w(((a as u32) << (b & 31)) as u64),
+            Op::Srlw => w(((a as u32) >> (b & 31)) as u64),
+            Op::Sraw => w(((a as i32) >> (b & 31)) as u32 as u64),
+            Op::Mulw => w((a as u32).wrapping_mul(b as u32) as u64),
+            Op::Divw => match b as i32 {
+                0 => u64::MAX,
+                d => w((a as i32).wrapping_div(d) as u32 as u64),
+            },
+            Op::Divuw => match b as u32 {
+                0 => u64::MAX,
+                d => w(((a as u32) / d) as u64),
+            },
+            Op::Remw => match b as i32 {
+                0 => w(a),
+                d => w((a as i32).wrapping_rem(d) as u32 as u64),
+            },
+            Op::Remuw => match b as u32 {
+                0 => w(a),
+                d => w(((a as u32) % d) as u64),
+            },
+            Op::Fence => {
+                core::sync::atomic::fence(Ordering::SeqCst);
+                0
+            }
+            Op::FenceI => 0, // the decode cache compares raw bits on every fetch
+            Op::Ecall => {
+                return Err(Exception::new(cause::ECALL_U + self.prv as u64, 0));
+            }
+            Op::Ebreak => {
+                if self.debug_ebreak {
+                    return Ok(Some(Exit::Breakpoint(pc)));
+                }
+                return Err(Exception::new(cause::BREAKPOINT, pc));
+            }
+            Op::Mret => {
+                if self.prv != Priv::Machine {
+                    return Err(illegal);
+                }
+                self.mret();
+                return Ok(None);
+            }
+            Op::Sret => {
+                if self.prv == Priv::User
+                    || (self.prv == Priv::Supervisor && self.csr.mstatus & mstatus::TSR != 0)
+                {
+                    return Err(illegal);
+                }
+                self.sret();
+                return Ok(None);
+            }
+            Op::Wfi => {
+                if self.prv == Priv::User
+                    || (self.prv == Priv::Supervisor && self.csr.mstatus & mstatus::TW != 0)
+                {
+                    return Err(illegal);
+                }
+                self.pc = next;
+                let pending = self.irqs.device_bits() | self.csr.mip_sw;
+                if pending & self.csr.mie as u32 == 0 {
+                    return Ok(Some(Exit::Wfi));
+                }
+                return Ok(None);
+            }
+            Op::SfenceVma => {
+                if self.prv == Priv::User
+                    || (self.prv == Priv::Supervisor && self.csr.mstatus & mstatus::TVM != 0)
+                {
+                    return Err(illegal);
+                }
+                self.tlb.flush();
+                0
+            }
+            Op::Csrrw | Op::Csrrs | Op::Csrrc | Op::Csrrwi | Op::Csrrsi | Op::Csrrci => {
+                let csr = (insn.imm as u32 & 0xfff) as u16;
+                let (src, write) = match insn.op {
+                    Op::Csrrw => (a, true),
+                    Op::Csrrs | Op::Csrrc => (a, insn.rs1 != 0),
+                    Op::Csrrwi => (insn.rs1 as u64, true),
+                    _ => (insn.rs1 as u64, insn.rs1 != 0),
+                };
+                let is_write_only =
+                    matches!(insn.op, Op::Csrrw | Op::Csrrwi) && rd == DISCARD as usize;
+                let old = if is_write_only {
+                    0
+                } else {
+                    self.csr_read(csr).map_err(|_| illegal)?
+                };
+                if write {
+                    let new = match insn.op {
+                        Op::Csrrw | Op::Csrrwi => src,
+                        Op::Csrrs | Op::Csrrsi => old | src,
+                        _ => old & !src,
+                    };
+                    self.csr_write(csr, new).map_err(|_| illegal)?;
+                }
+                old
+            }
+            Op::LrW => self.load_reserved(bus, a, 4)? as i32 as i64 as u64 & m,
+            Op::LrD => self.load_reserved(bus, a, 8)?,
+            Op::ScW => !self.store_conditional(bus, a, 4, b)? as u64,
+            Op::ScD => !self.store_conditional(bus, a, 8, b)? as u64,
+            Op::AmoswapW
+            | Op::AmoaddW
+            | Op::AmoxorW
+            | Op::AmoandW
+            | Op::AmoorW
+            | Op::AmominW
+            | Op::AmomaxW
+            | Op::AmominuW
+            | Op::AmomaxuW => {
+                let op = amo_op(insn.op);
+                self.amo(bus, a, 4, op, b & 0xffff_ffff)? as i32 as i64 as u64 & m
+            }
+            Op::AmoswapD
+            | Op::AmoaddD
+            | Op::AmoxorD
+            | Op::AmoandD
+            | Op::AmoorD
+            | Op::AmominD
+            | Op::AmomaxD
+            | Op::AmominuD
+            | Op::AmomaxuD => self.amo(bus, a, 8, amo_op(insn.op), b)?,
+            Op::Illegal => return Err(illegal),
+        };
+        self.regs[rd] = value;
+        self.pc = next;
+        Ok(None)
+    }
+}
+
+fn amo_op(op: Op) -> AmoOp {
+    match op {
+        Op::AmoswapW | Op::AmoswapD => AmoOp::Swap,
+        Op::AmoaddW | Op::AmoaddD => AmoOp::Add,
+        Op::AmoxorW | Op::AmoxorD => AmoOp::Xor,
+        Op::AmoandW | Op::AmoandD => AmoOp::And,
+        Op::AmoorW | Op::AmoorD => AmoOp::Or,
+        Op::AmominW | Op::AmominD => AmoOp::Min,
+        Op::AmomaxW | Op::AmomaxD => AmoOp::Max,
+        Op::AmominuW | Op::AmominuD => AmoOp::Minu,
+        _ => AmoOp::Maxu,
+    }
+}
+
+fn access_size(size: u32) -> AccessSize {
+    match size {
+        1 => AccessSize::Byte,
+        2 => AccessSize::Half,
+        4 => AccessSize::Word,
+        _ => AccessSize::Double,
+    }
+}

@@ -1,0 +1,171 @@
+//! The decoded form of one instruction: what [`decode`](super::decode) produces and the
+//! interpreter in [`hart`](super::hart) executes. 32-bit and compressed encodings decode to
+//! the same [`Op`]s, so the executor knows nothing about C.
+
+/// Register index that receives writes to `x0`: the register file has 33 slots and the
+/// decoder maps `rd = 0` (and "no destination") to this one, so the executor writes
+/// `regs[rd]` unconditionally and `x0` (slot 0) stays zero.
+pub const DISCARD: u8 = 32;
+
+/// One operation. A flat enum: RV32I, M, A, Zicsr, Zifencei, the privileged instructions,
+/// and the RV64-only operations (decoded only for [`Xlen::Rv64`](super::Xlen::Rv64)).
+#[allow(missing_docs)] // the names are the mnemonics
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Op {
+    // RV32I
+    Lui,
+    Auipc,
+    Jal,
+    Jalr,
+    Beq,
+    Bne,
+    Blt,
+    Bge,
+    Bltu,
+    Bgeu,
+    Lb,
+    Lh,
+    Lw,
+    Lbu,
+    Lhu,
+    Sb,
+    Sh,
+    Sw,
+    Addi,
+    Slti,
+    Sltiu,
+    Xori,
+    Ori,
+    Andi,
+    Slli,
+    Srli,
+    Srai,
+    Add,
+    Sub,
+    Sll,
+    Slt,
+    Sltu,
+    Xor,
+    Srl,
+    Sra,
+    Or,
+    And,
+    Fence,
+    Ecall,
+    Ebreak,
+    // Zifencei
+    FenceI,
+    // Privileged
+    Sret,
+    Mret,
+    Wfi,
+    SfenceVma,
+    // Zicsr (imm = CSR number; for the *i forms rs1 holds the 5-bit immediate)
+    Csrrw,
+    Csrrs,
+    Csrrc,
+    Csrrwi,
+    Csrrsi,
+    Csrrci,
+    // M
+    Mul,
+    Mulh,
+    Mulhsu,
+    Mulhu,
+    Div,
+    Divu,
+    Rem,
+    Remu,
+    // A (aq/rl are not kept: every AMO is sequentially consistent)
+    LrW,
+    ScW,
+    AmoswapW,
+    AmoaddW,
+    AmoxorW,
+    AmoandW,
+    AmoorW,
+    AmominW,
+    AmomaxW,
+    AmominuW,
+    AmomaxuW,
+    // RV64I
+    Ld,
+    Lwu,
+    Sd,
+    Addiw,
+    Slliw,
+    Srliw,
+    Sraiw,
+    Addw,
+    Subw,
+    Sllw,
+    Srlw,
+    Sraw,
+    // RV64M
+    Mulw,
+    Divw,
+    Divuw,
+    Remw,
+    Remuw,
+    // RV64A
+    LrD,
+    ScD,
+    AmoswapD,
+    AmoaddD,
+    AmoxorD,
+    AmoandD,
+    AmoorD,
+    AmominD,
+    AmomaxD,
+    AmominuD,
+    AmomaxuD,
+    /// Not a valid instruction for this hart: raises an illegal-instruction exception.
+    Illegal,
+}
+
+/// A decoded instruction.
+///
+/// * `rd` is [`DISCARD`] when the instruction writes no register or writes `x0`.
+/// * `rs1`/`rs2` are 0 when unused (reading `x0` is harmless).
+/// * `imm` is the sign-extended immediate; for CSR instructions the CSR number; for
+///   shifts the shift amount; for `fence` the `fm/pred/succ` bits.
+/// * `len` is 2 or 4, the size of the encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Insn {
+    /// The operation.
+    pub op: Op,
+    /// Destination register slot (0..=32, never 0).
+    pub rd: u8,
+    /// First source register.
+    pub rs1: u8,
+    /// Second source register.
+    pub rs2: u8,
+    /// Immediate (see the type docs).
+    pub imm: i32,
+    /// Encoding length in bytes: 2 or 4.
+    pub len: u8,
+}
+
+impl Insn {
+    /// An illegal instruction of `len` bytes.
+    pub const fn illegal(len: u8) -> Insn {
+        Insn {
+            op: Op::Illegal,
+            rd: DISCARD,
+            rs1: 0,
+            rs2: 0,
+            imm: 0,
+            len,
+        }
+    }
+
+    /// The architectural destination register (0 when the write is discarded).
+    pub fn rd_arch(&self) -> u8 {
+        if self.rd == DISCARD {
+            0
+        } else {
+            self.rd
+        }
+    }
+}

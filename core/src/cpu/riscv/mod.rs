@@ -1,0 +1,86 @@
+//! A RISC-V hart: RV32IMAC + Zicsr + Zifencei with M, S and U privilege (privileged spec
+//! 1.12), traps and interrupts, Sv32 translation with a software TLB, and a
+//! decoded-instruction cache. `no_std`, no allocation. Built so that RV64 can follow: the
+//! XLEN is a value in the hart ([`Xlen`]), registers are `u64` kept truncated to XLEN, the
+//! decoder already knows the RV64-only encodings and the executor implements them; Sv39
+//! and the RV64 `satp`/`mstatus` details are what is missing.
+//!
+//! # What it owns
+//!
+//! * [`insn`], [`decode`]: the decoded form and the decoder (32-bit and compressed).
+//! * [`csr`]: CSR state, numbers, access rules; [`trap`]: causes, privilege, trap entry
+//!   and `xret`.
+//! * `mmu`: Sv32 walks, permissions, A/D updates; [`tlb`]: the TLB and the decode cache.
+//! * [`hart`]: the state and the interpreter loop.
+//!
+//! The hart reaches memory only through a [`Bus`](crate::cpu::Bus) — in a machine, a
+//! [`ReadSection`](crate::memory::ReadSection) pinned for one time slice (rule L7); guest
+//! mistakes become exceptions (rule L9), never host panics.
+//!
+//! # API
+//!
+//! ```text
+//! let irqs = HartIrqs::new();                        // shared with devices (other threads)
+//! let mut hart = Hart::with_irqs(0, Xlen::Rv32, 0x8000_0000, &irqs);   // or Hart::new(..)
+//! let section = space.section()?;                    // pin the view for this slice
+//! match hart.run(&section, 10_000) { Exit::BudgetExhausted | Exit::Wfi | .. => .. }
+//! irqs.raise(irq::MEI); irqs.lower(irq::MEI); irqs.request_stop();
+//! hart.reg(10); hart.set_reg(10, 1); hart.pc(); hart.set_pc(..);
+//! hart.csr(csr::num::MCAUSE); hart.set_csr(csr::num::MTVEC, ..); hart.set_time(mtime);
+//! hart.set_debug_ebreak(true);                       // ebreak -> Exit::Breakpoint(pc)
+//! hart.step(&section);                               // run(.., 1)
+//! ```
+//!
+//! # Design choices
+//!
+//! * **x0**: 33 register slots; the decoder maps `rd = 0` to slot 32, which absorbs writes,
+//!   so the executor never tests for x0.
+//! * **Misaligned accesses** raise load/store-AMO address-misaligned exceptions (no
+//!   emulation in hardware); `mtval` is the address. Misaligned LR/SC/AMOs too.
+//! * **Bus errors** become access faults with `mtval` = the virtual address; unmapped
+//!   instruction fetches are instruction access faults.
+//! * **LR/SC**: the reservation is `(physical address, size, value loaded)`. SC succeeds
+//!   only if the reservation is for the same address and a compare-and-swap from the
+//!   loaded value to the new one succeeds on the host memory, so a store by another hart
+//!   or by DMA that changed the word makes SC fail, with no per-store bookkeeping on the
+//!   fast store path (which writes host memory directly, so it could not bump a shared
+//!   epoch or break other harts' reservations cheaply). As in QEMU, a store of the same
+//!   value that was loaded (ABA) is not seen. SC always clears the reservation; so does
+//!   every trap.
+//! * **AMOs** on RAM are host atomics on the guest word (`AtomicU32::from_ptr` and
+//!   `fetch_*`), so harts on different threads are correct; on MMIO they are a read and a
+//!   write through the bus.
+//! * **Interrupts**: devices set bits of [`HartIrqs`] (one `AtomicU32`); `mip` reads them
+//!   OR-ed with the software-written SSIP/STIP/SEIP. Priority MEI > MSI > MTI > SEI > SSI >
+//!   STI, M-mode ones first, delegation through `mideleg`.
+//! * **Counters**: one cycle per instruction; `time` is set by the embedding
+//!   ([`Hart::set_time`]).
+//! * **TLB and decode cache**: see [`tlb`].
+
+pub mod csr;
+pub mod decode;
+pub mod hart;
+mod host;
+pub mod insn;
+mod mmu;
+pub mod tlb;
+pub mod trap;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, missing_docs)]
+mod tests;
+
+pub use csr::CsrError;
+pub use decode::{decode, decode_compressed};
+pub use hart::{Exit, Hart, HartIrqs};
+pub use insn::{Insn, Op};
+pub use trap::{cause, irq, Exception, Priv};
+
+/// The width of the integer registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Xlen {
+    /// 32-bit registers (RV32).
+    Rv32,
+    /// 64-bit registers (RV64).
+    Rv64,
+}

@@ -1,0 +1,362 @@
+//! Execution tests per instruction group, with hand-assembled programs in RAM.
+
+use std::vec;
+use std::vec::Vec;
+
+use super::asm::*;
+use super::{peek, poke, with_machine, Sec, MMIO_BASE, RAM_BASE, ROM_BASE};
+use crate::cpu::riscv::{cause, csr::num, Exit, Hart, Xlen};
+
+/// Runs `prog` (at RAM_BASE, in a 64 KiB RAM) until its final `ebreak`; gives the hart to
+/// `check` with the section still pinned.
+pub fn run_prog(prog: &[u32], check: impl FnOnce(&mut Hart<'static>, Sec<'_, '_, '_>)) {
+    let mut code: Vec<u32> = prog.to_vec();
+    code.push(EBREAK);
+    with_machine(0x10000, &[(0, &code)], |sec, _| {
+        let mut hart = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        hart.set_debug_ebreak(true);
+        let exit = hart.run(sec, 10_000);
+        assert!(
+            matches!(exit, Exit::Breakpoint(_)),
+            "{exit:?} at {:#x}",
+            hart.pc()
+        );
+        check(&mut hart, sec);
+    });
+}
+
+#[test]
+fn alu_immediates_and_registers() {
+    run_prog(
+        &[
+            li(1, -5),
+            li(2, 3),
+            add(3, 1, 2),                 // -2
+            sub(4, 2, 1),                 // 8
+            op(0, 2, 5, 1, 2),            // slt -5 < 3 = 1
+            op(0, 3, 6, 1, 2),            // sltu 0xfffffffb < 3 = 0
+            op(0, 4, 7, 1, 2),            // xor
+            op(0, 6, 8, 1, 2),            // or
+            op(0, 7, 9, 1, 2),            // and
+            op(0, 1, 10, 2, 2),           // sll 3 << 3 = 24
+            op(0, 5, 11, 1, 2),           // srl
+            op(0x20, 5, 12, 1, 2),        // sra
+            i(31, 1, 5, 13, 0x13),        // srli x13, x1, 31 = 1
+            i(0x400 | 1, 1, 5, 14, 0x13), // srai x14, x1, 1 = -3
+            i(-1, 2, 3, 15, 0x13),        // sltiu x15, x2, -1 = 1
+            lui(16, 0x8000_0000),
+            auipc(17, 0x1000),
+            addi(0, 1, 7), // write to x0 is discarded
+        ],
+        |h, _| {
+            let r = |i| h.reg(i) as u32;
+            assert_eq!(r(3), -2i32 as u32);
+            assert_eq!(r(4), 8);
+            assert_eq!((r(5), r(6)), (1, 0));
+            assert_eq!(r(7), (-5i32 ^ 3) as u32);
+            assert_eq!(r(8), (-5i32 | 3) as u32);
+            assert_eq!(r(9), (-5i32 & 3) as u32);
+            assert_eq!(r(10), 24);
+            assert_eq!(r(11), 0xffff_fffb >> 3);
+            assert_eq!(r(12), (-5i32 >> 3) as u32);
+            assert_eq!(r(13), 1);
+            assert_eq!(r(14), -3i32 as u32);
+            assert_eq!(r(15), 1);
+            assert_eq!(r(16), 0x8000_0000);
+            assert_eq!(r(17), RAM_BASE as u32 + 16 * 4 + 0x1000);
+            assert_eq!(h.reg(0), 0);
+            // Registers stay truncated to 32 bits.
+            assert_eq!(h.reg(1), 0xffff_fffb);
+        },
+    );
+}
+
+#[test]
+fn branches_and_jumps() {
+    run_prog(
+        &[
+            li(1, 1),
+            li(2, 2),
+            beq(1, 2, 8),  // not taken
+            li(3, 1),      // executed
+            bne(1, 2, 8),  // taken
+            li(4, 1),      // skipped
+            b(8, 1, 2, 4), // blt 2 < 1? no
+            li(5, 1),      // executed
+            b(8, 2, 1, 6), // bltu 1 < 2: taken
+            li(6, 1),      // skipped
+            jal(7, 8),     // x7 = pc + 4, skip one
+            li(8, 1),      // skipped
+            auipc(9, 0),
+            jalr(10, 9, 12), // to auipc + 12, x10 = link
+            li(11, 1),       // skipped
+            li(12, 1),       // target
+        ],
+        |h, _| {
+            assert_eq!((h.reg(3), h.reg(4), h.reg(5), h.reg(6)), (1, 0, 1, 0));
+            assert_eq!(h.reg(7), RAM_BASE + 11 * 4);
+            assert_eq!(h.reg(8), 0);
+            assert_eq!(h.reg(10), RAM_BASE + 14 * 4);
+            assert_eq!((h.reg(11), h.reg(12)), (0, 1));
+        },
+    );
+}
+
+#[test]
+fn loads_and_stores() {
+    let data = 0x8000;
+    run_prog(
+        &[
+            lui(1, RAM_BASE as u32 + data),
+            li(2, -2), // 0xfffffffe
+            sw(2, 1, 0),
+            store(0, 0, 1, 1), // sb x0 -> byte 1 = 0
+            store(1, 2, 1, 4), // sh 0xfffe at +4
+            lw(3, 1, 0),       // 0xffff00fe
+            load(0, 4, 1, 0),  // lb 0xfe -> -2
+            load(4, 5, 1, 0),  // lbu 0xfe
+            load(1, 6, 1, 2),  // lh 0xffff -> -1
+            load(5, 7, 1, 2),  // lhu 0xffff
+            load(5, 8, 1, 4),  // lhu 0xfffe
+        ],
+        |h, sec| {
+            assert_eq!(h.reg(3), 0xffff_00fe);
+            assert_eq!(h.reg(4), 0xffff_fffe);
+            assert_eq!(h.reg(5), 0xfe);
+            assert_eq!(h.reg(6), 0xffff_ffff);
+            assert_eq!(h.reg(7), 0xffff);
+            assert_eq!(h.reg(8), 0xfffe);
+            assert_eq!(peek(sec, RAM_BASE + data as u64), 0xffff_00fe);
+        },
+    );
+}
+
+#[test]
+fn multiply_and_divide() {
+    let m = |f3, rd| op(1, f3, rd, 1, 2);
+    run_prog(
+        &[
+            lui(1, 0x8000_0000), // INT_MIN
+            li(2, -1),
+            m(0, 3),            // mul = INT_MIN
+            m(1, 4),            // mulh(INT_MIN, -1) = 0
+            m(2, 5),            // mulhsu(INT_MIN, 0xffffffff) = 0x80000000 (-2^31 * (2^32-1) >> 32)
+            m(3, 6),            // mulhu
+            m(4, 7),            // div overflow = INT_MIN
+            m(6, 8),            // rem overflow = 0
+            op(1, 4, 9, 1, 0),  // div by zero = -1
+            op(1, 5, 10, 1, 0), // divu by zero = all ones
+            op(1, 6, 11, 1, 0), // rem by zero = dividend
+            op(1, 7, 12, 1, 0), // remu by zero = dividend
+            li(13, 7),
+            li(14, -2),
+            op(1, 4, 15, 13, 14), // 7 / -2 = -3
+            op(1, 6, 16, 13, 14), // 7 % -2 = 1
+            op(1, 5, 17, 14, 13), // 0xfffffffe / 7
+        ],
+        |h, _| {
+            assert_eq!(h.reg(3), 0x8000_0000);
+            assert_eq!(h.reg(4), 0);
+            assert_eq!(h.reg(5), 0x8000_0000);
+            assert_eq!(h.reg(6), 0x7fff_ffff);
+            assert_eq!(h.reg(7), 0x8000_0000);
+            assert_eq!(h.reg(8), 0);
+            assert_eq!(h.reg(9), 0xffff_ffff);
+            assert_eq!(h.reg(10), 0xffff_ffff);
+            assert_eq!(h.reg(11), 0x8000_0000);
+            assert_eq!(h.reg(12), 0x8000_0000);
+            assert_eq!(h.reg(15), -3i32 as u32 as u64);
+            assert_eq!(h.reg(16), 1);
+            assert_eq!(h.reg(17), 0xffff_fffe / 7);
+        },
+    );
+}
+
+/// Two compressed instructions packed in one word.
+const fn c2(lo: u16, hi: u16) -> u32 {
+    lo as u32 | (hi as u32) << 16
+}
+
+#[test]
+fn compressed_instructions() {
+    let li13 = li(13, 7);
+    run_prog(
+        &[
+            auipc(1, 0),
+            addi(1, 1, 20),          // ra = word 5
+            c2(0x4521, 0x4589),      // c.li a0, 8 ; c.li a1, 2
+            c2(0x952e, 0x8d0d),      // c.add a0, a1 ; c.sub a0, a1
+            c2(0x0506, 0x8082),      // c.slli a0, 1 ; c.jr ra
+            c2(0x862a, 0x167d),      // c.mv a2, a0 ; c.addi a2, -1
+            c2(0x0001, li13 as u16), // c.nop ; li a3, 7 (at a 2-aligned pc)
+            c2((li13 >> 16) as u16, 0x0001),
+        ],
+        |h, _| {
+            assert_eq!(h.reg(10), 16);
+            assert_eq!(h.reg(12), 15);
+            assert_eq!(h.reg(13), 7);
+            assert_eq!(h.pc(), RAM_BASE + 8 * 4);
+        },
+    );
+}
+
+#[test]
+fn x0_hints_and_fence_do_nothing() {
+    run_prog(
+        &[
+            li(0, 5),
+            add(0, 0, 0),
+            0x0000_000f | (0xff << 20), // fence iorw, iorw
+            FENCE_I,
+            c2(0x4015, 0x0001), // c.li x0, 5 (HINT) ; c.nop
+        ],
+        |h, _| assert_eq!(h.reg(0), 0),
+    );
+}
+
+#[test]
+fn mmio_accesses_go_through_the_bus() {
+    run_prog(
+        &[
+            lui(1, MMIO_BASE as u32),
+            li(2, 0x55),
+            sw(2, 1, 4),
+            lw(3, 1, 4),
+            amo(0, 2, 4, 1, 2), // amoadd.w x4, x2, (x1) on MMIO
+            lw(5, 1, 0),
+        ],
+        |h, _| {
+            assert_eq!(h.reg(3), 0x55);
+            assert_eq!(h.reg(4), 0);
+            assert_eq!(h.reg(5), 0x55);
+        },
+    );
+}
+
+#[test]
+fn bus_errors_are_access_faults() {
+    // mtvec -> handler at word 16 which records mcause/mtval and stops.
+    let mut prog = vec![NOP; 20];
+    let handler = 16;
+    prog[0] = auipc(10, 0);
+    prog[1] = addi(10, 10, handler * 4);
+    prog[2] = csrw(num::MTVEC, 10);
+    prog[3] = lui(1, 0x4000_0000); // nothing mapped there
+    prog[4] = lw(2, 1, 8);
+    prog[handler as usize] = csrr(20, num::MCAUSE);
+    prog[handler as usize + 1] = csrr(21, num::MTVAL);
+    prog[handler as usize + 2] = csrr(22, num::MEPC);
+    prog[handler as usize + 3] = EBREAK;
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        assert!(matches!(h.run(sec, 100), Exit::Breakpoint(_)));
+        assert_eq!(h.reg(20), cause::LOAD_ACCESS);
+        assert_eq!(h.reg(21), 0x4000_0008);
+        assert_eq!(h.reg(22), RAM_BASE + 16);
+        // A store to ROM is a store access fault; a fetch from nowhere an instruction one.
+        h.set_pc(RAM_BASE + 5 * 4);
+        poke(sec, RAM_BASE + 20, lui(1, ROM_BASE as u32));
+        poke(sec, RAM_BASE + 24, sw(0, 1, 0));
+        assert!(matches!(h.run(sec, 100), Exit::Breakpoint(_)));
+        assert_eq!((h.reg(20), h.reg(21)), (cause::STORE_ACCESS, ROM_BASE));
+        h.set_pc(0x4000_0000);
+        assert!(matches!(h.run(sec, 100), Exit::Breakpoint(_)));
+        assert_eq!((h.reg(20), h.reg(21)), (cause::INSN_ACCESS, 0x4000_0000));
+    });
+}
+
+#[test]
+fn decode_cache_sees_modified_code() {
+    // A loop body rewritten between two runs, and by the program itself.
+    let prog = [
+        li(1, 1), // word 0: patched to li x1, 2 by the test
+        EBREAK,
+    ];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        assert!(matches!(h.run(sec, 10), Exit::Breakpoint(_)));
+        assert_eq!(h.reg(1), 1);
+        poke(sec, RAM_BASE, li(1, 2));
+        h.set_pc(RAM_BASE);
+        assert!(matches!(h.run(sec, 10), Exit::Breakpoint(_)));
+        assert_eq!(h.reg(1), 2);
+    });
+    // Self-modifying: store a new instruction over the next one, fence.i, run it.
+    let target = 4;
+    let new_insn = li(5, 42);
+    run_prog(
+        &[
+            auipc(1, 0),
+            lui(2, new_insn.wrapping_add(0x800) & 0xffff_f000),
+            addi(2, 2, ((new_insn & 0xfff) as i32) << 20 >> 20),
+            sw(2, 1, target * 4),
+            li(5, 1), // overwritten before it runs
+            FENCE_I,
+        ],
+        |h, _| assert_eq!(h.reg(5), 42),
+    );
+}
+
+#[test]
+fn ebreak_traps_to_the_guest_without_the_debug_flag() {
+    let prog = [EBREAK, NOP];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_csr(num::MTVEC, RAM_BASE + 4).unwrap();
+        assert_eq!(h.run(sec, 1), Exit::BudgetExhausted);
+        assert_eq!(h.csr(num::MCAUSE), Some(cause::BREAKPOINT));
+        assert_eq!(h.csr(num::MTVAL), Some(RAM_BASE));
+        assert_eq!(h.csr(num::MEPC), Some(RAM_BASE));
+        assert_eq!(h.pc(), RAM_BASE + 4);
+    });
+}
+
+#[test]
+fn harts_can_move_to_other_threads() {
+    fn send<T: Send>() {}
+    send::<Hart<'static>>();
+    send::<crate::cpu::riscv::HartIrqs>();
+}
+
+#[test]
+fn rv64_word_ops_and_doubleword_memory() {
+    let prog = [
+        lui(1, RAM_BASE as u32 + 0x8000), // sign-extends on RV64: fix up below
+        li(2, -1),
+        i(32, 2, 5, 2, 0x13), // srli x2, x2, 32 (RV64 shamt) = 0xffffffff
+        add(1, 1, 0),
+        addi(3, 0, 1),
+        i(63, 3, 1, 3, 0x13),   // slli x3, x3, 63
+        i(1, 2, 0, 4, 0x1b),    // addiw x4, x2, 1 = 0
+        r(0, 2, 2, 0, 5, 0x3b), // addw x5, x2, x2 = -2 (sign-extended)
+        EBREAK,
+    ];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv64, RAM_BASE);
+        h.set_debug_ebreak(true);
+        assert!(matches!(h.run(sec, 100), Exit::Breakpoint(_)));
+        assert_eq!(h.reg(1), 0xffff_ffff_8000_8000);
+        assert_eq!(h.reg(2), 0xffff_ffff);
+        assert_eq!(h.reg(3), 1 << 63);
+        assert_eq!(h.reg(4), 0);
+        assert_eq!(h.reg(5), -2i64 as u64);
+        assert_eq!(h.csr(num::MISA).unwrap() >> 62, 2);
+        // sd/ld through RAM.
+        let prog = [
+            store(3, 3, 6, 0), // sd x3, 0(x6)
+            load(3, 7, 6, 0),  // ld x7, 0(x6)
+            load(6, 8, 6, 4),  // lwu x8, 4(x6)
+            EBREAK,
+        ];
+        for (k, w) in prog.iter().enumerate() {
+            poke(sec, RAM_BASE + 0x100 + 4 * k as u64, *w);
+        }
+        h.set_reg(6, RAM_BASE + 0x8000);
+        h.set_pc(RAM_BASE + 0x100);
+        assert!(matches!(h.run(sec, 100), Exit::Breakpoint(_)));
+        assert_eq!(h.reg(7), 1 << 63);
+        assert_eq!(h.reg(8), 0x8000_0000);
+    });
+}

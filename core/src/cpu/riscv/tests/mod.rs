@@ -1,0 +1,114 @@
+//! Tests of the RISC-V hart: decoder (with a differential test against `raki`), execution
+//! per instruction group, traps, interrupts, Sv32, LR/SC and AMOs, the decode cache.
+
+use std::boxed::Box;
+use std::sync::Mutex;
+use std::vec;
+
+use crate::memory::{
+    AccessRules, AccessSize, GuestAddress, MemTxAttrs, MemTxResult, Memory, MmioOps, Priority,
+    RamBlock, ReadSection, RegionOffset, RegionSize,
+};
+
+mod asm;
+mod decode;
+mod exec;
+mod system;
+
+pub const RAM_BASE: u64 = 0x8000_0000;
+pub const ROM_BASE: u64 = 0x2000_0000;
+pub const MMIO_BASE: u64 = 0x1000_0000;
+pub type Sec<'s, 'm, 'a> = &'s ReadSection<'m, 'a, 32>;
+type Mem<'a> = Memory<'a, 16, 4, 1, 32>;
+
+/// A 16-byte MMIO register file (word accesses only), recording nothing.
+pub struct Regs(pub Mutex<[u32; 4]>);
+
+impl MmioOps for Regs {
+    fn read(&self, offset: RegionOffset, _: AccessSize, _: MemTxAttrs) -> (u64, MemTxResult) {
+        let r = self.0.lock().unwrap();
+        (r[(offset.0 as usize / 4) % 4] as u64, MemTxResult::OK)
+    }
+    fn write(&self, offset: RegionOffset, v: u64, _: AccessSize, _: MemTxAttrs) -> MemTxResult {
+        self.0.lock().unwrap()[(offset.0 as usize / 4) % 4] = v as u32;
+        MemTxResult::OK
+    }
+    fn rules(&self) -> AccessRules {
+        let mut rules = AccessRules::DEFAULT;
+        rules.valid.min = 4;
+        rules.implemented.min = 4;
+        rules
+    }
+}
+
+fn put(buf: &mut [u8], words: &[(u64, &[u32])]) {
+    for (off, ws) in words {
+        for (k, w) in ws.iter().enumerate() {
+            let at = *off as usize + 4 * k;
+            buf[at..at + 4].copy_from_slice(&w.to_le_bytes());
+        }
+    }
+}
+
+/// Builds RAM (`ram_size` bytes at [`RAM_BASE`], with `image` words at the given offsets),
+/// a 4 KiB ROM at [`ROM_BASE`] (all 0x13 bytes: never executed) and a [`Regs`] device at
+/// [`MMIO_BASE`], pins a section and hands it to `f`.
+pub fn with_machine<R>(
+    ram_size: usize,
+    image: &[(u64, &[u32])],
+    f: impl FnOnce(Sec<'_, '_, '_>, &Regs) -> R,
+) -> R {
+    let mut ram = vec![0u8; ram_size];
+    put(&mut ram, image);
+    let mut rom = vec![0u8; 4096];
+    let dev = Regs(Mutex::new([0; 4]));
+    let mem: Box<Mem<'_>> = Box::default();
+    let space = {
+        let mut g = mem.lock();
+        let root = g.root_owner().unwrap();
+        let sys = g
+            .create_container(root, "sys", RegionSize::FULL, None)
+            .unwrap();
+        let r = g
+            .create_ram(root, "ram", RamBlock::new(&mut ram))
+            .ok()
+            .unwrap();
+        let o = g
+            .create_rom(root, "rom", RamBlock::new(&mut rom))
+            .ok()
+            .unwrap();
+        let d = g
+            .create_mmio(root, "dev", RegionSize::new(0x1000).unwrap(), &dev)
+            .unwrap();
+        g.begin();
+        g.add_subregion(sys, RegionOffset(RAM_BASE), r, Priority(0))
+            .unwrap();
+        g.add_subregion(sys, RegionOffset(ROM_BASE), o, Priority(0))
+            .unwrap();
+        g.add_subregion(sys, RegionOffset(MMIO_BASE), d, Priority(0))
+            .unwrap();
+        let space = g.create_address_space(sys, "sys").unwrap();
+        g.commit().unwrap();
+        space
+    };
+    let sec = mem.space(space).unwrap().section().unwrap();
+    f(&sec, &dev)
+}
+
+/// Reads a word of guest memory.
+pub fn peek(sec: Sec<'_, '_, '_>, addr: u64) -> u32 {
+    let (v, r) = sec.read(GuestAddress(addr), AccessSize::Word, MemTxAttrs::DEBUG);
+    assert!(r.is_ok(), "peek {addr:#x}: {r}");
+    v as u32
+}
+
+/// Writes a word of guest memory.
+pub fn poke(sec: Sec<'_, '_, '_>, addr: u64, value: u32) {
+    let r = sec.write(
+        GuestAddress(addr),
+        AccessSize::Word,
+        value as u64,
+        MemTxAttrs::DEBUG,
+    );
+    assert!(r.is_ok(), "poke {addr:#x}: {r}");
+}

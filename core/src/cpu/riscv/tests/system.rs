@@ -1,0 +1,501 @@
+//! Privileged behaviour: CSRs, traps and delegation, interrupts, Sv32, LR/SC and AMOs,
+//! misaligned accesses.
+
+use std::vec;
+
+use super::asm::*;
+use super::exec::run_prog;
+use super::{peek, poke, with_machine, RAM_BASE};
+use crate::cpu::riscv::csr::{mstatus, num};
+use crate::cpu::riscv::{cause, irq, Exit, Hart, HartIrqs, Priv, Xlen};
+
+/// Handler at word 32 of RAM: x20 = mcause, x21 = mtval, x22 = mepc, then `ebreak`.
+const HANDLER: u64 = RAM_BASE + 32 * 4;
+
+fn with_handler(prog: &[u32], f: impl FnOnce(&mut Hart<'static>, super::Sec<'_, '_, '_>)) {
+    let mut image = vec![NOP; 40];
+    image[..prog.len()].copy_from_slice(prog);
+    image[32] = csrr(20, num::MCAUSE);
+    image[33] = csrr(21, num::MTVAL);
+    image[34] = csrr(22, num::MEPC);
+    image[35] = EBREAK;
+    with_machine(0x10000, &[(0, &image)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::MTVEC, HANDLER).unwrap();
+        f(&mut h, sec);
+    });
+}
+
+fn run_to_break(h: &mut Hart<'_>, sec: super::Sec<'_, '_, '_>) {
+    let exit = h.run(sec, 1000);
+    assert!(
+        matches!(exit, Exit::Breakpoint(_)),
+        "{exit:?} at {:#x}",
+        h.pc()
+    );
+}
+
+#[test]
+fn illegal_instructions_and_csrs_set_mtval_to_the_bits() {
+    let cases: [(u32, Priv); 6] = [
+        (0xffff_ffff, Priv::Machine),
+        (csrr(1, 0x7c0), Priv::Machine),        // no such CSR
+        (csrw(num::MHARTID, 1), Priv::Machine), // read-only
+        (csrr(1, num::MSTATUS), Priv::Supervisor),
+        (csrr(1, num::SSTATUS), Priv::User),
+        (csrr(1, num::CYCLE), Priv::User), // mcounteren clear
+    ];
+    for (word, prv) in cases {
+        with_handler(&[word], |h, sec| {
+            h.set_privilege(prv);
+            run_to_break(h, sec);
+            assert_eq!(h.reg(20), cause::ILLEGAL, "{word:#x}");
+            assert_eq!(h.reg(21), word as u64, "{word:#x}");
+            assert_eq!(h.reg(22), RAM_BASE);
+            // The trap recorded the previous privilege in MPP.
+            assert_eq!((h.csr(num::MSTATUS).unwrap() >> 11) & 3, prv as u64);
+        });
+    }
+    // A compressed illegal instruction: mtval holds its 16 bits.
+    with_handler(&[0x0000_0000], |h, sec| {
+        run_to_break(h, sec);
+        assert_eq!((h.reg(20), h.reg(21)), (cause::ILLEGAL, 0));
+    });
+    // Privileged instructions below their level.
+    for (word, prv) in [
+        (MRET, Priv::Supervisor),
+        (SRET, Priv::User),
+        (WFI, Priv::User),
+    ] {
+        with_handler(&[word], |h, sec| {
+            h.set_privilege(prv);
+            run_to_break(h, sec);
+            assert_eq!((h.reg(20), h.reg(21)), (cause::ILLEGAL, word as u64));
+        });
+    }
+}
+
+#[test]
+fn csr_read_write_set_clear_and_warl() {
+    run_prog(
+        &[
+            li(1, 0x5a),
+            csrrw(2, num::MSCRATCH, 1), // x2 = 0
+            csrrs(3, num::MSCRATCH, 1), // x3 = 0x5a
+            csrrwi(4, num::MSCRATCH, 3),
+            csr(7, 5, num::MSCRATCH, 1), // csrrci x5, mscratch, 1 -> x5 = 3, now 2
+            csrr(6, num::MSCRATCH),
+            li(7, -1),
+            csrw(num::MEDELEG, 7),
+            csrr(8, num::MEDELEG),
+            csrw(num::MIE, 7),
+            csrr(9, num::MIE),
+            csrr(10, num::MISA),
+            csrr(11, num::MHARTID),
+            csrw(num::PMPCFG0, 1),
+            csrr(12, num::PMPCFG0),
+            csrr(13, num::MINSTRET),
+            csrw(num::MSTATUS, 7),
+            csrr(14, num::SSTATUS),
+        ],
+        |h, _| {
+            assert_eq!((h.reg(2), h.reg(3), h.reg(4)), (0, 0x5a, 0x5a));
+            assert_eq!((h.reg(5), h.reg(6)), (3, 2));
+            assert_eq!(h.reg(8), 0xb3ff); // ecall from M cannot be delegated
+            assert_eq!(h.reg(9), 0xaaa);
+            assert_eq!(h.reg(10), 0x4014_1105); // RV32 AC I M S U
+            assert_eq!(h.reg(11), 0);
+            assert_eq!(h.reg(12), 0x5a); // PMP config: read back as written
+            assert_eq!(h.reg(13), 15); // instructions retired before it
+            assert_eq!(h.reg(14), h.csr(num::MSTATUS).unwrap() & mstatus::SSTATUS);
+        },
+    );
+}
+
+const fn csrrwi(rd: u32, n: u16, uimm: u32) -> u32 {
+    csr(5, rd, n, uimm)
+}
+
+#[test]
+fn ecall_from_user_is_delegated_to_supervisor_and_srets_back() {
+    // M: delegate ECALL_U, stvec = S handler, drop to U at `user`.
+    let user = 12u32;
+    let s_handler = 20u32;
+    let mut prog = vec![NOP; 32];
+    prog[0] = li(1, 1 << 8);
+    prog[1] = csrw(num::MEDELEG, 1);
+    prog[2] = auipc(2, 0);
+    prog[3] = addi(2, 2, (s_handler as i32 - 2) * 4);
+    prog[4] = csrw(num::STVEC, 2);
+    prog[5] = auipc(3, 0);
+    prog[6] = addi(3, 3, (user as i32 - 5) * 4);
+    prog[7] = csrw(num::MEPC, 3);
+    prog[8] = MRET; // MPP = 0 (U) after reset
+    prog[user as usize] = li(10, 7);
+    prog[user as usize + 1] = ECALL;
+    prog[user as usize + 2] = li(11, 9); // after sret
+    prog[user as usize + 3] = EBREAK; // in U, with the debug flag: exit
+    prog[s_handler as usize] = csrr(20, num::SCAUSE);
+    prog[s_handler as usize + 1] = csrr(21, num::SEPC);
+    prog[s_handler as usize + 2] = csrr(22, num::SSTATUS);
+    prog[s_handler as usize + 3] = addi(21, 21, 4);
+    prog[s_handler as usize + 4] = csrw(num::SEPC, 21);
+    prog[s_handler as usize + 5] = SRET;
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        run_to_break(&mut h, sec);
+        assert_eq!(h.privilege(), Priv::User);
+        assert_eq!(h.reg(20), cause::ECALL_U);
+        assert_eq!(h.reg(21), RAM_BASE + (user as u64 + 1) * 4 + 4);
+        assert_eq!(h.reg(22) & mstatus::SPP, 0); // came from U
+        assert_eq!((h.reg(10), h.reg(11)), (7, 9));
+        // ECALL from S (not delegated) goes to M.
+        assert_eq!(h.csr(num::MCAUSE), Some(0));
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // spins until another thread raises the line
+fn interrupt_raised_by_another_thread_is_taken_vectored() {
+    // mtvec vectored at word 32: the MTI entry (word 32 + 7) records mcause and stops.
+    let mut prog = vec![NOP; 48];
+    prog[0] = li(1, 1 << irq::MTI);
+    prog[1] = csrw(num::MIE, 1);
+    prog[2] = csrrsi(0, num::MSTATUS, mstatus::MIE as u32);
+    prog[3] = jal(0, 0); // spin
+    prog[32 + irq::MTI as usize] = csrr(20, num::MCAUSE);
+    prog[33 + irq::MTI as usize] = csrr(21, num::MEPC);
+    prog[34 + irq::MTI as usize] = EBREAK;
+    let irqs = HartIrqs::new();
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::with_irqs(0, Xlen::Rv32, RAM_BASE, &irqs);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::MTVEC, (RAM_BASE + 32 * 4) | 1).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                irqs.raise(irq::MTI);
+            });
+            let mut slices = 0;
+            loop {
+                match h.run(sec, 1000) {
+                    Exit::BudgetExhausted => slices += 1,
+                    Exit::Breakpoint(_) => break,
+                    other => panic!("{other:?}"),
+                }
+                assert!(slices < 10_000_000, "interrupt never taken");
+            }
+        });
+        assert_eq!(h.reg(20), (1 << 31) | irq::MTI as u64);
+        assert_eq!(h.reg(21), RAM_BASE + 12);
+        assert_eq!(h.csr(num::MIP).unwrap() & (1 << irq::MTI), 1 << irq::MTI);
+    });
+}
+
+const fn csrrsi(rd: u32, n: u16, uimm: u32) -> u32 {
+    csr(6, rd, n, uimm)
+}
+
+#[test]
+fn interrupt_priority_delegation_and_global_enables() {
+    let irqs = HartIrqs::new();
+    with_machine(0x10000, &[(0, &[NOP; 64])], |sec, _| {
+        let mut h = Hart::with_irqs(0, Xlen::Rv32, RAM_BASE, &irqs);
+        h.set_csr(num::MTVEC, RAM_BASE + 0x80).unwrap();
+        h.set_csr(num::STVEC, RAM_BASE + 0xc0).unwrap();
+        h.set_csr(num::MIE, 0xaaa).unwrap();
+        h.set_csr(num::MIDELEG, 1 << irq::STI).unwrap();
+        // M-mode with MIE clear: nothing is taken.
+        irqs.raise(irq::MTI);
+        irqs.raise(irq::MEI);
+        assert_eq!(h.run(sec, 1), Exit::BudgetExhausted);
+        assert_eq!(h.pc(), RAM_BASE + 4);
+        // MIE set: MEI before MTI.
+        h.set_csr(num::MSTATUS, mstatus::MIE).unwrap();
+        h.run(sec, 1);
+        assert_eq!(h.csr(num::MCAUSE), Some((1 << 31) | irq::MEI as u64));
+        assert_eq!(h.csr(num::MEPC), Some(RAM_BASE + 4));
+        irqs.lower(irq::MEI);
+        irqs.lower(irq::MTI);
+        // A delegated STI is not taken in M-mode...
+        h.set_csr(num::MSTATUS, mstatus::MIE).unwrap();
+        irqs.raise(irq::STI);
+        h.set_pc(RAM_BASE);
+        h.run(sec, 1);
+        assert_eq!(h.pc(), RAM_BASE + 4);
+        // ...but is in S-mode with SIE set, and in U-mode regardless of SIE.
+        h.set_privilege(Priv::Supervisor);
+        h.set_csr(num::SSTATUS, mstatus::SIE).unwrap();
+        h.run(sec, 1);
+        assert_eq!(h.csr(num::SCAUSE), Some((1 << 31) | irq::STI as u64));
+        assert_eq!(h.privilege(), Priv::Supervisor);
+        assert_eq!(h.pc(), RAM_BASE + 0xc0 + 4);
+        h.set_privilege(Priv::User);
+        h.set_csr(num::SCAUSE, 0).unwrap();
+        h.run(sec, 1);
+        assert_eq!(h.csr(num::SCAUSE), Some((1 << 31) | irq::STI as u64));
+        // Software-set SSIP (through mip) is delivered to M when not delegated.
+        irqs.lower(irq::STI);
+        h.set_privilege(Priv::Machine);
+        h.set_csr(num::MSTATUS, mstatus::MIE).unwrap();
+        h.set_csr(num::MIP, 1 << irq::SSI).unwrap();
+        h.run(sec, 1);
+        assert_eq!(h.csr(num::MCAUSE), Some((1 << 31) | irq::SSI as u64));
+    });
+}
+
+#[test]
+fn wfi_and_stop_requests_leave_run() {
+    let irqs = HartIrqs::new();
+    with_machine(0x10000, &[(0, &[WFI, WFI, NOP, NOP])], |sec, _| {
+        let mut h = Hart::with_irqs(0, Xlen::Rv32, RAM_BASE, &irqs);
+        assert_eq!(h.run(sec, 10), Exit::Wfi);
+        assert_eq!(h.pc(), RAM_BASE + 4);
+        // An enabled pending interrupt makes wfi a nop even with MIE clear.
+        h.set_csr(num::MIE, 1 << irq::MSI).unwrap();
+        irqs.raise(irq::MSI);
+        assert_eq!(h.run(sec, 2), Exit::BudgetExhausted);
+        assert_eq!(h.pc(), RAM_BASE + 12);
+        irqs.request_stop();
+        assert_eq!(h.run(sec, 10), Exit::Stopped);
+        assert_eq!(h.pc(), RAM_BASE + 12);
+        assert_eq!(h.run(sec, 1), Exit::BudgetExhausted);
+    });
+}
+
+#[test]
+fn misaligned_accesses_raise_misaligned_exceptions() {
+    let cases = [
+        (lw(2, 1, 1), cause::LOAD_MISALIGNED, 1),
+        (load(1, 2, 1, 3), cause::LOAD_MISALIGNED, 3),
+        (sw(2, 1, 2), cause::STORE_MISALIGNED, 2),
+        (store(1, 2, 1, 1), cause::STORE_MISALIGNED, 1),
+        (amo(0, 2, 2, 1, 2), cause::STORE_MISALIGNED, 0), // x1 + 0, x1 misaligned below
+        (lr_w(2, 1), cause::LOAD_MISALIGNED, 0),
+        (sc_w(2, 1, 2), cause::STORE_MISALIGNED, 0),
+    ];
+    for (word, want, off) in cases {
+        with_handler(&[word], |h, sec| {
+            let base = RAM_BASE + 0x8000 + if off == 0 { 2 } else { 0 };
+            h.set_reg(1, base);
+            run_to_break(h, sec);
+            assert_eq!((h.reg(20), h.reg(21)), (want, base + off), "{word:#x}");
+        });
+    }
+}
+
+#[test]
+fn lr_sc_and_amos() {
+    let data = RAM_BASE + 0x8000;
+    let a = |f5, rd| amo(f5, 2, rd, 1, 2);
+    run_prog(
+        &[
+            lui(1, data as u32),
+            li(2, 5),
+            sw(2, 1, 0),
+            li(2, -3),
+            a(0b00000, 3), // amoadd: old 5, now 2
+            a(0b00100, 4), // amoxor: old 2, now 2 ^ -3
+            a(0b01100, 5), // amoand
+            a(0b01000, 6), // amoor
+            a(0b10000, 7), // amomin(-3 ^ .., -3)
+            a(0b11100, 8), // amomaxu
+            a(0b00001, 9), // amoswap: old, now -3
+            lr_w(10, 1),   // -3
+            li(2, 11),
+            sc_w(11, 1, 2), // succeeds: 0
+            sc_w(12, 1, 2), // no reservation: 1
+            lw(13, 1, 0),   // 11
+        ],
+        |h, sec| {
+            let r = |i| h.reg(i) as u32 as i32;
+            assert_eq!(r(3), 5);
+            assert_eq!(r(4), 2);
+            assert_eq!(r(5), 2 ^ -3);
+            let (x, y) = (2 ^ -3, -3);
+            assert_eq!(r(6), x & y);
+            assert_eq!(r(7), (x & y) | y);
+            let after_min = r(7).min(-3);
+            assert_eq!(r(8), after_min);
+            let after_maxu = (after_min as u32).max(-3i32 as u32) as i32;
+            assert_eq!(r(9), after_maxu);
+            assert_eq!(r(10), -3);
+            assert_eq!((r(11), r(12), r(13)), (0, 1, 11));
+            assert_eq!(peek(sec, data), 11);
+        },
+    );
+    // A store by someone else between LR and SC makes SC fail.
+    let prog = [
+        lui(1, data as u32),
+        lr_w(10, 1),
+        EBREAK,
+        li(2, 1),
+        sc_w(11, 1, 2),
+        EBREAK,
+    ];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        run_to_break(&mut h, sec);
+        poke(sec, data, 0x1234);
+        h.set_pc(h.pc() + 4);
+        run_to_break(&mut h, sec);
+        assert_eq!(h.reg(11), 1);
+        assert_eq!(peek(sec, data), 0x1234);
+    });
+}
+
+// ----- Sv32 ------------------------------------------------------------------------
+
+const ROOT: u64 = RAM_BASE + 0x4000;
+const L0: u64 = RAM_BASE + 0x5000;
+const V: u32 = 1;
+const R: u32 = 2;
+const W: u32 = 4;
+const X: u32 = 8;
+const U: u32 = 16;
+const A: u32 = 64;
+const D: u32 = 128;
+
+const fn pte(pa: u64, flags: u32) -> u32 {
+    ((pa >> 12) << 10) as u32 | flags
+}
+
+fn pte_addr(va: u64) -> u64 {
+    L0 + ((va >> 12) & 0x3ff) * 4
+}
+
+#[test]
+fn sv32_translation_page_faults_and_ad_bits() {
+    let code_va = 0x4000_0000u64;
+    let prog = [
+        lui(1, 0x4000_1000), // data page
+        li(2, 0x77),
+        sw(2, 1, 0),
+        lw(3, 1, 0),
+        lui(4, 0x4040_0000), // megapage over RAM
+        lw(5, 4, 0),
+        EBREAK,
+        NOP,
+        NOP,
+        NOP,
+        lw(6, 7, 0), // word 10: probes
+        sw(0, 7, 0), // word 11
+    ];
+    with_handler(&prog, |h, sec| {
+        poke(sec, ROOT + (0x100 * 4), pte(L0, V));
+        poke(
+            sec,
+            ROOT + (0x101 * 4),
+            pte(RAM_BASE, V | R | W | X | A | D),
+        );
+        poke(sec, pte_addr(0x4000_0000), pte(RAM_BASE, V | R | X));
+        poke(
+            sec,
+            pte_addr(0x4000_1000),
+            pte(RAM_BASE + 0x8000, V | R | W),
+        );
+        poke(sec, pte_addr(0x4000_2000), 0);
+        poke(
+            sec,
+            pte_addr(0x4000_3000),
+            pte(RAM_BASE + 0x9000, V | R | A),
+        );
+        poke(
+            sec,
+            pte_addr(0x4000_4000),
+            pte(RAM_BASE + 0xa000, V | R | W | U | A | D),
+        );
+        poke(sec, RAM_BASE + 0xa000, 0xabcd);
+        h.set_csr(num::SATP, (1 << 31) | (ROOT >> 12)).unwrap();
+        h.set_privilege(Priv::Supervisor);
+        h.set_pc(code_va);
+        run_to_break(h, sec);
+        assert_eq!(h.privilege(), Priv::Supervisor, "no trap expected");
+        assert_eq!(h.reg(3), 0x77);
+        assert_eq!(peek(sec, RAM_BASE + 0x8000), 0x77);
+        assert_eq!(h.reg(5), prog[0] as u64);
+        // A set on the code page, A and D on the data page.
+        assert_eq!(peek(sec, pte_addr(0x4000_0000)) & (A | D), A);
+        assert_eq!(peek(sec, pte_addr(0x4000_1000)) & (A | D), A | D);
+
+        let probe = |h: &mut Hart<'static>, word: u64, va: u64| {
+            h.set_privilege(Priv::Supervisor);
+            h.set_reg(7, va);
+            h.set_reg(20, 0);
+            h.set_pc(code_va + word * 4);
+            run_to_break(h, sec);
+            (h.reg(20), h.reg(21))
+        };
+        // Invalid PTE, read-only page, U page from S without SUM.
+        assert_eq!(probe(h, 10, 0x4000_2008), (cause::LOAD_PAGE, 0x4000_2008));
+        assert_eq!(probe(h, 11, 0x4000_3000), (cause::STORE_PAGE, 0x4000_3000));
+        assert_eq!(probe(h, 10, 0x4000_4000), (cause::LOAD_PAGE, 0x4000_4000));
+        // With SUM the U page is readable from S.
+        h.set_csr(num::SSTATUS, mstatus::SUM).unwrap();
+        h.set_privilege(Priv::Supervisor);
+        h.set_reg(7, 0x4000_4000);
+        h.set_pc(code_va + 40);
+        assert_eq!(h.run(sec, 1), Exit::BudgetExhausted);
+        assert_eq!(h.reg(6), 0xabcd);
+        // U cannot fetch from an S page.
+        h.set_privilege(Priv::User);
+        h.set_pc(code_va);
+        h.set_reg(20, 0);
+        run_to_break(h, sec);
+        assert_eq!((h.reg(20), h.reg(21)), (cause::INSN_PAGE, code_va));
+        // Remapping without sfence.vma is not seen...
+        poke(
+            sec,
+            pte_addr(0x4000_4000),
+            pte(RAM_BASE + 0x8000, V | R | W | U | A | D),
+        );
+        h.set_privilege(Priv::Supervisor);
+        h.set_reg(7, 0x4000_4000);
+        h.set_pc(code_va + 40);
+        h.run(sec, 1);
+        // (each `run` starts with an empty TLB, so the new mapping is seen here.)
+        assert_eq!(h.reg(6), 0x77);
+    });
+}
+
+#[test]
+fn sfence_vma_and_satp_writes_flush_the_tlb() {
+    // Within one slice: load through a mapping (a page whose TLB index differs from the
+    // code's), change the PTE, load again (stale TLB
+    // entry is still used), sfence.vma, load again (new mapping).
+    let prog = [
+        lw(3, 1, 0),
+        sw(5, 6, 0), // rewrite the PTE (identity-mapped below)
+        lw(4, 1, 0),
+        SFENCE_VMA,
+        lw(8, 1, 0),
+        EBREAK,
+    ];
+    with_handler(&prog, |h, sec| {
+        // Identity megapage for the code and the page tables (RAM_BASE region).
+        poke(
+            sec,
+            ROOT + ((RAM_BASE >> 22) * 4),
+            pte(RAM_BASE, V | R | W | X | A | D),
+        );
+        poke(sec, ROOT + (0x100 * 4), pte(L0, V));
+        poke(
+            sec,
+            pte_addr(0x4000_7000),
+            pte(RAM_BASE + 0x8000, V | R | A),
+        );
+        poke(sec, RAM_BASE + 0x8000, 1);
+        poke(sec, RAM_BASE + 0x9000, 2);
+        h.set_csr(num::SATP, (1 << 31) | (ROOT >> 12)).unwrap();
+        h.set_privilege(Priv::Supervisor);
+        h.set_reg(1, 0x4000_7000);
+        h.set_reg(5, pte(RAM_BASE + 0x9000, V | R | A) as u64);
+        h.set_reg(6, pte_addr(0x4000_7000));
+        run_to_break(h, sec);
+        assert_eq!(h.privilege(), Priv::Supervisor);
+        assert_eq!((h.reg(3), h.reg(4), h.reg(8)), (1, 1, 2));
+    });
+}
