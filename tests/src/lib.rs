@@ -134,3 +134,4 @@ impl MmioOps for RecordingDevice {
         self.rules
     }
 }
+pub mod machine;

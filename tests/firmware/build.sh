@@ -1,0 +1,21 @@
+#!/bin/sh
+# Rebuilds every Fief guest test image (ELF and raw binary) beside its source, reproducibly.
+# Needs Debian's riscv64-unknown-elf toolchain (gcc-riscv64-unknown-elf, binutils-riscv64-unknown-elf).
+set -eu
+cd "$(dirname "$0")"
+CC=${CC:-riscv64-unknown-elf-gcc}
+OBJCOPY=${OBJCOPY:-riscv64-unknown-elf-objcopy}
+ARCH="-march=rv32imac_zicsr_zifencei -mabi=ilp32"
+LDFLAGS="-nostdlib -nostartfiles -static -T common/link.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments"
+obj=$(mktemp -d)
+trap 'rm -rf "$obj"' EXIT
+# Named objects (not the compiler driver's random temporary names) keep the ELF symbol
+# tables, and so the committed images, identical from one build to the next.
+$CC $ARCH -Icommon -c -o "$obj/crt.o" common/crt.S
+for src in *.S; do
+  name=$(basename "$src" .S)
+  $CC $ARCH -Icommon -c -o "$obj/$name.o" "$src"
+  $CC $ARCH $LDFLAGS -o "$name.elf" "$obj/crt.o" "$obj/$name.o"
+  $OBJCOPY -O binary "$name.elf" "$name.bin"
+  echo "built $name"
+done
