@@ -26,7 +26,7 @@
 //! `j`, and the writer does not touch `j` again while it is current or pinned. The loom
 //! model in `tests/loom_grace.rs` checks this.
 
-use crate::sync::{AtomicU32, Ordering, UnsafeCell};
+use crate::sync::{model_seqcst_fence, AtomicU32, Ordering, UnsafeCell};
 
 const NONE: u32 = u32::MAX;
 
@@ -83,10 +83,12 @@ impl<T, const SLOTS: usize> Published<T, SLOTS> {
 
     /// A published value with every copy set to `T::INIT` and none current yet (loom build).
     #[cfg(loom)]
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self
     where
         T: ConstInit,
     {
+        let () = Self::CHECK;
         Published {
             copies: core::array::from_fn(|_| Copy_ {
                 value: UnsafeCell::new(T::INIT),
@@ -108,6 +110,7 @@ impl<T, const SLOTS: usize> Published<T, SLOTS> {
             }
             let copy = &self.copies[index as usize];
             copy.readers.fetch_add(1, Ordering::SeqCst);
+            model_seqcst_fence();
             if self.current.load(Ordering::SeqCst) == index {
                 return Some(Pinned {
                     published: self,
@@ -126,6 +129,7 @@ impl<T, const SLOTS: usize> Published<T, SLOTS> {
     /// Only one writer at a time: the caller serialises every writer-side call on this value
     /// (the topology lock does).
     pub unsafe fn free_copy(&self) -> Option<usize> {
+        model_seqcst_fence();
         let current = self.current.load(Ordering::SeqCst);
         (0..SLOTS)
             .find(|&j| j as u32 != current && self.copies[j].readers.load(Ordering::SeqCst) == 0)
@@ -188,6 +192,7 @@ impl<T, const SLOTS: usize> Published<T, SLOTS> {
     /// True if some reader holds a copy published before `epoch` (or the current copy is
     /// older than `epoch`): whatever was retired at `epoch` may still be reached.
     pub fn pinned_before(&self, epoch: u32) -> bool {
+        model_seqcst_fence();
         let current = self.current.load(Ordering::SeqCst);
         self.copies.iter().enumerate().any(|(j, copy)| {
             (j as u32 == current || copy.readers.load(Ordering::SeqCst) != 0)
@@ -245,5 +250,12 @@ impl<T, const SLOTS: usize> Drop for Pinned<'_, T, SLOTS> {
         self.published.copies[self.index]
             .readers
             .fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ConstInit, const SLOTS: usize> Default for Published<T, SLOTS> {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -29,3 +29,15 @@ impl<T> UnsafeCell<T> {
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
+
+/// A `SeqCst` fence in the loom model only. Loom treats `SeqCst` loads, stores and
+/// read-modify-writes as `AcqRel` (tokio-rs/loom#180), which loses the single total order the
+/// grace protocol relies on (a store-then-load on each side, as in Dekker's algorithm), and
+/// then reports races that cannot happen. A `SeqCst` fence between each such store and load
+/// gives the model that order back. The real build needs nothing: its `SeqCst` accesses are
+/// already in one total order.
+#[inline(always)]
+pub(crate) fn model_seqcst_fence() {
+    #[cfg(loom)]
+    loom::sync::atomic::fence(Ordering::SeqCst);
+}
