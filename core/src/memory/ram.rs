@@ -9,9 +9,16 @@
 //! pointer. Scalar accesses of 1, 2, 4 and 8 bytes that are naturally aligned are relaxed
 //! atomic operations, so two harts racing on one word is defined behaviour and a hart sees
 //! a whole word, never a torn one. Unaligned scalars go byte by byte, also atomically.
-//! Buffer copies are plain `copy_nonoverlapping`; a guest that races DMA against a CPU copy
-//! of the same bytes gets unspecified bytes (as on hardware), and nothing in the emulator
-//! depends on those values.
+//! Buffer copies are plain `copy_nonoverlapping`, for speed.
+//!
+//! What remains is the guest's own races: a buffer copy (DMA, a debugger) racing a scalar
+//! access to the same bytes, or two scalar accesses of different widths overlapping. On
+//! hardware those give unspecified bytes; in Rust's memory model they are data races, which
+//! is the same trade-off vm-memory and every emulator with shared guest RAM make. The
+//! emulator never relies on the values so read (they only flow back into guest state), the
+//! accesses are through raw pointers (no `&`/`&mut` to guest RAM exists), and Miri checks
+//! the single-threaded paths. Making copies byte-wise atomic would close the gap at a large
+//! cost on the DMA path; it is a deliberate choice, revisited with DMA leases.
 
 use core::marker::PhantomData;
 use core::ptr::NonNull;
