@@ -5,6 +5,9 @@
 //! * [`memory`]: regions, transactions, flat views, address spaces, accesses (L3–L7, L9).
 //! * [`cpu`]: the CPU bus interface and the RISC-V hart.
 //! * [`grace`]: lock-free publication of flat views and grace periods (L6, L7).
+//! * [`irq`]: interrupt lines and their wiring (L1, L4).
+//! * [`loader`], [`fdt`]: ELF and raw image loading, device-tree writing, into
+//!   caller-provided memory.
 //!
 //! See `DESIGN.md` in the shared folder for the lifetime rules the modules enforce.
 #![no_std]
@@ -14,7 +17,13 @@ extern crate std;
 
 #[cfg(not(loom))]
 pub mod cpu;
+#[cfg(not(loom))]
+pub mod fdt;
 pub mod grace;
+#[cfg(not(loom))]
+pub mod irq;
+#[cfg(not(loom))]
+pub mod loader;
 #[cfg(not(loom))]
 pub mod memory;
 #[cfg(not(loom))]

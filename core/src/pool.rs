@@ -304,9 +304,26 @@ impl<K, T, const N: usize> Pool<K, T, N> {
 
     /// Frees every retired slot whose tag `ready` accepts, handing each value to `sink`.
     /// Returns how many slots were freed.
-    pub fn reclaim(
+    pub fn reclaim(&mut self, mut ready: impl FnMut(u32) -> bool, sink: impl FnMut(T)) -> usize {
+        self.reclaim_where(|_, tag, _| ready(tag), sink)
+    }
+
+    /// Retired slots: `(slot index, tag, value)`.
+    pub fn retired(&self) -> impl Iterator<Item = (usize, u32, &T)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(index, slot)| match &slot.entry {
+                Entry::Retired { value, tag } => Some((index, *tag, value)),
+                _ => None,
+            })
+    }
+
+    /// [`Pool::reclaim`] with the slot index and the value in view: frees every retired slot
+    /// for which `ready(index, tag, &value)` is true.
+    pub fn reclaim_where(
         &mut self,
-        mut ready: impl FnMut(u32) -> bool,
+        mut ready: impl FnMut(usize, u32, &T) -> bool,
         mut sink: impl FnMut(T),
     ) -> usize {
         if self.retired == 0 {
@@ -314,8 +331,8 @@ impl<K, T, const N: usize> Pool<K, T, N> {
         }
         let mut freed = 0;
         for index in 0..N {
-            let is_ready =
-                matches!(&self.slots[index].entry, Entry::Retired { tag, .. } if ready(*tag));
+            let is_ready = matches!(&self.slots[index].entry,
+                Entry::Retired { tag, value } if ready(index, *tag, value));
             if !is_ready {
                 continue;
             }

@@ -457,6 +457,15 @@ fn swap_to_bus(endianness: Endianness, value: u64, size: AccessSize) -> u64 {
     }
 }
 
+/// The re-entrancy guard (rule L9): is this the device's own access reaching its own
+/// registers? Such an access would nest a callback inside itself (or deadlock on the
+/// device's lock); it is refused unless the device opts out.
+fn reentrant(ops: &dyn MmioOps, attrs: MemTxAttrs) -> bool {
+    ops.requester_id()
+        .is_some_and(|id| id == attrs.requester_id)
+        && !ops.allows_reentrancy()
+}
+
 /// An MMIO read with QEMU's `valid`/`implemented` handling and byte order.
 pub(crate) fn mmio_read(
     ops: &dyn MmioOps,
@@ -464,6 +473,9 @@ pub(crate) fn mmio_read(
     size: AccessSize,
     attrs: MemTxAttrs,
 ) -> (u64, MemTxResult) {
+    if reentrant(ops, attrs) {
+        return (0, MemTxResult::ACCESS_ERROR);
+    }
     if !mmio_valid(ops, offset, size, false, attrs) {
         return (0, MemTxResult::DECODE_ERROR);
     }
@@ -500,6 +512,9 @@ pub(crate) fn mmio_write(
     value: u64,
     attrs: MemTxAttrs,
 ) -> MemTxResult {
+    if reentrant(ops, attrs) {
+        return MemTxResult::ACCESS_ERROR;
+    }
     if !mmio_valid(ops, offset, size, true, attrs) {
         return MemTxResult::DECODE_ERROR;
     }

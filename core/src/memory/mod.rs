@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod addr;
+pub mod dma;
 pub mod error;
 pub mod flatview;
 pub mod name;
@@ -22,6 +23,7 @@ pub mod tx;
 
 pub use access::{AddressSpace, ReadSection};
 pub use addr::{AccessSize, GuestAddress, Priority, RegionOffset, RegionSize};
+pub use dma::{DmaDirection, DmaError, Lease, LeaseHandle, LeaseTable};
 pub use error::{Error, Object, Rejected};
 pub use flatview::{FlatRange, FlatView, Section};
 pub use name::Name;

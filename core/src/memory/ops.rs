@@ -87,6 +87,21 @@ pub trait MmioOps: Sync {
         AccessRules::DEFAULT
     }
 
+    /// The requester id this device puts in the [`MemTxAttrs`] of its own bus accesses
+    /// (its DMA, or accesses made from inside its callbacks). An access that carries this id
+    /// and reaches this device's registers is re-entrant: it answers
+    /// [`MemTxResult::ACCESS_ERROR`] without a callback (rule L9), unless
+    /// [`MmioOps::allows_reentrancy`]. Ids must differ from the harts' (use `0x100` and up).
+    /// `None` (the default): the device makes no bus accesses of its own.
+    fn requester_id(&self) -> Option<u16> {
+        None
+    }
+
+    /// Opt-out of the re-entrancy guard: the device handles nested accesses to itself.
+    fn allows_reentrancy(&self) -> bool {
+        false
+    }
+
     /// Finer check than `rules().valid`: may this access happen at all? A refusal is a
     /// decode error and no callback runs.
     fn accepts(

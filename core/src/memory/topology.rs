@@ -76,6 +76,12 @@ pub struct Memory<'a, const R: usize, const O: usize, const S: usize, const F: u
     topology: spin::Mutex<Topology<'a, R, O, S, F>>,
     views: [Published<FlatView<'a, F>, VIEW_COPIES>; S],
     space_count: StdAtomicU32,
+    /// Per region slot: the raw handle of the live region in it, 0 once destroyed. Read
+    /// without the lock by DMA leases to see revocation (rule L8).
+    live: [StdAtomicU32; R],
+    /// Per region slot: DMA leases pinning the region's RAM block. A retired slot with pins
+    /// is not reclaimed (rule L8).
+    pins: [StdAtomicU32; R],
 }
 
 impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<'a, R, O, S, F> {
@@ -97,6 +103,8 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<
             }),
             views: [const { Published::new() }; S],
             space_count: StdAtomicU32::new(0),
+            live: [const { StdAtomicU32::new(0) }; R],
+            pins: [const { StdAtomicU32::new(0) }; R],
         }
     }
 
@@ -124,6 +132,33 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<
         } else {
             None
         }
+    }
+
+    /// Slot index of a region handle (for the per-slot tables).
+    pub(crate) fn region_slot(region: RegionHandle) -> usize {
+        Pool::<RegionTag, RegionNode<'a>, R>::index_of(region)
+    }
+
+    /// Whether `region` is still alive (not destroyed), without the writer lock.
+    pub(crate) fn region_live(&self, region: RegionHandle) -> bool {
+        self.live[Self::region_slot(region)].load(Ordering::SeqCst) == region.to_raw()
+    }
+
+    /// Pins `region`'s memory for a DMA lease; fails (pinning nothing) if it was destroyed.
+    pub(crate) fn pin_region(&self, region: RegionHandle) -> bool {
+        let slot = Self::region_slot(region);
+        self.pins[slot].fetch_add(1, Ordering::SeqCst);
+        if self.region_live(region) {
+            true
+        } else {
+            self.pins[slot].fetch_sub(1, Ordering::SeqCst);
+            false
+        }
+    }
+
+    /// Releases a pin taken by [`Memory::pin_region`].
+    pub(crate) fn unpin_region(&self, region: RegionHandle) {
+        self.pins[Self::region_slot(region)].fetch_sub(1, Ordering::SeqCst);
     }
 
     /// True if any reader pins a view published before `epoch` in any address space.
@@ -271,8 +306,14 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
         // `released` fills up if nobody takes the blocks: then slots wait (still retired)
         // rather than lose a block. `ready` and `sink` run in turn for each slot.
         let room = core::cell::Cell::new(released.capacity() - released.len());
-        topo.regions.reclaim(
-            |tag| room.get() > 0 && tag != PENDING && !memory.pinned_before(tag),
+        // A DMA lease pins its region's block: the slot waits for the lease to end (L8).
+        topo.regions.reclaim_where(
+            |slot, tag, _| {
+                room.get() > 0
+                    && tag != PENDING
+                    && memory.pins[slot].load(Ordering::SeqCst) == 0
+                    && !memory.pinned_before(tag)
+            },
             |node| {
                 if let Kind::Ram(block) | Kind::Rom(block) | Kind::RomDevice(block, _) = node.kind {
                     room.set(room.get() - 1);
@@ -280,6 +321,22 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
                 }
             },
         )
+    }
+
+    /// Whether the unplug of `owner` (destroyed with [`TopologyGuard::destroy_owner`]; its
+    /// handle is stale now) is complete: the commit has published and every region it owned
+    /// has been reclaimed — no reader section and no DMA lease can reach its memory any more.
+    /// Runs [`TopologyGuard::reclaim`] first.
+    pub fn unplug_complete(&mut self, owner: OwnerHandle) -> bool {
+        self.reclaim();
+        let topo = &*self.topology;
+        if topo.owners.contains(owner) {
+            return false; // still live, or unplugging in an open transaction
+        }
+        !topo
+            .regions
+            .retired()
+            .any(|(_, _, node)| node.owner == owner)
     }
 
     /// A RAM block whose region was destroyed and whose grace period is over, if any. At
@@ -526,6 +583,8 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
                 }
             }
         };
+        self.memory.live[Memory::<R, O, S, F>::region_slot(handle)]
+            .store(handle.to_raw(), Ordering::SeqCst);
         let topo = &mut *self.topology;
         if let Ok(owner_node) = topo.owners.get_mut(owner) {
             let first = owner_node.first_region.replace(handle);
@@ -698,6 +757,7 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
                 }
             }
         }
+        self.memory.live[Memory::<R, O, S, F>::region_slot(region)].store(0, Ordering::SeqCst);
         let _ = topo.regions.retire(region, PENDING);
         topo.dirty = true;
     }

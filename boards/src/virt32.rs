@@ -1,0 +1,665 @@
+//! The `virt32` board: QEMU `virt`'s memory map for RV32, one to [`MAX_HARTS`] harts.
+//!
+//! | base          | size         | device                                   | IRQ (PLIC source) |
+//! |---------------|--------------|------------------------------------------|-------------------|
+//! | `0x0010_0000` | `0x1000`     | SiFive test finisher (`test`)             |                   |
+//! | `0x0200_0000` | `0x1_0000`   | CLINT (`clint`)                           |                   |
+//! | `0x0c00_0000` | `0x60_0000`  | PLIC (`plic`), 95 sources, 2 contexts/hart|                   |
+//! | `0x1000_0000` | `0x100`      | NS16550A UART (`uart0`)                   | 10                |
+//! | `0x8000_0000` | set at build | RAM (`ram`), at most 2 GiB                 |                   |
+//!
+//! The layout is the `const` [`VIRT32`], validated at compile time; the memory's pool
+//! capacities ([`Virt32Memory`]) come from it. Everything the board is made of lives in one
+//! [`Virt32Devices`] value (a `static`, or leaked on the host) with no internal references
+//! until [`Virt32::build`] wires it: every device gets an owner and its MMIO region in the
+//! system container, the UART's interrupt goes to PLIC source 10, the CLINT's MSIP/MTIP and
+//! the PLIC's M/S context outputs go to each hart's `mip` bits, all registered in the
+//! board's [`IrqWiring`].
+//!
+//! Booting follows QEMU `virt` ([`Virt32::boot`]): without firmware the kernel's entry is
+//! jumped to directly; with firmware, the firmware goes at the RAM base (or its ELF
+//! addresses) and the kernel at RAM base + 4 MiB (or its ELF addresses); the device tree
+//! goes near the top of RAM (below 3 GiB, 2 MiB aligned); every hart starts at the entry
+//! with `a0` = its hart id and `a1` = the device tree's address.
+
+use core::fmt::{self, Write as _};
+
+use fief_core::cpu::riscv::{csr, irq, Exit, Hart, HartIrqs, Xlen};
+use fief_core::fdt::{FdtError, FdtWriter};
+use fief_core::irq::{IrqError, IrqWiring};
+use fief_core::loader::{self, ElfTarget, LoadError};
+use fief_core::memory::{
+    AddressSpace, Error, Memory, MmioOps, Priority, RamBlock, RegionHandle, RegionOffset,
+    RegionSize, SpaceId,
+};
+use fief_core::owner::OwnerHandle;
+
+use crate::clint::{Clint, CLINT_SIZE, TIMEBASE_HZ};
+use crate::finisher::{Finish, FinishSink, TestFinisher, FINISHER_SIZE};
+use crate::layout::{DeviceKind, IrqRoute, Layout, MapEntry, Pools};
+use crate::plic::{Plic, PLIC_SIZE};
+use crate::uart::{Uart16550, UART_SIZE};
+
+/// Most harts a `virt32` board takes.
+pub const MAX_HARTS: usize = 8;
+/// PLIC sources, source 0 included (QEMU virt: 96, `riscv,ndev` = 95).
+pub const PLIC_SOURCES: usize = 96;
+/// PLIC contexts: M and S for each hart.
+pub const PLIC_CONTEXTS: usize = 2 * MAX_HARTS;
+/// The UART's PLIC source.
+pub const UART_IRQ: u32 = 10;
+/// Where RAM starts.
+pub const RAM_BASE: u64 = 0x8000_0000;
+/// The most RAM the board takes (up to the end of the 32-bit space).
+pub const RAM_MAX: u64 = 0x8000_0000;
+/// Where the kernel goes when firmware is loaded (RAM base + 4 MiB).
+pub const KERNEL_OFFSET: u64 = 4 << 20;
+/// The UART's input clock, as in QEMU's device tree.
+pub const UART_CLOCK_HZ: u32 = 3_686_400;
+
+/// The `virt32` layout.
+pub const VIRT32: Layout = Layout {
+    name: "virt32",
+    map: &[
+        MapEntry {
+            name: "test",
+            base: 0x10_0000,
+            size: FINISHER_SIZE,
+            kind: DeviceKind::TestFinisher,
+        },
+        MapEntry {
+            name: "clint",
+            base: 0x200_0000,
+            size: CLINT_SIZE,
+            kind: DeviceKind::Clint,
+        },
+        MapEntry {
+            name: "plic",
+            base: 0xc00_0000,
+            size: PLIC_SIZE,
+            kind: DeviceKind::Plic,
+        },
+        MapEntry {
+            name: "uart0",
+            base: 0x1000_0000,
+            size: UART_SIZE,
+            kind: DeviceKind::Uart,
+        },
+        MapEntry {
+            name: "ram",
+            base: RAM_BASE,
+            size: RAM_MAX,
+            kind: DeviceKind::Ram,
+        },
+    ],
+    irqs: &[IrqRoute {
+        device: "uart0",
+        source: UART_IRQ,
+    }],
+    irq_sources: PLIC_SOURCES as u32,
+    max_harts: MAX_HARTS,
+    pools: Pools {
+        regions: 8,
+        owners: 8,
+        flat_ranges: 16,
+        irq_lines: 1 + 4 * MAX_HARTS,
+    },
+};
+
+const _: () = VIRT32.assert_valid();
+
+/// Region pool capacity, from the layout.
+pub const REGIONS: usize = VIRT32.pools.regions;
+/// Owner pool capacity, from the layout.
+pub const OWNERS: usize = VIRT32.pools.owners;
+/// Flat-view capacity, from the layout.
+pub const FLAT_RANGES: usize = VIRT32.pools.flat_ranges;
+/// IRQ line pool capacity, from the layout.
+pub const IRQ_LINES: usize = VIRT32.pools.irq_lines;
+
+/// The board's memory, sized by the layout.
+pub type Virt32Memory<'a> = Memory<'a, REGIONS, OWNERS, 1, FLAT_RANGES>;
+
+/// Every hart's interrupt word; the finisher stops them all.
+pub struct HartSet([HartIrqs; MAX_HARTS]);
+
+impl HartSet {
+    /// Hart `i`'s interrupt word.
+    pub fn get(&self, i: usize) -> Option<&HartIrqs> {
+        self.0.get(i)
+    }
+
+    /// Asks every hart to stop.
+    pub fn stop_all(&self) {
+        for h in &self.0 {
+            h.request_stop();
+        }
+    }
+}
+
+impl FinishSink for HartSet {
+    fn finished(&self, _: Finish) {
+        self.stop_all();
+    }
+}
+
+/// Everything a `virt32` board is made of (see the [module docs](self)).
+pub struct Virt32Devices<'a> {
+    /// The harts' interrupt words.
+    pub harts: HartSet,
+    /// The UART.
+    pub uart: Uart16550<'a>,
+    /// The CLINT.
+    pub clint: Clint<'a, MAX_HARTS>,
+    /// The PLIC.
+    pub plic: Plic<'a, PLIC_SOURCES, PLIC_CONTEXTS>,
+    /// The test finisher.
+    pub finisher: TestFinisher<'a>,
+    /// The IRQ wiring table.
+    pub wiring: IrqWiring<'a, IRQ_LINES>,
+    /// The memory.
+    pub memory: Virt32Memory<'a>,
+}
+
+impl Default for Virt32Devices<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Virt32Devices<'a> {
+    /// Unwired devices after reset. `const`, so it can be a `static` on bare metal.
+    pub const fn new() -> Virt32Devices<'a> {
+        Virt32Devices {
+            harts: HartSet([const { HartIrqs::new() }; MAX_HARTS]),
+            uart: Uart16550::new(),
+            clint: Clint::new(),
+            plic: Plic::new(),
+            finisher: TestFinisher::new(),
+            wiring: IrqWiring::new(),
+            memory: Memory::new(),
+        }
+    }
+}
+
+/// Why a board could not be built or booted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoardError {
+    /// Hart count out of range.
+    Harts {
+        /// Asked for.
+        requested: usize,
+    },
+    /// RAM size out of range.
+    RamSize {
+        /// Asked for.
+        size: u64,
+    },
+    /// Building the memory topology failed.
+    Memory(Error),
+    /// Wiring the interrupts failed.
+    Irq(IrqError),
+    /// Neither a kernel nor firmware to run.
+    NothingToRun,
+    /// Loading an image failed.
+    Load {
+        /// `"kernel"`, `"firmware"` or `"device tree"`.
+        what: &'static str,
+        /// Why.
+        error: LoadError,
+    },
+    /// Writing the device tree failed.
+    Fdt(FdtError),
+}
+
+impl fmt::Display for BoardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BoardError::Harts { requested } => {
+                write!(f, "virt32 takes 1 to {MAX_HARTS} harts, not {requested}")
+            }
+            BoardError::RamSize { size } => write!(
+                f,
+                "virt32 takes 1 byte to {} MiB of RAM, not {size} bytes",
+                RAM_MAX >> 20
+            ),
+            BoardError::Memory(e) => write!(f, "memory topology: {e}"),
+            BoardError::Irq(e) => write!(f, "interrupt wiring: {e}"),
+            BoardError::NothingToRun => f.write_str("no kernel and no firmware to run"),
+            BoardError::Load { what, error } => write!(f, "{what}: {error}"),
+            BoardError::Fdt(e) => write!(f, "device tree: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for BoardError {}
+
+impl From<Error> for BoardError {
+    fn from(e: Error) -> Self {
+        BoardError::Memory(e)
+    }
+}
+
+impl From<IrqError> for BoardError {
+    fn from(e: IrqError) -> Self {
+        BoardError::Irq(e)
+    }
+}
+
+/// A guest image: an ELF executable, or raw bytes.
+#[derive(Clone, Copy, Debug)]
+pub enum Image<'b> {
+    /// ELF: loaded at its physical addresses, entered at its entry point.
+    Elf(&'b [u8]),
+    /// Raw binary: loaded at the board's default address for its role.
+    Raw(&'b [u8]),
+}
+
+/// Where a boot put things.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Boot {
+    /// Where every hart starts.
+    pub entry: u64,
+    /// The device tree's address (in `a1`).
+    pub dtb_addr: u64,
+    /// The kernel's entry, when firmware runs first.
+    pub kernel_entry: Option<u64>,
+}
+
+/// The owners of the board's devices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owners {
+    /// The test finisher.
+    pub finisher: OwnerHandle,
+    /// The CLINT.
+    pub clint: OwnerHandle,
+    /// The PLIC.
+    pub plic: OwnerHandle,
+    /// The UART.
+    pub uart: OwnerHandle,
+}
+
+/// How a [`Virt32::run`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The guest wrote the finisher.
+    Finished(Finish),
+    /// The instruction budget is used up.
+    Budget,
+    /// Every hart waits in `wfi` with no timer armed: nothing will ever happen.
+    Idle,
+    /// A hart hit `ebreak` in debug mode.
+    Breakpoint {
+        /// Which hart.
+        hart: usize,
+        /// Where.
+        pc: u64,
+    },
+}
+
+/// A built `virt32` board (see the [module docs](self)).
+pub struct Virt32<'a> {
+    /// The devices and memory.
+    pub devices: &'a Virt32Devices<'a>,
+    /// The system address space.
+    pub space: SpaceId,
+    /// The system container.
+    pub system: RegionHandle,
+    /// The devices' owners.
+    pub owners: Owners,
+    /// Harts.
+    pub harts: usize,
+    /// RAM size in bytes.
+    pub ram_size: u64,
+}
+
+impl<'a> Virt32<'a> {
+    /// Builds the board over `devices` with `ram` as main RAM and `harts` harts.
+    pub fn build(
+        devices: &'a Virt32Devices<'a>,
+        ram: RamBlock<'a>,
+        harts: usize,
+    ) -> Result<Virt32<'a>, BoardError> {
+        if harts == 0 || harts > MAX_HARTS {
+            return Err(BoardError::Harts { requested: harts });
+        }
+        let ram_size = ram.len();
+        if ram_size == 0 || ram_size > RAM_MAX {
+            return Err(BoardError::RamSize { size: ram_size });
+        }
+        let d = devices;
+        let mut g = d.memory.lock();
+        g.begin();
+        let result = (|| {
+            let root = g.root_owner()?;
+            let system = g.create_container(root, "system", RegionSize::FULL, None)?;
+            let mut ram = Some(ram);
+            let mut owners = [root; 4];
+            for entry in VIRT32.map {
+                let region = match entry.kind {
+                    DeviceKind::Ram => {
+                        let Some(block) = ram.take() else { continue };
+                        g.create_ram(root, entry.name, block).map_err(|r| r.error)?
+                    }
+                    kind => {
+                        let (ops, slot): (&'a dyn MmioOps, usize) = match kind {
+                            DeviceKind::TestFinisher => (&d.finisher, 0),
+                            DeviceKind::Clint => (&d.clint, 1),
+                            DeviceKind::Plic => (&d.plic, 2),
+                            _ => (&d.uart, 3),
+                        };
+                        let owner = g.create_owner(root, entry.name)?;
+                        owners[slot] = owner;
+                        let size = RegionSize::new(entry.size).ok_or(Error::EmptyBlock)?;
+                        g.create_mmio(owner, entry.name, size, ops)?
+                    }
+                };
+                g.add_subregion(system, RegionOffset(entry.base), region, Priority(0))?;
+            }
+            let space = g.create_address_space(system, "memory")?;
+            let [finisher, clint, plic, uart] = owners;
+            let w = &d.wiring;
+            if let Some(source) = VIRT32.irq_of("uart0") {
+                w.connect_checked(&g, uart, &d.uart.irq, &d.plic, source)?;
+            }
+            for h in 0..harts {
+                let hart = &d.harts.0[h];
+                w.connect_checked(&g, clint, &d.clint.msip_irq[h], hart, irq::MSI)?;
+                w.connect_checked(&g, clint, &d.clint.mtip_irq[h], hart, irq::MTI)?;
+                w.connect_checked(&g, plic, &d.plic.outputs[2 * h], hart, irq::MEI)?;
+                w.connect_checked(&g, plic, &d.plic.outputs[2 * h + 1], hart, irq::SEI)?;
+            }
+            d.finisher.set_sink(&d.harts);
+            for owner in [finisher, clint, plic, uart] {
+                g.realize(owner)?;
+            }
+            Ok::<_, BoardError>(Virt32 {
+                devices,
+                space,
+                system,
+                owners: Owners {
+                    finisher,
+                    clint,
+                    plic,
+                    uart,
+                },
+                harts,
+                ram_size,
+            })
+        })();
+        g.commit()?;
+        result
+    }
+
+    /// The system address space.
+    pub fn space(&self) -> AddressSpace<'a, 'a, FLAT_RANGES> {
+        // The id was made by `build` on this memory, so the space exists.
+        match self.devices.memory.space(self.space) {
+            Some(space) => space,
+            None => unreachable!("virt32: the system address space exists once built"),
+        }
+    }
+
+    /// Hart `i` at `pc`, in M-mode, with `a0` = `i` and `a1` = `dtb_addr`.
+    pub fn hart(&self, i: usize, pc: u64, dtb_addr: u64) -> Option<Hart<'a>> {
+        if i >= self.harts {
+            return None;
+        }
+        let irqs = self.devices.harts.get(i)?;
+        let mut hart = Hart::with_irqs(i as u64, Xlen::Rv32, pc, irqs);
+        hart.set_reg(10, i as u64);
+        hart.set_reg(11, dtb_addr);
+        Some(hart)
+    }
+
+    /// What the guest wrote to the finisher, if anything.
+    pub fn finish(&self) -> Option<Finish> {
+        self.devices.finisher.finish()
+    }
+
+    /// The device tree for this board, into `buf`; returns its size.
+    pub fn write_dtb(&self, buf: &mut [u8]) -> Result<usize, FdtError> {
+        write_dtb(self.ram_size, self.harts, buf)
+    }
+
+    /// Where the device tree of `len` bytes goes (QEMU's rule: 2 MiB aligned below the end
+    /// of RAM or 3 GiB, whichever is lower).
+    pub fn dtb_addr(&self, len: u64) -> u64 {
+        let end = (RAM_BASE + self.ram_size).min(3 << 30);
+        let addr = end.saturating_sub(len) & !((2 << 20) - 1);
+        if addr >= RAM_BASE {
+            addr
+        } else {
+            end.saturating_sub(len) & !15
+        }
+    }
+
+    /// Loads `firmware` and/or `kernel` and the device tree `dtb` as QEMU `virt` does (see
+    /// the [module docs](self)).
+    pub fn boot(
+        &self,
+        firmware: Option<Image<'_>>,
+        kernel: Option<Image<'_>>,
+        dtb: &[u8],
+    ) -> Result<Boot, BoardError> {
+        let space = self.space();
+        let load = |image: Image<'_>, raw_at: u64, what: &'static str| match image {
+            Image::Elf(bytes) => loader::load_elf(&space, bytes, ElfTarget::RISCV32)
+                .map_err(|error| BoardError::Load { what, error }),
+            Image::Raw(bytes) => loader::load_raw(&space, bytes, raw_at)
+                .map(|()| raw_at)
+                .map_err(|error| BoardError::Load { what, error }),
+        };
+        let (entry, kernel_entry) = match (firmware, kernel) {
+            (None, None) => return Err(BoardError::NothingToRun),
+            (None, Some(k)) => (load(k, RAM_BASE, "kernel")?, None),
+            (Some(fw), k) => {
+                let entry = load(fw, RAM_BASE, "firmware")?;
+                let kernel = match k {
+                    Some(k) => Some(load(k, RAM_BASE + KERNEL_OFFSET, "kernel")?),
+                    None => None,
+                };
+                (entry, kernel)
+            }
+        };
+        let dtb_addr = self.dtb_addr(dtb.len() as u64);
+        loader::load_raw(&space, dtb, dtb_addr).map_err(|error| BoardError::Load {
+            what: "device tree",
+            error,
+        })?;
+        Ok(Boot {
+            entry,
+            dtb_addr,
+            kernel_entry,
+        })
+    }
+
+    /// Runs `harts` deterministically on this thread, round robin in slices of `slice`
+    /// instructions, for about `max_insns` instructions in all: with no clock connected,
+    /// `mtime` advances by one tick per retired instruction (of hart 0's turn), and when
+    /// every hart waits in `wfi`, time jumps to the next armed `mtimecmp`.
+    pub fn run(&self, harts: &mut [Hart<'a>], max_insns: u64, slice: u64) -> RunOutcome {
+        let clint = &self.devices.clint;
+        let mut executed = 0u64;
+        let mut waiting = [false; MAX_HARTS];
+        let slice = slice.max(1);
+        while executed < max_insns {
+            if let Some(f) = self.finish() {
+                return RunOutcome::Finished(f);
+            }
+            let mut ran = false;
+            for (i, hart) in harts.iter_mut().enumerate().take(MAX_HARTS) {
+                let mie = hart.csr(csr::num::MIE).unwrap_or(0) as u32;
+                if waiting[i] && hart.irqs().pending() & mie == 0 {
+                    continue;
+                }
+                waiting[i] = false;
+                ran = true;
+                let budget = slice.min(max_insns - executed);
+                let before = hart.csr(csr::num::MINSTRET).unwrap_or(0);
+                hart.set_time(clint.mtime());
+                let exit = match self.space().section() {
+                    Some(section) => hart.run(&section, budget),
+                    None => return RunOutcome::Idle,
+                };
+                let retired = hart
+                    .csr(csr::num::MINSTRET)
+                    .unwrap_or(0)
+                    .wrapping_sub(before)
+                    & 0xffff_ffff;
+                let retired = match exit {
+                    Exit::BudgetExhausted => budget,
+                    _ => retired.clamp(1, budget),
+                };
+                executed += retired;
+                if i == 0 {
+                    clint.advance(retired);
+                }
+                match exit {
+                    Exit::Wfi => waiting[i] = true,
+                    Exit::Breakpoint(pc) => return RunOutcome::Breakpoint { hart: i, pc },
+                    Exit::Stopped | Exit::BudgetExhausted => {}
+                }
+                if let Some(f) = self.finish() {
+                    return RunOutcome::Finished(f);
+                }
+                if executed >= max_insns {
+                    break;
+                }
+            }
+            if !ran {
+                // Everyone sleeps: jump to the next timer deadline, or give up.
+                match clint.next_deadline() {
+                    Some(deadline) => clint.advance(deadline - clint.mtime()),
+                    None => return RunOutcome::Idle,
+                }
+            }
+        }
+        match self.finish() {
+            Some(f) => RunOutcome::Finished(f),
+            None => RunOutcome::Budget,
+        }
+    }
+}
+
+/// A node name `name@addr` (address in lowercase hex, no leading zeros).
+fn node_name(name: &str, addr: u64) -> heapless::String<48> {
+    let mut s = heapless::String::new();
+    let _ = write!(s, "{name}@{addr:x}");
+    s
+}
+
+/// Writes the `virt32` device tree for `ram_size` bytes of RAM and `harts` harts into
+/// `buf`, generated from [`VIRT32`]; returns its size.
+pub fn write_dtb(ram_size: u64, harts: usize, buf: &mut [u8]) -> Result<usize, FdtError> {
+    let harts = harts.clamp(1, MAX_HARTS);
+    let cpu_phandle = |h: usize| 1 + 2 * h as u32;
+    let intc_phandle = |h: usize| 2 + 2 * h as u32;
+    let plic_phandle = 1 + 2 * MAX_HARTS as u32;
+    let mut w = FdtWriter::new(buf)?;
+    w.begin_node("")?;
+    w.prop_u32("#address-cells", 2)?;
+    w.prop_u32("#size-cells", 2)?;
+    w.prop_str("compatible", "riscv-virtio")?;
+    w.prop_str("model", "riscv-virtio,qemu")?;
+
+    w.begin_node("chosen")?;
+    if let Some(uart) = VIRT32.find(DeviceKind::Uart) {
+        let mut path: heapless::String<48> = heapless::String::new();
+        let _ = write!(path, "/soc/{}", node_name("serial", uart.base));
+        w.prop_str("stdout-path", &path)?;
+    }
+    w.end_node()?;
+
+    if let Some(ram) = VIRT32.find(DeviceKind::Ram) {
+        w.begin_node(&node_name("memory", ram.base))?;
+        w.prop_str("device_type", "memory")?;
+        w.prop_u64s("reg", &[ram.base, ram_size.min(ram.size)])?;
+        w.end_node()?;
+    }
+
+    w.begin_node("cpus")?;
+    w.prop_u32("#address-cells", 1)?;
+    w.prop_u32("#size-cells", 0)?;
+    w.prop_u32("timebase-frequency", TIMEBASE_HZ as u32)?;
+    for h in 0..harts {
+        w.begin_node(&node_name("cpu", h as u64))?;
+        w.prop_u32("phandle", cpu_phandle(h))?;
+        w.prop_str("device_type", "cpu")?;
+        w.prop_u32("reg", h as u32)?;
+        w.prop_str("status", "okay")?;
+        w.prop_str("compatible", "riscv")?;
+        w.prop_str("riscv,isa", "rv32imac_zicsr_zifencei")?;
+        w.prop_str("mmu-type", "riscv,sv32")?;
+        w.begin_node("interrupt-controller")?;
+        w.prop_u32("#address-cells", 0)?;
+        w.prop_u32("#interrupt-cells", 1)?;
+        w.prop_empty("interrupt-controller")?;
+        w.prop_str("compatible", "riscv,cpu-intc")?;
+        w.prop_u32("phandle", intc_phandle(h))?;
+        w.end_node()?;
+        w.end_node()?;
+    }
+    w.end_node()?;
+
+    w.begin_node("soc")?;
+    w.prop_u32("#address-cells", 2)?;
+    w.prop_u32("#size-cells", 2)?;
+    w.prop_str("compatible", "simple-bus")?;
+    w.prop_empty("ranges")?;
+    let mut cells = [0u32; 4 * MAX_HARTS];
+    for entry in VIRT32.map {
+        match entry.kind {
+            DeviceKind::Ram => continue,
+            DeviceKind::TestFinisher => {
+                w.begin_node(&node_name("test", entry.base))?;
+                w.prop_strs("compatible", &["sifive,test1", "sifive,test0", "syscon"])?;
+            }
+            DeviceKind::Clint => {
+                w.begin_node(&node_name("clint", entry.base))?;
+                w.prop_strs("compatible", &["sifive,clint0", "riscv,clint0"])?;
+                for h in 0..harts {
+                    cells[4 * h..4 * h + 4].copy_from_slice(&[
+                        intc_phandle(h),
+                        irq::MSI,
+                        intc_phandle(h),
+                        irq::MTI,
+                    ]);
+                }
+                w.prop_cells("interrupts-extended", &cells[..4 * harts])?;
+            }
+            DeviceKind::Plic => {
+                w.begin_node(&node_name("plic", entry.base))?;
+                w.prop_u32("phandle", plic_phandle)?;
+                w.prop_u32("riscv,ndev", PLIC_SOURCES as u32 - 1)?;
+                w.prop_u32("#interrupt-cells", 1)?;
+                w.prop_u32("#address-cells", 0)?;
+                w.prop_strs("compatible", &["sifive,plic-1.0.0", "riscv,plic0"])?;
+                w.prop_empty("interrupt-controller")?;
+                for h in 0..harts {
+                    cells[4 * h..4 * h + 4].copy_from_slice(&[
+                        intc_phandle(h),
+                        irq::MEI,
+                        intc_phandle(h),
+                        irq::SEI,
+                    ]);
+                }
+                w.prop_cells("interrupts-extended", &cells[..4 * harts])?;
+            }
+            DeviceKind::Uart => {
+                w.begin_node(&node_name("serial", entry.base))?;
+                w.prop_str("compatible", "ns16550a")?;
+                w.prop_u32("clock-frequency", UART_CLOCK_HZ)?;
+                if let Some(source) = VIRT32.irq_of(entry.name) {
+                    w.prop_u32("interrupts", source)?;
+                    w.prop_u32("interrupt-parent", plic_phandle)?;
+                }
+            }
+        }
+        w.prop_u64s("reg", &[entry.base, entry.size])?;
+        w.end_node()?;
+    }
+    w.end_node()?;
+    w.end_node()?;
+    w.finish()
+}

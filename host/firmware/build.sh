@@ -1,0 +1,16 @@
+#!/bin/sh
+# Rebuilds the fief runner's firmware images (ELF) beside their sources, reproducibly.
+# Needs Debian's riscv64-unknown-elf toolchain (gcc-riscv64-unknown-elf).
+set -eu
+cd "$(dirname "$0")"
+CC=${CC:-riscv64-unknown-elf-gcc}
+ARCH="-march=rv32imac_zicsr_zifencei -mabi=ilp32"
+LDFLAGS="-nostdlib -nostartfiles -static -T link.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments"
+obj=$(mktemp -d)
+trap 'rm -rf "$obj"' EXIT
+for src in *.S; do
+  name=$(basename "$src" .S)
+  $CC $ARCH -c -o "$obj/$name.o" "$src"
+  $CC $ARCH $LDFLAGS -o "$name.elf" "$obj/$name.o"
+  echo "built $name.elf"
+done
