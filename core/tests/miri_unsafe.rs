@@ -499,3 +499,74 @@ fn reader_thread_while_writer_commits() {
     drop(mem);
     assert!(bytes.iter().all(|&b| b == 0x11));
 }
+
+/// `dma.rs`: a RAM lease's direct `copy_to`/`copy_from`, its pin across a destroy (the block
+/// must stay valid while the lease lives), and a bounced lease.
+#[test]
+fn dma_lease_copies_and_pin_across_unplug() {
+    use fief_core::memory::{DmaDirection, DmaError, LeaseTable};
+    let dev = Dev;
+    let mut backing = vec![0x11u8; 64];
+    let mem: Box<Mem<'_>> = Box::new(Mem::new());
+    let table = LeaseTable::<2, 1, 8>::new();
+    let mut g = mem.lock();
+    let owner = g.root_owner().unwrap();
+    let device = g.create_owner(owner, "dev").unwrap();
+    let root = g
+        .create_container(owner, "root", size(0x1000), None)
+        .unwrap();
+    let ram = g
+        .create_ram(device, "ram", RamBlock::new(&mut backing))
+        .unwrap();
+    let mmio = g.create_mmio(owner, "mmio", size(0x10), &dev).unwrap();
+    g.add_subregion(root, RegionOffset(0x100), ram, Priority(0))
+        .unwrap();
+    g.add_subregion(root, RegionOffset(0x200), mmio, Priority(0))
+        .unwrap();
+    let space = g.create_address_space(root, "s").unwrap();
+    drop(g);
+
+    let lease = table
+        .map(
+            &*mem,
+            space,
+            GuestAddress(0x104),
+            16,
+            DmaDirection::FromDevice,
+            PLAIN,
+        )
+        .unwrap();
+    table.write(&*mem, lease.handle, 0, &[1, 2, 3, 4]).unwrap();
+    let mut out = [0u8; 6];
+    table.read(&*mem, lease.handle, 0, &mut out).unwrap();
+    assert_eq!(out, [1, 2, 3, 4, 0x11, 0x11]);
+    let mut g = mem.lock();
+    g.destroy_owner(device).unwrap();
+    assert!(!g.unplug_complete(device));
+    drop(g);
+    assert_eq!(
+        table.read(&*mem, lease.handle, 0, &mut out),
+        Err(DmaError::Revoked)
+    );
+    table.unmap(&*mem, lease.handle, 0).unwrap();
+    let mut g = mem.lock();
+    assert!(g.unplug_complete(device));
+    let block = g.take_released_ram().unwrap();
+    assert_eq!(&block.into_slice()[4..8], &[1, 2, 3, 4]);
+    drop(g);
+
+    let bounced = table
+        .map(
+            &*mem,
+            space,
+            GuestAddress(0x200),
+            4,
+            DmaDirection::ToDevice,
+            PLAIN,
+        )
+        .unwrap();
+    assert!(bounced.bounced);
+    let mut four = [0u8; 4];
+    table.read(&*mem, bounced.handle, 0, &mut four).unwrap();
+    table.unmap(&*mem, bounced.handle, 4).unwrap();
+}
