@@ -42,7 +42,7 @@ struct State<const H: usize> {
 /// The CLINT (see the [module docs](self)).
 pub struct Clint<'a, const H: usize> {
     state: spin::Mutex<State<H>>,
-    msip: [core::sync::atomic::AtomicBool; H],
+    msip: [fief_core::atomic::AtomicBool; H],
     clock: spin::Mutex<Option<&'a dyn Clock>>,
     /// Per hart: the machine software interrupt output (to the hart's MSIP).
     pub msip_irq: [IrqLine<'a>; H],
@@ -64,7 +64,7 @@ impl<'a, const H: usize> Clint<'a, H> {
                 mtimecmp: [u64::MAX; H],
                 offset: 0,
             }),
-            msip: [const { core::sync::atomic::AtomicBool::new(false) }; H],
+            msip: [const { fief_core::atomic::AtomicBool::new(false) }; H],
             clock: spin::Mutex::new(None),
             msip_irq: [const { IrqLine::new() }; H],
             mtip_irq: [const { IrqLine::new() }; H],

@@ -2,7 +2,7 @@
 //! 0x3333` fails with `code`, `0x7777` asks for a reset. The first such write is recorded
 //! ([`TestFinisher::finish`]) and reported to a [`FinishSink`] (the board stops its harts).
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use fief_core::atomic::{AtomicU32, Ordering};
 
 use fief_core::memory::{
     AccessRules, AccessSize, MemTxAttrs, MemTxResult, MmioOps, RegionOffset, SizeRule,
@@ -12,6 +12,7 @@ use fief_core::memory::{
 pub const FINISHER_SIZE: u64 = 0x1000;
 
 /// What the guest asked for.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Finish {
     /// `0x5555`.

@@ -21,6 +21,16 @@ pub enum DeviceKind {
     Plic,
     /// An NS16550A UART.
     Uart,
+    /// Flash: read-only memory whose entry size is the most the board accepts.
+    Rom,
+    /// A SiFive GPIO controller bridged to embedded-hal pins.
+    Gpio,
+    /// An OpenCores I2C master bridged to an embedded-hal I2C bus.
+    I2c,
+    /// A SiFive SPI controller bridged to an embedded-hal SPI device.
+    Spi,
+    /// The Fief DMA engine (`fief,dma-1.0`).
+    Dma,
 }
 
 /// One entry of a memory map.
@@ -127,12 +137,12 @@ impl Layout {
         None
     }
 
-    /// Devices (entries that are not RAM).
+    /// Devices (entries that are neither RAM nor ROM).
     pub const fn device_count(&self) -> usize {
         let mut n = 0;
         let mut i = 0;
         while i < self.map.len() {
-            if !matches!(self.map[i].kind, DeviceKind::Ram) {
+            if !matches!(self.map[i].kind, DeviceKind::Ram | DeviceKind::Rom) {
                 n += 1;
             }
             i += 1;

@@ -3,14 +3,23 @@
 //! * Devices, each an owner of its MMIO region with IRQ outputs as
 //!   [`IrqLine`](fief_core::irq::IrqLine)s: [`uart`] (NS16550A), [`clint`], [`plic`],
 //!   [`finisher`] (SiFive test finisher).
+//! * Controllers bridged to embedded-hal 1.0 back ends (real pins and buses on a
+//!   co-simulation target, mocks on the host): [`gpio`] (SiFive GPIO), [`i2c`] (OpenCores
+//!   I2C master), [`spi`] (SiFive SPI).
+//! * [`mcu32`]: a microcontroller-shaped board (flash, SRAM, UART, CLINT, GPIO, I2C, SPI).
 //! * [`layout`]: compile-time board layouts and their validation.
 //! * [`virt32`]: QEMU `virt`'s map for RV32, its construction, boot and device tree.
 #![no_std]
 
 pub mod clint;
+pub mod dma;
 pub mod finisher;
+pub mod gpio;
+pub mod i2c;
 pub mod layout;
+pub mod mcu32;
 pub mod plic;
+pub mod spi;
 pub mod uart;
 pub mod virt32;
 

@@ -6,13 +6,16 @@
 //! | `0x0200_0000` | `0x1_0000`   | CLINT (`clint`)                           |                   |
 //! | `0x0c00_0000` | `0x60_0000`  | PLIC (`plic`), 95 sources, 2 contexts/hart|                   |
 //! | `0x1000_0000` | `0x100`      | NS16550A UART (`uart0`)                   | 10                |
+//! | `0x1020_0000` | `0x1000`     | Fief DMA engine (`dma0`), 4 channels      | 12 done, 13 error |
 //! | `0x8000_0000` | set at build | RAM (`ram`), at most 2 GiB                 |                   |
 //!
 //! The layout is the `const` [`VIRT32`], validated at compile time; the memory's pool
 //! capacities ([`Virt32Memory`]) come from it. Everything the board is made of lives in one
 //! [`Virt32Devices`] value (a `static`, or leaked on the host) with no internal references
 //! until [`Virt32::build`] wires it: every device gets an owner and its MMIO region in the
-//! system container, the UART's interrupt goes to PLIC source 10, the CLINT's MSIP/MTIP and
+//! system container, the UART's interrupt goes to PLIC source 10, the DMA engine's done
+//! and error interrupts to sources 12 and 13 (free in QEMU `virt`: its RTC is 11, virtio
+//! 1–8, PCIe 32–35), the CLINT's MSIP/MTIP and
 //! the PLIC's M/S context outputs go to each hart's `mip` bits, all registered in the
 //! board's [`IrqWiring`].
 //!
@@ -29,12 +32,13 @@ use fief_core::fdt::{FdtError, FdtWriter};
 use fief_core::irq::{IrqError, IrqWiring};
 use fief_core::loader::{self, ElfTarget, LoadError};
 use fief_core::memory::{
-    AddressSpace, Error, Memory, MmioOps, Priority, RamBlock, RegionHandle, RegionOffset,
-    RegionSize, SpaceId,
+    AddressSpace, Error, LeaseTable, Memory, MmioOps, Priority, RamBlock, RegionHandle,
+    RegionOffset, RegionSize, SpaceId,
 };
 use fief_core::owner::OwnerHandle;
 
 use crate::clint::{Clint, CLINT_SIZE, TIMEBASE_HZ};
+use crate::dma::{DmaEngine, LeaseBus, StepOutcome, DMA_SIZE};
 use crate::finisher::{Finish, FinishSink, TestFinisher, FINISHER_SIZE};
 use crate::layout::{DeviceKind, IrqRoute, Layout, MapEntry, Pools};
 use crate::plic::{Plic, PLIC_SIZE};
@@ -48,6 +52,15 @@ pub const PLIC_SOURCES: usize = 96;
 pub const PLIC_CONTEXTS: usize = 2 * MAX_HARTS;
 /// The UART's PLIC source.
 pub const UART_IRQ: u32 = 10;
+/// The DMA engine's completion interrupt (PLIC source).
+pub const DMA_DONE_IRQ: u32 = 12;
+/// The DMA engine's error interrupt (PLIC source).
+pub const DMA_ERROR_IRQ: u32 = 13;
+/// Where the DMA engine's registers are: free in QEMU `virt`'s map (its fw_cfg is at
+/// `0x1010_0000`, flash from `0x2000_0000`).
+pub const DMA_BASE: u64 = 0x1020_0000;
+/// DMA channels.
+pub const DMA_CHANNELS: usize = 4;
 /// Where RAM starts.
 pub const RAM_BASE: u64 = 0x8000_0000;
 /// The most RAM the board takes (up to the end of the 32-bit space).
@@ -86,23 +99,40 @@ pub const VIRT32: Layout = Layout {
             kind: DeviceKind::Uart,
         },
         MapEntry {
+            name: "dma0",
+            base: DMA_BASE,
+            size: DMA_SIZE,
+            kind: DeviceKind::Dma,
+        },
+        MapEntry {
             name: "ram",
             base: RAM_BASE,
             size: RAM_MAX,
             kind: DeviceKind::Ram,
         },
     ],
-    irqs: &[IrqRoute {
-        device: "uart0",
-        source: UART_IRQ,
-    }],
+    irqs: &[
+        IrqRoute {
+            device: "uart0",
+            source: UART_IRQ,
+        },
+        IrqRoute {
+            device: "dma0",
+            source: DMA_DONE_IRQ,
+        },
+        IrqRoute {
+            device: "dma0",
+            source: DMA_ERROR_IRQ,
+        },
+    ],
     irq_sources: PLIC_SOURCES as u32,
     max_harts: MAX_HARTS,
+    // Room beyond the map for devices plugged at run time (the monitor's `device_add`).
     pools: Pools {
-        regions: 8,
-        owners: 8,
-        flat_ranges: 16,
-        irq_lines: 1 + 4 * MAX_HARTS,
+        regions: 32,
+        owners: 24,
+        flat_ranges: 48,
+        irq_lines: 3 + 4 * MAX_HARTS,
     },
 };
 
@@ -119,6 +149,18 @@ pub const IRQ_LINES: usize = VIRT32.pools.irq_lines;
 
 /// The board's memory, sized by the layout.
 pub type Virt32Memory<'a> = Memory<'a, REGIONS, OWNERS, 1, FLAT_RANGES>;
+
+/// DMA leases of the board: 32 leases, 8 bounce buffers of 512 bytes.
+pub type Virt32Leases = LeaseTable<32, 8, 512>;
+
+/// The board's DMA engine.
+pub type Virt32Dma<'a> = DmaEngine<'a, DMA_CHANNELS>;
+
+/// The bus the board's DMA engine masters.
+pub type Virt32DmaBus<'m, 'a> = LeaseBus<'m, 'a, REGIONS, OWNERS, 1, FLAT_RANGES, 32, 8, 512>;
+
+/// Chunks each busy DMA channel moves between two hart slices of [`Virt32::run`].
+pub const RUN_DMA_CHUNKS: usize = 4;
 
 /// Every hart's interrupt word; the finisher stops them all.
 pub struct HartSet([HartIrqs; MAX_HARTS]);
@@ -155,6 +197,10 @@ pub struct Virt32Devices<'a> {
     pub plic: Plic<'a, PLIC_SOURCES, PLIC_CONTEXTS>,
     /// The test finisher.
     pub finisher: TestFinisher<'a>,
+    /// The DMA engine.
+    pub dma: Virt32Dma<'a>,
+    /// The DMA leases and bounce buffers.
+    pub leases: Virt32Leases,
     /// The IRQ wiring table.
     pub wiring: IrqWiring<'a, IRQ_LINES>,
     /// The memory.
@@ -176,6 +222,8 @@ impl<'a> Virt32Devices<'a> {
             clint: Clint::new(),
             plic: Plic::new(),
             finisher: TestFinisher::new(),
+            dma: DmaEngine::new(),
+            leases: LeaseTable::new(),
             wiring: IrqWiring::new(),
             memory: Memory::new(),
         }
@@ -183,6 +231,7 @@ impl<'a> Virt32Devices<'a> {
 }
 
 /// Why a board could not be built or booted.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BoardError {
     /// Hart count out of range.
@@ -277,9 +326,12 @@ pub struct Owners {
     pub plic: OwnerHandle,
     /// The UART.
     pub uart: OwnerHandle,
+    /// The DMA engine.
+    pub dma: OwnerHandle,
 }
 
 /// How a [`Virt32::run`] ended.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunOutcome {
     /// The guest wrote the finisher.
@@ -334,7 +386,7 @@ impl<'a> Virt32<'a> {
             let root = g.root_owner()?;
             let system = g.create_container(root, "system", RegionSize::FULL, None)?;
             let mut ram = Some(ram);
-            let mut owners = [root; 4];
+            let mut owners = [root; 5];
             for entry in VIRT32.map {
                 let region = match entry.kind {
                     DeviceKind::Ram => {
@@ -346,6 +398,7 @@ impl<'a> Virt32<'a> {
                             DeviceKind::TestFinisher => (&d.finisher, 0),
                             DeviceKind::Clint => (&d.clint, 1),
                             DeviceKind::Plic => (&d.plic, 2),
+                            DeviceKind::Dma => (&d.dma, 4),
                             _ => (&d.uart, 3),
                         };
                         let owner = g.create_owner(root, entry.name)?;
@@ -357,11 +410,13 @@ impl<'a> Virt32<'a> {
                 g.add_subregion(system, RegionOffset(entry.base), region, Priority(0))?;
             }
             let space = g.create_address_space(system, "memory")?;
-            let [finisher, clint, plic, uart] = owners;
+            let [finisher, clint, plic, uart, dma] = owners;
             let w = &d.wiring;
             if let Some(source) = VIRT32.irq_of("uart0") {
                 w.connect_checked(&g, uart, &d.uart.irq, &d.plic, source)?;
             }
+            w.connect_checked(&g, dma, &d.dma.done_irq, &d.plic, DMA_DONE_IRQ)?;
+            w.connect_checked(&g, dma, &d.dma.error_irq, &d.plic, DMA_ERROR_IRQ)?;
             for h in 0..harts {
                 let hart = &d.harts.0[h];
                 w.connect_checked(&g, clint, &d.clint.msip_irq[h], hart, irq::MSI)?;
@@ -370,7 +425,7 @@ impl<'a> Virt32<'a> {
                 w.connect_checked(&g, plic, &d.plic.outputs[2 * h + 1], hart, irq::SEI)?;
             }
             d.finisher.set_sink(&d.harts);
-            for owner in [finisher, clint, plic, uart] {
+            for owner in [finisher, clint, plic, uart, dma] {
                 g.realize(owner)?;
             }
             Ok::<_, BoardError>(Virt32 {
@@ -382,6 +437,7 @@ impl<'a> Virt32<'a> {
                     clint,
                     plic,
                     uart,
+                    dma,
                 },
                 harts,
                 ram_size,
@@ -398,6 +454,26 @@ impl<'a> Virt32<'a> {
             Some(space) => space,
             None => unreachable!("virt32: the system address space exists once built"),
         }
+    }
+
+    /// The bus the DMA engine masters: the system address space and the board's leases.
+    pub fn dma_bus(&self) -> Virt32DmaBus<'a, 'a> {
+        LeaseBus {
+            memory: &self.devices.memory,
+            space: self.space,
+            leases: &self.devices.leases,
+        }
+    }
+
+    /// Runs DMA channel `channel` for up to `max_chunks` chunks (see
+    /// [`DmaEngine::step`]); DMA worker threads call this.
+    pub fn dma_step(&self, channel: usize, max_chunks: usize) -> StepOutcome {
+        self.devices.dma.step(&self.dma_bus(), channel, max_chunks)
+    }
+
+    /// Steps every DMA channel (the bare-metal main loop's call); returns the busy mask.
+    pub fn dma_poll(&self, max_chunks: usize) -> u32 {
+        self.devices.dma.poll(&self.dma_bus(), max_chunks)
     }
 
     /// Hart `i` at `pc`, in M-mode, with `a0` = `i` and `a1` = `dtb_addr`.
@@ -515,6 +591,7 @@ impl<'a> Virt32<'a> {
                 if i == 0 {
                     clint.advance(retired);
                 }
+                self.dma_poll(RUN_DMA_CHUNKS);
                 match exit {
                     Exit::Wfi => waiting[i] = true,
                     Exit::Breakpoint(pc) => return RunOutcome::Breakpoint { hart: i, pc },
@@ -526,6 +603,13 @@ impl<'a> Virt32<'a> {
                 if executed >= max_insns {
                     break;
                 }
+            }
+            if !ran && self.dma_poll(RUN_DMA_CHUNKS) != 0 {
+                // Everyone sleeps, but DMA is moving: its interrupts may wake them.
+                continue;
+            }
+            if !ran && harts_woken_by_dma(harts, &waiting) {
+                continue;
             }
             if !ran {
                 // Everyone sleeps: jump to the next timer deadline, or give up.
@@ -540,6 +624,15 @@ impl<'a> Virt32<'a> {
             None => RunOutcome::Budget,
         }
     }
+}
+
+/// Whether a waiting hart has an enabled interrupt pending now (a DMA completion raised in
+/// the last poll).
+fn harts_woken_by_dma(harts: &[Hart<'_>], waiting: &[bool; MAX_HARTS]) -> bool {
+    harts.iter().enumerate().take(MAX_HARTS).any(|(i, hart)| {
+        let mie = hart.csr(csr::num::MIE).unwrap_or(0) as u32;
+        waiting[i] && hart.irqs().pending() & mie != 0
+    })
 }
 
 /// A node name `name@addr` (address in lowercase hex, no leading zeros).
@@ -611,6 +704,8 @@ pub fn write_dtb(ram_size: u64, harts: usize, buf: &mut [u8]) -> Result<usize, F
     for entry in VIRT32.map {
         match entry.kind {
             DeviceKind::Ram => continue,
+            // Not on virt32.
+            DeviceKind::Rom | DeviceKind::Gpio | DeviceKind::I2c | DeviceKind::Spi => continue,
             DeviceKind::TestFinisher => {
                 w.begin_node(&node_name("test", entry.base))?;
                 w.prop_strs("compatible", &["sifive,test1", "sifive,test0", "syscon"])?;
@@ -645,6 +740,15 @@ pub fn write_dtb(ram_size: u64, harts: usize, buf: &mut [u8]) -> Result<usize, F
                     ]);
                 }
                 w.prop_cells("interrupts-extended", &cells[..4 * harts])?;
+            }
+            DeviceKind::Dma => {
+                w.begin_node(&node_name("dma", entry.base))?;
+                w.prop_str("compatible", "fief,dma-1.0")?;
+                w.prop_u32("dma-channels", DMA_CHANNELS as u32)?;
+                w.prop_u32("#dma-cells", 1)?;
+                w.prop_cells("interrupts", &[DMA_DONE_IRQ, DMA_ERROR_IRQ])?;
+                w.prop_strs("interrupt-names", &["done", "error"])?;
+                w.prop_u32("interrupt-parent", plic_phandle)?;
             }
             DeviceKind::Uart => {
                 w.begin_node(&node_name("serial", entry.base))?;

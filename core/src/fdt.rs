@@ -28,6 +28,7 @@ const HEADER_LEN: usize = 40;
 pub const MAX_RESERVATIONS: usize = 8;
 
 /// Why a device tree could not be written.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FdtError {
     /// The buffer is too small for the tree.

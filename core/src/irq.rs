@@ -17,8 +17,8 @@
 //! Levels are plain atomics; the connection is behind a short spin lock, so lines work from
 //! any thread (a UART fed by a console thread, a CLINT updated by a timer thread).
 
+use crate::atomic::{AtomicBool, Ordering};
 use core::fmt;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cpu::riscv::HartIrqs;
 use crate::memory::{Error, TopologyGuard};
@@ -38,6 +38,7 @@ impl IrqSink for HartIrqs {
 }
 
 /// Why a wiring operation was refused.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IrqError {
     /// The wiring table is full (rule L1).
@@ -230,6 +231,10 @@ impl<'a, const N: usize> IrqWiring<'a, N> {
         let mut i = 0;
         while i < lines.len() {
             if dead(lines[i].1) {
+                fief_debug!(
+                    "irq: disconnecting a line of dead owner {}",
+                    lines[i].1.to_raw()
+                );
                 lines[i].0.disconnect();
                 lines.swap_remove(i);
                 count += 1;

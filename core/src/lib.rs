@@ -6,6 +6,9 @@
 //! * [`cpu`]: the CPU bus interface and the RISC-V hart.
 //! * [`grace`]: lock-free publication of flat views and grace periods (L6, L7).
 //! * [`irq`]: interrupt lines and their wiring (L1, L4).
+//! * [`atomic`]: the atomic types, native or through `portable-atomic` on targets
+//!   without compare-and-swap (thumbv6m); logging goes through one internal macro module
+//!   (`defmt`, `log` or nothing, by feature).
 //! * [`loader`], [`fdt`]: ELF and raw image loading, device-tree writing, into
 //!   caller-provided memory.
 //!
@@ -14,6 +17,12 @@
 
 #[cfg(test)]
 extern crate std;
+
+// First, so that its macros are visible in every module below.
+#[macro_use]
+mod macros;
+
+pub mod atomic;
 
 #[cfg(not(loom))]
 pub mod cpu;
@@ -28,5 +37,6 @@ pub mod loader;
 pub mod memory;
 #[cfg(not(loom))]
 pub mod owner;
+pub mod pin;
 pub mod pool;
 mod sync;

@@ -19,6 +19,7 @@ const PT_LOAD: u32 = 1;
 const ET_EXEC: u16 = 2;
 
 /// Word size of an ELF file (`EI_CLASS`).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ElfClass {
     /// `ELFCLASS32`.
@@ -59,6 +60,7 @@ impl ElfTarget {
 }
 
 /// Why an image could not be loaded.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoadError {
     /// No ELF magic.

@@ -23,6 +23,7 @@ pub enum OwnerKind {}
 pub type OwnerHandle = Handle<OwnerKind>;
 
 /// Where a device is in its life.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lifecycle {
     /// Created; its regions may be built but it is not running yet.

@@ -71,7 +71,15 @@ impl<T> fmt::Debug for Handle<T> {
     }
 }
 
+#[cfg(feature = "defmt")]
+impl<T> defmt::Format for Handle<T> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Handle({=u32:#x})", self.raw.get())
+    }
+}
+
 /// Why a pool operation failed.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PoolError {
     /// Every slot is in use (or retired, or waiting for its grace period).
@@ -92,6 +100,13 @@ impl fmt::Display for PoolError {
 /// `Pool::insert` failed because the pool is full; the value comes back.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Full<T>(pub T);
+
+#[cfg(feature = "defmt")]
+impl<T> defmt::Format for Full<T> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Full")
+    }
+}
 
 const NONE: u32 = u32::MAX;
 

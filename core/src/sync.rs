@@ -5,7 +5,7 @@
 pub(crate) use loom::sync::atomic::{AtomicU32, Ordering};
 
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicU32, Ordering};
+pub(crate) use crate::atomic::{AtomicU32, Ordering};
 
 /// `UnsafeCell` with loom's closure-style access, so the same code runs under loom.
 #[cfg(not(loom))]

@@ -3,7 +3,8 @@
 //!
 //! On a terminal, standard input is put in raw mode (output post-processing stays on, as in
 //! QEMU) and restored at exit; `Ctrl-A x` quits and `Ctrl-A Ctrl-A` sends one `Ctrl-A`, like
-//! QEMU's `-nographic` multiplexer. Piped input is forwarded as it is, and its end is just
+//! QEMU's `-nographic` multiplexer; `Ctrl-A c` switches between the guest's console and the
+//! monitor's `(fief) ` prompt ([`Monitor`]). Piped input is forwarded as it is, and its end is just
 //! the end of input: the guest runs on.
 
 use std::fs::File;
@@ -13,6 +14,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use fief_boards::uart::{SerialSink, Uart16550};
+use fief_host::monitor::Monitor;
 
 /// Where transmitted bytes go.
 pub enum Serial {
@@ -102,11 +104,51 @@ impl Drop for RawMode {
     }
 }
 
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// The monitor side of the console: a line editor feeding [`Monitor::execute`].
+struct MonitorMode {
+    monitor: &'static Monitor,
+    line: Vec<u8>,
+}
+
+impl MonitorMode {
+    /// One input byte; returns true when the monitor asked to quit.
+    fn byte(&mut self, byte: u8) -> bool {
+        match byte {
+            b'\r' | b'\n' => {
+                print("\n");
+                let line = String::from_utf8_lossy(&self.line).into_owned();
+                self.line.clear();
+                let reply = self.monitor.execute(&line);
+                print(&reply.text);
+                if reply.quit {
+                    return true;
+                }
+                print("(fief) ");
+            }
+            0x7f | 0x08 if self.line.pop().is_some() => print("\x08 \x08"),
+            0x20..=0x7e => {
+                self.line.push(byte);
+                print(&(byte as char).to_string());
+            }
+            _ => {}
+        }
+        false
+    }
+}
+
 /// Starts the thread that forwards standard input to `uart`; `Ctrl-A x` sets `quit` and
-/// calls `on_quit`. The thread is detached: it blocks in `read` until the process exits.
+/// calls `on_quit`; `Ctrl-A c` toggles `monitor`'s prompt. The thread is detached: it blocks
+/// in `read` until the process exits.
 pub fn spawn_stdin(
     uart: &'static Uart16550<'static>,
     quit: &'static AtomicBool,
+    monitor: Option<&'static Monitor>,
     on_quit: impl Fn() + Send + 'static,
 ) {
     let spawned = std::thread::Builder::new()
@@ -115,6 +157,7 @@ pub fn spawn_stdin(
             let mut stdin = std::io::stdin().lock();
             let mut buf = [0u8; 64];
             let mut escape = false;
+            let mut mode: Option<MonitorMode> = None;
             loop {
                 let n = match stdin.read(&mut buf) {
                     Ok(0) | Err(_) => return,
@@ -129,11 +172,30 @@ pub fn spawn_stdin(
                                 on_quit();
                                 return;
                             }
+                            b'c' | b'C' => {
+                                if mode.take().is_some() {
+                                    print("\n");
+                                } else if let Some(monitor) = monitor {
+                                    print(&format!("\n{}(fief) ", Monitor::banner()));
+                                    mode = Some(MonitorMode {
+                                        monitor,
+                                        line: Vec::new(),
+                                    });
+                                }
+                                continue;
+                            }
                             0x01 => {}
                             _ => continue,
                         }
                     } else if byte == 0x01 {
                         escape = true;
+                        continue;
+                    }
+                    if let Some(m) = mode.as_mut() {
+                        if m.byte(byte) {
+                            // `quit` in the monitor has already stopped the harts.
+                            return;
+                        }
                         continue;
                     }
                     // Hold the byte until the guest has room for it.

@@ -11,8 +11,9 @@
 
 mod console;
 mod demo;
-mod mtree;
 mod run;
+
+use fief_host::mtree;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

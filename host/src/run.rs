@@ -7,7 +7,10 @@
 //!   the stop flag. A hart in `wfi` sleeps until one of its enabled interrupts is pending,
 //!   waking at the CLINT's next deadline (or every millisecond, to see interrupts other
 //!   threads raise).
-//! * The console on its own thread ([`crate::console`]).
+//! * The console on its own thread ([`crate::console`]); `Ctrl-A c` toggles it into the
+//!   monitor ([`fief_host::monitor`]), which `--monitor unix:PATH` also serves on a socket.
+//! * [`DMA_WORKERS`] DMA worker threads ([`fief_host::dma_workers`]) run the DMA engine's
+//!   transfers beside the harts; the engine's `START` rings their doorbell.
 //! * Exit status: the finisher's (pass 0, fail its code), 0 after `Ctrl-A x`, 1 when the
 //!   instruction limit stops the run.
 
@@ -22,12 +25,17 @@ use fief_boards::virt32::{Image, Virt32, Virt32Devices, MAX_HARTS, RAM_MAX};
 use fief_core::cpu::riscv::{csr, Exit, Hart};
 use fief_core::memory::RamBlock;
 
+use fief_host::dma_workers::DmaWorkers;
+use fief_host::monitor::{self, Monitor};
+
 use crate::console::{self, RawMode, Serial};
 
 /// Instructions per time slice of a hart thread.
 pub const SLICE: u64 = 10_000;
 /// The bundled demo firmware (built from `host/firmware/demo.S`).
 pub const DEMO_FIRMWARE: &[u8] = include_bytes!("../firmware/demo.elf");
+/// DMA worker threads.
+pub const DMA_WORKERS: usize = 2;
 /// Room for the device tree.
 const DTB_CAPACITY: usize = 64 * 1024;
 
@@ -81,6 +89,10 @@ pub struct RunArgs {
     /// Accepted for QEMU compatibility (the console is always on standard I/O).
     #[arg(long)]
     pub nographic: bool,
+    /// Also serve the monitor on a Unix socket: `unix:PATH` (the console's `Ctrl-A c`
+    /// reaches it always).
+    #[arg(long)]
+    pub monitor: Option<String>,
 }
 
 impl RunArgs {
@@ -98,6 +110,7 @@ impl RunArgs {
             max_insns: None,
             trace: Vec::new(),
             nographic: false,
+            monitor: None,
         }
     }
 }
@@ -207,7 +220,15 @@ impl Clock for HostClock {
 
 /// Runs a board; returns the process exit status.
 pub fn run(args: &RunArgs) -> Result<u8, String> {
+    let socket = match args.monitor.as_deref() {
+        None | Some("stdio") | Some("none") => None,
+        Some(spec) => match spec.strip_prefix("unix:") {
+            Some(path) if !path.is_empty() => Some(path.to_string()),
+            _ => return Err(format!("unknown monitor backend '{spec}' (use unix:PATH)")),
+        },
+    };
     let Built { board, devices } = build(&args.board)?;
+    let board: &'static Virt32<'static> = Box::leak(Box::new(board));
     let bios = match args.bios.as_str() {
         "none" => None,
         path => Some(read_image(Path::new(path), "firmware")?),
@@ -241,9 +262,21 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
 
     let quit: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
     let limit_hit = AtomicBool::new(false);
+    let workers = DmaWorkers::spawn(DMA_WORKERS, move |c, n| board.dma_step(c, n))?;
+    devices.dma.set_doorbell(workers.doorbell());
+    let monitor: &'static Monitor =
+        Box::leak(Box::new(Monitor::new(board, Some(serial), move || {
+            quit.store(true, Ordering::Release);
+            devices.harts.stop_all();
+        })));
+    if let Some(path) = &socket {
+        monitor::serve_unix(monitor, path)?;
+    }
     let raw = if matches!(serial, Serial::Stdio) {
         let raw = RawMode::enter();
-        console::spawn_stdin(&devices.uart, quit, move || devices.harts.stop_all());
+        console::spawn_stdin(&devices.uart, quit, Some(monitor), move || {
+            devices.harts.stop_all()
+        });
         raw
     } else {
         None
@@ -255,7 +288,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     let retired = AtomicU64::new(0);
     std::thread::scope(|scope| {
         for hart in harts {
-            let (board, quit, limit_hit, retired) = (&board, quit, &limit_hit, &retired);
+            let (quit, limit_hit, retired) = (quit, &limit_hit, &retired);
             let trace_exits = trace(Trace::Exits);
             let max = args.max_insns;
             let spawned = std::thread::Builder::new()
@@ -276,7 +309,11 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
             }
         }
     });
+    drop(workers);
     drop(raw);
+    if let Some(path) = &socket {
+        let _ = std::fs::remove_file(path);
+    }
     let finish = board.finish();
     if trace(Trace::Finish) {
         eprintln!(

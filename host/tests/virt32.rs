@@ -144,6 +144,14 @@ fn plic_priority_threshold_enable_and_contexts() {
 }
 
 #[test]
+fn dma_engine_chain_abort_errors_and_reentrancy_on_the_board_api() {
+    assert_eq!(
+        run_on_board("dma"),
+        (RunOutcome::Finished(Finish::Pass), "dma ok\n".into())
+    );
+}
+
+#[test]
 fn demo_is_deterministic_on_the_board_api() {
     let (outcome, out) = run_on_board("demo");
     assert_eq!(outcome, RunOutcome::Finished(Finish::Pass));

@@ -19,3 +19,14 @@ for src in *.S; do
   $OBJCOPY -O binary "$name.elf" "$name.bin"
   echo "built $name"
 done
+# bench_mix.c, a C workload, in three sizes: the benchmark (tests/benches/hart.rs), a small one
+# for the differential test, and an empty one (no iterations) that measures start-up cost.
+CFLAGS="-O2 -ffreestanding -fno-builtin -Wall -Wextra -Werror -Icommon"
+for variant in bench_mix: bench_mix_small:-DITERATIONS=20 bench_mix_empty:-DITERATIONS=0; do
+  name=${variant%%:*}
+  defs=${variant#*:}
+  $CC $ARCH $CFLAGS $defs -c -o "$obj/$name.o" bench_mix.c
+  $CC $ARCH $LDFLAGS -o "$name.elf" "$obj/crt.o" "$obj/$name.o"
+  $OBJCOPY -O binary "$name.elf" "$name.bin"
+  echo "built $name"
+done

@@ -4,11 +4,13 @@
 use core::fmt;
 
 /// An address in an address space (the guest's physical address for the system bus).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct GuestAddress(pub u64);
 
 /// An offset inside a region: where a subregion sits in its container, or which byte of a
 /// region an access reaches.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct RegionOffset(pub u64);
 
@@ -33,6 +35,7 @@ impl fmt::Display for RegionOffset {
 
 /// The size of a region, from 1 byte to the whole 64-bit space (2^64 bytes, which does not
 /// fit a `u64`: QEMU uses 128-bit sizes for the same reason).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RegionSize(u128);
 
@@ -73,10 +76,12 @@ impl fmt::Display for RegionSize {
 /// The priority of a subregion among its siblings in one container. Signed, local to the
 /// container (a child's priority never competes with its container's siblings); among equal
 /// priorities the most recently added or moved subregion wins.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Priority(pub i32);
 
 /// The width of one bus access.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AccessSize {
     /// 1 byte.

@@ -20,8 +20,8 @@
 //! Leases live in a fixed-size table with generational handles (rule L1, L2): a stale handle
 //! answers [`DmaError::Stale`], a full table [`DmaError::TableFull`].
 
+use crate::atomic::{AtomicU32, Ordering};
 use core::fmt;
-use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::addr::GuestAddress;
 use super::flatview::Target;
@@ -32,6 +32,7 @@ use super::tx::{MemTxAttrs, MemTxResult};
 use crate::pool::{Handle, Pool};
 
 /// Which way a transfer moves data.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DmaDirection {
     /// The device reads guest memory (memory → device).
@@ -41,6 +42,7 @@ pub enum DmaDirection {
 }
 
 /// Why a DMA operation was refused.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DmaError {
     /// Every bounce buffer is in use; retry once [`LeaseTable::bounce_epoch`] changes.
@@ -96,6 +98,7 @@ pub enum LeaseTag {}
 pub type LeaseHandle = Handle<LeaseTag>;
 
 /// What [`LeaseTable::map`] granted.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lease {
     /// The lease.
@@ -357,6 +360,68 @@ impl<const L: usize, const B: usize, const BS: usize> LeaseTable<L, B, BS> {
             Backing::Bounce { index } => {
                 let start = offset as usize;
                 self.buffers[index].lock()[start..start + data.len()].copy_from_slice(data);
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies `n` bytes from lease `src` at `src_offset` to lease `dst` at `dst_offset`
+    /// (a DMA engine's chunk: no intermediate buffer between two RAM leases). Checks both
+    /// leases as [`LeaseTable::read`] and [`LeaseTable::write`] do.
+    #[allow(clippy::too_many_arguments)]
+    pub fn copy<'a, const R: usize, const O: usize, const S: usize, const F: usize>(
+        &self,
+        memory: &Memory<'a, R, O, S, F>,
+        src: LeaseHandle,
+        src_offset: u64,
+        dst: LeaseHandle,
+        dst_offset: u64,
+        n: usize,
+    ) -> Result<(), DmaError> {
+        let leases = self.leases.lock();
+        let from = leases.get(src).map_err(|_| DmaError::Stale)?;
+        let to = leases.get(dst).map_err(|_| DmaError::Stale)?;
+        Self::checked(memory, from, src_offset, n)?;
+        Self::checked(memory, to, dst_offset, n)?;
+        let (s, d) = (src_offset as usize, dst_offset as usize);
+        match (from.backing, to.backing) {
+            (
+                Backing::Ram {
+                    ram: sram,
+                    offset: sbase,
+                    ..
+                },
+                Backing::Ram {
+                    ram: dram,
+                    offset: dbase,
+                    ..
+                },
+            ) => {
+                // SAFETY: both ranges in bounds (checked at map time and just above); both
+                // blocks are pinned by their leases, which the held table lock keeps mapped.
+                unsafe {
+                    RamPtr::copy_between(sram, sbase + src_offset, dram, dbase + dst_offset, n)
+                };
+            }
+            (Backing::Ram { ram, offset, .. }, Backing::Bounce { index }) => {
+                let mut buffer = self.buffers[index].lock();
+                // SAFETY: as in `read`.
+                unsafe { ram.copy_to(offset + src_offset, &mut buffer[d..d + n]) };
+            }
+            (Backing::Bounce { index }, Backing::Ram { ram, offset, .. }) => {
+                let buffer = self.buffers[index].lock();
+                // SAFETY: as in `write`.
+                unsafe { ram.copy_from(offset + dst_offset, &buffer[s..s + n]) };
+            }
+            (Backing::Bounce { index: i }, Backing::Bounce { index: j }) if i == j => {
+                self.buffers[i].lock().copy_within(s..s + n, d);
+            }
+            (Backing::Bounce { index: i }, Backing::Bounce { index: j }) => {
+                // Two live leases never share a buffer, and every buffer lock is taken under
+                // the table lock, so locking both cannot deadlock.
+                let from = self.buffers[i].lock();
+                let mut to = self.buffers[j].lock();
+                to[d..d + n].copy_from_slice(&from[s..s + n]);
             }
         }
         Ok(())

@@ -6,6 +6,7 @@ use core::fmt;
 use super::addr::RegionSize;
 
 /// Which kind of pooled object an error is about.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Object {
     /// A device or the root owner.
@@ -27,6 +28,7 @@ impl fmt::Display for Object {
 }
 
 /// Why a topology operation was refused. A refused operation changes nothing.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The handle's object was destroyed (rule L2).
@@ -114,6 +116,13 @@ pub struct Rejected<T> {
     pub error: Error,
     /// The value that was not taken.
     pub value: T,
+}
+
+#[cfg(feature = "defmt")]
+impl<T> defmt::Format for Rejected<T> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Rejected({})", self.error)
+    }
 }
 
 impl<T> fmt::Display for Rejected<T> {

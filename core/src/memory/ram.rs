@@ -227,6 +227,32 @@ impl RamPtr {
     }
 }
 
+impl RamPtr {
+    /// Copies `n` bytes from `src` at `src_offset` to `dst` at `dst_offset`; the two ranges
+    /// may overlap (a copy within one block).
+    ///
+    /// # Safety
+    ///
+    /// Both ranges in bounds of their blocks, and both blocks still alive.
+    pub(crate) unsafe fn copy_between(
+        src: RamPtr,
+        src_offset: u64,
+        dst: RamPtr,
+        dst_offset: u64,
+        n: usize,
+    ) {
+        // SAFETY: both ranges in bounds by contract; `copy` allows overlap. Racing copies see
+        // unspecified bytes (module docs).
+        unsafe {
+            core::ptr::copy(
+                src.ptr.as_ptr().add(src_offset as usize),
+                dst.ptr.as_ptr().add(dst_offset as usize),
+                n,
+            )
+        }
+    }
+}
+
 /// # Safety
 /// `p` aligned to 4 and valid.
 #[inline]

@@ -36,6 +36,7 @@ bitflags! {
 }
 
 /// The kinds of region.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionKind {
     /// Guest RAM over a [`RamBlock`].

@@ -10,8 +10,8 @@
 //! subregion through `remove_subregion` or an owner's destruction, both in a transaction
 //! (rule L5).
 
-use core::sync::atomic::AtomicU32 as StdAtomicU32;
-use core::sync::atomic::Ordering;
+use crate::atomic::AtomicU32 as StdAtomicU32;
+use crate::atomic::Ordering;
 
 use super::access::AddressSpace;
 use super::addr::{Priority, RegionOffset, RegionSize};
@@ -24,6 +24,7 @@ use super::region::{Kind, RegionFlags, RegionHandle, RegionInfo, RegionNode, Reg
 use super::render::{render, Scratch, MAX_DEPTH};
 use crate::grace::Published;
 use crate::owner::{Lifecycle, OwnerHandle, OwnerInfo, OwnerKind, OwnerNode};
+use crate::pin::PinSlot;
 use crate::pool::{Pool, PoolError};
 
 /// Copies of each address space's flat view: the current one, one a slow reader may still
@@ -38,6 +39,7 @@ const VIEW_WAIT_SPINS: u32 = 1 << 22;
 const PENDING: u32 = 0;
 
 /// Names an address space of a [`Memory`]. Address spaces live as long as the memory.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SpaceId(u8);
 
@@ -76,12 +78,11 @@ pub struct Memory<'a, const R: usize, const O: usize, const S: usize, const F: u
     topology: spin::Mutex<Topology<'a, R, O, S, F>>,
     views: [Published<FlatView<'a, F>, VIEW_COPIES>; S],
     space_count: StdAtomicU32,
-    /// Per region slot: the raw handle of the live region in it, 0 once destroyed. Read
-    /// without the lock by DMA leases to see revocation (rule L8).
-    live: [StdAtomicU32; R],
-    /// Per region slot: DMA leases pinning the region's RAM block. A retired slot with pins
-    /// is not reclaimed (rule L8).
-    pins: [StdAtomicU32; R],
+    /// Per region slot: the raw handle of the live region in it (0 once destroyed), read
+    /// without the lock by DMA leases to see revocation, and the DMA leases pinning the
+    /// region's RAM block; a retired slot with pins is not reclaimed (rule L8). The protocol
+    /// is [`PinSlot`]'s, model-checked with loom.
+    pins: [PinSlot; R],
 }
 
 impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<'a, R, O, S, F> {
@@ -103,8 +104,7 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<
             }),
             views: [const { Published::new() }; S],
             space_count: StdAtomicU32::new(0),
-            live: [const { StdAtomicU32::new(0) }; R],
-            pins: [const { StdAtomicU32::new(0) }; R],
+            pins: [const { PinSlot::new() }; R],
         }
     }
 
@@ -141,24 +141,17 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<
 
     /// Whether `region` is still alive (not destroyed), without the writer lock.
     pub(crate) fn region_live(&self, region: RegionHandle) -> bool {
-        self.live[Self::region_slot(region)].load(Ordering::SeqCst) == region.to_raw()
+        self.pins[Self::region_slot(region)].is_live(region.to_raw())
     }
 
     /// Pins `region`'s memory for a DMA lease; fails (pinning nothing) if it was destroyed.
     pub(crate) fn pin_region(&self, region: RegionHandle) -> bool {
-        let slot = Self::region_slot(region);
-        self.pins[slot].fetch_add(1, Ordering::SeqCst);
-        if self.region_live(region) {
-            true
-        } else {
-            self.pins[slot].fetch_sub(1, Ordering::SeqCst);
-            false
-        }
+        self.pins[Self::region_slot(region)].pin(region.to_raw())
     }
 
     /// Releases a pin taken by [`Memory::pin_region`].
     pub(crate) fn unpin_region(&self, region: RegionHandle) {
-        self.pins[Self::region_slot(region)].fetch_sub(1, Ordering::SeqCst);
+        self.pins[Self::region_slot(region)].unpin();
     }
 
     /// True if any reader pins a view published before `epoch` in any address space.
@@ -212,7 +205,11 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
         }
         self.topology.depth -= 1;
         if self.topology.depth == 0 {
-            self.publish()
+            let published = self.publish();
+            if let Err(e) = published {
+                fief_warn!("memory: commit kept the old flat view: {}", e);
+            }
+            published
         } else {
             Ok(())
         }
@@ -311,7 +308,7 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
             |slot, tag, _| {
                 room.get() > 0
                     && tag != PENDING
-                    && memory.pins[slot].load(Ordering::SeqCst) == 0
+                    && !memory.pins[slot].pinned()
                     && !memory.pinned_before(tag)
             },
             |node| {
@@ -482,6 +479,7 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
             return Err(Error::RootOwner);
         }
         self.live_owner(owner)?;
+        fief_debug!("memory: destroying owner {}", owner.to_raw());
         self.atomically(|g| {
             loop {
                 // The deepest first descendant still standing.
@@ -583,8 +581,7 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
                 }
             }
         };
-        self.memory.live[Memory::<R, O, S, F>::region_slot(handle)]
-            .store(handle.to_raw(), Ordering::SeqCst);
+        self.memory.pins[Memory::<R, O, S, F>::region_slot(handle)].set_live(handle.to_raw());
         let topo = &mut *self.topology;
         if let Ok(owner_node) = topo.owners.get_mut(owner) {
             let first = owner_node.first_region.replace(handle);
@@ -757,7 +754,7 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
                 }
             }
         }
-        self.memory.live[Memory::<R, O, S, F>::region_slot(region)].store(0, Ordering::SeqCst);
+        self.memory.pins[Memory::<R, O, S, F>::region_slot(region)].revoke();
         let _ = topo.regions.retire(region, PENDING);
         topo.dirty = true;
     }

@@ -30,6 +30,13 @@ impl MemTxResult {
     }
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for MemTxResult {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "MemTxResult({=u8:#x})", self.bits())
+    }
+}
+
 bitflags! {
     /// Flags carried by an access.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

@@ -5,13 +5,17 @@
 //! iteration makes one relaxed atomic load of the shared [`HartIrqs`] word and compares it
 //! with a cached mask of the interrupts that would be taken now (recomputed only when
 //! `mie`, `mideleg`, `mstatus` or the privilege change); a stop request is a bit of the same
-//! word. Then: fetch through the TLB host pointer, decode-cache lookup, one `match`.
+//! word. Then: fetch (through a cached host pointer of the current code page, else the
+//! TLB), decode-cache lookup, and one `match` over the common operations with XLEN a
+//! constant ([`Hart::execute_fast`]); the rest, the system instructions, AMOs and the
+//! RV64-only operations, go to [`Hart::execute`] with the hart state written back (see
+//! `run_loop` for what is kept in locals and when it is reloaded).
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::atomic::{AtomicU32, Ordering};
 
 use super::csr::{mstatus, CsrError, Csrs};
 use super::host::{self, AmoOp};
-use super::insn::{Op, DISCARD};
+use super::insn::{Insn, Op, DISCARD};
 use super::mmu::Access;
 use super::tlb::{DecodeCache, Tlb, PAGE_MASK};
 use super::trap::{cause, irq, Exception, Priv};
@@ -96,6 +100,21 @@ pub enum Exit {
     Stopped,
 }
 
+/// What [`Hart::execute_fast`] did.
+enum Fast {
+    /// Retired: the value for `rd` (the discard slot when there is none) and the next `pc`.
+    Done(u64, u64),
+    /// A taken conditional branch: the next `pc` (no register is written).
+    Taken(u64),
+    /// Raised an exception (not yet taken).
+    Trap(Exception),
+    /// Not a fast-path operation: run [`Hart::execute`].
+    Slow,
+}
+
+/// A fetch-page tag no page address equals (page addresses are 4 KiB aligned).
+const INVALID_PAGE: u64 = 1;
+
 /// An LR reservation: the physical address, its size and the value LR loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Reservation {
@@ -106,8 +125,9 @@ pub(super) struct Reservation {
 
 /// One RISC-V hart (see the [module docs](super)).
 pub struct Hart<'i> {
-    /// x0..x31, then the discard slot that absorbs writes to x0.
-    pub(super) regs: [u64; 33],
+    /// x0..x31, then the discard slot that absorbs writes to x0 ([`DISCARD`], 32), then
+    /// unused slots up to 64 so that an index masked with 63 needs no bounds check.
+    pub(super) regs: [u64; 64],
     pub(super) pc: u64,
     pub(super) xlen: Xlen,
     /// All ones in the low XLEN bits: every register value is kept truncated to it.
@@ -154,7 +174,7 @@ impl<'i> Hart<'i> {
             Xlen::Rv64 => (u64::MAX, 64),
         };
         let mut hart = Hart {
-            regs: [0; 33],
+            regs: [0; 64],
             pc: reset_pc & xmask,
             xlen,
             xmask,
@@ -285,39 +305,274 @@ impl<'i> Hart<'i> {
         // Host pointers from an earlier slice are not valid under this borrow.
         self.tlb.flush();
         self.tlb.generation = bus.generation();
-        let mut left = max_instructions;
-        while left > 0 {
-            let pending = self.irqs.pending.load(Ordering::Relaxed) | self.csr.mip_sw;
-            if pending & self.int_mask != 0 {
-                if let Some(exit) = self.take_interrupt(pending) {
-                    return exit;
-                }
-            }
-            match self.execute(bus) {
-                Ok(None) => {
-                    if self.csr.mcountinhibit & 5 == 0 {
-                        self.csr.minstret = self.csr.minstret.wrapping_add(1);
-                        self.csr.mcycle = self.csr.mcycle.wrapping_add(1);
-                    } else {
-                        self.count_inhibited();
-                    }
-                }
-                Ok(Some(exit)) => return exit,
-                Err(e) => self.take_trap(e.cause, false, e.tval),
-            }
-            left -= 1;
+        match self.xlen {
+            Xlen::Rv32 => self.run_loop::<B, true>(bus, max_instructions),
+            Xlen::Rv64 => self.run_loop::<B, false>(bus, max_instructions),
         }
-        Exit::BudgetExhausted
     }
 
-    #[cold]
-    fn count_inhibited(&mut self) {
-        if self.csr.mcountinhibit & 4 == 0 {
-            self.csr.minstret = self.csr.minstret.wrapping_add(1);
+    /// The interpreter loop (see the module docs), with XLEN a constant.
+    ///
+    /// The loop keeps in locals what only a "slow" instruction (anything but the plain
+    /// ALU, branch, jump, load and store operations), a trap or an interrupt can change:
+    /// `pc`, the fast-path retirements not yet added to `minstret`/`mcycle` (so
+    /// `mcountinhibit` is constant in between), the interrupt mask and the software `mip`
+    /// bits, and the host page of the current fetch page (so a fetch on that page skips the
+    /// TLB). Before any of those events it writes the state back to the hart and after it
+    /// reloads it; the fetch page is forgotten, since the privilege, `satp` or the TLB may
+    /// have changed. Interrupts are still checked before every instruction with one atomic
+    /// load, so they are taken exactly where they were before.
+    #[inline(always)]
+    fn run_loop<B: Bus + ?Sized, const RV32: bool>(&mut self, bus: &B, max: u64) -> Exit {
+        let xlen = if RV32 { Xlen::Rv32 } else { Xlen::Rv64 };
+        let irqs = self.irqs;
+        let mut left = max;
+        // `left` when `minstret`/`mcycle` were last brought up to date: every instruction
+        // since then went through the fast path and retired.
+        let mut synced = max;
+        let mut pc = self.pc;
+        let mut int_mask = self.int_mask;
+        let mut mip_sw = self.csr.mip_sw;
+        // The fetch page: its virtual page address (or INVALID_PAGE) and host pointer.
+        let mut page = INVALID_PAGE;
+        let mut page_host: *mut u8 = core::ptr::null_mut();
+        // Before a slow event: write the local state back to the hart.
+        macro_rules! sync {
+            () => {{
+                self.pc = pc;
+                self.retire(synced - left);
+                synced = left;
+            }};
         }
-        if self.csr.mcountinhibit & 1 == 0 {
-            self.csr.mcycle = self.csr.mcycle.wrapping_add(1);
+        // After it: reload what it may have changed.
+        macro_rules! reload {
+            () => {{
+                pc = self.pc;
+                page = INVALID_PAGE;
+                int_mask = self.int_mask;
+                mip_sw = self.csr.mip_sw;
+            }};
         }
+        let exit = loop {
+            if left == 0 {
+                break Exit::BudgetExhausted;
+            }
+            let pending = irqs.pending.load(Ordering::Relaxed) | mip_sw;
+            if pending & int_mask != 0 {
+                sync!();
+                let exit = self.take_interrupt(pending);
+                reload!();
+                match exit {
+                    Some(exit) => break exit,
+                    None => continue,
+                }
+            }
+            let off = (pc & PAGE_MASK) as usize;
+            let mut raw = 0;
+            // The instruction's length, set in each arm of the compressed-or-not branch
+            // rather than read from the decoded form: the next `pc` then depends on a
+            // predicted branch, not on a load, so consecutive instructions overlap.
+            let mut len = 0u64;
+            if pc & !PAGE_MASK == page {
+                // SAFETY: `page_host` is the host page of a TLB entry filled under this
+                // slice's bus borrow (alive for the whole call, tlb docs), 8-byte aligned;
+                // `off` is even and below the page size: an aligned half-word inside it.
+                let lo = unsafe { host::load(page_host.add(off), 2) } as u32;
+                if lo & 3 != 3 {
+                    raw = lo;
+                    len = 2;
+                } else if off + 4 <= PAGE_MASK as usize + 1 {
+                    // SAFETY: as above, and `off + 2 + 2` is still inside the page.
+                    let hi = unsafe { host::load(page_host.add(off + 2), 2) } as u32;
+                    raw = lo | hi << 16;
+                    len = 4;
+                }
+            }
+            if len == 0 {
+                match self.fetch(bus, pc) {
+                    Ok(r) => {
+                        raw = r;
+                        len = if r & 3 == 3 { 4 } else { 2 };
+                        let e = self.tlb.entry(self.prv, pc);
+                        if e.tag_x == pc & !PAGE_MASK && !e.host_r.is_null() {
+                            page = e.tag_x;
+                            page_host = e.host_r;
+                        }
+                    }
+                    Err(e) => {
+                        sync!();
+                        self.take_trap(e.cause, false, e.tval);
+                        reload!();
+                        // Not retired, but it used up budget.
+                        left -= 1;
+                        synced -= 1;
+                        continue;
+                    }
+                }
+            }
+            let insn = self.dcache.lookup(pc, raw, xlen);
+            match self.execute_fast::<B, RV32>(bus, pc, len, insn) {
+                Fast::Done(value, next) => {
+                    self.regs[(insn.rd & 63) as usize] = value;
+                    pc = next;
+                }
+                Fast::Taken(target) => pc = target,
+                fallback => {
+                    sync!();
+                    let result = match fallback {
+                        Fast::Trap(e) => Err(e),
+                        _ => self.execute(bus, pc, raw, insn),
+                    };
+                    let exit = match result {
+                        Ok(None) => {
+                            self.retire(1);
+                            None
+                        }
+                        Ok(Some(exit)) => Some(exit),
+                        Err(e) => {
+                            self.take_trap(e.cause, false, e.tval);
+                            None
+                        }
+                    };
+                    reload!();
+                    if let Some(exit) = exit {
+                        break exit;
+                    }
+                    left -= 1;
+                    synced -= 1;
+                    continue;
+                }
+            }
+            left -= 1;
+        };
+        self.pc = pc;
+        self.retire(synced - left);
+        exit
+    }
+
+    /// Counts `n` retired instructions in `minstret` and `mcycle` (one cycle each), as
+    /// `mcountinhibit` allows.
+    #[inline]
+    fn retire(&mut self, n: u64) {
+        let inhibit = self.csr.mcountinhibit;
+        if inhibit & 4 == 0 {
+            self.csr.minstret = self.csr.minstret.wrapping_add(n);
+        }
+        if inhibit & 1 == 0 {
+            self.csr.mcycle = self.csr.mcycle.wrapping_add(n);
+        }
+    }
+
+    /// The common instructions (`len` bytes long), which change nothing but one register,
+    /// `pc` and memory:
+    /// [`Fast::Done`] with the value for `rd` and the next `pc`, [`Fast::Trap`] for an
+    /// exception, or [`Fast::Slow`] for [`Hart::execute`] to handle.
+    #[inline(always)]
+    fn execute_fast<B: Bus + ?Sized, const RV32: bool>(
+        &mut self,
+        bus: &B,
+        pc: u64,
+        len: u64,
+        insn: Insn,
+    ) -> Fast {
+        let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
+        let sh: u64 = if RV32 { 31 } else { 63 };
+        let bits: u32 = if RV32 { 32 } else { 64 };
+        let sx = |v: u64| -> i64 {
+            if RV32 {
+                v as u32 as i32 as i64
+            } else {
+                v as i64
+            }
+        };
+        // Sources are x0..x31 (never the discard slot): the mask makes the index
+        // check-free without changing it.
+        let a = self.regs[(insn.rs1 & 31) as usize];
+        let b = self.regs[(insn.rs2 & 31) as usize];
+        let imm = insn.imm as i64 as u64;
+        let next = pc.wrapping_add(len) & m;
+        let target = pc.wrapping_add(imm) & m;
+        let ea = a.wrapping_add(imm) & m;
+        macro_rules! try_mem {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return Fast::Trap(e),
+                }
+            };
+        }
+        // A taken branch is its own variant (not a `pc` chosen by a conditional move), so
+        // that the next `pc` depends on a predicted branch rather than on register values.
+        macro_rules! branch {
+            ($cond:expr) => {
+                if $cond {
+                    Fast::Taken(target)
+                } else {
+                    Fast::Done(0, next)
+                }
+            };
+        }
+        let value = match insn.op {
+            Op::Lui => imm & m,
+            Op::Auipc => target,
+            Op::Jal => return Fast::Done(next, target),
+            Op::Jalr => return Fast::Done(next, ea & !1),
+            Op::Beq => return branch!(a == b),
+            Op::Bne => return branch!(a != b),
+            Op::Blt => return branch!(sx(a) < sx(b)),
+            Op::Bge => return branch!(sx(a) >= sx(b)),
+            Op::Bltu => return branch!(a < b),
+            Op::Bgeu => return branch!(a >= b),
+            Op::Lb => try_mem!(self.load(bus, ea, 1)) as i8 as i64 as u64 & m,
+            Op::Lh => try_mem!(self.load(bus, ea, 2)) as i16 as i64 as u64 & m,
+            Op::Lw => try_mem!(self.load(bus, ea, 4)) as i32 as i64 as u64 & m,
+            Op::Lbu => try_mem!(self.load(bus, ea, 1)),
+            Op::Lhu => try_mem!(self.load(bus, ea, 2)),
+            Op::Sb | Op::Sh | Op::Sw => {
+                let size = match insn.op {
+                    Op::Sb => 1,
+                    Op::Sh => 2,
+                    _ => 4,
+                };
+                try_mem!(self.store(bus, ea, size, b));
+                0
+            }
+            Op::Addi => ea,
+            Op::Slti => (sx(a) < imm as i64) as u64,
+            Op::Sltiu => (a < imm & m) as u64,
+            Op::Xori => (a ^ imm) & m,
+            Op::Ori => (a | imm) & m,
+            Op::Andi => a & imm,
+            Op::Slli => (a << (imm & sh)) & m,
+            Op::Srli => a >> (imm & sh),
+            Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
+            Op::Add => a.wrapping_add(b) & m,
+            Op::Sub => a.wrapping_sub(b) & m,
+            Op::Sll => (a << (b & sh)) & m,
+            Op::Slt => (sx(a) < sx(b)) as u64,
+            Op::Sltu => (a < b) as u64,
+            Op::Xor => a ^ b,
+            Op::Srl => a >> (b & sh),
+            Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
+            Op::Or => a | b,
+            Op::And => a & b,
+            Op::Mul => a.wrapping_mul(b) & m,
+            Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
+            Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
+            Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
+            Op::Div => match sx(b) {
+                0 => m,
+                d => sx(a).wrapping_div(d) as u64 & m,
+            },
+            Op::Divu => a.checked_div(b).unwrap_or(m),
+            Op::Rem => match sx(b) {
+                0 => a,
+                d => sx(a).wrapping_rem(d) as u64 & m,
+            },
+            Op::Remu => a.checked_rem(b).unwrap_or(a),
+            _ => return Fast::Slow,
+        };
+        Fast::Done(value, next)
     }
 
     /// Takes the highest-priority pending and enabled interrupt, or handles a stop.
@@ -577,18 +832,23 @@ impl<'i> Hart<'i> {
 
     // ----- the interpreter ----------------------------------------------------------
 
-    /// Executes the instruction at `pc`: `Ok(None)` when it retired, `Ok(Some(exit))` to
-    /// leave the run loop, `Err` for an exception (not yet taken).
-    #[inline]
-    fn execute<B: Bus + ?Sized>(&mut self, bus: &B) -> Result<Option<Exit>, Exception> {
-        let pc = self.pc;
-        let raw = self.fetch(bus, pc)?;
-        let insn = self.dcache.lookup(pc, raw, self.xlen);
+    /// Executes `insn` (decoded from `raw`) at `pc` (which is `self.pc`), any operation:
+    /// `Ok(None)` when it retired, `Ok(Some(exit))` to leave the run loop, `Err` for an
+    /// exception (not yet taken). The run loop comes here for what
+    /// [`Hart::execute_fast`] does not handle.
+    #[inline(never)]
+    fn execute<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        pc: u64,
+        raw: u32,
+        insn: Insn,
+    ) -> Result<Option<Exit>, Exception> {
         let m = self.xmask;
-        let a = self.regs[insn.rs1 as usize];
-        let b = self.regs[insn.rs2 as usize];
+        let a = self.regs[(insn.rs1 & 31) as usize];
+        let b = self.regs[(insn.rs2 & 31) as usize];
         let imm = insn.imm as i64 as u64;
-        let rd = insn.rd as usize;
+        let rd = (insn.rd & 63) as usize;
         let sh = (self.xbits - 1) as u64;
         let mut next = pc.wrapping_add(insn.len as u64) & m;
         let illegal = Exception::new(cause::ILLEGAL, raw as u64);

@@ -5,7 +5,7 @@
 //! is 8-byte aligned, and the hart only comes here for naturally aligned guest addresses,
 //! so the host address is aligned too. Values are little-endian in memory.
 
-use core::sync::atomic::{AtomicI32, AtomicU16, AtomicU32, AtomicU8, Ordering};
+use crate::atomic::{AtomicI32, AtomicU16, AtomicU32, AtomicU8, Ordering};
 
 /// The atomic read-modify-write operations of the A extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! interpreter in [`hart`](super::hart) executes. 32-bit and compressed encodings decode to
 //! the same [`Op`]s, so the executor knows nothing about C.
 
-/// Register index that receives writes to `x0`: the register file has 33 slots and the
+/// Register index that receives writes to `x0`: the register file has a slot past x31 and the
 /// decoder maps `rd = 0` (and "no destination") to this one, so the executor writes
 /// `regs[rd]` unconditionally and `x0` (slot 0) stays zero.
 pub const DISCARD: u8 = 32;

@@ -33,8 +33,9 @@
 //!
 //! # Design choices
 //!
-//! * **x0**: 33 register slots; the decoder maps `rd = 0` to slot 32, which absorbs writes,
-//!   so the executor never tests for x0.
+//! * **x0**: the decoder maps `rd = 0` to slot 32, which absorbs writes, so the executor
+//!   never tests for x0. The file has 64 slots (33 used) so masked indices need no bounds
+//!   check.
 //! * **Misaligned accesses** raise load/store-AMO address-misaligned exceptions (no
 //!   emulation in hardware); `mtval` is the address. Misaligned LR/SC/AMOs too.
 //! * **Bus errors** become access faults with `mtval` = the virtual address; unmapped

@@ -78,12 +78,11 @@ impl Priv {
     }
 
     /// Index of this level's TLB set.
+    #[inline]
     pub(super) fn index(self) -> usize {
-        match self {
-            Priv::User => 0,
-            Priv::Supervisor => 1,
-            Priv::Machine => 2,
-        }
+        // 0, 1, 3 -> 0, 1, 2 without a table or a branch.
+        let v = self as usize;
+        v - (v >> 1)
     }
 }
 

@@ -1,0 +1,12 @@
+//! The host side of Fief as a library: what the `fief` runner, its tests and the benchmarks
+//! share.
+//!
+//! * [`dma_workers`]: the DMA worker threads that run a DMA engine's transfers beside the
+//!   hart threads.
+//! * [`monitor`]: the QEMU-style monitor (`info mtree`, `info qtree`, `device_add`,
+//!   `device_del`) reachable while the guest runs.
+//! * [`mtree`]: `info mtree`'s rendering.
+
+pub mod dma_workers;
+pub mod monitor;
+pub mod mtree;

@@ -1,0 +1,593 @@
+//! The monitor: QEMU-style commands on a running `virt32` board, from the console
+//! (`Ctrl-A c` toggles between the guest's console and the `(fief) ` prompt) or from a Unix
+//! socket (`--monitor unix:PATH`).
+//!
+//! | command | |
+//! |---------|-|
+//! | `help` | the commands |
+//! | `info mtree` | region tree and flat view |
+//! | `info qtree` | the owner tree: every device, its state and the regions it owns |
+//! | `device_add ram,id=NAME,addr=ADDR,size=SIZE` | plug RAM (a new owner and its RAM region) at a free address |
+//! | `device_add uart,id=NAME,addr=ADDR` | plug an NS16550A (polled: no interrupt line) at a free address |
+//! | `device_del ID` | unplug a device: `destroy_owner` in one transaction (rule L4); completes when no reader and no DMA lease can reach its memory any more |
+//! | `quit` | stop the emulator |
+//!
+//! `device_del` waits up to [`UNPLUG_WAIT`] for the unplug to complete (an outstanding DMA
+//! lease holds it, rule L8); if it is still pending then, the monitor says so and reports the
+//! completion with the reply to a later command. Errors are one-line messages; nothing a
+//! user types can make the monitor panic.
+
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fief_boards::uart::{SerialSink, Uart16550, UART_SIZE};
+use fief_boards::virt32::Virt32;
+use fief_core::memory::{Priority, RamBlock, RegionKind, RegionOffset, RegionSize, TopologyGuard};
+use fief_core::owner::{Lifecycle, OwnerHandle};
+
+use crate::mtree;
+
+/// How long `device_del` waits for an unplug to complete before reporting it pending.
+pub const UNPLUG_WAIT: Duration = Duration::from_secs(2);
+/// Largest RAM device `device_add` takes.
+pub const MAX_HOTPLUG_RAM: u64 = 1 << 30;
+
+const HELP: &str = "\
+help                                        list the commands
+info mtree                                  show the memory tree and flat view
+info qtree                                  show the devices (owners) and what they own
+device_add ram,id=NAME,addr=ADDR,size=SIZE  plug RAM at a free address (size: 64K, 1M, ...)
+device_add uart,id=NAME,addr=ADDR           plug an NS16550A UART (polled) at a free address
+device_del ID                               unplug a device; completes after its DMA leases end
+quit                                        stop the emulator
+";
+
+/// The reply to one command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    /// Text to show (ends with a newline unless empty).
+    pub text: String,
+    /// The user asked to quit.
+    pub quit: bool,
+}
+
+impl Reply {
+    fn text(text: impl Into<String>) -> Reply {
+        Reply {
+            text: text.into(),
+            quit: false,
+        }
+    }
+}
+
+/// How a `device_del` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unplug {
+    /// Complete: the memory is reclaimed.
+    Complete,
+    /// Unmapped, but a reader or DMA lease still holds its memory.
+    Pending,
+}
+
+struct Pending {
+    id: String,
+    owner: OwnerHandle,
+    since: Instant,
+}
+
+/// The monitor of one board (see the [module docs](self)).
+pub struct Monitor {
+    board: &'static Virt32<'static>,
+    serial: Option<&'static dyn SerialSink>,
+    on_quit: Box<dyn Fn() + Send + Sync>,
+    pending: Mutex<Vec<Pending>>,
+    /// RAM blocks of unplugged devices, reused by later `device_add ram` of the same size.
+    spare_ram: Mutex<Vec<RamBlock<'static>>>,
+}
+
+/// Parses `0x...`, decimal, or a size with a K/M/G suffix.
+fn parse_number(text: &str, sizes: bool) -> Result<u64, String> {
+    let t = text.trim();
+    let bad = || format!("bad number '{text}'");
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return u64::from_str_radix(&hex.replace('_', ""), 16).map_err(|_| bad());
+    }
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) if sizes => (&t[..i], 10),
+        Some((i, 'm' | 'M')) if sizes => (&t[..i], 20),
+        Some((i, 'g' | 'G')) if sizes => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).ok_or_else(bad)
+}
+
+fn state_name(state: Lifecycle) -> &'static str {
+    match state {
+        Lifecycle::Created => "created",
+        Lifecycle::Realized => "realized",
+        Lifecycle::Unplugging => "unplugging",
+    }
+}
+
+fn kind_name(kind: RegionKind) -> &'static str {
+    match kind {
+        RegionKind::Ram => "ram",
+        RegionKind::Rom => "rom",
+        RegionKind::RomDevice => "rom device",
+        RegionKind::Mmio => "i/o",
+        RegionKind::Container => "container",
+        RegionKind::Alias => "alias",
+        RegionKind::Reservation => "reservation",
+    }
+}
+
+impl Monitor {
+    /// A monitor for `board`; plugged UARTs write to `serial`; `quit` calls `on_quit`.
+    pub fn new(
+        board: &'static Virt32<'static>,
+        serial: Option<&'static dyn SerialSink>,
+        on_quit: impl Fn() + Send + Sync + 'static,
+    ) -> Monitor {
+        Monitor {
+            board,
+            serial,
+            on_quit: Box::new(on_quit),
+            pending: Mutex::new(Vec::new()),
+            spare_ram: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The banner a new monitor session shows.
+    pub fn banner() -> &'static str {
+        "Fief monitor - type 'help' for more information\n"
+    }
+
+    /// Runs one command line.
+    pub fn execute(&self, line: &str) -> Reply {
+        let mut reply = self.dispatch(line.trim());
+        let done = self.poll_unplugs();
+        if !done.is_empty() {
+            let mut text = String::new();
+            for (id, took) in done {
+                let _ = writeln!(text, "unplug of '{id}' complete (after {took:?})");
+            }
+            reply.text = text + &reply.text;
+        }
+        reply
+    }
+
+    fn dispatch(&self, line: &str) -> Reply {
+        let (cmd, rest) = match line.split_once(char::is_whitespace) {
+            Some((c, r)) => (c, r.trim()),
+            None => (line, ""),
+        };
+        let result = match cmd {
+            "" => Ok(String::new()),
+            "help" | "?" => Ok(HELP.to_string()),
+            "quit" | "q" => {
+                (self.on_quit)();
+                return Reply {
+                    text: String::new(),
+                    quit: true,
+                };
+            }
+            "info" => match rest {
+                "mtree" => Ok(self.info_mtree()),
+                "qtree" => Ok(self.info_qtree()),
+                "" => Err("info: what? (info mtree, info qtree)".to_string()),
+                other => Err(format!(
+                    "info: unknown item '{other}' (info mtree, info qtree)"
+                )),
+            },
+            "device_add" => self.device_add_line(rest),
+            "device_del" => match rest {
+                "" => Err("device_del: which device? (device_del ID)".to_string()),
+                id => self.device_del(id, UNPLUG_WAIT).map(|u| match u {
+                    Unplug::Complete => format!("device_del: '{id}' unplugged\n"),
+                    Unplug::Pending => format!(
+                        "device_del: '{id}' is unmapped; the unplug completes when its \
+                         outstanding DMA leases end\n"
+                    ),
+                }),
+            },
+            other => Err(format!(
+                "unknown command '{other}' (type 'help' for the list)"
+            )),
+        };
+        match result {
+            Ok(text) => Reply::text(text),
+            Err(e) => Reply::text(format!("Error: {e}\n")),
+        }
+    }
+
+    /// `info mtree`.
+    pub fn info_mtree(&self) -> String {
+        mtree::info_mtree(&self.board.devices.memory, &[self.board.space])
+    }
+
+    /// `info qtree`: the owner tree with each owner's regions.
+    pub fn info_qtree(&self) -> String {
+        let mut out = String::new();
+        let g = self.board.devices.memory.lock();
+        let Ok(root) = g.root_owner() else {
+            return "no root owner\n".to_string();
+        };
+        let mut stack = vec![(root, 0usize)];
+        while let Some((owner, depth)) = stack.pop() {
+            let Ok(info) = g.owner_info(owner) else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "{:indent$}dev: {}, {}",
+                "",
+                info.name,
+                state_name(info.state),
+                indent = 2 * depth
+            );
+            if let Ok(regions) = g.owned_regions(owner) {
+                for r in regions {
+                    let Ok(ri) = g.region_info(r) else { continue };
+                    let at = match ri.mapped {
+                        Some((_, RegionOffset(o))) => format!("@{o:#x}"),
+                        None => "unmapped".to_string(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{:indent$}  region: {} ({}, {:#x} bytes, {at})",
+                        "",
+                        ri.name,
+                        kind_name(ri.kind),
+                        ri.size.bytes(),
+                        indent = 2 * depth
+                    );
+                }
+            }
+            if let Ok(children) = g.owner_children(owner) {
+                let children: Vec<_> = children.collect();
+                for child in children.into_iter().rev() {
+                    stack.push((child, depth + 1));
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "owners {}, regions {}, awaiting reclaim {}, DMA leases {}",
+            g.owner_count(),
+            g.region_count(),
+            g.awaiting_reclaim(),
+            self.board.devices.leases.active()
+        );
+        out
+    }
+
+    fn device_add_line(&self, args: &str) -> Result<String, String> {
+        let mut parts = args.split(',');
+        let driver = parts.next().unwrap_or("").trim();
+        let (mut id, mut addr, mut size) = (None, None, None);
+        for p in parts {
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| format!("device_add: '{p}' is not KEY=VALUE"))?;
+            match k.trim() {
+                "id" => id = Some(v.trim().to_string()),
+                "addr" => addr = Some(parse_number(v, false)?),
+                "size" => size = Some(parse_number(v, true)?),
+                other => return Err(format!("device_add: unknown property '{other}'")),
+            }
+        }
+        let id = id.ok_or("device_add: missing id=NAME")?;
+        let addr = addr.ok_or("device_add: missing addr=ADDRESS")?;
+        match driver {
+            "ram" => {
+                let size = size.ok_or("device_add: ram needs size=SIZE")?;
+                self.device_add_ram(&id, addr, size)?;
+                Ok(format!(
+                    "device_add: '{id}' RAM at {addr:#x}-{:#x}\n",
+                    addr + size - 1
+                ))
+            }
+            "uart" => {
+                if size.is_some() {
+                    return Err("device_add: uart has a fixed size".to_string());
+                }
+                self.device_add_uart(&id, addr)?;
+                Ok(format!("device_add: '{id}' NS16550A at {addr:#x}\n"))
+            }
+            "" => Err("device_add: which driver? (ram, uart)".to_string()),
+            other => Err(format!(
+                "device_add: unknown driver '{other}' (available: ram, uart)"
+            )),
+        }
+    }
+
+    /// Checks `id` is new and `[addr, addr + size)` free in the system container.
+    fn check_free<const R: usize, const O: usize, const S: usize, const F: usize>(
+        &self,
+        g: &TopologyGuard<'_, '_, R, O, S, F>,
+        id: &str,
+        addr: u64,
+        size: u64,
+    ) -> Result<(), String> {
+        if id.is_empty() || id.len() > 32 || id.contains(char::is_whitespace) {
+            return Err(format!(
+                "device_add: bad id '{id}' (1 to 32 characters, no spaces)"
+            ));
+        }
+        if size == 0 {
+            return Err("device_add: size is zero".to_string());
+        }
+        let end = addr
+            .checked_add(size - 1)
+            .filter(|&e| e <= u32::MAX as u64)
+            .ok_or_else(|| {
+                format!("device_add: {addr:#x} + {size:#x} runs past the 32-bit address space")
+            })?;
+        if self.find_owner(g, id).is_some() {
+            return Err(format!("device_add: a device named '{id}' exists already"));
+        }
+        let subs = g
+            .subregions(self.board.system)
+            .map_err(|e| format!("device_add: {e}"))?;
+        for r in subs {
+            let Ok(info) = g.region_info(r) else { continue };
+            let Some((_, RegionOffset(base))) = info.mapped else {
+                continue;
+            };
+            let last = (base as u128 + info.size.bytes() - 1).min(u64::MAX as u128) as u64;
+            if addr <= last && base <= end {
+                return Err(format!(
+                    "device_add: {addr:#x}-{end:#x} overlaps '{}' at {base:#x}-{last:#x}",
+                    info.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn find_owner<const R: usize, const O: usize, const S: usize, const F: usize>(
+        &self,
+        g: &TopologyGuard<'_, '_, R, O, S, F>,
+        id: &str,
+    ) -> Option<OwnerHandle> {
+        let root = g.root_owner().ok()?;
+        let mut stack = vec![root];
+        while let Some(o) = stack.pop() {
+            if o != root && g.owner_info(o).ok()?.name.as_str() == id {
+                return Some(o);
+            }
+            if let Ok(children) = g.owner_children(o) {
+                stack.extend(children);
+            }
+        }
+        None
+    }
+
+    /// Plugs `size` bytes of RAM as device `id` at `addr`.
+    pub fn device_add_ram(&self, id: &str, addr: u64, size: u64) -> Result<OwnerHandle, String> {
+        if size > MAX_HOTPLUG_RAM {
+            return Err(format!(
+                "device_add: at most {} MiB of RAM per device",
+                MAX_HOTPLUG_RAM >> 20
+            ));
+        }
+        let mut g = self.board.devices.memory.lock();
+        self.check_free(&g, id, addr, size)?;
+        let block = self.ram_block(size)?;
+        let root = g.root_owner().map_err(|e| e.to_string())?;
+        g.begin();
+        let result = (|| {
+            let owner = g
+                .create_owner(root, id)
+                .map_err(|e| (e.to_string(), None))?;
+            let region = match g.create_ram(owner, id, block) {
+                Ok(r) => r,
+                Err(rejected) => {
+                    return Err((rejected.error.to_string(), Some((owner, rejected.value))))
+                }
+            };
+            g.add_subregion(self.board.system, RegionOffset(addr), region, Priority(0))
+                .map_err(|e| (e.to_string(), None))?;
+            g.realize(owner).map_err(|e| (e.to_string(), None))?;
+            Ok(owner)
+        })();
+        match result {
+            Ok(owner) => {
+                g.commit().map_err(|e| format!("device_add: {e}"))?;
+                Ok(owner)
+            }
+            Err((e, back)) => {
+                if let Some((owner, block)) = back {
+                    let _ = g.destroy_owner(owner);
+                    self.keep_spare(block);
+                }
+                let _ = g.commit();
+                Err(format!("device_add: {e}"))
+            }
+        }
+    }
+
+    fn ram_block(&self, size: u64) -> Result<RamBlock<'static>, String> {
+        if let Ok(mut spare) = self.spare_ram.lock() {
+            if let Some(i) = spare.iter().position(|b| b.len() == size) {
+                let block = spare.swap_remove(i);
+                let bytes = block.into_slice();
+                bytes.fill(0);
+                return Ok(RamBlock::new(bytes));
+            }
+        }
+        let len = usize::try_from(size).map_err(|_| "device_add: size too large")?;
+        let mut v = Vec::new();
+        v.try_reserve_exact(len)
+            .map_err(|_| format!("device_add: cannot allocate {size} bytes"))?;
+        v.resize(len, 0u8);
+        Ok(RamBlock::new(Box::leak(v.into_boxed_slice())))
+    }
+
+    fn keep_spare(&self, block: RamBlock<'static>) {
+        if let Ok(mut spare) = self.spare_ram.lock() {
+            spare.push(block);
+        }
+    }
+
+    /// Plugs an NS16550A as device `id` at `addr` (no interrupt line: polled).
+    pub fn device_add_uart(&self, id: &str, addr: u64) -> Result<OwnerHandle, String> {
+        let mut g = self.board.devices.memory.lock();
+        self.check_free(&g, id, addr, UART_SIZE)?;
+        // The device must outlive every reader of the views that show it; it is small and
+        // plugged rarely, so it lives for the process.
+        let uart: &'static Uart16550<'static> = Box::leak(Box::new(Uart16550::new()));
+        if let Some(serial) = self.serial {
+            uart.set_sink(serial);
+        }
+        let root = g.root_owner().map_err(|e| e.to_string())?;
+        g.begin();
+        let result = (|| {
+            let owner = g.create_owner(root, id)?;
+            let size = RegionSize::new(UART_SIZE).ok_or(fief_core::memory::Error::EmptyBlock)?;
+            let region = match g.create_mmio(owner, id, size, uart) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = g.destroy_owner(owner);
+                    return Err(e);
+                }
+            };
+            if let Err(e) =
+                g.add_subregion(self.board.system, RegionOffset(addr), region, Priority(0))
+            {
+                let _ = g.destroy_owner(owner);
+                return Err(e);
+            }
+            g.realize(owner)?;
+            Ok(owner)
+        })();
+        let committed = g.commit();
+        let owner = result.map_err(|e| format!("device_add: {e}"))?;
+        committed.map_err(|e| format!("device_add: {e}"))?;
+        Ok(owner)
+    }
+
+    /// Unplugs device `id`, waiting up to `wait` for completion.
+    pub fn device_del(&self, id: &str, wait: Duration) -> Result<Unplug, String> {
+        let owner = self.device_del_start(id)?;
+        let start = Instant::now();
+        loop {
+            if self.unplug_done(owner) {
+                return Ok(Unplug::Complete);
+            }
+            if start.elapsed() >= wait {
+                if let Ok(mut p) = self.pending.lock() {
+                    p.push(Pending {
+                        id: id.to_string(),
+                        owner,
+                        since: start,
+                    });
+                }
+                return Ok(Unplug::Pending);
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+
+    /// Destroys device `id` (and its children) in one transaction and disconnects its
+    /// interrupt lines; returns its (now stale) handle, for [`Monitor::unplug_done`].
+    pub fn device_del_start(&self, id: &str) -> Result<OwnerHandle, String> {
+        let o = &self.board.owners;
+        let mut g = self.board.devices.memory.lock();
+        let owner = self
+            .find_owner(&g, id)
+            .ok_or_else(|| format!("device_del: no device '{id}' (see info qtree)"))?;
+        if [o.finisher, o.clint, o.plic, o.uart, o.dma].contains(&owner) {
+            return Err(format!("device_del: '{id}' is not hot-pluggable"));
+        }
+        if g.owner_info(owner).map(|i| i.state) == Ok(Lifecycle::Unplugging) {
+            return Err(format!("device_del: '{id}' is being unplugged already"));
+        }
+        g.begin();
+        let destroyed = g.destroy_owner(owner);
+        let committed = g.commit();
+        destroyed.map_err(|e| format!("device_del: {e}"))?;
+        committed.map_err(|e| format!("device_del: {e}"))?;
+        self.board.devices.wiring.disconnect_dead(&g);
+        Ok(owner)
+    }
+
+    /// Whether the unplug of `owner` is complete; takes the blocks it released.
+    pub fn unplug_done(&self, owner: OwnerHandle) -> bool {
+        let mut g = self.board.devices.memory.lock();
+        let done = g.unplug_complete(owner);
+        while let Some(block) = g.take_released_ram() {
+            self.keep_spare(block);
+        }
+        done
+    }
+
+    /// Unplugs that completed since they were reported pending: (id, time it took).
+    pub fn poll_unplugs(&self) -> Vec<(String, Duration)> {
+        let Ok(mut p) = self.pending.lock() else {
+            return Vec::new();
+        };
+        let mut done = Vec::new();
+        let mut i = 0;
+        while i < p.len() {
+            if self.unplug_done(p[i].owner) {
+                let e = p.swap_remove(i);
+                done.push((e.id, e.since.elapsed()));
+            } else {
+                i += 1;
+            }
+        }
+        done
+    }
+
+    /// Takes the RAM blocks of completed unplugs that `device_add` would otherwise reuse
+    /// (tests look at what was written into an unplugged device's memory).
+    pub fn take_spare_ram(&self) -> Vec<RamBlock<'static>> {
+        self.spare_ram
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default()
+    }
+
+    /// Unplugs still pending.
+    pub fn pending_unplugs(&self) -> usize {
+        self.pending.lock().map(|p| p.len()).unwrap_or(0)
+    }
+}
+
+/// Serves the monitor on a Unix socket at `path` (replacing a stale socket file), one
+/// session at a time, on a detached thread.
+pub fn serve_unix(monitor: &'static Monitor, path: &str) -> Result<(), String> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)
+        .map_err(|e| format!("--monitor: cannot listen on '{path}': {e}"))?;
+    std::thread::Builder::new()
+        .name("monitor".into())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let Ok(mut out) = stream.try_clone() else {
+                    continue;
+                };
+                let _ = write!(out, "{}(fief) ", Monitor::banner());
+                let _ = out.flush();
+                let reader = BufReader::new(stream);
+                for line in reader.lines() {
+                    let Ok(line) = line else { break };
+                    let reply = monitor.execute(&line);
+                    let _ = out.write_all(reply.text.as_bytes());
+                    if reply.quit {
+                        return;
+                    }
+                    let _ = write!(out, "(fief) ");
+                    let _ = out.flush();
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the monitor thread: {e}"))?;
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! The RISC-V hart against QEMU on the same guest workload, in the same run (see
+//! `BENCHMARKS.md` at the workspace root).
+//!
+//! `tests/firmware/bench_mix.elf` (a CoreMark-like C mix: linked list, state machine,
+//! matrix multiply, CRCs; 5000 iterations) runs to the finisher:
+//!
+//! * on Fief's test machine (`fief_tests::machine`): `Machine::new` plus `Machine::run`,
+//!   in this process; guest instructions come from the hart's `minstret`;
+//! * on `qemu-system-riscv32 -M virt -bios none -nographic -kernel bench_mix.elf`, a
+//!   spawned process.
+//!
+//! Both also run `bench_mix_empty.elf` (the same program with 0 iterations: start-up,
+//! one line of output, the finisher), and the table shows raw times and times with that
+//! start-up subtracted. Each measurement is the median of `FIEF_BENCH_RUNS` runs (default
+//! 5). The Fief console line (the checksum) must equal QEMU's. `FIEF_BENCH_QEMU=0` skips
+//! QEMU (for quick comparisons of Fief builds).
+//!
+//! A plain `harness = false` main, not criterion: one Fief run takes seconds, so
+//! criterion's minimum of 10 samples per benchmark would take minutes for little gain.
+//! Without `qemu-system-riscv32` it says so loudly and measures Fief only.
+//!
+//! ```text
+//! cargo bench -p fief-tests --bench hart
+//! ```
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fief_core::cpu::riscv::csr;
+use fief_tests::machine::{Image, Machine};
+
+const QEMU: &str = "qemu-system-riscv32";
+/// Far more than `bench_mix` retires (about 1.1e9 instructions).
+const BUDGET: u64 = 100_000_000_000;
+
+fn image(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("firmware")
+        .join(format!("{name}.elf"))
+}
+
+/// One Fief run: wall time (machine set-up and run), instructions retired, console.
+fn fief(path: &Path) -> (Duration, u64, String) {
+    let bytes = std::fs::read(path).unwrap();
+    let start = Instant::now();
+    let image = Image::from_bytes(&bytes).unwrap();
+    let mut machine = Machine::new(&image).unwrap();
+    let result = machine.run(BUDGET).unwrap();
+    let elapsed = start.elapsed();
+    assert_eq!(
+        result.exit_code,
+        Some(0),
+        "{} failed on Fief",
+        path.display()
+    );
+    let lo = machine.hart.csr(csr::num::MINSTRET).unwrap() & 0xffff_ffff;
+    let hi = machine.hart.csr(csr::num::MINSTRETH).unwrap() & 0xffff_ffff;
+    let console = String::from_utf8_lossy(&result.console).into_owned();
+    (elapsed, hi << 32 | lo, console)
+}
+
+/// One QEMU run (`None` if QEMU cannot be started): wall time of the process, console.
+fn qemu(path: &Path) -> Option<(Duration, String)> {
+    let start = Instant::now();
+    let out = Command::new(QEMU)
+        .args(["-M", "virt", "-bios", "none", "-nographic"])
+        .args(["-monitor", "none", "-serial", "stdio", "-kernel"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let elapsed = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{} failed on {QEMU}: {:?}",
+        path.display(),
+        out.status
+    );
+    Some((elapsed, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn secs(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{:.1} ms", d.as_secs_f64() * 1e3)
+    } else {
+        format!("{:.3} s", d.as_secs_f64())
+    }
+}
+
+fn main() {
+    let runs: usize = std::env::var("FIEF_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+        .max(1);
+    let (work, empty) = (image("bench_mix"), image("bench_mix_empty"));
+    let skip_qemu = std::env::var("FIEF_BENCH_QEMU").is_ok_and(|v| v == "0");
+    let have_qemu = !skip_qemu
+        && Command::new(QEMU)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !have_qemu && !skip_qemu {
+        eprintln!();
+        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+        eprintln!("!!! {QEMU} NOT FOUND: measuring Fief only, no comparison.");
+        eprintln!("!!! Install it with `apt-get install qemu-system-misc`.");
+        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+        eprintln!();
+    }
+
+    let (mut f_work, mut f_empty, mut q_work, mut q_empty) = (vec![], vec![], vec![], vec![]);
+    let mut instret = 0;
+    let mut console = String::new();
+    for run in 0..runs {
+        // Interleaved, so that a change in the machine's load hits both sides alike.
+        let (t, n, c) = fief(&work);
+        f_work.push(t);
+        instret = n;
+        console = c;
+        f_empty.push(fief(&empty).0);
+        if have_qemu {
+            let (t, q_console) = qemu(&work).unwrap();
+            assert_eq!(
+                console, q_console,
+                "Fief and QEMU print different checksums"
+            );
+            q_work.push(t);
+            q_empty.push(qemu(&empty).unwrap().0);
+        }
+        eprintln!("run {}/{runs} done", run + 1);
+    }
+
+    let (fw, fe) = (median(f_work), median(f_empty));
+    let f_net = fw.saturating_sub(fe);
+    println!();
+    println!("{}", console.lines().next().unwrap_or(""));
+    println!(
+        "guest instructions (minstret): {instret}; median of {runs} runs; \
+         net = raw - bench_mix_empty (start-up)"
+    );
+    println!(
+        "Fief: {:.1} MIPS (net)",
+        instret as f64 / f_net.as_secs_f64() / 1e6
+    );
+    println!();
+    println!("| workload | Fief | QEMU | ratio Fief/QEMU |");
+    println!("|---|---|---|---|");
+    if have_qemu {
+        let (qw, qe) = (median(q_work), median(q_empty));
+        let q_net = qw.saturating_sub(qe);
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+        println!(
+            "| bench_mix, raw | {} | {} | {:.2} |",
+            secs(fw),
+            secs(qw),
+            ratio(fw, qw)
+        );
+        println!(
+            "| bench_mix_empty (start-up) | {} | {} | |",
+            secs(fe),
+            secs(qe)
+        );
+        println!(
+            "| bench_mix, net | {} | {} | **{:.2}** |",
+            secs(f_net),
+            secs(q_net),
+            ratio(f_net, q_net)
+        );
+        println!(
+            "QEMU: {:.1} MIPS (net)",
+            instret as f64 / q_net.as_secs_f64() / 1e6
+        );
+    } else {
+        println!("| bench_mix, raw | {} | - | - |", secs(fw));
+        println!("| bench_mix, net | {} | - | - |", secs(f_net));
+    }
+}

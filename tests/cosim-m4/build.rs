@@ -1,0 +1,11 @@
+//! Puts memory.x where the linker (cortex-m-rt's link.x) finds it, and rebuilds when the
+//! guest image changes.
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    fs::write(out.join("memory.x"), include_bytes!("memory.x")).expect("write memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=../firmware/mcu32/hello.bin");
+}
