@@ -114,8 +114,9 @@ fn main() -> ! {
         let _ = writeln!(out, "cosim: loading the guest failed: {e}");
         exit(251)
     }
+    let slot = &raw mut HART;
     // SAFETY: `main` runs once; this is the only reference ever made to `HART`.
-    let hart = unsafe { (*(&raw mut HART)).write(board.hart()) };
+    let hart = unsafe { (*slot).write(board.hart()) };
     let code = match board.run(hart, MAX_INSNS, 10_000) {
         RunOutcome::Finished(finish) => finish.exit_code(),
         other => {
