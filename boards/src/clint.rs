@@ -41,9 +41,9 @@ struct State<const H: usize> {
 
 /// The CLINT (see the [module docs](self)).
 pub struct Clint<'a, const H: usize> {
-    state: spin::Mutex<State<H>>,
+    state: fief_core::lock::Mutex<State<H>>,
     msip: [fief_core::atomic::AtomicBool; H],
-    clock: spin::Mutex<Option<&'a dyn Clock>>,
+    clock: fief_core::lock::Mutex<Option<&'a dyn Clock>>,
     /// Per hart: the machine software interrupt output (to the hart's MSIP).
     pub msip_irq: [IrqLine<'a>; H],
     /// Per hart: the machine timer interrupt output (to the hart's MTIP).
@@ -60,12 +60,12 @@ impl<'a, const H: usize> Clint<'a, H> {
     /// A CLINT with every timer disarmed (`mtimecmp` all ones) and no clock.
     pub const fn new() -> Clint<'a, H> {
         Clint {
-            state: spin::Mutex::new(State {
+            state: fief_core::lock::Mutex::new(State {
                 mtimecmp: [u64::MAX; H],
                 offset: 0,
             }),
             msip: [const { fief_core::atomic::AtomicBool::new(false) }; H],
-            clock: spin::Mutex::new(None),
+            clock: fief_core::lock::Mutex::new(None),
             msip_irq: [const { IrqLine::new() }; H],
             mtip_irq: [const { IrqLine::new() }; H],
         }

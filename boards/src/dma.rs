@@ -348,7 +348,7 @@ struct Work {
 }
 
 struct Channel {
-    work: spin::Mutex<Work>,
+    work: fief_core::lock::Mutex<Work>,
     /// `STATUS` and `BYTES`, mirrored from `work` on every change, so that a guest (or a
     /// host thread) polling them does not fight the stepper for the lock.
     status: AtomicU32,
@@ -401,7 +401,7 @@ pub struct DmaEngine<'a, const C: usize> {
     pub done_irq: IrqLine<'a>,
     /// Error interrupt output.
     pub error_irq: IrqLine<'a>,
-    doorbell: spin::Mutex<Option<&'a dyn DmaDoorbell>>,
+    doorbell: fief_core::lock::Mutex<Option<&'a dyn DmaDoorbell>>,
     requester_id: u16,
     chunk: u32,
 }
@@ -425,7 +425,7 @@ impl<'a, const C: usize> DmaEngine<'a, C> {
         DmaEngine {
             channels: [const {
                 Channel {
-                    work: spin::Mutex::new(Work {
+                    work: fief_core::lock::Mutex::new(Work {
                         state: state::IDLE,
                         error: 0,
                         desc: 0,
@@ -452,7 +452,7 @@ impl<'a, const C: usize> DmaEngine<'a, C> {
             int_enable: AtomicU32::new(0),
             done_irq: IrqLine::new(),
             error_irq: IrqLine::new(),
-            doorbell: spin::Mutex::new(None),
+            doorbell: fief_core::lock::Mutex::new(None),
             requester_id,
             chunk: if chunk == 0 { 1 } else { chunk },
         }

@@ -59,7 +59,7 @@ pub trait FinishSink: Sync {
 /// The finisher (see the [module docs](self)).
 pub struct TestFinisher<'a> {
     status: AtomicU32,
-    sink: spin::Mutex<Option<&'a dyn FinishSink>>,
+    sink: fief_core::lock::Mutex<Option<&'a dyn FinishSink>>,
 }
 
 impl Default for TestFinisher<'_> {
@@ -73,7 +73,7 @@ impl<'a> TestFinisher<'a> {
     pub const fn new() -> TestFinisher<'a> {
         TestFinisher {
             status: AtomicU32::new(0),
-            sink: spin::Mutex::new(None),
+            sink: fief_core::lock::Mutex::new(None),
         }
     }
 

@@ -185,7 +185,7 @@ impl<P: OutputPin + InputPin, const N: usize> State<P, N> {
 /// `embedded_hal_mock::eh1::digital::Mock`); a pin slot left empty reads low and drives
 /// nothing.
 pub struct Gpio<'a, P, const N: usize> {
-    state: spin::Mutex<State<P, N>>,
+    state: fief_core::lock::Mutex<State<P, N>>,
     /// The interrupt output.
     pub irq: IrqLine<'a>,
 }
@@ -203,7 +203,7 @@ impl<'a, P: OutputPin + InputPin, const N: usize> Gpio<'a, P, N> {
     pub const fn new() -> Gpio<'a, P, N> {
         let () = Self::PINS_FIT;
         Gpio {
-            state: spin::Mutex::new(State {
+            state: fief_core::lock::Mutex::new(State {
                 pins: [const { None }; N],
                 regs: [0; 17],
                 driven: 0,

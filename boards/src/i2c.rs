@@ -253,7 +253,7 @@ impl<B: I2c> State<B> {
 
 /// The I2C master over bus `B` (see the [module docs](self)).
 pub struct I2cController<'a, B> {
-    state: spin::Mutex<State<B>>,
+    state: fief_core::lock::Mutex<State<B>>,
     /// The interrupt output (`IF && IEN`).
     pub irq: IrqLine<'a>,
 }
@@ -269,7 +269,7 @@ impl<'a, B: I2c> I2cController<'a, B> {
     /// address NACKs).
     pub const fn new() -> I2cController<'a, B> {
         I2cController {
-            state: spin::Mutex::new(State {
+            state: fief_core::lock::Mutex::new(State {
                 bus: None,
                 prer: 0xffff,
                 ctr: 0,

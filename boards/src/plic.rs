@@ -60,7 +60,7 @@ impl<const N: usize, const C: usize> State<N, C> {
 
 /// The PLIC (see the [module docs](self)).
 pub struct Plic<'a, const N: usize, const C: usize> {
-    state: spin::Mutex<State<N, C>>,
+    state: fief_core::lock::Mutex<State<N, C>>,
     /// Per context: the external interrupt output (context `2h` to hart `h`'s MEIP,
     /// `2h + 1` to its SEIP).
     pub outputs: [IrqLine<'a>; C],
@@ -77,7 +77,7 @@ impl<'a, const N: usize, const C: usize> Plic<'a, N, C> {
     pub const fn new() -> Plic<'a, N, C> {
         assert!(N >= 2 && N <= 1024 && C >= 1 && C <= 15872, "PLIC sizes");
         Plic {
-            state: spin::Mutex::new(State {
+            state: fief_core::lock::Mutex::new(State {
                 priority: [0; N],
                 level: [false; N],
                 pending: [false; N],

@@ -172,7 +172,7 @@ impl<D: SpiDevice> State<D> {
 
 /// The SPI controller with device `D` on chip select 0 (see the [module docs](self)).
 pub struct SpiController<'a, D> {
-    state: spin::Mutex<State<D>>,
+    state: fief_core::lock::Mutex<State<D>>,
     /// The interrupt output (`ip & ie`).
     pub irq: IrqLine<'a>,
 }
@@ -188,7 +188,7 @@ impl<'a, D: SpiDevice> SpiController<'a, D> {
     /// device attached (frames read `0xff`).
     pub const fn new() -> SpiController<'a, D> {
         SpiController {
-            state: spin::Mutex::new(State {
+            state: fief_core::lock::Mutex::new(State {
                 device: None,
                 sckdiv: 3,
                 sckmode: 0,

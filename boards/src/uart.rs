@@ -114,8 +114,8 @@ impl State {
 
 /// The UART (see the [module docs](self)).
 pub struct Uart16550<'a> {
-    state: spin::Mutex<State>,
-    sink: spin::Mutex<Option<&'a dyn SerialSink>>,
+    state: fief_core::lock::Mutex<State>,
+    sink: fief_core::lock::Mutex<Option<&'a dyn SerialSink>>,
     /// The interrupt output (to a PLIC source).
     pub irq: IrqLine<'a>,
 }
@@ -131,8 +131,8 @@ impl<'a> Uart16550<'a> {
     /// unconnected.
     pub const fn new() -> Uart16550<'a> {
         Uart16550 {
-            state: spin::Mutex::new(State::new()),
-            sink: spin::Mutex::new(None),
+            state: fief_core::lock::Mutex::new(State::new()),
+            sink: fief_core::lock::Mutex::new(None),
             irq: IrqLine::new(),
         }
     }

@@ -14,8 +14,8 @@
 //! disconnected while high first lowers its sink's input, so a controller never keeps a
 //! pending interrupt from a device that no longer exists; later level changes go nowhere.
 //!
-//! Levels are plain atomics; the connection is behind a short spin lock, so lines work from
-//! any thread (a UART fed by a console thread, a CLINT updated by a timer thread).
+//! Levels are plain atomics; the connection is behind a short [`crate::lock::Mutex`], so lines
+//! work from any thread (a UART fed by a console thread, a CLINT updated by a timer thread).
 
 use crate::atomic::{AtomicBool, Ordering};
 use core::fmt;
@@ -70,7 +70,7 @@ struct Connection<'a> {
 /// One interrupt output of a device (see the [module docs](self)).
 pub struct IrqLine<'a> {
     level: AtomicBool,
-    connection: spin::Mutex<Option<Connection<'a>>>,
+    connection: crate::lock::Mutex<Option<Connection<'a>>>,
 }
 
 impl Default for IrqLine<'_> {
@@ -93,7 +93,7 @@ impl<'a> IrqLine<'a> {
     pub const fn new() -> IrqLine<'a> {
         IrqLine {
             level: AtomicBool::new(false),
-            connection: spin::Mutex::new(None),
+            connection: crate::lock::Mutex::new(None),
         }
     }
 
@@ -158,7 +158,7 @@ impl<'a> IrqLine<'a> {
 
 /// The table of registered lines and their owners: up to `N` lines (rule L1).
 pub struct IrqWiring<'a, const N: usize> {
-    lines: spin::Mutex<heapless::Vec<(&'a IrqLine<'a>, OwnerHandle), N>>,
+    lines: crate::lock::Mutex<heapless::Vec<(&'a IrqLine<'a>, OwnerHandle), N>>,
 }
 
 impl<const N: usize> Default for IrqWiring<'_, N> {
@@ -171,7 +171,7 @@ impl<'a, const N: usize> IrqWiring<'a, N> {
     /// An empty table. `const`.
     pub const fn new() -> Self {
         IrqWiring {
-            lines: spin::Mutex::new(heapless::Vec::new()),
+            lines: crate::lock::Mutex::new(heapless::Vec::new()),
         }
     }
 

@@ -6,6 +6,9 @@
 //! * [`cpu`]: the CPU bus interface and the RISC-V hart.
 //! * [`grace`]: lock-free publication of flat views and grace periods (L6, L7).
 //! * [`irq`]: interrupt lines and their wiring (L1, L4).
+//! * [`lock`]: the one lock abstraction for the writer lock, DMA leases and device state:
+//!   spinning on bare metal, yielding the thread under contention with the `std` feature (the
+//!   host).
 //! * [`atomic`]: the atomic types, native or through `portable-atomic` on targets
 //!   without compare-and-swap (thumbv6m); logging goes through one internal macro module
 //!   (`defmt`, `log` or nothing, by feature).
@@ -15,7 +18,7 @@
 //! See `DESIGN.md` in the shared folder for the lifetime rules the modules enforce.
 #![no_std]
 
-#[cfg(test)]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 // First, so that its macros are visible in every module below.
@@ -33,6 +36,7 @@ pub mod grace;
 pub mod irq;
 #[cfg(not(loom))]
 pub mod loader;
+pub mod lock;
 #[cfg(not(loom))]
 pub mod memory;
 #[cfg(not(loom))]

@@ -134,8 +134,8 @@ struct LeaseState {
 /// A table of up to `L` DMA leases and `B` bounce buffers of `BS` bytes each, for one
 /// [`Memory`]. Heap-free; a `static` or a field.
 pub struct LeaseTable<const L: usize, const B: usize, const BS: usize> {
-    leases: spin::Mutex<Pool<LeaseTag, LeaseState, L>>,
-    buffers: [spin::Mutex<[u8; BS]>; B],
+    leases: crate::lock::Mutex<Pool<LeaseTag, LeaseState, L>>,
+    buffers: [crate::lock::Mutex<[u8; BS]>; B],
     /// Bit `i` set: bounce buffer `i` is in use.
     bounce_busy: AtomicU32,
     bounce_epoch: AtomicU32,
@@ -153,8 +153,8 @@ impl<const L: usize, const B: usize, const BS: usize> LeaseTable<L, B, BS> {
         assert!(B <= 32, "at most 32 bounce buffers");
         assert!(BS > 0, "bounce buffers need bytes");
         LeaseTable {
-            leases: spin::Mutex::new(Pool::new()),
-            buffers: [const { spin::Mutex::new([0; BS]) }; B],
+            leases: crate::lock::Mutex::new(Pool::new()),
+            buffers: [const { crate::lock::Mutex::new([0; BS]) }; B],
             bounce_busy: AtomicU32::new(0),
             bounce_epoch: AtomicU32::new(0),
         }

@@ -75,7 +75,7 @@ struct Topology<'a, const R: usize, const O: usize, const S: usize, const F: usi
 /// Readers ([`Memory::space`]) never take the writer lock; writers ([`Memory::lock`]) are
 /// serialised by it.
 pub struct Memory<'a, const R: usize, const O: usize, const S: usize, const F: usize> {
-    topology: spin::Mutex<Topology<'a, R, O, S, F>>,
+    topology: crate::lock::Mutex<Topology<'a, R, O, S, F>>,
     views: [Published<FlatView<'a, F>, VIEW_COPIES>; S],
     space_count: StdAtomicU32,
     /// Per region slot: the raw handle of the live region in it (0 once destroyed), read
@@ -91,7 +91,7 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<
     pub const fn new() -> Self {
         assert!(S > 0 && S <= 255, "1 to 255 address spaces");
         Memory {
-            topology: spin::Mutex::new(Topology {
+            topology: crate::lock::Mutex::new(Topology {
                 regions: Pool::new(),
                 owners: Pool::new(),
                 root_owner: None,
@@ -171,7 +171,7 @@ impl<const R: usize, const O: usize, const S: usize, const F: usize> Default
 /// The writer lock on a [`Memory`], and every topology operation.
 pub struct TopologyGuard<'m, 'a, const R: usize, const O: usize, const S: usize, const F: usize> {
     memory: &'m Memory<'a, R, O, S, F>,
-    topology: spin::MutexGuard<'m, Topology<'a, R, O, S, F>>,
+    topology: crate::lock::MutexGuard<'m, Topology<'a, R, O, S, F>>,
 }
 
 fn stale_region(_: PoolError) -> Error {
