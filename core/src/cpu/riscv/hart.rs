@@ -2,22 +2,26 @@
 //!
 //! [`Hart::run`] executes up to a budget of instructions against one [`Bus`] (a pinned
 //! [`ReadSection`](crate::memory::ReadSection) for a whole time slice, rule L7). Each
-//! iteration makes one relaxed atomic load of the shared [`HartIrqs`] word and compares it
-//! with a cached mask of the interrupts that would be taken now (recomputed only when
-//! `mie`, `mideleg`, `mstatus` or the privilege change); a stop request is a bit of the same
-//! word. Then: fetch (through a cached host pointer of the current code page, else the
-//! TLB), decode-cache lookup, and one `match` over the common operations with XLEN a
-//! constant ([`Hart::execute_fast`]); the rest, the system instructions, AMOs and the
-//! RV64-only operations, go to [`Hart::execute`] with the hart state written back (see
-//! `run_loop` for what is kept in locals and when it is reloaded).
+//! iteration of the run loop makes one relaxed atomic load of the shared [`HartIrqs`] word
+//! and compares it with a cached mask of the interrupts that would be taken now
+//! (recomputed only when `mie`, `mideleg`, `mstatus` or the privilege change); a stop
+//! request is a bit of the same word. Then it looks up the decoded block at `pc`
+//! (`block`), validates it against guest memory (or decodes it), and runs
+//! it with `Hart::run_block`, XLEN a constant. The block's last instruction when it is a
+//! system instruction, AMO or RV64-only operation, and code the block path cannot run, go
+//! one at a time through fetch, decode and [`Hart::execute_fast`], else [`Hart::execute`]
+//! with the hart state written back (see `run_loop` for what is kept in locals and when it
+//! is reloaded).
 
 use crate::atomic::{AtomicU32, Ordering};
 
+use super::block::{BlockCache, BLOCK_INSNS, BLOCK_POOL, BLOCK_WORDS};
 use super::csr::{mstatus, CsrError, Csrs};
+use super::decode::decode_any;
 use super::host::{self, AmoOp};
 use super::insn::{Insn, Op, DISCARD};
 use super::mmu::Access;
-use super::tlb::{DecodeCache, Tlb, PAGE_MASK};
+use super::tlb::{Tlb, PAGE_MASK};
 use super::trap::{cause, irq, Exception, Priv};
 use super::Xlen;
 use crate::cpu::Bus;
@@ -112,6 +116,19 @@ enum Fast {
     Slow,
 }
 
+/// How [`Hart::run_block`] ended.
+enum End {
+    /// This many instructions retired (all of the block, or up to one that ends it
+    /// early); continue at this `pc`.
+    Next(u64, u64),
+    /// This many instructions retired, then the one at this `pc` raised an exception (not
+    /// yet taken).
+    Trap(u64, u64, Exception),
+    /// This many instructions retired; the one at this `pc` is not a block-executor
+    /// operation: run it through the general path.
+    Single(u64, u64),
+}
+
 /// A fetch-page tag no page address equals (page addresses are 4 KiB aligned).
 const INVALID_PAGE: u64 = 1;
 
@@ -143,7 +160,7 @@ pub struct Hart<'i> {
     int_mask: u32,
     pub(super) reservation: Option<Reservation>,
     pub(super) tlb: Tlb,
-    dcache: DecodeCache,
+    blocks: BlockCache,
     debug_ebreak: bool,
     pub(super) attrs: MemTxAttrs,
 }
@@ -187,7 +204,7 @@ impl<'i> Hart<'i> {
             int_mask: STOP,
             reservation: None,
             tlb: Tlb::new(),
-            dcache: DecodeCache::new(),
+            blocks: BlockCache::new(),
             debug_ebreak: false,
             attrs: MemTxAttrs {
                 flags: MemTxFlags::empty(),
@@ -315,20 +332,31 @@ impl<'i> Hart<'i> {
     ///
     /// The loop keeps in locals what only a "slow" instruction (anything but the plain
     /// ALU, branch, jump, load and store operations), a trap or an interrupt can change:
-    /// `pc`, the fast-path retirements not yet added to `minstret`/`mcycle` (so
-    /// `mcountinhibit` is constant in between), the interrupt mask and the software `mip`
-    /// bits, and the host page of the current fetch page (so a fetch on that page skips the
-    /// TLB). Before any of those events it writes the state back to the hart and after it
-    /// reloads it; the fetch page is forgotten, since the privilege, `satp` or the TLB may
-    /// have changed. Interrupts are still checked before every instruction with one atomic
-    /// load, so they are taken exactly where they were before.
+    /// `pc`, the retirements not yet added to `minstret`/`mcycle` (so `mcountinhibit` is
+    /// constant in between), the interrupt mask and the software `mip` bits, and the host
+    /// page of the current fetch page. Before any of those events it writes the state back
+    /// to the hart and after it reloads it; the fetch page is forgotten, since the
+    /// privilege, `satp` or the TLB may have changed.
+    ///
+    /// Each iteration checks the budget and the interrupts, then runs one decoded block
+    /// (`block`) of the fetch page, validated against guest memory, with
+    /// [`Hart::run_block`]. So interrupts are taken between blocks: before the first
+    /// instruction of `run`, after every control transfer and every instruction that leaves
+    /// the block path (system instructions, traps, MMIO accesses), and otherwise after at
+    /// most [`BLOCK_INSNS`] instructions (QEMU checks at translation-block boundaries too).
+    /// A block is cut short to the remaining budget, so `run(n)` never retires more than
+    /// `n` instructions. The block's last instruction, when it is one the block executor
+    /// does not run, and code the block path cannot run (a fetch page that is not host
+    /// RAM, a 32-bit instruction across a page boundary, fetch faults) go one instruction
+    /// at a time through the previous path: fetch, decode, [`Hart::execute_fast`], else
+    /// [`Hart::execute`].
     #[inline(always)]
     fn run_loop<B: Bus + ?Sized, const RV32: bool>(&mut self, bus: &B, max: u64) -> Exit {
         let xlen = if RV32 { Xlen::Rv32 } else { Xlen::Rv64 };
         let irqs = self.irqs;
         let mut left = max;
         // `left` when `minstret`/`mcycle` were last brought up to date: every instruction
-        // since then went through the fast path and retired.
+        // since then went through the fast paths and retired.
         let mut synced = max;
         let mut pc = self.pc;
         let mut int_mask = self.int_mask;
@@ -353,7 +381,7 @@ impl<'i> Hart<'i> {
                 mip_sw = self.csr.mip_sw;
             }};
         }
-        let exit = loop {
+        let exit = 'run: loop {
             if left == 0 {
                 break Exit::BudgetExhausted;
             }
@@ -367,16 +395,63 @@ impl<'i> Hart<'i> {
                     None => continue,
                 }
             }
+            if pc & !PAGE_MASK != page {
+                let e = self.tlb.entry(self.prv, pc);
+                if e.tag_x == pc & !PAGE_MASK && !e.host_r.is_null() {
+                    page = e.tag_x;
+                    page_host = e.host_r;
+                }
+            }
+            if pc & !PAGE_MASK == page {
+                let mut idx = self.blocks.slot(pc);
+                if !self.block_valid(idx, pc, page_host) {
+                    let built = self.blocks.build(pc, xlen, |i| {
+                        // SAFETY: `page_host` is the host page of a TLB entry filled under
+                        // this slice's bus borrow (alive for the whole call, tlb docs),
+                        // 8-byte aligned; `build` asks only for words `i < 1024`: an aligned
+                        // word inside the page.
+                        unsafe { host::load(page_host.add(4 * (i & 1023)), 4) as u32 }
+                    });
+                    idx = match built {
+                        Some(idx) => idx,
+                        None => usize::MAX,
+                    };
+                }
+                if idx != usize::MAX {
+                    match self.run_block::<B, RV32>(bus, idx, pc, left, page_host) {
+                        End::Next(k, next) => {
+                            left -= k;
+                            pc = next;
+                            continue;
+                        }
+                        End::Trap(k, at, e) => {
+                            left -= k;
+                            pc = at;
+                            sync!();
+                            self.take_trap(e.cause, false, e.tval);
+                            reload!();
+                            // Not retired, but it used up budget.
+                            left -= 1;
+                            synced -= 1;
+                            continue;
+                        }
+                        End::Single(k, at) => {
+                            left -= k;
+                            pc = at;
+                            if left == 0 {
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            // One instruction through the general path.
             let off = (pc & PAGE_MASK) as usize;
             let mut raw = 0;
-            // The instruction's length, set in each arm of the compressed-or-not branch
-            // rather than read from the decoded form: the next `pc` then depends on a
-            // predicted branch, not on a load, so consecutive instructions overlap.
             let mut len = 0u64;
             if pc & !PAGE_MASK == page {
-                // SAFETY: `page_host` is the host page of a TLB entry filled under this
-                // slice's bus borrow (alive for the whole call, tlb docs), 8-byte aligned;
-                // `off` is even and below the page size: an aligned half-word inside it.
+                // SAFETY: as above; `off` is even and below the page size: an aligned
+                // half-word inside the page.
                 let lo = unsafe { host::load(page_host.add(off), 2) } as u32;
                 if lo & 3 != 3 {
                     raw = lo;
@@ -393,11 +468,6 @@ impl<'i> Hart<'i> {
                     Ok(r) => {
                         raw = r;
                         len = if r & 3 == 3 { 4 } else { 2 };
-                        let e = self.tlb.entry(self.prv, pc);
-                        if e.tag_x == pc & !PAGE_MASK && !e.host_r.is_null() {
-                            page = e.tag_x;
-                            page_host = e.host_r;
-                        }
                     }
                     Err(e) => {
                         sync!();
@@ -410,7 +480,7 @@ impl<'i> Hart<'i> {
                     }
                 }
             }
-            let insn = self.dcache.lookup(pc, raw, xlen);
+            let insn = decode_any(raw, xlen);
             match self.execute_fast::<B, RV32>(bus, pc, len, insn) {
                 Fast::Done(value, next) => {
                     self.regs[(insn.rd & 63) as usize] = value;
@@ -436,18 +506,254 @@ impl<'i> Hart<'i> {
                     };
                     reload!();
                     if let Some(exit) = exit {
-                        break exit;
+                        break 'run exit;
                     }
                     left -= 1;
                     synced -= 1;
                     continue;
                 }
             }
+            // A load or store that left the TLB fast path may have been MMIO (which can
+            // raise an interrupt) or have written code: the fetch page stays, the next
+            // iteration checks interrupts and validates the next block.
             left -= 1;
         };
         self.pc = pc;
         self.retire(synced - left);
         exit
+    }
+
+    /// Whether pool block `idx` is the block at `pc` and its words still match guest
+    /// memory in the fetch page at `page_host`.
+    #[inline(always)]
+    fn block_valid(&self, idx: usize, pc: u64, page_host: *mut u8) -> bool {
+        let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
+        if b.pc != pc {
+            return false;
+        }
+        let w0 = (pc & PAGE_MASK & !3) as usize;
+        let n = (b.nwords as usize).min(BLOCK_WORDS);
+        for (k, &w) in b.words[..n].iter().enumerate() {
+            // SAFETY: `page_host` is a live, 8-aligned host page (see `run_loop`); a block
+            // at `pc` was built from words `w0 / 4 .. w0 / 4 + nwords`, all inside the page
+            // (`BlockCache::build`), so this is an aligned word inside it.
+            let cur = unsafe { host::load(page_host.add(w0 + 4 * k), 4) } as u32;
+            if cur != w {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs pool block `idx`, which starts at `pc` (validated), for at most `left`
+    /// instructions: see [`End`].
+    #[inline(always)]
+    fn run_block<B: Bus + ?Sized, const RV32: bool>(
+        &mut self,
+        bus: &B,
+        idx: usize,
+        pc: u64,
+        left: u64,
+        page_host: *mut u8,
+    ) -> End {
+        let idx = idx & (BLOCK_POOL - 1);
+        let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
+        let sh: u64 = if RV32 { 31 } else { 63 };
+        let bits: u32 = if RV32 { 32 } else { 64 };
+        let sx = |v: u64| -> i64 {
+            if RV32 {
+                v as u32 as i32 as i64
+            } else {
+                v as i64
+            }
+        };
+        let count = self.blocks.blocks[idx].count as usize;
+        let n = if count as u64 > left {
+            left as usize
+        } else {
+            count
+        };
+        // The host bytes of the block's words: a store there ends the block.
+        let code_lo = page_host.addr() + (pc & PAGE_MASK & !3) as usize;
+        let code_len = self.blocks.blocks[idx].nwords as usize * 4;
+        let mut i = 0;
+        while i < n {
+            let i_ = i & (BLOCK_INSNS - 1);
+            let u = self.blocks.blocks[idx].insns[i_];
+            // Sources are x0..x31 (never the discard slot): the mask makes the index
+            // check-free without changing it.
+            let a = self.regs[(u.rs1 & 31) as usize];
+            let b = self.regs[(u.rs2 & 31) as usize];
+            let rd = (u.rd & 63) as usize;
+            let imm = u.imm as i64 as u64;
+            let ea = a.wrapping_add(imm) & m;
+            // The instruction's `pc` and the next one (only where needed).
+            macro_rules! at {
+                () => {
+                    pc.wrapping_add(self.blocks.blocks[idx].offs[i_] as u64) & m
+                };
+            }
+            macro_rules! next {
+                () => {
+                    pc.wrapping_add(self.blocks.blocks[idx].offs[i_ + 1] as u64) & m
+                };
+            }
+            macro_rules! continue_block {
+                () => {{
+                    i += 1;
+                    continue;
+                }};
+            }
+            macro_rules! load {
+                ($size:expr, $ext:expr) => {
+                    match self.load_in_block(bus, ea, $size) {
+                        Ok((v, false)) => $ext(v),
+                        Ok((v, true)) => {
+                            self.regs[rd] = $ext(v);
+                            return End::Next(i as u64 + 1, next!());
+                        }
+                        Err(e) => return End::Trap(i as u64, at!(), e),
+                    }
+                };
+            }
+            macro_rules! store {
+                ($size:expr) => {
+                    match self.store_in_block(bus, ea, $size, b, code_lo, code_len) {
+                        Ok(false) => continue_block!(),
+                        Ok(true) => return End::Next(i as u64 + 1, next!()),
+                        Err(e) => return End::Trap(i as u64, at!(), e),
+                    }
+                };
+            }
+            macro_rules! branch {
+                ($cond:expr) => {
+                    return if $cond {
+                        End::Next(i as u64 + 1, at!().wrapping_add(imm) & m)
+                    } else {
+                        End::Next(i as u64 + 1, next!())
+                    }
+                };
+            }
+            let value = match u.op {
+                Op::Lui => imm & m,
+                Op::Auipc => at!().wrapping_add(imm) & m,
+                Op::Lb => load!(1, |v: u64| v as i8 as i64 as u64 & m),
+                Op::Lh => load!(2, |v: u64| v as i16 as i64 as u64 & m),
+                Op::Lw => load!(4, |v: u64| v as i32 as i64 as u64 & m),
+                Op::Lbu => load!(1, |v: u64| v),
+                Op::Lhu => load!(2, |v: u64| v),
+                Op::Sb => store!(1),
+                Op::Sh => store!(2),
+                Op::Sw => store!(4),
+                Op::Addi => ea,
+                Op::Slti => (sx(a) < imm as i64) as u64,
+                Op::Sltiu => (a < imm & m) as u64,
+                Op::Xori => (a ^ imm) & m,
+                Op::Ori => (a | imm) & m,
+                Op::Andi => a & imm,
+                Op::Slli => (a << (imm & sh)) & m,
+                Op::Srli => a >> (imm & sh),
+                Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
+                Op::Add => a.wrapping_add(b) & m,
+                Op::Sub => a.wrapping_sub(b) & m,
+                Op::Sll => (a << (b & sh)) & m,
+                Op::Slt => (sx(a) < sx(b)) as u64,
+                Op::Sltu => (a < b) as u64,
+                Op::Xor => a ^ b,
+                Op::Srl => a >> (b & sh),
+                Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
+                Op::Or => a | b,
+                Op::And => a & b,
+                Op::Mul => a.wrapping_mul(b) & m,
+                Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
+                Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
+                Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
+                Op::Div => match sx(b) {
+                    0 => m,
+                    d => sx(a).wrapping_div(d) as u64 & m,
+                },
+                Op::Divu => a.checked_div(b).unwrap_or(m),
+                Op::Rem => match sx(b) {
+                    0 => a,
+                    d => sx(a).wrapping_rem(d) as u64 & m,
+                },
+                Op::Remu => a.checked_rem(b).unwrap_or(a),
+                Op::Jal => {
+                    self.regs[rd] = next!();
+                    return End::Next(i as u64 + 1, at!().wrapping_add(imm) & m);
+                }
+                Op::Jalr => {
+                    // The target is computed before the link is written (rd may be rs1).
+                    self.regs[rd] = next!();
+                    return End::Next(i as u64 + 1, ea & !1);
+                }
+                Op::Beq => branch!(a == b),
+                Op::Bne => branch!(a != b),
+                Op::Blt => branch!(sx(a) < sx(b)),
+                Op::Bge => branch!(sx(a) >= sx(b)),
+                Op::Bltu => branch!(a < b),
+                Op::Bgeu => branch!(a >= b),
+                // Only as a block's last instruction.
+                _ => return End::Single(i as u64, at!()),
+            };
+            self.regs[rd] = value;
+            i += 1;
+        }
+        End::Next(
+            n as u64,
+            pc.wrapping_add(self.blocks.blocks[idx].offs[n.min(BLOCK_INSNS)] as u64) & m,
+        )
+    }
+
+    /// A load for [`Hart::run_block`]: the value and whether it left the TLB fast path
+    /// (MMIO or a miss), which ends the block.
+    #[inline(always)]
+    fn load_in_block<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+    ) -> Result<(u64, bool), Exception> {
+        if va & (size as u64 - 1) != 0 {
+            return Err(Exception::new(cause::LOAD_MISALIGNED, va));
+        }
+        let e = self.tlb.entry(self.data_prv, va);
+        if e.tag_r == va & !PAGE_MASK && !e.host_r.is_null() {
+            // SAFETY: live 8-aligned TLB page (tlb docs); `va` is aligned to `size` and the
+            // access does not leave the page.
+            return Ok((
+                unsafe { host::load(e.host_r.add((va & PAGE_MASK) as usize), size) },
+                false,
+            ));
+        }
+        self.load_slow(bus, va, size).map(|v| (v, true))
+    }
+
+    /// A store for [`Hart::run_block`]: whether it ends the block, because it wrote the
+    /// block's own words (host bytes `code_lo .. code_lo + code_len`) or left the TLB fast
+    /// path (MMIO, which may raise an interrupt, or a miss).
+    #[inline(always)]
+    fn store_in_block<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        value: u64,
+        code_lo: usize,
+        code_len: usize,
+    ) -> Result<bool, Exception> {
+        if va & (size as u64 - 1) != 0 {
+            return Err(Exception::new(cause::STORE_MISALIGNED, va));
+        }
+        let e = self.tlb.entry(self.data_prv, va);
+        if e.tag_w == va & !PAGE_MASK && !e.host_w.is_null() {
+            // SAFETY: live, writable, 8-aligned TLB page; aligned access inside it.
+            let p = unsafe { e.host_w.add((va & PAGE_MASK) as usize) };
+            // SAFETY: as above.
+            unsafe { host::store(p, size, value) };
+            return Ok(p.addr().wrapping_sub(code_lo) < code_len);
+        }
+        self.store_slow(bus, va, size, value).map(|()| true)
     }
 
     /// Counts `n` retired instructions in `minstret` and `mcycle` (one cycle each), as
@@ -967,7 +1273,7 @@ impl<'i> Hart<'i> {
                 core::sync::atomic::fence(Ordering::SeqCst);
                 0
             }
-            Op::FenceI => 0, // the decode cache compares raw bits on every fetch
+            Op::FenceI => 0, // blocks are validated against memory on every entry
             Op::Ecall => {
                 return Err(Exception::new(cause::ECALL_U + self.prv as u64, 0));
             }

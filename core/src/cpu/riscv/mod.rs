@@ -1,6 +1,6 @@
 //! A RISC-V hart: RV32IMAC + Zicsr + Zifencei with M, S and U privilege (privileged spec
 //! 1.12), traps and interrupts, Sv32 translation with a software TLB, and a
-//! decoded-instruction cache. `no_std`, no allocation. Built so that RV64 can follow: the
+//! decoded basic-block cache. `no_std`, no allocation. Built so that RV64 can follow: the
 //! XLEN is a value in the hart ([`Xlen`]), registers are `u64` kept truncated to XLEN, the
 //! decoder already knows the RV64-only encodings and the executor implements them; Sv39
 //! and the RV64 `satp`/`mstatus` details are what is missing.
@@ -10,7 +10,8 @@
 //! * [`insn`], [`decode`]: the decoded form and the decoder (32-bit and compressed).
 //! * [`csr`]: CSR state, numbers, access rules; [`trap`]: causes, privilege, trap entry
 //!   and `xret`.
-//! * `mmu`: Sv32 walks, permissions, A/D updates; [`tlb`]: the TLB and the decode cache.
+//! * `mmu`: Sv32 walks, permissions, A/D updates; [`tlb`]: the TLB; `block`: the decoded
+//!   basic-block cache.
 //! * [`hart`]: the state and the interpreter loop.
 //!
 //! The hart reaches memory only through a [`Bus`](crate::cpu::Bus) — in a machine, a
@@ -56,8 +57,35 @@
 //!   STI, M-mode ones first, delegation through `mideleg`.
 //! * **Counters**: one cycle per instruction; `time` is set by the embedding
 //!   ([`Hart::set_time`]).
-//! * **TLB and decode cache**: see [`tlb`].
+//! * **TLB**: see [`tlb`].
+//! * **Decoded blocks** (`block`): the run loop executes pre-decoded basic blocks of up to
+//!   16 instructions, in one page, ending at the first jump or branch or at the first
+//!   instruction it leaves to the general executor (CSR and system instructions, fences,
+//!   AMOs, LR/SC, RV64-only operations). A fixed pool (512 blocks, 4096-slot index on
+//!   hosts; 32 and 256 on bare metal), no heap. Inside a block there is no fetch, TLB or
+//!   decode work per instruction: one 8-byte load of the decoded form and one `match`.
+//! * **Self-modifying code**: a block is keyed by the virtual `pc` and validated on every
+//!   entry by comparing the guest words it was decoded from with memory (through the
+//!   fetch page's host pointer), so code changed by this hart, another hart, DMA or a
+//!   debugger is seen at the next block entry, whatever the privilege or `satp`, and
+//!   `fence.i` needs no invalidation. A store of this hart to the running block's own
+//!   words, and any load or store off the TLB fast path (MMIO, TLB miss), end the block
+//!   after that instruction, so the next instruction sees the change as before.
+//! * **Interrupts** are checked between blocks (one relaxed atomic load): before the first
+//!   instruction of a `run`, after every jump, branch, trap, system instruction and MMIO
+//!   access, and at the latest after 16 instructions, as QEMU checks at translation-block
+//!   boundaries. A device interrupt raised by another thread may therefore be taken up to
+//!   15 instructions later than with a check per instruction; one raised by this hart's own
+//!   MMIO store or CSR write is taken before the next instruction, as before. `wfi` and
+//!   stop requests are unchanged.
+//! * **Budget**: a block is cut to the remaining budget, so `run(n)` retires at most `n`
+//!   instructions (exactly as before: traps use budget without retiring). `minstret` and
+//!   `mcycle` are added in batches, exactly, since `mcountinhibit` only changes on the
+//!   general path. Exceptions are precise: a trapping load or store in a block sets `mepc`
+//!   to its own `pc` (from the block's offsets) and `mtval` as before, with the
+//!   instructions before it retired.
 
+mod block;
 pub mod csr;
 pub mod decode;
 pub mod hart;

@@ -1,4 +1,4 @@
-//! The software TLB and the decoded-instruction cache.
+//! The software TLB.
 //!
 //! # TLB
 //!
@@ -17,23 +17,12 @@
 //! survives into a slice with another (or the same) pinned view; `satp` writes,
 //! `sfence.vma` and changes of `mstatus.SUM/MXR` flush it too. ASIDs are not used.
 //!
-//! # Decode cache
+//! # Decoded code
 //!
-//! [`DecodeCache`] is a direct-mapped array indexed by `pc >> 1`, each entry holding the
-//! raw instruction bits and the decoded [`Insn`]. A fetch always reads the raw bits
-//! (through the TLB host pointer on a hit) and compares them with the cached ones; a
-//! mismatch re-decodes. The `pc` is not part of the tag: the decoded form depends on the
-//! raw bits only (the XLEN is fixed for a hart, and immediates stay `pc`-relative), so an
-//! entry left by another `pc` with the same bits is just as right. That keeps an entry at 16
-//! bytes and the check at one comparison. Every entry starts as raw `0`, whose decoding
-//! (an illegal compressed instruction) is the initial [`Insn`]. Code modified by any hart, by DMA or by the debugger is therefore
-//! seen at once, and `fence.i` needs no invalidation protocol: the cache only saves the
-//! decode, never the fetch.
+//! Decoded instructions are cached per basic block, validated against guest memory on
+//! every block entry: see `block`.
 
-use super::decode::decode_any;
-use super::insn::Insn;
 use super::trap::Priv;
-use super::Xlen;
 
 /// Entries per privilege level.
 pub const TLB_SIZE: usize = 64;
@@ -107,57 +96,5 @@ impl Tlb {
     #[inline]
     pub(super) fn entry(&self, prv: Priv, va: u64) -> &TlbEntry {
         &self.sets[prv.index()][Self::index(va)]
-    }
-}
-
-/// Entries in the decode cache (16 bytes each: 64 KiB, for 8 KiB of compressed code).
-pub const DECODE_CACHE_SIZE: usize = 4096;
-
-#[derive(Clone, Copy)]
-struct DecodeEntry {
-    raw: u32,
-    insn: Insn,
-}
-
-/// The decoded-instruction cache (see the module docs).
-pub(super) struct DecodeCache {
-    entries: [DecodeEntry; DECODE_CACHE_SIZE],
-}
-
-impl DecodeCache {
-    pub(super) const fn new() -> DecodeCache {
-        DecodeCache {
-            // `decode_any(0, _)` is `Insn::illegal(2)` (tested).
-            entries: [DecodeEntry {
-                raw: 0,
-                insn: Insn::illegal(2),
-            }; DECODE_CACHE_SIZE],
-        }
-    }
-
-    /// The decoded form of `raw` fetched at `pc`: cached when the bits match.
-    #[inline]
-    pub(super) fn lookup(&mut self, pc: u64, raw: u32, xlen: Xlen) -> Insn {
-        let e = &mut self.entries[((pc >> 1) as usize) & (DECODE_CACHE_SIZE - 1)];
-        if e.raw == raw {
-            return e.insn;
-        }
-        let insn = decode_any(raw, xlen);
-        *e = DecodeEntry { raw, insn };
-        insn
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decode_cache_initial_entries_are_the_decoding_of_zero() {
-        for xlen in [Xlen::Rv32, Xlen::Rv64] {
-            assert_eq!(decode_any(0, xlen), Insn::illegal(2));
-            let mut cache = DecodeCache::new();
-            assert_eq!(cache.lookup(0x8000_0000, 0, xlen), Insn::illegal(2));
-        }
     }
 }

@@ -360,3 +360,22 @@ fn rv64_word_ops_and_doubleword_memory() {
         assert_eq!(h.reg(8), 0x8000_0000);
     });
 }
+
+#[test]
+fn blocks_are_cut_to_the_budget() {
+    // One straight-line block of 8 `addi`s: `run(n)` retires exactly `n` of them and stops
+    // at the next one, for every `n`, and a run continues where the last one stopped.
+    let prog = [addi(1, 1, 1); 8];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        for n in 1..8u64 {
+            let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+            assert_eq!(h.run(sec, n), Exit::BudgetExhausted);
+            assert_eq!(h.reg(1), n);
+            assert_eq!(h.pc(), RAM_BASE + 4 * n);
+            assert_eq!(h.csr(num::MINSTRET), Some(n));
+            assert_eq!(h.step(sec), Exit::BudgetExhausted);
+            assert_eq!(h.reg(1), n + 1);
+            assert_eq!(h.csr(num::MINSTRET), Some(n + 1));
+        }
+    });
+}

@@ -1,5 +1,5 @@
 //! Tests of the RISC-V hart: decoder (with a differential test against `raki`), execution
-//! per instruction group, traps, interrupts, Sv32, LR/SC and AMOs, the decode cache.
+//! per instruction group, traps, interrupts, Sv32, LR/SC and AMOs, the block cache.
 
 use std::boxed::Box;
 use std::sync::Mutex;

@@ -1,0 +1,271 @@
+//! The decoded basic-block cache.
+//!
+//! A block is a run of up to [`BLOCK_INSNS`] instructions that starts at some `pc`, stays
+//! inside one 4 KiB page, and ends after the first control transfer (`jal`, `jalr`, a
+//! conditional branch) or the first instruction the block executor does not run itself
+//! (CSR and system instructions, fences, AMOs, LR/SC, RV64-only operations, illegal
+//! encodings), which is kept as the block's last instruction and executed by the general
+//! executor. Each block keeps its decoded instructions, their offsets from the start, and a
+//! copy of the aligned 32-bit words of guest memory that hold them.
+//!
+//! **Validation on entry.** The cache is keyed by the virtual `pc` only. Every time the run
+//! loop enters a block it compares the stored words with guest memory (through the host
+//! pointer of the current fetch page, which the TLB gave for an execute access), and
+//! decodes again on any difference. The decoded form depends only on the raw bits and the
+//! block's `pc` (XLEN is fixed per hart), so a block is right whatever the privilege,
+//! `satp` or the physical page behind the `pc` are now: stores by this hart, other harts,
+//! DMA or a debugger are seen at the next block entry, and `fence.i` needs no
+//! invalidation. Inside a block, a store of this hart that lands on the block's own words,
+//! or any load or store that leaves the TLB fast path (MMIO, TLB miss), ends the block
+//! after that instruction, so such changes are seen by the next instruction as before.
+//!
+//! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
+//! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a
+//! block whose table slot was taken over, or whose pool entry was reused, just fails the
+//! `pc` tag check and is decoded again. The index spans 8 KiB of code with no conflicts on
+//! hosts (2 x 4096 slots), while the pool bounds the memory (about 220 bytes a block). On
+//! bare-metal targets (`target_os = "none"`, e.g. the co-simulation firmware) both are
+//! much smaller.
+
+use super::decode::decode_any;
+use super::insn::Op;
+use super::Xlen;
+
+/// Most instructions in a block.
+pub const BLOCK_INSNS: usize = 16;
+/// Most 32-bit words a block covers: 16 instructions of 4 bytes starting 2 bytes into a word.
+pub(super) const BLOCK_WORDS: usize = BLOCK_INSNS + 1;
+/// Slots of the index table (a power of two).
+#[cfg(not(target_os = "none"))]
+pub const BLOCK_INDEX: usize = 4096;
+/// Blocks in the pool.
+#[cfg(not(target_os = "none"))]
+pub const BLOCK_POOL: usize = 512;
+/// Slots of the index table (a power of two).
+#[cfg(target_os = "none")]
+pub const BLOCK_INDEX: usize = 256;
+/// Blocks in the pool.
+#[cfg(target_os = "none")]
+pub const BLOCK_POOL: usize = 32;
+
+/// A tag no `pc` equals (instructions are 2-byte aligned).
+const INVALID: u64 = 1;
+
+/// One decoded instruction of a block (8 bytes): see [`Insn`](super::insn::Insn) for the
+/// fields; the length is implied by the next offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Micro {
+    pub(super) op: Op,
+    pub(super) rd: u8,
+    pub(super) rs1: u8,
+    pub(super) rs2: u8,
+    pub(super) imm: i32,
+}
+
+/// One block (see the module docs).
+#[derive(Clone, Copy)]
+pub(super) struct Block {
+    /// The virtual `pc` of the first instruction, or [`INVALID`].
+    pub(super) pc: u64,
+    /// Instructions in the block (1..=[`BLOCK_INSNS`] when valid).
+    pub(super) count: u8,
+    /// Words in `words`.
+    pub(super) nwords: u8,
+    /// Offset of instruction `i` from `pc`; `offs[count]` is the block's length in bytes.
+    pub(super) offs: [u8; BLOCK_INSNS + 1],
+    /// The guest words from `pc & !3` that hold the block.
+    pub(super) words: [u32; BLOCK_WORDS],
+    pub(super) insns: [Micro; BLOCK_INSNS],
+}
+
+impl Block {
+    const EMPTY: Block = Block {
+        pc: INVALID,
+        count: 0,
+        nwords: 0,
+        offs: [0; BLOCK_INSNS + 1],
+        words: [0; BLOCK_WORDS],
+        insns: [Micro {
+            op: Op::Illegal,
+            rd: 0,
+            rs1: 0,
+            rs2: 0,
+            imm: 0,
+        }; BLOCK_INSNS],
+    };
+}
+
+/// Whether the block executor runs `op` itself without ending the block.
+pub(super) fn is_straight(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        Lui | Auipc
+            | Lb
+            | Lh
+            | Lw
+            | Lbu
+            | Lhu
+            | Sb
+            | Sh
+            | Sw
+            | Addi
+            | Slti
+            | Sltiu
+            | Xori
+            | Ori
+            | Andi
+            | Slli
+            | Srli
+            | Srai
+            | Add
+            | Sub
+            | Sll
+            | Slt
+            | Sltu
+            | Xor
+            | Srl
+            | Sra
+            | Or
+            | And
+            | Mul
+            | Mulh
+            | Mulhsu
+            | Mulhu
+            | Div
+            | Divu
+            | Rem
+            | Remu
+    )
+}
+
+/// The block cache of one hart (see the module docs).
+pub(super) struct BlockCache {
+    index: [u16; BLOCK_INDEX],
+    pub(super) blocks: [Block; BLOCK_POOL],
+    /// The pool entry the next new block takes.
+    next: u16,
+}
+
+impl BlockCache {
+    pub(super) const fn new() -> BlockCache {
+        BlockCache {
+            index: [0; BLOCK_INDEX],
+            blocks: [Block::EMPTY; BLOCK_POOL],
+            next: 0,
+        }
+    }
+
+    /// The pool index of the block that would hold `pc` (its tag may not match).
+    #[inline(always)]
+    pub(super) fn slot(&self, pc: u64) -> usize {
+        self.index[((pc >> 1) as usize) & (BLOCK_INDEX - 1)] as usize & (BLOCK_POOL - 1)
+    }
+
+    /// Decodes the block at `pc` into the pool and returns its index, or `None` when the
+    /// first instruction does not fit in the page (a 32-bit instruction in the last two
+    /// bytes). `word(i)` reads the `i`-th aligned guest word of the page (`i < 1024`).
+    pub(super) fn build(
+        &mut self,
+        pc: u64,
+        xlen: Xlen,
+        word: impl Fn(usize) -> u32,
+    ) -> Option<usize> {
+        const PAGE: usize = 4096;
+        let start = (pc & 0xfff) as usize;
+        let wstart = start & !3;
+        // Read the words first and decode from the copy, so that the words kept for
+        // validation are exactly what was decoded even if memory changes meanwhile.
+        let mut words = [0u32; BLOCK_WORDS];
+        let avail = ((PAGE - wstart) / 4).min(BLOCK_WORDS);
+        for (i, w) in words.iter_mut().enumerate().take(avail) {
+            *w = word(wstart / 4 + i);
+        }
+        let end = wstart + avail * 4;
+        let half = |at: usize| -> u32 {
+            let rel = at - wstart;
+            (words[rel / 4] >> (8 * (rel & 2))) & 0xffff
+        };
+        let mut blk = Block::EMPTY;
+        let mut off = start;
+        let mut count = 0;
+        while count < BLOCK_INSNS && off + 2 <= end {
+            let lo = half(off);
+            let (raw, len) = if lo & 3 != 3 {
+                (lo, 2)
+            } else if off + 4 <= end {
+                (lo | half(off + 2) << 16, 4)
+            } else {
+                break;
+            };
+            let insn = decode_any(raw, xlen);
+            blk.offs[count] = (off - start) as u8;
+            blk.insns[count] = Micro {
+                op: insn.op,
+                rd: insn.rd,
+                rs1: insn.rs1,
+                rs2: insn.rs2,
+                imm: insn.imm,
+            };
+            count += 1;
+            off += len;
+            if !is_straight(insn.op) {
+                break;
+            }
+        }
+        if count == 0 {
+            return None;
+        }
+        blk.offs[count] = (off - start) as u8;
+        blk.pc = pc;
+        blk.count = count as u8;
+        let nwords = (off - wstart).div_ceil(4);
+        blk.nwords = nwords as u8;
+        blk.words[..nwords].copy_from_slice(&words[..nwords]);
+        // Rebuild in place when the slot already holds this `pc` (modified code), else take
+        // the next pool entry.
+        let s = ((pc >> 1) as usize) & (BLOCK_INDEX - 1);
+        let cur = self.index[s] as usize & (BLOCK_POOL - 1);
+        let at = if self.blocks[cur].pc == pc {
+            cur
+        } else {
+            let n = self.next as usize & (BLOCK_POOL - 1);
+            self.next = ((n + 1) & (BLOCK_POOL - 1)) as u16;
+            self.index[s] = n as u16;
+            n
+        };
+        self.blocks[at] = blk;
+        Some(at)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_end_at_control_transfers_and_page_ends() {
+        // addi x1, x1, 1; c.addi x1, 1; jal x0, 0 ; then more code after the jump.
+        let mut mem = [0u32; 1024];
+        mem[0] = 0x0010_8093; // addi x1, x1, 1
+        mem[1] = 0x006f_0085; // c.addi x1,1 ; low half of jal x0, 0 (0x0000006f)
+        mem[2] = 0x0000_0000;
+        let mut c = BlockCache::new();
+        let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+        let b = c.blocks[i];
+        assert_eq!(b.count, 3);
+        assert_eq!(&b.offs[..4], &[0, 4, 6, 10]);
+        assert_eq!(b.insns[2].op, Op::Jal);
+        assert_eq!(b.nwords, 3);
+        assert_eq!(c.slot(0x8000_0000), i);
+        // A 32-bit instruction in the last two bytes of the page: no block.
+        mem[1023] = 0x0003_0001; // c.nop at 0xffc, then a 32-bit opcode half at 0xffe
+        assert!(c.build(0x8000_0ffe, Xlen::Rv32, |w| mem[w]).is_none());
+        let i = c.build(0x8000_0ffc, Xlen::Rv32, |w| mem[w]).unwrap();
+        assert_eq!(c.blocks[i].count, 1);
+        assert_eq!(c.blocks[i].nwords, 1);
+        // The block at a `pc` is rebuilt in place.
+        assert_eq!(c.build(0x8000_0ffc, Xlen::Rv32, |w| mem[w]), Some(i));
+    }
+}
