@@ -135,3 +135,4 @@ impl MmioOps for RecordingDevice {
     }
 }
 pub mod machine;
+pub mod qemu;

@@ -10,14 +10,12 @@
 //! `qemu-system-misc`; `scripts/test-all` does).
 #![allow(clippy::unwrap_used)]
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fief_tests::machine::run_image;
+use fief_tests::qemu::qemu;
 
-const QEMU: &str = "qemu-system-riscv32";
 const QEMU_TIMEOUT: Duration = Duration::from_secs(20);
 const BUDGET: u64 = 20_000_000;
 
@@ -27,67 +25,9 @@ fn image(name: &str) -> PathBuf {
         .join(format!("{name}.elf"))
 }
 
-/// Console output and exit status of `image` on QEMU.
-fn qemu(image: &PathBuf) -> (String, Option<i32>) {
-    let mut child = match Command::new(QEMU)
-        .args([
-            "-M",
-            "virt",
-            "-bios",
-            "none",
-            "-nographic",
-            "-monitor",
-            "none",
-        ])
-        .args(["-serial", "stdio", "-kernel"])
-        .arg(image)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => panic!(
-            "cannot run {QEMU} ({e}): the differential tests need it; install it with \
-             `apt-get install qemu-system-misc` (scripts/test-all does)"
-        ),
-    };
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        stdout.read_to_end(&mut out).unwrap();
-        out
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > QEMU_TIMEOUT {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!(
-                "{QEMU} did not finish {} within {QEMU_TIMEOUT:?}",
-                image.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = reader.join().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(err.is_empty(), "{QEMU} wrote to stderr:\n{err}");
-    (String::from_utf8_lossy(&out).into_owned(), status.code())
-}
-
 fn diff(name: &str) {
     let path = image(name);
-    let (q_console, q_status) = qemu(&path);
+    let (q_console, q_status) = qemu(&path, QEMU_TIMEOUT);
     let (f_exit, f_console) = run_image(&path, BUDGET).unwrap();
     // The finisher's code becomes QEMU's process exit status, which keeps 8 bits.
     let f_status = f_exit.map(|code| (code & 0xff) as i32);

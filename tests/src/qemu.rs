@@ -1,0 +1,72 @@
+//! Running a guest image on `qemu-system-riscv32 -M virt -bios none`, for the differential
+//! tests. QEMU is required: a missing QEMU is a test failure with an install hint, never a
+//! skip (`scripts/test-all` installs `qemu-system-misc`).
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The QEMU binary the differential tests use.
+pub const QEMU: &str = "qemu-system-riscv32";
+
+/// Console output and exit status of `image` on QEMU's `virt` machine with no firmware, no
+/// standard input, and at most `timeout` of wall time. Panics (fails the test) if QEMU is
+/// missing, times out, or writes to stderr.
+pub fn qemu(image: &Path, timeout: Duration) -> (String, Option<i32>) {
+    let mut child = match Command::new(QEMU)
+        .args([
+            "-M",
+            "virt",
+            "-bios",
+            "none",
+            "-nographic",
+            "-monitor",
+            "none",
+        ])
+        .args(["-serial", "stdio", "-kernel"])
+        .arg(image)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => panic!(
+            "cannot run {QEMU} ({e}): the differential tests need it; install it with \
+             `apt-get install qemu-system-misc` (scripts/test-all does)"
+        ),
+    };
+    let Some(mut stdout) = child.stdout.take() else {
+        panic!("no stdout pipe")
+    };
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        out
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => panic!("waiting for {QEMU}: {e}"),
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{QEMU} did not finish {} within {timeout:?}",
+                image.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = reader.join().unwrap_or_default();
+    let mut err = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = stderr.read_to_string(&mut err);
+    }
+    assert!(err.is_empty(), "{QEMU} wrote to stderr:\n{err}");
+    (String::from_utf8_lossy(&out).into_owned(), status.code())
+}
