@@ -55,7 +55,8 @@ use fief_core::atomic::{AtomicBool, AtomicU32, Ordering};
 use fief_core::irq::IrqLine;
 use fief_core::memory::{
     AccessRules, AccessSize, DmaDirection, DmaError, GuestAddress, Lease, LeaseHandle, LeaseTable,
-    MemTxAttrs, MemTxFlags, MemTxResult, Memory, MmioOps, RegionOffset, SizeRule, SpaceId,
+    MemTxAttrs, MemTxFlags, MemTxResult, Memory, MmioOps, RegionHandle, RegionOffset, SizeRule,
+    SpaceId,
 };
 
 /// Size of the register window.
@@ -218,6 +219,8 @@ pub trait DmaBus {
     fn write_lease(&self, lease: LeaseHandle, data: &[u8]) -> Result<(), DmaError>;
     /// [`LeaseTable::unmap`].
     fn unmap(&self, lease: LeaseHandle, bytes_done: u64) -> Result<(), DmaError>;
+    /// [`Memory::region_is_live`].
+    fn region_is_live(&self, region: RegionHandle) -> bool;
     /// A plain read (descriptor fetches).
     fn read_buf(&self, addr: GuestAddress, buf: &mut [u8], attrs: MemTxAttrs) -> MemTxResult;
     /// A single access read (FIFO sources).
@@ -289,6 +292,10 @@ impl<
         self.leases.unmap(self.memory, lease, bytes_done)
     }
 
+    fn region_is_live(&self, region: RegionHandle) -> bool {
+        self.memory.region_is_live(region)
+    }
+
     fn read_buf(&self, addr: GuestAddress, buf: &mut [u8], attrs: MemTxAttrs) -> MemTxResult {
         match self.memory.space(self.space) {
             Some(s) => s.read_buf(addr, buf, attrs),
@@ -345,6 +352,11 @@ struct Work {
     busy_tries: u32,
     /// The descriptor just completed asks for the done interrupt.
     irq_due: bool,
+    /// The regions the previous chunk of this descriptor read from and wrote to: a chunk
+    /// that lands in another region while the previous one was destroyed means the memory
+    /// was unplugged and something else was mapped at its address; the channel stops
+    /// (`Revoked`) rather than write into it.
+    last_regions: (Option<RegionHandle>, Option<RegionHandle>),
 }
 
 struct Channel {
@@ -441,6 +453,7 @@ impl<'a, const C: usize> DmaEngine<'a, C> {
                         error_addr: 0,
                         busy_tries: 0,
                         irq_due: false,
+                        last_regions: (None, None),
                     }),
                     status: AtomicU32::new(0),
                     bytes: AtomicU32::new(0),
@@ -690,6 +703,7 @@ impl<'a, const C: usize> DmaEngine<'a, C> {
             w.flags = u32_at(28);
             w.done_in_desc = 0;
             w.loaded = true;
+            w.last_regions = (None, None);
             return Unit::Moved;
         }
         if w.done_in_desc >= w.len {
@@ -716,7 +730,13 @@ impl<'a, const C: usize> DmaEngine<'a, C> {
         let moved = if w.flags & (flags::SRC_FIXED | flags::DST_FIXED) != 0 {
             self.fifo_chunk(bus, w, src, dst, left)
         } else {
-            self.lease_chunk(bus, src, dst, left.min(self.chunk as u64))
+            self.lease_chunk(
+                bus,
+                src,
+                dst,
+                left.min(self.chunk as u64),
+                &mut w.last_regions,
+            )
         };
         match moved {
             Ok(n) => {
@@ -747,6 +767,7 @@ impl<'a, const C: usize> DmaEngine<'a, C> {
         src: u64,
         dst: u64,
         len: u64,
+        last_regions: &mut (Option<RegionHandle>, Option<RegionHandle>),
     ) -> Result<u64, (DmaError, u64)> {
         let attrs = self.attrs();
         let from = bus
@@ -759,6 +780,23 @@ impl<'a, const C: usize> DmaEngine<'a, C> {
                 return Err((e, dst));
             }
         };
+        // Crossing into another region is normal (adjacent RAM banks) unless the region the
+        // previous chunk used is gone: then the transfer's memory was unplugged mid-way.
+        let replaced = |last: Option<RegionHandle>, now: Option<RegionHandle>| {
+            last.is_some_and(|last| now != Some(last) && !bus.region_is_live(last))
+        };
+        let (last_src, last_dst) = *last_regions;
+        if replaced(last_src, from.region) || replaced(last_dst, to.region) {
+            let _ = bus.unmap(from.handle, 0);
+            let _ = bus.unmap(to.handle, 0);
+            let addr = if replaced(last_dst, to.region) {
+                dst
+            } else {
+                src
+            };
+            return Err((DmaError::Revoked, addr));
+        }
+        *last_regions = (from.region, to.region);
         let n = from.len.min(to.len);
         let copied = bus.copy(from.handle, to.handle, n as usize);
         let src_end = bus.unmap(from.handle, 0);

@@ -17,6 +17,10 @@
 //! to retry. Like QEMU's `address_space_map`, a lease may be shorter than asked: it stops at
 //! the end of the flat range (a region boundary) or of the bounce buffer.
 //!
+//! Writes through a lease need no dirty tracking for the harts: a hart's TLB holds host
+//! pointers to the same memory, and its decoded-block cache compares a block's guest words
+//! with memory every time it enters the block, so code written by DMA is seen at once.
+//!
 //! Leases live in a fixed-size table with generational handles (rule L1, L2): a stale handle
 //! answers [`DmaError::Stale`], a full table [`DmaError::TableFull`].
 
@@ -107,6 +111,11 @@ pub struct Lease {
     pub len: u64,
     /// True if the lease goes through a bounce buffer rather than straight to RAM.
     pub bounced: bool,
+    /// The RAM/ROM region a direct lease resolved to (`None` when bounced). An engine that
+    /// moves through a long transfer chunk by chunk compares it with the previous chunk's
+    /// region to notice that the memory it was writing was unplugged and something else
+    /// now answers at the same address.
+    pub region: Option<RegionHandle>,
 }
 
 #[derive(Clone, Copy)]
@@ -255,6 +264,7 @@ impl<const L: usize, const B: usize, const BS: usize> LeaseTable<L, B, BS> {
                     handle,
                     len: in_range,
                     bounced: false,
+                    region: Some(region),
                 }),
                 Err(_) => {
                     memory.unpin_region(region);
@@ -286,6 +296,7 @@ impl<const L: usize, const B: usize, const BS: usize> LeaseTable<L, B, BS> {
                 handle,
                 len: bounced,
                 bounced: true,
+                region: None,
             }),
             Err(_) => {
                 self.free_bounce(index);

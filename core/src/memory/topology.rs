@@ -144,6 +144,11 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<
         self.pins[Self::region_slot(region)].is_live(region.to_raw())
     }
 
+    /// Whether `region` is alive (not destroyed), without taking the writer lock.
+    pub fn region_is_live(&self, region: RegionHandle) -> bool {
+        self.region_live(region)
+    }
+
     /// Pins `region`'s memory for a DMA lease; fails (pinning nothing) if it was destroyed.
     pub(crate) fn pin_region(&self, region: RegionHandle) -> bool {
         self.pins[Self::region_slot(region)].pin(region.to_raw())
