@@ -4,6 +4,10 @@
 //! and SRAM are statics: there is no heap. The guest's UART output goes to the
 //! microcontroller's UART (CMSDK APB UART0, QEMU's serial console), and the firmware exits
 //! through semihosting with the guest's finisher status.
+//!
+//! With the `defmt` feature (on by default) the firmware and the core log through defmt: raw
+//! frames go by semihosting to the host file `fief-defmt.bin` (see [`defmt_log`]), apart
+//! from the guest's console.
 #![no_std]
 #![no_main]
 
@@ -35,6 +39,132 @@ static mut SRAM: [u8; SRAM_SIZE] = [0; SRAM_SIZE];
 /// The hart (registers, CSRs, TLB, decode cache): a static too, so that the RAM budget
 /// counts it instead of hiding it on the stack.
 static mut HART: MaybeUninit<Hart<'static>> = MaybeUninit::uninit();
+
+/// The firmware's log lines: defmt with the `defmt` feature, nothing otherwise. Arguments
+/// use explicit defmt types (`{=u32}`) so that the host decodes them without the ELF's DWARF.
+macro_rules! log {
+    ($level:ident, $($arg:tt)*) => {
+        #[cfg(feature = "defmt")]
+        defmt::$level!($($arg)*);
+    };
+}
+
+#[cfg(feature = "defmt")]
+mod defmt_log {
+    //! A defmt global logger on a channel of its own: the rzCOBS-encoded frames are written
+    //! through semihosting (`SYS_OPEN` "wb", `SYS_WRITE`) to the host file `fief-defmt.bin`,
+    //! relative to QEMU's working directory; `tests/tests/cosim.rs` decodes them. Logging
+    //! never stops the firmware: without the file, the frames are dropped.
+    use core::cell::UnsafeCell;
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    use cortex_m_semihosting::{nr, syscall};
+
+    /// The host file, NUL-terminated for `SYS_OPEN` (whose length excludes the NUL).
+    const PATH: &[u8] = b"fief-defmt.bin\0";
+    /// Bytes buffered before a `SYS_WRITE` (a trap to the host each); one per frame at most.
+    const BUF: usize = 64;
+
+    struct Sink {
+        /// Semihosting handle: `NOT_OPENED` until the first write, -1 if opening failed.
+        fd: isize,
+        buf: [u8; BUF],
+        len: usize,
+        /// Interrupts were enabled at `acquire` (restored at `release`).
+        restore_irq: bool,
+    }
+
+    const NOT_OPENED: isize = -2;
+
+    impl Sink {
+        fn push(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                if self.len == BUF {
+                    self.flush();
+                }
+                self.buf[self.len] = b;
+                self.len += 1;
+            }
+        }
+
+        fn flush(&mut self) {
+            if self.fd == NOT_OPENED {
+                // SAFETY: a semihosting call with a valid NUL-terminated path.
+                self.fd = unsafe {
+                    syscall!(
+                        OPEN,
+                        PATH.as_ptr(),
+                        nr::open::W_TRUNC_BINARY,
+                        PATH.len() - 1
+                    )
+                } as isize;
+            }
+            if self.fd >= 0 && self.len > 0 {
+                // SAFETY: a semihosting call with an open handle and `len` valid bytes. A
+                // short write loses log bytes, nothing else.
+                unsafe { syscall!(WRITE, self.fd, self.buf.as_ptr(), self.len) };
+            }
+            self.len = 0;
+        }
+    }
+
+    /// Global logger state, touched only between `acquire` and `release`.
+    struct Exclusive<T>(UnsafeCell<T>);
+    // SAFETY: one core; `acquire` disables interrupts and `TAKEN` refuses re-entry, so one
+    // frame at a time has access until `release`.
+    unsafe impl<T> Sync for Exclusive<T> {}
+
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    static ENCODER: Exclusive<defmt::Encoder> = Exclusive(UnsafeCell::new(defmt::Encoder::new()));
+    static SINK: Exclusive<Sink> = Exclusive(UnsafeCell::new(Sink {
+        fd: NOT_OPENED,
+        buf: [0; BUF],
+        len: 0,
+        restore_irq: false,
+    }));
+
+    #[defmt::global_logger]
+    struct Logger;
+
+    // SAFETY: `acquire`/`release` bracket every frame exclusively (see `Exclusive`).
+    unsafe impl defmt::Logger for Logger {
+        fn acquire() {
+            let enabled = cortex_m::register::primask::read().is_active();
+            cortex_m::interrupt::disable();
+            if TAKEN.swap(true, Ordering::Acquire) {
+                panic!("defmt logger taken reentrantly");
+            }
+            // SAFETY: exclusive from here to `release` (see `Exclusive`).
+            let (encoder, sink) = unsafe { (&mut *ENCODER.0.get(), &mut *SINK.0.get()) };
+            sink.restore_irq = enabled;
+            encoder.start_frame(|b| sink.push(b));
+        }
+
+        unsafe fn flush() {
+            // SAFETY: called between `acquire` and `release`.
+            unsafe { (*SINK.0.get()).flush() };
+        }
+
+        unsafe fn release() {
+            // SAFETY: called after `acquire`, which made the state ours.
+            let (encoder, sink) = unsafe { (&mut *ENCODER.0.get(), &mut *SINK.0.get()) };
+            encoder.end_frame(|b| sink.push(b));
+            sink.flush();
+            let restore = sink.restore_irq;
+            TAKEN.store(false, Ordering::Release);
+            if restore {
+                // SAFETY: interrupts were enabled when `acquire` disabled them.
+                unsafe { cortex_m::interrupt::enable() };
+            }
+        }
+
+        unsafe fn write(bytes: &[u8]) {
+            // SAFETY: called between `acquire` and `release`.
+            let (encoder, sink) = unsafe { (&mut *ENCODER.0.get(), &mut *SINK.0.get()) };
+            encoder.write(bytes, |b| sink.push(b));
+        }
+    }
+}
 
 /// CMSDK APB UART0 of the MPS2 boards.
 struct Uart0;
@@ -106,20 +236,41 @@ fn main() -> ! {
     let board = match Mcu32::build(&BOARD, flash, sram) {
         Ok(board) => board,
         Err(e) => {
+            log!(error, "cosim: building the board failed: {}", e);
             let _ = writeln!(out, "cosim: building the board failed: {e}");
             exit(250)
         }
     };
+    log!(
+        info,
+        "cosim: board built; guest flash {=u32} bytes, SRAM {=u32} bytes",
+        FLASH_SIZE as u32,
+        SRAM_SIZE as u32
+    );
     if let Err(e) = board.load_flash(GUEST, 0) {
+        log!(error, "cosim: loading the guest failed: {}", e);
         let _ = writeln!(out, "cosim: loading the guest failed: {e}");
         exit(251)
     }
     let slot = &raw mut HART;
     // SAFETY: `main` runs once; this is the only reference ever made to `HART`.
     let hart = unsafe { (*slot).write(board.hart()) };
+    log!(
+        info,
+        "cosim: guest started ({=u32} bytes)",
+        GUEST.len() as u32
+    );
     let code = match board.run(hart, MAX_INSNS, 10_000) {
-        RunOutcome::Finished(finish) => finish.exit_code(),
+        RunOutcome::Finished(finish) => {
+            log!(
+                info,
+                "cosim: guest finished with status {=u32}",
+                finish.exit_code()
+            );
+            finish.exit_code()
+        }
         other => {
+            log!(error, "cosim: the guest did not finish: {}", other);
             let _ = writeln!(out, "cosim: the guest did not finish: {other:?}");
             252
         }
