@@ -136,3 +136,43 @@ impl MmioOps for RecordingDevice {
 }
 pub mod machine;
 pub mod qemu;
+
+/// A fresh test memory with a full-size root container (owned by the root owner) as its
+/// first address space: `(memory, root owner, root container, space)`.
+pub fn setup() -> (
+    Box<TestMemory>,
+    fief_core::owner::OwnerHandle,
+    fief_core::memory::RegionHandle,
+    fief_core::memory::SpaceId,
+) {
+    let mem = memory();
+    let (owner, root, space) = {
+        let mut g = mem.lock();
+        let owner = g.root_owner().expect("a fresh memory has its root owner");
+        let root = g
+            .create_container(owner, "system", RegionSize::FULL, None)
+            .expect("a fresh memory has room for a container");
+        let space = g
+            .create_address_space(root, "system")
+            .expect("a fresh memory has room for an address space");
+        (owner, root, space)
+    };
+    (mem, owner, root, space)
+}
+
+/// The published view of `space` as `(start, last, region, offset_in_region)`.
+pub fn ranges(
+    mem: &TestMemory,
+    space: fief_core::memory::SpaceId,
+) -> Vec<(u64, u64, fief_core::memory::RegionHandle, u64)> {
+    let section = mem
+        .space(space)
+        .and_then(|s| s.section())
+        .expect("the space exists and has a published view");
+    section
+        .view()
+        .ranges()
+        .iter()
+        .map(|r| (r.start().0, r.last().0, r.region(), r.offset_in_region().0))
+        .collect()
+}

@@ -5,10 +5,10 @@
 
 use fief_core::memory::{
     AccessSize, Error, GuestAddress, MemTxAttrs, MemTxResult, Object, Priority, RegionHandle,
-    RegionOffset, RegionSize, SpaceId,
+    RegionOffset, SpaceId,
 };
-use fief_core::owner::{Lifecycle, OwnerHandle};
-use fief_tests::{memory, ram, size, TestMemory};
+use fief_core::owner::Lifecycle;
+use fief_tests::{ram, ranges, setup, size, TestMemory};
 
 const PLAIN: MemTxAttrs = MemTxAttrs::UNSPECIFIED;
 const STALE_REGION: Error = Error::Stale {
@@ -21,32 +21,6 @@ const STALE_OWNER: Error = Error::Stale {
 const REGIONS: usize = 128;
 /// Owner slots of a [`TestMemory`].
 const OWNERS: usize = 32;
-
-/// A memory with a full-size root container (owned by the root owner) as address space 0.
-fn setup() -> (Box<TestMemory>, OwnerHandle, RegionHandle, SpaceId) {
-    let mem = memory();
-    let (owner, root, space) = {
-        let mut g = mem.lock();
-        let owner = g.root_owner().unwrap();
-        let root = g
-            .create_container(owner, "system", RegionSize::FULL, None)
-            .unwrap();
-        let space = g.create_address_space(root, "system").unwrap();
-        (owner, root, space)
-    };
-    (mem, owner, root, space)
-}
-
-/// The published view of `space` as `(start, last, region, offset_in_region)`.
-fn ranges(mem: &TestMemory, space: SpaceId) -> Vec<(u64, u64, RegionHandle, u64)> {
-    let section = mem.space(space).unwrap().section().unwrap();
-    section
-        .view()
-        .ranges()
-        .iter()
-        .map(|r| (r.start().0, r.last().0, r.region(), r.offset_in_region().0))
-        .collect()
-}
 
 fn read(mem: &TestMemory, space: SpaceId, addr: u64) -> (u64, MemTxResult) {
     mem.space(space)

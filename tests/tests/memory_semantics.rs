@@ -7,38 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fief_core::memory::{
     AccessRules, AccessSize, Endianness, Error, GuestAddress, MemTxAttrs, MemTxResult, MmioOps,
-    Priority, RamBlock, RegionHandle, RegionKind, RegionOffset, RegionSize, SizeRule, SpaceId,
+    Priority, RamBlock, RegionKind, RegionOffset, SizeRule, SpaceId,
 };
-use fief_core::owner::OwnerHandle;
-use fief_tests::{leak, memory, ram, size, Call, RecordingDevice, TestMemory};
+use fief_tests::{leak, memory, ram, ranges, setup, size, Call, RecordingDevice, TestMemory};
 
 const PLAIN: MemTxAttrs = MemTxAttrs::UNSPECIFIED;
-
-/// A memory with a full-size root container (owned by the root owner) as address space 0.
-fn setup() -> (Box<TestMemory>, OwnerHandle, RegionHandle, SpaceId) {
-    let mem = memory();
-    let (owner, root, space) = {
-        let mut g = mem.lock();
-        let owner = g.root_owner().unwrap();
-        let root = g
-            .create_container(owner, "system", RegionSize::FULL, None)
-            .unwrap();
-        let space = g.create_address_space(root, "system").unwrap();
-        (owner, root, space)
-    };
-    (mem, owner, root, space)
-}
-
-/// The published view of `space` as `(start, last, region, offset_in_region)`.
-fn ranges(mem: &TestMemory, space: SpaceId) -> Vec<(u64, u64, RegionHandle, u64)> {
-    let section = mem.space(space).unwrap().section().unwrap();
-    section
-        .view()
-        .ranges()
-        .iter()
-        .map(|r| (r.start().0, r.last().0, r.region(), r.offset_in_region().0))
-        .collect()
-}
 
 fn read(mem: &TestMemory, space: SpaceId, addr: u64, size: AccessSize) -> (u64, MemTxResult) {
     mem.space(space)
