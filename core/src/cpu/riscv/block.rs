@@ -8,16 +8,34 @@
 //! executor. Each block keeps its decoded instructions, their offsets from the start, and a
 //! copy of the aligned 32-bit words of guest memory that hold them.
 //!
-//! **Validation on entry.** The cache is keyed by the virtual `pc` only. Every time the run
-//! loop enters a block it compares the stored words with guest memory (through the host
-//! pointer of the current fetch page, which the TLB gave for an execute access), and
-//! decodes again on any difference. The decoded form depends only on the raw bits and the
-//! block's `pc` (XLEN is fixed per hart), so a block is right whatever the privilege,
-//! `satp` or the physical page behind the `pc` are now: stores by this hart, other harts,
-//! DMA or a debugger are seen at the next block entry, and `fence.i` needs no
-//! invalidation. Inside a block, a store of this hart that lands on the block's own words,
-//! or any load or store that leaves the TLB fast path (MMIO, TLB miss), ends the block
-//! after that instruction, so such changes are seen by the next instruction as before.
+//! **Validation, once per code epoch.** The cache is keyed by the virtual `pc` only. A
+//! block is checked against guest memory (its stored words compared with the words now
+//! behind the current fetch page's host pointer, which the TLB gave for an execute access)
+//! when it is first entered in a *code epoch*, and decoded again on any difference; the
+//! block then carries the epoch's stamp, and later entries in the same epoch only compare
+//! the stamp. The decoded form depends only on the raw bits and the block's `pc` (XLEN is
+//! fixed per hart), so a checked block is right whatever physical page is behind the `pc`
+//! now. The epoch ends (every stamp goes stale at once, in O(1)) when code may have
+//! changed behind the hart's back or the `pc`'s translation may have changed:
+//!
+//! * a store of this hart that lands on a 64-byte host line holding a block checked in this
+//!   epoch ([`BlockCache::is_code_line`], a 1024-bit filter keyed by host address, so one
+//!   load and a bit test per store; a false hit only costs a re-check). The store also ends
+//!   the running block, so the next instruction sees the new code, as before;
+//! * every time slice ([`Hart::run`](super::Hart::run)): stores by other harts, DMA,
+//!   a debugger or the host are seen at the latest at the next slice, as the TLB's host
+//!   pointers are;
+//! * every instruction that leaves the block path (CSR and system instructions, so
+//!   `fence.i`, `sfence.vma` and `satp` writes; AMOs and LR/SC), every trap and interrupt
+//!   (privilege changes), and every load or store off the TLB fast path (MMIO, so a guest
+//!   that polls a DMA engine's status or takes its completion interrupt sees the code
+//!   the engine wrote).
+//!
+//! This is stronger than the ISA requires (Zifencei: a hart's fetches need see stores,
+//! its own included, only after it executes `fence.i`), and what QEMU's precise
+//! self-modifying-code detection gives for this hart's own stores. For another hart's
+//! plain stores it gives the ISA's guarantee (`fence.i` on this hart) and at worst a
+//! time slice of delay without one.
 //!
 //! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
 //! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a
@@ -67,6 +85,8 @@ pub(super) struct Micro {
 pub(super) struct Block {
     /// The virtual `pc` of the first instruction, or [`INVALID`].
     pub(super) pc: u64,
+    /// The code epoch in which the words were last checked against memory (0: never).
+    pub(super) checked: u32,
     /// Instructions in the block (1..=[`BLOCK_INSNS`] when valid).
     pub(super) count: u8,
     /// Words in `words`.
@@ -81,6 +101,7 @@ pub(super) struct Block {
 impl Block {
     const EMPTY: Block = Block {
         pc: INVALID,
+        checked: 0,
         count: 0,
         nwords: 0,
         offs: [0; BLOCK_INSNS + 1],
@@ -139,12 +160,20 @@ pub(super) fn is_straight(op: Op) -> bool {
     )
 }
 
+/// 64-byte host lines tracked by the code-line filter (a power of two).
+const CODE_LINES: usize = 1024;
+
 /// The block cache of one hart (see the module docs).
 pub(super) struct BlockCache {
     index: [u16; BLOCK_INDEX],
     pub(super) blocks: [Block; BLOCK_POOL],
     /// The pool entry the next new block takes.
     next: u16,
+    /// The current code epoch (never 0).
+    pub(super) epoch: u32,
+    /// Bit `(host address / 64) % CODE_LINES` is set for the host lines of every block
+    /// checked in this epoch (a superset: several lines share a bit).
+    code_lines: [u64; CODE_LINES / 64],
 }
 
 impl BlockCache {
@@ -153,6 +182,47 @@ impl BlockCache {
             index: [0; BLOCK_INDEX],
             blocks: [Block::EMPTY; BLOCK_POOL],
             next: 0,
+            epoch: 1,
+            code_lines: [0; CODE_LINES / 64],
+        }
+    }
+
+    /// Ends the code epoch: every block is checked against memory again at its next
+    /// entry.
+    #[inline]
+    pub(super) fn code_changed(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            // After 2^32 epochs a stale stamp could match again: clear them all.
+            for b in &mut self.blocks {
+                b.checked = 0;
+            }
+            self.epoch = 1;
+        }
+        self.code_lines = [0; CODE_LINES / 64];
+    }
+
+    /// Whether a store to host address `addr` may have written a block checked in this
+    /// epoch.
+    #[inline(always)]
+    pub(super) fn is_code_line(&self, addr: usize) -> bool {
+        let line = (addr >> 6) & (CODE_LINES - 1);
+        self.code_lines[line >> 6] & (1 << (line & 63)) != 0
+    }
+
+    /// Stamps block `idx`, whose words start at host address `host_lo`, as checked in this
+    /// epoch.
+    #[inline]
+    pub(super) fn mark_checked(&mut self, idx: usize, host_lo: usize) {
+        let b = &mut self.blocks[idx & (BLOCK_POOL - 1)];
+        b.checked = self.epoch;
+        let last = host_lo + (b.nwords as usize).max(1) * 4 - 1;
+        // At most 68 bytes: two or three lines.
+        let mut line = host_lo >> 6;
+        while line <= last >> 6 {
+            let l = line & (CODE_LINES - 1);
+            self.code_lines[l >> 6] |= 1 << (l & 63);
+            line += 1;
         }
     }
 
@@ -243,6 +313,35 @@ impl BlockCache {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_epochs_stamp_blocks_and_track_their_host_lines() {
+        let mem = [0x0010_8093u32; 1024]; // addi x1, x1, 1 everywhere
+        let mut c = BlockCache::new();
+        let i = c.build(0x8000_0038, Xlen::Rv32, |w| mem[w]).unwrap();
+        assert_eq!(c.blocks[i].nwords, 16);
+        // Host bytes 0x1038..0x1078 span lines 0x40, 0x41 (0x1040..) and not 0x42.
+        c.mark_checked(i, 0x1038);
+        assert_eq!(c.blocks[i].checked, c.epoch);
+        assert!(c.is_code_line(0x1000 + 0x3f));
+        assert!(c.is_code_line(0x1040));
+        assert!(c.is_code_line(0x1077));
+        assert!(!c.is_code_line(0x1080));
+        assert!(!c.is_code_line(0x0ffc));
+        // The filter wraps at 64 KiB: a false hit, never a miss.
+        assert!(c.is_code_line(0x1_1040));
+        let e = c.epoch;
+        c.code_changed();
+        assert_ne!(c.blocks[i].checked, c.epoch);
+        assert_eq!(c.epoch, e + 1);
+        assert!(!c.is_code_line(0x1040));
+        // Wrapping clears every stamp rather than letting an old one match again.
+        c.mark_checked(i, 0x1038);
+        c.epoch = u32::MAX;
+        c.blocks[i].checked = 1;
+        c.code_changed();
+        assert_eq!((c.epoch, c.blocks[i].checked), (1, 0));
+    }
 
     #[test]
     fn blocks_end_at_control_transfers_and_page_ends() {

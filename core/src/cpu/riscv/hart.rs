@@ -6,7 +6,8 @@
 //! and compares it with a cached mask of the interrupts that would be taken now
 //! (recomputed only when `mie`, `mideleg`, `mstatus` or the privilege change); a stop
 //! request is a bit of the same word. Then it looks up the decoded block at `pc`
-//! (`block`), validates it against guest memory (or decodes it), and runs
+//! (`block`), checks it against guest memory if this is its first entry in the code
+//! epoch (or decodes it), and runs
 //! it with `Hart::run_block`, XLEN a constant. The block's last instruction when it is a
 //! system instruction, AMO or RV64-only operation, and code the block path cannot run, go
 //! one at a time through fetch, decode and [`Hart::execute_fast`], else [`Hart::execute`]
@@ -319,8 +320,10 @@ impl<'i> Hart<'i> {
 
     /// Runs up to `max_instructions` instructions (traps do not count).
     pub fn run<B: Bus + ?Sized>(&mut self, bus: &B, max_instructions: u64) -> Exit {
-        // Host pointers from an earlier slice are not valid under this borrow.
+        // Host pointers from an earlier slice are not valid under this borrow, and other
+        // harts, DMA or the host may have written code since the last slice.
         self.tlb.flush();
+        self.blocks.code_changed();
         self.tlb.generation = bus.generation();
         match self.xlen {
             Xlen::Rv32 => self.run_loop::<B, true>(bus, max_instructions),
@@ -339,7 +342,7 @@ impl<'i> Hart<'i> {
     /// privilege, `satp` or the TLB may have changed.
     ///
     /// Each iteration checks the budget and the interrupts, then runs one decoded block
-    /// (`block`) of the fetch page, validated against guest memory, with
+    /// (`block`) of the fetch page, checked against guest memory once per code epoch, with
     /// [`Hart::run_block`]. So interrupts are taken between blocks: before the first
     /// instruction of `run`, after every control transfer and every instruction that leaves
     /// the block path (system instructions, traps, MMIO accesses), and otherwise after at
@@ -377,6 +380,8 @@ impl<'i> Hart<'i> {
             () => {{
                 pc = self.pc;
                 page = INVALID_PAGE;
+                // The privilege, the translation or memory may have changed.
+                self.blocks.code_changed();
                 int_mask = self.int_mask;
                 mip_sw = self.csr.mip_sw;
             }};
@@ -405,6 +410,7 @@ impl<'i> Hart<'i> {
             if pc & !PAGE_MASK == page {
                 let mut idx = self.blocks.slot(pc);
                 if !self.block_valid(idx, pc, page_host) {
+                    let host_lo = page_host.addr() + (pc & PAGE_MASK & !3) as usize;
                     let built = self.blocks.build(pc, xlen, |i| {
                         // SAFETY: `page_host` is the host page of a TLB entry filled under
                         // this slice's bus borrow (alive for the whole call, tlb docs),
@@ -413,12 +419,15 @@ impl<'i> Hart<'i> {
                         unsafe { host::load(page_host.add(4 * (i & 1023)), 4) as u32 }
                     });
                     idx = match built {
-                        Some(idx) => idx,
+                        Some(idx) => {
+                            self.blocks.mark_checked(idx, host_lo);
+                            idx
+                        }
                         None => usize::MAX,
                     };
                 }
                 if idx != usize::MAX {
-                    match self.run_block::<B, RV32>(bus, idx, pc, left, page_host) {
+                    match self.run_block::<B, RV32>(bus, idx, pc, left) {
                         End::Next(k, next) => {
                             left -= k;
                             pc = next;
@@ -515,7 +524,7 @@ impl<'i> Hart<'i> {
             }
             // A load or store that left the TLB fast path may have been MMIO (which can
             // raise an interrupt) or have written code: the fetch page stays, the next
-            // iteration checks interrupts and validates the next block.
+            // iteration checks interrupts and looks up the next block.
             left -= 1;
         };
         self.pc = pc;
@@ -523,14 +532,25 @@ impl<'i> Hart<'i> {
         exit
     }
 
-    /// Whether pool block `idx` is the block at `pc` and its words still match guest
-    /// memory in the fetch page at `page_host`.
+    /// Whether pool block `idx` is the block at `pc` and, checked in this code epoch or
+    /// now, its words match guest memory in the fetch page at `page_host`.
     #[inline(always)]
-    fn block_valid(&self, idx: usize, pc: u64, page_host: *mut u8) -> bool {
+    fn block_valid(&mut self, idx: usize, pc: u64, page_host: *mut u8) -> bool {
         let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
         if b.pc != pc {
             return false;
         }
+        if b.checked == self.blocks.epoch {
+            return true;
+        }
+        self.block_check(idx, pc, page_host)
+    }
+
+    /// The first entry of block `idx` (at `pc`) in this code epoch: compares its words
+    /// with guest memory in the fetch page at `page_host`, and stamps it when they match.
+    #[inline(never)]
+    fn block_check(&mut self, idx: usize, pc: u64, page_host: *mut u8) -> bool {
+        let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
         let w0 = (pc & PAGE_MASK & !3) as usize;
         let n = (b.nwords as usize).min(BLOCK_WORDS);
         // All words are read and the differences accumulated: one branch at the end rather
@@ -543,10 +563,14 @@ impl<'i> Hart<'i> {
             let cur = unsafe { host::load(page_host.add(w0 + 4 * k), 4) } as u32;
             diff |= cur ^ w;
         }
-        diff == 0
+        if diff != 0 {
+            return false;
+        }
+        self.blocks.mark_checked(idx, page_host.addr() + w0);
+        true
     }
 
-    /// Runs pool block `idx`, which starts at `pc` (validated), for at most `left`
+    /// Runs pool block `idx`, which starts at `pc` (checked), for at most `left`
     /// instructions: see [`End`].
     #[inline(always)]
     fn run_block<B: Bus + ?Sized, const RV32: bool>(
@@ -555,7 +579,6 @@ impl<'i> Hart<'i> {
         idx: usize,
         pc: u64,
         left: u64,
-        page_host: *mut u8,
     ) -> End {
         let idx = idx & (BLOCK_POOL - 1);
         let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
@@ -574,9 +597,6 @@ impl<'i> Hart<'i> {
         } else {
             count
         };
-        // The host bytes of the block's words: a store there ends the block.
-        let code_lo = page_host.addr() + (pc & PAGE_MASK & !3) as usize;
-        let code_len = self.blocks.blocks[idx].nwords as usize * 4;
         let mut i = 0;
         while i < n {
             let i_ = i & (BLOCK_INSNS - 1);
@@ -619,7 +639,7 @@ impl<'i> Hart<'i> {
             }
             macro_rules! store {
                 ($size:expr) => {
-                    match self.store_in_block(bus, ea, $size, b, code_lo, code_len) {
+                    match self.store_in_block(bus, ea, $size, b) {
                         Ok(false) => continue_block!(),
                         Ok(true) => return End::Next(i as u64 + 1, next!()),
                         Err(e) => return End::Trap(i as u64, at!(), e),
@@ -733,9 +753,9 @@ impl<'i> Hart<'i> {
         self.load_slow(bus, va, size).map(|v| (v, true))
     }
 
-    /// A store for [`Hart::run_block`]: whether it ends the block, because it wrote the
-    /// block's own words (host bytes `code_lo .. code_lo + code_len`) or left the TLB fast
-    /// path (MMIO, which may raise an interrupt, or a miss).
+    /// A store for [`Hart::run_block`]: whether it ends the block, because it may have
+    /// written a block checked in this code epoch (which ends the epoch: `block`) or left
+    /// the TLB fast path (MMIO, which may raise an interrupt, or a miss).
     #[inline(always)]
     fn store_in_block<B: Bus + ?Sized>(
         &mut self,
@@ -743,8 +763,6 @@ impl<'i> Hart<'i> {
         va: u64,
         size: u32,
         value: u64,
-        code_lo: usize,
-        code_len: usize,
     ) -> Result<bool, Exception> {
         if va & (size as u64 - 1) != 0 {
             return Err(Exception::new(cause::STORE_MISALIGNED, va));
@@ -755,7 +773,11 @@ impl<'i> Hart<'i> {
             let p = unsafe { e.host_w.add((va & PAGE_MASK) as usize) };
             // SAFETY: as above.
             unsafe { host::store(p, size, value) };
-            return Ok(p.addr().wrapping_sub(code_lo) < code_len);
+            if self.blocks.is_code_line(p.addr()) {
+                self.blocks.code_changed();
+                return Ok(true);
+            }
+            return Ok(false);
         }
         self.store_slow(bus, va, size, value).map(|()| true)
     }
@@ -985,6 +1007,9 @@ impl<'i> Hart<'i> {
         va: u64,
         size: u32,
     ) -> Result<u64, Exception> {
+        // MMIO (a device may have written code, e.g. a DMA engine whose status this polls)
+        // or a TLB miss: a new code epoch (`block`).
+        self.blocks.code_changed();
         let (pa, p) = self.translate(bus, va, Access::Load)?;
         if !p.is_null() {
             // SAFETY: as in `load`.
@@ -1013,7 +1038,12 @@ impl<'i> Hart<'i> {
         let e = self.tlb.entry(self.data_prv, va);
         if e.tag_w == va & !PAGE_MASK && !e.host_w.is_null() {
             // SAFETY: live, writable, 8-aligned TLB page; aligned access inside it.
-            unsafe { host::store(e.host_w.add((va & PAGE_MASK) as usize), size, value) };
+            let p = unsafe { e.host_w.add((va & PAGE_MASK) as usize) };
+            // SAFETY: as above.
+            unsafe { host::store(p, size, value) };
+            if self.blocks.is_code_line(p.addr()) {
+                self.blocks.code_changed();
+            }
             return Ok(());
         }
         self.store_slow(bus, va, size, value)
@@ -1027,6 +1057,8 @@ impl<'i> Hart<'i> {
         size: u32,
         value: u64,
     ) -> Result<(), Exception> {
+        // MMIO or a TLB miss (this may be a store to code): a new code epoch (`block`).
+        self.blocks.code_changed();
         let (pa, p) = self.translate(bus, va, Access::Store)?;
         if !p.is_null() {
             // SAFETY: as in `store`.
@@ -1277,7 +1309,7 @@ impl<'i> Hart<'i> {
                 core::sync::atomic::fence(Ordering::SeqCst);
                 0
             }
-            Op::FenceI => 0, // blocks are validated against memory on every entry
+            Op::FenceI => 0, // the run loop starts a new code epoch after this (`block`)
             Op::Ecall => {
                 return Err(Exception::new(cause::ECALL_U + self.prv as u64, 0));
             }

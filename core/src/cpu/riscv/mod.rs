@@ -64,13 +64,16 @@
 //!   AMOs, LR/SC, RV64-only operations). A fixed pool (512 blocks, 4096-slot index on
 //!   hosts; 32 and 256 on bare metal), no heap. Inside a block there is no fetch, TLB or
 //!   decode work per instruction: one 8-byte load of the decoded form and one `match`.
-//! * **Self-modifying code**: a block is keyed by the virtual `pc` and validated on every
-//!   entry by comparing the guest words it was decoded from with memory (through the
-//!   fetch page's host pointer), so code changed by this hart, another hart, DMA or a
-//!   debugger is seen at the next block entry, whatever the privilege or `satp`, and
-//!   `fence.i` needs no invalidation. A store of this hart to the running block's own
-//!   words, and any load or store off the TLB fast path (MMIO, TLB miss), end the block
-//!   after that instruction, so the next instruction sees the change as before.
+//! * **Self-modifying code**: a block is keyed by the virtual `pc` and checked against
+//!   guest memory (the words it was decoded from, through the fetch page's host pointer)
+//!   at its first entry in each *code epoch*; later entries compare a stamp. A new epoch
+//!   starts at every time slice, every instruction that leaves the block path (so
+//!   `fence.i`, `sfence.vma`, `satp` writes), every trap or interrupt, every MMIO access
+//!   or TLB miss, and every store of this hart to a 64-byte host line that holds a checked
+//!   block (a 1024-bit filter tested on each store). So this hart's own stores are seen by
+//!   the next instruction (such a store also ends the running block), and stores by other
+//!   harts, DMA or a debugger at the latest at this hart's next `fence.i`, MMIO access,
+//!   trap or time slice: what Zifencei requires, and more. Details in `block`.
 //! * **Interrupts** are checked between blocks (one relaxed atomic load): before the first
 //!   instruction of a `run`, after every jump, branch, trap, system instruction and MMIO
 //!   access, and at the latest after 16 instructions, as QEMU checks at translation-block

@@ -19,8 +19,8 @@
 //!
 //! # Decoded code
 //!
-//! Decoded instructions are cached per basic block, validated against guest memory on
-//! every block entry: see `block`.
+//! Decoded instructions are cached per basic block, checked against guest memory at the
+//! first entry in each code epoch: see `block`.
 
 use super::trap::Priv;
 

@@ -4,8 +4,9 @@ use std::vec;
 use std::vec::Vec;
 
 use super::asm::*;
-use super::{peek, poke, with_machine, Sec, MMIO_BASE, RAM_BASE, ROM_BASE};
+use super::{peek, poke, with_machine, with_shared_machine, Sec, MMIO_BASE, RAM_BASE, ROM_BASE};
 use crate::cpu::riscv::{cause, csr::num, Exit, Hart, Xlen};
+use crate::memory::{AccessSize, GuestAddress, MemTxAttrs};
 
 /// Runs `prog` (at RAM_BASE, in a 64 KiB RAM) until its final `ebreak`; gives the hart to
 /// `check` with the section still pinned.
@@ -297,6 +298,69 @@ fn decode_cache_sees_modified_code() {
         ],
         |h, _| assert_eq!(h.reg(5), 42),
     );
+}
+
+#[test]
+fn own_store_to_an_already_checked_block_is_seen_without_fence_i() {
+    // F (word 16) runs once and is stamped as checked; the program then patches F with a
+    // store that takes the TLB fast path and calls F again, with no fence.i and nothing
+    // else in between that would start a new code epoch: only the code-line filter on
+    // stores can make the second call see the new instruction.
+    let new_insn = li(10, 2);
+    let mut prog = vec![NOP; 18];
+    prog[0] = auipc(1, 0);
+    prog[1] = sw(0, 1, 256); // warm the write TLB for this page (a miss is a new epoch)
+    prog[2] = jal(5, (16 - 2) * 4); // F: x10 = 1
+    prog[3] = addi(6, 10, 0);
+    prog[4] = lui(2, new_insn.wrapping_add(0x800) & 0xffff_f000);
+    prog[5] = addi(2, 2, ((new_insn & 0xfff) as i32) << 20 >> 20);
+    prog[6] = sw(2, 1, 16 * 4); // F's first word, in another block
+    prog[7] = jal(5, (16 - 7) * 4); // F again: x10 = 2
+    prog[8] = EBREAK;
+    prog[16] = li(10, 1);
+    prog[17] = jalr(0, 5, 0);
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        assert_eq!(h.run(sec, 100), Exit::Breakpoint(RAM_BASE + 8 * 4));
+        assert_eq!(h.reg(6), 1, "the first call ran the old F");
+        assert_eq!(h.reg(10), 2, "the second call ran the patched F");
+    });
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // spins until another thread writes the code
+fn code_written_by_another_thread_is_seen_after_fence_i() {
+    // The guest calls F until it returns 2, with fence.i between calls, all in one time
+    // slice; another thread patches F (x10 = 1 -> x10 = 2) while it spins.
+    let mut prog = vec![NOP; 18];
+    prog[0] = li(7, 2);
+    prog[1] = jal(5, (16 - 1) * 4); // F
+    prog[2] = beq(10, 7, 12); // -> word 5
+    prog[3] = FENCE_I;
+    prog[4] = jal(0, -12); // -> word 1
+    prog[5] = EBREAK;
+    prog[16] = li(10, 1);
+    prog[17] = jalr(0, 5, 0);
+    with_shared_machine(0x10000, &[(0, &prog)], |sec, _, space| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        let exit = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                let r = space.write(
+                    GuestAddress(RAM_BASE + 16 * 4),
+                    AccessSize::Word,
+                    li(10, 2) as u64,
+                    MemTxAttrs::DEBUG,
+                );
+                assert!(r.is_ok());
+            });
+            h.run(sec, 200_000_000)
+        });
+        assert_eq!(exit, Exit::Breakpoint(RAM_BASE + 5 * 4));
+        assert_eq!(h.reg(10), 2);
+    });
 }
 
 #[test]

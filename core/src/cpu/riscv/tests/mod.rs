@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::vec;
 
 use crate::memory::{
-    AccessRules, AccessSize, GuestAddress, MemTxAttrs, MemTxResult, Memory, MmioOps, Priority,
-    RamBlock, ReadSection, RegionOffset, RegionSize,
+    AccessRules, AccessSize, AddressSpace, GuestAddress, MemTxAttrs, MemTxResult, Memory, MmioOps,
+    Priority, RamBlock, ReadSection, RegionOffset, RegionSize,
 };
 
 mod asm;
@@ -58,6 +58,16 @@ pub fn with_machine<R>(
     image: &[(u64, &[u32])],
     f: impl FnOnce(Sec<'_, '_, '_>, &Regs) -> R,
 ) -> R {
+    with_shared_machine(ram_size, image, |sec, dev, _| f(sec, dev))
+}
+
+/// [`with_machine`], also handing `f` the address space, which other threads can use
+/// (a section is pinned by one thread).
+pub fn with_shared_machine<R>(
+    ram_size: usize,
+    image: &[(u64, &[u32])],
+    f: impl FnOnce(Sec<'_, '_, '_>, &Regs, &AddressSpace<'_, '_, 32>) -> R,
+) -> R {
     let mut ram = vec![0u8; ram_size];
     put(&mut ram, image);
     let mut rom = vec![0u8; 4096];
@@ -91,8 +101,9 @@ pub fn with_machine<R>(
         g.commit().unwrap();
         space
     };
-    let sec = mem.space(space).unwrap().section().unwrap();
-    f(&sec, &dev)
+    let space = mem.space(space).unwrap();
+    let sec = space.section().unwrap();
+    f(&sec, &dev, &space)
 }
 
 /// Reads a word of guest memory.
