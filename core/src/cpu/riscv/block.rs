@@ -1,12 +1,14 @@
 //! The decoded basic-block cache.
 //!
 //! A block is a run of up to [`BLOCK_INSNS`] instructions that starts at some `pc`, stays
-//! inside one 4 KiB page, and ends after the first control transfer (`jal`, `jalr`, a
-//! conditional branch) or the first instruction the block executor does not run itself
+//! inside one 4 KiB page, and ends after the first jump (`jal`, `jalr`) or the first
+//! instruction the block executor does not run itself
 //! (CSR and system instructions, fences, AMOs, LR/SC, RV64-only operations, illegal
 //! encodings), which is kept as the block's last instruction and executed by the general
 //! executor. Each block keeps its decoded instructions, their offsets from the start, and a
-//! copy of the aligned 32-bit words of guest memory that hold them.
+//! copy of the aligned 32-bit words of guest memory that hold them. A conditional branch
+//! leaves the block when taken and goes on inside it when not (a superblock: a loop and
+//! the code after it are one block), so an `if` without `else` costs no block entry.
 //!
 //! **Validation, once per code epoch.** The cache is keyed by the virtual `pc` only. A
 //! block is checked against guest memory (its stored words compared with the words now
@@ -163,6 +165,14 @@ pub(super) fn is_straight(op: Op) -> bool {
 /// 64-byte host lines tracked by the code-line filter (a power of two).
 const CODE_LINES: usize = 1024;
 
+/// Whether `op` is a conditional branch (a block goes on past it when not taken).
+pub(super) fn is_cond_branch(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
+    )
+}
+
 /// The block cache of one hart (see the module docs).
 pub(super) struct BlockCache {
     index: [u16; BLOCK_INDEX],
@@ -279,7 +289,7 @@ impl BlockCache {
             };
             count += 1;
             off += len;
-            if !is_straight(insn.op) {
+            if !is_straight(insn.op) && !is_cond_branch(insn.op) {
                 break;
             }
         }
@@ -358,6 +368,13 @@ mod tests {
         assert_eq!(b.insns[2].op, Op::Jal);
         assert_eq!(b.nwords, 3);
         assert_eq!(c.slot(0x8000_0000), i);
+        // A conditional branch does not end a block: bne x1, x1, 0 then the jal.
+        mem[8] = 0x0010_9063; // bne x1, x1, 0
+        mem[9] = 0x0000_006f; // jal x0, 0
+        let i = c.build(0x8000_0020, Xlen::Rv32, |w| mem[w]).unwrap();
+        assert_eq!(c.blocks[i].count, 2);
+        assert_eq!(c.blocks[i].insns[0].op, Op::Bne);
+        assert_eq!(c.blocks[i].insns[1].op, Op::Jal);
         // A 32-bit instruction in the last two bytes of the page: no block.
         mem[1023] = 0x0003_0001; // c.nop at 0xffc, then a 32-bit opcode half at 0xffe
         assert!(c.build(0x8000_0ffe, Xlen::Rv32, |w| mem[w]).is_none());

@@ -344,7 +344,7 @@ impl<'i> Hart<'i> {
     /// Each iteration checks the budget and the interrupts, then runs one decoded block
     /// (`block`) of the fetch page, checked against guest memory once per code epoch, with
     /// [`Hart::run_block`]. So interrupts are taken between blocks: before the first
-    /// instruction of `run`, after every control transfer and every instruction that leaves
+    /// instruction of `run`, after every jump or taken branch and every instruction that leaves
     /// the block path (system instructions, traps, MMIO accesses), and otherwise after at
     /// most [`BLOCK_INSNS`] instructions (QEMU checks at translation-block boundaries too).
     /// A block is cut short to the remaining budget, so `run(n)` never retires more than
@@ -648,10 +648,10 @@ impl<'i> Hart<'i> {
             }
             macro_rules! branch {
                 ($cond:expr) => {
-                    return if $cond {
-                        End::Next(i as u64 + 1, at!().wrapping_add(imm) & m)
+                    if $cond {
+                        return End::Next(i as u64 + 1, at!().wrapping_add(imm) & m);
                     } else {
-                        End::Next(i as u64 + 1, next!())
+                        continue_block!()
                     }
                 };
             }

@@ -59,9 +59,9 @@
 //!   ([`Hart::set_time`]).
 //! * **TLB**: see [`tlb`].
 //! * **Decoded blocks** (`block`): the run loop executes pre-decoded basic blocks of up to
-//!   16 instructions, in one page, ending at the first jump or branch or at the first
-//!   instruction it leaves to the general executor (CSR and system instructions, fences,
-//!   AMOs, LR/SC, RV64-only operations). A fixed pool (512 blocks, 4096-slot index on
+//!   16 instructions, in one page, ending at the first jump or at the first instruction
+//!   it leaves to the general executor (CSR and system instructions, fences, AMOs, LR/SC,
+//!   RV64-only operations); a conditional branch leaves the block only when taken. A fixed pool (512 blocks, 4096-slot index on
 //!   hosts; 32 and 256 on bare metal), no heap. Inside a block there is no fetch, TLB or
 //!   decode work per instruction: one 8-byte load of the decoded form and one `match`.
 //! * **Self-modifying code**: a block is keyed by the virtual `pc` and checked against
@@ -75,7 +75,7 @@
 //!   harts, DMA or a debugger at the latest at this hart's next `fence.i`, MMIO access,
 //!   trap or time slice: what Zifencei requires, and more. Details in `block`.
 //! * **Interrupts** are checked between blocks (one relaxed atomic load): before the first
-//!   instruction of a `run`, after every jump, branch, trap, system instruction and MMIO
+//!   instruction of a `run`, after every jump, taken branch, trap, system instruction and MMIO
 //!   access, and at the latest after 16 instructions, as QEMU checks at translation-block
 //!   boundaries. A device interrupt raised by another thread may therefore be taken up to
 //!   15 instructions later than with a check per instruction; one raised by this hart's own
