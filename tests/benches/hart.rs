@@ -137,9 +137,19 @@ fn main() {
             q_work.push(t);
             q_empty.push(qemu(&empty).unwrap().0);
         }
-        eprintln!("run {}/{runs} done", run + 1);
+        eprintln!(
+            "run {}/{runs} done: Fief {:.3} s{}",
+            run + 1,
+            f_work.last().unwrap().as_secs_f64(),
+            q_work
+                .last()
+                .map(|q: &Duration| format!(", QEMU {:.3} s", q.as_secs_f64()))
+                .unwrap_or_default()
+        );
     }
 
+    let (f_runs, f_empty_runs) = (f_work.clone(), f_empty.clone());
+    let (q_runs, q_empty_runs) = (q_work.clone(), q_empty.clone());
     let (fw, fe) = (median(f_work), median(f_empty));
     let f_net = fw.saturating_sub(fe);
     println!();
@@ -179,6 +189,25 @@ fn main() {
         println!(
             "QEMU: {:.1} MIPS (net)",
             instret as f64 / q_net.as_secs_f64() / 1e6
+        );
+        // Each run's Fief and QEMU measurements are seconds apart, so their ratio is the
+        // least affected by the shared machine's load changing during the benchmark.
+        let mut pair_ratios: Vec<f64> = (0..runs)
+            .map(|i| {
+                let f = f_runs[i].saturating_sub(f_empty_runs[i]).as_secs_f64();
+                let q = q_runs[i].saturating_sub(q_empty_runs[i]).as_secs_f64();
+                f / q
+            })
+            .collect();
+        pair_ratios.sort_by(f64::total_cmp);
+        println!(
+            "per-run net ratios: {}; median {:.2}",
+            pair_ratios
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            pair_ratios[runs / 2]
         );
     } else {
         println!("| bench_mix, raw | {} | - | - |", secs(fw));

@@ -144,8 +144,9 @@ pub(super) struct Reservation {
 /// One RISC-V hart (see the [module docs](super)).
 pub struct Hart<'i> {
     /// x0..x31, then the discard slot that absorbs writes to x0 ([`DISCARD`], 32), then
-    /// unused slots up to 64 so that an index masked with 63 needs no bounds check.
-    pub(super) regs: [u64; 64],
+    /// unused slots up to 256, so that a `u8` index (the block executor's) or one masked
+    /// with 63 needs no bounds check.
+    pub(super) regs: [u64; 256],
     pub(super) pc: u64,
     pub(super) xlen: Xlen,
     /// All ones in the low XLEN bits: every register value is kept truncated to it.
@@ -192,7 +193,7 @@ impl<'i> Hart<'i> {
             Xlen::Rv64 => (u64::MAX, 64),
         };
         let mut hart = Hart {
-            regs: [0; 64],
+            regs: [0; 256],
             pc: reset_pc & xmask,
             xlen,
             xmask,
@@ -591,7 +592,8 @@ impl<'i> Hart<'i> {
                 v as i64
             }
         };
-        let count = self.blocks.blocks[idx].count as usize;
+        // Clamped so that the compiler sees `i < BLOCK_INSNS`: no bounds checks below.
+        let count = (self.blocks.blocks[idx].count as usize).min(BLOCK_INSNS);
         let n = if count as u64 > left {
             left as usize
         } else {
@@ -599,13 +601,13 @@ impl<'i> Hart<'i> {
         };
         let mut i = 0;
         while i < n {
-            let i_ = i & (BLOCK_INSNS - 1);
+            let i_ = i;
             let u = self.blocks.blocks[idx].insns[i_];
-            // Sources are x0..x31 (never the discard slot): the mask makes the index
-            // check-free without changing it.
-            let a = self.regs[(u.rs1 & 31) as usize];
-            let b = self.regs[(u.rs2 & 31) as usize];
-            let rd = (u.rd & 63) as usize;
+            // `u8` indices into the 256-slot file: no mask and no bounds check (masking
+            // them measured about 8 % slower on `bench_mix`).
+            let a = self.regs[u.rs1 as usize];
+            let b = self.regs[u.rs2 as usize];
+            let rd = u.rd as usize;
             let imm = u.imm as i64 as u64;
             let ea = a.wrapping_add(imm) & m;
             // The instruction's `pc` and the next one (only where needed).

@@ -35,7 +35,7 @@
 //! # Design choices
 //!
 //! * **x0**: the decoder maps `rd = 0` to slot 32, which absorbs writes, so the executor
-//!   never tests for x0. The file has 64 slots (33 used) so masked indices need no bounds
+//!   never tests for x0. The file has 256 slots (33 used) so `u8` indices need no bounds
 //!   check.
 //! * **Misaligned accesses** raise load/store-AMO address-misaligned exceptions (no
 //!   emulation in hardware); `mtval` is the address. Misaligned LR/SC/AMOs too.
