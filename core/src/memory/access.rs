@@ -4,7 +4,8 @@
 //! Every access runs inside a *read section*: the view it started with is pinned until it
 //! ends, so a concurrent commit neither changes what it sees nor frees what it can reach.
 //! [`AddressSpace`]'s methods open a section per call; a [`ReadSection`] keeps one open
-//! across many accesses (a hart's time slice, a DMA burst) and caches the last range hit.
+//! across many accesses (a hart's time slice, a DMA burst) and caches the last range hit;
+//! a [`CachedSection`] adds a direct-mapped cache of RAM pages on top (a software TLB).
 //!
 //! Bad accesses answer a [`MemTxResult`], never a panic: nothing mapped → decode error
 //! (reads give 0); sizes or alignment outside the device's `valid` rules, or `accepts`
@@ -16,6 +17,7 @@ use core::cell::Cell;
 use super::addr::{AccessSize, GuestAddress, RegionOffset};
 use super::flatview::{FlatRange, FlatView, Section, Target};
 use super::ops::{Endianness, MmioOps};
+use super::ram::RamPtr;
 use super::topology::VIEW_COPIES;
 use super::tx::{MemTxAttrs, MemTxResult};
 use crate::grace::{Pinned, Published};
@@ -561,5 +563,175 @@ impl<const F: usize> ReadSection<'_, '_, F> {
             return None;
         }
         Some((ram.host_ptr(offset)?, writable))
+    }
+}
+
+/// Bytes of one [`CachedSection`] page.
+pub const CACHED_PAGE: u64 = 4096;
+
+/// One page of a [`CachedSection`]: the page number and the host memory behind it.
+#[derive(Clone, Copy)]
+struct CachedPage {
+    /// `addr / CACHED_PAGE` of the page, or `u64::MAX` when the entry is empty (no page
+    /// number reaches it).
+    page: u64,
+    /// The page's [`CACHED_PAGE`] bytes in the RAM block that backs all of it.
+    ram: Option<RamPtr>,
+    /// Plain writes may go to the block (RAM that is not read-only).
+    writable: bool,
+}
+
+impl CachedPage {
+    const EMPTY: CachedPage = CachedPage {
+        page: u64::MAX,
+        ram: None,
+        writable: false,
+    };
+}
+
+/// A [`ReadSection`] with a cache of `N` RAM pages (`N` a power of two, at least 2; two
+/// ways per set, the most recently filled first): a software TLB for device models and DMA
+/// loops that hop between regions.
+///
+/// An access whose 4 KiB page is cached, and that stays inside it, is a tag compare and a
+/// host load or store; everything else goes through the section (its last-range cache,
+/// then the flat view's lookup) and fills the cache when one memory range backs the whole
+/// page. Pages of MMIO, of ranges smaller than a page and of holes are never cached, so
+/// they behave exactly as through the section. The cache borrows the section, so its
+/// pointers cannot outlive the pinned view (rule L7); a new section starts a new cache.
+///
+/// ```text
+/// let section = space.section()?;
+/// let mut cached = section.cached::<1024>();
+/// let (v, r) = cached.read(addr, AccessSize::Word, attrs);
+/// ```
+pub struct CachedSection<'s, 'm, 'a, const F: usize, const N: usize> {
+    section: &'s ReadSection<'m, 'a, F>,
+    pages: [CachedPage; N],
+}
+
+impl<'m, 'a, const F: usize> ReadSection<'m, 'a, F> {
+    /// This section with an (empty) cache of `N` RAM pages: see [`CachedSection`].
+    pub fn cached<const N: usize>(&self) -> CachedSection<'_, 'm, 'a, F, N> {
+        const {
+            assert!(
+                N.is_power_of_two() && N >= 2,
+                "the page cache size must be a power of two, at least 2"
+            )
+        };
+        CachedSection {
+            section: self,
+            pages: [CachedPage::EMPTY; N],
+        }
+    }
+}
+
+impl<'m, 'a, const F: usize, const N: usize> CachedSection<'_, 'm, 'a, F, N> {
+    /// The section the cache reads through.
+    pub fn section(&self) -> &ReadSection<'m, 'a, F> {
+        self.section
+    }
+
+    /// The first entry of page number `page`'s set (the set's two ways are this entry and
+    /// the next). Fibonacci hashing (the top bits of the page number times 2^64 / φ), so
+    /// that regions at power-of-two strides (devices 1 MiB apart) spread over all the sets
+    /// instead of sharing a few.
+    #[inline(always)]
+    fn set(page: u64) -> usize {
+        let sets = N / 2;
+        let hash = page.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> ((64 - sets.trailing_zeros()) & 63);
+        2 * (hash as usize & (sets - 1))
+    }
+
+    /// The cached host memory of `addr`'s page, and whether it is writable, if the page is
+    /// cached and `[addr, addr + n)` stays inside it.
+    #[inline(always)]
+    fn hit(&self, addr: u64, n: u64) -> Option<(RamPtr, bool)> {
+        let page = addr / CACHED_PAGE;
+        if addr % CACHED_PAGE + n > CACHED_PAGE {
+            return None;
+        }
+        let set = Self::set(page);
+        let e = &self.pages[set];
+        let e = if e.page == page {
+            e
+        } else {
+            let e = &self.pages[(set + 1) & (N - 1)];
+            if e.page != page {
+                return None;
+            }
+            e
+        };
+        e.ram.map(|ram| (ram, e.writable))
+    }
+
+    /// Reads `size` bytes at `addr` (little-endian value), as [`ReadSection::read`].
+    #[inline]
+    pub fn read(
+        &mut self,
+        addr: GuestAddress,
+        size: AccessSize,
+        attrs: MemTxAttrs,
+    ) -> (u64, MemTxResult) {
+        if let Some((ram, _)) = self.hit(addr.0, size.bytes() as u64) {
+            // SAFETY: `ram` is the page's `CACHED_PAGE` bytes (`RamPtr::sub` checked them
+            // against the block when the entry was filled) and the access stays inside the
+            // page (`hit`), so it is in bounds; the block is alive because the section this
+            // cache borrows keeps its view pinned (rule L7).
+            return (
+                unsafe { ram.load(addr.0 % CACHED_PAGE, size) },
+                MemTxResult::OK,
+            );
+        }
+        self.fill(addr.0);
+        self.section.read(addr, size, attrs)
+    }
+
+    /// Writes the low `size` bytes of `value` at `addr`, as [`ReadSection::write`].
+    #[inline]
+    pub fn write(
+        &mut self,
+        addr: GuestAddress,
+        size: AccessSize,
+        value: u64,
+        attrs: MemTxAttrs,
+    ) -> MemTxResult {
+        if let Some((ram, true)) = self.hit(addr.0, size.bytes() as u64) {
+            // SAFETY: as in `read`; writable means plain RAM that is not read-only, which
+            // `ReadSection::write` would store to directly too.
+            unsafe { ram.store(addr.0 % CACHED_PAGE, size, value) };
+            return MemTxResult::OK;
+        }
+        self.fill(addr.0);
+        self.section.write(addr, size, value, attrs)
+    }
+
+    /// Caches `addr`'s page if one RAM, ROM or ROM-device range backs all of it (in the
+    /// first way of its set; the entry there moves to the second).
+    #[inline(never)]
+    fn fill(&mut self, addr: u64) {
+        let page = addr / CACHED_PAGE;
+        let start = page * CACHED_PAGE;
+        let Some(range) = self.section.range_for(start, CACHED_PAGE) else {
+            return;
+        };
+        let (ram, writable) = match range.target {
+            Target::Ram(ram) => (ram, !range.readonly),
+            Target::Rom(ram) | Target::RomD(ram, _) => (ram, false),
+            _ => return,
+        };
+        let offset = range.offset_in_region + (start - range.start);
+        let set = Self::set(page);
+        if self.pages[set].page == page {
+            return;
+        }
+        if let Some(ram) = ram.sub(offset, CACHED_PAGE) {
+            self.pages[(set + 1) & (N - 1)] = self.pages[set];
+            self.pages[set] = CachedPage {
+                page,
+                ram: Some(ram),
+                writable,
+            };
+        }
     }
 }

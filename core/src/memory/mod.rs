@@ -21,7 +21,7 @@ pub mod render;
 pub mod topology;
 pub mod tx;
 
-pub use access::{AddressSpace, ReadSection};
+pub use access::{AddressSpace, CachedSection, ReadSection, CACHED_PAGE};
 pub use addr::{AccessSize, GuestAddress, Priority, RegionOffset, RegionSize};
 pub use dma::{DmaDirection, DmaError, Lease, LeaseHandle, LeaseTable};
 pub use error::{Error, Object, Rejected};

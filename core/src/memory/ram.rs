@@ -302,6 +302,21 @@ unsafe fn store64_aligned(p: *mut u8, value: u64) {
 }
 
 impl RamPtr {
+    /// The `len` bytes of the block from `offset`, as a block of their own (for a cache of
+    /// pages); `None` unless they are all inside this block.
+    pub(crate) fn sub(self, offset: u64, len: u64) -> Option<RamPtr> {
+        if offset.checked_add(len)? <= self.len {
+            Some(RamPtr {
+                // SAFETY: `offset + len <= self.len`, so the result stays inside the block's
+                // allocation.
+                ptr: unsafe { self.ptr.add(offset as usize) },
+                len,
+            })
+        } else {
+            None
+        }
+    }
+
     /// Host address of byte `offset` of the block, for a CPU's TLB (valid while the view
     /// holding this pointer is pinned); `None` past the end.
     pub(crate) fn host_ptr(self, offset: u64) -> Option<NonNull<u8>> {
