@@ -499,3 +499,33 @@ fn sfence_vma_and_satp_writes_flush_the_tlb() {
         assert_eq!((h.reg(3), h.reg(4), h.reg(8)), (1, 1, 2));
     });
 }
+
+#[test]
+fn a_block_is_not_reused_across_a_privilege_change_that_remaps_its_pc() {
+    // M-mode calls code A at 0x8000_3000 (physical), then mrets to S-mode at the same
+    // virtual address, which Sv32 maps to code B at 0x8000_6000: all in one slice, so only
+    // the new code epoch at mret keeps the hart from reusing A's decoded block.
+    let code_va = RAM_BASE + 0x3000;
+    let code_b = RAM_BASE + 0x6000;
+    let prog = [
+        jal(5, 0x3000), // A
+        addi(11, 10, 0),
+        MRET,
+    ];
+    with_handler(&prog, |h, sec| {
+        poke(sec, code_va, li(10, 1));
+        poke(sec, code_va + 4, jalr(0, 5, 0));
+        poke(sec, code_b, li(10, 2));
+        poke(sec, code_b + 4, EBREAK);
+        poke(sec, ROOT + (code_va >> 22) * 4, pte(L0, V));
+        poke(sec, pte_addr(code_va), pte(code_b, V | R | X | A));
+        h.set_csr(num::SATP, (1 << 31) | (ROOT >> 12)).unwrap();
+        h.set_csr(num::MSTATUS, 1 << 11).unwrap(); // MPP = S
+        h.set_csr(num::MEPC, code_va).unwrap();
+        run_to_break(h, sec);
+        assert_eq!(h.reg(11), 1, "M-mode ran A");
+        assert_eq!(h.privilege(), Priv::Supervisor);
+        assert_eq!(h.reg(10), 2, "S-mode ran B at the same virtual address");
+        assert_eq!(h.pc(), code_va + 4);
+    });
+}
