@@ -58,6 +58,13 @@ pub trait Bus {
     fn generation(&self) -> u32 {
         0
     }
+
+    /// A count that moves whenever DMA writes guest RAM behind the CPU's back (see
+    /// [`ReadSection::lease_writes`]); a CPU with a decoded-code cache checks its code
+    /// again when it moved. A bus that no DMA writes to keeps the default, 0.
+    fn lease_writes(&self) -> u32 {
+        0
+    }
 }
 
 impl<const F: usize> Bus for ReadSection<'_, '_, F> {
@@ -82,5 +89,10 @@ impl<const F: usize> Bus for ReadSection<'_, '_, F> {
 
     fn generation(&self) -> u32 {
         self.view().generation()
+    }
+
+    #[inline]
+    fn lease_writes(&self) -> u32 {
+        ReadSection::lease_writes(self)
     }
 }

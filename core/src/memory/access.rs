@@ -20,6 +20,7 @@ use super::ops::{Endianness, MmioOps};
 use super::ram::RamPtr;
 use super::topology::VIEW_COPIES;
 use super::tx::{MemTxAttrs, MemTxResult};
+use crate::atomic::{AtomicU32, Ordering};
 use crate::grace::{Pinned, Published};
 
 /// A reader's handle on one address space. Cheap to copy; every method pins the current
@@ -27,11 +28,19 @@ use crate::grace::{Pinned, Published};
 #[derive(Clone, Copy)]
 pub struct AddressSpace<'m, 'a, const F: usize> {
     views: &'m Published<FlatView<'a, F>, VIEW_COPIES>,
+    /// The memory's count of DMA lease writes (see [`ReadSection::lease_writes`]).
+    lease_writes: &'m AtomicU32,
 }
 
 impl<'m, 'a, const F: usize> AddressSpace<'m, 'a, F> {
-    pub(crate) fn new(views: &'m Published<FlatView<'a, F>, VIEW_COPIES>) -> Self {
-        AddressSpace { views }
+    pub(crate) fn new(
+        views: &'m Published<FlatView<'a, F>, VIEW_COPIES>,
+        lease_writes: &'m AtomicU32,
+    ) -> Self {
+        AddressSpace {
+            views,
+            lease_writes,
+        }
     }
 
     /// Opens a read section on the current view. `None` only before the first commit that
@@ -40,6 +49,7 @@ impl<'m, 'a, const F: usize> AddressSpace<'m, 'a, F> {
         self.views.pin().map(|pin| ReadSection {
             pin,
             last: Cell::new(0),
+            lease_writes: self.lease_writes,
         })
     }
 
@@ -106,6 +116,7 @@ pub struct ReadSection<'m, 'a, const F: usize> {
     pin: Pinned<'m, FlatView<'a, F>, VIEW_COPIES>,
     /// Index of the range the last access hit: a TLB of one entry.
     last: Cell<usize>,
+    lease_writes: &'m AtomicU32,
 }
 
 impl<'a, const F: usize> ReadSection<'_, 'a, F> {
@@ -117,6 +128,14 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
     /// The epoch the pinned view was published at.
     pub fn epoch(&self) -> u32 {
         self.pin.epoch()
+    }
+
+    /// How many times a DMA lease of this memory has written guest RAM (wrapping; see
+    /// [`LeaseTable`](super::LeaseTable)): a CPU's decoded-code cache compares it to see
+    /// code that DMA wrote. A count read here comes with the bytes written before it.
+    #[inline]
+    pub fn lease_writes(&self) -> u32 {
+        self.lease_writes.load(Ordering::Acquire)
     }
 
     /// The range that holds all of `[addr, addr + n)`, trying the last one hit first.

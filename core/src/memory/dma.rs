@@ -17,9 +17,13 @@
 //! to retry. Like QEMU's `address_space_map`, a lease may be shorter than asked: it stops at
 //! the end of the flat range (a region boundary) or of the bounce buffer.
 //!
-//! Writes through a lease need no dirty tracking for the harts: a hart's TLB holds host
-//! pointers to the same memory, and its decoded-block cache compares a block's guest words
-//! with memory every time it enters the block, so code written by DMA is seen at once.
+//! Writes through a lease are visible to the harts at once: a hart's TLB holds host pointers
+//! to the same memory, so data needs nothing more. For code, every write through a lease
+//! into RAM ([`LeaseTable::write`], a [`LeaseTable::copy`] into RAM, the write-back at
+//! [`LeaseTable::unmap`]) counts in the memory's lease-write count
+//! ([`ReadSection::lease_writes`](super::ReadSection::lease_writes)), after the bytes; a
+//! hart compares the count at every decoded-block entry and checks its blocks against
+//! memory again when it moved, so code written by DMA runs from the next block on.
 //!
 //! Leases live in a fixed-size table with generational handles (rule L1, L2): a stale handle
 //! answers [`DmaError::Stale`], a full table [`DmaError::TableFull`].
@@ -367,6 +371,7 @@ impl<const L: usize, const B: usize, const BS: usize> LeaseTable<L, B, BS> {
             } => {
                 // SAFETY: as in `read`: in bounds, and pinned while the table lock is held.
                 unsafe { ram.copy_from(base + offset, data) };
+                memory.note_lease_write();
             }
             Backing::Bounce { index } => {
                 let start = offset as usize;
@@ -413,6 +418,7 @@ impl<const L: usize, const B: usize, const BS: usize> LeaseTable<L, B, BS> {
                 unsafe {
                     RamPtr::copy_between(sram, sbase + src_offset, dram, dbase + dst_offset, n)
                 };
+                memory.note_lease_write();
             }
             (Backing::Ram { ram, offset, .. }, Backing::Bounce { index }) => {
                 let mut buffer = self.buffers[index].lock();
@@ -423,6 +429,7 @@ impl<const L: usize, const B: usize, const BS: usize> LeaseTable<L, B, BS> {
                 let buffer = self.buffers[index].lock();
                 // SAFETY: as in `write`.
                 unsafe { ram.copy_from(offset + dst_offset, &buffer[s..s + n]) };
+                memory.note_lease_write();
             }
             (Backing::Bounce { index: i }, Backing::Bounce { index: j }) if i == j => {
                 self.buffers[i].lock().copy_within(s..s + n, d);
@@ -467,6 +474,7 @@ impl<const L: usize, const B: usize, const BS: usize> LeaseTable<L, B, BS> {
                         Some(space) => space.write_buf(state.addr, &buffer[..done], state.attrs),
                         None => MemTxResult::DECODE_ERROR,
                     };
+                    memory.note_lease_write();
                 }
                 self.free_bounce(index);
                 if result.is_ok() {

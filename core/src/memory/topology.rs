@@ -83,6 +83,9 @@ pub struct Memory<'a, const R: usize, const O: usize, const S: usize, const F: u
     /// region's RAM block; a retired slot with pins is not reclaimed (rule L8). The protocol
     /// is [`PinSlot`]'s, model-checked with loom.
     pins: [PinSlot; R],
+    /// How many times a DMA lease wrote guest RAM (wrapping): harts compare it at every
+    /// decoded-block entry to see code written by DMA (`cpu::riscv` `block` docs).
+    lease_writes: StdAtomicU32,
 }
 
 impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<'a, R, O, S, F> {
@@ -105,7 +108,14 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<
             views: [const { Published::new() }; S],
             space_count: StdAtomicU32::new(0),
             pins: [const { PinSlot::new() }; R],
+            lease_writes: StdAtomicU32::new(0),
         }
+    }
+
+    /// Records that a DMA lease wrote guest RAM (after the bytes are written: `Release`, so
+    /// a reader that sees the new count also sees them).
+    pub(crate) fn note_lease_write(&self) {
+        self.lease_writes.fetch_add(1, Ordering::Release);
     }
 
     /// Takes the writer lock. Readers carry on against the published views meanwhile.
@@ -128,7 +138,10 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<
     /// The reader's handle on an address space, or `None` for an id this memory never made.
     pub fn space(&self, id: SpaceId) -> Option<AddressSpace<'_, 'a, F>> {
         if (id.0 as u32) < self.space_count.load(Ordering::Acquire) {
-            Some(AddressSpace::new(&self.views[id.index()]))
+            Some(AddressSpace::new(
+                &self.views[id.index()],
+                &self.lease_writes,
+            ))
         } else {
             None
         }

@@ -24,9 +24,13 @@
 //!   epoch ([`BlockCache::is_code_line`], a 1024-bit filter keyed by host address, so one
 //!   load and a bit test per store; a false hit only costs a re-check). The store also ends
 //!   the running block, so the next instruction sees the new code, as before;
-//! * every time slice ([`Hart::run`](super::Hart::run)): stores by other harts, DMA,
-//!   a debugger or the host are seen at the latest at the next slice, as the TLB's host
-//!   pointers are;
+//! * every DMA write through a lease into guest RAM: the memory counts them
+//!   ([`ReadSection::lease_writes`](crate::memory::ReadSection::lease_writes)) and the run
+//!   loop compares the count at every block entry (one load), so code written by DMA runs
+//!   from the next block on;
+//! * every time slice ([`Hart::run`](super::Hart::run)): plain stores by other harts and
+//!   writes of a debugger or the host are seen at the latest at the next slice, as the
+//!   TLB's host pointers are;
 //! * every instruction that leaves the block path (CSR and system instructions, so
 //!   `fence.i`, `sfence.vma` and `satp` writes; AMOs and LR/SC), every trap and interrupt
 //!   (privilege changes), and every load or store off the TLB fast path (MMIO, so a guest
@@ -35,9 +39,9 @@
 //!
 //! This is stronger than the ISA requires (Zifencei: a hart's fetches need see stores,
 //! its own included, only after it executes `fence.i`), and what QEMU's precise
-//! self-modifying-code detection gives for this hart's own stores. For another hart's
-//! plain stores it gives the ISA's guarantee (`fence.i` on this hart) and at worst a
-//! time slice of delay without one.
+//! self-modifying-code detection gives for this hart's own stores and for DMA. For another
+//! hart's plain stores it gives the ISA's guarantee (`fence.i` on this hart) and at worst
+//! a time slice of delay without one.
 //!
 //! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
 //! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a

@@ -368,6 +368,8 @@ impl<'i> Hart<'i> {
         // The fetch page: its virtual page address (or INVALID_PAGE) and host pointer.
         let mut page = INVALID_PAGE;
         let mut page_host: *mut u8 = core::ptr::null_mut();
+        // The bus's DMA write count when the code epoch last started (`block`).
+        let mut lease_writes = bus.lease_writes();
         // Before a slow event: write the local state back to the hart.
         macro_rules! sync {
             () => {{
@@ -409,6 +411,12 @@ impl<'i> Hart<'i> {
                 }
             }
             if pc & !PAGE_MASK == page {
+                let writes = bus.lease_writes();
+                if writes != lease_writes {
+                    // DMA wrote guest RAM: maybe code.
+                    lease_writes = writes;
+                    self.blocks.code_changed();
+                }
                 let mut idx = self.blocks.slot(pc);
                 if !self.block_valid(idx, pc, page_host) {
                     let host_lo = page_host.addr() + (pc & PAGE_MASK & !3) as usize;

@@ -4,9 +4,11 @@ use std::vec;
 use std::vec::Vec;
 
 use super::asm::*;
-use super::{peek, poke, with_machine, with_shared_machine, Sec, MMIO_BASE, RAM_BASE, ROM_BASE};
+use super::{
+    peek, poke, with_machine, with_shared_machine, Mem, Sec, MMIO_BASE, RAM_BASE, ROM_BASE,
+};
 use crate::cpu::riscv::{cause, csr::num, Exit, Hart, Xlen};
-use crate::memory::{AccessSize, GuestAddress, MemTxAttrs};
+use crate::memory::{AccessSize, DmaDirection, GuestAddress, LeaseTable, MemTxAttrs, SpaceId};
 
 /// Runs `prog` (at RAM_BASE, in a 64 KiB RAM) until its final `ebreak`; gives the hart to
 /// `check` with the section still pinned.
@@ -328,39 +330,78 @@ fn own_store_to_an_already_checked_block_is_seen_without_fence_i() {
     });
 }
 
-#[test]
-#[cfg_attr(miri, ignore)] // spins until another thread writes the code
-fn code_written_by_another_thread_is_seen_after_fence_i() {
-    // The guest calls F until it returns 2, with fence.i between calls, all in one time
-    // slice; another thread patches F (x10 = 1 -> x10 = 2) while it spins.
+/// The guest calls F (word 16: x10 = 1) until it returns 2, all in one time slice, with
+/// `between` (at word 3) between calls; `patch` runs on another thread 20 ms in and must
+/// make the guest see F changed to x10 = 2. Returns the exit and x10.
+fn spin_until_patched(
+    between: u32,
+    patch: impl FnOnce(&Mem<'_>, SpaceId, u64, u32) + Send,
+) -> (Exit, u64) {
     let mut prog = vec![NOP; 18];
     prog[0] = li(7, 2);
     prog[1] = jal(5, (16 - 1) * 4); // F
     prog[2] = beq(10, 7, 12); // -> word 5
-    prog[3] = FENCE_I;
+    prog[3] = between;
     prog[4] = jal(0, -12); // -> word 1
     prog[5] = EBREAK;
     prog[16] = li(10, 1);
     prog[17] = jalr(0, 5, 0);
-    with_shared_machine(0x10000, &[(0, &prog)], |sec, _, space| {
+    with_shared_machine(0x10000, &[(0, &prog)], |sec, _, mem, id| {
         let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
         h.set_debug_ebreak(true);
         let exit = std::thread::scope(|s| {
             s.spawn(|| {
                 std::thread::sleep(std::time::Duration::from_millis(20));
-                let r = space.write(
-                    GuestAddress(RAM_BASE + 16 * 4),
-                    AccessSize::Word,
-                    li(10, 2) as u64,
-                    MemTxAttrs::DEBUG,
-                );
-                assert!(r.is_ok());
+                patch(mem, id, RAM_BASE + 16 * 4, li(10, 2));
             });
             h.run(sec, 200_000_000)
         });
-        assert_eq!(exit, Exit::Breakpoint(RAM_BASE + 5 * 4));
-        assert_eq!(h.reg(10), 2);
+        (exit, h.reg(10))
+    })
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // spins until another thread writes the code
+fn code_written_by_another_thread_is_seen_after_fence_i() {
+    // A plain store from another thread (as another hart's would be): the ISA asks the
+    // running hart for a fence.i before it must see the new code.
+    let (exit, x10) = spin_until_patched(FENCE_I, |mem, id, addr, insn| {
+        let r = mem.space(id).unwrap().write(
+            GuestAddress(addr),
+            AccessSize::Word,
+            insn as u64,
+            MemTxAttrs::DEBUG,
+        );
+        assert!(r.is_ok());
     });
+    assert_eq!(exit, Exit::Breakpoint(RAM_BASE + 5 * 4));
+    assert_eq!(x10, 2);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)] // spins until another thread writes the code
+fn code_written_by_dma_is_seen_without_fence_i() {
+    // A DMA lease write from another thread: the memory's lease-write count makes the
+    // spinning hart check its blocks again, with no fence.i in the loop.
+    let (exit, x10) = spin_until_patched(NOP, |mem, id, addr, insn| {
+        let table: LeaseTable<4, 1, 16> = LeaseTable::new();
+        let lease = table
+            .map(
+                mem,
+                id,
+                GuestAddress(addr),
+                4,
+                DmaDirection::FromDevice,
+                MemTxAttrs::UNSPECIFIED,
+            )
+            .unwrap();
+        table
+            .write(mem, lease.handle, 0, &insn.to_le_bytes())
+            .unwrap();
+        table.unmap(mem, lease.handle, 4).unwrap();
+    });
+    assert_eq!(exit, Exit::Breakpoint(RAM_BASE + 5 * 4));
+    assert_eq!(x10, 2);
 }
 
 #[test]

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::vec;
 
 use crate::memory::{
-    AccessRules, AccessSize, AddressSpace, GuestAddress, MemTxAttrs, MemTxResult, Memory, MmioOps,
-    Priority, RamBlock, ReadSection, RegionOffset, RegionSize,
+    AccessRules, AccessSize, GuestAddress, MemTxAttrs, MemTxResult, Memory, MmioOps, Priority,
+    RamBlock, ReadSection, RegionOffset, RegionSize, SpaceId,
 };
 
 mod asm;
@@ -19,7 +19,7 @@ pub const RAM_BASE: u64 = 0x8000_0000;
 pub const ROM_BASE: u64 = 0x2000_0000;
 pub const MMIO_BASE: u64 = 0x1000_0000;
 pub type Sec<'s, 'm, 'a> = &'s ReadSection<'m, 'a, 32>;
-type Mem<'a> = Memory<'a, 16, 4, 1, 32>;
+pub type Mem<'a> = Memory<'a, 16, 4, 1, 32>;
 
 /// A 16-byte MMIO register file (word accesses only), recording nothing.
 pub struct Regs(pub Mutex<[u32; 4]>);
@@ -58,15 +58,15 @@ pub fn with_machine<R>(
     image: &[(u64, &[u32])],
     f: impl FnOnce(Sec<'_, '_, '_>, &Regs) -> R,
 ) -> R {
-    with_shared_machine(ram_size, image, |sec, dev, _| f(sec, dev))
+    with_shared_machine(ram_size, image, |sec, dev, _, _| f(sec, dev))
 }
 
-/// [`with_machine`], also handing `f` the address space, which other threads can use
-/// (a section is pinned by one thread).
+/// [`with_machine`], also handing `f` the memory and the address space's id, which other
+/// threads can use (a section is pinned by one thread).
 pub fn with_shared_machine<R>(
     ram_size: usize,
     image: &[(u64, &[u32])],
-    f: impl FnOnce(Sec<'_, '_, '_>, &Regs, &AddressSpace<'_, '_, 32>) -> R,
+    f: impl FnOnce(Sec<'_, '_, '_>, &Regs, &Mem<'_>, SpaceId) -> R,
 ) -> R {
     let mut ram = vec![0u8; ram_size];
     put(&mut ram, image);
@@ -101,9 +101,10 @@ pub fn with_shared_machine<R>(
         g.commit().unwrap();
         space
     };
-    let space = mem.space(space).unwrap();
+    let id = space;
+    let space = mem.space(id).unwrap();
     let sec = space.section().unwrap();
-    f(&sec, &dev, &space)
+    f(&sec, &dev, &mem, id)
 }
 
 /// Reads a word of guest memory.
