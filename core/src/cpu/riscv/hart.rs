@@ -609,8 +609,7 @@ impl<'i> Hart<'i> {
         };
         let mut i = 0;
         while i < n {
-            let i_ = i;
-            let u = self.blocks.blocks[idx].insns[i_];
+            let u = self.blocks.blocks[idx].insns[i];
             // `u8` indices into the 256-slot file: no mask and no bounds check (masking
             // them measured about 8 % slower on `bench_mix`).
             let a = self.regs[u.rs1 as usize];
@@ -621,12 +620,12 @@ impl<'i> Hart<'i> {
             // The instruction's `pc` and the next one (only where needed).
             macro_rules! at {
                 () => {
-                    pc.wrapping_add(self.blocks.blocks[idx].offs[i_] as u64) & m
+                    pc.wrapping_add(self.blocks.blocks[idx].offs[i] as u64) & m
                 };
             }
             macro_rules! next {
                 () => {
-                    pc.wrapping_add(self.blocks.blocks[idx].offs[i_ + 1] as u64) & m
+                    pc.wrapping_add(self.blocks.blocks[idx].offs[i + 1] as u64) & m
                 };
             }
             macro_rules! continue_block {
