@@ -166,9 +166,6 @@ pub(super) fn is_straight(op: Op) -> bool {
     )
 }
 
-/// 64-byte host lines tracked by the code-line filter (a power of two).
-const CODE_LINES: usize = 1024;
-
 /// Whether `op` is a conditional branch (a block goes on past it when not taken).
 pub(super) fn is_cond_branch(op: Op) -> bool {
     matches!(
@@ -176,6 +173,9 @@ pub(super) fn is_cond_branch(op: Op) -> bool {
         Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
     )
 }
+
+/// 64-byte host lines tracked by the code-line filter (a power of two).
+const CODE_LINES: usize = 1024;
 
 /// The block cache of one hart (see the module docs).
 pub(super) struct BlockCache {
