@@ -132,9 +132,16 @@ pub const VIRT32: Layout = Layout {
         regions: 32,
         owners: 24,
         flat_ranges: 48,
-        irq_lines: 3 + 4 * MAX_HARTS,
+        irq_lines: 3 + 4 * MAX_HARTS + HOTPLUG_IRQ_LINES,
     },
 };
+
+/// Interrupt lines left for devices plugged at run time (a UART's, through the PLIC).
+pub const HOTPLUG_IRQ_LINES: usize = 8;
+/// The PLIC sources from which hot-plugged devices get theirs when none is asked for
+/// (below it: the map's devices and room for more; QEMU's `virt` uses 1-10 and 32-35 for
+/// virtio, the UART, the RTC and PCIe, which this board does not have past the UART).
+pub const HOTPLUG_IRQ_FIRST: u32 = 32;
 
 const _: () = VIRT32.assert_valid();
 

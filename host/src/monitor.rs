@@ -8,7 +8,7 @@
 //! | `info mtree` | region tree and flat view |
 //! | `info qtree` | the owner tree: every device, its state and the regions it owns |
 //! | `device_add ram,id=NAME,addr=ADDR,size=SIZE` | plug RAM (a new owner and its RAM region) at a free address |
-//! | `device_add uart,id=NAME,addr=ADDR` | plug an NS16550A (polled: no interrupt line) at a free address |
+//! | `device_add uart,id=NAME,addr=ADDR[,irq=N]` | plug an NS16550A at a free address, its interrupt on PLIC source `N` (default: the first free one from 32) |
 //! | `device_del ID` | unplug a device: `destroy_owner` in one transaction (rule L4); completes when no reader and no DMA lease can reach its memory any more |
 //! | `quit` | stop the emulator |
 //!
@@ -22,7 +22,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fief_boards::uart::{SerialSink, Uart16550, UART_SIZE};
-use fief_boards::virt32::Virt32;
+use fief_boards::virt32::{
+    Virt32, DMA_DONE_IRQ, DMA_ERROR_IRQ, HOTPLUG_IRQ_FIRST, IRQ_LINES, PLIC_SOURCES, UART_IRQ,
+};
 use fief_core::memory::{Priority, RamBlock, RegionKind, RegionOffset, RegionSize, TopologyGuard};
 use fief_core::owner::{Lifecycle, OwnerHandle};
 
@@ -38,7 +40,8 @@ help                                        list the commands
 info mtree                                  show the memory tree and flat view
 info qtree                                  show the devices (owners) and what they own
 device_add ram,id=NAME,addr=ADDR,size=SIZE  plug RAM at a free address (size: 64K, 1M, ...)
-device_add uart,id=NAME,addr=ADDR           plug an NS16550A UART (polled) at a free address
+device_add uart,id=NAME,addr=ADDR[,irq=N]   plug an NS16550A UART at a free address, its
+                                            interrupt on PLIC source N (default: first free from 32)
 device_del ID                               unplug a device; completes after its DMA leases end
 quit                                        stop the emulator
 ";
@@ -84,6 +87,9 @@ pub struct Monitor {
     pending: Mutex<Vec<Pending>>,
     /// RAM blocks of unplugged devices, reused by later `device_add ram` of the same size.
     spare_ram: Mutex<Vec<RamBlock<'static>>>,
+    /// PLIC sources given to plugged devices, and to whom (free again once the owner is
+    /// gone).
+    irq_sources: Mutex<Vec<(OwnerHandle, u32)>>,
 }
 
 /// Parses `0x...`, decimal, or a size with a K/M/G suffix.
@@ -136,6 +142,7 @@ impl Monitor {
             on_quit: Box::new(on_quit),
             pending: Mutex::new(Vec::new()),
             spare_ram: Mutex::new(Vec::new()),
+            irq_sources: Mutex::new(Vec::new()),
         }
     }
 
@@ -266,7 +273,7 @@ impl Monitor {
     fn device_add_line(&self, args: &str) -> Result<String, String> {
         let mut parts = args.split(',');
         let driver = parts.next().unwrap_or("").trim();
-        let (mut id, mut addr, mut size) = (None, None, None);
+        let (mut id, mut addr, mut size, mut irq) = (None, None, None, None);
         for p in parts {
             let (k, v) = p
                 .split_once('=')
@@ -275,6 +282,7 @@ impl Monitor {
                 "id" => id = Some(v.trim().to_string()),
                 "addr" => addr = Some(parse_number(v, false)?),
                 "size" => size = Some(parse_number(v, true)?),
+                "irq" => irq = Some(parse_number(v, false)?),
                 other => return Err(format!("device_add: unknown property '{other}'")),
             }
         }
@@ -282,6 +290,9 @@ impl Monitor {
         let addr = addr.ok_or("device_add: missing addr=ADDRESS")?;
         match driver {
             "ram" => {
+                if irq.is_some() {
+                    return Err("device_add: ram has no interrupt".to_string());
+                }
                 let size = size.ok_or("device_add: ram needs size=SIZE")?;
                 self.device_add_ram(&id, addr, size)?;
                 Ok(format!(
@@ -293,8 +304,19 @@ impl Monitor {
                 if size.is_some() {
                     return Err("device_add: uart has a fixed size".to_string());
                 }
-                self.device_add_uart(&id, addr)?;
-                Ok(format!("device_add: '{id}' NS16550A at {addr:#x}\n"))
+                let irq = match irq {
+                    Some(n) => Some(u32::try_from(n).map_err(|_| {
+                        format!(
+                            "device_add: irq={n} is not a PLIC source (1-{})",
+                            PLIC_SOURCES - 1
+                        )
+                    })?),
+                    None => None,
+                };
+                let (_, source) = self.device_add_uart(&id, addr, irq)?;
+                Ok(format!(
+                    "device_add: '{id}' NS16550A at {addr:#x}, PLIC source {source}\n"
+                ))
             }
             "" => Err("device_add: which driver? (ram, uart)".to_string()),
             other => Err(format!(
@@ -432,10 +454,48 @@ impl Monitor {
         }
     }
 
-    /// Plugs an NS16550A as device `id` at `addr` (no interrupt line: polled).
-    pub fn device_add_uart(&self, id: &str, addr: u64) -> Result<OwnerHandle, String> {
+    /// Plugs an NS16550A as device `id` at `addr`, its interrupt wired to PLIC source
+    /// `irq` (or the first free one from [`HOTPLUG_IRQ_FIRST`]); returns the device and the
+    /// source.
+    pub fn device_add_uart(
+        &self,
+        id: &str,
+        addr: u64,
+        irq: Option<u32>,
+    ) -> Result<(OwnerHandle, u32), String> {
         let mut g = self.board.devices.memory.lock();
         self.check_free(&g, id, addr, UART_SIZE)?;
+        let mut sources = self
+            .irq_sources
+            .lock()
+            .map_err(|_| "device_add: the monitor's interrupt table is poisoned".to_string())?;
+        // Sources of devices that are gone are free again.
+        sources.retain(|&(owner, _)| {
+            g.owner_info(owner)
+                .is_ok_and(|i| i.state != Lifecycle::Unplugging)
+        });
+        let taken = |s: u32| {
+            [UART_IRQ, DMA_DONE_IRQ, DMA_ERROR_IRQ].contains(&s) || sources.iter().any(|e| e.1 == s)
+        };
+        let source = match irq {
+            Some(s) if s == 0 || s as usize >= PLIC_SOURCES => {
+                return Err(format!(
+                    "device_add: irq={s} is not a PLIC source (1-{})",
+                    PLIC_SOURCES - 1
+                ))
+            }
+            Some(s) if taken(s) => return Err(format!("device_add: PLIC source {s} is in use")),
+            Some(s) => s,
+            None => (HOTPLUG_IRQ_FIRST..PLIC_SOURCES as u32)
+                .find(|&s| !taken(s))
+                .ok_or("device_add: no free PLIC source")?,
+        };
+        let wiring = &self.board.devices.wiring;
+        if wiring.len() >= IRQ_LINES {
+            return Err(format!(
+                "device_add: no room for another interrupt line ({IRQ_LINES} in use)"
+            ));
+        }
         // The device must outlive every reader of the views that show it; it is small and
         // plugged rarely, so it lives for the process.
         let uart: &'static Uart16550<'static> = Box::leak(Box::new(Uart16550::new()));
@@ -466,7 +526,18 @@ impl Monitor {
         let committed = g.commit();
         let owner = result.map_err(|e| format!("device_add: {e}"))?;
         committed.map_err(|e| format!("device_add: {e}"))?;
-        Ok(owner)
+        // The wiring table had room (checked above) and the line is new, so this holds; if
+        // it did not, the device is taken out again rather than left half plugged.
+        if let Err(e) =
+            wiring.connect_checked(&g, owner, &uart.irq, &self.board.devices.plic, source)
+        {
+            g.begin();
+            let _ = g.destroy_owner(owner);
+            let _ = g.commit();
+            return Err(format!("device_add: interrupt wiring: {e}"));
+        }
+        sources.push((owner, source));
+        Ok((owner, source))
     }
 
     /// Unplugs device `id`, waiting up to `wait` for completion.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use fief_boards::dma::{flags, state, ErrorCode, DEFAULT_CHUNK};
 use fief_boards::finisher::Finish;
-use fief_boards::virt32::{Image, Virt32, Virt32Devices};
+use fief_boards::virt32::{Image, Virt32, Virt32Devices, HOTPLUG_IRQ_FIRST, UART_IRQ};
 use fief_core::cpu::riscv::Exit;
 use fief_core::memory::{
     AccessSize, GuestAddress, MemTxAttrs, MemTxResult, Priority, RamBlock, RegionOffset, RegionSize,
@@ -517,4 +517,69 @@ fn stress_harts_dma_workers_and_hotplug_keep_every_byte_and_return_pools() {
         "stress: {rounds} hot-plug rounds ({revoked} stopped by the unplug), {guest_rounds} guest DMA rounds, {:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn hot_plugged_uart_interrupts_through_its_plic_source() {
+    const PLIC_PENDING: u64 = 0x0c00_1000;
+    let board = board(1, 1 << 20);
+    let monitor = Monitor::new(board, None, || {});
+    let pending =
+        |source: u32| read32(board, PLIC_PENDING + 4 * (source as u64 / 32)) >> (source % 32) & 1;
+    let (u1, s1) = monitor.device_add_uart("u1", 0x1030_0000, None).unwrap();
+    let (_, s2) = monitor.device_add_uart("u2", 0x1030_1000, None).unwrap();
+    assert_eq!((s1, s2), (HOTPLUG_IRQ_FIRST, HOTPLUG_IRQ_FIRST + 1));
+    // Sources in use (a hot-plugged one, the board's UART) and non-sources are refused,
+    // and nothing is plugged for them.
+    for (irq, why) in [
+        (s2, "in use"),
+        (UART_IRQ, "in use"),
+        (0, "not a PLIC source"),
+        (96, "not a PLIC source"),
+    ] {
+        let err = monitor
+            .device_add_uart("u3", 0x1030_2000, Some(irq))
+            .unwrap_err();
+        assert!(err.contains(why), "irq={irq}: {err}");
+    }
+    assert!(monitor
+        .execute("info qtree")
+        .text
+        .lines()
+        .all(|l| !l.contains("u3")));
+    // Enabling u1's transmitter-empty interrupt (IER bit 1) raises its line: the PLIC
+    // sees source s1, and only it.
+    assert_eq!(pending(s1), 0);
+    let ier = board
+        .space()
+        .write(GuestAddress(0x1030_0001), AccessSize::Byte, 2, PLAIN);
+    assert!(ier.is_ok());
+    assert_eq!((pending(s1), pending(s2)), (1, 0));
+    // Unplugged, u1 gives its line and its source back.
+    let lines = board.devices.wiring.len();
+    assert_eq!(
+        monitor.device_del("u1", Duration::from_secs(5)).unwrap(),
+        Unplug::Complete
+    );
+    assert_eq!(board.devices.wiring.len(), lines - 1);
+    let (u4, s4) = monitor
+        .device_add_uart("u4", 0x1030_3000, Some(s1))
+        .unwrap();
+    assert_ne!(u4, u1);
+    assert_eq!(s4, s1);
+    // The monitor's command line says which source a UART got.
+    let reply = monitor
+        .execute("device_add uart,id=u5,addr=0x10304000")
+        .text;
+    assert_eq!(
+        reply,
+        format!(
+            "device_add: 'u5' NS16550A at 0x10304000, PLIC source {}\n",
+            HOTPLUG_IRQ_FIRST + 2
+        )
+    );
+    let reply = monitor
+        .execute("device_add ram,id=r,addr=0x90000000,size=4K,irq=40")
+        .text;
+    assert!(reply.contains("ram has no interrupt"), "{reply}");
 }
