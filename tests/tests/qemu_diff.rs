@@ -62,6 +62,7 @@ diff_tests!(
     priv_traps,
     priv_interrupts,
     priv_sv32,
+    priv_pmp,
     illegal,
     // The C workload of the hart benchmark (`tests/benches/hart.rs`) with 20 iterations
     // instead of 5000: its checksum line covers list, state-machine, matrix and CRC kernels.

@@ -46,6 +46,7 @@ firmware_tests!(
     priv_traps,
     priv_interrupts,
     priv_sv32,
+    priv_pmp,
     misaligned,
     illegal,
 );

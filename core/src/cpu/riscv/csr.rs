@@ -4,8 +4,8 @@
 //!
 //! Notes on the less obvious ones:
 //!
-//! * `pmpcfg*`/`pmpaddr*` exist and read back what was written, but nothing is checked:
-//!   there is no PMP (every physical access is allowed).
+//! * `pmpcfg0..15`/`pmpaddr0..63`: 64 PMP entries, enforced (see `pmp`); a write to one
+//!   decodes the entries again and flushes the TLB; locked entries ignore writes.
 //! * `cycle` counts retired instructions (one cycle per instruction); `time` is the value
 //!   the embedding last gave to [`Hart::set_time`]; `hpmcounter3..31` and `mhpmevent3..31`
 //!   read as zero.
@@ -15,6 +15,7 @@
 //!   has no effect (as the spec requires). On RV64 only Bare is available for now.
 
 use super::hart::Hart;
+use super::pmp;
 use super::trap::Priv;
 use super::Xlen;
 
@@ -373,11 +374,18 @@ impl Hart<'_> {
                 let i = (csr - PMPCFG0) as usize;
                 let n = if rv32 { 4 } else { 8 };
                 for k in 0..n {
-                    c.pmpcfg[i * 4 + k] = (v >> (8 * k)) as u8;
+                    if !pmp::cfg_locked(&c.pmpcfg, i * 4 + k) {
+                        c.pmpcfg[i * 4 + k] = (v >> (8 * k)) as u8;
+                    }
                 }
+                self.pmp_changed();
             }
             0x3b0..=0x3ef => {
-                c.pmpaddr[(csr - PMPADDR0) as usize] = if rv32 { v } else { v & ((1 << 54) - 1) }
+                let i = (csr - PMPADDR0) as usize;
+                if !pmp::addr_locked(&c.pmpcfg, i) {
+                    c.pmpaddr[i] = if rv32 { v } else { v & ((1 << 54) - 1) };
+                }
+                self.pmp_changed();
             }
             MCYCLE => c.mcycle = if rv32 { set_low(c.mcycle, v) } else { v },
             MINSTRET => c.minstret = if rv32 { set_low(c.minstret, v) } else { v },
@@ -388,6 +396,13 @@ impl Hart<'_> {
         }
         self.recompute();
         Ok(())
+    }
+
+    /// Decodes the PMP entries again after a PMP CSR write; the TLB's permissions came from
+    /// the old ones.
+    fn pmp_changed(&mut self) {
+        self.pmp = pmp::Pmp::decode(&self.csr.pmpcfg, &self.csr.pmpaddr);
+        self.flush_tlb();
     }
 
     fn set_mstatus(&mut self, next: u64) {

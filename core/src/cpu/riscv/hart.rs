@@ -22,6 +22,7 @@ use super::decode::decode_any;
 use super::host::{self, AmoOp};
 use super::insn::{Insn, Op, DISCARD};
 use super::mmu::Access;
+use super::pmp::Pmp;
 use super::tlb::{Tlb, PAGE_MASK};
 use super::trap::{cause, irq, Exception, Priv};
 use super::Xlen;
@@ -162,6 +163,8 @@ pub struct Hart<'i> {
     int_mask: u32,
     pub(super) reservation: Option<Reservation>,
     pub(super) tlb: Tlb,
+    /// The decoded PMP entries (from `csr.pmpcfg`/`pmpaddr`).
+    pub(super) pmp: Pmp,
     blocks: BlockCache,
     debug_ebreak: bool,
     pub(super) attrs: MemTxAttrs,
@@ -206,6 +209,7 @@ impl<'i> Hart<'i> {
             int_mask: STOP,
             reservation: None,
             tlb: Tlb::new(),
+            pmp: Pmp::new(),
             blocks: BlockCache::new(),
             debug_ebreak: false,
             attrs: MemTxAttrs {
@@ -980,7 +984,7 @@ impl<'i> Hart<'i> {
     }
 
     fn fetch16<B: Bus + ?Sized>(&mut self, bus: &B, va: u64) -> Result<u32, Exception> {
-        let (pa, p) = self.translate(bus, va, Access::Fetch)?;
+        let (pa, p) = self.translate(bus, va, 2, Access::Fetch)?;
         if !p.is_null() {
             // SAFETY: `translate` gives a host address inside a live, 8-aligned TLB page;
             // `va` is even, so this half-word is aligned and inside the page.
@@ -1019,7 +1023,7 @@ impl<'i> Hart<'i> {
         // MMIO (a device may have written code, e.g. a DMA engine whose status this polls)
         // or a TLB miss: a new code epoch (`block`).
         self.blocks.code_changed();
-        let (pa, p) = self.translate(bus, va, Access::Load)?;
+        let (pa, p) = self.translate(bus, va, size as u64, Access::Load)?;
         if !p.is_null() {
             // SAFETY: as in `load`.
             return Ok(unsafe { host::load(p, size) });
@@ -1068,7 +1072,7 @@ impl<'i> Hart<'i> {
     ) -> Result<(), Exception> {
         // MMIO or a TLB miss (this may be a store to code): a new code epoch (`block`).
         self.blocks.code_changed();
-        let (pa, p) = self.translate(bus, va, Access::Store)?;
+        let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
         if !p.is_null() {
             // SAFETY: as in `store`.
             unsafe { host::store(p, size, value) };
@@ -1093,7 +1097,7 @@ impl<'i> Hart<'i> {
         if va & (size as u64 - 1) != 0 {
             return Err(Exception::new(cause::STORE_MISALIGNED, va));
         }
-        let (pa, p) = self.translate(bus, va, Access::Store)?;
+        let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
         if !p.is_null() {
             // SAFETY: live, writable, 8-aligned TLB page; `va` (hence `p`) is aligned to
             // `size` and the word is inside the page.
@@ -1127,7 +1131,7 @@ impl<'i> Hart<'i> {
         if va & (size as u64 - 1) != 0 {
             return Err(Exception::new(cause::LOAD_MISALIGNED, va));
         }
-        let (pa, _) = self.translate(bus, va, Access::Load)?;
+        let (pa, _) = self.translate(bus, va, size as u64, Access::Load)?;
         let value = self.load(bus, va, size)?;
         self.reservation = Some(Reservation {
             addr: pa,
@@ -1148,7 +1152,7 @@ impl<'i> Hart<'i> {
         if va & (size as u64 - 1) != 0 {
             return Err(Exception::new(cause::STORE_MISALIGNED, va));
         }
-        let (pa, p) = self.translate(bus, va, Access::Store)?;
+        let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
         let Some(res) = self.reservation.take() else {
             return Ok(false);
         };

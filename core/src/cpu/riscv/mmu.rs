@@ -1,5 +1,10 @@
 //! Address translation: Sv32 page-table walks, permission checks (`U`, `SUM`, `MXR`), A/D
-//! updates, and TLB fills.
+//! updates, PMP checks (`pmp`), and TLB fills.
+//!
+//! PMP is checked when a TLB entry is filled: the entry gets a tag only for the access
+//! kinds that both the PTE and the PMP decision for the whole physical page allow. A page
+//! that the PMP entries split (the first matching entry covers only part of it) gets no
+//! tag at all, so every access to it comes back here and is checked on its own bytes.
 //!
 //! A/D bits are set by the hart (the Svadu behaviour, which priv 1.12 allows): the PTE is
 //! updated with a 32-bit compare-and-swap on the host memory when the page table is in RAM,
@@ -13,6 +18,7 @@
 
 use super::hart::Hart;
 use super::host;
+use super::pmp::{PmpPerms, PMP_EXEC, PMP_READ, PMP_WRITE};
 use super::tlb::{Tlb, TlbEntry, PAGE_MASK, PAGE_SIZE};
 use super::trap::{cause, Exception, Priv};
 use super::Xlen;
@@ -33,6 +39,15 @@ impl Access {
             Access::Load => cause::LOAD_PAGE,
             Access::Store => cause::STORE_PAGE,
             Access::Fetch => cause::INSN_PAGE,
+        }
+    }
+
+    /// The PMP permission this access needs.
+    fn pmp(self) -> PmpPerms {
+        match self {
+            Access::Load => PMP_READ,
+            Access::Store => PMP_WRITE,
+            Access::Fetch => PMP_EXEC,
         }
     }
 
@@ -78,13 +93,15 @@ const PTE_A: u32 = 1 << 6;
 const PTE_D: u32 = 1 << 7;
 
 impl Hart<'_> {
-    /// Translates `va` for `access` through the TLB, walking and filling on a miss. Gives
-    /// the physical address and, for RAM, the host address of the byte (else null).
+    /// Translates `va` for an `access` of `size` bytes through the TLB, walking and filling
+    /// on a miss. Gives the physical address and, for RAM, the host address of the byte
+    /// (else null).
     #[inline]
     pub(super) fn translate<B: Bus + ?Sized>(
         &mut self,
         bus: &B,
         va: u64,
+        size: u64,
         access: Access,
     ) -> Result<(u64, *mut u8), Exception> {
         let prv = if access == Access::Fetch {
@@ -102,7 +119,7 @@ impl Hart<'_> {
         let e = if tag == page {
             *e
         } else {
-            self.fill(bus, va, access, prv)?
+            self.fill(bus, va, size, access, prv)?
         };
         let host = match access {
             Access::Store => e.host_w,
@@ -118,17 +135,38 @@ impl Hart<'_> {
         Ok((e.ppage | off, host))
     }
 
-    /// Walks for `va`, fills the TLB entry and returns it.
+    /// Walks for `va`, checks PMP for the `size`-byte access, fills the TLB entry (when the
+    /// PMP decision covers the whole page) and returns it.
     #[cold]
     fn fill<B: Bus + ?Sized>(
         &mut self,
         bus: &B,
         va: u64,
+        size: u64,
         access: Access,
         prv: Priv,
     ) -> Result<TlbEntry, Exception> {
         let page = va & !PAGE_MASK;
-        let (ppage, perms) = self.walk(bus, va, access, prv)?;
+        let (ppage, mut perms) = self.walk(bus, va, access, prv)?;
+        let access_fault = Exception::new(access.access_fault(), va);
+        let cacheable = match self.pmp.decide(ppage, PAGE_SIZE, prv) {
+            Some(allowed) => {
+                perms.r &= allowed & PMP_READ != 0;
+                perms.w &= allowed & PMP_WRITE != 0;
+                perms.x &= allowed & PMP_EXEC != 0;
+                if !perms.allows(access) {
+                    return Err(access_fault);
+                }
+                true
+            }
+            None => {
+                let pa = ppage | (va & PAGE_MASK);
+                if !self.pmp.check(pa, size, access.pmp(), prv) {
+                    return Err(access_fault);
+                }
+                false
+            }
+        };
         let slot = &self.tlb.sets[prv.index()][Tlb::index(va)];
         let same =
             slot.ppage == ppage && (slot.tag_r == page || slot.tag_w == page || slot.tag_x == page);
@@ -145,6 +183,10 @@ impl Hart<'_> {
                     e.host_w = hp.as_ptr();
                 }
             }
+        }
+        if !cacheable {
+            // Checked for this access only: the entry is handed back, not kept.
+            return Ok(e);
         }
         if perms.r {
             e.tag_r = page;
@@ -184,6 +226,10 @@ impl Hart<'_> {
             loop {
                 let vpn = (va >> (12 + 10 * level)) & 0x3ff;
                 let pte_addr = table + vpn * 4;
+                // The walk reads the PTE as S-mode for PMP.
+                if !self.pmp.check(pte_addr, 4, PMP_READ, Priv::Supervisor) {
+                    return Err(access_fault);
+                }
                 let (pte, r) = bus.read(pte_addr, AccessSize::Word, self.attrs);
                 if !r.is_ok() {
                     return Err(access_fault);
@@ -226,6 +272,9 @@ impl Hart<'_> {
                 }
                 let need = PTE_A | if access == Access::Store { PTE_D } else { 0 };
                 if pte & need != need {
+                    if !self.pmp.check(pte_addr, 4, PMP_WRITE, Priv::Supervisor) {
+                        return Err(access_fault);
+                    }
                     let new = pte | need;
                     match self.pte_cas(bus, pte_addr, pte, new) {
                         Ok(true) => pte = new,

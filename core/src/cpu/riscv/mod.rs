@@ -1,5 +1,5 @@
 //! A RISC-V hart: RV32IMAC + Zicsr + Zifencei with M, S and U privilege (privileged spec
-//! 1.12), traps and interrupts, Sv32 translation with a software TLB, and a
+//! 1.12), traps and interrupts, Sv32 translation with a software TLB, PMP, and a
 //! decoded basic-block cache. `no_std`, no allocation. Built so that RV64 can follow: the
 //! XLEN is a value in the hart ([`Xlen`]), registers are `u64` kept truncated to XLEN, the
 //! decoder already knows the RV64-only encodings and the executor implements them; Sv39
@@ -10,8 +10,9 @@
 //! * [`insn`], [`decode`]: the decoded form and the decoder (32-bit and compressed).
 //! * [`csr`]: CSR state, numbers, access rules; [`trap`]: causes, privilege, trap entry
 //!   and `xret`.
-//! * `mmu`: Sv32 walks, permissions, A/D updates; [`tlb`]: the TLB; `block`: the decoded
-//!   basic-block cache.
+//! * `mmu`: Sv32 walks, permissions, A/D updates; `pmp`: physical memory protection
+//!   (64 entries, OFF/TOR/NA4/NAPOT, locks), checked when a TLB entry is filled; [`tlb`]:
+//!   the TLB; `block`: the decoded basic-block cache.
 //! * [`hart`]: the state and the interpreter loop.
 //!
 //! The hart reaches memory only through a [`Bus`](crate::cpu::Bus) — in a machine, a
@@ -97,6 +98,7 @@ pub mod hart;
 mod host;
 pub mod insn;
 mod mmu;
+mod pmp;
 pub mod tlb;
 pub mod trap;
 
