@@ -2,7 +2,7 @@
 //!
 //! * `fief` with no arguments runs the bundled demo firmware on `virt32`.
 //! * `fief run -M virt32 --kernel FILE [--bios FILE|none] [-m 128M] [--smp N]
-//!   [--serial stdio|null|file:PATH] [--max-insns N] [--trace boot,exits,finish]`; QEMU's
+//!   [--serial stdio|null|file:PATH] [--max-insns N] [--trace boot,exits,finish,insn]`; QEMU's
 //!   spellings `-machine`, `-kernel`, `-bios`, `-smp`, `-serial`, `-nographic` work too, and
 //!   `fief -M virt32 -kernel FILE` (options first) means `fief run ...`.
 //! * `fief info mtree -M virt32`: the region tree and flat view, as QEMU's monitor prints.

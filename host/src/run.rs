@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 use fief_boards::clint::Clock;
 use fief_boards::finisher::Finish;
 use fief_boards::virt32::{Image, Virt32, Virt32Devices, MAX_HARTS, RAM_MAX};
-use fief_core::cpu::riscv::{csr, Exit, Hart};
-use fief_core::memory::RamBlock;
+use fief_core::cpu::riscv::{csr, decode, decode_compressed, Exit, Hart, Priv, Xlen};
+use fief_core::cpu::Bus;
+use fief_core::memory::{AccessSize, MemTxAttrs, RamBlock};
 
 use fief_host::dma_workers::DmaWorkers;
 use fief_host::monitor::{self, Monitor};
@@ -48,6 +49,10 @@ pub enum Trace {
     Exits,
     /// The finisher write and how the run ended.
     Finish,
+    /// Every instruction retired (hart, `pc`, and, where the `pc` is untranslated RAM or
+    /// ROM, the bits and the decoded operation) and every trap taken (cause, `xepc`,
+    /// `xtval`, the handler). The harts then run one instruction at a time: slow.
+    Insn,
 }
 
 /// Options shared by every command that builds a board.
@@ -290,11 +295,12 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         for hart in harts {
             let (quit, limit_hit, retired) = (quit, &limit_hit, &retired);
             let trace_exits = trace(Trace::Exits);
+            let trace_insns = trace(Trace::Insn);
             let max = args.max_insns;
             let spawned = std::thread::Builder::new()
                 .name(format!("hart{}", hart.hart_id()))
                 .spawn_scoped(scope, move || {
-                    let n = hart_loop(board, hart, quit, max, trace_exits);
+                    let n = hart_loop(board, hart, quit, max, trace_exits, trace_insns);
                     retired.fetch_add(n.0, Ordering::Relaxed);
                     if n.1 {
                         limit_hit.store(true, Ordering::Release);
@@ -345,6 +351,7 @@ fn hart_loop(
     quit: &AtomicBool,
     max: Option<u64>,
     trace: bool,
+    trace_insns: bool,
 ) -> (u64, bool) {
     let clint = &board.devices.clint;
     let space = board.space();
@@ -361,6 +368,7 @@ fn hart_loop(
         let before = hart.csr(csr::num::MINSTRET).unwrap_or(0);
         hart.set_time(clint.mtime());
         let exit = match space.section() {
+            Some(section) if trace_insns => traced_run(&mut hart, &section, budget),
             Some(section) => hart.run(&section, budget),
             None => return (executed, false),
         };
@@ -389,6 +397,82 @@ fn hart_loop(
             Exit::Stopped | Exit::BudgetExhausted => {}
         }
     }
+}
+
+/// `hart.run(bus, budget)` one instruction at a time, printing each retired instruction and
+/// each trap on standard error (`--trace insn`). An instruction counts as retired when
+/// `minstret` moved (so nothing shows while `mcountinhibit` stops it).
+fn traced_run<B: Bus + ?Sized>(hart: &mut Hart<'static>, bus: &B, budget: u64) -> Exit {
+    let id = hart.hart_id();
+    let minstret = |h: &Hart<'static>| h.csr(csr::num::MINSTRET).unwrap_or(0);
+    for _ in 0..budget {
+        let (pc, retired, traps) = (hart.pc(), minstret(hart), hart.last_trap().count);
+        // Whether the instruction's bits can be shown: read only untranslated RAM or ROM,
+        // so that tracing never reads a device.
+        let untranslated =
+            hart.privilege() == Priv::Machine || hart.csr(csr::num::SATP).unwrap_or(0) >> 31 == 0;
+        let exit = hart.run(bus, 1);
+        let trap = hart.last_trap();
+        let mut at = pc;
+        if trap.count != traps {
+            let kind = if trap.is_interrupt(hart.xlen()) {
+                "interrupt"
+            } else {
+                "exception"
+            };
+            eprintln!(
+                "fief: trace: hart {id}: {kind} cause {:#x} at {:#x}, tval {:#x} -> {:?} handler {:#x}",
+                trap.cause, trap.epc, trap.tval, trap.to, trap.handler
+            );
+            // After an interrupt, the step ran the handler's first instruction.
+            at = trap.handler;
+        }
+        if minstret(hart) != retired {
+            // The handler's first instruction runs at the privilege the trap went to.
+            let plain = if trap.count != traps {
+                trap.to == Priv::Machine || hart.csr(csr::num::SATP).unwrap_or(0) >> 31 == 0
+            } else {
+                untranslated
+            };
+            let shown = if plain {
+                describe(bus, hart.xlen(), at)
+            } else {
+                None
+            };
+            eprintln!(
+                "fief: trace: hart {id}: {at:#010x}: {}",
+                shown.unwrap_or_else(|| "(bits not shown)".to_string())
+            );
+        }
+        if exit != Exit::BudgetExhausted {
+            return exit;
+        }
+    }
+    Exit::BudgetExhausted
+}
+
+/// The instruction at physical `pc` as `bits  op rd rs1 rs2 imm`, if RAM or ROM holds it.
+fn describe<B: Bus + ?Sized>(bus: &B, xlen: Xlen, pc: u64) -> Option<String> {
+    let half = |a: u64| -> Option<u32> {
+        bus.host_page(a & !0xfff, 0x1000)?;
+        let (v, r) = bus.read(a, AccessSize::Half, MemTxAttrs::DEBUG);
+        r.is_ok().then_some(v as u32)
+    };
+    let lo = half(pc)?;
+    let (bits, insn) = if lo & 3 == 3 {
+        let raw = lo | half(pc + 2)? << 16;
+        (format!("{raw:08x}"), decode(raw, xlen))
+    } else {
+        (format!("{lo:04x}    "), decode_compressed(lo as u16, xlen))
+    };
+    Some(format!(
+        "{bits}  {:?} rd=x{} rs1=x{} rs2=x{} imm={:#x}",
+        insn.op,
+        insn.rd_arch(),
+        insn.rs1,
+        insn.rs2,
+        insn.imm
+    ))
 }
 
 /// Sleeps until one of the hart's enabled interrupts is pending (or a stop).

@@ -344,3 +344,48 @@ fn bad_input_is_a_one_line_error() {
     let e = one_line_error(&["run", "--serial", "tcp:1234"]);
     assert!(e.contains("unknown serial backend"), "{e}");
 }
+
+#[test]
+fn trace_insn_lists_every_retired_instruction_and_each_trap() {
+    let uart = firmware("uart.elf");
+    let (code, _, stderr) = fief(&[
+        "run",
+        "--kernel",
+        uart.to_str().unwrap(),
+        "--serial",
+        "null",
+        "--trace",
+        "insn,finish",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    // The first instruction of uart.S, `la sp, stack_top`: auipc sp, ...
+    assert!(
+        lines[0].starts_with("fief: trace: hart 0: 0x80000000: 00001117  Auipc rd=x2 rs1=x0"),
+        "{}",
+        lines[0]
+    );
+    // One line per retired instruction: as many as the run retired.
+    let insns = lines
+        .iter()
+        .filter(|l| l.starts_with("fief: trace: hart 0: 0x"))
+        .count();
+    let finish = lines.last().unwrap();
+    assert_eq!(
+        *finish,
+        format!("fief: trace: finish: Some(Pass) after {insns} instructions")
+    );
+    // The PLIC's machine external interrupt, then the handler's first instruction.
+    let at = lines
+        .iter()
+        .position(|l| l.contains("interrupt cause 0x8000000b at 0x"))
+        .expect("an interrupt line");
+    let handler = lines[at].rsplit(' ').next().unwrap();
+    assert!(
+        lines[at + 1].starts_with(&format!("fief: trace: hart 0: {handler}: ")),
+        "{}\n{}",
+        lines[at],
+        lines[at + 1]
+    );
+    assert!(insns > 100, "{insns}");
+}

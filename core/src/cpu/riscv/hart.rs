@@ -24,7 +24,7 @@ use super::insn::{Insn, Op, DISCARD};
 use super::mmu::Access;
 use super::pmp::Pmp;
 use super::tlb::{Tlb, PAGE_MASK};
-use super::trap::{cause, irq, Exception, Priv};
+use super::trap::{cause, irq, Exception, Priv, TrapRecord};
 use super::Xlen;
 use crate::cpu::Bus;
 use crate::memory::{AccessSize, MemTxAttrs, MemTxFlags};
@@ -165,6 +165,7 @@ pub struct Hart<'i> {
     pub(super) tlb: Tlb,
     /// The decoded PMP entries (from `csr.pmpcfg`/`pmpaddr`).
     pub(super) pmp: Pmp,
+    pub(super) last_trap: TrapRecord,
     blocks: BlockCache,
     debug_ebreak: bool,
     pub(super) attrs: MemTxAttrs,
@@ -210,6 +211,7 @@ impl<'i> Hart<'i> {
             reservation: None,
             tlb: Tlb::new(),
             pmp: Pmp::new(),
+            last_trap: TrapRecord::NONE,
             blocks: BlockCache::new(),
             debug_ebreak: false,
             attrs: MemTxAttrs {

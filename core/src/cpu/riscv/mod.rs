@@ -110,7 +110,7 @@ pub use csr::CsrError;
 pub use decode::{decode, decode_compressed};
 pub use hart::{Exit, Hart, HartIrqs};
 pub use insn::{Insn, Op};
-pub use trap::{cause, irq, Exception, Priv};
+pub use trap::{cause, irq, Exception, Priv, TrapRecord};
 
 /// The width of the integer registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

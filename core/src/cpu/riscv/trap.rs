@@ -4,6 +4,7 @@
 
 use super::csr::mstatus;
 use super::hart::Hart;
+use super::Xlen;
 
 /// Exception cause codes (`mcause` with the interrupt bit clear).
 pub mod cause {
@@ -102,10 +103,72 @@ impl Exception {
     }
 }
 
+/// The last trap a hart took, for traces and debuggers ([`Hart::last_trap`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrapRecord {
+    /// Traps taken so far (wrapping); 0: none yet, and the other fields are zero.
+    pub count: u64,
+    /// The `xcause` value written (the interrupt bit set for interrupts).
+    pub cause: u64,
+    /// The `pc` the trap was taken at (`xepc`).
+    pub epc: u64,
+    /// The `xtval` value written.
+    pub tval: u64,
+    /// The privilege the trap went to.
+    pub to: Priv,
+    /// The handler's address: the `pc` after the trap.
+    pub handler: u64,
+}
+
+impl TrapRecord {
+    pub(super) const NONE: TrapRecord = TrapRecord {
+        count: 0,
+        cause: 0,
+        epc: 0,
+        tval: 0,
+        to: Priv::Machine,
+        handler: 0,
+    };
+
+    /// Whether the trap was an interrupt.
+    pub fn is_interrupt(&self, xlen: Xlen) -> bool {
+        let bit = match xlen {
+            Xlen::Rv32 => 31,
+            Xlen::Rv64 => 63,
+        };
+        self.cause >> bit & 1 == 1
+    }
+}
+
 impl Hart<'_> {
+    /// The last trap taken (exception or interrupt), with a count of all traps: a trace
+    /// that steps the hart compares the count to see whether a step trapped.
+    pub fn last_trap(&self) -> TrapRecord {
+        self.last_trap
+    }
+
     /// Takes a trap: an exception (`interrupt == false`) or interrupt `cause`, at the
     /// current `pc` (which becomes `xepc`).
     pub(super) fn take_trap(&mut self, cause: u64, interrupt: bool, tval: u64) {
+        let epc = self.pc;
+        self.take_trap_inner(cause, interrupt, tval);
+        // A trap goes to S (delegated) or M, never U.
+        let (c, t) = if self.prv == Priv::Supervisor {
+            (self.csr.scause, self.csr.stval)
+        } else {
+            (self.csr.mcause, self.csr.mtval)
+        };
+        self.last_trap = TrapRecord {
+            count: self.last_trap.count.wrapping_add(1),
+            cause: c,
+            epc,
+            tval: t,
+            to: self.prv,
+            handler: self.pc,
+        };
+    }
+
+    fn take_trap_inner(&mut self, cause: u64, interrupt: bool, tval: u64) {
         let deleg = if interrupt {
             self.csr.mideleg
         } else {

@@ -7,7 +7,7 @@ use super::asm::*;
 use super::{
     peek, poke, with_machine, with_shared_machine, Mem, Sec, MMIO_BASE, RAM_BASE, ROM_BASE,
 };
-use crate::cpu::riscv::{cause, csr::num, Exit, Hart, Xlen};
+use crate::cpu::riscv::{cause, csr::num, Exit, Hart, Priv, Xlen};
 use crate::memory::{AccessSize, DmaDirection, GuestAddress, LeaseTable, MemTxAttrs, SpaceId};
 
 /// Runs `prog` (at RAM_BASE, in a 64 KiB RAM) until its final `ebreak`; gives the hart to
@@ -415,6 +415,19 @@ fn ebreak_traps_to_the_guest_without_the_debug_flag() {
         assert_eq!(h.csr(num::MTVAL), Some(RAM_BASE));
         assert_eq!(h.csr(num::MEPC), Some(RAM_BASE));
         assert_eq!(h.pc(), RAM_BASE + 4);
+        let t = h.last_trap();
+        assert_eq!(
+            (t.count, t.cause, t.epc, t.tval, t.to, t.handler),
+            (
+                1,
+                cause::BREAKPOINT,
+                RAM_BASE,
+                RAM_BASE,
+                Priv::Machine,
+                RAM_BASE + 4
+            )
+        );
+        assert!(!t.is_interrupt(Xlen::Rv32));
     });
 }
 

@@ -199,6 +199,17 @@ fn interrupt_raised_by_another_thread_is_taken_vectored() {
         });
         assert_eq!(h.reg(20), (1 << 31) | irq::MTI as u64);
         assert_eq!(h.reg(21), RAM_BASE + 12);
+        let t = h.last_trap();
+        assert!(t.is_interrupt(Xlen::Rv32));
+        assert_eq!(
+            (t.count, t.cause, t.epc),
+            (1, (1 << 31) | irq::MTI as u64, RAM_BASE + 12)
+        );
+        assert_eq!(
+            t.handler,
+            RAM_BASE + (32 + irq::MTI as u64) * 4,
+            "vectored entry"
+        );
         assert_eq!(h.csr(num::MIP).unwrap() & (1 << irq::MTI), 1 << irq::MTI);
     });
 }
