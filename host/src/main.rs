@@ -2,7 +2,8 @@
 //!
 //! * `fief` with no arguments runs the bundled demo firmware on `virt32`.
 //! * `fief run -M virt32 --kernel FILE [--bios FILE|none] [-m 128M] [--smp N]
-//!   [--serial stdio|null|file:PATH] [--max-insns N] [--trace boot,exits,finish,insn]`; QEMU's
+//!   [--serial stdio|null|file:PATH] [--max-insns N] [--trace boot,exits,finish,insn]
+//!   [-s] [-S] [--gdb tcp::PORT]`; QEMU's
 //!   spellings `-machine`, `-kernel`, `-bios`, `-smp`, `-serial`, `-nographic` work too, and
 //!   `fief -M virt32 -kernel FILE` (options first) means `fief run ...`.
 //! * `fief info mtree -M virt32`: the region tree and flat view, as QEMU's monitor prints.
@@ -11,6 +12,7 @@
 
 mod console;
 mod demo;
+mod gdb;
 mod run;
 
 use fief_host::mtree;
@@ -61,7 +63,7 @@ enum Info {
 fn qemu_spellings(args: impl Iterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = args
         .map(|a| match a.as_str() {
-            "-machine" | "-kernel" | "-bios" | "-smp" | "-serial" | "-nographic" => {
+            "-machine" | "-kernel" | "-bios" | "-smp" | "-serial" | "-nographic" | "-gdb" => {
                 format!("-{a}")
             }
             _ => a,

@@ -14,6 +14,7 @@
 //! * Exit status: the finisher's (pass 0, fail its code), 0 after `Ctrl-A x`, 1 when the
 //!   instruction limit stops the run.
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,6 +31,7 @@ use fief_host::dma_workers::DmaWorkers;
 use fief_host::monitor::{self, Monitor};
 
 use crate::console::{self, RawMode, Serial};
+use crate::gdb;
 
 /// Instructions per time slice of a hart thread.
 pub const SLICE: u64 = 10_000;
@@ -98,6 +100,16 @@ pub struct RunArgs {
     /// reaches it always).
     #[arg(long)]
     pub monitor: Option<String>,
+    /// Serve hart 0 to gdb: `tcp::PORT` (QEMU's `-gdb`).
+    #[arg(long)]
+    pub gdb: Option<String>,
+    /// Serve hart 0 to gdb on TCP port 1234 (QEMU's `-s`).
+    #[arg(short = 's')]
+    pub gdb_default: bool,
+    /// With a gdb server: wait for the debugger's first continue before running (QEMU's
+    /// `-S`).
+    #[arg(short = 'S')]
+    pub freeze: bool,
 }
 
 impl RunArgs {
@@ -116,6 +128,9 @@ impl RunArgs {
             trace: Vec::new(),
             nographic: false,
             monitor: None,
+            gdb: None,
+            gdb_default: false,
+            freeze: false,
         }
     }
 }
@@ -232,6 +247,18 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
             _ => return Err(format!("unknown monitor backend '{spec}' (use unix:PATH)")),
         },
     };
+    let gdb_spec = match (&args.gdb, args.gdb_default) {
+        (Some(spec), _) => Some(spec.clone()),
+        (None, true) => Some("tcp::1234".to_string()),
+        (None, false) => None,
+    };
+    if args.freeze && gdb_spec.is_none() {
+        return Err("-S waits for a debugger: give -s or --gdb tcp::PORT too".to_string());
+    }
+    if gdb_spec.is_some() && args.board.smp != 1 {
+        return Err("the gdb stub serves one hart: use --smp 1".to_string());
+    }
+    let mut listener = gdb_spec.as_deref().map(gdb::listen).transpose()?;
     let Built { board, devices } = build(&args.board)?;
     let board: &'static Virt32<'static> = Box::leak(Box::new(board));
     let bios = match args.bios.as_str() {
@@ -294,6 +321,29 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     std::thread::scope(|scope| {
         for hart in harts {
             let (quit, limit_hit, retired) = (quit, &limit_hit, &retired);
+            if let Some(listener) = listener.take() {
+                let freeze = args.freeze;
+                // A roomy stack: the hart (its block cache is ~120 KiB) is moved into the
+                // stub's target, and debug builds copy it a few times on the way.
+                let spawned = std::thread::Builder::new()
+                    .name("gdb".into())
+                    .stack_size(32 << 20)
+                    .spawn_scoped(scope, move || {
+                        let mut target = gdb::GdbHart::new(board, hart, quit);
+                        if let Err(e) = gdb_loop(&mut target, &listener, freeze) {
+                            eprintln!("fief: {e}");
+                        }
+                        retired.fetch_add(target.retired(), Ordering::Relaxed);
+                        quit.store(true, Ordering::Release);
+                        devices.harts.stop_all();
+                    });
+                if let Err(e) = spawned {
+                    eprintln!("fief: cannot start the gdb thread: {e}");
+                    quit.store(true, Ordering::Release);
+                    devices.harts.stop_all();
+                }
+                continue;
+            }
             let trace_exits = trace(Trace::Exits);
             let trace_insns = trace(Trace::Insn);
             let max = args.max_insns;
@@ -342,6 +392,53 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         }
         None => 0,
     })
+}
+
+/// The gdb thread: runs hart 0 (waiting for the debugger first with `freeze`), serves
+/// each debugger that connects, and lets the guest run on between them; returns when the
+/// guest ends or the emulator stops.
+fn gdb_loop(target: &mut gdb::GdbHart, listener: &TcpListener, freeze: bool) -> Result<(), String> {
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.to_string());
+    let mut next = None;
+    if freeze {
+        eprintln!("fief: gdb server on {addr}, waiting for the debugger");
+        next = Some(listener.accept().map_err(|e| format!("gdb: {e}"))?.0);
+    } else {
+        eprintln!("fief: gdb server on {addr}");
+    }
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("gdb: {e}"))?;
+    loop {
+        let conn = match next.take() {
+            Some(conn) => conn,
+            None => {
+                let mut attached = None;
+                let ended = target.run_until(|| match listener.accept() {
+                    Ok((conn, _)) => {
+                        attached = Some(conn);
+                        true
+                    }
+                    Err(_) => false,
+                });
+                if ended.is_some() {
+                    return Ok(());
+                }
+                match attached {
+                    Some(conn) => conn,
+                    None => continue,
+                }
+            }
+        };
+        conn.set_nonblocking(false)
+            .map_err(|e| format!("gdb: {e}"))?;
+        let _ = conn.set_nodelay(true);
+        if target.serve(conn)?.is_some() {
+            return Ok(());
+        }
+    }
 }
 
 /// One hart's thread; returns (instructions retired, whether the limit stopped it).

@@ -1,0 +1,347 @@
+//! The GDB remote stub: `fief run -s` (TCP port 1234) or `--gdb tcp::PORT` serves hart 0
+//! to a debugger (`target remote :1234` from `gdb-multiarch` or
+//! `riscv64-unknown-elf-gdb`), over the `gdbstub` crate's protocol implementation.
+//!
+//! * With `-S` the hart waits for the debugger and then for its first `continue` or
+//!   `stepi`, as QEMU's `-s -S`; without it the guest runs at once and a debugger that
+//!   attaches later stops it.
+//! * Registers: x0..x31 and `pc` (gdbstub_arch's `Riscv32`). Memory reads and writes are
+//!   debug accesses through the address space (ROM is writable, as QEMU's gdbstub does).
+//! * Software breakpoints (`Z0`): the stub writes an `ebreak` (or `c.ebreak`, as gdb asks)
+//!   over the instruction and the hart, with `set_debug_ebreak`, stops there without
+//!   executing it; removing one writes the instruction back. The decoded-block cache sees
+//!   both writes (a new time slice checks every block again). An `ebreak` that is the
+//!   guest's own, not a breakpoint, still traps in the guest.
+//! * Ctrl-C stops the guest between time slices. The finisher ends the session with the
+//!   guest's exit status; a detaching debugger lets the guest run on.
+//! * One hart: with `--smp` above 1 the stub refuses to start.
+
+use std::io;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use fief_boards::finisher::Finish;
+use fief_boards::virt32::Virt32;
+use fief_core::cpu::riscv::{Exit, Hart};
+use fief_core::memory::{GuestAddress, MemTxAttrs};
+use gdbstub::common::Signal;
+use gdbstub::conn::ConnectionExt;
+use gdbstub::stub::{run_blocking, DisconnectReason, GdbStub, SingleThreadStopReason};
+use gdbstub::target::ext::base::singlethread::{
+    SingleThreadBase, SingleThreadResume, SingleThreadResumeOps, SingleThreadSingleStep,
+    SingleThreadSingleStepOps,
+};
+use gdbstub::target::ext::base::BaseOps;
+use gdbstub::target::ext::breakpoints::{
+    Breakpoints, BreakpointsOps, SwBreakpoint, SwBreakpointOps,
+};
+use gdbstub::target::{Target, TargetError, TargetResult};
+use gdbstub_arch::riscv::reg::RiscvCoreRegs;
+use gdbstub_arch::riscv::Riscv32;
+
+use crate::run::SLICE;
+
+/// `ebreak` and `c.ebreak`, as little-endian bytes.
+const EBREAK: [u8; 4] = 0x0010_0073u32.to_le_bytes();
+const C_EBREAK: [u8; 2] = 0x9002u16.to_le_bytes();
+
+/// Where the debugger connects: `tcp::PORT` (QEMU's spelling) or `tcp:HOST:PORT`.
+pub fn listen(spec: &str) -> Result<TcpListener, String> {
+    let addr = match spec.strip_prefix("tcp:") {
+        Some(rest) if rest.starts_with(':') => format!("127.0.0.1{rest}"),
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => return Err(format!("unknown gdb backend '{spec}' (use tcp::PORT)")),
+    };
+    TcpListener::bind(&addr).map_err(|e| format!("cannot listen for gdb on {addr}: {e}"))
+}
+
+/// Hart 0 under a debugger (see the module docs).
+pub struct GdbHart {
+    board: &'static Virt32<'static>,
+    hart: Hart<'static>,
+    quit: &'static AtomicBool,
+    /// Inserted breakpoints: address and the bytes the `ebreak` replaced.
+    breakpoints: Vec<(u64, Vec<u8>)>,
+    /// The debugger asked for one instruction (`stepi`) rather than `continue`.
+    stepping: bool,
+}
+
+/// Why the guest stopped by itself.
+enum Stop {
+    Breakpoint,
+    Finished(u8),
+    Quit,
+}
+
+impl GdbHart {
+    /// Hart `hart` of `board`, to serve; `quit` is the emulator's stop flag.
+    pub fn new(
+        board: &'static Virt32<'static>,
+        hart: Hart<'static>,
+        quit: &'static AtomicBool,
+    ) -> Self {
+        let mut hart = hart;
+        hart.set_debug_ebreak(true);
+        GdbHart {
+            board,
+            hart,
+            quit,
+            breakpoints: Vec::new(),
+            stepping: false,
+        }
+    }
+
+    /// Runs up to `budget` instructions; `Some` when the guest stopped by itself.
+    fn run(&mut self, budget: u64) -> Option<Stop> {
+        if self.quit.load(Ordering::Acquire) {
+            return Some(Stop::Quit);
+        }
+        let clint = &self.board.devices.clint;
+        self.hart.set_time(clint.mtime());
+        let exit = match self.board.space().section() {
+            Some(section) => self.hart.run(&section, budget),
+            None => return Some(Stop::Quit),
+        };
+        clint.update();
+        if let Some(finish) = self.board.finish() {
+            return Some(Stop::Finished(match finish {
+                Finish::Fail(code) => code.min(255) as u8,
+                Finish::Pass | Finish::Reset => 0,
+            }));
+        }
+        match exit {
+            Exit::Breakpoint(pc) if self.breakpoints.iter().any(|b| b.0 == pc) => {
+                Some(Stop::Breakpoint)
+            }
+            Exit::Breakpoint(_) => {
+                // The guest's own ebreak: let it trap in the guest.
+                self.hart.set_debug_ebreak(false);
+                let r = self.run(1);
+                self.hart.set_debug_ebreak(true);
+                r
+            }
+            Exit::Wfi => {
+                std::thread::sleep(Duration::from_micros(200));
+                None
+            }
+            Exit::Stopped => Some(Stop::Quit),
+            Exit::BudgetExhausted => None,
+        }
+    }
+
+    /// Runs freely until the guest stops by itself or `attach` says a debugger is here.
+    pub fn run_until(&mut self, mut attach: impl FnMut() -> bool) -> Option<u8> {
+        loop {
+            if attach() {
+                return None;
+            }
+            match self.run(SLICE) {
+                Some(Stop::Finished(code)) => return Some(code),
+                Some(Stop::Quit) => return Some(0),
+                Some(Stop::Breakpoint) | None => {}
+            }
+        }
+    }
+
+    /// Serves one debugger on `conn` until it detaches or the guest ends; `Some(status)`
+    /// when the guest ended.
+    pub fn serve(&mut self, conn: TcpStream) -> Result<Option<u8>, String> {
+        let stub = GdbStub::new(conn);
+        match stub.run_blocking::<EventLoop>(self) {
+            Ok(DisconnectReason::TargetExited(code)) => Ok(Some(code)),
+            Ok(DisconnectReason::Kill) | Ok(DisconnectReason::TargetTerminated(_)) => Ok(Some(0)),
+            Ok(DisconnectReason::Disconnect) => {
+                // Take the breakpoints out: nobody will report them now.
+                for (addr, bytes) in std::mem::take(&mut self.breakpoints) {
+                    self.write(addr, &bytes);
+                }
+                Ok(None)
+            }
+            Err(e) => Err(format!("gdb session: {e}")),
+        }
+    }
+
+    /// Instructions the hart retired (`minstret`).
+    pub fn retired(&self) -> u64 {
+        self.hart
+            .csr(fief_core::cpu::riscv::csr::num::MINSTRET)
+            .unwrap_or(0)
+    }
+
+    fn write(&self, addr: u64, bytes: &[u8]) -> bool {
+        self.board
+            .space()
+            .write_buf(GuestAddress(addr), bytes, MemTxAttrs::DEBUG)
+            .is_ok()
+    }
+}
+
+impl Target for GdbHart {
+    type Arch = Riscv32;
+    type Error = String;
+
+    #[inline(always)]
+    fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
+        BaseOps::SingleThread(self)
+    }
+
+    #[inline(always)]
+    fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SingleThreadBase for GdbHart {
+    fn read_registers(&mut self, regs: &mut RiscvCoreRegs<u32>) -> TargetResult<(), Self> {
+        for (i, x) in regs.x.iter_mut().enumerate() {
+            *x = self.hart.reg(i) as u32;
+        }
+        regs.pc = self.hart.pc() as u32;
+        Ok(())
+    }
+
+    fn write_registers(&mut self, regs: &RiscvCoreRegs<u32>) -> TargetResult<(), Self> {
+        for (i, &x) in regs.x.iter().enumerate().skip(1) {
+            self.hart.set_reg(i, x as u64);
+        }
+        self.hart.set_pc(regs.pc as u64);
+        Ok(())
+    }
+
+    fn read_addrs(&mut self, start: u32, data: &mut [u8]) -> TargetResult<usize, Self> {
+        let r = self
+            .board
+            .space()
+            .read_buf(GuestAddress(start as u64), data, MemTxAttrs::DEBUG);
+        if r.is_ok() {
+            Ok(data.len())
+        } else {
+            Err(TargetError::NonFatal)
+        }
+    }
+
+    fn write_addrs(&mut self, start: u32, data: &[u8]) -> TargetResult<(), Self> {
+        if self.write(start as u64, data) {
+            Ok(())
+        } else {
+            Err(TargetError::NonFatal)
+        }
+    }
+
+    #[inline(always)]
+    fn support_resume(&mut self) -> Option<SingleThreadResumeOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SingleThreadResume for GdbHart {
+    fn resume(&mut self, signal: Option<Signal>) -> Result<(), Self::Error> {
+        if signal.is_some() {
+            return Err("continuing with a signal is not supported".into());
+        }
+        self.stepping = false;
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn support_single_step(&mut self) -> Option<SingleThreadSingleStepOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SingleThreadSingleStep for GdbHart {
+    fn step(&mut self, signal: Option<Signal>) -> Result<(), Self::Error> {
+        if signal.is_some() {
+            return Err("stepping with a signal is not supported".into());
+        }
+        self.stepping = true;
+        Ok(())
+    }
+}
+
+impl Breakpoints for GdbHart {
+    #[inline(always)]
+    fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SwBreakpoint for GdbHart {
+    fn add_sw_breakpoint(&mut self, addr: u32, kind: usize) -> TargetResult<bool, Self> {
+        let addr = addr as u64;
+        if self.breakpoints.iter().any(|b| b.0 == addr) {
+            return Ok(true);
+        }
+        let insn: &[u8] = if kind == 2 { &C_EBREAK } else { &EBREAK };
+        let mut saved = vec![0u8; insn.len()];
+        let space = self.board.space();
+        if !space
+            .read_buf(GuestAddress(addr), &mut saved, MemTxAttrs::DEBUG)
+            .is_ok()
+            || !self.write(addr, insn)
+        {
+            return Ok(false);
+        }
+        self.breakpoints.push((addr, saved));
+        Ok(true)
+    }
+
+    fn remove_sw_breakpoint(&mut self, addr: u32, _kind: usize) -> TargetResult<bool, Self> {
+        let addr = addr as u64;
+        let Some(i) = self.breakpoints.iter().position(|b| b.0 == addr) else {
+            return Ok(false);
+        };
+        let (_, saved) = self.breakpoints.swap_remove(i);
+        Ok(self.write(addr, &saved))
+    }
+}
+
+/// Runs the guest for the stub between the debugger's commands.
+enum EventLoop {}
+
+impl run_blocking::BlockingEventLoop for EventLoop {
+    type Target = GdbHart;
+    type Connection = TcpStream;
+    type StopReason = SingleThreadStopReason<u32>;
+
+    fn wait_for_stop_reason(
+        target: &mut Self::Target,
+        conn: &mut Self::Connection,
+    ) -> Result<
+        run_blocking::Event<Self::StopReason>,
+        run_blocking::WaitForStopReasonError<String, io::Error>,
+    > {
+        let stopped = |s: Stop| {
+            run_blocking::Event::TargetStopped(match s {
+                Stop::Breakpoint => SingleThreadStopReason::SwBreak(()),
+                Stop::Finished(code) => SingleThreadStopReason::Exited(code),
+                Stop::Quit => SingleThreadStopReason::Exited(0),
+            })
+        };
+        if target.stepping {
+            return Ok(match target.run(1) {
+                Some(s) => stopped(s),
+                None => run_blocking::Event::TargetStopped(SingleThreadStopReason::DoneStep),
+            });
+        }
+        loop {
+            if conn.peek().map(|b| b.is_some()).unwrap_or(true) {
+                let byte = conn
+                    .read()
+                    .map_err(run_blocking::WaitForStopReasonError::Connection)?;
+                return Ok(run_blocking::Event::IncomingData(byte));
+            }
+            if let Some(s) = target.run(SLICE) {
+                return Ok(stopped(s));
+            }
+        }
+    }
+
+    fn on_interrupt(
+        _target: &mut Self::Target,
+    ) -> Result<Option<Self::StopReason>, <Self::Target as Target>::Error> {
+        // The guest runs on this thread, so it is already stopped here.
+        Ok(Some(SingleThreadStopReason::Signal(Signal::SIGINT)))
+    }
+}

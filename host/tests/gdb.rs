@@ -1,0 +1,205 @@
+//! `fief run --gdb`: a GDB remote-protocol session against the runner, with a minimal
+//! client written here (no gdb for RISC-V is needed): stop reason, registers, memory, a
+//! software breakpoint, a single step, and the guest's exit.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A GDB remote-protocol client over TCP (acknowledged mode).
+struct Rsp(TcpStream);
+
+impl Rsp {
+    fn send(&mut self, body: &str) -> String {
+        let sum = body.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+        write!(self.0, "${body}#{sum:02x}").unwrap();
+        self.reply()
+    }
+
+    /// Reads one packet (skipping acknowledgements) and acknowledges it.
+    fn reply(&mut self) -> String {
+        let mut byte = [0u8; 1];
+        loop {
+            self.0.read_exact(&mut byte).unwrap();
+            if byte[0] == b'$' {
+                break;
+            }
+        }
+        let mut body = Vec::new();
+        loop {
+            self.0.read_exact(&mut byte).unwrap();
+            if byte[0] == b'#' {
+                break;
+            }
+            body.push(byte[0]);
+        }
+        let mut sum = [0u8; 2];
+        self.0.read_exact(&mut sum).unwrap();
+        let expected = body.iter().fold(0u8, |a, &b| a.wrapping_add(b));
+        assert_eq!(
+            std::str::from_utf8(&sum).unwrap(),
+            format!("{expected:02x}")
+        );
+        self.0.write_all(b"+").unwrap();
+        // Run-length encoding: `X*N` is X followed by N - 29 more copies of it.
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < body.len() {
+            if body[i] == b'*' && i + 1 < body.len() {
+                let last = *out.last().unwrap();
+                out.extend(std::iter::repeat_n(last, (body[i + 1] - 29) as usize));
+                i += 2;
+            } else {
+                out.push(body[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The `pc` from a `g` reply (x0..x31 then pc, 32-bit little-endian hex each).
+    fn pc(&mut self) -> u32 {
+        let regs = self.send("g");
+        assert!(regs.len() >= 33 * 8, "{regs}");
+        let pc = &regs[32 * 8..33 * 8];
+        u32::from_le_bytes(
+            (0..4)
+                .map(|i| u8::from_str_radix(&pc[2 * i..2 * i + 2], 16).unwrap())
+                .collect::<Vec<_>>()
+                .try_into()
+                .unwrap(),
+        )
+    }
+}
+
+/// Connects to the stub `child` announced on standard error.
+fn attach(child: &mut Child, frozen: bool) -> Rsp {
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let rest = line
+        .trim()
+        .strip_prefix("fief: gdb server on ")
+        .unwrap_or_else(|| panic!("{line}"));
+    let addr = match rest.strip_suffix(", waiting for the debugger") {
+        Some(addr) => {
+            assert!(frozen, "{line}");
+            addr
+        }
+        None => rest,
+    };
+    Rsp(TcpStream::connect(addr).unwrap())
+}
+
+fn fief(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_fief"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn firmware(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("firmware")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn gdb_attaching_to_a_running_guest_stops_it_and_kill_ends_the_run() {
+    // spin.elf loops forever: the debugger attaches while it runs.
+    let mut child = fief(&[
+        "run",
+        "--kernel",
+        &firmware("spin.elf"),
+        "--serial",
+        "null",
+        "--gdb",
+        "tcp::0",
+    ]);
+    let mut gdb = attach(&mut child, false);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let stop = gdb.send("?");
+    assert!(stop.starts_with('S') || stop.starts_with('T'), "{stop}");
+    let pc = gdb.pc();
+    assert!((0x8000_0000..0x8001_0000).contains(&pc), "{pc:#x}");
+    // A step from wherever it is moves on inside the loop.
+    gdb.send("s");
+    assert!((0x8000_0000..0x8001_0000).contains(&gdb.pc()));
+    write!(gdb.0, "$k#6b").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn gdb_options_are_checked() {
+    for (args, message) in [
+        (&["-S"][..], "-S waits for a debugger"),
+        (&["-s", "--smp", "2"][..], "serves one hart"),
+        (&["--gdb", "udp::1"][..], "unknown gdb backend"),
+    ] {
+        let mut all = vec!["run", "--serial", "null"];
+        all.extend_from_slice(args);
+        let out = Command::new(env!("CARGO_BIN_EXE_fief"))
+            .args(&all)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn gdb_session_reads_registers_and_memory_breaks_steps_and_sees_the_exit() {
+    let mut child = fief(&[
+        "run",
+        "--kernel",
+        &firmware("uart.elf"),
+        "--serial",
+        "null",
+        "--gdb",
+        "tcp::0",
+        "-S",
+    ]);
+    let mut gdb = attach(&mut child, true);
+
+    // Frozen at the entry point.
+    let stop = gdb.send("?");
+    assert!(stop.starts_with('S') || stop.starts_with('T'), "{stop}");
+    assert_eq!(gdb.pc(), 0x8000_0000);
+    // The first instruction, auipc sp, 0x1 (0x00001117).
+    assert_eq!(gdb.send("m80000000,4"), "17110000");
+    // A breakpoint on `lui s0, 0x10000` (0x10000437) at 0x80000014; continue to it.
+    assert_eq!(gdb.send("Z0,80000014,4"), "OK");
+    let stop = gdb.send("c");
+    assert!(
+        stop.starts_with("T05") && stop.contains("swbreak"),
+        "{stop}"
+    );
+    assert_eq!(gdb.pc(), 0x8000_0014);
+    // Removed, the instruction is back; one step runs it.
+    assert_eq!(gdb.send("z0,80000014,4"), "OK");
+    assert_eq!(gdb.send("m80000014,4"), "37040010");
+    let stop = gdb.send("s");
+    assert!(stop.starts_with("S05") || stop.starts_with("T05"), "{stop}");
+    assert_eq!(gdb.pc(), 0x8000_0018);
+    // s0 (x8) now holds the UART base.
+    let regs = gdb.send("g");
+    assert_eq!(&regs[8 * 8..9 * 8], "00000010");
+    // Unmapped memory is an error reply, not a crash.
+    assert!(gdb.send("m00000010,4").starts_with('E'));
+    // To the end: the finisher's pass is exit status 0.
+    assert_eq!(gdb.send("c"), "W00");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
