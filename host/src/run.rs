@@ -11,6 +11,8 @@
 //!   monitor ([`fief_host::monitor`]), which `--monitor unix:PATH` also serves on a socket.
 //! * [`DMA_WORKERS`] DMA worker threads ([`fief_host::dma_workers`]) run the DMA engine's
 //!   transfers beside the harts; the engine's `START` rings their doorbell.
+//! * With `-s`/`--gdb`, hart 0 runs on a `gdb` thread instead, under the debugger's
+//!   control between its commands ([`crate::gdb`]); `--trace insn` single-steps the harts.
 //! * Exit status: the finisher's (pass 0, fail its code), 0 after `Ctrl-A x`, 1 when the
 //!   instruction limit stops the run.
 
