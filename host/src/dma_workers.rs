@@ -3,8 +3,9 @@
 //!
 //! The engine's MMIO handler only marks a channel busy and rings the pool's
 //! [`DmaDoorbell`] (rule: no work in callbacks); a worker wakes on the condition variable,
-//! takes a channel from the pending mask and steps it ([`DmaEngine::step`]
-//! (fief_boards::dma::DmaEngine::step)) a few chunks at a time until the channel stops.
+//! takes a channel from the pending mask and steps it
+//! ([`DmaEngine::step`](fief_boards::dma::DmaEngine::step)) a few chunks at a time until the
+//! channel stops.
 //! When several channels are pending, a worker moves on to the next one after each step, so
 //! that a long transfer does not starve the others. `Blocked` (no bounce buffer) backs off
 //! briefly and retries; `Contended` (another worker is on the channel) drops it: the other
@@ -87,8 +88,8 @@ impl DmaWorkers {
         Ok(DmaWorkers { shared, threads })
     }
 
-    /// The doorbell to give the engine ([`DmaEngine::set_doorbell`]
-    /// (fief_boards::dma::DmaEngine::set_doorbell)).
+    /// The doorbell to give the engine
+    /// ([`DmaEngine::set_doorbell`](fief_boards::dma::DmaEngine::set_doorbell)).
     pub fn doorbell(&self) -> &'static dyn DmaDoorbell {
         self.shared
     }
