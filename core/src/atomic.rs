@@ -3,7 +3,7 @@
 //!
 //! On every target with CAS (x86-64, aarch64, `riscv32imac`, `thumbv7em`) these are
 //! `core::sync::atomic`'s own types. On a target with atomic loads and stores but no CAS
-//! (`thumbv6m-none-eabi`, the Cortex-M0/M0+), they are [`portable_atomic`]'s, whose
+//! (`thumbv6m-none-eabi`, the Cortex-M0/M0+), they are `portable_atomic`'s, whose
 //! read-modify-write operations run inside a `critical-section`: the firmware that links the
 //! core provides the critical-section implementation (on a single-core Cortex-M,
 //! `cortex-m`'s `critical-section-single-core` feature). Plain loads and stores stay native

@@ -5,7 +5,7 @@
 //! [`crate::atomic::AtomicBool`] (so `thumbv6m`, without compare-and-swap, takes it through
 //! `portable-atomic`'s critical section). `Mutex::new` is `const`, so locks live in statics.
 //!
-//! Only the way a contended [`RawLock::lock`] waits depends on the build:
+//! Only the way a contended `RawLock::lock` waits depends on the build:
 //!
 //! * bare metal (default): it spins. Critical sections are short and nothing preempts a
 //!   holder for long, so spinning is the cheapest wait.

@@ -10,7 +10,7 @@
 //! epoch (or decodes it), and runs
 //! it with `Hart::run_block`, XLEN a constant. The block's last instruction when it is a
 //! system instruction, AMO or RV64-only operation, and code the block path cannot run, go
-//! one at a time through fetch, decode and [`Hart::execute_fast`], else [`Hart::execute`]
+//! one at a time through fetch, decode and `Hart::execute_fast`, else `Hart::execute`
 //! with the hart state written back (see `run_loop` for what is kept in locals and when it
 //! is reloaded).
 

@@ -1,4 +1,4 @@
-//! The decoded form of one instruction: what [`decode`](super::decode) produces and the
+//! The decoded form of one instruction: what [`decode`](mod@super::decode) produces and the
 //! interpreter in [`hart`](super::hart) executes. 32-bit and compressed encodings decode to
 //! the same [`Op`]s, so the executor knows nothing about C.
 

@@ -7,7 +7,7 @@
 //!
 //! # What it owns
 //!
-//! * [`insn`], [`decode`]: the decoded form and the decoder (32-bit and compressed).
+//! * [`insn`], [`decode`](mod@decode): the decoded form and the decoder (32-bit and compressed).
 //! * [`csr`]: CSR state, numbers, access rules; [`trap`]: causes, privilege, trap entry
 //!   and `xret`.
 //! * `mmu`: Sv32 walks, permissions, A/D updates; `pmp`: physical memory protection
