@@ -132,10 +132,12 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
 
     /// How many times a DMA lease of this memory has written guest RAM (wrapping; see
     /// [`LeaseTable`](super::LeaseTable)): a CPU's decoded-code cache compares it to see
-    /// code that DMA wrote. A count read here comes with the bytes written before it.
+    /// code that DMA wrote. A relaxed load, cheap enough for every block entry: a reader
+    /// that sees a new count puts `fence(Acquire)` before it reads the memory, and then
+    /// sees the bytes written before the count moved (they were counted with `Release`).
     #[inline]
     pub fn lease_writes(&self) -> u32 {
-        self.lease_writes.load(Ordering::Acquire)
+        self.lease_writes.load(Ordering::Relaxed)
     }
 
     /// The range that holds all of `[addr, addr + n)`, trying the last one hit first.

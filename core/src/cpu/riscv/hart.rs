@@ -419,7 +419,9 @@ impl<'i> Hart<'i> {
             if pc & !PAGE_MASK == page {
                 let writes = bus.lease_writes();
                 if writes != lease_writes {
-                    // DMA wrote guest RAM: maybe code.
+                    // DMA wrote guest RAM: maybe code. The fence pairs with the writer's
+                    // `Release` count, so the checks below read the new bytes.
+                    core::sync::atomic::fence(Ordering::Acquire);
                     lease_writes = writes;
                     self.blocks.code_changed();
                 }
