@@ -13,6 +13,7 @@ use crate::memory::{
 mod asm;
 mod decode;
 mod exec;
+mod paths;
 mod system;
 
 pub const RAM_BASE: u64 = 0x8000_0000;

@@ -1,0 +1,204 @@
+//! The block executor against the one-instruction path: `run_block` and `execute_fast`
+//! implement the same ALU, M, branch, load and store operations twice (on purpose, for
+//! speed: `hart.rs` says why), so random programs run once from RAM (decoded blocks) and
+//! once from a device that serves the code over MMIO (no host page, so fetch, decode and
+//! `execute_fast` one instruction at a time) must leave the same registers and memory.
+
+use std::boxed::Box;
+use std::vec;
+use std::vec::Vec;
+
+use super::asm::*;
+use super::{Mem, RAM_BASE};
+use crate::cpu::riscv::{csr::num, Exit, Hart, Xlen};
+use crate::memory::{
+    AccessSize, MemTxAttrs, MemTxResult, MmioOps, Priority, RamBlock, RegionOffset, RegionSize,
+};
+
+/// Where the MMIO copy of the code sits.
+const CODE_BASE: u64 = 0x3000_0000;
+/// The data area the loads and stores use (x31 points at it).
+const DATA: u64 = RAM_BASE + 0x8000;
+const DATA_LEN: usize = 512;
+
+/// A device whose reads return the program (little-endian), for the one-instruction path.
+struct CodeDevice(Vec<u8>);
+
+impl MmioOps for CodeDevice {
+    fn read(&self, offset: RegionOffset, size: AccessSize, _: MemTxAttrs) -> (u64, MemTxResult) {
+        let at = offset.0 as usize;
+        let n = size.bytes() as usize;
+        let mut v = 0u64;
+        for k in (0..n).rev() {
+            v = v << 8 | *self.0.get(at + k).unwrap_or(&0) as u64;
+        }
+        (v, MemTxResult::OK)
+    }
+    fn write(&self, _: RegionOffset, _: u64, _: AccessSize, _: MemTxAttrs) -> MemTxResult {
+        MemTxResult::OK
+    }
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// One random instruction of the operations both paths run (no jumps, no `auipc`: their
+/// results depend on where the code is). `rd` is x1..x30; x31 holds the data base.
+fn random_insn(rng: &mut XorShift) -> u32 {
+    let rd = 1 + rng.below(30) as u32;
+    let rs1 = rng.below(32) as u32;
+    let rs2 = rng.below(32) as u32;
+    let imm = (rng.next() as i32) >> 20; // -2048..2047
+    match rng.below(8) {
+        0 | 1 => {
+            const ALU: [(u32, u32); 10] = [
+                (0, 0),
+                (0x20, 0),
+                (0, 1),
+                (0, 2),
+                (0, 3),
+                (0, 4),
+                (0, 5),
+                (0x20, 5),
+                (0, 6),
+                (0, 7),
+            ];
+            let (f7, f3) = ALU[rng.below(10) as usize];
+            op(f7, f3, rd, rs1, rs2)
+        }
+        2 => op(1, rng.below(8) as u32, rd, rs1, rs2), // M
+        3 => {
+            let f3 = [0, 2, 3, 4, 6, 7][rng.below(6) as usize];
+            i(imm, rs1, f3, rd, 0x13)
+        }
+        4 => {
+            let sh = rng.below(32) as i32;
+            match rng.below(3) {
+                0 => i(sh, rs1, 1, rd, 0x13),
+                1 => i(sh, rs1, 5, rd, 0x13),
+                _ => i(0x400 | sh, rs1, 5, rd, 0x13),
+            }
+        }
+        5 => lui(rd, (rng.next() as u32) & 0xffff_f000),
+        6 => {
+            // A forward branch over the next instruction, taken or not.
+            let f3 = [0, 1, 4, 5, 6, 7][rng.below(6) as usize];
+            b(8, rs2, rs1, f3)
+        }
+        _ => {
+            // A load or store at an aligned offset of the data area.
+            let (f3, size) = [(0, 1), (1, 2), (2, 4), (4, 1), (5, 2)][rng.below(5) as usize];
+            let off = (rng.below((DATA_LEN / 2) as u64) as i32) & !(size - 1);
+            if rng.below(2) == 0 {
+                i(off, 31, f3, rd, 0x03)
+            } else {
+                s(off, rs2, 31, f3.min(2), 0x23)
+            }
+        }
+    }
+}
+
+/// Runs `code` with `regs` and `data` from RAM or from the code device; gives the
+/// registers, the `pc` relative to the code's start, and the data area after.
+fn run(code: &[u32], regs: &[u64; 32], data: &[u8], from_mmio: bool) -> (Vec<u64>, u64, Vec<u8>) {
+    let mut ram = vec![0u8; 0x10000];
+    for (k, w) in code.iter().enumerate() {
+        ram[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    let d = (DATA - RAM_BASE) as usize;
+    ram[d..d + DATA_LEN].copy_from_slice(data);
+    let device = CodeDevice(code.iter().flat_map(|w| w.to_le_bytes()).collect());
+    let mem: Box<Mem<'_>> = Box::default();
+    let id = {
+        let mut g = mem.lock();
+        let root = g.root_owner().unwrap();
+        let sys = g
+            .create_container(root, "sys", RegionSize::FULL, None)
+            .unwrap();
+        let r = g
+            .create_ram(root, "ram", RamBlock::new(&mut ram))
+            .ok()
+            .unwrap();
+        let c = g
+            .create_mmio(root, "code", RegionSize::new(0x1000).unwrap(), &device)
+            .unwrap();
+        g.begin();
+        g.add_subregion(sys, RegionOffset(RAM_BASE), r, Priority(0))
+            .unwrap();
+        g.add_subregion(sys, RegionOffset(CODE_BASE), c, Priority(0))
+            .unwrap();
+        let id = g.create_address_space(sys, "sys").unwrap();
+        g.commit().unwrap();
+        id
+    };
+    let base = if from_mmio { CODE_BASE } else { RAM_BASE };
+    let (out, pc) = {
+        let space = mem.space(id).unwrap();
+        let sec = space.section().unwrap();
+        let mut h = Hart::new(0, Xlen::Rv32, base);
+        h.set_debug_ebreak(true);
+        for (k, &v) in regs.iter().enumerate() {
+            h.set_reg(k, v);
+        }
+        h.set_reg(31, DATA);
+        // A trap ends the program too, at the last ebreak.
+        let last = base + 4 * (code.len() as u64 - 1);
+        h.set_csr(num::MTVEC, last).unwrap();
+        let exit = h.run(&sec, 10_000);
+        assert!(
+            matches!(exit, Exit::Breakpoint(_)),
+            "{exit:?} (mmio {from_mmio}): mcause {:?} mepc {:?} mtval {:?}",
+            h.csr(num::MCAUSE),
+            h.csr(num::MEPC),
+            h.csr(num::MTVAL)
+        );
+        let mut state: Vec<u64> = (0..32).map(|k| h.reg(k)).collect();
+        let trapped = h.last_trap().count != 0;
+        state.push(h.csr(num::MCAUSE).unwrap());
+        state.push(if trapped {
+            h.csr(num::MEPC).unwrap() - base
+        } else {
+            0
+        });
+        state.push(h.csr(num::MTVAL).unwrap());
+        (state, h.pc() - base)
+    };
+    drop(mem);
+    (out, pc, ram[d..d + DATA_LEN].to_vec())
+}
+
+#[test]
+fn block_executor_and_one_instruction_path_agree_on_random_programs() {
+    let mut rng = XorShift(0x5eed_1234_abcd_0001);
+    // A few under Miri, where each machine takes seconds to build.
+    let programs = if cfg!(miri) { 2 } else { 300 };
+    for program in 0..programs {
+        let mut code: Vec<u32> = (0..40).map(|_| random_insn(&mut rng)).collect();
+        code.push(EBREAK);
+        code.push(EBREAK); // a branch over the first ebreak lands on this one
+        let mut regs = [0u64; 32];
+        for r in regs.iter_mut().skip(1) {
+            // Small values too, so that shifts, divisions and comparisons hit edge cases.
+            *r = match rng.below(4) {
+                0 => rng.below(8),
+                1 => (rng.next() as i32 >> rng.below(32)) as u32 as u64,
+                _ => rng.next() & 0xffff_ffff,
+            };
+        }
+        let data: Vec<u8> = (0..DATA_LEN).map(|_| rng.next() as u8).collect();
+        let blocks = run(&code, &regs, &data, false);
+        let single = run(&code, &regs, &data, true);
+        assert_eq!(blocks, single, "program {program}: {code:08x?}");
+    }
+}
