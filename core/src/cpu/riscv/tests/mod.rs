@@ -73,39 +73,47 @@ pub fn with_shared_machine<R>(
     put(&mut ram, image);
     let mut rom = vec![0u8; 4096];
     let dev = Regs(Mutex::new([0; 4]));
-    let mem: Box<Mem<'_>> = Box::default();
-    let space = {
+    let (mem, id) = machine(&mut ram, Some(&mut rom), &[(MMIO_BASE, &dev)]);
+    let space = mem.space(id).unwrap();
+    let sec = space.section().unwrap();
+    f(&sec, &dev, &mem, id)
+}
+
+/// A memory with `ram` at [`RAM_BASE`], `rom` (if any) at [`ROM_BASE`] and each device
+/// (4 KiB) at its address, in one address space.
+pub fn machine<'a>(
+    ram: &'a mut [u8],
+    rom: Option<&'a mut [u8]>,
+    devices: &[(u64, &'a dyn MmioOps)],
+) -> (Box<Mem<'a>>, SpaceId) {
+    let mem: Box<Mem<'a>> = Box::default();
+    let id = {
         let mut g = mem.lock();
         let root = g.root_owner().unwrap();
         let sys = g
             .create_container(root, "sys", RegionSize::FULL, None)
             .unwrap();
-        let r = g
-            .create_ram(root, "ram", RamBlock::new(&mut ram))
-            .ok()
-            .unwrap();
-        let o = g
-            .create_rom(root, "rom", RamBlock::new(&mut rom))
-            .ok()
-            .unwrap();
-        let d = g
-            .create_mmio(root, "dev", RegionSize::new(0x1000).unwrap(), &dev)
-            .unwrap();
+        let r = g.create_ram(root, "ram", RamBlock::new(ram)).ok().unwrap();
         g.begin();
         g.add_subregion(sys, RegionOffset(RAM_BASE), r, Priority(0))
             .unwrap();
-        g.add_subregion(sys, RegionOffset(ROM_BASE), o, Priority(0))
-            .unwrap();
-        g.add_subregion(sys, RegionOffset(MMIO_BASE), d, Priority(0))
-            .unwrap();
-        let space = g.create_address_space(sys, "sys").unwrap();
+        if let Some(rom) = rom {
+            let o = g.create_rom(root, "rom", RamBlock::new(rom)).ok().unwrap();
+            g.add_subregion(sys, RegionOffset(ROM_BASE), o, Priority(0))
+                .unwrap();
+        }
+        for &(at, ops) in devices {
+            let d = g
+                .create_mmio(root, "dev", RegionSize::new(0x1000).unwrap(), ops)
+                .unwrap();
+            g.add_subregion(sys, RegionOffset(at), d, Priority(0))
+                .unwrap();
+        }
+        let id = g.create_address_space(sys, "sys").unwrap();
         g.commit().unwrap();
-        space
+        id
     };
-    let id = space;
-    let space = mem.space(id).unwrap();
-    let sec = space.section().unwrap();
-    f(&sec, &dev, &mem, id)
+    (mem, id)
 }
 
 /// Reads a word of guest memory.

@@ -4,16 +4,13 @@
 //! once from a device that serves the code over MMIO (no host page, so fetch, decode and
 //! `execute_fast` one instruction at a time) must leave the same registers and memory.
 
-use std::boxed::Box;
 use std::vec;
 use std::vec::Vec;
 
 use super::asm::*;
-use super::{Mem, RAM_BASE};
+use super::{machine, RAM_BASE};
 use crate::cpu::riscv::{csr::num, Exit, Hart, Xlen};
-use crate::memory::{
-    AccessSize, MemTxAttrs, MemTxResult, MmioOps, Priority, RamBlock, RegionOffset, RegionSize,
-};
+use crate::memory::{AccessSize, MemTxAttrs, MemTxResult, MmioOps, RegionOffset};
 
 /// Where the MMIO copy of the code sits.
 const CODE_BASE: u64 = 0x3000_0000;
@@ -119,29 +116,7 @@ fn run(code: &[u32], regs: &[u64; 32], data: &[u8], from_mmio: bool) -> (Vec<u64
     let d = (DATA - RAM_BASE) as usize;
     ram[d..d + DATA_LEN].copy_from_slice(data);
     let device = CodeDevice(code.iter().flat_map(|w| w.to_le_bytes()).collect());
-    let mem: Box<Mem<'_>> = Box::default();
-    let id = {
-        let mut g = mem.lock();
-        let root = g.root_owner().unwrap();
-        let sys = g
-            .create_container(root, "sys", RegionSize::FULL, None)
-            .unwrap();
-        let r = g
-            .create_ram(root, "ram", RamBlock::new(&mut ram))
-            .ok()
-            .unwrap();
-        let c = g
-            .create_mmio(root, "code", RegionSize::new(0x1000).unwrap(), &device)
-            .unwrap();
-        g.begin();
-        g.add_subregion(sys, RegionOffset(RAM_BASE), r, Priority(0))
-            .unwrap();
-        g.add_subregion(sys, RegionOffset(CODE_BASE), c, Priority(0))
-            .unwrap();
-        let id = g.create_address_space(sys, "sys").unwrap();
-        g.commit().unwrap();
-        id
-    };
+    let (mem, id) = machine(&mut ram, None, &[(CODE_BASE, &device)]);
     let base = if from_mmio { CODE_BASE } else { RAM_BASE };
     let (out, pc) = {
         let space = mem.space(id).unwrap();
