@@ -21,7 +21,6 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fief_boards::finisher::Finish;
 use fief_boards::virt32::Virt32;
 use fief_core::cpu::riscv::{Exit, Hart};
 use fief_core::memory::{GuestAddress, MemTxAttrs};
@@ -40,7 +39,7 @@ use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::riscv::reg::RiscvCoreRegs;
 use gdbstub_arch::riscv::Riscv32;
 
-use crate::run::SLICE;
+use crate::run::{exit_status, SLICE};
 
 /// `ebreak` and `c.ebreak`, as little-endian bytes.
 const EBREAK: [u8; 4] = 0x0010_0073u32.to_le_bytes();
@@ -105,10 +104,7 @@ impl GdbHart {
         };
         clint.update();
         if let Some(finish) = self.board.finish() {
-            return Some(Stop::Finished(match finish {
-                Finish::Fail(code) => code.min(255) as u8,
-                Finish::Pass | Finish::Reset => 0,
-            }));
+            return Some(Stop::Finished(exit_status(finish)));
         }
         match exit {
             Exit::Breakpoint(pc) if self.breakpoints.iter().any(|b| b.0 == pc) => {

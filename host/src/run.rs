@@ -323,47 +323,44 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     std::thread::scope(|scope| {
         for hart in harts {
             let (quit, limit_hit, retired) = (quit, &limit_hit, &retired);
-            if let Some(listener) = listener.take() {
-                let freeze = args.freeze;
-                // A roomy stack: the hart (its block cache is ~120 KiB) is moved into the
-                // stub's target, and debug builds copy it a few times on the way.
-                let spawned = std::thread::Builder::new()
-                    .name("gdb".into())
-                    .stack_size(32 << 20)
-                    .spawn_scoped(scope, move || {
-                        let mut target = gdb::GdbHart::new(board, hart, quit);
-                        if let Err(e) = gdb_loop(&mut target, &listener, freeze) {
-                            eprintln!("fief: {e}");
-                        }
-                        retired.fetch_add(target.retired(), Ordering::Relaxed);
-                        quit.store(true, Ordering::Release);
-                        devices.harts.stop_all();
-                    });
-                if let Err(e) = spawned {
-                    eprintln!("fief: cannot start the gdb thread: {e}");
-                    quit.store(true, Ordering::Release);
-                    devices.harts.stop_all();
-                }
-                continue;
-            }
-            let trace_exits = trace(Trace::Exits);
-            let trace_insns = trace(Trace::Insn);
-            let max = args.max_insns;
+            let stop_all = move || {
+                quit.store(true, Ordering::Release);
+                devices.harts.stop_all();
+            };
+            let (trace_exits, trace_insns) = (trace(Trace::Exits), trace(Trace::Insn));
+            let (max, freeze) = (args.max_insns, args.freeze);
+            // With a debugger, this hart runs on the gdb thread: its end ends the run. That
+            // thread gets a roomy stack: the hart (its block cache is ~120 KiB) is moved
+            // into the stub's target, and debug builds copy it a few times on the way.
+            let gdb = listener.take();
+            let name = match gdb {
+                Some(_) => "gdb".to_string(),
+                None => format!("hart{}", hart.hart_id()),
+            };
+            let stack = if gdb.is_some() { 32 << 20 } else { 2 << 20 };
             let spawned = std::thread::Builder::new()
-                .name(format!("hart{}", hart.hart_id()))
+                .name(name.clone())
+                .stack_size(stack)
                 .spawn_scoped(scope, move || {
-                    let n = hart_loop(board, hart, quit, max, trace_exits, trace_insns);
-                    retired.fetch_add(n.0, Ordering::Relaxed);
-                    if n.1 {
-                        limit_hit.store(true, Ordering::Release);
-                        quit.store(true, Ordering::Release);
-                        devices.harts.stop_all();
+                    let (n, stop) = match gdb {
+                        Some(listener) => (gdb_thread(board, hart, quit, &listener, freeze), true),
+                        None => {
+                            let (n, limit) =
+                                hart_loop(board, hart, quit, max, trace_exits, trace_insns);
+                            if limit {
+                                limit_hit.store(true, Ordering::Release);
+                            }
+                            (n, limit)
+                        }
+                    };
+                    retired.fetch_add(n, Ordering::Relaxed);
+                    if stop {
+                        stop_all();
                     }
                 });
             if let Err(e) = spawned {
-                eprintln!("fief: cannot start a hart thread: {e}");
-                quit.store(true, Ordering::Release);
-                devices.harts.stop_all();
+                eprintln!("fief: cannot start the {name} thread: {e}");
+                stop_all();
             }
         }
     });
@@ -380,11 +377,11 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         );
     }
     Ok(match finish {
-        Some(Finish::Fail(code)) => {
+        Some(f @ Finish::Fail(code)) => {
             eprintln!("fief: the guest failed with code {code}");
-            code.min(255) as u8
+            exit_status(f)
         }
-        Some(Finish::Pass) | Some(Finish::Reset) => 0,
+        Some(f) => exit_status(f),
         None if limit_hit.load(Ordering::Acquire) => {
             eprintln!(
                 "fief: instruction limit reached ({} per hart)",
@@ -394,6 +391,32 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         }
         None => 0,
     })
+}
+
+/// The process exit status for how the guest finished: pass and reset 0, a failure its
+/// code (at most 255).
+pub fn exit_status(finish: Finish) -> u8 {
+    match finish {
+        Finish::Fail(code) => code.min(255) as u8,
+        Finish::Pass | Finish::Reset => 0,
+    }
+}
+
+/// The gdb thread's body: `hart` under [`gdb_loop`]; returns the instructions it retired.
+/// Out of line, so that the hart threads' frames do not carry the stub's target.
+#[inline(never)]
+fn gdb_thread(
+    board: &'static Virt32<'static>,
+    hart: Hart<'static>,
+    quit: &'static AtomicBool,
+    listener: &TcpListener,
+    freeze: bool,
+) -> u64 {
+    let mut target = gdb::GdbHart::new(board, hart, quit);
+    if let Err(e) = gdb_loop(&mut target, listener, freeze) {
+        eprintln!("fief: {e}");
+    }
+    target.retired()
 }
 
 /// The gdb thread: runs hart 0 (waiting for the debugger first with `freeze`), serves
