@@ -2,10 +2,6 @@
 //! (`qemu-system-riscv32 -M virt -bios none`) and on Fief's test machine must print the
 //! same console output and end with the same exit status.
 //!
-//! `misaligned` is not here: it checks Fief's documented behaviour (misaligned loads and
-//! stores raise address-misaligned exceptions), while QEMU performs misaligned plain loads
-//! and stores, so that image is Fief-only (see `riscv_firmware.rs`).
-//!
 //! QEMU is required: if `qemu-system-riscv32` is missing these tests fail (install
 //! `qemu-system-misc`; `scripts/test-all` does).
 #![allow(clippy::unwrap_used)]
@@ -63,6 +59,7 @@ diff_tests!(
     priv_interrupts,
     priv_sv32,
     priv_pmp,
+    misaligned,
     illegal,
     // The C workload of the hart benchmark (`tests/benches/hart.rs`) with 20 iterations
     // instead of 5000: its checksum line covers list, state-machine, matrix and CRC kernels.

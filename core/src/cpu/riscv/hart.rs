@@ -166,7 +166,7 @@ pub struct Hart<'i> {
     /// The decoded PMP entries (from `csr.pmpcfg`/`pmpaddr`).
     pub(super) pmp: Pmp,
     pub(super) last_trap: TrapRecord,
-    blocks: BlockCache,
+    pub(super) blocks: BlockCache,
     debug_ebreak: bool,
     pub(super) attrs: MemTxAttrs,
 }
@@ -755,17 +755,24 @@ impl<'i> Hart<'i> {
         va: u64,
         size: u32,
     ) -> Result<(u64, bool), Exception> {
-        if va & (size as u64 - 1) != 0 {
-            return Err(Exception::new(cause::LOAD_MISALIGNED, va));
-        }
         let e = self.tlb.entry(self.data_prv, va);
         if e.tag_r == va & !PAGE_MASK && !e.host_r.is_null() {
-            // SAFETY: live 8-aligned TLB page (tlb docs); `va` is aligned to `size` and the
-            // access does not leave the page.
-            return Ok((
-                unsafe { host::load(e.host_r.add((va & PAGE_MASK) as usize), size) },
-                false,
-            ));
+            let off = va & PAGE_MASK;
+            if va & (size as u64 - 1) == 0 {
+                // SAFETY: live 8-aligned TLB page (tlb docs); `va` is aligned to `size` and
+                // the access does not leave the page.
+                return Ok((
+                    unsafe { host::load(e.host_r.add(off as usize), size) },
+                    false,
+                ));
+            }
+            if off + size as u64 <= PAGE_MASK + 1 {
+                // SAFETY: live TLB page; the `size` bytes from `off` are inside it.
+                return Ok((
+                    unsafe { host::load_bytes(e.host_r.add(off as usize), size) },
+                    false,
+                ));
+            }
         }
         self.load_slow(bus, va, size).map(|v| (v, true))
     }
@@ -781,20 +788,23 @@ impl<'i> Hart<'i> {
         size: u32,
         value: u64,
     ) -> Result<bool, Exception> {
-        if va & (size as u64 - 1) != 0 {
-            return Err(Exception::new(cause::STORE_MISALIGNED, va));
-        }
         let e = self.tlb.entry(self.data_prv, va);
         if e.tag_w == va & !PAGE_MASK && !e.host_w.is_null() {
-            // SAFETY: live, writable, 8-aligned TLB page; aligned access inside it.
-            let p = unsafe { e.host_w.add((va & PAGE_MASK) as usize) };
-            // SAFETY: as above.
-            unsafe { host::store(p, size, value) };
-            if self.blocks.is_code_line(p.addr()) {
-                self.blocks.code_changed();
-                return Ok(true);
+            let off = va & PAGE_MASK;
+            // SAFETY: live, writable, 8-aligned TLB page; `off` is inside it.
+            let p = unsafe { e.host_w.add(off as usize) };
+            if va & (size as u64 - 1) == 0 {
+                // SAFETY: as above; an aligned access inside the page.
+                unsafe { host::store(p, size, value) };
+                if self.blocks.is_code_line(p.addr()) {
+                    self.blocks.code_changed();
+                    return Ok(true);
+                }
+                return Ok(false);
             }
-            return Ok(false);
+            if off + size as u64 <= PAGE_MASK + 1 {
+                return Ok(self.store_host_misaligned(p, size, value));
+            }
         }
         self.store_slow(bus, va, size, value).map(|()| true)
     }
@@ -1004,15 +1014,24 @@ impl<'i> Hart<'i> {
 
     /// Loads `size` bytes at virtual address `va` (zero-extended).
     #[inline]
-    fn load<B: Bus + ?Sized>(&mut self, bus: &B, va: u64, size: u32) -> Result<u64, Exception> {
-        if va & (size as u64 - 1) != 0 {
-            return Err(Exception::new(cause::LOAD_MISALIGNED, va));
-        }
+    pub(super) fn load<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+    ) -> Result<u64, Exception> {
         let e = self.tlb.entry(self.data_prv, va);
         if e.tag_r == va & !PAGE_MASK && !e.host_r.is_null() {
-            // SAFETY: live 8-aligned TLB page (tlb docs); `va` is aligned to `size` and the
-            // access does not leave the page.
-            return Ok(unsafe { host::load(e.host_r.add((va & PAGE_MASK) as usize), size) });
+            let off = va & PAGE_MASK;
+            if va & (size as u64 - 1) == 0 {
+                // SAFETY: live 8-aligned TLB page (tlb docs); `va` is aligned to `size` and
+                // the access does not leave the page.
+                return Ok(unsafe { host::load(e.host_r.add(off as usize), size) });
+            }
+            if off + size as u64 <= PAGE_MASK + 1 {
+                // SAFETY: live TLB page; the `size` bytes from `off` are inside it.
+                return Ok(unsafe { host::load_bytes(e.host_r.add(off as usize), size) });
+            }
         }
         self.load_slow(bus, va, size)
     }
@@ -1027,6 +1046,9 @@ impl<'i> Hart<'i> {
         // MMIO (a device may have written code, e.g. a DMA engine whose status this polls)
         // or a TLB miss: a new code epoch (`block`).
         self.blocks.code_changed();
+        if va & (size as u64 - 1) != 0 {
+            return self.load_misaligned(bus, va, size);
+        }
         let (pa, p) = self.translate(bus, va, size as u64, Access::Load)?;
         if !p.is_null() {
             // SAFETY: as in `load`.
@@ -1042,26 +1064,30 @@ impl<'i> Hart<'i> {
 
     /// Stores the low `size` bytes of `value` at virtual address `va`.
     #[inline]
-    fn store<B: Bus + ?Sized>(
+    pub(super) fn store<B: Bus + ?Sized>(
         &mut self,
         bus: &B,
         va: u64,
         size: u32,
         value: u64,
     ) -> Result<(), Exception> {
-        if va & (size as u64 - 1) != 0 {
-            return Err(Exception::new(cause::STORE_MISALIGNED, va));
-        }
         let e = self.tlb.entry(self.data_prv, va);
         if e.tag_w == va & !PAGE_MASK && !e.host_w.is_null() {
-            // SAFETY: live, writable, 8-aligned TLB page; aligned access inside it.
-            let p = unsafe { e.host_w.add((va & PAGE_MASK) as usize) };
-            // SAFETY: as above.
-            unsafe { host::store(p, size, value) };
-            if self.blocks.is_code_line(p.addr()) {
-                self.blocks.code_changed();
+            let off = va & PAGE_MASK;
+            // SAFETY: live, writable, 8-aligned TLB page; `off` is inside it.
+            let p = unsafe { e.host_w.add(off as usize) };
+            if va & (size as u64 - 1) == 0 {
+                // SAFETY: as above; an aligned access inside the page.
+                unsafe { host::store(p, size, value) };
+                if self.blocks.is_code_line(p.addr()) {
+                    self.blocks.code_changed();
+                }
+                return Ok(());
             }
-            return Ok(());
+            if off + size as u64 <= PAGE_MASK + 1 {
+                self.store_host_misaligned(p, size, value);
+                return Ok(());
+            }
         }
         self.store_slow(bus, va, size, value)
     }
@@ -1076,6 +1102,9 @@ impl<'i> Hart<'i> {
     ) -> Result<(), Exception> {
         // MMIO or a TLB miss (this may be a store to code): a new code epoch (`block`).
         self.blocks.code_changed();
+        if va & (size as u64 - 1) != 0 {
+            return self.store_misaligned(bus, va, size, value);
+        }
         let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
         if !p.is_null() {
             // SAFETY: as in `store`.
@@ -1154,7 +1183,10 @@ impl<'i> Hart<'i> {
         value: u64,
     ) -> Result<bool, Exception> {
         if va & (size as u64 - 1) != 0 {
-            return Err(Exception::new(cause::STORE_MISALIGNED, va));
+            // No reservation is ever at a misaligned address: the SC fails, with no memory
+            // access and no exception (as QEMU 7.2, which compares addresses first).
+            self.reservation = None;
+            return Ok(false);
         }
         let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
         let Some(res) = self.reservation.take() else {

@@ -2,8 +2,9 @@
 //!
 //! Guest RAM is shared with other harts and DMA (see `memory::ram`): every access here is an
 //! atomic on a naturally aligned location. The TLB only caches host pages whose first byte
-//! is 8-byte aligned, and the hart only comes here for naturally aligned guest addresses,
-//! so the host address is aligned too. Values are little-endian in memory.
+//! is 8-byte aligned, and the hart only comes to [`load`]/[`store`] for naturally aligned
+//! guest addresses, so the host address is aligned too; misaligned guest accesses inside a
+//! page use [`load_bytes`]/[`store_bytes`]. Values are little-endian in memory.
 
 use crate::atomic::{AtomicI32, AtomicU16, AtomicU32, AtomicU8, Ordering};
 
@@ -87,6 +88,40 @@ pub(super) unsafe fn store(p: *mut u8, size: u32, value: u64) {
                     .store(((value >> 32) as u32).to_le(), Ordering::Relaxed);
             }
         }
+    }
+}
+
+/// Loads `size` (1 to 8) bytes at `p`, little-endian, one byte at a time: for misaligned
+/// guest accesses, which need not be atomic (the unprivileged spec allows a misaligned
+/// access to be split).
+///
+/// # Safety
+///
+/// `p` is valid for reads of `size` bytes for the duration of the call; the memory is only
+/// accessed atomically or by raw copies by others.
+#[inline]
+pub(super) unsafe fn load_bytes(p: *mut u8, size: u32) -> u64 {
+    let mut v = 0u64;
+    for i in (0..size as usize).rev() {
+        // SAFETY: `i < size`: inside the range the caller vouches for; a byte is always
+        // aligned.
+        let b = unsafe { AtomicU8::from_ptr(p.add(i)) }.load(Ordering::Relaxed);
+        v = v << 8 | b as u64;
+    }
+    v
+}
+
+/// Stores the low `size` (1 to 8) bytes of `value` at `p`, little-endian, one byte at a
+/// time, first byte first (as [`load_bytes`], for misaligned guest accesses).
+///
+/// # Safety
+///
+/// As for [`load_bytes`], for writes.
+#[inline]
+pub(super) unsafe fn store_bytes(p: *mut u8, size: u32, value: u64) {
+    for i in 0..size as usize {
+        // SAFETY: `i < size`: inside the range the caller vouches for.
+        unsafe { AtomicU8::from_ptr(p.add(i)) }.store((value >> (8 * i)) as u8, Ordering::Relaxed);
     }
 }
 

@@ -12,7 +12,8 @@
 //!   and `xret`.
 //! * `mmu`: Sv32 walks, permissions, A/D updates; `pmp`: physical memory protection
 //!   (64 entries, OFF/TOR/NA4/NAPOT, locks), checked when a TLB entry is filled; [`tlb`]:
-//!   the TLB; `block`: the decoded basic-block cache.
+//!   the TLB; `block`: the decoded basic-block cache; `misaligned`: misaligned loads and
+//!   stores.
 //! * [`hart`]: the state and the interpreter loop.
 //!
 //! The hart reaches memory only through a [`Bus`](crate::cpu::Bus) — in a machine, a
@@ -38,8 +39,10 @@
 //! * **x0**: the decoder maps `rd = 0` to slot 32, which absorbs writes, so the executor
 //!   never tests for x0. The file has 256 slots (33 used) so `u8` indices need no bounds
 //!   check.
-//! * **Misaligned accesses** raise load/store-AMO address-misaligned exceptions (no
-//!   emulation in hardware); `mtval` is the address. Misaligned LR/SC/AMOs too.
+//! * **Misaligned loads and stores** succeed, as on QEMU (`misaligned`): inside a host
+//!   page on the TLB fast path, otherwise checked page by page before anything is written.
+//!   Misaligned LR and AMOs raise load and store/AMO address-misaligned exceptions
+//!   (`mtval` = the address); a misaligned SC fails without a trap, as on QEMU 7.2.
 //! * **Bus errors** become access faults with `mtval` = the virtual address; unmapped
 //!   instruction fetches are instruction access faults.
 //! * **LR/SC**: the reservation is `(physical address, size, value loaded)`. SC succeeds
@@ -97,6 +100,7 @@ pub mod decode;
 pub mod hart;
 mod host;
 pub mod insn;
+mod misaligned;
 mod mmu;
 mod pmp;
 pub mod tlb;

@@ -14,8 +14,9 @@ use crate::memory::{AccessSize, MemTxAttrs, MemTxResult, MmioOps, RegionOffset};
 
 /// Where the MMIO copy of the code sits.
 const CODE_BASE: u64 = 0x3000_0000;
-/// The data area the loads and stores use (x31 points at it).
-const DATA: u64 = RAM_BASE + 0x8000;
+/// The data area the loads and stores use (x31 points at it); a page boundary lies in its
+/// middle, so misaligned accesses cross it too.
+const DATA: u64 = RAM_BASE + 0x8000 - 256;
 const DATA_LEN: usize = 512;
 
 /// A device whose reads return the program (little-endian), for the one-instruction path.
@@ -94,9 +95,15 @@ fn random_insn(rng: &mut XorShift) -> u32 {
             b(8, rs2, rs1, f3)
         }
         _ => {
-            // A load or store at an aligned offset of the data area.
+            // A load or store in the data area: aligned, or at any offset (half the time),
+            // some across the page boundary in its middle.
             let (f3, size) = [(0, 1), (1, 2), (2, 4), (4, 1), (5, 2)][rng.below(5) as usize];
-            let off = (rng.below((DATA_LEN / 2) as u64) as i32) & !(size - 1);
+            let off = rng.below((DATA_LEN - 8) as u64) as i32;
+            let off = if rng.below(2) == 0 {
+                off & !(size - 1)
+            } else {
+                off
+            };
             if rng.below(2) == 0 {
                 i(off, 31, f3, rd, 0x03)
             } else {
