@@ -59,6 +59,7 @@ diff_tests!(
     priv_interrupts,
     priv_sv32,
     priv_pmp,
+    priv_counters,
     misaligned,
     illegal,
     // The C workload of the hart benchmark (`tests/benches/hart.rs`) with 20 iterations

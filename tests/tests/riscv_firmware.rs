@@ -47,6 +47,7 @@ firmware_tests!(
     priv_interrupts,
     priv_sv32,
     priv_pmp,
+    priv_counters,
     misaligned,
     illegal,
 );

@@ -7,8 +7,13 @@
 //! * `pmpcfg0..15`/`pmpaddr0..63`: 64 PMP entries, enforced (see `pmp`); a write to one
 //!   decodes the entries again and flushes the TLB; locked entries ignore writes.
 //! * `cycle` counts retired instructions (one cycle per instruction); `time` is the value
-//!   the embedding last gave to [`Hart::set_time`]; `hpmcounter3..31` and `mhpmevent3..31`
-//!   read as zero.
+//!   the embedding last gave to [`Hart::set_time`]. A guest write to `mcycle[h]` or
+//!   `minstret[h]` replaces the writing instruction's own increment (the privileged spec;
+//!   QEMU 7.2 counts it). `mcountinhibit` CY and IR stop them (bit 1 reads 0, the others
+//!   are kept, as QEMU). As QEMU 7.2's default PMU: `mhpmcounter3..18` (and `h`) hold what
+//!   is written and do not count, `mhpmevent3..31` hold what is written, counters 19..31
+//!   are illegal. Below M, `mcounteren` (and `scounteren` for U) gate `cycle`, `time`,
+//!   `instret` and `hpmcounterN` bit by bit: illegal instruction when a bit is clear.
 //! * `mip.MEIP/MTIP/MSIP` (and the external part of `SEIP`) come from the shared
 //!   [`HartIrqs`](super::HartIrqs) word; `SSIP/STIP/SEIP` also have a software-written part.
 //! * `satp` modes other than Bare and Sv32 (RV32) are not supported: a write selecting one
@@ -101,6 +106,16 @@ pub mod num {
     pub const MCONFIGPTR: u16 = 0xf15;
 }
 
+/// Programmable counters, `mhpmcounter3..=18` (QEMU 7.2's `pmu-num` default, 16): the
+/// others (19..31) do not exist, and their CSRs are illegal at every privilege.
+pub const HPM_COUNTERS: usize = 16;
+/// `mhpmcounter3`, `mhpmcounter3h` and `hpmcounter3`, `hpmcounter3h`.
+const MHPM: u16 = 0xb03;
+const MHPMH: u16 = 0xb83;
+const HPM: u16 = 0xc03;
+const HPMH: u16 = 0xc83;
+const HPM_LAST: u16 = HPM_COUNTERS as u16 - 1;
+
 /// Exceptions that `medeleg` can delegate (not ECALL_M, not reserved causes).
 const MEDELEG_MASK: u64 = 0xb3ff;
 /// Interrupts that `mideleg` can delegate: the S-level ones.
@@ -134,6 +149,14 @@ pub struct Csrs {
     pub(super) menvcfg: u64,
     pub(super) senvcfg: u64,
     pub(super) mcountinhibit: u32,
+    /// `mcountinhibit`-format bits of the counters (CY, IR) that the instruction being
+    /// executed wrote: it does not count in them (see `Hart::retire_written`).
+    pub(super) counters_written: u32,
+    /// `mhpmcounter3..` (they do not count: no events are implemented, as QEMU 7.2
+    /// without Sscofpmf), [`HPM_COUNTERS`] of them.
+    pub(super) mhpmcounter: [u64; HPM_COUNTERS],
+    /// `mhpmevent3..31`: stored, no event counts.
+    pub(super) mhpmevent: [u64; 29],
     pub(super) mcycle: u64,
     pub(super) minstret: u64,
     pub(super) time: u64,
@@ -165,6 +188,9 @@ impl Csrs {
             menvcfg: 0,
             senvcfg: 0,
             mcountinhibit: 0,
+            counters_written: 0,
+            mhpmcounter: [0; HPM_COUNTERS],
+            mhpmevent: [0; 29],
             mcycle: 0,
             minstret: 0,
             time: 0,
@@ -272,7 +298,7 @@ impl Hart<'_> {
             }
             MENVCFGH if rv32 => c.menvcfg >> 32,
             MCOUNTINHIBIT => c.mcountinhibit as u64,
-            0x323..=0x33f => 0,
+            0x323..=0x33f => c.mhpmevent[(csr - 0x323) as usize],
             MSCRATCH => c.mscratch,
             MEPC => c.mepc,
             MCAUSE => c.mcause,
@@ -293,8 +319,14 @@ impl Hart<'_> {
             MCYCLEH | CYCLEH if rv32 => c.mcycle >> 32,
             MINSTRETH | INSTRETH if rv32 => c.minstret >> 32,
             TIMEH if rv32 => c.time >> 32,
-            0xb03..=0xb1f | 0xc03..=0xc1f => 0,
-            0xb83..=0xb9f | 0xc83..=0xc9f if rv32 => 0,
+            _ if (MHPM..=MHPM + HPM_LAST).contains(&csr) => c.mhpmcounter[(csr - MHPM) as usize],
+            _ if (HPM..=HPM + HPM_LAST).contains(&csr) => c.mhpmcounter[(csr - HPM) as usize],
+            _ if rv32 && (MHPMH..=MHPMH + HPM_LAST).contains(&csr) => {
+                c.mhpmcounter[(csr - MHPMH) as usize] >> 32
+            }
+            _ if rv32 && (HPMH..=HPMH + HPM_LAST).contains(&csr) => {
+                c.mhpmcounter[(csr - HPMH) as usize] >> 32
+            }
             MVENDORID | MARCHID | MIMPID | MCONFIGPTR => 0,
             MHARTID => self.hart_id,
             _ => return Err(CsrError),
@@ -305,7 +337,14 @@ impl Hart<'_> {
     /// Writes `csr` as the current privilege would (after [`Hart::csr_read`]-style checks).
     pub(super) fn csr_write(&mut self, csr: u16, value: u64) -> Result<(), CsrError> {
         self.csr_check(csr, true)?;
-        self.csr_write_raw(csr, value)
+        self.csr_write_raw(csr, value)?;
+        // A guest write to a counter replaces this instruction's own increment.
+        match csr {
+            num::MCYCLE | num::MCYCLEH => self.csr.counters_written |= 1,
+            num::MINSTRET | num::MINSTRETH => self.csr.counters_written |= 4,
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Writes `csr` with no privilege check, applying WARL rules and side effects.
@@ -348,7 +387,8 @@ impl Hart<'_> {
                 }
                 self.set_mstatus(next);
             }
-            MSTATUSH | MISA | 0x323..=0x33f => {}
+            MSTATUSH | MISA => {}
+            0x323..=0x33f => c.mhpmevent[(csr - 0x323) as usize] = v,
             MEDELEG => c.medeleg = v & MEDELEG_MASK,
             MIDELEG => c.mideleg = v & MIDELEG_MASK,
             MIE => c.mie = v & MIE_MASK,
@@ -391,7 +431,14 @@ impl Hart<'_> {
             MINSTRET => c.minstret = if rv32 { set_low(c.minstret, v) } else { v },
             MCYCLEH => c.mcycle = set_high(c.mcycle, v),
             MINSTRETH => c.minstret = set_high(c.minstret, v),
-            0xb03..=0xb1f | 0xb83..=0xb9f => {}
+            _ if (MHPM..=MHPM + HPM_LAST).contains(&csr) => {
+                let r = &mut c.mhpmcounter[(csr - MHPM) as usize];
+                *r = if rv32 { set_low(*r, v) } else { v };
+            }
+            _ if (MHPMH..=MHPMH + HPM_LAST).contains(&csr) => {
+                let r = &mut c.mhpmcounter[(csr - MHPMH) as usize];
+                *r = set_high(*r, v);
+            }
             _ => return Err(CsrError),
         }
         self.recompute();

@@ -521,7 +521,7 @@ impl<'i> Hart<'i> {
                     };
                     let exit = match result {
                         Ok(None) => {
-                            self.retire(1);
+                            self.retire_written();
                             None
                         }
                         Ok(Some(exit)) => Some(exit),
@@ -809,11 +809,25 @@ impl<'i> Hart<'i> {
         self.store_slow(bus, va, size, value).map(|()| true)
     }
 
+    /// Counts one instruction of the general path, which may have written `mcycle` or
+    /// `minstret` (their high halves too): then, as the privileged spec says, the written
+    /// value is what later reads see, without this instruction's own increment.
+    #[inline]
+    fn retire_written(&mut self) {
+        let written = core::mem::take(&mut self.csr.counters_written);
+        self.retire_inhibited(1, self.csr.mcountinhibit | written);
+    }
+
     /// Counts `n` retired instructions in `minstret` and `mcycle` (one cycle each), as
     /// `mcountinhibit` allows.
     #[inline]
     fn retire(&mut self, n: u64) {
-        let inhibit = self.csr.mcountinhibit;
+        self.retire_inhibited(n, self.csr.mcountinhibit);
+    }
+
+    /// [`Hart::retire`] with `inhibit` in `mcountinhibit`'s format.
+    #[inline]
+    fn retire_inhibited(&mut self, n: u64, inhibit: u32) {
         if inhibit & 4 == 0 {
             self.csr.minstret = self.csr.minstret.wrapping_add(n);
         }
