@@ -6,9 +6,9 @@
 //! * [`cpu`]: the CPU bus interface and the RISC-V hart.
 //! * [`grace`]: lock-free publication of flat views and grace periods (L6, L7).
 //! * [`irq`]: interrupt lines and their wiring (L1, L4).
-//! * [`lock`]: the one lock abstraction for the writer lock, DMA leases and device state:
-//!   spinning on bare metal, yielding the thread under contention with the `std` feature (the
-//!   host).
+//! * [`lock`]: the one lock (the `spin` crate's mutex through `lock_api`) for the writer lock,
+//!   DMA leases and device state: spinning on bare metal, yielding the thread under contention
+//!   with the `std` feature (the host).
 //! * [`atomic`]: the atomic types, native or through `portable-atomic` on targets
 //!   without compare-and-swap (thumbv6m); logging goes through one internal macro module
 //!   (`defmt`, `log` or nothing, by feature).

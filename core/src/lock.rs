@@ -1,23 +1,50 @@
-//! The one lock the core and the boards use (DESIGN.md §5): the topology writer lock, the
-//! DMA lease table and bounce buffers, interrupt wiring and per-device state.
+//! The one lock the core and the boards use: the topology writer lock, the DMA lease table
+//! and bounce buffers, interrupt wiring and per-device state (see `docs/design.md`,
+//! "Concurrency").
 //!
-//! [`Mutex`] is [`lock_api::Mutex`] over [`RawLock`], a test-and-test-and-set lock on
-//! [`crate::atomic::AtomicBool`] (so `thumbv6m`, without compare-and-swap, takes it through
-//! `portable-atomic`'s critical section). `Mutex::new` is `const`, so locks live in statics.
+//! [`Mutex`] is [`lock_api::Mutex`] over [`RawLock`], the `spin` crate's test-and-test-and-set
+//! [`spin::mutex::SpinMutex`]. On `thumbv6m`, which has no compare-and-swap, spin takes its
+//! atomics from `portable-atomic` (its `portable-atomic` feature, enabled for that target
+//! only), whose read-modify-writes run in a critical section, as [`crate::atomic`]'s do.
+//! `Mutex::new` is `const`, so locks live in statics.
 //!
-//! Only the way a contended `RawLock::lock` waits depends on the build:
+//! Only the way a contended lock waits depends on the build, through spin's relax strategy
+//! ([`Relax`]):
 //!
-//! * bare metal (default): it spins. Critical sections are short and nothing preempts a
-//!   holder for long, so spinning is the cheapest wait.
-//! * `std` feature (the host, `fief-host`): it spins a little, then yields its thread
+//! * bare metal (default): [`spin::Spin`], a spin-loop hint per wait. Critical sections are
+//!   short and nothing preempts a holder for long, so spinning is the cheapest wait.
+//! * `std` feature (the host, `fief-host`): [`spin::Yield`], which yields the thread
 //!   ([`std::thread::yield_now`]) between attempts. A holder that the OS has preempted then
 //!   gets the CPU back instead of every waiting hart burning its time slice.
 //!
-//! Acquisition, release and memory ordering are the same code in both builds: the feature
-//! changes no semantics, only how waiting happens. The lock is not fair and not reentrant
-//! (taking it twice on one thread deadlocks, as with `spin::Mutex`).
+//! Acquisition, release and memory ordering are the same code in both builds (an `Acquire`
+//! compare-exchange to take the lock, a `Release` store to drop it): the feature changes no
+//! semantics, only how waiting happens. The lock is not fair and not reentrant (taking it
+//! twice on one thread deadlocks).
+//!
+//! ```
+//! use fief_core::lock::Mutex;
+//!
+//! static COUNTER: Mutex<u32> = Mutex::new(0);
+//!
+//! *COUNTER.lock() += 1;
+//! let guard = COUNTER.lock();
+//! assert_eq!(*guard, 1);
+//! assert!(COUNTER.try_lock().is_none()); // held by `guard`
+//! drop(guard);
+//! assert_eq!(COUNTER.try_lock().map(|g| *g), Some(1));
+//! ```
 
-use crate::atomic::{AtomicBool, Ordering};
+/// How a contended [`Mutex`] waits: yield the thread on a hosted build.
+#[cfg(feature = "std")]
+pub type Relax = spin::Yield;
+
+/// How a contended [`Mutex`] waits: spin (a spin-loop hint per attempt) on bare metal.
+#[cfg(not(feature = "std"))]
+pub type Relax = spin::Spin;
+
+/// The raw lock under [`Mutex`]: spin's one-flag mutex with the build's [`Relax`] strategy.
+pub type RawLock = spin::mutex::SpinMutex<(), Relax>;
 
 /// A mutual-exclusion lock over `T`: [`Mutex::lock`] returns a guard that unlocks on drop.
 pub type Mutex<T> = lock_api::Mutex<RawLock, T>;
@@ -25,95 +52,10 @@ pub type Mutex<T> = lock_api::Mutex<RawLock, T>;
 /// The guard of a locked [`Mutex`].
 pub type MutexGuard<'a, T> = lock_api::MutexGuard<'a, RawLock, T>;
 
-/// How many times a contended lock spins (with [`core::hint::spin_loop`]) before it starts
-/// yielding its thread, in the `std` build.
-#[cfg(feature = "std")]
-const SPINS_BEFORE_YIELD: u32 = 64;
-
-/// The raw lock under [`Mutex`]: one flag, set while the lock is held.
-#[derive(Debug)]
-pub struct RawLock {
-    locked: AtomicBool,
-}
-
-impl RawLock {
-    /// One attempt to take the lock: `Acquire` on success pairs with `unlock`'s `Release`.
-    #[inline]
-    fn try_acquire(&self) -> bool {
-        self.locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-    }
-
-    /// The contended path: wait (reading only, so the flag's cache line stays shared) until
-    /// the lock looks free, then try again.
-    #[cold]
-    fn lock_contended(&self) {
-        let mut waits: u32 = 0;
-        loop {
-            while self.locked.load(Ordering::Relaxed) {
-                wait(&mut waits);
-            }
-            if self.try_acquire() {
-                return;
-            }
-        }
-    }
-}
-
-/// One wait of a contended lock; `waits` counts the waits so far.
-#[inline]
-fn wait(waits: &mut u32) {
-    #[cfg(feature = "std")]
-    if *waits >= SPINS_BEFORE_YIELD {
-        std::thread::yield_now();
-        return;
-    }
-    *waits = waits.saturating_add(1);
-    core::hint::spin_loop();
-}
-
-// SAFETY: `locked` is set by exactly one successful compare-exchange (`try_acquire`) and
-// cleared only by `unlock`, whose caller holds the lock; so at most one holder exists at a
-// time. Acquiring is an `Acquire` read-modify-write and unlocking a `Release` store, so all
-// that one holder did happens before the next holder's critical section. Unlocking from another
-// thread is sound (it is one store), hence `GuardSend`.
-unsafe impl lock_api::RawMutex for RawLock {
-    #[allow(clippy::declare_interior_mutable_const)] // lock_api's initialiser, copied per lock
-    const INIT: Self = RawLock {
-        locked: AtomicBool::new(false),
-    };
-
-    type GuardMarker = lock_api::GuardSend;
-
-    #[inline]
-    fn lock(&self) {
-        if !self.try_acquire() {
-            self.lock_contended();
-        }
-    }
-
-    #[inline]
-    fn try_lock(&self) -> bool {
-        // Strong compare-exchange: `try_lock` must not fail spuriously on a free lock.
-        self.try_acquire()
-    }
-
-    #[inline]
-    unsafe fn unlock(&self) {
-        self.locked.store(false, Ordering::Release);
-    }
-
-    #[inline]
-    fn is_locked(&self) -> bool {
-        self.locked.load(Ordering::Relaxed)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::{Mutex, RawLock};
-    use lock_api::RawMutex as _;
+    use lock_api::RawMutex;
     use std::cell::UnsafeCell;
     use std::sync::Arc;
     use std::vec::Vec;
@@ -194,14 +136,17 @@ mod tests {
         assert!(!lock.is_locked());
         assert_eq!(lock.try_lock().map(|g| *g), Some(1));
 
+        // The raw lock through lock_api's trait (spin's inherent methods of the same names
+        // return guards instead).
         let raw = RawLock::INIT;
-        assert!(raw.try_lock());
-        assert!(!raw.try_lock());
+        assert!(RawMutex::try_lock(&raw));
+        assert!(!RawMutex::try_lock(&raw));
         // SAFETY: this thread took the lock just above.
-        unsafe { raw.unlock() };
-        raw.lock();
-        assert!(raw.is_locked());
+        unsafe { RawMutex::unlock(&raw) };
+        assert!(!RawMutex::is_locked(&raw));
+        RawMutex::lock(&raw);
+        assert!(RawMutex::is_locked(&raw));
         // SAFETY: this thread holds the lock.
-        unsafe { raw.unlock() };
+        unsafe { RawMutex::unlock(&raw) };
     }
 }
