@@ -104,6 +104,18 @@ impl<'a, const H: usize> Clint<'a, H> {
         self.update_locked(&s);
     }
 
+    /// Machine reset: every timer disarmed, no software interrupt, outputs lowered
+    /// (`mtime` runs on).
+    pub fn reset(&self) {
+        let mut s = self.state.lock();
+        s.mtimecmp = [u64::MAX; H];
+        for (msip, line) in self.msip.iter().zip(&self.msip_irq) {
+            msip.store(false, fief_core::atomic::Ordering::Release);
+            line.lower();
+        }
+        self.update_locked(&s);
+    }
+
     /// Hart `hart`'s `mtimecmp`.
     pub fn mtimecmp(&self, hart: usize) -> Option<u64> {
         self.state.lock().mtimecmp.get(hart).copied()

@@ -10,6 +10,10 @@ use fief_core::memory::{
 
 /// Size of the register window in the memory map.
 pub const FINISHER_SIZE: u64 = 0x1000;
+/// The value that powers off with success (`syscon-poweroff`'s `value`).
+pub const POWEROFF_VALUE: u32 = 0x5555;
+/// The value that resets the machine (`syscon-reboot`'s `value`).
+pub const RESET_VALUE: u32 = 0x7777;
 
 /// What the guest asked for.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -80,6 +84,11 @@ impl<'a> TestFinisher<'a> {
     /// Reports the finish to `sink` from now on.
     pub fn set_sink(&self, sink: &'a dyn FinishSink) {
         *self.sink.lock() = Some(sink);
+    }
+
+    /// Forgets the finish (machine reset): the next write counts again.
+    pub fn reset(&self) {
+        self.status.store(0, Ordering::Release);
     }
 
     /// The first finish the guest wrote, if any.

@@ -31,6 +31,8 @@ pub enum DeviceKind {
     Spi,
     /// The Fief DMA engine (`fief,dma-1.0`).
     Dma,
+    /// The Goldfish RTC (`google,goldfish-rtc`).
+    Rtc,
 }
 
 /// One entry of a memory map.

@@ -2,7 +2,7 @@
 //!
 //! * Devices, each an owner of its MMIO region with IRQ outputs as
 //!   [`IrqLine`](fief_core::irq::IrqLine)s: [`uart`] (NS16550A), [`clint`], [`plic`],
-//!   [`finisher`] (SiFive test finisher).
+//!   [`finisher`] (SiFive test finisher), [`rtc`] (Goldfish RTC).
 //! * Controllers bridged to embedded-hal 1.0 back ends (real pins and buses on a
 //!   co-simulation target, mocks on the host): [`gpio`] (SiFive GPIO), [`i2c`] (OpenCores
 //!   I2C master), [`spi`] (SiFive SPI).
@@ -19,6 +19,7 @@ pub mod i2c;
 pub mod layout;
 pub mod mcu32;
 pub mod plic;
+pub mod rtc;
 pub mod spi;
 pub mod uart;
 pub mod virt32;

@@ -95,6 +95,18 @@ impl<'a, const N: usize, const C: usize> Plic<'a, N, C> {
         }
     }
 
+    /// Machine reset: priorities, enables, thresholds and claims cleared; the sources'
+    /// input levels are kept (the devices lower theirs at their own reset).
+    pub fn reset(&self) {
+        let mut s = self.state.lock();
+        s.priority = [0; N];
+        s.pending = [false; N];
+        s.claimed = [false; N];
+        s.enable = [[false; N]; C];
+        s.threshold = [0; C];
+        self.update(&s);
+    }
+
     /// Whether `source` is pending.
     pub fn is_pending(&self, source: u32) -> bool {
         let s = self.state.lock();

@@ -142,6 +142,14 @@ impl<'a> Uart16550<'a> {
         *self.sink.lock() = Some(sink);
     }
 
+    /// Machine reset: registers and FIFO back to their reset values, interrupt lowered
+    /// (the sink stays).
+    pub fn reset(&self) {
+        let mut s = self.state.lock();
+        *s = State::new();
+        self.update(&s);
+    }
+
     /// Offers one received byte; `false` (byte not taken) while the receive FIFO is full.
     pub fn receive(&self, byte: u8) -> bool {
         let mut s = self.state.lock();

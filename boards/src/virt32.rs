@@ -3,6 +3,7 @@
 //! | base          | size         | device                                   | IRQ (PLIC source) |
 //! |---------------|--------------|------------------------------------------|-------------------|
 //! | `0x0010_0000` | `0x1000`     | SiFive test finisher (`test`)             |                   |
+//! | `0x0010_1000` | `0x1000`     | Goldfish RTC (`rtc`)                      | 11                |
 //! | `0x0200_0000` | `0x1_0000`   | CLINT (`clint`)                           |                   |
 //! | `0x0c00_0000` | `0x60_0000`  | PLIC (`plic`), 95 sources, 2 contexts/hart|                   |
 //! | `0x1000_0000` | `0x100`      | NS16550A UART (`uart0`)                   | 10                |
@@ -19,30 +20,40 @@
 //! the PLIC's M/S context outputs go to each hart's `mip` bits, all registered in the
 //! board's [`IrqWiring`].
 //!
-//! Booting follows QEMU `virt` ([`Virt32::boot`]): without firmware the kernel's entry is
-//! jumped to directly; with firmware, the firmware goes at the RAM base (or its ELF
-//! addresses) and the kernel at RAM base + 4 MiB (or its ELF addresses); the device tree
-//! goes near the top of RAM (below 3 GiB, 2 MiB aligned); every hart starts at the entry
-//! with `a0` = its hart id and `a1` = the device tree's address.
+//! Booting follows QEMU `virt` ([`Virt32::boot_images`], module `boot`): without firmware
+//! the kernel's entry is jumped to directly; with firmware, the firmware goes at the RAM
+//! base (or its ELF addresses) and the kernel at RAM base + 4 MiB (or its ELF addresses);
+//! the initrd above the kernel, the device tree (module `dtb`) near the top of RAM
+//! (below 3 GiB, 2 MiB aligned); every hart starts at the entry with `a0` = its hart id
+//! and `a1` = the device tree's address. A write of the reset value to the test device
+//! stops the harts; the embedding then calls [`Virt32::reset`] and boots again.
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use fief_core::cpu::riscv::{csr, irq, Exit, Hart, HartIrqs, Xlen};
-use fief_core::fdt::{FdtError, FdtWriter};
+use fief_core::fdt::FdtError;
+use fief_core::image::ImageError;
 use fief_core::irq::{IrqError, IrqWiring};
-use fief_core::loader::{self, ElfTarget, LoadError};
+use fief_core::loader::LoadError;
 use fief_core::memory::{
     AddressSpace, Error, LeaseTable, Memory, MmioOps, Priority, RamBlock, RegionHandle,
     RegionOffset, RegionSize, SpaceId,
 };
 use fief_core::owner::OwnerHandle;
 
-use crate::clint::{Clint, CLINT_SIZE, TIMEBASE_HZ};
+use crate::clint::{Clint, CLINT_SIZE};
 use crate::dma::{DmaEngine, LeaseBus, StepOutcome, DMA_SIZE};
 use crate::finisher::{Finish, FinishSink, TestFinisher, FINISHER_SIZE};
 use crate::layout::{DeviceKind, IrqRoute, Layout, MapEntry, Pools};
 use crate::plic::{Plic, PLIC_SIZE};
+use crate::rtc::{GoldfishRtc, RTC_SIZE};
 use crate::uart::{Uart16550, UART_SIZE};
+
+mod boot;
+mod dtb;
+
+pub use boot::{Boot, BootImages, DtbSource, Image, INITRD_MAX_OFFSET, KERNEL_ALIGN};
+pub use dtb::{rewrite_chosen, write_dtb, write_dtb_chosen, Chosen};
 
 /// Most harts a `virt32` board takes.
 pub const MAX_HARTS: usize = 8;
@@ -52,6 +63,8 @@ pub const PLIC_SOURCES: usize = 96;
 pub const PLIC_CONTEXTS: usize = 2 * MAX_HARTS;
 /// The UART's PLIC source.
 pub const UART_IRQ: u32 = 10;
+/// The RTC's PLIC source (as QEMU `virt`).
+pub const RTC_IRQ: u32 = 11;
 /// The DMA engine's completion interrupt (PLIC source).
 pub const DMA_DONE_IRQ: u32 = 12;
 /// The DMA engine's error interrupt (PLIC source).
@@ -79,6 +92,12 @@ pub const VIRT32: Layout = Layout {
             base: 0x10_0000,
             size: FINISHER_SIZE,
             kind: DeviceKind::TestFinisher,
+        },
+        MapEntry {
+            name: "rtc",
+            base: 0x10_1000,
+            size: RTC_SIZE,
+            kind: DeviceKind::Rtc,
         },
         MapEntry {
             name: "clint",
@@ -117,6 +136,10 @@ pub const VIRT32: Layout = Layout {
             source: UART_IRQ,
         },
         IrqRoute {
+            device: "rtc",
+            source: RTC_IRQ,
+        },
+        IrqRoute {
             device: "dma0",
             source: DMA_DONE_IRQ,
         },
@@ -132,7 +155,7 @@ pub const VIRT32: Layout = Layout {
         regions: 32,
         owners: 24,
         flat_ranges: 48,
-        irq_lines: 3 + 4 * MAX_HARTS + HOTPLUG_IRQ_LINES,
+        irq_lines: 4 + 4 * MAX_HARTS + HOTPLUG_IRQ_LINES,
     },
 };
 
@@ -204,6 +227,8 @@ pub struct Virt32Devices<'a> {
     pub plic: Plic<'a, PLIC_SOURCES, PLIC_CONTEXTS>,
     /// The test finisher.
     pub finisher: TestFinisher<'a>,
+    /// The RTC.
+    pub rtc: GoldfishRtc<'a>,
     /// The DMA engine.
     pub dma: Virt32Dma<'a>,
     /// The DMA leases and bounce buffers.
@@ -229,6 +254,7 @@ impl<'a> Virt32Devices<'a> {
             clint: Clint::new(),
             plic: Plic::new(),
             finisher: TestFinisher::new(),
+            rtc: GoldfishRtc::new(),
             dma: DmaEngine::new(),
             leases: LeaseTable::new(),
             wiring: IrqWiring::new(),
@@ -266,6 +292,46 @@ pub enum BoardError {
     },
     /// Writing the device tree failed.
     Fdt(FdtError),
+    /// The user's device tree (`-dtb`) is not a good device tree blob.
+    UserDtb(FdtError),
+    /// An image's header is refused.
+    Image {
+        /// `"kernel"` or `"firmware"`.
+        what: &'static str,
+        /// Why.
+        error: ImageError,
+    },
+    /// An image is larger than RAM.
+    LargerThanRam {
+        /// Which image.
+        what: &'static str,
+        /// Its size in memory.
+        size: u64,
+        /// RAM size.
+        ram: u64,
+    },
+    /// An initrd without a kernel (QEMU: "-initrd only allowed with -kernel option").
+    InitrdWithoutKernel,
+    /// The initrd does not fit between its place and the end of RAM.
+    InitrdTooLarge {
+        /// Its size.
+        size: u64,
+        /// Bytes from its place to the end of RAM.
+        room: u64,
+        /// Its place.
+        at: u64,
+    },
+    /// Two images overlap (QEMU: "Some ROM regions are overlapping").
+    Overlap {
+        /// The first image.
+        first: &'static str,
+        /// Its range, `[start, end)`.
+        first_at: (u64, u64),
+        /// The second image.
+        second: &'static str,
+        /// Its range.
+        second_at: (u64, u64),
+    },
 }
 
 impl fmt::Display for BoardError {
@@ -284,6 +350,30 @@ impl fmt::Display for BoardError {
             BoardError::NothingToRun => f.write_str("no kernel and no firmware to run"),
             BoardError::Load { what, error } => write!(f, "{what}: {error}"),
             BoardError::Fdt(e) => write!(f, "device tree: {e}"),
+            BoardError::UserDtb(e) => write!(f, "-dtb: {e}"),
+            BoardError::Image { what, error } => write!(f, "{what}: {error}"),
+            BoardError::LargerThanRam { what, size, ram } => write!(
+                f,
+                "{what} is larger than RAM: {size} bytes ({} MiB) do not fit in {} MiB",
+                size.div_ceil(1 << 20),
+                ram >> 20
+            ),
+            BoardError::InitrdWithoutKernel => f.write_str("-initrd only works with -kernel"),
+            BoardError::InitrdTooLarge { size, room, at } => write!(
+                f,
+                "initrd does not fit: {size} bytes at {at:#x}, only {room} bytes of RAM \
+                 left there (give more RAM with -m)"
+            ),
+            BoardError::Overlap {
+                first,
+                first_at,
+                second,
+                second_at,
+            } => write!(
+                f,
+                "images overlap: {first} [{:#x}, {:#x}) and {second} [{:#x}, {:#x})",
+                first_at.0, first_at.1, second_at.0, second_at.1
+            ),
         }
     }
 }
@@ -302,26 +392,6 @@ impl From<IrqError> for BoardError {
     }
 }
 
-/// A guest image: an ELF executable, or raw bytes.
-#[derive(Clone, Copy, Debug)]
-pub enum Image<'b> {
-    /// ELF: loaded at its physical addresses, entered at its entry point.
-    Elf(&'b [u8]),
-    /// Raw binary: loaded at the board's default address for its role.
-    Raw(&'b [u8]),
-}
-
-/// Where a boot put things.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Boot {
-    /// Where every hart starts.
-    pub entry: u64,
-    /// The device tree's address (in `a1`).
-    pub dtb_addr: u64,
-    /// The kernel's entry, when firmware runs first.
-    pub kernel_entry: Option<u64>,
-}
-
 /// The owners of the board's devices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Owners {
@@ -335,6 +405,8 @@ pub struct Owners {
     pub uart: OwnerHandle,
     /// The DMA engine.
     pub dma: OwnerHandle,
+    /// The RTC.
+    pub rtc: OwnerHandle,
 }
 
 /// How a [`Virt32::run`] ended.
@@ -393,7 +465,7 @@ impl<'a> Virt32<'a> {
             let root = g.root_owner()?;
             let system = g.create_container(root, "system", RegionSize::FULL, None)?;
             let mut ram = Some(ram);
-            let mut owners = [root; 5];
+            let mut owners = [root; 6];
             for entry in VIRT32.map {
                 let region = match entry.kind {
                     DeviceKind::Ram => {
@@ -406,6 +478,7 @@ impl<'a> Virt32<'a> {
                             DeviceKind::Clint => (&d.clint, 1),
                             DeviceKind::Plic => (&d.plic, 2),
                             DeviceKind::Dma => (&d.dma, 4),
+                            DeviceKind::Rtc => (&d.rtc, 5),
                             _ => (&d.uart, 3),
                         };
                         let owner = g.create_owner(root, entry.name)?;
@@ -417,11 +490,12 @@ impl<'a> Virt32<'a> {
                 g.add_subregion(system, RegionOffset(entry.base), region, Priority(0))?;
             }
             let space = g.create_address_space(system, "memory")?;
-            let [finisher, clint, plic, uart, dma] = owners;
+            let [finisher, clint, plic, uart, dma, rtc] = owners;
             let w = &d.wiring;
             if let Some(source) = VIRT32.irq_of("uart0") {
                 w.connect_checked(&g, uart, &d.uart.irq, &d.plic, source)?;
             }
+            w.connect_checked(&g, rtc, &d.rtc.irq, &d.plic, RTC_IRQ)?;
             w.connect_checked(&g, dma, &d.dma.done_irq, &d.plic, DMA_DONE_IRQ)?;
             w.connect_checked(&g, dma, &d.dma.error_irq, &d.plic, DMA_ERROR_IRQ)?;
             for h in 0..harts {
@@ -432,7 +506,7 @@ impl<'a> Virt32<'a> {
                 w.connect_checked(&g, plic, &d.plic.outputs[2 * h + 1], hart, irq::SEI)?;
             }
             d.finisher.set_sink(&d.harts);
-            for owner in [finisher, clint, plic, uart, dma] {
+            for owner in [finisher, clint, plic, uart, dma, rtc] {
                 g.realize(owner)?;
             }
             Ok::<_, BoardError>(Virt32 {
@@ -445,6 +519,7 @@ impl<'a> Virt32<'a> {
                     plic,
                     uart,
                     dma,
+                    rtc,
                 },
                 harts,
                 ram_size,
@@ -502,7 +577,7 @@ impl<'a> Virt32<'a> {
 
     /// The device tree for this board, into `buf`; returns its size.
     pub fn write_dtb(&self, buf: &mut [u8]) -> Result<usize, FdtError> {
-        write_dtb(self.ram_size, self.harts, buf)
+        dtb::write_dtb(self.ram_size, self.harts, buf)
     }
 
     /// Where the device tree of `len` bytes goes (QEMU's rule: 2 MiB aligned below the end
@@ -517,44 +592,37 @@ impl<'a> Virt32<'a> {
         }
     }
 
-    /// Loads `firmware` and/or `kernel` and the device tree `dtb` as QEMU `virt` does (see
-    /// the [module docs](self)).
+    /// Loads `firmware` and/or `kernel` and the finished device tree `dtb` (written as
+    /// given, after a check) as QEMU `virt` does; see [`Virt32::boot_images`].
     pub fn boot(
         &self,
         firmware: Option<Image<'_>>,
         kernel: Option<Image<'_>>,
         dtb: &[u8],
     ) -> Result<Boot, BoardError> {
-        let space = self.space();
-        let load = |image: Image<'_>, raw_at: u64, what: &'static str| match image {
-            Image::Elf(bytes) => loader::load_elf(&space, bytes, ElfTarget::RISCV32)
-                .map_err(|error| BoardError::Load { what, error }),
-            Image::Raw(bytes) => loader::load_raw(&space, bytes, raw_at)
-                .map(|()| raw_at)
-                .map_err(|error| BoardError::Load { what, error }),
+        let images = BootImages {
+            firmware,
+            kernel,
+            dtb: DtbSource::User(dtb),
+            ..BootImages::default()
         };
-        let (entry, kernel_entry) = match (firmware, kernel) {
-            (None, None) => return Err(BoardError::NothingToRun),
-            (None, Some(k)) => (load(k, RAM_BASE, "kernel")?, None),
-            (Some(fw), k) => {
-                let entry = load(fw, RAM_BASE, "firmware")?;
-                let kernel = match k {
-                    Some(k) => Some(load(k, RAM_BASE + KERNEL_OFFSET, "kernel")?),
-                    None => None,
-                };
-                (entry, kernel)
-            }
-        };
-        let dtb_addr = self.dtb_addr(dtb.len() as u64);
-        loader::load_raw(&space, dtb, dtb_addr).map_err(|error| BoardError::Load {
-            what: "device tree",
-            error,
-        })?;
-        Ok(Boot {
-            entry,
-            dtb_addr,
-            kernel_entry,
-        })
+        self.boot_images(&images, &mut [])
+    }
+
+    /// Resets the machine as QEMU's system reset does: every device back to its reset
+    /// state, interrupt lines lowered, the finisher cleared. RAM is kept; the embedding
+    /// loads the images again ([`Virt32::boot_images`]) and starts new harts. Call it
+    /// with no hart running.
+    pub fn reset(&self) {
+        let d = self.devices;
+        d.uart.reset();
+        d.clint.reset();
+        d.plic.reset();
+        d.rtc.reset();
+        for c in 0..DMA_CHANNELS {
+            d.dma.abort(c);
+        }
+        d.finisher.reset();
     }
 
     /// Runs `harts` deterministically on this thread, round robin in slices of `slice`
@@ -640,137 +708,4 @@ fn harts_woken_by_dma(harts: &[Hart<'_>], waiting: &[bool; MAX_HARTS]) -> bool {
         let mie = hart.csr(csr::num::MIE).unwrap_or(0) as u32;
         waiting[i] && hart.irqs().pending() & mie != 0
     })
-}
-
-/// A node name `name@addr` (address in lowercase hex, no leading zeros).
-fn node_name(name: &str, addr: u64) -> heapless::String<48> {
-    let mut s = heapless::String::new();
-    let _ = write!(s, "{name}@{addr:x}");
-    s
-}
-
-/// Writes the `virt32` device tree for `ram_size` bytes of RAM and `harts` harts into
-/// `buf`, generated from [`VIRT32`]; returns its size.
-pub fn write_dtb(ram_size: u64, harts: usize, buf: &mut [u8]) -> Result<usize, FdtError> {
-    let harts = harts.clamp(1, MAX_HARTS);
-    let cpu_phandle = |h: usize| 1 + 2 * h as u32;
-    let intc_phandle = |h: usize| 2 + 2 * h as u32;
-    let plic_phandle = 1 + 2 * MAX_HARTS as u32;
-    let mut w = FdtWriter::new(buf)?;
-    w.begin_node("")?;
-    w.prop_u32("#address-cells", 2)?;
-    w.prop_u32("#size-cells", 2)?;
-    w.prop_str("compatible", "riscv-virtio")?;
-    w.prop_str("model", "riscv-virtio,qemu")?;
-
-    w.begin_node("chosen")?;
-    if let Some(uart) = VIRT32.find(DeviceKind::Uart) {
-        let mut path: heapless::String<48> = heapless::String::new();
-        let _ = write!(path, "/soc/{}", node_name("serial", uart.base));
-        w.prop_str("stdout-path", &path)?;
-    }
-    w.end_node()?;
-
-    if let Some(ram) = VIRT32.find(DeviceKind::Ram) {
-        w.begin_node(&node_name("memory", ram.base))?;
-        w.prop_str("device_type", "memory")?;
-        w.prop_u64s("reg", &[ram.base, ram_size.min(ram.size)])?;
-        w.end_node()?;
-    }
-
-    w.begin_node("cpus")?;
-    w.prop_u32("#address-cells", 1)?;
-    w.prop_u32("#size-cells", 0)?;
-    w.prop_u32("timebase-frequency", TIMEBASE_HZ as u32)?;
-    for h in 0..harts {
-        w.begin_node(&node_name("cpu", h as u64))?;
-        w.prop_u32("phandle", cpu_phandle(h))?;
-        w.prop_str("device_type", "cpu")?;
-        w.prop_u32("reg", h as u32)?;
-        w.prop_str("status", "okay")?;
-        w.prop_str("compatible", "riscv")?;
-        w.prop_str("riscv,isa", "rv32imac_zicsr_zifencei")?;
-        w.prop_str("mmu-type", "riscv,sv32")?;
-        w.begin_node("interrupt-controller")?;
-        w.prop_u32("#address-cells", 0)?;
-        w.prop_u32("#interrupt-cells", 1)?;
-        w.prop_empty("interrupt-controller")?;
-        w.prop_str("compatible", "riscv,cpu-intc")?;
-        w.prop_u32("phandle", intc_phandle(h))?;
-        w.end_node()?;
-        w.end_node()?;
-    }
-    w.end_node()?;
-
-    w.begin_node("soc")?;
-    w.prop_u32("#address-cells", 2)?;
-    w.prop_u32("#size-cells", 2)?;
-    w.prop_str("compatible", "simple-bus")?;
-    w.prop_empty("ranges")?;
-    let mut cells = [0u32; 4 * MAX_HARTS];
-    for entry in VIRT32.map {
-        match entry.kind {
-            DeviceKind::Ram => continue,
-            // Not on virt32.
-            DeviceKind::Rom | DeviceKind::Gpio | DeviceKind::I2c | DeviceKind::Spi => continue,
-            DeviceKind::TestFinisher => {
-                w.begin_node(&node_name("test", entry.base))?;
-                w.prop_strs("compatible", &["sifive,test1", "sifive,test0", "syscon"])?;
-            }
-            DeviceKind::Clint => {
-                w.begin_node(&node_name("clint", entry.base))?;
-                w.prop_strs("compatible", &["sifive,clint0", "riscv,clint0"])?;
-                for h in 0..harts {
-                    cells[4 * h..4 * h + 4].copy_from_slice(&[
-                        intc_phandle(h),
-                        irq::MSI,
-                        intc_phandle(h),
-                        irq::MTI,
-                    ]);
-                }
-                w.prop_cells("interrupts-extended", &cells[..4 * harts])?;
-            }
-            DeviceKind::Plic => {
-                w.begin_node(&node_name("plic", entry.base))?;
-                w.prop_u32("phandle", plic_phandle)?;
-                w.prop_u32("riscv,ndev", PLIC_SOURCES as u32 - 1)?;
-                w.prop_u32("#interrupt-cells", 1)?;
-                w.prop_u32("#address-cells", 0)?;
-                w.prop_strs("compatible", &["sifive,plic-1.0.0", "riscv,plic0"])?;
-                w.prop_empty("interrupt-controller")?;
-                for h in 0..harts {
-                    cells[4 * h..4 * h + 4].copy_from_slice(&[
-                        intc_phandle(h),
-                        irq::MEI,
-                        intc_phandle(h),
-                        irq::SEI,
-                    ]);
-                }
-                w.prop_cells("interrupts-extended", &cells[..4 * harts])?;
-            }
-            DeviceKind::Dma => {
-                w.begin_node(&node_name("dma", entry.base))?;
-                w.prop_str("compatible", "fief,dma-1.0")?;
-                w.prop_u32("dma-channels", DMA_CHANNELS as u32)?;
-                w.prop_u32("#dma-cells", 1)?;
-                w.prop_cells("interrupts", &[DMA_DONE_IRQ, DMA_ERROR_IRQ])?;
-                w.prop_strs("interrupt-names", &["done", "error"])?;
-                w.prop_u32("interrupt-parent", plic_phandle)?;
-            }
-            DeviceKind::Uart => {
-                w.begin_node(&node_name("serial", entry.base))?;
-                w.prop_str("compatible", "ns16550a")?;
-                w.prop_u32("clock-frequency", UART_CLOCK_HZ)?;
-                if let Some(source) = VIRT32.irq_of(entry.name) {
-                    w.prop_u32("interrupts", source)?;
-                    w.prop_u32("interrupt-parent", plic_phandle)?;
-                }
-            }
-        }
-        w.prop_u64s("reg", &[entry.base, entry.size])?;
-        w.end_node()?;
-    }
-    w.end_node()?;
-    w.end_node()?;
-    w.finish()
 }

@@ -82,6 +82,6 @@ fn unplugging_the_uart_disconnects_its_interrupt() {
     assert_eq!(w(0, b'y' as u64), MemTxResult::DECODE_ERROR);
     // The PLIC source stays quiet once claimed: nothing drives it any more.
     d.plic.set_irq(UART_IRQ, false);
-    // The hart's four lines and the DMA engine's two remain.
-    assert_eq!(d.wiring.len(), 6);
+    // The hart's four lines, the RTC's and the DMA engine's two remain.
+    assert_eq!(d.wiring.len(), 7);
 }

@@ -22,6 +22,7 @@ pub const FDT_MAGIC: u32 = 0xd00d_feed;
 const FDT_BEGIN_NODE: u32 = 1;
 const FDT_END_NODE: u32 = 2;
 const FDT_PROP: u32 = 3;
+const FDT_NOP: u32 = 4;
 const FDT_END: u32 = 9;
 const HEADER_LEN: usize = 40;
 /// Memory reservation entries the writer can hold (before the terminating one).
@@ -40,6 +41,10 @@ pub enum FdtError {
     Unbalanced,
     /// A node or property name that is empty (except the root's), or contains a NUL.
     BadName,
+    /// Not a device tree blob: no FDT magic.
+    NotDtb,
+    /// A device tree blob whose header or structure is broken.
+    Malformed(&'static str),
 }
 
 impl fmt::Display for FdtError {
@@ -49,6 +54,8 @@ impl fmt::Display for FdtError {
             FdtError::Reservations => "memory reservations must come first, at most 8",
             FdtError::Unbalanced => "device tree nodes are not balanced",
             FdtError::BadName => "bad device tree node or property name",
+            FdtError::NotDtb => "not a device tree blob (no FDT magic 0xd00dfeed)",
+            FdtError::Malformed(what) => return write!(f, "malformed device tree blob: {what}"),
         })
     }
 }
@@ -310,6 +317,234 @@ impl<'b> FdtWriter<'b> {
     }
 }
 
+/// One token of a device tree's structure block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdtToken<'b> {
+    /// A node opens (`""` for the root).
+    BeginNode(&'b str),
+    /// The innermost open node closes.
+    EndNode,
+    /// A property of the innermost open node.
+    Prop {
+        /// Its name.
+        name: &'b str,
+        /// Its value.
+        value: &'b [u8],
+    },
+}
+
+/// Reads a device tree blob, checking every offset and length against the blob: a broken
+/// or hostile blob is an [`FdtError`], never a panic. Iterating yields the structure
+/// block's tokens; the iteration ends after the root closes.
+#[derive(Clone, Debug)]
+pub struct FdtReader<'b> {
+    blob: &'b [u8],
+    structure: &'b [u8],
+    strings: &'b [u8],
+    rsvmap: usize,
+    pos: usize,
+    depth: usize,
+    done: bool,
+}
+
+fn be32_at(b: &[u8], at: usize) -> Option<u32> {
+    let bytes = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
+impl<'b> FdtReader<'b> {
+    /// Checks `blob`'s header (magic, version 16 or 17, blocks inside `totalsize`, which
+    /// is inside `blob`).
+    pub fn new(blob: &'b [u8]) -> Result<FdtReader<'b>, FdtError> {
+        let word = |i: usize| be32_at(blob, 4 * i).map(|v| v as usize);
+        if word(0) != Some(FDT_MAGIC as usize) {
+            return Err(FdtError::NotDtb);
+        }
+        let header = FdtError::Malformed("the header is cut off");
+        let total = word(1).ok_or(header)?;
+        if blob.len() < HEADER_LEN || total < HEADER_LEN {
+            return Err(header);
+        }
+        if total > blob.len() {
+            return Err(FdtError::Malformed(
+                "totalsize is beyond the end of the file",
+            ));
+        }
+        let blob = &blob[..total];
+        let (off_struct, off_strings, off_rsv) = (
+            word(2).ok_or(header)?,
+            word(3).ok_or(header)?,
+            word(4).ok_or(header)?,
+        );
+        let version = word(5).ok_or(header)?;
+        let last_comp = word(6).ok_or(header)?;
+        if version < 16 || last_comp > 17 {
+            return Err(FdtError::Malformed("unsupported version (16 or 17 needed)"));
+        }
+        let (size_strings, size_struct) = (word(8).ok_or(header)?, word(9).ok_or(header)?);
+        let block = |off: usize, len: usize, what| {
+            off.checked_add(len)
+                .and_then(|end| blob.get(off..end))
+                .ok_or(FdtError::Malformed(what))
+        };
+        let structure = block(
+            off_struct,
+            size_struct,
+            "the structure block is outside the blob",
+        )?;
+        let strings = block(
+            off_strings,
+            size_strings,
+            "the strings block is outside the blob",
+        )?;
+        if off_rsv >= total {
+            return Err(FdtError::Malformed(
+                "the reservation map is outside the blob",
+            ));
+        }
+        Ok(FdtReader {
+            blob,
+            structure,
+            strings,
+            rsvmap: off_rsv,
+            pos: 0,
+            depth: 0,
+            done: false,
+        })
+    }
+
+    /// Reads the whole blob; returns its `totalsize` if every token is well formed and
+    /// the nodes balance.
+    pub fn validate(blob: &'b [u8]) -> Result<usize, FdtError> {
+        let mut r = FdtReader::new(blob)?;
+        let len = r.blob.len();
+        for token in r.by_ref() {
+            token?;
+        }
+        if r.depth != 0 || !r.done {
+            return Err(FdtError::Malformed(
+                "the structure block ends inside a node",
+            ));
+        }
+        r.reservations().try_for_each(|r| r.map(|_| ()))?;
+        Ok(len)
+    }
+
+    /// The memory reservations, `(address, size)`.
+    pub fn reservations(&self) -> impl Iterator<Item = Result<(u64, u64), FdtError>> + 'b {
+        let blob = self.blob;
+        let mut at = self.rsvmap;
+        let mut over = false;
+        core::iter::from_fn(move || {
+            if over {
+                return None;
+            }
+            let entry = blob.get(at..at.checked_add(16)?);
+            let Some(entry) = entry else {
+                over = true;
+                return Some(Err(FdtError::Malformed(
+                    "the reservation map is not terminated",
+                )));
+            };
+            let mut a = [0u8; 8];
+            let mut s = [0u8; 8];
+            a.copy_from_slice(&entry[..8]);
+            s.copy_from_slice(&entry[8..]);
+            let (addr, size) = (u64::from_be_bytes(a), u64::from_be_bytes(s));
+            at += 16;
+            if addr == 0 && size == 0 {
+                over = true;
+                return None;
+            }
+            Some(Ok((addr, size)))
+        })
+    }
+
+    fn cstr(bytes: &'b [u8], what: &'static str) -> Result<&'b str, FdtError> {
+        let end = bytes
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or(FdtError::Malformed(what))?;
+        core::str::from_utf8(&bytes[..end]).map_err(|_| FdtError::Malformed(what))
+    }
+
+    fn next_token(&mut self) -> Result<Option<FdtToken<'b>>, FdtError> {
+        let s = self.structure;
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let token = be32_at(s, self.pos).ok_or(FdtError::Malformed(
+                "the structure block ends without FDT_END",
+            ))?;
+            self.pos += 4;
+            match token {
+                FDT_BEGIN_NODE => {
+                    if self.depth == 0 && self.pos > 4 {
+                        return Err(FdtError::Malformed("a second root node"));
+                    }
+                    let name = Self::cstr(&s[self.pos..], "a node name is not terminated")?;
+                    self.pos = (self.pos + name.len() + 1).next_multiple_of(4);
+                    self.depth += 1;
+                    return Ok(Some(FdtToken::BeginNode(name)));
+                }
+                FDT_END_NODE => {
+                    if self.depth == 0 {
+                        return Err(FdtError::Malformed("more nodes end than begin"));
+                    }
+                    self.depth -= 1;
+                    return Ok(Some(FdtToken::EndNode));
+                }
+                FDT_PROP => {
+                    if self.depth == 0 {
+                        return Err(FdtError::Malformed("a property outside every node"));
+                    }
+                    let bad = FdtError::Malformed("a property runs past the structure block");
+                    let len = be32_at(s, self.pos).ok_or(bad)? as usize;
+                    let nameoff = be32_at(s, self.pos + 4).ok_or(bad)? as usize;
+                    let start = self.pos + 8;
+                    let value = start
+                        .checked_add(len)
+                        .and_then(|end| s.get(start..end))
+                        .ok_or(bad)?;
+                    let name = Self::cstr(
+                        self.strings.get(nameoff..).ok_or(FdtError::Malformed(
+                            "a property name is outside the strings block",
+                        ))?,
+                        "a property name is not terminated",
+                    )?;
+                    self.pos = (start + len).next_multiple_of(4);
+                    return Ok(Some(FdtToken::Prop { name, value }));
+                }
+                FDT_NOP => continue,
+                FDT_END => {
+                    if self.depth != 0 {
+                        return Err(FdtError::Malformed("FDT_END inside a node"));
+                    }
+                    self.done = true;
+                    return Ok(None);
+                }
+                _ => return Err(FdtError::Malformed("an unknown structure token")),
+            }
+        }
+    }
+}
+
+impl<'b> Iterator for FdtReader<'b> {
+    type Item = Result<FdtToken<'b>, FdtError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_token() {
+            Ok(Some(t)) => Some(Ok(t)),
+            Ok(None) => None,
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -345,6 +580,52 @@ mod tests {
             b"#address-cells\0compatible\0"
         );
         assert_eq!(strings + size, len);
+        // The reader gives back what the writer wrote, and refuses broken blobs.
+        let tokens: [FdtToken<'_>; 8] = [
+            FdtToken::BeginNode(""),
+            FdtToken::Prop {
+                name: "#address-cells",
+                value: &[0, 0, 0, 2],
+            },
+            FdtToken::BeginNode("a@1"),
+            FdtToken::Prop {
+                name: "#address-cells",
+                value: &[0, 0, 0, 1],
+            },
+            FdtToken::Prop {
+                name: "compatible",
+                value: b"x\0y\0",
+            },
+            FdtToken::EndNode,
+            FdtToken::BeginNode("second-root"),
+            FdtToken::EndNode,
+        ];
+        let r = FdtReader::new(&buf[..len]).unwrap();
+        assert_eq!(
+            r.reservations().collect::<Result<heapless::Vec<_, 2>, _>>(),
+            Ok(heapless::Vec::from_slice(&[(0x8000_0000, 0x1000)]).unwrap())
+        );
+        for (got, want) in r.zip(tokens) {
+            assert_eq!(got, Ok(want));
+        }
+        assert_eq!(FdtReader::validate(&buf[..len]), Ok(len));
+        assert_eq!(
+            FdtReader::validate(&buf[..len - 1]),
+            Err(FdtError::Malformed(
+                "totalsize is beyond the end of the file"
+            ))
+        );
+        assert_eq!(
+            FdtReader::validate(b"not a dtb at all, just text"),
+            Err(FdtError::NotDtb)
+        );
+        let mut broken = buf;
+        let off_struct = be32(&broken, 8) as usize;
+        broken[off_struct + 3] = 7; // an unknown token
+        assert!(matches!(
+            FdtReader::validate(&broken[..len]),
+            Err(FdtError::Malformed(_))
+        ));
         let mut tiny = [0u8; 72];
         let mut w = FdtWriter::new(&mut tiny).unwrap();
         w.begin_node("").unwrap();

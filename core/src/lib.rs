@@ -33,6 +33,8 @@ pub mod cpu;
 pub mod fdt;
 pub mod grace;
 #[cfg(not(loom))]
+pub mod image;
+#[cfg(not(loom))]
 pub mod irq;
 #[cfg(not(loom))]
 pub mod loader;

@@ -166,6 +166,10 @@ pub struct Segment<'b> {
     pub data: &'b [u8],
     /// Size in memory (`p_memsz`); past `data` it is zero.
     pub mem_size: u64,
+    /// Where its bytes start in the file (`p_offset`).
+    pub offset: u64,
+    /// How many bytes the file holds for it (`p_filesz`).
+    pub file_size: u64,
 }
 
 /// A parsed, checked ELF executable borrowing its bytes.
@@ -177,6 +181,8 @@ pub struct Elf<'b> {
     phoff: usize,
     phentsize: usize,
     phnum: usize,
+    /// Whether segment data was checked to be in `bytes` (false: [`Elf::headers`]).
+    whole: bool,
 }
 
 fn read_u16(b: &[u8], off: usize, what: &'static str) -> Result<u16, LoadError> {
@@ -207,6 +213,29 @@ impl<'b> Elf<'b> {
     /// Parses and checks the ELF header of `bytes` against `target`, and every program
     /// header (so [`Elf::segments`] cannot fail later).
     pub fn parse(bytes: &'b [u8], target: ElfTarget) -> Result<Elf<'b>, LoadError> {
+        Self::parse_inner(bytes, target, true)
+    }
+
+    /// Parses and checks the ELF header and the program headers of `head`, a prefix of a
+    /// file, without needing the segments' data: for [`Elf::file_len`] and [`Elf::span`]
+    /// before the rest of the file is read. [`Elf::segments`] of the result have empty
+    /// data where it lies beyond `head`.
+    pub fn headers(head: &'b [u8], target: ElfTarget) -> Result<Elf<'b>, LoadError> {
+        Self::parse_inner(head, target, false)
+    }
+
+    /// The bytes of the file a load needs: up to the end of the program header table or of
+    /// the last loadable segment's file bytes, whichever is further.
+    pub fn file_len(&self) -> u64 {
+        let table = (self.phoff + self.phentsize * self.phnum) as u64;
+        (0..self.phnum)
+            .filter_map(|i| self.segment(i).ok().flatten())
+            .fold(table, |end, s| {
+                end.max(s.offset.saturating_add(s.file_size))
+            })
+    }
+
+    fn parse_inner(bytes: &'b [u8], target: ElfTarget, whole: bool) -> Result<Elf<'b>, LoadError> {
         if bytes.len() < 4 || bytes[..4] != *b"\x7fELF" {
             return Err(LoadError::NotElf);
         }
@@ -280,6 +309,7 @@ impl<'b> Elf<'b> {
             phoff,
             phentsize: phentsize as usize,
             phnum: phnum as usize,
+            whole,
         };
         let mut loadable = false;
         for i in 0..elf.phnum {
@@ -339,14 +369,22 @@ impl<'b> Elf<'b> {
         let data = usize::try_from(offset)
             .ok()
             .zip(usize::try_from(filesz).ok())
-            .and_then(|(o, n)| b.get(o..o.checked_add(n)?))
-            .ok_or(LoadError::Truncated {
-                what: "a segment's data",
-            })?;
+            .and_then(|(o, n)| b.get(o..o.checked_add(n)?));
+        let data = match data {
+            Some(data) => data,
+            None if !self.whole && offset.checked_add(filesz).is_some() => &[],
+            None => {
+                return Err(LoadError::Truncated {
+                    what: "a segment's data",
+                })
+            }
+        };
         Ok(Some(Segment {
             addr: paddr,
             data,
             mem_size: memsz,
+            offset,
+            file_size: filesz,
         }))
     }
 
@@ -404,8 +442,8 @@ fn write<const F: usize>(
     }
 }
 
-/// Writes `data` and then `zeros` zero bytes at `addr`.
-fn fill<const F: usize>(
+/// Writes `data` and then `zeros` zero bytes at `addr` (unchecked: see [`check_memory`]).
+pub fn fill<const F: usize>(
     space: &AddressSpace<'_, '_, F>,
     addr: u64,
     data: &[u8],

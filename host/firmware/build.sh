@@ -14,3 +14,6 @@ for src in *.S; do
   $CC $ARCH $LDFLAGS -o "$name.elf" "$obj/$name.o"
   echo "built $name.elf"
 done
+# The Linux-Image-shaped guest also as the raw bytes a `-kernel Image` is.
+riscv64-unknown-elf-objcopy -O binary image.elf image.bin
+echo "built image.bin"

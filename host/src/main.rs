@@ -1,11 +1,13 @@
 //! `fief`: runs Fief boards on a workstation.
 //!
 //! * `fief` with no arguments runs the bundled demo firmware on `virt32`.
-//! * `fief run -M virt32 --kernel FILE [--bios FILE|none] [-m 128M] [--smp N]
+//! * `fief run -M virt32[,dumpdtb=FILE] --kernel FILE [--bios FILE|none] [--initrd FILE]
+//!   [--append ARGS] [--dtb FILE] [--no-reboot] [-m 128M] [--smp N]
 //!   [--serial stdio|null|file:PATH] [--max-insns N] [--trace boot,exits,finish,insn]
-//!   [-s] [-S] [--gdb tcp::PORT]`; QEMU's
-//!   spellings `-machine`, `-kernel`, `-bios`, `-smp`, `-serial`, `-nographic` work too, and
-//!   `fief -M virt32 -kernel FILE` (options first) means `fief run ...`.
+//!   [-s] [-S] [--gdb tcp::PORT]`; QEMU's spellings `-machine`, `-kernel`, `-bios`,
+//!   `-initrd`, `-append`, `-dtb`, `-no-reboot`, `-smp`, `-serial`, `-nographic` work too,
+//!   `-M virt` means `-M virt32`, and `fief -M virt32 -kernel FILE` (options first) means
+//!   `fief run ...`.
 //! * `fief info mtree -M virt32`: the region tree and flat view, as QEMU's monitor prints.
 //! * `fief dtb -M virt32 -o FILE`: the device tree the guest gets.
 //! * `fief demo-memory`: the memory-API demo (a hot-unplug under a reader).
@@ -35,7 +37,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Runs a board (with no kernel and no firmware: the bundled demo).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Shows things about a board.
     Info {
         #[command(subcommand)]
@@ -63,7 +65,8 @@ enum Info {
 fn qemu_spellings(args: impl Iterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = args
         .map(|a| match a.as_str() {
-            "-machine" | "-kernel" | "-bios" | "-smp" | "-serial" | "-nographic" | "-gdb" => {
+            "-machine" | "-kernel" | "-bios" | "-smp" | "-serial" | "-nographic" | "-gdb"
+            | "-initrd" | "-append" | "-dtb" | "-no-reboot" => {
                 format!("-{a}")
             }
             _ => a,

@@ -13,8 +13,14 @@
 //!   transfers beside the harts; the engine's `START` rings their doorbell.
 //! * With `-s`/`--gdb`, hart 0 runs on a `gdb` thread instead, under the debugger's
 //!   control between its commands ([`crate::gdb`]); `--trace insn` single-steps the harts.
-//! * Exit status: the finisher's (pass 0, fail its code), 0 after `Ctrl-A x`, 1 when the
-//!   instruction limit stops the run.
+//! * Images are read with their sizes checked first ([`fief_host::images`]) and loaded
+//!   as QEMU `virt` loads them ([`Virt32::boot_images`]).
+//! * Reset: when the guest writes the reset value to the test device, every hart thread
+//!   ends, the board is reset ([`Virt32::reset`]), the images are loaded again and new
+//!   hart threads start (RAM outside the images keeps its contents, as on QEMU);
+//!   `-no-reboot` ends the run instead.
+//! * Exit status: the finisher's (pass 0, fail its code), 0 after `Ctrl-A x` or a reset
+//!   with `-no-reboot`, 1 when the instruction limit stops the run.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -24,10 +30,16 @@ use std::time::{Duration, Instant};
 
 use fief_boards::clint::Clock;
 use fief_boards::finisher::Finish;
-use fief_boards::virt32::{Image, Virt32, Virt32Devices, MAX_HARTS, RAM_MAX};
+use fief_boards::rtc::WallClock;
+use fief_boards::virt32::{
+    Boot, BootImages, DtbSource, Image, Virt32, Virt32Devices, MAX_HARTS, RAM_MAX,
+};
 use fief_core::cpu::riscv::{csr, decode, decode_compressed, Exit, Hart, Priv, Xlen};
 use fief_core::cpu::Bus;
+use fief_core::image::Format;
+use fief_core::memory::GuestAddress;
 use fief_core::memory::{AccessSize, MemTxAttrs, RamBlock};
+use fief_host::images::{read_image, ImageFile, Role};
 
 use fief_host::dma_workers::DmaWorkers;
 use fief_host::monitor::{self, Monitor};
@@ -62,9 +74,10 @@ pub enum Trace {
 /// Options shared by every command that builds a board.
 #[derive(Clone, Debug, clap::Args)]
 pub struct BoardArgs {
-    /// The board.
-    #[arg(short = 'M', long = "machine", default_value = "virt32")]
-    pub machine: String,
+    /// The board, QEMU style: `virt32` (or `virt`, its alias), with properties after
+    /// commas (`virt32,dumpdtb=FILE`) or alone (`dumpdtb=FILE`); may be given again.
+    #[arg(short = 'M', long = "machine", default_value = "virt32", action = clap::ArgAction::Append)]
+    pub machine: Vec<String>,
     /// RAM size: a number with an optional K, M or G suffix (no suffix: MiB, as QEMU).
     #[arg(short = 'm', long = "memory", default_value = "128M")]
     pub memory: String,
@@ -78,10 +91,25 @@ pub struct BoardArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub board: BoardArgs,
-    /// The kernel: an ELF executable, or a raw binary named *.bin, *.img or *.raw.
-    /// Without --kernel and --bios, the bundled demo firmware runs.
+    /// The kernel: an ELF executable, a U-Boot uImage, a Linux `Image` (by its header's
+    /// magic) or any other file as raw bytes. Without --kernel and --bios, the bundled
+    /// demo firmware runs.
     #[arg(long)]
     pub kernel: Option<PathBuf>,
+    /// An initial RAM disk, placed as QEMU places it and named in the device tree's
+    /// `/chosen` (needs --kernel).
+    #[arg(long)]
+    pub initrd: Option<PathBuf>,
+    /// The kernel command line: the device tree's `/chosen/bootargs` (needs --kernel).
+    #[arg(long, allow_hyphen_values = true)]
+    pub append: Option<String>,
+    /// A device tree blob to give the guest instead of the board's own (its `/chosen`
+    /// gets --append and --initrd, as on QEMU).
+    #[arg(long)]
+    pub dtb: Option<PathBuf>,
+    /// On a guest's reset request, end the run (status 0) instead of resetting.
+    #[arg(long = "no-reboot")]
+    pub no_reboot: bool,
     /// Firmware at the RAM base (the kernel then goes at RAM base + 4 MiB), or `none`
     /// (the default): the kernel is entered directly.
     #[arg(long, default_value = "none")]
@@ -119,11 +147,15 @@ impl RunArgs {
     pub fn demo() -> RunArgs {
         RunArgs {
             board: BoardArgs {
-                machine: "virt32".into(),
+                machine: vec!["virt32".into()],
                 memory: "128M".into(),
                 smp: 1,
             },
             kernel: None,
+            initrd: None,
+            append: None,
+            dtb: None,
+            no_reboot: false,
             bios: "none".into(),
             serial: "stdio".into(),
             max_insns: None,
@@ -133,6 +165,50 @@ impl RunArgs {
             gdb: None,
             gdb_default: false,
             freeze: false,
+        }
+    }
+}
+
+/// What `-M`/`-machine` said: the board and its properties.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MachineSpec {
+    /// `dumpdtb=FILE`: write the device tree there and exit.
+    pub dumpdtb: Option<PathBuf>,
+}
+
+/// The boards `-M` takes, and their aliases.
+const MACHINES: &[(&str, &str)] = &[("virt32", "virt32"), ("virt", "virt32")];
+
+impl BoardArgs {
+    /// Parses the `-M` values as QEMU's `-machine [type=]NAME[,PROP=VALUE...]`, each
+    /// occurrence adding to the last; `virt` is an alias of `virt32` (Fief's `virt` is
+    /// 32-bit today).
+    pub fn machine(&self) -> Result<MachineSpec, String> {
+        let mut name: Option<&str> = None;
+        let mut spec = MachineSpec::default();
+        for value in &self.machine {
+            for (i, part) in value.split(',').enumerate() {
+                match part.split_once('=') {
+                    None if i == 0 => name = Some(part),
+                    Some(("type", v)) => name = Some(v),
+                    Some(("dumpdtb", file)) if !file.is_empty() => {
+                        spec.dumpdtb = Some(PathBuf::from(file));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "-machine '{value}': unknown property '{part}' (Fief takes \
+                             dumpdtb=FILE)"
+                        ))
+                    }
+                }
+            }
+        }
+        let name = name.unwrap_or("virt32");
+        match MACHINES.iter().find(|(n, _)| *n == name) {
+            Some(_) => Ok(spec),
+            None => Err(format!(
+                "unknown machine '{name}' (available: virt32, and virt as its alias)"
+            )),
         }
     }
 }
@@ -175,12 +251,7 @@ pub struct Built {
 
 /// Checks the board options and builds the board.
 pub fn build(args: &BoardArgs) -> Result<Built, String> {
-    if args.machine != "virt32" {
-        return Err(format!(
-            "unknown machine '{}' (available: virt32)",
-            args.machine
-        ));
-    }
+    args.machine()?;
     let size = parse_size(&args.memory)?;
     if args.smp == 0 || args.smp > MAX_HARTS {
         return Err(format!(
@@ -202,32 +273,106 @@ pub fn build(args: &BoardArgs) -> Result<Built, String> {
     Ok(Built { board, devices })
 }
 
-/// Reads a guest image: ELF by its magic, raw by its name.
-fn read_image(path: &Path, what: &str) -> Result<(Vec<u8>, bool), String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read {what} '{}': {e}", path.display()))?;
-    if bytes.starts_with(b"\x7fELF") {
-        return Ok((bytes, true));
-    }
-    let raw = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "bin" | "img" | "raw"));
-    if raw {
-        Ok((bytes, false))
-    } else {
-        Err(format!(
-            "{what} '{}' is not an ELF file (a raw binary needs a .bin, .img or .raw name)",
-            path.display()
-        ))
+/// The board's view of a file read for loading.
+fn image(file: &ImageFile) -> Image<'_> {
+    let b = &file.bytes;
+    match file.format {
+        Format::Elf => Image::Elf(b),
+        Format::UImage(_) => Image::UImage(b),
+        Format::LinuxImage(_) => Image::Linux(b),
+        Format::Raw => Image::Raw(b),
     }
 }
 
-fn image(bytes: &(Vec<u8>, bool)) -> Image<'_> {
-    if bytes.1 {
-        Image::Elf(&bytes.0)
-    } else {
-        Image::Raw(&bytes.0)
+/// The image files of a run, read once (a reset loads them again).
+struct Files {
+    firmware: Option<ImageFile>,
+    kernel: Option<ImageFile>,
+    initrd: Option<ImageFile>,
+    dtb: Option<ImageFile>,
+}
+
+impl Files {
+    /// Reads every file `args` names, each refused at once if it cannot fit in `ram`.
+    fn read(args: &RunArgs, ram: u64) -> Result<Files, String> {
+        if args.kernel.is_none() && (args.initrd.is_some() || args.append.is_some()) {
+            return Err("-initrd and -append only work with -kernel".to_string());
+        }
+        let firmware = match args.bios.as_str() {
+            "none" => None,
+            path => Some(read_image(
+                Path::new(path),
+                "firmware",
+                Role::Firmware,
+                ram,
+            )?),
+        };
+        let kernel = match &args.kernel {
+            Some(path) => Some(read_image(path, "kernel", Role::Kernel, ram)?),
+            None if firmware.is_none() => Some(ImageFile {
+                bytes: DEMO_FIRMWARE.to_vec(),
+                format: Format::Elf,
+            }),
+            None => None,
+        };
+        let initrd = match &args.initrd {
+            Some(path) => Some(read_image(path, "initrd", Role::Data, ram)?),
+            None => None,
+        };
+        let dtb = match &args.dtb {
+            Some(path) => Some(read_image(path, "-dtb", Role::Data, ram)?),
+            None => None,
+        };
+        Ok(Files {
+            firmware,
+            kernel,
+            initrd,
+            dtb,
+        })
+    }
+
+    /// Loads the images onto `board`; returns where they went and the device tree.
+    fn boot(
+        &self,
+        board: &Virt32<'static>,
+        bootargs: Option<&str>,
+    ) -> Result<(Boot, Vec<u8>), String> {
+        let dtb_room = DTB_CAPACITY
+            + self.dtb.as_ref().map_or(0, |d| d.bytes.len())
+            + bootargs.map_or(0, str::len);
+        let mut dtb_buf = vec![0u8; dtb_room];
+        let images = BootImages {
+            firmware: self.firmware.as_ref().map(image),
+            kernel: self.kernel.as_ref().map(image),
+            initrd: self.initrd.as_ref().map(|f| f.bytes.as_slice()),
+            bootargs,
+            dtb: match &self.dtb {
+                Some(d) => DtbSource::User(&d.bytes),
+                None => DtbSource::Generate,
+            },
+        };
+        let boot = board
+            .boot_images(&images, &mut dtb_buf)
+            .map_err(|e| e.to_string())?;
+        let mut dtb = vec![0u8; boot.dtb_len as usize];
+        let read = board
+            .space()
+            .read_buf(GuestAddress(boot.dtb_addr), &mut dtb, MemTxAttrs::DEBUG);
+        if !read.is_ok() {
+            return Err(format!("reading the device tree back failed: {read}"));
+        }
+        Ok((boot, dtb))
+    }
+}
+
+/// The host's wall clock, for the RTC.
+struct HostWallClock;
+
+impl WallClock for HostWallClock {
+    fn now_ns(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
     }
 }
 
@@ -260,39 +405,42 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     if gdb_spec.is_some() && args.board.smp != 1 {
         return Err("the gdb stub serves one hart: use --smp 1".to_string());
     }
-    let mut listener = gdb_spec.as_deref().map(gdb::listen).transpose()?;
+    let machine = args.board.machine()?;
+    // Every file is read, its size checked against RAM, before the board is built.
+    let files = Files::read(args, parse_size(&args.board.memory)?)?;
+    let listener = gdb_spec.as_deref().map(gdb::listen).transpose()?;
     let Built { board, devices } = build(&args.board)?;
     let board: &'static Virt32<'static> = Box::leak(Box::new(board));
-    let bios = match args.bios.as_str() {
-        "none" => None,
-        path => Some(read_image(Path::new(path), "firmware")?),
-    };
-    let kernel = match &args.kernel {
-        Some(path) => Some(read_image(path, "kernel")?),
-        None if bios.is_none() => Some((DEMO_FIRMWARE.to_vec(), true)),
-        None => None,
-    };
-    let mut dtb = vec![0u8; DTB_CAPACITY];
-    let len = board.write_dtb(&mut dtb).map_err(|e| e.to_string())?;
-    dtb.truncate(len);
-    let boot = board
-        .boot(bios.as_ref().map(image), kernel.as_ref().map(image), &dtb)
-        .map_err(|e| e.to_string())?;
-    let trace = |t: Trace| args.trace.contains(&t);
-    if trace(Trace::Boot) {
-        eprintln!(
-            "fief: trace: boot: entry {:#x}, device tree at {:#x} ({len} bytes), kernel entry {}",
-            boot.entry,
-            boot.dtb_addr,
-            boot.kernel_entry
-                .map_or("-".to_string(), |k| format!("{k:#x}"))
-        );
+    let bootargs = args.append.as_deref();
+    let (mut boot, dtb) = files.boot(board, bootargs)?;
+    if let Some(path) = &machine.dumpdtb {
+        std::fs::write(path, &dtb)
+            .map_err(|e| format!("cannot write the device tree to '{}': {e}", path.display()))?;
+        eprintln!("fief: device tree dumped to {}. Exiting.", path.display());
+        return Ok(0);
     }
+    let trace = |t: Trace| args.trace.contains(&t);
+    let trace_boot = |boot: &Boot| {
+        if trace(Trace::Boot) {
+            eprintln!(
+                "fief: trace: boot: entry {:#x}, device tree at {:#x} ({} bytes), kernel entry {}, initrd {}",
+                boot.entry,
+                boot.dtb_addr,
+                boot.dtb_len,
+                boot.kernel_entry
+                    .map_or("-".to_string(), |k| format!("{k:#x}")),
+                boot.initrd
+                    .map_or("-".to_string(), |(s, e)| format!("{s:#x}-{e:#x}"))
+            );
+        }
+    };
+    trace_boot(&boot);
 
     let serial: &'static Serial = Box::leak(Box::new(Serial::open(&args.serial)?));
     devices.uart.set_sink(serial);
     let clock: &'static HostClock = Box::leak(Box::new(HostClock(Instant::now())));
     devices.clint.set_clock(clock);
+    devices.rtc.set_clock(&HostWallClock);
 
     let quit: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
     let limit_hit = AtomicBool::new(false);
@@ -316,54 +464,35 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         None
     };
 
-    let harts: Vec<Hart<'static>> = (0..board.harts)
-        .filter_map(|i| board.hart(i, boot.entry, boot.dtb_addr))
-        .collect();
     let retired = AtomicU64::new(0);
-    std::thread::scope(|scope| {
-        for hart in harts {
-            let (quit, limit_hit, retired) = (quit, &limit_hit, &retired);
-            let stop_all = move || {
-                quit.store(true, Ordering::Release);
-                devices.harts.stop_all();
-            };
-            let (trace_exits, trace_insns) = (trace(Trace::Exits), trace(Trace::Insn));
-            let (max, freeze) = (args.max_insns, args.freeze);
-            // With a debugger, this hart runs on the gdb thread: its end ends the run. That
-            // thread gets a roomy stack: the hart (its block cache is ~120 KiB) is moved
-            // into the stub's target, and debug builds copy it a few times on the way.
-            let gdb = listener.take();
-            let name = match gdb {
-                Some(_) => "gdb".to_string(),
-                None => format!("hart{}", hart.hart_id()),
-            };
-            let stack = if gdb.is_some() { 32 << 20 } else { 2 << 20 };
-            let spawned = std::thread::Builder::new()
-                .name(name.clone())
-                .stack_size(stack)
-                .spawn_scoped(scope, move || {
-                    let (n, stop) = match gdb {
-                        Some(listener) => (gdb_thread(board, hart, quit, &listener, freeze), true),
-                        None => {
-                            let (n, limit) =
-                                hart_loop(board, hart, quit, max, trace_exits, trace_insns);
-                            if limit {
-                                limit_hit.store(true, Ordering::Release);
-                            }
-                            (n, limit)
-                        }
-                    };
-                    retired.fetch_add(n, Ordering::Relaxed);
-                    if stop {
-                        stop_all();
-                    }
-                });
-            if let Err(e) = spawned {
-                eprintln!("fief: cannot start the {name} thread: {e}");
-                stop_all();
-            }
+    // Instructions each hart retired so far, across resets (`--max-insns` counts them all).
+    let used: Vec<AtomicU64> = (0..board.harts).map(|_| AtomicU64::new(0)).collect();
+    loop {
+        run_harts(RunHarts {
+            board,
+            boot: &boot,
+            args,
+            quit,
+            limit_hit: &limit_hit,
+            retired: &retired,
+            used: &used,
+            listener: listener.as_ref(),
+        });
+        let reset = board.finish() == Some(Finish::Reset);
+        if !reset
+            || args.no_reboot
+            || quit.load(Ordering::Acquire)
+            || limit_hit.load(Ordering::Acquire)
+        {
+            break;
         }
-    });
+        if trace(Trace::Finish) {
+            eprintln!("fief: trace: finish: reset requested, resetting the machine");
+        }
+        board.reset();
+        boot = files.boot(board, bootargs)?.0;
+        trace_boot(&boot);
+    }
     drop(workers);
     drop(raw);
     if let Some(path) = &socket {
@@ -391,6 +520,90 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         }
         None => 0,
     })
+}
+
+/// What one round of hart threads runs with.
+struct RunHarts<'r> {
+    board: &'static Virt32<'static>,
+    boot: &'r Boot,
+    args: &'r RunArgs,
+    quit: &'static AtomicBool,
+    limit_hit: &'r AtomicBool,
+    retired: &'r AtomicU64,
+    used: &'r [AtomicU64],
+    listener: Option<&'r TcpListener>,
+}
+
+/// Runs one hart thread per hart (hart 0 on the gdb thread with a debugger) until the
+/// guest finishes, resets or the run is stopped.
+fn run_harts(r: RunHarts<'_>) {
+    let RunHarts {
+        board,
+        boot,
+        args,
+        quit,
+        limit_hit,
+        retired,
+        used,
+        listener,
+    } = r;
+    let devices = board.devices;
+    let trace = |t: Trace| args.trace.contains(&t);
+    let harts: Vec<Hart<'static>> = (0..board.harts)
+        .filter_map(|i| board.hart(i, boot.entry, boot.dtb_addr))
+        .collect();
+    std::thread::scope(|scope| {
+        for hart in harts {
+            let index = hart.hart_id() as usize;
+            let stop_all = move || {
+                quit.store(true, Ordering::Release);
+                devices.harts.stop_all();
+            };
+            let (trace_exits, trace_insns) = (trace(Trace::Exits), trace(Trace::Insn));
+            let max = args
+                .max_insns
+                .map(|m| m.saturating_sub(used[index].load(Ordering::Relaxed)));
+            let freeze = args.freeze;
+            // With a debugger, this hart runs on the gdb thread: its end ends the run
+            // (unless the guest asked for a reset). That thread gets a roomy stack: the
+            // hart (its block cache is ~120 KiB) is moved into the stub's target, and debug
+            // builds copy it a few times on the way.
+            let gdb = if index == 0 { listener } else { None };
+            let name = match gdb {
+                Some(_) => "gdb".to_string(),
+                None => format!("hart{index}"),
+            };
+            let stack = if gdb.is_some() { 32 << 20 } else { 2 << 20 };
+            let spawned = std::thread::Builder::new()
+                .name(name.clone())
+                .stack_size(stack)
+                .spawn_scoped(scope, move || {
+                    let (n, stop) = match gdb {
+                        Some(listener) => {
+                            let n = gdb_thread(board, hart, quit, listener, freeze);
+                            (n, board.finish() != Some(Finish::Reset))
+                        }
+                        None => {
+                            let (n, limit) =
+                                hart_loop(board, hart, quit, max, trace_exits, trace_insns);
+                            if limit {
+                                limit_hit.store(true, Ordering::Release);
+                            }
+                            (n, limit)
+                        }
+                    };
+                    retired.fetch_add(n, Ordering::Relaxed);
+                    used[index].fetch_add(n, Ordering::Relaxed);
+                    if stop {
+                        stop_all();
+                    }
+                });
+            if let Err(e) = spawned {
+                eprintln!("fief: cannot start the {name} thread: {e}");
+                stop_all();
+            }
+        }
+    });
 }
 
 /// The process exit status for how the guest finished: pass and reset 0, a failure its
@@ -495,6 +708,7 @@ fn hart_loop(
             None => return (executed, false),
         };
         clint.update();
+        board.devices.rtc.update();
         executed += match exit {
             Exit::BudgetExhausted => budget,
             _ => hart
@@ -603,6 +817,7 @@ fn wait_for_interrupt(board: &Virt32<'static>, hart: &Hart<'static>, quit: &Atom
     let mie = hart.csr(csr::num::MIE).unwrap_or(0) as u32;
     loop {
         clint.update();
+        board.devices.rtc.update();
         if hart.irqs().pending() & mie != 0
             || quit.load(Ordering::Acquire)
             || board.finish().is_some()

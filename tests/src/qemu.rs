@@ -14,6 +14,11 @@ pub const QEMU: &str = "qemu-system-riscv32";
 /// standard input, and at most `timeout` of wall time. Panics (fails the test) if QEMU is
 /// missing, times out, or writes to stderr.
 pub fn qemu(image: &Path, timeout: Duration) -> (String, Option<i32>) {
+    qemu_with(&[], image, timeout)
+}
+
+/// [`qemu`] with `extra` options after the usual ones (`-no-reboot`, `-append ...`).
+pub fn qemu_with(extra: &[&str], image: &Path, timeout: Duration) -> (String, Option<i32>) {
     let mut child = match Command::new(QEMU)
         .args([
             "-M",
@@ -24,7 +29,9 @@ pub fn qemu(image: &Path, timeout: Duration) -> (String, Option<i32>) {
             "-monitor",
             "none",
         ])
-        .args(["-serial", "stdio", "-kernel"])
+        .args(["-serial", "stdio"])
+        .args(extra)
+        .arg("-kernel")
         .arg(image)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -277,7 +277,7 @@ impl Hart<'_> {
             MSTATUS => c.mstatus | if rv32 { 0 } else { (2 << 32) | (2 << 34) },
             MSTATUSH if rv32 => 0,
             MISA => {
-                let ext = (1 << 0) | (1 << 2) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
+                let ext = super::isa::MISA_EXTENSIONS;
                 if rv32 {
                     (1 << 30) | ext
                 } else {

@@ -100,6 +100,7 @@ pub mod decode;
 pub mod hart;
 mod host;
 pub mod insn;
+pub mod isa;
 mod misaligned;
 mod mmu;
 mod pmp;

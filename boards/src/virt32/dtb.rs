@@ -1,0 +1,279 @@
+//! The `virt32` device tree, generated from [`VIRT32`] to carry what QEMU 7.2's `virt`
+//! tree carries for the devices the board has (node names, properties, phandle numbering
+//! and `/chosen`), and the user's tree (`-dtb`) with `/chosen` updated as QEMU does.
+//!
+//! Phandles as QEMU numbers them: the harts' from the last hart down (hart `h` of `n` is
+//! `2(n-1-h)+1`, its interrupt controller the next), then the PLIC, then the test device.
+
+use core::fmt::Write as _;
+
+use fief_core::cpu::riscv::{irq, isa, Xlen};
+use fief_core::fdt::{FdtError, FdtReader, FdtToken, FdtWriter};
+
+use super::{
+    DMA_CHANNELS, DMA_DONE_IRQ, DMA_ERROR_IRQ, MAX_HARTS, PLIC_SOURCES, UART_CLOCK_HZ, VIRT32,
+};
+use crate::clint::TIMEBASE_HZ;
+use crate::finisher::{POWEROFF_VALUE, RESET_VALUE};
+use crate::layout::DeviceKind;
+
+/// What `/chosen` says besides `stdout-path`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Chosen<'b> {
+    /// `bootargs` (`-append`).
+    pub bootargs: Option<&'b str>,
+    /// `linux,initrd-start` and `linux,initrd-end` (`-initrd`, where it was placed).
+    pub initrd: Option<(u64, u64)>,
+}
+
+impl Chosen<'_> {
+    fn write(&self, w: &mut FdtWriter<'_>) -> Result<(), FdtError> {
+        if let Some((start, end)) = self.initrd {
+            // One cell each, as QEMU 7.2 writes them (RAM is below 4 GiB).
+            w.prop_u32("linux,initrd-end", end as u32)?;
+            w.prop_u32("linux,initrd-start", start as u32)?;
+        }
+        if let Some(args) = self.bootargs {
+            w.prop_str("bootargs", args)?;
+        }
+        Ok(())
+    }
+
+    fn overrides(&self, name: &str) -> bool {
+        match name {
+            "bootargs" => self.bootargs.is_some(),
+            "linux,initrd-start" | "linux,initrd-end" => self.initrd.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// A node name `name@addr` (address in lowercase hex, no leading zeros).
+fn node_name(name: &str, addr: u64) -> heapless::String<48> {
+    let mut s = heapless::String::new();
+    let _ = write!(s, "{name}@{addr:x}");
+    s
+}
+
+/// Writes the `virt32` device tree for `ram_size` bytes of RAM and `harts` harts into
+/// `buf`, generated from [`VIRT32`]; returns its size.
+pub fn write_dtb(ram_size: u64, harts: usize, buf: &mut [u8]) -> Result<usize, FdtError> {
+    write_dtb_chosen(ram_size, harts, &Chosen::default(), buf)
+}
+
+/// [`write_dtb`] with `/chosen`'s `bootargs` and initrd.
+pub fn write_dtb_chosen(
+    ram_size: u64,
+    harts: usize,
+    chosen: &Chosen<'_>,
+    buf: &mut [u8],
+) -> Result<usize, FdtError> {
+    let harts = harts.clamp(1, MAX_HARTS);
+    let cpu_phandle = |h: usize| 2 * (harts - 1 - h) as u32 + 1;
+    let intc_phandle = |h: usize| cpu_phandle(h) + 1;
+    let plic_phandle = 2 * harts as u32 + 1;
+    let test_phandle = plic_phandle + 1;
+    let mut w = FdtWriter::new(buf)?;
+    w.begin_node("")?;
+    w.prop_u32("#address-cells", 2)?;
+    w.prop_u32("#size-cells", 2)?;
+    w.prop_str("compatible", "riscv-virtio")?;
+    w.prop_str("model", "riscv-virtio,qemu")?;
+
+    w.begin_node("chosen")?;
+    chosen.write(&mut w)?;
+    if let Some(uart) = VIRT32.find(DeviceKind::Uart) {
+        let mut path: heapless::String<48> = heapless::String::new();
+        let _ = write!(path, "/soc/{}", node_name("serial", uart.base));
+        w.prop_str("stdout-path", &path)?;
+    }
+    w.end_node()?;
+
+    if VIRT32.find(DeviceKind::TestFinisher).is_some() {
+        for (node, compatible, value) in [
+            ("poweroff", "syscon-poweroff", POWEROFF_VALUE),
+            ("reboot", "syscon-reboot", RESET_VALUE),
+        ] {
+            w.begin_node(node)?;
+            w.prop_u32("value", value)?;
+            w.prop_u32("offset", 0)?;
+            w.prop_u32("regmap", test_phandle)?;
+            w.prop_str("compatible", compatible)?;
+            w.end_node()?;
+        }
+    }
+
+    if let Some(ram) = VIRT32.find(DeviceKind::Ram) {
+        w.begin_node(&node_name("memory", ram.base))?;
+        w.prop_str("device_type", "memory")?;
+        w.prop_u64s("reg", &[ram.base, ram_size.min(ram.size)])?;
+        w.end_node()?;
+    }
+
+    let mut isa_string: heapless::String<128> = heapless::String::new();
+    isa::write_isa(Xlen::Rv32, &mut isa_string).map_err(|_| FdtError::BufferTooSmall)?;
+    w.begin_node("cpus")?;
+    w.prop_u32("#address-cells", 1)?;
+    w.prop_u32("#size-cells", 0)?;
+    w.prop_u32("timebase-frequency", TIMEBASE_HZ as u32)?;
+    for h in 0..harts {
+        w.begin_node(&node_name("cpu", h as u64))?;
+        w.prop_u32("phandle", cpu_phandle(h))?;
+        w.prop_str("device_type", "cpu")?;
+        w.prop_u32("reg", h as u32)?;
+        w.prop_str("status", "okay")?;
+        w.prop_str("compatible", "riscv")?;
+        w.prop_str("riscv,isa", &isa_string)?;
+        w.prop_str("mmu-type", "riscv,sv32")?;
+        w.begin_node("interrupt-controller")?;
+        // Not in QEMU 7.2's tree; dtc warns without it (an interrupt provider).
+        w.prop_u32("#address-cells", 0)?;
+        w.prop_u32("#interrupt-cells", 1)?;
+        w.prop_empty("interrupt-controller")?;
+        w.prop_str("compatible", "riscv,cpu-intc")?;
+        w.prop_u32("phandle", intc_phandle(h))?;
+        w.end_node()?;
+        w.end_node()?;
+    }
+    w.begin_node("cpu-map")?;
+    w.begin_node("cluster0")?;
+    for h in 0..harts {
+        let mut core: heapless::String<16> = heapless::String::new();
+        let _ = write!(core, "core{h}");
+        w.begin_node(&core)?;
+        w.prop_u32("cpu", cpu_phandle(h))?;
+        w.end_node()?;
+    }
+    w.end_node()?;
+    w.end_node()?;
+    w.end_node()?;
+
+    w.begin_node("soc")?;
+    w.prop_u32("#address-cells", 2)?;
+    w.prop_u32("#size-cells", 2)?;
+    w.prop_str("compatible", "simple-bus")?;
+    w.prop_empty("ranges")?;
+    let mut cells = [0u32; 4 * MAX_HARTS];
+    for entry in VIRT32.map {
+        match entry.kind {
+            DeviceKind::Ram => continue,
+            // Not on virt32.
+            DeviceKind::Rom | DeviceKind::Gpio | DeviceKind::I2c | DeviceKind::Spi => continue,
+            DeviceKind::TestFinisher => {
+                w.begin_node(&node_name("test", entry.base))?;
+                w.prop_u32("phandle", test_phandle)?;
+                w.prop_strs("compatible", &["sifive,test1", "sifive,test0", "syscon"])?;
+            }
+            DeviceKind::Clint => {
+                w.begin_node(&node_name("clint", entry.base))?;
+                w.prop_strs("compatible", &["sifive,clint0", "riscv,clint0"])?;
+                for h in 0..harts {
+                    cells[4 * h..4 * h + 4].copy_from_slice(&[
+                        intc_phandle(h),
+                        irq::MSI,
+                        intc_phandle(h),
+                        irq::MTI,
+                    ]);
+                }
+                w.prop_cells("interrupts-extended", &cells[..4 * harts])?;
+            }
+            DeviceKind::Plic => {
+                w.begin_node(&node_name("plic", entry.base))?;
+                w.prop_u32("phandle", plic_phandle)?;
+                // QEMU 7.2 says 96 here (its PLIC has sources 0 to 95, as this one).
+                w.prop_u32("riscv,ndev", PLIC_SOURCES as u32)?;
+                w.prop_u32("#interrupt-cells", 1)?;
+                w.prop_u32("#address-cells", 0)?;
+                w.prop_strs("compatible", &["sifive,plic-1.0.0", "riscv,plic0"])?;
+                w.prop_empty("interrupt-controller")?;
+                for h in 0..harts {
+                    cells[4 * h..4 * h + 4].copy_from_slice(&[
+                        intc_phandle(h),
+                        irq::MEI,
+                        intc_phandle(h),
+                        irq::SEI,
+                    ]);
+                }
+                w.prop_cells("interrupts-extended", &cells[..4 * harts])?;
+            }
+            DeviceKind::Dma => {
+                w.begin_node(&node_name("dma", entry.base))?;
+                w.prop_str("compatible", "fief,dma-1.0")?;
+                w.prop_u32("dma-channels", DMA_CHANNELS as u32)?;
+                w.prop_u32("#dma-cells", 1)?;
+                w.prop_cells("interrupts", &[DMA_DONE_IRQ, DMA_ERROR_IRQ])?;
+                w.prop_strs("interrupt-names", &["done", "error"])?;
+                w.prop_u32("interrupt-parent", plic_phandle)?;
+            }
+            DeviceKind::Uart => {
+                w.begin_node(&node_name("serial", entry.base))?;
+                w.prop_str("compatible", "ns16550a")?;
+                w.prop_u32("clock-frequency", UART_CLOCK_HZ)?;
+                if let Some(source) = VIRT32.irq_of(entry.name) {
+                    w.prop_u32("interrupts", source)?;
+                    w.prop_u32("interrupt-parent", plic_phandle)?;
+                }
+            }
+            DeviceKind::Rtc => {
+                w.begin_node(&node_name("rtc", entry.base))?;
+                w.prop_str("compatible", "google,goldfish-rtc")?;
+                if let Some(source) = VIRT32.irq_of(entry.name) {
+                    w.prop_u32("interrupts", source)?;
+                    w.prop_u32("interrupt-parent", plic_phandle)?;
+                }
+            }
+        }
+        w.prop_u64s("reg", &[entry.base, entry.size])?;
+        w.end_node()?;
+    }
+    w.end_node()?;
+    w.end_node()?;
+    w.finish()
+}
+
+/// Copies the user's device tree `user` into `buf` with `/chosen` updated as QEMU's
+/// `virt` does with `-dtb` (its `bootargs` and initrd properties replaced or added, the
+/// node added if missing); returns the new size. `user` is checked in full first.
+pub fn rewrite_chosen(user: &[u8], chosen: &Chosen<'_>, buf: &mut [u8]) -> Result<usize, FdtError> {
+    FdtReader::validate(user)?;
+    let reader = FdtReader::new(user)?;
+    let mut w = FdtWriter::new(buf)?;
+    for r in reader.reservations() {
+        let (addr, size) = r?;
+        w.reserve(addr, size)?;
+    }
+    let mut depth = 0usize;
+    let mut in_chosen = false;
+    let mut saw_chosen = false;
+    for token in reader {
+        match token? {
+            FdtToken::BeginNode(name) => {
+                depth += 1;
+                if depth == 2 && name == "chosen" {
+                    in_chosen = true;
+                    saw_chosen = true;
+                }
+                w.begin_node(name)?;
+            }
+            FdtToken::Prop { name, value } => {
+                if !(in_chosen && depth == 2 && chosen.overrides(name)) {
+                    w.prop(name, value)?;
+                }
+            }
+            FdtToken::EndNode => {
+                if in_chosen && depth == 2 {
+                    chosen.write(&mut w)?;
+                    in_chosen = false;
+                }
+                if depth == 1 && !saw_chosen && *chosen != Chosen::default() {
+                    w.begin_node("chosen")?;
+                    chosen.write(&mut w)?;
+                    w.end_node()?;
+                }
+                depth = depth.saturating_sub(1);
+                w.end_node()?;
+            }
+        }
+    }
+    w.finish()
+}

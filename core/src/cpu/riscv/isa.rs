@@ -1,0 +1,68 @@
+//! What the hart implements, said in one place: `misa`'s extension bits
+//! ([`MISA_EXTENSIONS`]) and the multi-letter extensions ([`Z_EXTENSIONS`]), from which
+//! both the `misa` CSR and a device tree's `riscv,isa` string ([`write_isa`]) are made.
+//! An extension added to the hart is added here, and nowhere else.
+
+use core::fmt;
+
+use super::Xlen;
+
+/// `misa` bit of extension letter `c` (`'a'`..=`'z'`).
+const fn bit(c: u8) -> u64 {
+    1 << (c - b'a')
+}
+
+/// `misa`'s extension bits: I, M, A, C, and the S and U privilege modes.
+pub const MISA_EXTENSIONS: u64 =
+    bit(b'i') | bit(b'm') | bit(b'a') | bit(b'c') | bit(b's') | bit(b'u');
+
+/// Multi-letter extensions, in the order the ISA string takes (the `Z*` ones by their
+/// category letter, then alphabetically; then `S*`).
+pub const Z_EXTENSIONS: &[&str] = &["zicntr", "zicsr", "zifencei", "zihpm"];
+
+/// The single-letter extensions in the ISA string's canonical order (S and U are
+/// privilege modes, not named there).
+const LETTER_ORDER: &[u8] = b"iemafdqlcbkjtpvh";
+
+/// Writes the ISA string (`rv32imac_zicntr_zicsr_zifencei_zihpm`) for `xlen`: the device tree's
+/// `riscv,isa`.
+pub fn write_isa(xlen: Xlen, out: &mut impl fmt::Write) -> fmt::Result {
+    out.write_str(match xlen {
+        Xlen::Rv32 => "rv32",
+        Xlen::Rv64 => "rv64",
+    })?;
+    for &c in LETTER_ORDER {
+        if MISA_EXTENSIONS & bit(c) != 0 {
+            out.write_char(c as char)?;
+        }
+    }
+    for z in Z_EXTENSIONS {
+        write!(out, "_{z}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Buf([u8; 64], usize);
+    impl fmt::Write for Buf {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let end = self.1 + s.len();
+            self.0
+                .get_mut(self.1..end)
+                .ok_or(fmt::Error)?
+                .copy_from_slice(s.as_bytes());
+            self.1 = end;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn isa_string_follows_misa() {
+        let mut b = Buf([0; 64], 0);
+        write_isa(Xlen::Rv32, &mut b).unwrap_or(());
+        assert_eq!(&b.0[..b.1], b"rv32imac_zicntr_zicsr_zifencei_zihpm");
+    }
+}
