@@ -60,6 +60,7 @@ diff_tests!(
     priv_sv32,
     priv_pmp,
     priv_counters,
+    priv_sdtrig,
     misaligned,
     illegal,
     // The C workload of the hart benchmark (`tests/benches/hart.rs`) with 20 iterations

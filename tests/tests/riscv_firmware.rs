@@ -48,6 +48,7 @@ firmware_tests!(
     priv_sv32,
     priv_pmp,
     priv_counters,
+    priv_sdtrig,
     misaligned,
     illegal,
 );

@@ -16,6 +16,7 @@
 //!   `instret` and `hpmcounterN` bit by bit: illegal instruction when a bit is clear.
 //! * `mip.MEIP/MTIP/MSIP` (and the external part of `SEIP`) come from the shared
 //!   [`HartIrqs`](super::HartIrqs) word; `SSIP/STIP/SEIP` also have a software-written part.
+//! * `tselect`, `tdata1..3`, `tinfo`: the debug triggers, see `trigger`.
 //! * `satp` modes other than Bare and Sv32 (RV32) are not supported: a write selecting one
 //!   has no effect (as the spec requires). On RV64 only Bare is available for now.
 
@@ -88,6 +89,11 @@ pub mod num {
     pub const MTVAL: u16 = 0x343;
     pub const MIP: u16 = 0x344;
     pub const PMPCFG0: u16 = 0x3a0;
+    pub const TSELECT: u16 = 0x7a0;
+    pub const TDATA1: u16 = 0x7a1;
+    pub const TDATA2: u16 = 0x7a2;
+    pub const TDATA3: u16 = 0x7a3;
+    pub const TINFO: u16 = 0x7a4;
     pub const PMPADDR0: u16 = 0x3b0;
     pub const MCYCLE: u16 = 0xb00;
     pub const MINSTRET: u16 = 0xb02;
@@ -313,6 +319,11 @@ impl Hart<'_> {
                 (0..n).fold(0u64, |acc, k| acc | (c.pmpcfg[i * 4 + k] as u64) << (8 * k))
             }
             0x3b0..=0x3ef => c.pmpaddr[(csr - PMPADDR0) as usize],
+            TSELECT => self.tselect(),
+            TDATA1 => self.tdata1(),
+            TDATA2 => self.tdata2(),
+            TDATA3 => 0,
+            TINFO => self.tinfo(),
             MCYCLE | CYCLE => c.mcycle,
             MINSTRET | INSTRET => c.minstret,
             TIME => c.time,
@@ -427,6 +438,10 @@ impl Hart<'_> {
                 }
                 self.pmp_changed();
             }
+            TSELECT => self.set_tselect(v),
+            TDATA1 => self.set_tdata1(v),
+            TDATA2 => self.set_tdata2(v),
+            TDATA3 | TINFO => {}
             MCYCLE => c.mcycle = if rv32 { set_low(c.mcycle, v) } else { v },
             MINSTRET => c.minstret = if rv32 { set_low(c.minstret, v) } else { v },
             MCYCLEH => c.mcycle = set_high(c.mcycle, v),

@@ -25,6 +25,7 @@ use super::mmu::Access;
 use super::pmp::Pmp;
 use super::tlb::{Tlb, PAGE_MASK};
 use super::trap::{cause, irq, Exception, Priv, TrapRecord};
+use super::trigger::{Touch, Triggers, DEBUGGER_HIT};
 use super::Xlen;
 use crate::cpu::Bus;
 use crate::memory::{AccessSize, MemTxAttrs, MemTxFlags};
@@ -167,6 +168,8 @@ pub struct Hart<'i> {
     pub(super) pmp: Pmp,
     pub(super) last_trap: TrapRecord,
     pub(super) blocks: BlockCache,
+    /// Debug triggers and the debugger's points (`trigger`).
+    pub(super) triggers: Triggers,
     debug_ebreak: bool,
     pub(super) attrs: MemTxAttrs,
 }
@@ -213,12 +216,14 @@ impl<'i> Hart<'i> {
             pmp: Pmp::new(),
             last_trap: TrapRecord::NONE,
             blocks: BlockCache::new(),
+            triggers: Triggers::new(),
             debug_ebreak: false,
             attrs: MemTxAttrs {
                 flags: MemTxFlags::empty(),
                 requester_id: hart_id as u16,
             },
         };
+        hart.reset_triggers();
         hart.recompute();
         hart
     }
@@ -454,7 +459,9 @@ impl<'i> Hart<'i> {
                             left -= k;
                             pc = at;
                             sync!();
-                            self.take_trap(e.cause, false, e.tval);
+                            if let Some(exit) = self.raise(e) {
+                                break 'run exit;
+                            }
                             reload!();
                             // Not retired, but it used up budget.
                             left -= 1;
@@ -471,7 +478,20 @@ impl<'i> Hart<'i> {
                     }
                 }
             }
-            // One instruction through the general path.
+            // One instruction through the general path: pages with an execute trigger
+            // always come here (`trigger`).
+            if self.triggers.exec_armed {
+                if let Some(e) = self.exec_trigger(pc) {
+                    sync!();
+                    if let Some(exit) = self.raise(e) {
+                        break 'run exit;
+                    }
+                    reload!();
+                    left -= 1;
+                    synced -= 1;
+                    continue;
+                }
+            }
             let off = (pc & PAGE_MASK) as usize;
             let mut raw = 0;
             let mut len = 0u64;
@@ -525,10 +545,7 @@ impl<'i> Hart<'i> {
                             None
                         }
                         Ok(Some(exit)) => Some(exit),
-                        Err(e) => {
-                            self.take_trap(e.cause, false, e.tval);
-                            None
-                        }
+                        Err(e) => self.raise(e),
                     };
                     reload!();
                     if let Some(exit) = exit {
@@ -948,6 +965,17 @@ impl<'i> Hart<'i> {
         Fast::Done(value, next)
     }
 
+    /// Takes exception `e` at `self.pc`, or, for a debugger point's hit, gives the exit
+    /// that reports it (the instruction did not run).
+    #[cold]
+    fn raise(&mut self, e: Exception) -> Option<Exit> {
+        if e.cause == DEBUGGER_HIT {
+            return Some(Exit::Breakpoint(self.pc));
+        }
+        self.take_trap(e.cause, false, e.tval);
+        None
+    }
+
     /// Takes the highest-priority pending and enabled interrupt, or handles a stop.
     #[cold]
     fn take_interrupt(&mut self, pending: u32) -> Option<Exit> {
@@ -1064,6 +1092,9 @@ impl<'i> Hart<'i> {
             return self.load_misaligned(bus, va, size);
         }
         let (pa, p) = self.translate(bus, va, size as u64, Access::Load)?;
+        if self.triggers.data_armed {
+            self.data_trigger(va, size as u64, Touch::Load)?;
+        }
         if !p.is_null() {
             // SAFETY: as in `load`.
             return Ok(unsafe { host::load(p, size) });
@@ -1120,6 +1151,9 @@ impl<'i> Hart<'i> {
             return self.store_misaligned(bus, va, size, value);
         }
         let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
+        if self.triggers.data_armed {
+            self.data_trigger(va, size as u64, Touch::Store)?;
+        }
         if !p.is_null() {
             // SAFETY: as in `store`.
             unsafe { host::store(p, size, value) };
@@ -1145,6 +1179,9 @@ impl<'i> Hart<'i> {
             return Err(Exception::new(cause::STORE_MISALIGNED, va));
         }
         let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
+        if self.triggers.data_armed {
+            self.data_trigger(va, size as u64, Touch::Both)?;
+        }
         if !p.is_null() {
             // SAFETY: live, writable, 8-aligned TLB page; `va` (hence `p`) is aligned to
             // `size` and the word is inside the page.
@@ -1208,6 +1245,9 @@ impl<'i> Hart<'i> {
         };
         if res.addr != pa || res.size != size {
             return Ok(false);
+        }
+        if self.triggers.data_armed {
+            self.data_trigger(va, size as u64, Touch::Store)?;
         }
         if !p.is_null() {
             // SAFETY: live, writable, 8-aligned TLB page; aligned word inside it.

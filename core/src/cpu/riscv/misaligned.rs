@@ -24,6 +24,7 @@ use super::host;
 use super::mmu::Access;
 use super::tlb::{PAGE_MASK, PAGE_SIZE};
 use super::trap::Exception;
+use super::trigger::Touch;
 use crate::cpu::Bus;
 
 impl Hart<'_> {
@@ -70,6 +71,9 @@ impl Hart<'_> {
         if first < n {
             let page2 = (va & !PAGE_MASK).wrapping_add(PAGE_SIZE) & self.xmask;
             self.translate(bus, page2, n - first, Access::Store)?;
+        }
+        if self.triggers.data_armed {
+            self.data_trigger(va, n, Touch::Store)?;
         }
         for i in 0..n {
             let at = va.wrapping_add(i) & self.xmask;

@@ -188,6 +188,13 @@ impl Hart<'_> {
             // Checked for this access only: the entry is handed back, not kept.
             return Ok(e);
         }
+        if self.triggers.exec_armed || self.triggers.data_armed {
+            // Accesses to a page with a trigger take the paths that check them.
+            let (data, exec) = self.page_untriggered(page);
+            perms.r &= data;
+            perms.w &= data;
+            perms.x &= exec;
+        }
         if perms.r {
             e.tag_r = page;
         }

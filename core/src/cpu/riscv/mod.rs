@@ -13,7 +13,8 @@
 //! * `mmu`: Sv32 walks, permissions, A/D updates; `pmp`: physical memory protection
 //!   (64 entries, OFF/TOR/NA4/NAPOT, locks), checked when a TLB entry is filled; [`tlb`]:
 //!   the TLB; `block`: the decoded basic-block cache; `misaligned`: misaligned loads and
-//!   stores.
+//!   stores; `trigger`: debug triggers (Sdtrig) and the debugger's hardware breakpoints
+//!   and watchpoints.
 //! * [`hart`]: the state and the interpreter loop.
 //!
 //! The hart reaches memory only through a [`Bus`](crate::cpu::Bus) — in a machine, a
@@ -106,6 +107,7 @@ mod mmu;
 mod pmp;
 pub mod tlb;
 pub mod trap;
+mod trigger;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, missing_docs)]
@@ -116,6 +118,7 @@ pub use decode::{decode, decode_compressed};
 pub use hart::{Exit, Hart, HartIrqs};
 pub use insn::{Insn, Op};
 pub use trap::{cause, irq, Exception, Priv, TrapRecord};
+pub use trigger::{DebugHit, WatchKind, DEBUG_POINTS, TRIGGERS};
 
 /// The width of the integer registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
