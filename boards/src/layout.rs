@@ -72,6 +72,47 @@ pub struct Pools {
 
 /// A board layout (see the [module docs](self)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// ```
+/// use fief_boards::layout::{DeviceKind, IrqRoute, Layout, MapEntry, Pools};
+///
+/// const TINY: Layout = Layout {
+///     name: "tiny",
+///     map: &[
+///         MapEntry { name: "uart0", base: 0x1000_0000, size: 0x100, kind: DeviceKind::Uart },
+///         MapEntry { name: "ram", base: 0x8000_0000, size: 0x1000_0000, kind: DeviceKind::Ram },
+///     ],
+///     irqs: &[IrqRoute { device: "uart0", source: 10 }],
+///     irq_sources: 32,
+///     max_harts: 1,
+///     pools: Pools { regions: 3, owners: 2, flat_ranges: 2, irq_lines: 5 },
+/// };
+/// // Checked when the code compiles: a bad layout makes this line a build error.
+/// const _: () = TINY.assert_valid();
+///
+/// assert_eq!(TINY.entry("uart0").map(|e| e.base), Some(0x1000_0000));
+/// assert_eq!(TINY.find(DeviceKind::Ram).map(|e| e.name), Some("ram"));
+/// assert_eq!(TINY.irq_of("uart0"), Some(10));
+/// assert_eq!((TINY.device_count(), TINY.irq_lines_needed()), (1, 5));
+/// ```
+///
+/// Overlapping entries do not build:
+///
+/// ```compile_fail
+/// use fief_boards::layout::{DeviceKind, Layout, MapEntry, Pools};
+///
+/// const BAD: Layout = Layout {
+///     name: "bad",
+///     map: &[
+///         MapEntry { name: "ram", base: 0x8000_0000, size: 0x1000, kind: DeviceKind::Ram },
+///         MapEntry { name: "uart0", base: 0x8000_0800, size: 0x100, kind: DeviceKind::Uart },
+///     ],
+///     irqs: &[],
+///     irq_sources: 32,
+///     max_harts: 1,
+///     pools: Pools { regions: 3, owners: 2, flat_ranges: 2, irq_lines: 4 },
+/// };
+/// const _: () = BAD.assert_valid(); // error: layout: memory map entries overlap
+/// ```
 pub struct Layout {
     /// The board's name (`-M` value).
     pub name: &'static str,

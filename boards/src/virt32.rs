@@ -429,6 +429,31 @@ pub enum RunOutcome {
 }
 
 /// A built `virt32` board (see the [module docs](self)).
+///
+/// ```
+/// use fief_boards::finisher::Finish;
+/// use fief_boards::virt32::{Image, RunOutcome, Virt32, Virt32Devices};
+/// use fief_core::memory::RamBlock;
+///
+/// let devices: &'static Virt32Devices<'static> = Box::leak(Box::new(Virt32Devices::new()));
+/// // 16 MiB of RAM: the device tree goes 2 MiB-aligned below its end, clear of the kernel.
+/// let ram = RamBlock::new(Box::leak(vec![0u8; 16 << 20].into_boxed_slice()));
+/// let board = Virt32::build(devices, ram, 1)?;
+///
+/// // A raw kernel that writes `7 << 16 | 0x3333` to the test finisher (fail, code 7):
+/// // lui t0, 0x100; lui t1, 0x73; addi t1, t1, 0x333; sw t1, 0(t0); j .
+/// let program: [u32; 5] = [0x0010_02b7, 0x0007_3337, 0x3333_0313, 0x0062_a023, 0x0000_006f];
+/// let image: Vec<u8> = program.iter().flat_map(|i| i.to_le_bytes()).collect();
+/// let mut dtb = [0u8; 8192];
+/// let len = board.write_dtb(&mut dtb)?;
+/// let boot = board.boot(None, Some(Image::Raw(&image)), &dtb[..len])?;
+/// assert_eq!(boot.entry, 0x8000_0000);
+///
+/// let mut harts = [board.hart(0, boot.entry, boot.dtb_addr).expect("hart 0")];
+/// assert_eq!(board.run(&mut harts, 1000, 100), RunOutcome::Finished(Finish::Fail(7)));
+/// assert_eq!(harts[0].reg(11), boot.dtb_addr); // a1: the device tree
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Virt32<'a> {
     /// The devices and memory.
     pub devices: &'a Virt32Devices<'a>,

@@ -15,7 +15,8 @@
 //! * [`loader`], [`fdt`]: ELF and raw image loading, device-tree writing, into
 //!   caller-provided memory.
 //!
-//! See `DESIGN.md` in the shared folder for the lifetime rules the modules enforce.
+//! The architecture, the lifetime rules the modules enforce (L1–L9), the module map and the
+//! concurrency protocols are in the repository's `docs/design.md`.
 #![no_std]
 
 #[cfg(any(test, feature = "std"))]
@@ -46,3 +47,8 @@ pub mod owner;
 pub mod pin;
 pub mod pool;
 mod sync;
+
+/// The README's memory-API example, compiled and run as a doc test (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}

@@ -26,6 +26,33 @@ use crate::grace::{Pinned, Published};
 /// A reader's handle on one address space. Cheap to copy; every method pins the current
 /// view for the duration of one access.
 #[derive(Clone, Copy)]
+/// ```
+/// use fief_core::memory::*;
+///
+/// let memory: Memory<'static, 8, 4, 1, 16> = Memory::new();
+/// let mut g = memory.lock();
+/// let root = g.root_owner()?;
+/// let system = g.create_container(root, "system", RegionSize::FULL, None)?;
+/// let block = RamBlock::new(Box::leak(vec![0u8; 4096].into_boxed_slice()));
+/// let ram = g.create_ram(root, "ram", block).map_err(|r| r.error)?;
+/// g.add_subregion(system, RegionOffset(0x8000_0000), ram, Priority(0))?;
+/// let space = g.create_address_space(system, "memory")?;
+/// drop(g);
+///
+/// let bus = memory.space(space).expect("made above");
+/// let attrs = MemTxAttrs::UNSPECIFIED;
+/// assert!(bus.write_buf(GuestAddress(0x8000_0000), b"fief", attrs).is_ok());
+/// // Little-endian: the word's lowest byte is the first one.
+/// let word = u64::from(u32::from_le_bytes(*b"fief"));
+/// assert_eq!(bus.read(GuestAddress(0x8000_0000), AccessSize::Word, attrs), (word, MemTxResult::OK));
+/// // A buffer that runs past the end of the RAM: its tail reaches nothing.
+/// let mut buf = [0u8; 4];
+/// assert_eq!(bus.read_buf(GuestAddress(0x8000_0ffe), &mut buf, attrs), MemTxResult::DECODE_ERROR);
+/// // Which region answers at an address, and how much of it from there.
+/// let found = bus.find(GuestAddress(0x8000_0010), 4).expect("mapped");
+/// assert_eq!((found.region, found.offset_in_region, found.size), (ram, RegionOffset(0x10), 4));
+/// # Ok::<(), Error>(())
+/// ```
 pub struct AddressSpace<'m, 'a, const F: usize> {
     views: &'m Published<FlatView<'a, F>, VIEW_COPIES>,
     /// The memory's count of DMA lease writes (see [`ReadSection::lease_writes`]).
@@ -112,6 +139,39 @@ impl<'m, 'a, const F: usize> AddressSpace<'m, 'a, F> {
 
 /// A pinned view of an address space: accesses through it all see the same topology, and
 /// nothing they can reach is reused until the section is dropped.
+///
+/// ```
+/// use fief_core::memory::*;
+///
+/// let memory: Memory<'static, 8, 4, 1, 16> = Memory::new();
+/// let attrs = MemTxAttrs::UNSPECIFIED;
+/// let mut g = memory.lock();
+/// let root = g.root_owner()?;
+/// let system = g.create_container(root, "system", RegionSize::FULL, None)?;
+/// let dev = g.create_owner(root, "dev")?;
+/// let block = RamBlock::new(Box::leak(vec![9u8; 4096].into_boxed_slice()));
+/// let ram = g.create_ram(dev, "dev-ram", block).map_err(|r| r.error)?;
+/// g.add_subregion(system, RegionOffset(0x1000), ram, Priority(0))?;
+/// let space = g.create_address_space(system, "memory")?;
+/// drop(g);
+/// let bus = memory.space(space).expect("made above");
+/// let at = GuestAddress(0x1000);
+///
+/// let section = bus.section().expect("published"); // pins the current view (L7)
+/// memory.lock().destroy_owner(dev)?; // unplug: a new view without the RAM
+/// // New accesses see the new view; the section still sees the one it started with, and the
+/// // RAM block is not reclaimed while it is open.
+/// assert_eq!(bus.read(at, AccessSize::Byte, attrs).1, MemTxResult::DECODE_ERROR);
+/// assert_eq!(section.read(at, AccessSize::Byte, attrs), (9, MemTxResult::OK));
+/// assert_eq!(section.cached::<4>().read(at, AccessSize::Byte, attrs), (9, MemTxResult::OK));
+/// let mut g = memory.lock();
+/// assert!(!g.unplug_complete(dev));
+/// assert!(g.take_released_ram().is_none());
+/// drop(section); // the grace period ends
+/// assert!(g.unplug_complete(dev));
+/// assert!(g.take_released_ram().is_some());
+/// # Ok::<(), Error>(())
+/// ```
 pub struct ReadSection<'m, 'a, const F: usize> {
     pin: Pinned<'m, FlatView<'a, F>, VIEW_COPIES>,
     /// Index of the range the last access hit: a TLB of one entry.

@@ -146,6 +146,41 @@ struct LeaseState {
 
 /// A table of up to `L` DMA leases and `B` bounce buffers of `BS` bytes each, for one
 /// [`Memory`]. Heap-free; a `static` or a field.
+///
+/// ```
+/// use fief_core::memory::*;
+///
+/// let memory: Memory<'static, 8, 4, 1, 16> = Memory::new();
+/// let attrs = MemTxAttrs::UNSPECIFIED;
+/// let mut g = memory.lock();
+/// let root = g.root_owner()?;
+/// let system = g.create_container(root, "system", RegionSize::FULL, None)?;
+/// let dev = g.create_owner(root, "dev")?;
+/// let block = RamBlock::new(Box::leak(vec![0u8; 4096].into_boxed_slice()));
+/// let ram = g.create_ram(dev, "dev-ram", block).map_err(|r| r.error)?;
+/// g.add_subregion(system, RegionOffset(0x1000), ram, Priority(0))?;
+/// let space = g.create_address_space(system, "memory")?;
+/// drop(g);
+///
+/// // 4 leases, 1 bounce buffer of 64 bytes.
+/// let leases: LeaseTable<4, 1, 64> = LeaseTable::new();
+/// let lease = leases.map(&memory, space, GuestAddress(0x1000), 16, DmaDirection::FromDevice, attrs)?;
+/// assert!(!lease.bounced); // straight to the RAM, which the lease pins
+/// leases.write(&memory, lease.handle, 0, b"dma!")?;
+/// let bus = memory.space(space).expect("made above");
+/// let word = u64::from(u32::from_le_bytes(*b"dma!"));
+/// assert_eq!(bus.read(GuestAddress(0x1000), AccessSize::Word, attrs), (word, MemTxResult::OK));
+///
+/// // Unplug while the lease holds: unmapped at once, the lease answers `Revoked`, and the
+/// // block is reclaimed only once the lease ends (L8).
+/// memory.lock().destroy_owner(dev)?;
+/// assert_eq!(leases.write(&memory, lease.handle, 0, b"late"), Err(DmaError::Revoked));
+/// assert!(!memory.lock().unplug_complete(dev));
+/// leases.unmap(&memory, lease.handle, 0)?;
+/// assert!(memory.lock().unplug_complete(dev));
+/// assert_eq!(leases.active(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct LeaseTable<const L: usize, const B: usize, const BS: usize> {
     leases: crate::lock::Mutex<Pool<LeaseTag, LeaseState, L>>,
     buffers: [crate::lock::Mutex<[u8; BS]>; B],

@@ -74,6 +74,30 @@ struct Topology<'a, const R: usize, const O: usize, const S: usize, const F: usi
 ///
 /// Readers ([`Memory::space`]) never take the writer lock; writers ([`Memory::lock`]) are
 /// serialised by it.
+///
+/// ```
+/// use fief_core::memory::*;
+///
+/// // 8 regions, 4 owners, 1 address space, 16 ranges per flat view, all inline.
+/// static MEMORY: Memory<'static, 8, 4, 1, 16> = Memory::new();
+///
+/// let attrs = MemTxAttrs::UNSPECIFIED;
+/// let mut g = MEMORY.lock();
+/// let root = g.root_owner()?;
+/// let system = g.create_container(root, "system", RegionSize::FULL, None)?;
+/// let block = RamBlock::new(Box::leak(vec![0u8; 4096].into_boxed_slice()));
+/// let ram = g.create_ram(root, "ram", block).map_err(|r| r.error)?;
+/// g.add_subregion(system, RegionOffset(0x8000_0000), ram, Priority(0))?;
+/// let space = g.create_address_space(system, "memory")?; // its own transaction: published
+/// let bus = MEMORY.space(space).expect("made by this memory");
+///
+/// // Readers never take the writer lock: these accesses run while `g` holds it.
+/// let at = GuestAddress(0x8000_0008);
+/// assert_eq!(bus.write(at, AccessSize::Byte, 0x5a, attrs), MemTxResult::OK);
+/// assert_eq!(bus.read(at, AccessSize::Byte, attrs), (0x5a, MemTxResult::OK));
+/// drop(g);
+/// # Ok::<(), Error>(())
+/// ```
 pub struct Memory<'a, const R: usize, const O: usize, const S: usize, const F: usize> {
     topology: crate::lock::Mutex<Topology<'a, R, O, S, F>>,
     views: [Published<FlatView<'a, F>, VIEW_COPIES>; S],
@@ -187,6 +211,38 @@ impl<const R: usize, const O: usize, const S: usize, const F: usize> Default
 }
 
 /// The writer lock on a [`Memory`], and every topology operation.
+///
+/// ```
+/// use fief_core::memory::*;
+///
+/// let memory: Memory<'static, 8, 4, 1, 16> = Memory::new();
+/// let attrs = MemTxAttrs::UNSPECIFIED;
+/// let mut g = memory.lock();
+/// let root = g.root_owner()?;
+/// let system = g.create_container(root, "system", RegionSize::FULL, None)?;
+/// let space = g.create_address_space(system, "memory")?;
+/// let bus = memory.space(space).expect("made above");
+/// let at = GuestAddress(0x1000);
+///
+/// // A device owns its RAM; the mapping is invisible until the outermost commit (L6).
+/// let dev = g.create_owner(root, "dev")?;
+/// g.begin();
+/// let block = RamBlock::new(Box::leak(vec![7u8; 4096].into_boxed_slice()));
+/// let ram = g.create_ram(dev, "dev-ram", block).map_err(|r| r.error)?;
+/// g.add_subregion(system, RegionOffset(0x1000), ram, Priority(0))?;
+/// assert_eq!(bus.read(at, AccessSize::Byte, attrs).1, MemTxResult::DECODE_ERROR);
+/// g.commit()?;
+/// assert_eq!(bus.read(at, AccessSize::Byte, attrs), (7, MemTxResult::OK));
+///
+/// // Destroying the owner destroys what it owns (L4): the RAM is unmapped and, with no reader
+/// // left in an older view, reclaimed; its handle is stale from then on (L2).
+/// g.destroy_owner(dev)?;
+/// assert_eq!(bus.read(at, AccessSize::Byte, attrs).1, MemTxResult::DECODE_ERROR);
+/// assert!(g.unplug_complete(dev));
+/// assert!(g.take_released_ram().is_some());
+/// assert!(matches!(g.set_enabled(ram, true), Err(Error::Stale { .. })));
+/// # Ok::<(), Error>(())
+/// ```
 pub struct TopologyGuard<'m, 'a, const R: usize, const O: usize, const S: usize, const F: usize> {
     memory: &'m Memory<'a, R, O, S, F>,
     topology: crate::lock::MutexGuard<'m, Topology<'a, R, O, S, F>>,

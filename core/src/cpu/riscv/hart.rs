@@ -144,6 +144,31 @@ pub(super) struct Reservation {
 }
 
 /// One RISC-V hart (see the [module docs](super)).
+///
+/// ```
+/// use fief_core::cpu::riscv::{Exit, Hart, Xlen};
+/// use fief_core::memory::*;
+///
+/// // Guest RAM at 0x8000_0000 holding `li a0, 42` and `ebreak`.
+/// let ram: &'static mut [u8] = Box::leak(vec![0u8; 4096].into_boxed_slice());
+/// ram[..8].copy_from_slice(&[0x13, 0x05, 0xa0, 0x02, 0x73, 0x00, 0x10, 0x00]);
+/// let memory: Memory<'static, 4, 2, 1, 8> = Memory::new();
+/// let mut g = memory.lock();
+/// let root = g.root_owner()?;
+/// let system = g.create_container(root, "system", RegionSize::FULL, None)?;
+/// let ram = g.create_ram(root, "ram", RamBlock::new(ram)).map_err(|r| r.error)?;
+/// g.add_subregion(system, RegionOffset(0x8000_0000), ram, Priority(0))?;
+/// let space = g.create_address_space(system, "memory")?;
+/// drop(g);
+///
+/// let mut hart = Hart::new(0, Xlen::Rv32, 0x8000_0000); // M-mode at the reset pc
+/// hart.set_debug_ebreak(true); // `ebreak` stops the run instead of trapping
+/// let section = memory.space(space).and_then(|s| s.section()).expect("published");
+/// assert_eq!(hart.run(&section, 100), Exit::Breakpoint(0x8000_0004)); // one time slice
+/// assert_eq!(hart.reg(10), 42);
+/// assert_eq!(hart.pc(), 0x8000_0004);
+/// # Ok::<(), Error>(())
+/// ```
 pub struct Hart<'i> {
     /// x0..x31, then the discard slot that absorbs writes to x0 ([`DISCARD`], 32), then
     /// unused slots up to 256, so that a `u8` index (the block executor's) or one masked
