@@ -1,8 +1,8 @@
 //! Compile-time board layouts: a `const` [`Layout`] (memory map, IRQ routing, pool
 //! capacities) and its validation, run at compile time by
-//! `const _: () = LAYOUT.assert_valid();` (DESIGN section 6). A layout whose entries overlap,
-//! that does not fit its pools, or that routes an IRQ to a source number out of range fails
-//! the build with the message of the failed check.
+//! `const _: () = LAYOUT.assert_valid();` (`docs/design.md` section 7). A layout whose
+//! entries overlap, that does not fit its pools, or that routes an IRQ to a source number out
+//! of range fails the build with the message of the failed check.
 //!
 //! The same description sizes the board's `Memory` (its pool capacities are the const
 //! generic arguments), drives construction and generates the device tree.

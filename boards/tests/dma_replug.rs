@@ -1,7 +1,7 @@
 //! The DMA engine notices that the memory it was writing was unplugged and replaced by other
 //! memory at the same guest address between two chunks, and stops with `Revoked` instead of
-//! writing on into the newcomer (DESIGN.md L8; the seed scenario's "never writes into memory
-//! that another region got afterwards").
+//! writing on into the newcomer (rule L8 of `docs/design.md`; the seed scenario's "never writes
+//! into memory that another region got afterwards").
 #![allow(clippy::unwrap_used)]
 
 use fief_boards::dma::{DmaEngine, LeaseBus};

@@ -1,6 +1,6 @@
 //! The one lock the core and the boards use: the topology writer lock, the DMA lease table
 //! and bounce buffers, interrupt wiring and per-device state (see `docs/design.md`,
-//! "Concurrency").
+//! section 6.1).
 //!
 //! [`Mutex`] is [`lock_api::Mutex`] over [`RawLock`], the `spin` crate's test-and-test-and-set
 //! [`spin::mutex::SpinMutex`]. On `thumbv6m`, which has no compare-and-swap, spin takes its

@@ -1,7 +1,7 @@
-//! The DMA engine with its host worker threads, the monitor and hot-plug while the guest
-//! runs (rules L4, L7, L8): the device test firmware through the runner, the monitor on a
-//! Unix socket, the seed scenario (shared/seed/) end to end with a guest driving the engine,
-//! and a bounded stress run of harts, DMA workers and a hot-plug thread.
+//! The DMA engine with its host worker threads, the monitor and hot-plug while the guest runs
+//! (rules L4, L7, L8): the device test firmware through the runner, the monitor on a Unix
+//! socket, the seed scenario (`docs/design.md` section 1) end to end with a guest driving the
+//! engine, and a bounded stress run of harts, DMA workers and a hot-plug thread.
 
 #![allow(clippy::unwrap_used)]
 

@@ -522,9 +522,9 @@ fn nested_access_to_another_device_is_unaffected() {
     assert_eq!(other.bytes.lock().unwrap()[0], 0x42);
 }
 
-/// The seed's scenario (shared/seed/): container C, owned by device CO, holds subregion S
-/// (RAM) owned by device SO; a DMA engine copies through C chunk by chunk, a lease per
-/// chunk; SO is unplugged mid-transfer. The transfer stops with a clean error, every byte
+/// The seed's scenario (`docs/design.md` section 1): container C, owned by device CO, holds
+/// subregion S (RAM) owned by device SO; a DMA engine copies through C chunk by chunk, a lease
+/// per chunk; SO is unplugged mid-transfer. The transfer stops with a clean error, every byte
 /// written before the unplug is in S's own block, nothing lands in the memory mapped at the
 /// same address afterwards, and C loses S only through the commit.
 #[test]

@@ -1,6 +1,6 @@
-//! The lifetime rules (DESIGN.md section 2) through the public API: owners destroying what
-//! they own (L3, L4), containment not being ownership (L5), transactions (L6), grace periods
-//! (L7), stale handles (L2) and full pools (L1).
+//! The lifetime rules (`docs/design.md` section 2) through the public API: owners destroying
+//! what they own (L3, L4), containment not being ownership (L5), transactions (L6), grace
+//! periods (L7), stale handles (L2) and full pools (L1).
 #![allow(clippy::unwrap_used)]
 
 use fief_core::memory::{
