@@ -202,8 +202,9 @@ fn place<'b>(
 }
 
 impl Virt32<'_> {
-    /// Loads `images` as QEMU `virt` does (see the [module docs](self)); our device tree
-    /// is written into `dtb_buf` first (as is the user's when `/chosen` changes).
+    /// Loads `images` as QEMU `virt` does (the rules are in `virt32/boot.rs`'s module docs);
+    /// our device tree is written into `dtb_buf` first (as is the user's when `/chosen`
+    /// changes).
     pub fn boot_images(
         &self,
         images: &BootImages<'_>,
