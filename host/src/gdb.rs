@@ -5,13 +5,24 @@
 //! * With `-S` the hart waits for the debugger and then for its first `continue` or
 //!   `stepi`, as QEMU's `-s -S`; without it the guest runs at once and a debugger that
 //!   attaches later stops it.
-//! * Registers: x0..x31 and `pc` (gdbstub_arch's `Riscv32`). Memory reads and writes are
-//!   debug accesses through the address space (ROM is writable, as QEMU's gdbstub does).
+//! * Registers: x0..x31 and `pc` (gdbstub_arch's `Riscv32`). Memory reads and writes go
+//!   through the hart's current translation, as QEMU's gdbstub: with `satp` on, gdb's
+//!   addresses are virtual, as the hart sees them at its privilege (`MPRV` included); a page
+//!   that a load there could not reach makes the whole read or write an error reply
+//!   (`Hart::debug_translate`, no side effects). Then they are debug accesses through the address space (ROM is writable, as
+//!   QEMU's gdbstub does).
 //! * Software breakpoints (`Z0`): the stub writes an `ebreak` (or `c.ebreak`, as gdb asks)
-//!   over the instruction and the hart, with `set_debug_ebreak`, stops there without
-//!   executing it; removing one writes the instruction back. The decoded-block cache sees
-//!   both writes (a new time slice checks every block again). An `ebreak` that is the
-//!   guest's own, not a breakpoint, still traps in the guest.
+//!   over the instruction (at its translated address) and the hart, with
+//!   `set_debug_ebreak`, stops there without executing it; removing one writes the
+//!   instruction back. The decoded-block cache sees both writes (a new time slice checks
+//!   every block again). An `ebreak` that is the guest's own, not a breakpoint, still
+//!   traps in the guest.
+//! * Hardware breakpoints (`Z1`) and watchpoints (`Z2` write, `Z3` read, `Z4` access): the
+//!   hart's debugger points, matched by its trigger logic (`fief_core::cpu::riscv`'s
+//!   `trigger`) on virtual addresses, invisible to the guest's own triggers, up to
+//!   `DEBUG_POINTS` of them. The hart stops before the instruction (a watchpoint before its
+//!   access) and the stub reports `hwbreak` or `watch`/`rwatch`/`awatch` with the
+//!   watchpoint's address.
 //! * Ctrl-C stops the guest between time slices. The finisher ends the session with the
 //!   guest's exit status; a detaching debugger lets the guest run on.
 //! * One hart: with `--smp` above 1 the stub refuses to start.
@@ -22,7 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fief_boards::virt32::Virt32;
-use fief_core::cpu::riscv::{Exit, Hart};
+use fief_core::cpu::riscv::{DebugHit, Exit, Hart, WatchKind};
 use fief_core::memory::{GuestAddress, MemTxAttrs};
 use gdbstub::common::Signal;
 use gdbstub::conn::ConnectionExt;
@@ -33,13 +44,17 @@ use gdbstub::target::ext::base::singlethread::{
 };
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::{
-    Breakpoints, BreakpointsOps, SwBreakpoint, SwBreakpointOps,
+    Breakpoints, BreakpointsOps, HwBreakpoint, HwBreakpointOps, HwWatchpoint, HwWatchpointOps,
+    SwBreakpoint, SwBreakpointOps, WatchKind as GdbWatchKind,
 };
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::riscv::reg::RiscvCoreRegs;
 use gdbstub_arch::riscv::Riscv32;
 
 use crate::run::{exit_status, SLICE};
+
+/// The page size of the hart's translation.
+const PAGE: u64 = 4096;
 
 /// `ebreak` and `c.ebreak`, as little-endian bytes.
 const EBREAK: [u8; 4] = 0x0010_0073u32.to_le_bytes();
@@ -60,8 +75,9 @@ pub struct GdbHart {
     board: &'static Virt32<'static>,
     hart: Hart<'static>,
     quit: &'static AtomicBool,
-    /// Inserted breakpoints: address and the bytes the `ebreak` replaced.
-    breakpoints: Vec<(u64, Vec<u8>)>,
+    /// Inserted software breakpoints: virtual address, physical address and the bytes the
+    /// `ebreak` replaced.
+    breakpoints: Vec<(u64, u64, Vec<u8>)>,
     /// The debugger asked for one instruction (`stepi`) rather than `continue`.
     stepping: bool,
 }
@@ -69,6 +85,8 @@ pub struct GdbHart {
 /// Why the guest stopped by itself.
 enum Stop {
     Breakpoint,
+    HwBreakpoint,
+    Watch(u64, WatchKind),
     Finished(u8),
     Quit,
 }
@@ -106,6 +124,13 @@ impl GdbHart {
         if let Some(finish) = self.board.finish() {
             return Some(Stop::Finished(exit_status(finish)));
         }
+        if let Exit::Breakpoint(_) = exit {
+            match self.hart.take_debug_hit() {
+                Some(DebugHit::Breakpoint(_)) => return Some(Stop::HwBreakpoint),
+                Some(DebugHit::Watch(addr, kind)) => return Some(Stop::Watch(addr, kind)),
+                None => {}
+            }
+        }
         match exit {
             Exit::Breakpoint(pc) if self.breakpoints.iter().any(|b| b.0 == pc) => {
                 Some(Stop::Breakpoint)
@@ -135,7 +160,7 @@ impl GdbHart {
             match self.run(SLICE) {
                 Some(Stop::Finished(code)) => return Some(code),
                 Some(Stop::Quit) => return Some(0),
-                Some(Stop::Breakpoint) | None => {}
+                Some(Stop::Breakpoint | Stop::HwBreakpoint | Stop::Watch(..)) | None => {}
             }
         }
     }
@@ -149,8 +174,8 @@ impl GdbHart {
             Ok(DisconnectReason::Kill) | Ok(DisconnectReason::TargetTerminated(_)) => Ok(Some(0)),
             Ok(DisconnectReason::Disconnect) => {
                 // Take the breakpoints out: nobody will report them now.
-                for (addr, bytes) in std::mem::take(&mut self.breakpoints) {
-                    self.write(addr, &bytes);
+                for (_, pa, bytes) in std::mem::take(&mut self.breakpoints) {
+                    self.write(pa, &bytes);
                 }
                 Ok(None)
             }
@@ -165,11 +190,36 @@ impl GdbHart {
             .unwrap_or(0)
     }
 
+    /// Writes `bytes` at physical address `addr` (a debug access).
     fn write(&self, addr: u64, bytes: &[u8]) -> bool {
         self.board
             .space()
             .write_buf(GuestAddress(addr), bytes, MemTxAttrs::DEBUG)
             .is_ok()
+    }
+
+    /// The physical address of virtual `va` as the hart sees it now.
+    fn translate(&self, va: u64) -> Option<u64> {
+        let section = self.board.space().section()?;
+        self.hart.debug_translate(&section, va)
+    }
+
+    /// Splits `[va, va + len)` at page boundaries and calls `f(physical address, offset in
+    /// the buffer, length)` for each part while it returns true; gives the bytes done.
+    fn per_page(&self, va: u64, len: usize, mut f: impl FnMut(u64, usize, usize) -> bool) -> usize {
+        let mut done = 0;
+        while done < len {
+            let at = va.wrapping_add(done as u64) & 0xffff_ffff;
+            let n = (PAGE - (at % PAGE)).min((len - done) as u64) as usize;
+            let Some(pa) = self.translate(at) else {
+                break;
+            };
+            if !f(pa, done, n) {
+                break;
+            }
+            done += n;
+        }
+        done
     }
 }
 
@@ -206,19 +256,26 @@ impl SingleThreadBase for GdbHart {
     }
 
     fn read_addrs(&mut self, start: u32, data: &mut [u8]) -> TargetResult<usize, Self> {
-        let r = self
-            .board
-            .space()
-            .read_buf(GuestAddress(start as u64), data, MemTxAttrs::DEBUG);
-        if r.is_ok() {
-            Ok(data.len())
+        let space = self.board.space();
+        let len = data.len();
+        let done = self.per_page(start as u64, len, |pa, at, n| {
+            space
+                .read_buf(GuestAddress(pa), &mut data[at..at + n], MemTxAttrs::DEBUG)
+                .is_ok()
+        });
+        // As QEMU's stub: a read that reaches an unmapped page is an error as a whole.
+        if done == len {
+            Ok(done)
         } else {
             Err(TargetError::NonFatal)
         }
     }
 
     fn write_addrs(&mut self, start: u32, data: &[u8]) -> TargetResult<(), Self> {
-        if self.write(start as u64, data) {
+        let done = self.per_page(start as u64, data.len(), |pa, at, n| {
+            self.write(pa, &data[at..at + n])
+        });
+        if done == data.len() {
             Ok(())
         } else {
             Err(TargetError::NonFatal)
@@ -261,6 +318,58 @@ impl Breakpoints for GdbHart {
     fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
         Some(self)
     }
+
+    #[inline(always)]
+    fn support_hw_breakpoint(&mut self) -> Option<HwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+
+    #[inline(always)]
+    fn support_hw_watchpoint(&mut self) -> Option<HwWatchpointOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl HwBreakpoint for GdbHart {
+    fn add_hw_breakpoint(&mut self, addr: u32, _kind: usize) -> TargetResult<bool, Self> {
+        Ok(self.hart.add_hw_breakpoint(addr as u64))
+    }
+
+    fn remove_hw_breakpoint(&mut self, addr: u32, _kind: usize) -> TargetResult<bool, Self> {
+        Ok(self.hart.remove_hw_breakpoint(addr as u64))
+    }
+}
+
+fn watch_kind(kind: GdbWatchKind) -> WatchKind {
+    match kind {
+        GdbWatchKind::Write => WatchKind::Write,
+        GdbWatchKind::Read => WatchKind::Read,
+        GdbWatchKind::ReadWrite => WatchKind::Access,
+    }
+}
+
+impl HwWatchpoint for GdbHart {
+    fn add_hw_watchpoint(
+        &mut self,
+        addr: u32,
+        len: u32,
+        kind: GdbWatchKind,
+    ) -> TargetResult<bool, Self> {
+        Ok(self
+            .hart
+            .add_watchpoint(addr as u64, len as u64, watch_kind(kind)))
+    }
+
+    fn remove_hw_watchpoint(
+        &mut self,
+        addr: u32,
+        len: u32,
+        kind: GdbWatchKind,
+    ) -> TargetResult<bool, Self> {
+        Ok(self
+            .hart
+            .remove_watchpoint(addr as u64, len as u64, watch_kind(kind)))
+    }
 }
 
 impl SwBreakpoint for GdbHart {
@@ -272,14 +381,17 @@ impl SwBreakpoint for GdbHart {
         let insn: &[u8] = if kind == 2 { &C_EBREAK } else { &EBREAK };
         let mut saved = vec![0u8; insn.len()];
         let space = self.board.space();
+        let Some(pa) = self.translate(addr) else {
+            return Ok(false);
+        };
         if !space
-            .read_buf(GuestAddress(addr), &mut saved, MemTxAttrs::DEBUG)
+            .read_buf(GuestAddress(pa), &mut saved, MemTxAttrs::DEBUG)
             .is_ok()
-            || !self.write(addr, insn)
+            || !self.write(pa, insn)
         {
             return Ok(false);
         }
-        self.breakpoints.push((addr, saved));
+        self.breakpoints.push((addr, pa, saved));
         Ok(true)
     }
 
@@ -288,8 +400,8 @@ impl SwBreakpoint for GdbHart {
         let Some(i) = self.breakpoints.iter().position(|b| b.0 == addr) else {
             return Ok(false);
         };
-        let (_, saved) = self.breakpoints.swap_remove(i);
-        Ok(self.write(addr, &saved))
+        let (_, pa, saved) = self.breakpoints.swap_remove(i);
+        Ok(self.write(pa, &saved))
     }
 }
 
@@ -311,6 +423,16 @@ impl run_blocking::BlockingEventLoop for EventLoop {
         let stopped = |s: Stop| {
             run_blocking::Event::TargetStopped(match s {
                 Stop::Breakpoint => SingleThreadStopReason::SwBreak(()),
+                Stop::HwBreakpoint => SingleThreadStopReason::HwBreak(()),
+                Stop::Watch(addr, kind) => SingleThreadStopReason::Watch {
+                    tid: (),
+                    kind: match kind {
+                        WatchKind::Write => GdbWatchKind::Write,
+                        WatchKind::Read => GdbWatchKind::Read,
+                        WatchKind::Access => GdbWatchKind::ReadWrite,
+                    },
+                    addr: addr as u32,
+                },
                 Stop::Finished(code) => SingleThreadStopReason::Exited(code),
                 Stop::Quit => SingleThreadStopReason::Exited(0),
             })

@@ -203,3 +203,71 @@ fn gdb_session_reads_registers_and_memory_breaks_steps_and_sees_the_exit() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn gdb_reads_and_writes_virtual_memory_and_stops_on_hardware_breakpoints_and_watchpoints() {
+    // vmspin.elf runs in S-mode under Sv32: VA 0xc0000000 maps RAM at 0x80000000 and
+    // nothing else is mapped. Its loop (VA 0xc0000080) increments the word at 0xc0000100.
+    let mut child = fief(&[
+        "run",
+        "--kernel",
+        &firmware("vmspin.elf"),
+        "--serial",
+        "null",
+        "--gdb",
+        "tcp::0",
+    ]);
+    let mut gdb = attach(&mut child, false);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let stop = gdb.send("?");
+    assert!(stop.starts_with('S') || stop.starts_with('T'), "{stop}");
+    // A hardware breakpoint on the store (0xc0000090): stops before it, in S-mode with
+    // the translation on (the stub may have stopped the guest before it got there).
+    assert_eq!(gdb.send("Z1,c0000090,4"), "OK");
+    let stop = gdb.send("c");
+    assert!(
+        stop.starts_with("T05") && stop.contains("hwbreak"),
+        "{stop}"
+    );
+    assert_eq!(gdb.pc(), 0xc000_0090);
+    assert_eq!(gdb.send("z1,c0000090,4"), "OK");
+    // Memory goes through the hart's translation, as QEMU's stub: the first instruction
+    // (li t0, -1) at its virtual address, and the physical address is not mapped.
+    assert_eq!(gdb.send("mc0000000,4"), "9302f0ff");
+    assert!(gdb.send("m80000000,4").starts_with('E'));
+    assert!(gdb.send("md0000000,4").starts_with('E'));
+    // A read across the end of the mapping is an error as a whole (QEMU's stub).
+    assert!(gdb.send("mc03ffffe,4").starts_with('E'));
+    assert_eq!(gdb.send("mc03ffffc,4"), "00000000");
+    // Writes too: set the counter through its virtual address.
+    assert_eq!(gdb.send("Mc0000100,4:00000001"), "OK");
+    assert_eq!(gdb.send("mc0000100,4"), "00000001");
+    // A write watchpoint on the counter: stops at the store, before it writes.
+    let before = gdb.send("mc0000100,4");
+    assert_eq!(gdb.send("Z2,c0000100,4"), "OK");
+    let stop = gdb.send("c");
+    assert!(
+        stop.starts_with("T05") && stop.contains("watch:c0000100"),
+        "{stop}"
+    );
+    assert_eq!(gdb.pc(), 0xc000_0090);
+    assert_eq!(gdb.send("mc0000100,4"), before);
+    assert_eq!(gdb.send("z2,c0000100,4"), "OK");
+    // A read watchpoint: stops at the load (0xc0000088).
+    assert_eq!(gdb.send("Z3,c0000102,1"), "OK");
+    let stop = gdb.send("c");
+    assert!(
+        stop.starts_with("T05") && stop.contains("rwatch:c0000102"),
+        "{stop}"
+    );
+    assert_eq!(gdb.pc(), 0xc000_0088);
+    assert_eq!(gdb.send("z3,c0000102,1"), "OK");
+    // An access watchpoint, then none: the guest runs on (stopped again with Ctrl-C).
+    assert_eq!(gdb.send("Z4,c0000100,4"), "OK");
+    let stop = gdb.send("c");
+    assert!(stop.contains("awatch:c0000100"), "{stop}");
+    assert_eq!(gdb.send("z4,c0000100,4"), "OK");
+    write!(gdb.0, "$k#6b").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}

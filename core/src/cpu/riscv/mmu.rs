@@ -301,6 +301,64 @@ impl Hart<'_> {
         }
     }
 
+    /// The physical address of `va` for a debugger's read or write, as QEMU's gdbstub
+    /// translates (`riscv_cpu_get_phys_page_debug`): a load at the data-access privilege
+    /// (`MPRV` applies), with the current `satp`, `SUM` and `MXR`; `None` when that load
+    /// would fault. No PMP check, no TLB change, no A/D update: the walk has no side
+    /// effects.
+    pub fn debug_translate<B: Bus + ?Sized>(&self, bus: &B, va: u64) -> Option<u64> {
+        let va = va & self.xmask;
+        let satp = self.csr.satp;
+        let sv32 = matches!(self.xlen, Xlen::Rv32) && satp >> 31 == 1;
+        let prv = self.data_prv;
+        if prv == Priv::Machine || !sv32 {
+            return Some(va);
+        }
+        let ms = self.csr.mstatus;
+        let sum = ms & super::csr::mstatus::SUM != 0;
+        let mxr = ms & super::csr::mstatus::MXR != 0;
+        let mut table = (satp & 0x3f_ffff) << 12;
+        let mut level = 1u32;
+        loop {
+            let vpn = (va >> (12 + 10 * level)) & 0x3ff;
+            let (pte, r) = bus.read(table + vpn * 4, AccessSize::Word, self.attrs);
+            if !r.is_ok() {
+                return None;
+            }
+            let pte = pte as u32;
+            if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) {
+                return None;
+            }
+            if pte & (PTE_R | PTE_X) == 0 {
+                if level == 0 {
+                    return None;
+                }
+                level -= 1;
+                table = ((pte >> 10) as u64) << 12;
+                continue;
+            }
+            if level == 1 && (pte >> 10) & 0x3ff != 0 {
+                return None;
+            }
+            let readable = pte & PTE_R != 0 || (mxr && pte & PTE_X != 0);
+            let user = pte & PTE_U != 0;
+            let allowed = match prv {
+                Priv::User => user,
+                _ => !user || sum,
+            };
+            if !readable || !allowed {
+                return None;
+            }
+            let ppn = (pte >> 10) as u64;
+            let ppage = if level == 1 {
+                ((ppn >> 10) << 22) | (va & 0x003f_f000)
+            } else {
+                ppn << 12
+            };
+            return Some(ppage | (va & PAGE_MASK));
+        }
+    }
+
     /// Replaces the PTE at `addr` by `new` if it still holds `old`: `Ok(false)` if it
     /// changed, `Err` if it cannot be written.
     fn pte_cas<B: Bus + ?Sized>(
