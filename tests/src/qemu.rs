@@ -19,16 +19,21 @@ pub fn qemu(image: &Path, timeout: Duration) -> (String, Option<i32>) {
 
 /// [`qemu`] with `extra` options after the usual ones (`-no-reboot`, `-append ...`).
 pub fn qemu_with(extra: &[&str], image: &Path, timeout: Duration) -> (String, Option<i32>) {
+    qemu_bios(Path::new("none"), extra, image, timeout)
+}
+
+/// [`qemu_with`] with `bios` as QEMU's firmware instead of none (Fief's SBI firmware: QEMU
+/// 7.2 as Debian ships it has no riscv32 OpenSBI of its own).
+pub fn qemu_bios(
+    bios: &Path,
+    extra: &[&str],
+    image: &Path,
+    timeout: Duration,
+) -> (String, Option<i32>) {
     let mut child = match Command::new(QEMU)
-        .args([
-            "-M",
-            "virt",
-            "-bios",
-            "none",
-            "-nographic",
-            "-monitor",
-            "none",
-        ])
+        .args(["-M", "virt", "-bios"])
+        .arg(bios)
+        .args(["-nographic", "-monitor", "none"])
         .args(["-serial", "stdio"])
         .args(extra)
         .arg("-kernel")

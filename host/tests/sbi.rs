@@ -1,0 +1,125 @@
+//! Fief's SBI firmware (`firmware/sbi`, embedded as the default `-bios`): the committed
+//! image is what its source builds to, its S-mode test image (`firmware/sbi/tests/`) makes
+//! every call a kernel makes, with good and bad arguments, with the same output on Fief and
+//! on QEMU (where the same firmware is given with `-bios`), and a next stage that returns
+//! into the firmware gets a message and a failure exit, not a hang.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fief_tests::qemu::qemu_bios;
+
+fn sbi_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/sbi")
+}
+
+fn firmware() -> PathBuf {
+    sbi_dir().join("fief-sbi.elf")
+}
+
+fn test_image(name: &str) -> PathBuf {
+    sbi_dir().join("tests").join(format!("{name}.elf"))
+}
+
+/// Runs `kernel` on Fief under the firmware; console output and exit status.
+fn fief(kernel: &Path, smp: &str) -> (String, Option<i32>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fief"))
+        .args(["run", "-M", "virt32", "--smp", smp, "--bios"])
+        .arg(firmware())
+        .arg("--kernel")
+        .arg(kernel)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn committed_firmware_matches_its_source() {
+    let out = std::env::temp_dir().join(format!("fief-sbi-{}.elf", std::process::id()));
+    let status = Command::new(sbi_dir().join("build.sh"))
+        .arg(&out)
+        .status()
+        .expect("run firmware/sbi/build.sh");
+    assert!(status.success(), "firmware/sbi/build.sh failed");
+    let fresh = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
+    let committed = std::fs::read(firmware()).unwrap();
+    assert!(
+        fresh == committed,
+        "firmware/sbi/fief-sbi.elf is not what its source builds to: run firmware/sbi/build.sh \
+         and commit the image"
+    );
+}
+
+#[test]
+fn sbi_calls_match_qemu() {
+    let image = test_image("sbi_calls");
+    let (q_console, q_status) =
+        qemu_bios(&firmware(), &["-smp", "2"], &image, Duration::from_secs(30));
+    let (f_console, f_status) = fief(&image, "2");
+    assert_eq!(
+        (f_console.as_str(), f_status),
+        (q_console.as_str(), q_status),
+        "Fief (left) and QEMU (right) differ"
+    );
+    assert_eq!(q_status, Some(0), "on QEMU:\n{q_console}");
+    // What the calls must answer (SBI 2.0), not only the same on both.
+    for line in [
+        "spec version: 02000000",
+        "probe HSM: 00000001",
+        "probe SRST: 00000001",
+        "probe DBCN: 00000001",
+        "probe PMU: 00000000",
+        "PMU num_counters error: fffffffe",
+        "status of hart 7 error: fffffffd",
+        "start hart 7 error: fffffffd",
+        "start the other hart in the firmware error: fffffffb",
+        "start the boot hart error: fffffffa",
+        "IPI to hart 7 error: fffffffd",
+        "fence.i on hart 5 error: fffffffd",
+        "DBCN write from 0x1000 error: fffffffd",
+        "DBCN write from the firmware error: fffffffd",
+        "the other hart runs with its hart ID in a0: 00000001",
+        "the other hart's opaque: 00005678",
+        "the boot hart took the other hart's IPI",
+        "the other hart stopped again",
+        "timer fired early: 00000000",
+        "U-mode rdtime went forward: 00000001",
+        "reset type 5 error: fffffffd",
+        "reset reason 7 error: fffffffd",
+        "powering off",
+    ] {
+        assert!(
+            f_console.contains(line),
+            "no line {line:?} in:\n{f_console}"
+        );
+    }
+}
+
+#[test]
+fn a_next_stage_that_returns_gets_a_message_and_a_failure_exit() {
+    let (console, status) = fief(&test_image("returns"), "1");
+    assert_eq!(status, Some(3), "{console}");
+    assert!(
+        // mcause 1: PMP entry 0 denies the firmware's region to S mode (instruction access
+        // fault at the return address).
+        console.contains(
+            "fief-sbi: hart 0: the next stage returned or jumped into the firmware (pc 0x80000000, \
+             ra 0x80000000, mcause 1); powering off"
+        ),
+        "{console}"
+    );
+    let (q_console, q_status) = qemu_bios(
+        &firmware(),
+        &[],
+        &test_image("returns"),
+        Duration::from_secs(30),
+    );
+    assert_eq!((console.as_str(), status), (q_console.as_str(), q_status));
+}
