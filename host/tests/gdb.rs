@@ -1,6 +1,8 @@
 //! `fief run --gdb`: a GDB remote-protocol session against the runner, with a minimal
 //! client written here (no gdb for RISC-V is needed): stop reason, registers, memory, a
-//! software breakpoint, a single step, and the guest's exit.
+//! software breakpoint, a single step, and the guest's exit; memory through the hart's
+//! translation, hardware breakpoints and watchpoints, and that session also against
+//! QEMU's gdb stub (`qemu-system-riscv32 -S -gdb`), whose replies must match.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -270,4 +272,116 @@ fn gdb_reads_and_writes_virtual_memory_and_stops_on_hardware_breakpoints_and_wat
     write!(gdb.0, "$k#6b").unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+/// The pc and the watchpoint part (`watch:ADDR`, `rwatch:..`, `awatch:..`) of a stop reply.
+fn stop_summary(gdb: &mut Rsp, stop: &str) -> (u32, Option<String>) {
+    assert!(stop.starts_with("T05"), "{stop}");
+    let watch = stop
+        .split(';')
+        .find(|f| f.contains("watch:"))
+        .map(|f| f.to_string());
+    (gdb.pc(), watch)
+}
+
+/// One debugging session on vmspin.elf; the replies worth comparing between stubs.
+fn vmspin_session(gdb: &mut Rsp) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut c = |gdb: &mut Rsp, out: &mut Vec<String>| {
+        let stop = gdb.send("c");
+        out.push(format!("{:?}", stop_summary(gdb, &stop)));
+    };
+    assert_eq!(gdb.send("Z1,c0000090,4"), "OK");
+    c(gdb, &mut out);
+    assert_eq!(gdb.send("z1,c0000090,4"), "OK");
+    for m in [
+        "mc0000000,8",
+        "m80000000,4",
+        "md0000000,4",
+        "mc03ffffe,4",
+        "mc03ffffc,4",
+        "mc0000100,4",
+    ] {
+        let r = gdb.send(m);
+        // Error numbers are the stubs' own; that it is an error is what counts.
+        out.push(if r.starts_with('E') { "E".into() } else { r });
+    }
+    out.push(gdb.send("Mc03ffffe,4:01020304").chars().take(1).collect());
+    for (z, addr) in [
+        ("2", "c0000100,4"),
+        ("3", "c0000102,1"),
+        ("4", "c0000101,2"),
+    ] {
+        assert_eq!(gdb.send(&format!("Z{z},{addr}")), "OK");
+        c(gdb, &mut out);
+        out.push(gdb.send("mc0000100,4"));
+        assert_eq!(gdb.send(&format!("z{z},{addr}")), "OK");
+    }
+    out
+}
+
+#[test]
+fn gdb_memory_and_hardware_points_match_qemus_stub() {
+    // The same session against `qemu-system-riscv32 -s -S` and `fief run -s -S`.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut qemu = Command::new("qemu-system-riscv32")
+        .args([
+            "-M",
+            "virt",
+            "-bios",
+            "none",
+            "-nographic",
+            "-monitor",
+            "none",
+        ])
+        .args([
+            "-serial",
+            "null",
+            "-S",
+            "-gdb",
+            &format!("tcp:127.0.0.1:{port}"),
+        ])
+        .arg("-kernel")
+        .arg(firmware("vmspin.elf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("qemu-system-riscv32 is needed (apt-get install qemu-system-misc)");
+    let start = std::time::Instant::now();
+    let stream = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(e) if start.elapsed() > std::time::Duration::from_secs(10) => {
+                let _ = qemu.kill();
+                panic!("QEMU's gdb stub: {e}");
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    };
+    let mut gdb = Rsp(stream);
+    gdb.send("?");
+    let on_qemu = vmspin_session(&mut gdb);
+    let _ = qemu.kill();
+    let _ = qemu.wait();
+
+    let mut child = fief(&[
+        "run",
+        "--kernel",
+        &firmware("vmspin.elf"),
+        "--serial",
+        "null",
+        "--gdb",
+        "tcp::0",
+        "-S",
+    ]);
+    let mut gdb = attach(&mut child, true);
+    gdb.send("?");
+    let on_fief = vmspin_session(&mut gdb);
+    write!(gdb.0, "$k#6b").unwrap();
+    child.wait().unwrap();
+    assert_eq!(on_fief, on_qemu, "Fief (left) and QEMU (right) differ");
 }
