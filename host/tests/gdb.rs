@@ -287,7 +287,7 @@ fn stop_summary(gdb: &mut Rsp, stop: &str) -> (u32, Option<String>) {
 /// One debugging session on vmspin.elf; the replies worth comparing between stubs.
 fn vmspin_session(gdb: &mut Rsp) -> Vec<String> {
     let mut out = Vec::new();
-    let mut c = |gdb: &mut Rsp, out: &mut Vec<String>| {
+    let c = |gdb: &mut Rsp, out: &mut Vec<String>| {
         let stop = gdb.send("c");
         out.push(format!("{:?}", stop_summary(gdb, &stop)));
     };
