@@ -239,8 +239,14 @@ impl MmioOps for Uart16550<'_> {
                     s.rx.clear();
                     s.overrun = false;
                 }
-                if (byte ^ s.fcr) & 1 != 0 {
+                let toggled = (byte ^ s.fcr) & 1 != 0;
+                if toggled {
                     s.rx.clear();
+                }
+                // Clearing the transmit FIFO (asked, or implied by toggling the FIFOs)
+                // leaves THR empty: THRE is pending again, as on QEMU.
+                if byte & 4 != 0 || toggled {
+                    s.thr_pending = true;
                 }
                 s.fcr = byte & 0xc9;
             }
@@ -320,6 +326,10 @@ mod tests {
         assert_eq!(hart.pending(), 0);
         // THRE: raised when enabled, cleared by reading IIR.
         wr(&u, 1, IER_RDA | IER_THRE);
+        assert_eq!(rd(&u, 2), 0xc2);
+        assert_eq!(rd(&u, 2), 0xc1);
+        // Clearing the transmit FIFO empties THR: THRE pending again (QEMU's serial.c).
+        wr(&u, 2, 0x05);
         assert_eq!(rd(&u, 2), 0xc2);
         assert_eq!(rd(&u, 2), 0xc1);
         // DLAB.

@@ -69,6 +69,13 @@ fn plic_matches_qemu() {
     diff("plic", 0);
 }
 
+/// THRE-interrupt transmission through the PLIC under OpenSBI-style timer forwarding
+/// (issue 17, item 7; many runs with an idle stdin are in `console.rs`).
+#[test]
+fn thre_matches_qemu() {
+    diff("thre", 0);
+}
+
 #[test]
 fn fail42_matches_qemu() {
     diff("fail42", 42);

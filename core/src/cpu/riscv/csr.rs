@@ -256,6 +256,22 @@ impl Hart<'_> {
         mstatus::SSTATUS
     }
 
+    /// The value a CSRRS/CSRRC (and their immediate forms) sets or clears bits of, given
+    /// what the instruction read: the read value, except that in `mip` and `sip` the
+    /// software-writable bits (SSIP, STIP, SEIP) are the software-written ones alone. The
+    /// privileged spec says so for SEIP: the read shows the OR of the software bit and the
+    /// external controller's signal, but the read-modify-write uses only the software bit.
+    /// Using the read value would copy a PLIC's momentary SEIP into the software bit,
+    /// where nothing clears it (an interrupt storm with nothing to claim).
+    pub(super) fn csr_rmw_base(&self, csr: u16, read: u64) -> u64 {
+        let sw = (self.csr.mip_sw & MIP_SW_MASK) as u64;
+        match csr {
+            num::MIP => (read & !(MIP_SW_MASK as u64)) | sw,
+            num::SIP => (read & !(MIP_SW_MASK as u64)) | (sw & self.csr.mideleg),
+            _ => read,
+        }
+    }
+
     /// Reads `csr` as the current privilege would, without side effects on the guest.
     pub(super) fn csr_read(&self, csr: u16) -> Result<u64, CsrError> {
         self.csr_check(csr, false)?;

@@ -1503,8 +1503,8 @@ impl<'i> Hart<'i> {
                 if write {
                     let new = match insn.op {
                         Op::Csrrw | Op::Csrrwi => src,
-                        Op::Csrrs | Op::Csrrsi => old | src,
-                        _ => old & !src,
+                        Op::Csrrs | Op::Csrrsi => self.csr_rmw_base(csr, old) | src,
+                        _ => self.csr_rmw_base(csr, old) & !src,
                     };
                     self.csr_write(csr, new).map_err(|_| illegal)?;
                 }

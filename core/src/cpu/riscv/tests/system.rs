@@ -954,3 +954,37 @@ fn debugger_points_stop_the_hart_before_the_instruction() {
         assert!(!h.add_hw_breakpoint(0x2000), "full");
     });
 }
+
+/// Issue 17, item 7 (a console that stalled under Linux + OpenSBI): OpenSBI's timer
+/// forwarding does `csrs mip, STIP` and `csrc mip, STIP` while the PLIC may be holding SEIP
+/// high. The read-modify-write must use the software-written SEIP only, or the external
+/// signal is copied into the software bit and SEIP never drops (a storm with nothing to
+/// claim).
+#[test]
+fn csrrs_csrrc_of_mip_and_sip_never_latch_the_external_seip() {
+    let irqs = HartIrqs::new();
+    let prog = [
+        li(5, 1 << irq::STI),
+        csrrs(0, num::MIP, 5),  // csrs mip, STIP (the M timer handler)
+        csr(3, 0, num::MIP, 5), // csrc mip, STIP (the set_timer ecall)
+        csr(6, 0, num::SIP, 2), // csrrsi sip, SSIP
+        csr(7, 0, num::SIP, 2), // csrrci sip, SSIP
+        csrr(6, num::MIP),
+        EBREAK,
+    ];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::with_irqs(0, Xlen::Rv32, RAM_BASE, &irqs);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::MIDELEG, 0x222).unwrap();
+        irqs.raise(irq::SEI);
+        assert!(matches!(h.run(sec, 100), Exit::Breakpoint(_)));
+        assert_eq!(h.reg(6), 1 << irq::SEI, "the read still shows the signal");
+        irqs.lower(irq::SEI);
+        assert_eq!(h.csr(num::MIP), Some(0), "SEIP follows the PLIC again");
+        // A software-written SEIP is kept by the same read-modify-writes.
+        h.set_csr(num::MIP, 1 << irq::SEI).unwrap();
+        h.set_pc(RAM_BASE);
+        assert!(matches!(h.run(sec, 100), Exit::Breakpoint(_)));
+        assert_eq!(h.csr(num::MIP), Some(1 << irq::SEI));
+    });
+}
