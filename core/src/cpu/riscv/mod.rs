@@ -61,7 +61,14 @@
 //!   OR-ed with the software-written SSIP/STIP/SEIP. Priority MEI > MSI > MTI > SEI > SSI >
 //!   STI, M-mode ones first, delegation through `mideleg`.
 //! * **Counters**: one cycle per instruction; `time` is set by the embedding
-//!   ([`Hart::set_time`]).
+//!   ([`Hart::set_time`]); a CSR write to `mcycle`/`minstret` replaces that instruction's
+//!   increment; `mcountinhibit`, `mcounteren`/`scounteren` and the PMU as QEMU 7.2's
+//!   (see [`csr`]).
+//! * **Debug triggers** (Sdtrig, `trigger`): two, as QEMU 7.2's; with none armed they cost
+//!   nothing, since a page with a trigger loses its TLB tags and so takes the checked slow
+//!   paths. A debugger's hardware breakpoints and watchpoints ([`Hart::add_hw_breakpoint`],
+//!   [`Hart::add_watchpoint`]) share the matching and stop `run` with
+//!   [`Exit::Breakpoint`].
 //! * **TLB**: see [`tlb`].
 //! * **Decoded blocks** (`block`): the run loop executes pre-decoded basic blocks of up to
 //!   16 instructions, in one page, ending at the first jump or at the first instruction
