@@ -15,7 +15,8 @@
 //!   the TLB; `block`: the decoded basic-block cache; `misaligned`: misaligned loads and
 //!   stores; `trigger`: debug triggers (Sdtrig) and the debugger's hardware breakpoints
 //!   and watchpoints.
-//! * [`hart`]: the state and the interpreter loop.
+//! * [`hart`]: the state, the run loop and the block executor; `execute`: the general
+//!   interpreter; `memops`: fetches, loads, stores, AMOs and LR/SC through the TLB.
 //!
 //! The hart reaches memory only through a [`Bus`](crate::cpu::Bus) — in a machine, a
 //! [`ReadSection`](crate::memory::ReadSection) pinned for one time slice (rule L7); guest
@@ -105,10 +106,12 @@
 mod block;
 pub mod csr;
 pub mod decode;
+mod execute;
 pub mod hart;
 mod host;
 pub mod insn;
 pub mod isa;
+mod memops;
 mod misaligned;
 mod mmu;
 mod pmp;

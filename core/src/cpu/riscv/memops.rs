@@ -1,0 +1,361 @@
+//! The hart's memory side: instruction fetches, loads and stores (aligned on the TLB fast
+//! path, misaligned ones in `misaligned`), AMOs and LR/SC, through the TLB and the
+//! [`Bus`], with the trigger checks of `trigger` on their slow paths. Guest mistakes
+//! become exceptions (rule L9).
+
+use super::hart::{Hart, Reservation};
+use super::host::{self, AmoOp};
+use super::mmu::Access;
+use super::tlb::PAGE_MASK;
+use super::trap::{cause, Exception};
+use super::trigger::Touch;
+use crate::cpu::Bus;
+use crate::memory::AccessSize;
+
+impl Hart<'_> {
+    /// A load for [`Hart::run_block`]: the value and whether it left the TLB fast path
+    /// (MMIO or a miss), which ends the block.
+    #[inline(always)]
+    pub(super) fn load_in_block<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+    ) -> Result<(u64, bool), Exception> {
+        let e = self.tlb.entry(self.data_prv, va);
+        if e.tag_r == va & !PAGE_MASK && !e.host_r.is_null() {
+            let off = va & PAGE_MASK;
+            if va & (size as u64 - 1) == 0 {
+                // SAFETY: live 8-aligned TLB page (tlb docs); `va` is aligned to `size` and
+                // the access does not leave the page.
+                return Ok((
+                    unsafe { host::load(e.host_r.add(off as usize), size) },
+                    false,
+                ));
+            }
+            if off + size as u64 <= PAGE_MASK + 1 {
+                // SAFETY: live TLB page; the `size` bytes from `off` are inside it.
+                return Ok((
+                    unsafe { host::load_bytes(e.host_r.add(off as usize), size) },
+                    false,
+                ));
+            }
+        }
+        self.load_slow(bus, va, size).map(|v| (v, true))
+    }
+
+    /// A store for [`Hart::run_block`]: whether it ends the block, because it may have
+    /// written a block checked in this code epoch (which ends the epoch: `block`) or left
+    /// the TLB fast path (MMIO, which may raise an interrupt, or a miss).
+    #[inline(always)]
+    pub(super) fn store_in_block<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<bool, Exception> {
+        let e = self.tlb.entry(self.data_prv, va);
+        if e.tag_w == va & !PAGE_MASK && !e.host_w.is_null() {
+            let off = va & PAGE_MASK;
+            // SAFETY: live, writable, 8-aligned TLB page; `off` is inside it.
+            let p = unsafe { e.host_w.add(off as usize) };
+            if va & (size as u64 - 1) == 0 {
+                // SAFETY: as above; an aligned access inside the page.
+                unsafe { host::store(p, size, value) };
+                if self.blocks.is_code_line(p.addr()) {
+                    self.blocks.code_changed();
+                    return Ok(true);
+                }
+                return Ok(false);
+            }
+            if off + size as u64 <= PAGE_MASK + 1 {
+                return Ok(self.store_host_misaligned(p, size, value));
+            }
+        }
+        self.store_slow(bus, va, size, value).map(|()| true)
+    }
+
+    /// Fetches the instruction bits at `pc` (a compressed one in the low half).
+    #[inline]
+    pub(super) fn fetch<B: Bus + ?Sized>(&mut self, bus: &B, pc: u64) -> Result<u32, Exception> {
+        let e = self.tlb.entry(self.prv, pc);
+        let off = (pc & PAGE_MASK) as usize;
+        if e.tag_x == pc & !PAGE_MASK && !e.host_r.is_null() {
+            let p = e.host_r;
+            // SAFETY: a TLB host page is alive for this slice's bus borrow (tlb docs), 8-byte
+            // aligned, and `off` is even and below the page size, so this is an aligned
+            // half-word inside it.
+            let lo = unsafe { host::load(p.add(off), 2) } as u32;
+            if lo & 3 != 3 {
+                return Ok(lo);
+            }
+            if off + 4 <= PAGE_MASK as usize + 1 {
+                // SAFETY: as above, and `off + 2 + 2` is still inside the page.
+                let hi = unsafe { host::load(p.add(off + 2), 2) } as u32;
+                return Ok(lo | hi << 16);
+            }
+        }
+        self.fetch_slow(bus, pc)
+    }
+
+    #[cold]
+    pub(super) fn fetch_slow<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        pc: u64,
+    ) -> Result<u32, Exception> {
+        let lo = self.fetch16(bus, pc)?;
+        if lo & 3 != 3 {
+            return Ok(lo);
+        }
+        let hi = self.fetch16(bus, pc.wrapping_add(2) & self.xmask)?;
+        Ok(lo | hi << 16)
+    }
+
+    pub(super) fn fetch16<B: Bus + ?Sized>(&mut self, bus: &B, va: u64) -> Result<u32, Exception> {
+        let (pa, p) = self.translate(bus, va, 2, Access::Fetch)?;
+        if !p.is_null() {
+            // SAFETY: `translate` gives a host address inside a live, 8-aligned TLB page;
+            // `va` is even, so this half-word is aligned and inside the page.
+            return Ok(unsafe { host::load(p, 2) } as u32);
+        }
+        let (v, r) = bus.read(pa, AccessSize::Half, self.attrs);
+        if r.is_ok() {
+            Ok(v as u32)
+        } else {
+            Err(Exception::new(cause::INSN_ACCESS, va))
+        }
+    }
+
+    /// Loads `size` bytes at virtual address `va` (zero-extended).
+    #[inline]
+    pub(super) fn load<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+    ) -> Result<u64, Exception> {
+        let e = self.tlb.entry(self.data_prv, va);
+        if e.tag_r == va & !PAGE_MASK && !e.host_r.is_null() {
+            let off = va & PAGE_MASK;
+            if va & (size as u64 - 1) == 0 {
+                // SAFETY: live 8-aligned TLB page (tlb docs); `va` is aligned to `size` and
+                // the access does not leave the page.
+                return Ok(unsafe { host::load(e.host_r.add(off as usize), size) });
+            }
+            if off + size as u64 <= PAGE_MASK + 1 {
+                // SAFETY: live TLB page; the `size` bytes from `off` are inside it.
+                return Ok(unsafe { host::load_bytes(e.host_r.add(off as usize), size) });
+            }
+        }
+        self.load_slow(bus, va, size)
+    }
+
+    #[cold]
+    pub(super) fn load_slow<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+    ) -> Result<u64, Exception> {
+        // MMIO (a device may have written code, e.g. a DMA engine whose status this polls)
+        // or a TLB miss: a new code epoch (`block`).
+        self.blocks.code_changed();
+        if va & (size as u64 - 1) != 0 {
+            return self.load_misaligned(bus, va, size);
+        }
+        let (pa, p) = self.translate(bus, va, size as u64, Access::Load)?;
+        if self.triggers.data_armed {
+            self.data_trigger(va, size as u64, Touch::Load)?;
+        }
+        if !p.is_null() {
+            // SAFETY: as in `load`.
+            return Ok(unsafe { host::load(p, size) });
+        }
+        let (v, r) = bus.read(pa, access_size(size), self.attrs);
+        if r.is_ok() {
+            Ok(v)
+        } else {
+            Err(Exception::new(cause::LOAD_ACCESS, va))
+        }
+    }
+
+    /// Stores the low `size` bytes of `value` at virtual address `va`.
+    #[inline]
+    pub(super) fn store<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<(), Exception> {
+        let e = self.tlb.entry(self.data_prv, va);
+        if e.tag_w == va & !PAGE_MASK && !e.host_w.is_null() {
+            let off = va & PAGE_MASK;
+            // SAFETY: live, writable, 8-aligned TLB page; `off` is inside it.
+            let p = unsafe { e.host_w.add(off as usize) };
+            if va & (size as u64 - 1) == 0 {
+                // SAFETY: as above; an aligned access inside the page.
+                unsafe { host::store(p, size, value) };
+                if self.blocks.is_code_line(p.addr()) {
+                    self.blocks.code_changed();
+                }
+                return Ok(());
+            }
+            if off + size as u64 <= PAGE_MASK + 1 {
+                self.store_host_misaligned(p, size, value);
+                return Ok(());
+            }
+        }
+        self.store_slow(bus, va, size, value)
+    }
+
+    #[cold]
+    pub(super) fn store_slow<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<(), Exception> {
+        // MMIO or a TLB miss (this may be a store to code): a new code epoch (`block`).
+        self.blocks.code_changed();
+        if va & (size as u64 - 1) != 0 {
+            return self.store_misaligned(bus, va, size, value);
+        }
+        let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
+        if self.triggers.data_armed {
+            self.data_trigger(va, size as u64, Touch::Store)?;
+        }
+        if !p.is_null() {
+            // SAFETY: as in `store`.
+            unsafe { host::store(p, size, value) };
+            return Ok(());
+        }
+        if bus.write(pa, access_size(size), value, self.attrs).is_ok() {
+            Ok(())
+        } else {
+            Err(Exception::new(cause::STORE_ACCESS, va))
+        }
+    }
+
+    /// An AMO of `size` (4 or 8) bytes: returns the old value (zero-extended).
+    pub(super) fn amo<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        op: AmoOp,
+        operand: u64,
+    ) -> Result<u64, Exception> {
+        if va & (size as u64 - 1) != 0 {
+            return Err(Exception::new(cause::STORE_MISALIGNED, va));
+        }
+        let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
+        if self.triggers.data_armed {
+            self.data_trigger(va, size as u64, Touch::Both)?;
+        }
+        if !p.is_null() {
+            // SAFETY: live, writable, 8-aligned TLB page; `va` (hence `p`) is aligned to
+            // `size` and the word is inside the page.
+            return Ok(unsafe {
+                if size == 4 {
+                    host::amo32(p, op, operand as u32) as u64
+                } else {
+                    host::amo64(p, op, operand)
+                }
+            });
+        }
+        // MMIO (or unaligned host memory): read-modify-write through the bus.
+        let fault = Exception::new(cause::STORE_ACCESS, va);
+        let (old, r) = bus.read(pa, access_size(size), self.attrs);
+        if !r.is_ok() {
+            return Err(fault);
+        }
+        let new = op.apply(old, operand, size * 8);
+        if !bus.write(pa, access_size(size), new, self.attrs).is_ok() {
+            return Err(fault);
+        }
+        Ok(old)
+    }
+
+    pub(super) fn load_reserved<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+    ) -> Result<u64, Exception> {
+        if va & (size as u64 - 1) != 0 {
+            return Err(Exception::new(cause::LOAD_MISALIGNED, va));
+        }
+        let (pa, _) = self.translate(bus, va, size as u64, Access::Load)?;
+        let value = self.load(bus, va, size)?;
+        self.reservation = Some(Reservation {
+            addr: pa,
+            size,
+            value,
+        });
+        Ok(value)
+    }
+
+    /// SC: true if the store happened.
+    pub(super) fn store_conditional<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<bool, Exception> {
+        if va & (size as u64 - 1) != 0 {
+            // No reservation is ever at a misaligned address: the SC fails, with no memory
+            // access and no exception (as QEMU 7.2, which compares addresses first).
+            self.reservation = None;
+            return Ok(false);
+        }
+        let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
+        let Some(res) = self.reservation.take() else {
+            return Ok(false);
+        };
+        if res.addr != pa || res.size != size {
+            return Ok(false);
+        }
+        if self.triggers.data_armed {
+            self.data_trigger(va, size as u64, Touch::Store)?;
+        }
+        if !p.is_null() {
+            // SAFETY: live, writable, 8-aligned TLB page; aligned word inside it.
+            let ok = unsafe {
+                if size == 4 {
+                    host::cas32(p, res.value as u32, value as u32).is_ok()
+                } else {
+                    host::cas64(p, res.value, value).is_ok()
+                }
+            };
+            return Ok(ok);
+        }
+        let fault = Exception::new(cause::STORE_ACCESS, va);
+        let (cur, r) = bus.read(pa, access_size(size), self.attrs);
+        if !r.is_ok() {
+            return Err(fault);
+        }
+        if cur != res.value {
+            return Ok(false);
+        }
+        if bus.write(pa, access_size(size), value, self.attrs).is_ok() {
+            Ok(true)
+        } else {
+            Err(fault)
+        }
+    }
+}
+
+/// The [`AccessSize`] of a `size`-byte access.
+pub(super) fn access_size(size: u32) -> AccessSize {
+    match size {
+        1 => AccessSize::Byte,
+        2 => AccessSize::Half,
+        4 => AccessSize::Word,
+        _ => AccessSize::Double,
+    }
+}
