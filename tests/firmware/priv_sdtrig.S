@@ -268,7 +268,61 @@ back_u:
   W tselect, 1
   W tdata1, T2
   W tselect, 0
+
+  /* Sv32: triggers match virtual addresses. VA 0x40000000 is a second (read/write)
+   * mapping of RAM; RAM, the UART and the finisher are also mapped at their own
+   * addresses. A load trigger on buf + 4 through the second mapping does not match a
+   * load of the same bytes at their own address. */
+  la t0, root
+  li t1, (0x00000000 >> 2) | 0xc7      /* V R W A D */
+  sw t1, 0x000 * 4(t0)
+  li t1, (0x10000000 >> 2) | 0xc7
+  sw t1, 0x040 * 4(t0)
+  li t1, (0x80000000 >> 2) | 0xcf      /* V R W X A D */
+  li t2, 0x200 * 4
+  add t2, t2, t0
+  sw t1, 0(t2)
+  li t1, (0x80000000 >> 2) | 0xc7
+  li t2, 0x100 * 4
+  add t2, t2, t0
+  sw t1, 0(t2)
+  srli t0, t0, 12
+  li t1, 0x80000000
+  or t0, t0, t1
+  csrw satp, t0
+  sfence.vma
+  la t0, trap_count
+  sw zero, 0(t0)
+  li t0, 0x40000000
+  sub s4, s3, t0                /* buf + 4 through the second mapping */
+  csrw tdata2, s4
+  W tdata1, T2 | S | LOAD
+  li t0, MSTATUS_MPP
+  csrc mstatus, t0
+  li t0, MSTATUS_MPP_S
+  csrs mstatus, t0
+  la t0, sv_code
+  csrw mepc, t0
+  la s10, back_sv
+  mret
+sv_code:
+  lw a0, 0(s3)                  /* its own address: no match */
+  NOHIT 0xa0
+sv_l:
+  lw a0, 0(s4)
+  HIT sv_l, 0xa4
+  ecall
+back_sv:
+  CHECKM trap_cause, CAUSE_ECALL_S, 0xa8
+  csrw satp, zero
+  sfence.vma
+  W tdata1, T2
   TEST_PASS
+
+  .bss
+  .balign 4096
+root:
+  .space 4096
 
   .data
   .align 4

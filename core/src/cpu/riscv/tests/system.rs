@@ -988,3 +988,28 @@ fn csrrs_csrrc_of_mip_and_sip_never_latch_the_external_seip() {
         assert_eq!(h.csr(num::MIP), Some(1 << irq::SEI));
     });
 }
+
+#[test]
+fn rv64_misaligned_doublewords_in_a_page_and_across_pages() {
+    // x1 = RAM + 0x8000 (set directly: lui sign-extends on RV64).
+    let prog = [
+        load(3, 2, 1, 3),  // ld at +3: bytes 3..10
+        load(3, 3, 1, -4), // ld across the page boundary: bytes -4..3
+        store(3, 2, 1, 9), // sd at +9
+        load(6, 4, 1, 13), // lwu at +13: bytes 13..16
+        EBREAK,
+    ];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        misaligned_data(sec);
+        let mut h = Hart::new(0, Xlen::Rv64, RAM_BASE);
+        h.set_debug_ebreak(true);
+        h.set_reg(1, RAM_BASE + 0x8000);
+        run_to_break(&mut h, sec);
+        assert_eq!(h.last_trap().count, 0);
+        assert_eq!(h.reg(2), 0x0a09_0807_0605_0403);
+        assert_eq!(h.reg(3), 0x0302_0100_fffe_fdfc);
+        // bytes 9..16 = 03 04 05 06 07 08 09 0a; 13..16 = 07 08 09 0a
+        assert_eq!(h.reg(4), 0x0a09_0807);
+        assert_eq!(peek(sec, RAM_BASE + 0x8008), 0x0504_0308);
+    });
+}
