@@ -2,8 +2,8 @@
  * what tdata1 keeps of a write, execute/load/store matches of type 2 (mcontrol) and
  * type 6 (mcontrol6) triggers in the privilege modes their bits select (the hart's
  * privilege, not MPRV's), sizes, AMOs and LR/SC, misaligned loads (checked as QEMU's two
- * aligned accesses), and the breakpoint exception: mcause 3, mtval 0, mepc at the
- * instruction, which did nothing. */
+ * aligned accesses), virtual addresses under Sv32, and the breakpoint exception: mcause 3,
+ * mtval 0, mepc at the instruction, which did nothing. */
 #include "test.h"
   .option norvc
 
