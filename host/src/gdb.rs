@@ -25,6 +25,8 @@
 //!   watchpoint's address.
 //! * Ctrl-C stops the guest between time slices. The finisher ends the session with the
 //!   guest's exit status; a detaching debugger lets the guest run on.
+//! * The connection goes through [`crate::gdb_conn`]: bad packets get a NAK or `E01` and
+//!   the session goes on, a lost debugger is a detach, and a quit ends an idle session.
 //! * One hart: with `--smp` above 1 the stub refuses to start.
 
 use std::io;
@@ -51,6 +53,7 @@ use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::riscv::reg::RiscvCoreRegs;
 use gdbstub_arch::riscv::Riscv32;
 
+use crate::gdb_conn::{note, Framed, Session};
 use crate::run::{exit_status, SLICE};
 
 /// The page size of the hart's translation.
@@ -165,22 +168,56 @@ impl GdbHart {
         }
     }
 
-    /// Serves one debugger on `conn` until it detaches or the guest ends; `Some(status)`
-    /// when the guest ended.
+    /// Serves one debugger on `conn` until it detaches, goes away or the guest ends;
+    /// `Some(status)` when the run is over (the guest ended, the debugger killed it, or the
+    /// emulator is quitting). Nothing the client sends ends the run: a packet `gdbstub`
+    /// cannot parse is answered `E01` and the stub starts again on the same connection; a
+    /// lost connection is a detach (the guest runs on and the next debugger is awaited),
+    /// as with QEMU.
     pub fn serve(&mut self, conn: TcpStream) -> Result<Option<u8>, String> {
-        let stub = GdbStub::new(conn);
-        match stub.run_blocking::<EventLoop>(self) {
-            Ok(DisconnectReason::TargetExited(code)) => Ok(Some(code)),
-            Ok(DisconnectReason::Kill) | Ok(DisconnectReason::TargetTerminated(_)) => Ok(Some(0)),
-            Ok(DisconnectReason::Disconnect) => {
-                // Take the breakpoints out: nobody will report them now.
-                for (_, pa, bytes) in std::mem::take(&mut self.breakpoints) {
-                    self.write(pa, &bytes);
+        let session = Session::new(conn, self.quit).map_err(|e| format!("gdb: {e}"))?;
+        loop {
+            let framed = session.framed().map_err(|e| format!("gdb: {e}"))?;
+            let stub = GdbStub::new(framed);
+            let error = match stub.run_blocking::<EventLoop>(self) {
+                Ok(DisconnectReason::TargetExited(code)) => return Ok(Some(code)),
+                Ok(DisconnectReason::Kill) | Ok(DisconnectReason::TargetTerminated(_)) => {
+                    return Ok(Some(0))
                 }
-                Ok(None)
+                Ok(DisconnectReason::Disconnect) => {
+                    self.detach();
+                    return Ok(None);
+                }
+                Err(e) => e,
+            };
+            if self.quit.load(Ordering::Acquire) {
+                return Ok(Some(0));
             }
-            Err(e) => Err(format!("gdb session: {e}")),
+            if error.is_target_error() {
+                return Err(format!("gdb session: {error}"));
+            }
+            if error.is_connection_error() {
+                note(&format!(
+                    "the debugger went away ({error}); the guest runs on"
+                ));
+                self.detach();
+                return Ok(None);
+            }
+            note(&format!("bad packet ({error}): answered E01"));
+            if let Err(e) = session.reply("E01") {
+                note(&format!("the debugger went away ({e}); the guest runs on"));
+                self.detach();
+                return Ok(None);
+            }
         }
+    }
+
+    /// The debugger is gone: take the breakpoints out (nobody would report them now).
+    fn detach(&mut self) {
+        for (_, pa, bytes) in std::mem::take(&mut self.breakpoints) {
+            self.write(pa, &bytes);
+        }
+        self.stepping = false;
     }
 
     /// Instructions the hart retired (`minstret`).
@@ -410,7 +447,7 @@ enum EventLoop {}
 
 impl run_blocking::BlockingEventLoop for EventLoop {
     type Target = GdbHart;
-    type Connection = TcpStream;
+    type Connection = Framed;
     type StopReason = SingleThreadStopReason<u32>;
 
     fn wait_for_stop_reason(

@@ -15,6 +15,7 @@
 mod console;
 mod demo;
 mod gdb;
+mod gdb_conn;
 mod run;
 
 use fief_host::mtree;

@@ -626,7 +626,7 @@ fn gdb_thread(
     freeze: bool,
 ) -> u64 {
     let mut target = gdb::GdbHart::new(board, hart, quit);
-    if let Err(e) = gdb_loop(&mut target, listener, freeze) {
+    if let Err(e) = gdb_loop(&mut target, listener, freeze, quit) {
         eprintln!("fief: {e}");
     }
     target.retired()
@@ -635,14 +635,23 @@ fn gdb_thread(
 /// The gdb thread: runs hart 0 (waiting for the debugger first with `freeze`), serves
 /// each debugger that connects, and lets the guest run on between them; returns when the
 /// guest ends or the emulator stops.
-fn gdb_loop(target: &mut gdb::GdbHart, listener: &TcpListener, freeze: bool) -> Result<(), String> {
+fn gdb_loop(
+    target: &mut gdb::GdbHart,
+    listener: &TcpListener,
+    freeze: bool,
+    quit: &AtomicBool,
+) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
     let mut next = None;
     if freeze {
         eprintln!("fief: gdb server on {addr}, waiting for the debugger");
-        next = Some(listener.accept().map_err(|e| format!("gdb: {e}"))?.0);
+        // Ctrl-A x and the monitor's `quit` end the wait.
+        match crate::gdb_conn::accept(listener, quit)? {
+            Some(conn) => next = Some(conn),
+            None => return Ok(()),
+        }
     } else {
         eprintln!("fief: gdb server on {addr}");
     }
@@ -670,9 +679,6 @@ fn gdb_loop(target: &mut gdb::GdbHart, listener: &TcpListener, freeze: bool) -> 
                 }
             }
         };
-        conn.set_nonblocking(false)
-            .map_err(|e| format!("gdb: {e}"))?;
-        let _ = conn.set_nodelay(true);
         if target.serve(conn)?.is_some() {
             return Ok(());
         }
