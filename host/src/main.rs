@@ -1,7 +1,7 @@
 //! `fief`: runs Fief boards on a workstation.
 //!
 //! * `fief` with no arguments runs the bundled demo firmware on `virt32`.
-//! * `fief run -M virt32[,dumpdtb=FILE] --kernel FILE [--bios FILE|none] [--initrd FILE]
+//! * `fief run -M virt32[,dumpdtb=FILE] --kernel FILE [--bios default|FILE|none] [--initrd FILE]
 //!   [--append ARGS] [--dtb FILE] [--no-reboot] [-m 128M] [--smp N]
 //!   [--serial stdio|null|file:PATH] [--max-insns N] [--trace boot,exits,finish,insn]
 //!   [-s] [-S] [--gdb tcp::PORT]`; QEMU's spellings `-machine`, `-kernel`, `-bios`,

@@ -51,6 +51,9 @@ use crate::gdb;
 pub const SLICE: u64 = 10_000;
 /// The bundled demo firmware (built from `host/firmware/demo.S`).
 pub const DEMO_FIRMWARE: &[u8] = include_bytes!("../firmware/demo.elf");
+/// The bundled SBI firmware, `-bios default` (built from `firmware/sbi`, see its
+/// `build.sh`): with `-kernel`, it runs first in M mode and enters the kernel in S mode.
+pub const SBI_FIRMWARE: &[u8] = include_bytes!("../../firmware/sbi/fief-sbi.elf");
 /// DMA worker threads.
 pub const DMA_WORKERS: usize = 2;
 /// Room for the device tree.
@@ -92,8 +95,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub board: BoardArgs,
     /// The kernel: an ELF executable, a U-Boot uImage, a Linux `Image` (by its header's
-    /// magic) or any other file as raw bytes. Without --kernel and --bios, the bundled
-    /// demo firmware runs.
+    /// magic) or any other file as raw bytes. Without --kernel and a --bios file, the
+    /// bundled demo firmware runs.
     #[arg(long)]
     pub kernel: Option<PathBuf>,
     /// An initial RAM disk, placed as QEMU places it and named in the device tree's
@@ -110,9 +113,10 @@ pub struct RunArgs {
     /// On a guest's reset request, end the run (status 0) instead of resetting.
     #[arg(long = "no-reboot")]
     pub no_reboot: bool,
-    /// Firmware at the RAM base (the kernel then goes at RAM base + 4 MiB), or `none`
-    /// (the default): the kernel is entered directly.
-    #[arg(long, default_value = "none")]
+    /// Firmware at the RAM base (the kernel then goes at RAM base + 4 MiB): `default` (the
+    /// bundled SBI firmware, which enters the kernel in S mode), a file, or `none` (the
+    /// kernel is entered directly, in M mode).
+    #[arg(long, default_value = "default")]
     pub bios: String,
     /// Where the UART's output goes: stdio, null or file:PATH.
     #[arg(long, default_value = "stdio")]
@@ -156,7 +160,7 @@ impl RunArgs {
             append: None,
             dtb: None,
             no_reboot: false,
-            bios: "none".into(),
+            bios: "default".into(),
             serial: "stdio".into(),
             max_insns: None,
             trace: Vec::new(),
@@ -300,6 +304,12 @@ impl Files {
         }
         let firmware = match args.bios.as_str() {
             "none" => None,
+            // As QEMU: the bundled firmware runs a kernel; without one, the bundled demo runs.
+            "default" if args.kernel.is_some() => Some(ImageFile {
+                bytes: SBI_FIRMWARE.to_vec(),
+                format: Format::Elf,
+            }),
+            "default" => None,
             path => Some(read_image(
                 Path::new(path),
                 "firmware",

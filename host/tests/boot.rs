@@ -371,11 +371,11 @@ fn bad_images_are_refused_with_one_line() {
     let dir = temp_dir();
     let s = |p: &Path| p.to_str().unwrap().to_string();
     // Unreadable.
-    let e = one_line_error(&["run", "-kernel", &s(&dir)]);
+    let e = one_line_error(&["run", "-bios", "none", "-kernel", &s(&dir)]);
     assert!(e.contains("a directory is not an image file"), "{e}");
     // A character device is refused at once, never read.
     let start = Instant::now();
-    let e = one_line_error(&["run", "-kernel", "/dev/zero"]);
+    let e = one_line_error(&["run", "-bios", "none", "-kernel", "/dev/zero"]);
     assert!(e.contains("'/dev/zero': a character device"), "{e}");
     assert!(start.elapsed() < Duration::from_secs(5));
     // A 3 GiB sparse file is refused from its size, before a byte is read.
@@ -385,7 +385,7 @@ fn bad_images_are_refused_with_one_line() {
         .set_len(3 << 30)
         .unwrap();
     let start = Instant::now();
-    let e = one_line_error(&["run", "-kernel", &s(&sparse)]);
+    let e = one_line_error(&["run", "-bios", "none", "-kernel", &s(&sparse)]);
     let took = start.elapsed();
     assert!(
         e.contains("3221225472 bytes (3072 MiB) do not fit in 128 MiB of RAM"),
@@ -394,22 +394,22 @@ fn bad_images_are_refused_with_one_line() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
     // A raw kernel one byte larger than RAM.
     let raw = temp("big.bin", &vec![0x13; (1 << 20) + 1]);
-    let e = one_line_error(&["run", "-m", "1M", "-kernel", &s(&raw)]);
+    let e = one_line_error(&["run", "-m", "1M", "-bios", "none", "-kernel", &s(&raw)]);
     assert!(e.contains("do not fit in 1 MiB of RAM"), "{e}");
     // Truncated: an ELF whose last segment is cut, a uImage shorter than its header says.
     let elf = std::fs::read(firmware("reset.elf")).unwrap();
     let cut = temp("cut.elf", &elf[..200]);
-    let e = one_line_error(&["run", "-kernel", &s(&cut)]);
+    let e = one_line_error(&["run", "-bios", "none", "-kernel", &s(&cut)]);
     assert!(
         e.contains("truncated: its ELF header needs") && e.contains("the file has 200"),
         "{e}"
     );
     let u = uimage(0);
     let cut = temp("cut.uimg", &u[..u.len() - 1]);
-    let e = one_line_error(&["run", "-kernel", &s(&cut)]);
+    let e = one_line_error(&["run", "-bios", "none", "-kernel", &s(&cut)]);
     assert!(e.contains("truncated: its uImage header needs"), "{e}");
     let gz = temp("gz.uimg", &uimage(1));
-    let e = one_line_error(&["run", "-kernel", &s(&gz)]);
+    let e = one_line_error(&["run", "-bios", "none", "-kernel", &s(&gz)]);
     assert!(e.contains("compressed uImage (gzip"), "{e}");
     // An initrd that does not fit: at 8 MiB in 16 MiB of RAM, 9 MiB.
     let initrd = temp("big.cpio", &vec![0; 9 << 20]);
@@ -418,6 +418,8 @@ fn bad_images_are_refused_with_one_line() {
         "run",
         "-m",
         "16M",
+        "-bios",
+        "none",
         "-kernel",
         &s(&image),
         "-initrd",
@@ -429,7 +431,15 @@ fn bad_images_are_refused_with_one_line() {
     );
     // A -dtb that is not a device tree.
     let not_dtb = temp("not.dtb", b"/dts-v1/; / { };");
-    let e = one_line_error(&["run", "-dtb", &s(&not_dtb), "-kernel", &s(&image)]);
+    let e = one_line_error(&[
+        "run",
+        "-dtb",
+        &s(&not_dtb),
+        "-bios",
+        "none",
+        "-kernel",
+        &s(&image),
+    ]);
     assert!(e.contains("-dtb: not a device tree blob"), "{e}");
     // Overlapping images: firmware and kernel at the same addresses; a kernel as large
     // as RAM over the device tree (QEMU: "Some ROM regions are overlapping").
@@ -440,7 +450,7 @@ fn bad_images_are_refused_with_one_line() {
         "{e}"
     );
     let whole = temp("whole.bin", &vec![0x13; 1 << 20]);
-    let e = one_line_error(&["run", "-m", "1M", "-kernel", &s(&whole)]);
+    let e = one_line_error(&["run", "-m", "1M", "-bios", "none", "-kernel", &s(&whole)]);
     assert!(
         e.contains("images overlap: kernel [0x80000000, 0x80100000) and device tree"),
         "{e}"
@@ -455,7 +465,14 @@ fn machine_virt_and_qemu_spellings_run_the_same_guest() {
     let image = firmware("reset.elf");
     let (q, _) = qemu(&image, Duration::from_secs(30));
     for machine in ["virt", "virt32", "type=virt", "virt,dumpdtb="] {
-        let args = ["-M", machine, "-kernel", image.to_str().unwrap()];
+        let args = [
+            "-M",
+            machine,
+            "-bios",
+            "none",
+            "-kernel",
+            image.to_str().unwrap(),
+        ];
         let (code, out, stderr) = fief(&args);
         if machine.ends_with('=') {
             assert_ne!(code, 0, "an empty dumpdtb is refused");

@@ -30,7 +30,7 @@ fn expected() -> String {
 /// One run with stdin on an open, idle pipe; (stdout, exit status, stderr).
 fn run_with_idle_stdin(image: &Path) -> (String, Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fief"))
-        .args(["run", "-M", "virt32", "--kernel"])
+        .args(["run", "-M", "virt32", "--bios", "none", "--kernel"])
         .arg(image)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

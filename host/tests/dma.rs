@@ -133,7 +133,13 @@ fn wait_idle(board: &Virt32<'static>, channel: usize, deadline: Instant) -> u32 
 #[test]
 fn dma_firmware_passes_through_the_runner_with_worker_threads() {
     let out = Command::new(env!("CARGO_BIN_EXE_fief"))
-        .args(["run", "--kernel", firmware("dma.elf").to_str().unwrap()])
+        .args([
+            "run",
+            "--bios",
+            "none",
+            "--kernel",
+            firmware("dma.elf").to_str().unwrap(),
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -154,6 +160,8 @@ fn monitor_on_a_unix_socket_plugs_and_unplugs_while_the_guest_runs() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fief"))
         .args([
             "run",
+            "--bios",
+            "none",
             "--kernel",
             firmware("spin.elf").to_str().unwrap(),
             "--monitor",

@@ -120,6 +120,8 @@ fn gdb_attaching_to_a_running_guest_stops_it_and_kill_ends_the_run() {
     // spin.elf loops forever: the debugger attaches while it runs.
     let mut child = fief(&[
         "run",
+        "--bios",
+        "none",
         "--kernel",
         &firmware("spin.elf"),
         "--serial",
@@ -165,6 +167,8 @@ fn gdb_options_are_checked() {
 fn gdb_session_reads_registers_and_memory_breaks_steps_and_sees_the_exit() {
     let mut child = fief(&[
         "run",
+        "--bios",
+        "none",
         "--kernel",
         &firmware("uart.elf"),
         "--serial",
@@ -212,6 +216,8 @@ fn gdb_reads_and_writes_virtual_memory_and_stops_on_hardware_breakpoints_and_wat
     // nothing else is mapped. Its loop (VA 0xc0000080) increments the word at 0xc0000100.
     let mut child = fief(&[
         "run",
+        "--bios",
+        "none",
         "--kernel",
         &firmware("vmspin.elf"),
         "--serial",
@@ -370,6 +376,8 @@ fn gdb_memory_and_hardware_points_match_qemus_stub() {
 
     let mut child = fief(&[
         "run",
+        "--bios",
+        "none",
         "--kernel",
         &firmware("vmspin.elf"),
         "--serial",

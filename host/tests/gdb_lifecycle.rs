@@ -85,7 +85,7 @@ fn firmware(name: &str) -> PathBuf {
 /// port; returns the child, the server's address, and the rest of its stderr as lines.
 fn spin(extra: &[&str], stdin: Stdio) -> (Child, String, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fief"))
-        .args(["run", "--kernel"])
+        .args(["run", "--bios", "none", "--kernel"])
         .arg(firmware("spin.elf"))
         .args(["--gdb", "tcp::0"])
         .args(extra)

@@ -19,7 +19,7 @@ fn image(name: &str) -> PathBuf {
 
 fn fief(image: &Path) -> (String, Option<i32>) {
     let out = Command::new(env!("CARGO_BIN_EXE_fief"))
-        .args(["run", "-M", "virt32", "--kernel"])
+        .args(["run", "-M", "virt32", "--bios", "none", "--kernel"])
         .arg(image)
         .stdin(Stdio::null())
         .output()

@@ -23,11 +23,15 @@ fn test_image(name: &str) -> PathBuf {
     sbi_dir().join("tests").join(format!("{name}.elf"))
 }
 
-/// Runs `kernel` on Fief under the firmware; console output and exit status.
-fn fief(kernel: &Path, smp: &str) -> (String, Option<i32>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fief"))
-        .args(["run", "-M", "virt32", "--smp", smp, "--bios"])
-        .arg(firmware())
+/// Runs `kernel` on Fief with `bios` (`None`: the default, the bundled firmware); console
+/// output and exit status.
+fn fief(kernel: &Path, smp: &str, bios: Option<&Path>) -> (String, Option<i32>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fief"));
+    cmd.args(["run", "-M", "virt32", "--smp", smp]);
+    if let Some(bios) = bios {
+        cmd.arg("--bios").arg(bios);
+    }
+    let out = cmd
         .arg("--kernel")
         .arg(kernel)
         .stdin(Stdio::null())
@@ -62,7 +66,8 @@ fn sbi_calls_match_qemu() {
     let image = test_image("sbi_calls");
     let (q_console, q_status) =
         qemu_bios(&firmware(), &["-smp", "2"], &image, Duration::from_secs(30));
-    let (f_console, f_status) = fief(&image, "2");
+    // No --bios: the bundled firmware is the default.
+    let (f_console, f_status) = fief(&image, "2", None);
     assert_eq!(
         (f_console.as_str(), f_status),
         (q_console.as_str(), q_status),
@@ -104,7 +109,7 @@ fn sbi_calls_match_qemu() {
 
 #[test]
 fn a_next_stage_that_returns_gets_a_message_and_a_failure_exit() {
-    let (console, status) = fief(&test_image("returns"), "1");
+    let (console, status) = fief(&test_image("returns"), "1", Some(&firmware()));
     assert_eq!(status, Some(3), "{console}");
     assert!(
         // mcause 1: PMP entry 0 denies the firmware's region to S mode (instruction access
@@ -122,4 +127,36 @@ fn a_next_stage_that_returns_gets_a_message_and_a_failure_exit() {
         Duration::from_secs(30),
     );
     assert_eq!((console.as_str(), status), (q_console.as_str(), q_status));
+}
+
+#[test]
+fn a_bios_that_cannot_be_loaded_gets_one_line() {
+    let dir = std::env::temp_dir().join(format!("fief-sbi-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let elf = std::fs::read(firmware()).unwrap();
+    let cut = dir.join("cut.elf");
+    std::fs::write(&cut, &elf[..100]).unwrap();
+    for (bios, says) in [
+        (dir.as_path(), "a directory is not an image file"),
+        (cut.as_path(), "truncated"),
+        (Path::new("/nonexistent/fw.elf"), "cannot read it"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_fief"))
+            .args(["run", "--bios"])
+            .arg(bios)
+            .arg("--kernel")
+            .arg(test_image("returns"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("fief: firmware '") && stderr.contains(says),
+            "{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -87,7 +87,8 @@ fn demo_runs_on_four_harts_with_qemu_spellings() {
 fn device_firmware_passes_through_the_runner() {
     for name in ["uart", "clint", "plic"] {
         let path = firmware(&format!("{name}.elf"));
-        let (code, stdout, stderr) = fief(&["run", "--kernel", path.to_str().unwrap()]);
+        let (code, stdout, stderr) =
+            fief(&["run", "--bios", "none", "--kernel", path.to_str().unwrap()]);
         assert_eq!(code, 0, "{name}: stdout {stdout} stderr {stderr}");
         assert_eq!(stdout, format!("{name} ok\n"));
     }
@@ -161,7 +162,7 @@ fn demo_is_deterministic_on_the_board_api() {
 #[test]
 fn exit_status_is_the_finisher_code() {
     let path = firmware("fail42.elf");
-    let (code, _, stderr) = fief(&["run", "--kernel", path.to_str().unwrap()]);
+    let (code, _, stderr) = fief(&["run", "--bios", "none", "--kernel", path.to_str().unwrap()]);
     assert_eq!(code, 42);
     assert_eq!(stderr, "fief: the guest failed with code 42\n");
 }
@@ -171,6 +172,8 @@ fn instruction_limit_stops_the_run() {
     let path = firmware("spin.elf");
     let (code, _, stderr) = fief(&[
         "run",
+        "--bios",
+        "none",
         "--kernel",
         path.to_str().unwrap(),
         "--max-insns",
@@ -295,20 +298,32 @@ fn one_line_error(args: &[&str]) -> String {
 #[test]
 fn bad_input_is_a_one_line_error() {
     let demo = std::fs::read(firmware("demo.elf")).unwrap();
-    let missing = one_line_error(&["run", "--kernel", "/nonexistent/kernel.elf"]);
+    let missing = one_line_error(&[
+        "run",
+        "--bios",
+        "none",
+        "--kernel",
+        "/nonexistent/kernel.elf",
+    ]);
     assert!(
         missing.contains("kernel '/nonexistent/kernel.elf': cannot read it"),
         "{missing}"
     );
 
     let truncated = temp("truncated.elf", &demo[..40]);
-    let e = one_line_error(&["run", "--kernel", truncated.to_str().unwrap()]);
+    let e = one_line_error(&[
+        "run",
+        "--bios",
+        "none",
+        "--kernel",
+        truncated.to_str().unwrap(),
+    ]);
     assert!(e.contains("truncated ELF file"), "{e}");
 
     let mut arm = demo.clone();
     arm[18..20].copy_from_slice(&40u16.to_le_bytes());
     let arm = temp("arm.elf", &arm);
-    let e = one_line_error(&["run", "--kernel", arm.to_str().unwrap()]);
+    let e = one_line_error(&["run", "--bios", "none", "--kernel", arm.to_str().unwrap()]);
     assert!(
         e.contains("ELF file for another machine: e_machine 40"),
         "{e}"
@@ -317,7 +332,7 @@ fn bad_input_is_a_one_line_error() {
     let mut wide = demo.clone();
     wide[4] = 2;
     let wide = temp("wide.elf", &wide);
-    let e = one_line_error(&["run", "--kernel", wide.to_str().unwrap()]);
+    let e = one_line_error(&["run", "--bios", "none", "--kernel", wide.to_str().unwrap()]);
     assert!(e.contains("wrong ELF class"), "{e}");
 
     // The first PT_LOAD's p_memsz (ELF32: at + 20) made 64 MiB, with 16 MiB of RAM.
@@ -329,10 +344,18 @@ fn bad_input_is_a_one_line_error() {
         .unwrap();
     big[ph + 20..ph + 24].copy_from_slice(&(64u32 << 20).to_le_bytes());
     let big = temp("big.elf", &big);
-    let e = one_line_error(&["run", "-m", "16M", "--kernel", big.to_str().unwrap()]);
+    let e = one_line_error(&[
+        "run",
+        "-m",
+        "16M",
+        "--bios",
+        "none",
+        "--kernel",
+        big.to_str().unwrap(),
+    ]);
     assert!(e.contains("do not fit in 16 MiB of RAM"), "{e}");
 
-    let e = one_line_error(&["run", "-M", "pc", "--kernel", "x.elf"]);
+    let e = one_line_error(&["run", "-M", "pc", "--bios", "none", "--kernel", "x.elf"]);
     assert_eq!(
         e,
         "fief: unknown machine 'pc' (available: virt32, and virt as its alias)\n"
@@ -352,6 +375,8 @@ fn trace_insn_lists_every_retired_instruction_and_each_trap() {
     let uart = firmware("uart.elf");
     let (code, _, stderr) = fief(&[
         "run",
+        "--bios",
+        "none",
         "--kernel",
         uart.to_str().unwrap(),
         "--serial",
