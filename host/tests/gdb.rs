@@ -300,6 +300,12 @@ fn vmspin_session(gdb: &mut Rsp) -> Vec<String> {
     assert_eq!(gdb.send("Z1,c0000090,4"), "OK");
     c(gdb, &mut out);
     assert_eq!(gdb.send("z1,c0000090,4"), "OK");
+    // A software breakpoint at a virtual address (Fief writes its ebreak through the
+    // translation); the instruction reads back unchanged once it is removed.
+    assert_eq!(gdb.send("Z0,c0000088,4"), "OK");
+    c(gdb, &mut out);
+    assert_eq!(gdb.send("z0,c0000088,4"), "OK");
+    out.push(gdb.send("mc0000088,4"));
     for m in [
         "mc0000000,8",
         "m80000000,4",
