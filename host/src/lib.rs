@@ -3,12 +3,15 @@
 //!
 //! * [`dma_workers`]: the DMA worker threads that run a DMA engine's transfers beside the
 //!   hart threads.
+//! * [`hotplug_ram`]: host memory behind `device_add ram`, unmapped once an unplug is
+//!   complete.
 //! * [`images`]: reading guest image files with their sizes checked before reading.
 //! * [`monitor`]: the QEMU-style monitor (`info mtree`, `info qtree`, `device_add`,
 //!   `device_del`) reachable while the guest runs.
 //! * [`mtree`]: `info mtree`'s rendering.
 
 pub mod dma_workers;
+pub mod hotplug_ram;
 pub mod images;
 pub mod monitor;
 pub mod mtree;

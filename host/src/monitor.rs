@@ -28,6 +28,7 @@ use fief_boards::virt32::{
 use fief_core::memory::{Priority, RamBlock, RegionKind, RegionOffset, RegionSize, TopologyGuard};
 use fief_core::owner::{Lifecycle, OwnerHandle};
 
+use crate::hotplug_ram::HotplugRam;
 use crate::mtree;
 
 /// How long `device_del` waits for an unplug to complete before reporting it pending.
@@ -85,8 +86,8 @@ pub struct Monitor {
     serial: Option<&'static dyn SerialSink>,
     on_quit: Box<dyn Fn() + Send + Sync>,
     pending: Mutex<Vec<Pending>>,
-    /// RAM blocks of unplugged devices, reused by later `device_add ram` of the same size.
-    spare_ram: Mutex<Vec<RamBlock<'static>>>,
+    /// Hot-plugged RAM: mapped per device, unmapped once its unplug completes.
+    ram: HotplugRam,
     /// PLIC sources given to plugged devices, and to whom (free again once the owner is
     /// gone).
     irq_sources: Mutex<Vec<(OwnerHandle, u32)>>,
@@ -141,7 +142,7 @@ impl Monitor {
             serial,
             on_quit: Box::new(on_quit),
             pending: Mutex::new(Vec::new()),
-            spare_ram: Mutex::new(Vec::new()),
+            ram: HotplugRam::new(),
             irq_sources: Mutex::new(Vec::new()),
         }
     }
@@ -423,7 +424,7 @@ impl Monitor {
             Err((e, back)) => {
                 if let Some((owner, block)) = back {
                     let _ = g.destroy_owner(owner);
-                    self.keep_spare(block);
+                    self.ram.release(block);
                 }
                 let _ = g.commit();
                 Err(format!("device_add: {e}"))
@@ -432,26 +433,7 @@ impl Monitor {
     }
 
     fn ram_block(&self, size: u64) -> Result<RamBlock<'static>, String> {
-        if let Ok(mut spare) = self.spare_ram.lock() {
-            if let Some(i) = spare.iter().position(|b| b.len() == size) {
-                let block = spare.swap_remove(i);
-                let bytes = block.into_slice();
-                bytes.fill(0);
-                return Ok(RamBlock::new(bytes));
-            }
-        }
-        let len = usize::try_from(size).map_err(|_| "device_add: size too large")?;
-        let mut v = Vec::new();
-        v.try_reserve_exact(len)
-            .map_err(|_| format!("device_add: cannot allocate {size} bytes"))?;
-        v.resize(len, 0u8);
-        Ok(RamBlock::new(Box::leak(v.into_boxed_slice())))
-    }
-
-    fn keep_spare(&self, block: RamBlock<'static>) {
-        if let Ok(mut spare) = self.spare_ram.lock() {
-            spare.push(block);
-        }
+        self.ram.alloc(size)
     }
 
     /// Plugs an NS16550A as device `id` at `addr`, its interrupt wired to PLIC source
@@ -590,7 +572,7 @@ impl Monitor {
         let mut g = self.board.devices.memory.lock();
         let done = g.unplug_complete(owner);
         while let Some(block) = g.take_released_ram() {
-            self.keep_spare(block);
+            self.ram.release(block);
         }
         done
     }
@@ -613,13 +595,23 @@ impl Monitor {
         done
     }
 
-    /// Takes the RAM blocks of completed unplugs that `device_add` would otherwise reuse
-    /// (tests look at what was written into an unplugged device's memory).
+    /// Takes the RAM blocks of completed unplugs that were kept rather than given back to
+    /// the host: blocks that were not the monitor's own, and all of them while
+    /// [`Monitor::keep_released_ram`] is on (tests look at what was written into an
+    /// unplugged device's memory).
     pub fn take_spare_ram(&self) -> Vec<RamBlock<'static>> {
-        self.spare_ram
-            .lock()
-            .map(|mut s| std::mem::take(&mut *s))
-            .unwrap_or_default()
+        self.ram.take_kept()
+    }
+
+    /// Keeps the RAM of unplugged devices for [`Monitor::take_spare_ram`] instead of
+    /// unmapping it (for tests).
+    pub fn keep_released_ram(&self, on: bool) {
+        self.ram.keep_released(on);
+    }
+
+    /// Host mappings behind hot-plugged RAM that are still alive.
+    pub fn ram_mappings(&self) -> usize {
+        self.ram.mappings()
     }
 
     /// Unplugs still pending.

@@ -421,6 +421,7 @@ fn stress_harts_dma_workers_and_hotplug_keep_every_byte_and_return_pools() {
     };
     let _workers = workers(board);
     let monitor: &'static Monitor = Box::leak(Box::new(Monitor::new(board, None, || {})));
+    monitor.keep_released_ram(true);
     let stop = &*Box::leak(Box::new(AtomicBool::new(false)));
     let harts = boot_dmarun(board, DESC0, 100_000, true, deadline, stop);
 
