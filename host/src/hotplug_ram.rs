@@ -52,7 +52,8 @@ impl HotplugRam {
         if !self.keep.load(Ordering::Acquire) {
             if let Ok(mut live) = self.live.lock() {
                 if let Some(i) = live.iter().position(|m| m.as_ptr() == ptr) {
-                    drop(block);
+                    // The block's reference ends here, before its pages go.
+                    let _ = block.into_slice();
                     drop(live.swap_remove(i));
                     return;
                 }
