@@ -20,16 +20,41 @@ fn firmware(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Runs `fief ARGS` with no input; a run that has not ended within 30 s is killed and
+/// fails the test (a guest that never stops, a reset loop that never ends).
 fn fief(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fief"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fief"))
         .args(args)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let pipe = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            String::from_utf8_lossy(&v).into_owned()
+        })
+    };
+    let out = pipe(Box::new(child.stdout.take().unwrap()));
+    let err = pipe(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("fief {args:?} did not end within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        status.code().unwrap_or(-1),
+        out.join().unwrap(),
+        err.join().unwrap(),
     )
 }
 
@@ -396,6 +421,13 @@ fn bad_images_are_refused_with_one_line() {
     let raw = temp("big.bin", &vec![0x13; (1 << 20) + 1]);
     let e = one_line_error(&["run", "-m", "1M", "-bios", "none", "-kernel", &s(&raw)]);
     assert!(e.contains("do not fit in 1 MiB of RAM"), "{e}");
+    // A Linux `Image` is as large as its header's image_size says (bss included),
+    // however short the file.
+    let mut linux = std::fs::read(firmware("image.bin")).unwrap();
+    linux[16..24].copy_from_slice(&(200u64 << 20).to_le_bytes());
+    let linux = temp("Image", &linux);
+    let e = one_line_error(&["run", "-kernel", &s(&linux)]);
+    assert!(e.contains("209715200 bytes (200 MiB) do not fit"), "{e}");
     // Truncated: an ELF whose last segment is cut, a uImage shorter than its header says.
     let elf = std::fs::read(firmware("reset.elf")).unwrap();
     let cut = temp("cut.elf", &elf[..200]);
