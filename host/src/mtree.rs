@@ -1,4 +1,6 @@
-//! `info mtree`: the region tree and flat views of a memory, in QEMU's monitor format.
+//! `info mtree`: the region tree and flat views of a memory, in QEMU's monitor format and
+//! order (subregions by address, then the higher priority first; aliases as `alias NAME
+//! @TARGET START-END`), so that it can be diffed with QEMU's `info mtree`.
 
 use std::fmt::Write as _;
 
@@ -38,12 +40,17 @@ fn tree<const R: usize, const O: usize, const S: usize, const F: usize>(
     };
     let _ = write!(
         out,
-        "{:indent$}{:016x}-{:016x} (prio {}, {}): {}{}",
+        "{:indent$}{:016x}-{:016x} (prio {}, {}): {}{}{}",
         "",
         at.min(u64::MAX as u128),
         last.min(u64::MAX as u128),
         info.priority.0,
         kind_name(info.kind, info.flags),
+        if info.kind == RegionKind::Alias {
+            "alias "
+        } else {
+            ""
+        },
         info.name,
         disabled,
         indent = 2 + 2 * depth
@@ -69,7 +76,19 @@ fn tree<const R: usize, const O: usize, const S: usize, const F: usize>(
     }
     out.push('\n');
     if let Ok(children) = g.subregions(region) {
-        for child in children {
+        // QEMU's order (`mtree_print_mr`): by address, then the higher priority first;
+        // the sort is stable, so equal ones keep their order.
+        let mut children: Vec<_> = children
+            .into_iter()
+            .map(|child| {
+                let (offset, priority) = g.region_info(child).map_or((0, 0), |i| {
+                    (i.mapped.map_or(0, |(_, RegionOffset(o))| o), i.priority.0)
+                });
+                (offset, std::cmp::Reverse(priority), child)
+            })
+            .collect();
+        children.sort_by_key(|&(offset, priority, _)| (offset, priority));
+        for (_, _, child) in children {
             tree(out, g, child, at, depth + 1);
         }
     }
@@ -128,4 +147,43 @@ pub fn info_mtree<const R: usize, const O: usize, const S: usize, const F: usize
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use fief_core::memory::{Priority, RamBlock, RegionSize};
+
+    #[test]
+    fn subregions_print_by_address_then_higher_priority_first() {
+        let (mut a, mut b, mut c) = ([0u8; 16], [0u8; 16], [0u8; 16]);
+        let memory: Memory<'_, 8, 2, 1, 8> = Memory::new();
+        let space = {
+            let mut g = memory.lock();
+            let root = g.root_owner().unwrap();
+            let sys = g
+                .create_container(root, "sys", RegionSize::FULL, None)
+                .unwrap();
+            // Added out of order: high first, then a low-priority region under one of
+            // higher priority at the same address.
+            for (name, block, at, prio) in [
+                ("high", &mut a, 0x3000, 0),
+                ("low-under", &mut b, 0x1000, -1),
+                ("top-over", &mut c, 0x1000, 2),
+            ] {
+                let r = g.create_ram(root, name, RamBlock::new(block)).unwrap();
+                g.add_subregion(sys, RegionOffset(at), r, Priority(prio))
+                    .unwrap();
+            }
+            g.create_address_space(sys, "memory").unwrap()
+        };
+        let out = info_mtree(&memory, &[space]);
+        let names: Vec<&str> = out
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .filter_map(|l| l.split("): ").nth(1))
+            .collect();
+        assert_eq!(names, ["sys", "top-over", "low-under", "high"], "{out}");
+    }
 }

@@ -26,7 +26,7 @@ fn memory_demo_prints_banner_unplugs_and_exits_through_finisher() {
         stdout.contains("the old view still reaches it (ok), the new view answers decode error; 1 region(s) waited for the reader, 1 reclaimed after it"),
         "{stdout}"
     );
-    assert!(stdout.contains("    0000000020000000-0000000020000fff (prio 0, i/o): boot-rom-mirror @boot-rom 0000000000000000-0000000000000fff"), "{stdout}");
+    assert!(stdout.contains("    0000000020000000-0000000020000fff (prio 0, i/o): alias boot-rom-mirror @boot-rom 0000000000000000-0000000000000fff"), "{stdout}");
     assert!(stdout.contains("finisher: exit code 0"), "{stdout}");
 }
 
