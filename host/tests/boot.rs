@@ -516,4 +516,20 @@ fn machine_virt_and_qemu_spellings_run_the_same_guest() {
             "-M {machine}: {stderr}"
         );
     }
+    // QEMU's own command line, option for option (as tests/src/qemu.rs runs it).
+    let args = [
+        "-M",
+        "virt",
+        "-bios",
+        "none",
+        "-nographic",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-kernel",
+        image.to_str().unwrap(),
+    ];
+    let (code, out, stderr) = fief(&args);
+    assert_eq!((code, out.as_str()), (0, q.as_str()), "{stderr}");
 }
