@@ -5,13 +5,15 @@ set -eu
 cd "$(dirname "$0")"
 CC=${CC:-riscv64-unknown-elf-gcc}
 ARCH="-march=rv32imac_zicsr_zifencei -mabi=ilp32"
-LDFLAGS="-nostdlib -nostartfiles -static -T link.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments"
+LDFLAGS="-nostdlib -nostartfiles -static -Wl,--build-id=none -Wl,--no-warn-rwx-segments"
 obj=$(mktemp -d)
 trap 'rm -rf "$obj"' EXIT
 for src in *.S; do
   name=$(basename "$src" .S)
   $CC $ARCH -c -o "$obj/$name.o" "$src"
-  $CC $ARCH $LDFLAGS -o "$name.elf" "$obj/$name.o"
+  # S-mode kernels (s_*.S) sit where a firmware enters the kernel.
+  case $name in s_*) ld=link-s.ld ;; *) ld=link.ld ;; esac
+  $CC $ARCH $LDFLAGS -T $ld -o "$name.elf" "$obj/$name.o"
   echo "built $name.elf"
 done
 # The Linux-Image-shaped guest also as the raw bytes a `-kernel Image` is.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fief_tests::qemu::{qemu, qemu_with, QEMU};
+use fief_tests::qemu::{qemu, qemu_bios, qemu_with, QEMU};
 
 fn firmware(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -100,6 +100,25 @@ fn reset_and_power_off_match_qemu() {
     // -no-reboot: the first reset request ends the run, status 0.
     let out = diff(&image, &["-no-reboot"]);
     assert_eq!(out, "boot 0: data 0 ier 0 prio 0\n");
+}
+
+#[test]
+fn sbi_system_reset_reboots_the_machine_as_on_qemu() {
+    // An S-mode kernel under the default firmware (on QEMU: the same firmware as -bios)
+    // reboots twice through SBI SRST, then shuts down.
+    let image = firmware("s_srst.elf");
+    let sbi = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/sbi/fief-sbi.elf");
+    let (q, q_status) = qemu_bios(&sbi, &[], &image, Duration::from_secs(30));
+    let (code, out, stderr) = fief(&["run", "-M", "virt", "-kernel", image.to_str().unwrap()]);
+    assert_eq!(
+        (out.as_str(), Some(code)),
+        (q.as_str(), q_status),
+        "{stderr}"
+    );
+    assert_eq!(q_status, Some(0));
+    for n in 0..3 {
+        assert!(q.contains(&format!("srst boot {n}\n")), "{q}");
+    }
 }
 
 #[test]
