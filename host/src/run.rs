@@ -477,6 +477,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     let retired = AtomicU64::new(0);
     // Instructions each hart retired so far, across resets (`--max-insns` counts them all).
     let used: Vec<AtomicU64> = (0..board.harts).map(|_| AtomicU64::new(0)).collect();
+    let mut first = true;
     loop {
         run_harts(RunHarts {
             board,
@@ -487,6 +488,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
             retired: &retired,
             used: &used,
             listener: listener.as_ref(),
+            first: std::mem::take(&mut first),
         });
         let reset = board.finish() == Some(Finish::Reset);
         if !reset
@@ -542,6 +544,8 @@ struct RunHarts<'r> {
     retired: &'r AtomicU64,
     used: &'r [AtomicU64],
     listener: Option<&'r TcpListener>,
+    /// The first round (not after a reset).
+    first: bool,
 }
 
 /// Runs one hart thread per hart (hart 0 on the gdb thread with a debugger) until the
@@ -556,6 +560,7 @@ fn run_harts(r: RunHarts<'_>) {
         retired,
         used,
         listener,
+        first,
     } = r;
     let devices = board.devices;
     let trace = |t: Trace| args.trace.contains(&t);
@@ -573,7 +578,8 @@ fn run_harts(r: RunHarts<'_>) {
             let max = args
                 .max_insns
                 .map(|m| m.saturating_sub(used[index].load(Ordering::Relaxed)));
-            let freeze = args.freeze;
+            // `-S` holds the first start only: after a reset the guest runs on.
+            let freeze = args.freeze && first;
             // With a debugger, this hart runs on the gdb thread: its end ends the run
             // (unless the guest asked for a reset). That thread gets a roomy stack: the
             // hart (its block cache is ~120 KiB) is moved into the stub's target, and debug

@@ -122,6 +122,58 @@ fn sbi_system_reset_reboots_the_machine_as_on_qemu() {
 }
 
 #[test]
+fn a_reset_under_a_frozen_debugger_start_runs_on() {
+    // `-S` holds the first start for the debugger; after the guest's resets the machine
+    // runs on without waiting for a debugger again.
+    use std::io::{BufRead, BufReader, Read, Write};
+    let image = firmware("reset.elf");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fief"))
+        .args(["run", "-bios", "none", "--gdb", "tcp::0", "-S", "-kernel"])
+        .arg(&image)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("fief: gdb server on ")
+        .and_then(|l| l.strip_suffix(", waiting for the debugger"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    let mut gdb = std::net::TcpStream::connect(addr).unwrap();
+    gdb.write_all(b"$c#63").unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = stdout.read_to_string(&mut out);
+        out
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run did not end after the guest's resets");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let out = reader.join().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        out.ends_with("boot 3: data 0 ier 0 prio 0\npower off\n"),
+        "{out}"
+    );
+    drop(gdb);
+}
+
+#[test]
 fn goldfish_rtc_matches_qemu() {
     assert_eq!(diff(&firmware("rtc.elf"), &[]), "rtc ok\n");
 }
