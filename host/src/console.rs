@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use fief_boards::uart::{SerialSink, Uart16550};
+use fief_host::line::{MAX_LINE, TOO_LONG};
 use fief_host::monitor::Monitor;
 
 /// Where transmitted bytes go.
@@ -114,6 +115,8 @@ fn print(text: &str) {
 struct MonitorMode {
     monitor: &'static Monitor,
     line: Vec<u8>,
+    /// The line went past [`MAX_LINE`].
+    too_long: bool,
 }
 
 impl MonitorMode {
@@ -124,6 +127,11 @@ impl MonitorMode {
                 print("\n");
                 let line = String::from_utf8_lossy(&self.line).into_owned();
                 self.line.clear();
+                if std::mem::take(&mut self.too_long) {
+                    print(TOO_LONG);
+                    print("(fief) ");
+                    return false;
+                }
                 let reply = self.monitor.execute(&line);
                 print(&reply.text);
                 if reply.quit {
@@ -132,6 +140,8 @@ impl MonitorMode {
                 print("(fief) ");
             }
             0x7f | 0x08 if self.line.pop().is_some() => print("\x08 \x08"),
+            // Past the bound, bytes are dropped (not echoed) and the line is refused.
+            0x20..=0x7e if self.line.len() >= MAX_LINE => self.too_long = true,
             0x20..=0x7e => {
                 self.line.push(byte);
                 print(&(byte as char).to_string());
@@ -180,6 +190,7 @@ pub fn spawn_stdin(
                                     mode = Some(MonitorMode {
                                         monitor,
                                         line: Vec::new(),
+                                        too_long: false,
                                     });
                                 }
                                 continue;

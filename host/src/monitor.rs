@@ -29,6 +29,7 @@ use fief_core::memory::{Priority, RamBlock, RegionKind, RegionOffset, RegionSize
 use fief_core::owner::{Lifecycle, OwnerHandle};
 
 use crate::hotplug_ram::HotplugRam;
+use crate::line::{BoundedLines, Line, TOO_LONG};
 use crate::mtree;
 
 /// How long `device_del` waits for an unplug to complete before reporting it pending.
@@ -620,12 +621,14 @@ impl Monitor {
     }
 }
 
-/// Serves the monitor on a Unix socket at `path` (replacing a stale socket file), one
-/// session at a time, on a detached thread.
+/// Serves the monitor on a Unix socket at `path`, one session at a time, on a detached
+/// thread. A file already at `path` is replaced only if it is a stale socket (nobody
+/// listens on it); anything else is refused with a clear line. Lines are read with a bound
+/// ([`crate::line`]): an over-long one is answered with an error and discarded.
 pub fn serve_unix(monitor: &'static Monitor, path: &str) -> Result<(), String> {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufReader, Write};
     use std::os::unix::net::UnixListener;
-    let _ = std::fs::remove_file(path);
+    replace_stale_socket(path)?;
     let listener = UnixListener::bind(path)
         .map_err(|e| format!("--monitor: cannot listen on '{path}': {e}"))?;
     std::thread::Builder::new()
@@ -638,10 +641,12 @@ pub fn serve_unix(monitor: &'static Monitor, path: &str) -> Result<(), String> {
                 };
                 let _ = write!(out, "{}(fief) ", Monitor::banner());
                 let _ = out.flush();
-                let reader = BufReader::new(stream);
-                for line in reader.lines() {
-                    let Ok(line) = line else { break };
-                    let reply = monitor.execute(&line);
+                let mut lines = BoundedLines::new(BufReader::new(stream));
+                while let Ok(Some(line)) = lines.next_line() {
+                    let reply = match line {
+                        Line::Text(line) => monitor.execute(&line),
+                        Line::TooLong => Reply::text(TOO_LONG),
+                    };
                     let _ = out.write_all(reply.text.as_bytes());
                     if reply.quit {
                         return;
@@ -653,4 +658,31 @@ pub fn serve_unix(monitor: &'static Monitor, path: &str) -> Result<(), String> {
         })
         .map_err(|e| format!("cannot start the monitor thread: {e}"))?;
     Ok(())
+}
+
+/// Makes room for the monitor's socket at `path`: nothing there, or a stale socket (which
+/// is removed); a socket something listens on, or any other file, is an error.
+fn replace_stale_socket(path: &str) -> Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    use std::os::unix::net::UnixStream;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("--monitor: cannot look at '{path}': {e}")),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(format!(
+            "--monitor: '{path}' exists and is not a socket: refusing to replace it"
+        ));
+    }
+    match UnixStream::connect(path) {
+        Ok(_) => Err(format!(
+            "--monitor: '{path}' is a socket in use (something listens on it): refusing to replace it"
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => std::fs::remove_file(path)
+            .map_err(|e| format!("--monitor: cannot remove the stale socket '{path}': {e}")),
+        Err(e) => Err(format!(
+            "--monitor: '{path}' is a socket that cannot be checked ({e}): refusing to replace it"
+        )),
+    }
 }
