@@ -351,11 +351,18 @@ impl Files {
             + self.dtb.as_ref().map_or(0, |d| d.bytes.len())
             + bootargs.map_or(0, str::len);
         let mut dtb_buf = vec![0u8; dtb_room];
+        // As QEMU: 32 new random bytes in `/chosen/rng-seed` at every boot (none if the
+        // host cannot give them).
+        let mut seed = [0u8; 32];
+        let seeded = std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut seed))
+            .is_ok();
         let images = BootImages {
             firmware: self.firmware.as_ref().map(image),
             kernel: self.kernel.as_ref().map(image),
             initrd: self.initrd.as_ref().map(|f| f.bytes.as_slice()),
             bootargs,
+            rng_seed: seeded.then_some(&seed[..]),
             dtb: match &self.dtb {
                 Some(d) => DtbSource::User(&d.bytes),
                 None => DtbSource::Generate,

@@ -79,6 +79,9 @@ pub struct BootImages<'b> {
     pub initrd: Option<&'b [u8]>,
     /// The kernel command line (`-append`).
     pub bootargs: Option<&'b str>,
+    /// Random bytes for `/chosen/rng-seed` of the board's own tree (QEMU gives 32 new ones
+    /// at every boot, for the kernel's early entropy).
+    pub rng_seed: Option<&'b [u8]>,
     /// The device tree.
     pub dtb: DtbSource<'b>,
 }
@@ -258,10 +261,15 @@ impl Virt32<'_> {
         let chosen = Chosen {
             bootargs: images.bootargs,
             initrd,
+            rng_seed: None,
+        };
+        let generated = Chosen {
+            rng_seed: images.rng_seed,
+            ..chosen
         };
         let dtb: &[u8] = match images.dtb {
             DtbSource::Generate => {
-                let len = write_dtb_chosen(self.ram_size, self.harts, &chosen, dtb_buf)
+                let len = write_dtb_chosen(self.ram_size, self.harts, &generated, dtb_buf)
                     .map_err(BoardError::Fdt)?;
                 &dtb_buf[..len]
             }

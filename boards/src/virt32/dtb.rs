@@ -24,6 +24,9 @@ pub struct Chosen<'b> {
     pub bootargs: Option<&'b str>,
     /// `linux,initrd-start` and `linux,initrd-end` (`-initrd`, where it was placed).
     pub initrd: Option<(u64, u64)>,
+    /// `rng-seed`: random bytes for the kernel's early entropy (the board's own tree
+    /// only; a user's tree keeps its own).
+    pub rng_seed: Option<&'b [u8]>,
 }
 
 impl Chosen<'_> {
@@ -35,6 +38,9 @@ impl Chosen<'_> {
         }
         if let Some(args) = self.bootargs {
             w.prop_str("bootargs", args)?;
+        }
+        if let Some(seed) = self.rng_seed {
+            w.prop("rng-seed", seed)?;
         }
         Ok(())
     }
