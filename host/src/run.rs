@@ -121,7 +121,9 @@ pub struct RunArgs {
     /// Where the UART's output goes: stdio, null or file:PATH.
     #[arg(long, default_value = "stdio")]
     pub serial: String,
-    /// Stop each hart after about this many instructions.
+    /// Stop each hart after about this many instructions. A hart waiting in wfi counts
+    /// one instruction per 100 ns tick of mtime (the 10 MHz timebase) it waits, so a run
+    /// whose harts wait forever ends too.
     #[arg(long = "max-insns")]
     pub max_insns: Option<u64>,
     /// What to trace on standard error (comma-separated).
@@ -754,7 +756,7 @@ fn hart_loop(
             );
         }
         match exit {
-            Exit::Wfi => wait_for_interrupt(board, &hart, quit),
+            Exit::Wfi => executed += wait_for_interrupt(board, &hart, quit, limit - executed),
             Exit::Breakpoint(pc) => {
                 eprintln!("fief: hart {} stopped at ebreak {pc:#x}", hart.hart_id());
                 return (executed, false);
@@ -840,20 +842,31 @@ fn describe<B: Bus + ?Sized>(bus: &B, xlen: Xlen, pc: u64) -> Option<String> {
     ))
 }
 
-/// Sleeps until one of the hart's enabled interrupts is pending (or a stop).
-fn wait_for_interrupt(board: &Virt32<'static>, hart: &Hart<'static>, quit: &AtomicBool) {
+/// Sleeps until one of the hart's enabled interrupts is pending (or a stop), or until it
+/// has waited `most` ticks of `mtime`; returns the ticks it waited (at most `most`), which
+/// `--max-insns` counts as instructions (so a hart that waits forever still ends).
+fn wait_for_interrupt(
+    board: &Virt32<'static>,
+    hart: &Hart<'static>,
+    quit: &AtomicBool,
+    most: u64,
+) -> u64 {
     let clint = &board.devices.clint;
     let mie = hart.csr(csr::num::MIE).unwrap_or(0) as u32;
+    let start = clint.mtime();
     loop {
         clint.update();
         board.devices.rtc.update();
+        let waited = clint.mtime().saturating_sub(start);
         if hart.irqs().pending() & mie != 0
             || quit.load(Ordering::Acquire)
             || board.finish().is_some()
+            || waited >= most
         {
-            return;
+            return waited.min(most);
         }
-        let mut nap = Duration::from_millis(1);
+        let mut nap =
+            Duration::from_millis(1).min(Duration::from_nanos((most - waited).saturating_mul(100)));
         if let Some(deadline) = clint.next_deadline() {
             let ticks = deadline.saturating_sub(clint.mtime());
             nap = nap.min(Duration::from_nanos(ticks.saturating_mul(100)));

@@ -1,7 +1,7 @@
 //! Differential runs of the board firmware: each image of `host/firmware/` on
 //! `qemu-system-riscv32 -M virt -bios none -nographic` and on `fief run -M virt32` must print
 //! byte-identical console output and end with the same exit status. (`dma` and `dmarun` use
-//! Fief's DMA engine, which QEMU's `virt` does not have, and `spin` never ends; they are
+//! Fief's DMA engine, which QEMU's `virt` does not have, and `spin` and `wfi` never end; they are
 //! tested in `virt32.rs` and `dma.rs`.)
 #![allow(clippy::unwrap_used)]
 

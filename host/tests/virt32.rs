@@ -186,6 +186,36 @@ fn instruction_limit_stops_the_run() {
     );
 }
 
+/// Issue 16: harts that wait in wfi forever still end a run with --max-insns (waiting
+/// counts one instruction per 100 ns tick): 2 M ticks are 0.2 s.
+#[test]
+fn instruction_limit_stops_a_run_waiting_in_wfi_forever() {
+    let path = firmware("wfi.elf");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fief"))
+        .args(["run", "--bios", "none", "--kernel"])
+        .arg(&path)
+        .args(["--max-insns", "2000000"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the run waiting in wfi did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "fief: instruction limit reached (2000000 per hart)\n"
+    );
+}
+
 #[test]
 fn serial_to_a_file_and_firmware_with_a_raw_kernel() {
     let out = std::env::temp_dir().join(format!("fief-serial-{}.txt", std::process::id()));
