@@ -17,14 +17,15 @@ pub const MISA_EXTENSIONS: u64 =
     bit(b'i') | bit(b'm') | bit(b'a') | bit(b'c') | bit(b's') | bit(b'u');
 
 /// Multi-letter extensions, in the order the ISA string takes (the `Z*` ones by their
-/// category letter, then alphabetically; then `S*`).
-pub const Z_EXTENSIONS: &[&str] = &["zicntr", "zicsr", "zifencei", "zihpm"];
+/// category letter, then alphabetically; then the `S*` ones): counters (Zicntr, Zihpm),
+/// CSRs, `fence.i`, debug triggers (Sdtrig).
+pub const Z_EXTENSIONS: &[&str] = &["zicntr", "zicsr", "zifencei", "zihpm", "sdtrig"];
 
 /// The single-letter extensions in the ISA string's canonical order (S and U are
 /// privilege modes, not named there).
 const LETTER_ORDER: &[u8] = b"iemafdqlcbkjtpvh";
 
-/// Writes the ISA string (`rv32imac_zicntr_zicsr_zifencei_zihpm`) for `xlen`: the device tree's
+/// Writes the ISA string (`rv32imac_zicntr_zicsr_zifencei_zihpm_sdtrig`) for `xlen`: the device tree's
 /// `riscv,isa`.
 pub fn write_isa(xlen: Xlen, out: &mut impl fmt::Write) -> fmt::Result {
     out.write_str(match xlen {
@@ -63,6 +64,6 @@ mod tests {
     fn isa_string_follows_misa() {
         let mut b = Buf([0; 64], 0);
         write_isa(Xlen::Rv32, &mut b).unwrap_or(());
-        assert_eq!(&b.0[..b.1], b"rv32imac_zicntr_zicsr_zifencei_zihpm");
+        assert_eq!(&b.0[..b.1], b"rv32imac_zicntr_zicsr_zifencei_zihpm_sdtrig");
     }
 }
