@@ -83,6 +83,9 @@ pub struct GdbHart {
     breakpoints: Vec<(u64, u64, Vec<u8>)>,
     /// The debugger asked for one instruction (`stepi`) rather than `continue`.
     stepping: bool,
+    /// The debugger's hardware points: address, length, and the watch kind (`None` for a
+    /// breakpoint); taken out when it goes.
+    hw_points: Vec<(u64, u64, Option<WatchKind>)>,
 }
 
 /// Why the guest stopped by itself.
@@ -109,6 +112,7 @@ impl GdbHart {
             quit,
             breakpoints: Vec::new(),
             stepping: false,
+            hw_points: Vec::new(),
         }
     }
 
@@ -212,10 +216,17 @@ impl GdbHart {
         }
     }
 
-    /// The debugger is gone: take the breakpoints out (nobody would report them now).
+    /// The debugger is gone: take its breakpoints and watchpoints out (nobody would report
+    /// them now; a hardware one would stop the guest for good), as QEMU does.
     fn detach(&mut self) {
         for (_, pa, bytes) in std::mem::take(&mut self.breakpoints) {
             self.write(pa, &bytes);
+        }
+        for (addr, len, kind) in std::mem::take(&mut self.hw_points) {
+            match kind {
+                None => self.hart.remove_hw_breakpoint(addr),
+                Some(kind) => self.hart.remove_watchpoint(addr, len, kind),
+            };
         }
         self.stepping = false;
     }
@@ -369,10 +380,16 @@ impl Breakpoints for GdbHart {
 
 impl HwBreakpoint for GdbHart {
     fn add_hw_breakpoint(&mut self, addr: u32, _kind: usize) -> TargetResult<bool, Self> {
-        Ok(self.hart.add_hw_breakpoint(addr as u64))
+        let added = self.hart.add_hw_breakpoint(addr as u64);
+        if added {
+            self.hw_points.push((addr as u64, 1, None));
+        }
+        Ok(added)
     }
 
     fn remove_hw_breakpoint(&mut self, addr: u32, _kind: usize) -> TargetResult<bool, Self> {
+        let point = (addr as u64, 1, None);
+        self.hw_points.retain(|p| *p != point);
         Ok(self.hart.remove_hw_breakpoint(addr as u64))
     }
 }
@@ -392,9 +409,12 @@ impl HwWatchpoint for GdbHart {
         len: u32,
         kind: GdbWatchKind,
     ) -> TargetResult<bool, Self> {
-        Ok(self
-            .hart
-            .add_watchpoint(addr as u64, len as u64, watch_kind(kind)))
+        let kind = watch_kind(kind);
+        let added = self.hart.add_watchpoint(addr as u64, len as u64, kind);
+        if added {
+            self.hw_points.push((addr as u64, len as u64, Some(kind)));
+        }
+        Ok(added)
     }
 
     fn remove_hw_watchpoint(
@@ -403,9 +423,15 @@ impl HwWatchpoint for GdbHart {
         len: u32,
         kind: GdbWatchKind,
     ) -> TargetResult<bool, Self> {
-        Ok(self
-            .hart
-            .remove_watchpoint(addr as u64, len as u64, watch_kind(kind)))
+        let kind = watch_kind(kind);
+        if let Some(i) = self
+            .hw_points
+            .iter()
+            .position(|p| *p == (addr as u64, len as u64, Some(kind)))
+        {
+            self.hw_points.swap_remove(i);
+        }
+        Ok(self.hart.remove_watchpoint(addr as u64, len as u64, kind))
     }
 }
 

@@ -84,9 +84,14 @@ fn firmware(name: &str) -> PathBuf {
 /// Starts `fief run` on spin.elf (a guest that never ends) with a gdb server on a free
 /// port; returns the child, the server's address, and the rest of its stderr as lines.
 fn spin(extra: &[&str], stdin: Stdio) -> (Child, String, mpsc::Receiver<String>) {
+    guest("spin.elf", extra, stdin)
+}
+
+/// Like [`spin`] with the image `name`.
+fn guest(name: &str, extra: &[&str], stdin: Stdio) -> (Child, String, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fief"))
         .args(["run", "--bios", "none", "--kernel"])
-        .arg(firmware("spin.elf"))
+        .arg(firmware(name))
         .args(["--gdb", "tcp::0"])
         .args(extra)
         .stdin(stdin)
@@ -240,4 +245,17 @@ fn monitor_quit_ends_a_run_waiting_for_or_attached_to_a_debugger() {
         assert_eq!(exits(&mut child), Some(0), "attached: {attached}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+#[test]
+fn a_debugger_that_goes_away_takes_its_hardware_points_with_it() {
+    // uart.elf runs to its end; a hardware breakpoint on its first instruction, left
+    // behind by a debugger that went away, would stop it there for good.
+    let (mut child, addr, _stderr) = guest("uart.elf", &["-S", "--serial", "null"], Stdio::null());
+    let mut gdb = Rsp::connect(&addr);
+    assert!(gdb.send("?").len() >= 3);
+    assert_eq!(gdb.send("Z1,80000000,4"), "OK");
+    assert_eq!(gdb.send("Z2,80001000,4"), "OK");
+    drop(gdb);
+    assert_eq!(exits(&mut child), Some(0), "the guest ran to its end");
 }
