@@ -241,34 +241,42 @@ impl Connection for Framed {
     type Error = io::Error;
 
     fn write(&mut self, byte: u8) -> io::Result<()> {
-        {
-            let mut s = self.state.borrow_mut();
-            s.out = match (s.out, byte) {
-                // A stub started again does not know about no-ack mode: drop its acks.
-                (0, b'+') if s.no_ack => return Ok(()),
-                (0, b'$') => {
-                    s.no_ack |= s.no_ack_asked;
-                    1
-                }
-                (0, _) => 0,
-                (1, b'#') => 2,
-                (1, _) => 1,
-                (2, _) => 3,
-                _ => 0,
-            };
-        }
-        (&self.stream).write_all(&[byte])
+        self.write_all(&[byte])
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        for &b in buf {
-            self.write(b)?;
+        let mut out = Vec::with_capacity(buf.len());
+        {
+            let mut s = self.state.borrow_mut();
+            for &byte in buf {
+                if s.out == 0 && byte == b'+' && s.no_ack {
+                    // A stub started again does not know about no-ack mode: drop its acks.
+                    continue;
+                }
+                s.out = next_out(&mut s, byte);
+                out.push(byte);
+            }
         }
-        Ok(())
+        (&self.stream).write_all(&out)
     }
 
     fn flush(&mut self) -> io::Result<()> {
         (&self.stream).flush()
+    }
+}
+
+/// Where the stub's output is after `byte` (see [`State::out`]).
+fn next_out(s: &mut State, byte: u8) -> u8 {
+    match (s.out, byte) {
+        (0, b'$') => {
+            s.no_ack |= s.no_ack_asked;
+            1
+        }
+        (0, _) => 0,
+        (1, b'#') => 2,
+        (1, _) => 1,
+        (2, _) => 3,
+        _ => 0,
     }
 }
 
