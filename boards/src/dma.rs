@@ -524,6 +524,25 @@ impl<'a, const C: usize> DmaEngine<'a, C> {
         self.control(c, control::START);
     }
 
+    /// Machine reset: every channel back to idle with its registers zero, the interrupt
+    /// status and enables cleared, both outputs lowered. A stepper still at work on a
+    /// channel is waited for; abort the channels and let their steppers see it first
+    /// (`Virt32::reset` does), or a transfer in progress is cut off mid-chunk.
+    pub fn reset(&self) {
+        for ch in &self.channels {
+            while ch.stepping.load(Ordering::SeqCst) {
+                core::hint::spin_loop();
+            }
+            let mut w = ch.work.lock();
+            *w = Work::default();
+            ch.abort.store(false, Ordering::SeqCst);
+            ch.mirror(&w);
+        }
+        self.int_status.store(0, Ordering::SeqCst);
+        self.int_enable.store(0, Ordering::SeqCst);
+        self.update_irqs();
+    }
+
     /// Asks channel `c` to abort between chunks, as a guest would.
     pub fn abort(&self, c: usize) {
         self.control(c, control::ABORT);

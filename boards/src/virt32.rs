@@ -644,9 +644,17 @@ impl<'a> Virt32<'a> {
         d.clint.reset();
         d.plic.reset();
         d.rtc.reset();
+        // Transfers in flight stop between chunks: abort them and step the channels here
+        // until they have (worker threads may be stepping them too), then clear them.
         for c in 0..DMA_CHANNELS {
             d.dma.abort(c);
         }
+        for _ in 0..10_000 {
+            if self.dma_poll(1) == 0 && d.dma.busy_mask() == 0 {
+                break;
+            }
+        }
+        d.dma.reset();
         d.finisher.reset();
     }
 

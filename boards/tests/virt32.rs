@@ -85,3 +85,66 @@ fn unplugging_the_uart_disconnects_its_interrupt() {
     // The hart's four lines, the RTC's and the DMA engine's two remain.
     assert_eq!(d.wiring.len(), 7);
 }
+
+#[test]
+fn machine_reset_puts_every_device_back() {
+    use fief_boards::dma::reg;
+    use fief_boards::virt32::{DMA_BASE, DMA_ERROR_IRQ, RTC_IRQ};
+    let b = board(1);
+    let d = b.devices;
+    let space = b.space();
+    let w = |addr: u64, v: u64| {
+        let r = space.write(
+            GuestAddress(addr),
+            AccessSize::Word,
+            v,
+            MemTxAttrs::UNSPECIFIED,
+        );
+        assert_eq!(r, MemTxResult::OK, "{addr:#x}");
+    };
+    let r = |addr: u64| {
+        space
+            .read(
+                GuestAddress(addr),
+                AccessSize::Word,
+                MemTxAttrs::UNSPECIFIED,
+            )
+            .0
+    };
+    let ch0 = DMA_BASE + reg::CHANNEL_BASE;
+    // The DMA engine: a chain at an unmapped address ends in an error interrupt.
+    w(DMA_BASE + reg::INT_ENABLE, 0xffff_ffff);
+    w(ch0 + reg::DESC, 0x10);
+    w(ch0 + reg::CONTROL, 1);
+    while b.dma_poll(4) != 0 {}
+    assert_ne!(r(ch0 + reg::STATUS), 0);
+    assert!(d.dma.error_irq.level() && d.plic.is_pending(DMA_ERROR_IRQ));
+    // The RTC: an alarm in the past with its interrupt enabled.
+    w(0x10_1010, 1);
+    w(0x10_1008, 0);
+    assert!(d.rtc.irq_level() && d.plic.is_pending(RTC_IRQ));
+    // The CLINT: a timer and a software interrupt; the PLIC: a priority and an enable.
+    w(0x200_4000, 0x1234);
+    w(0x200_0000, 1);
+    w(0xc00_0000 + 4 * RTC_IRQ as u64, 3);
+    w(0xc00_2000, 1 << RTC_IRQ);
+    assert!(d.harts.get(0).unwrap().pending() != 0);
+    // The finisher: a reset request.
+    w(0x10_0000, 0x7777);
+    assert!(b.finish().is_some());
+
+    b.reset();
+    assert_eq!(b.finish(), None);
+    assert_eq!(r(ch0 + reg::STATUS), 0);
+    assert_eq!(r(DMA_BASE + reg::INT_STATUS), 0);
+    assert_eq!(r(DMA_BASE + reg::INT_ENABLE), 0);
+    assert!(!d.dma.error_irq.level() && !d.dma.done_irq.level());
+    assert!(!d.rtc.irq_level());
+    assert_eq!(r(0x10_1010), 0);
+    assert_eq!(d.clint.mtimecmp(0), Some(u64::MAX));
+    assert_eq!(r(0x200_0000), 0);
+    assert_eq!(r(0xc00_0000 + 4 * RTC_IRQ as u64), 0);
+    assert_eq!(r(0xc00_2000), 0);
+    // Nothing is left pending at the hart but what the guest sets itself.
+    assert_eq!(d.harts.get(0).unwrap().pending() & !(1 << 31), 0);
+}
