@@ -17,6 +17,8 @@ pub const HEADER_LEN: usize = 64;
 pub const UIMAGE_MAGIC: u32 = 0x2705_1956;
 /// uImage `ih_type` of a kernel.
 const IH_TYPE_KERNEL: u8 = 2;
+/// uImage `ih_type` of a RAM disk.
+const IH_TYPE_RAMDISK: u8 = 3;
 /// uImage `ih_comp` of an uncompressed image.
 const IH_COMP_NONE: u8 = 0;
 
@@ -116,6 +118,21 @@ fn le64(b: &[u8], at: usize) -> u64 {
         word.copy_from_slice(bytes);
     }
     u64::from_le_bytes(word)
+}
+
+/// The bytes of an initrd as QEMU loads one (`load_ramdisk`): the data of a U-Boot
+/// uImage of type RAM disk without its header, anything else whole. A compressed RAM-disk
+/// uImage is refused ([`ImageError::UImageCompression`]); one shorter than its header says
+/// is loaded whole, as raw bytes.
+pub fn ramdisk(bytes: &[u8]) -> Result<&[u8], ImageError> {
+    if bytes.len() < HEADER_LEN || be32(bytes, 0) != UIMAGE_MAGIC || bytes[30] != IH_TYPE_RAMDISK {
+        return Ok(bytes);
+    }
+    if bytes[31] != IH_COMP_NONE {
+        return Err(ImageError::UImageCompression { found: bytes[31] });
+    }
+    let size = be32(bytes, 12) as usize;
+    Ok(bytes.get(HEADER_LEN..HEADER_LEN + size).unwrap_or(bytes))
 }
 
 impl Format {
@@ -224,5 +241,15 @@ mod tests {
         l[48..56].copy_from_slice(b"RISCV\0\0\0");
         assert!(matches!(Format::detect(&l), Ok(Format::LinuxImage(_))));
         assert_eq!(Format::detect(b"short"), Ok(Format::Raw));
+        // A RAM-disk uImage loses its header; anything else stays whole.
+        let mut rd = [7u8; 80];
+        rd[..4].copy_from_slice(&UIMAGE_MAGIC.to_be_bytes());
+        rd[12..16].copy_from_slice(&10u32.to_be_bytes());
+        rd[30] = 3;
+        rd[31] = 0;
+        assert_eq!(ramdisk(&rd).unwrap().len(), 10);
+        rd[31] = 1;
+        assert!(ramdisk(&rd).is_err());
+        assert_eq!(ramdisk(&l), Ok(&l[..]));
     }
 }

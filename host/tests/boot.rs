@@ -384,8 +384,16 @@ fn fief_dtb(args: &[&str], out: &Path) -> BTreeMap<String, Props> {
 #[test]
 fn chosen_carries_append_and_initrd_as_on_qemu() {
     let kernel = firmware("image.bin");
-    let initrd = temp("initrd.cpio", &[0x5a; 150_000]);
-    for mem in ["64M", "512M"] {
+    let raw = temp("initrd.cpio", &[0x5a; 150_000]);
+    // The same behind a U-Boot RAM-disk header, which QEMU strips (initrd-end tells).
+    let mut rd = vec![0u8; 64];
+    rd[..4].copy_from_slice(&0x2705_1956u32.to_be_bytes());
+    rd[12..16].copy_from_slice(&100_000u32.to_be_bytes());
+    rd[29] = 26; // RISC-V
+    rd[30] = 3; // RAM disk
+    rd.extend_from_slice(&[0x5a; 100_000]);
+    let uimage = temp("initrd.uimg", &rd);
+    for (mem, initrd) in [("64M", &raw), ("512M", &raw), ("256M", &uimage)] {
         let args = [
             "-m",
             mem,

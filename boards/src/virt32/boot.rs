@@ -234,7 +234,11 @@ impl Virt32<'_> {
         };
         let initrd = match (images.initrd, kernel_entry) {
             (Some(_), None) => return Err(BoardError::InitrdWithoutKernel),
-            (Some(bytes), Some(k)) => {
+            (Some(file), Some(k)) => {
+                let bytes = fief_core::image::ramdisk(file).map_err(|error| BoardError::Image {
+                    what: "initrd",
+                    error,
+                })?;
                 let start = k.saturating_add((self.ram_size / 2).min(INITRD_MAX_OFFSET));
                 let size = bytes.len() as u64;
                 if start >= ram_end || size > ram_end - start {

@@ -336,4 +336,39 @@ mod tests {
             "{refused} refused, {copied} copied"
         );
     }
+
+    #[test]
+    fn a_user_tree_without_chosen_gets_one() {
+        let mut tree = [0u8; 256];
+        let mut w = FdtWriter::new(&mut tree).unwrap();
+        w.begin_node("").unwrap();
+        w.prop_u32("#address-cells", 2).unwrap();
+        w.begin_node("cpus").unwrap();
+        w.end_node().unwrap();
+        w.end_node().unwrap();
+        let len = w.finish().unwrap();
+        let chosen = Chosen {
+            bootargs: Some("quiet"),
+            ..Chosen::default()
+        };
+        let mut out = [0u8; 512];
+        let n = rewrite_chosen(&tree[..len], &chosen, &mut out).unwrap();
+        let tokens: heapless::Vec<FdtToken<'_>, 16> = FdtReader::new(&out[..n])
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            &tokens[3..],
+            [
+                FdtToken::EndNode,
+                FdtToken::BeginNode("chosen"),
+                FdtToken::Prop {
+                    name: "bootargs",
+                    value: b"quiet\0"
+                },
+                FdtToken::EndNode,
+                FdtToken::EndNode,
+            ]
+        );
+    }
 }
