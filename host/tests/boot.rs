@@ -612,3 +612,81 @@ fn machine_virt_and_qemu_spellings_run_the_same_guest() {
     let (code, out, stderr) = fief(&args);
     assert_eq!((code, out.as_str()), (0, q.as_str()), "{stderr}");
 }
+
+/// The `system` container's children in an `info mtree` listing: (first, last, kind, name).
+fn mtree_children(text: &str) -> Vec<(String, String, String, String)> {
+    text.lines()
+        .skip_while(|l| *l != "address-space: memory")
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("    ") && !l.starts_with("      "))
+        .map(|l| {
+            let (range, rest) = l.trim().split_once(' ').unwrap();
+            let (first, last) = range.split_once('-').unwrap();
+            let (kind, name) = rest.split_once("): ").unwrap();
+            (first.into(), last.into(), kind.into(), name.into())
+        })
+        .collect()
+}
+
+#[test]
+fn info_mtree_diffs_with_qemus() {
+    use std::io::Write;
+    let mut child = Command::new(QEMU)
+        .args(["-M", "virt", "-bios", "none", "-nographic", "-m", "64M"])
+        .args(["-monitor", "stdio", "-serial", "none", "-S"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {QEMU}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"info mtree\nquit\n")
+        .unwrap();
+    let q = String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned();
+    let (code, f, stderr) = fief(&["info", "mtree", "-M", "virt", "-m", "64M"]);
+    assert_eq!(code, 0, "{stderr}");
+    // Fief's regions by QEMU's names (the CLINT is one region on Fief, QEMU's ACLINT
+    // two: its first is compared), and whether the ends agree.
+    let names = [
+        ("test", "riscv.sifive.test", true),
+        ("rtc", "goldfish_rtc", false), // QEMU maps 0x24 bytes, the tree says 0x1000
+        ("clint", "riscv.aclint.swi", false), // swi + mtimer on QEMU
+        ("plic", "riscv.sifive.plic", true),
+        ("uart0", "serial", false), // QEMU maps 8 bytes, the tree says 0x100
+        ("ram", "riscv_virt_board.ram", true),
+    ];
+    let qemu = mtree_children(&q);
+    let fief = mtree_children(&f);
+    assert!(qemu.len() > 20, "{q}");
+    let mut matched = Vec::new();
+    for (first, last, kind, name) in &fief {
+        if name == "dma0" {
+            continue; // Fief's own DMA engine
+        }
+        let (_, q_name, same_end) = names
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .unwrap_or_else(|| panic!("{name}: not in QEMU's map"));
+        let q_line = qemu
+            .iter()
+            .find(|(_, _, _, n)| n == q_name)
+            .unwrap_or_else(|| panic!("{q_name} not in\n{q}"));
+        assert_eq!((first, kind), (&q_line.0, &q_line.2), "{name}");
+        if *same_end {
+            assert_eq!(last, &q_line.1, "{name}");
+        }
+        matched.push(*q_name);
+    }
+    // The same order as QEMU's (by address, then priority).
+    let q_order: Vec<&str> = qemu
+        .iter()
+        .map(|(_, _, _, n)| n.as_str())
+        .filter(|n| matched.contains(n))
+        .collect();
+    assert_eq!(matched, q_order);
+    assert_eq!(matched.len(), names.len());
+}
