@@ -2,6 +2,7 @@
 //!
 //! | base          | size         | device                                   | IRQ (PLIC source) |
 //! |---------------|--------------|------------------------------------------|-------------------|
+//! | `0x0000_1000` | `0xf000`     | boot ROM (`mrom`), when given             |                   |
 //! | `0x0010_0000` | `0x1000`     | SiFive test finisher (`test`)             |                   |
 //! | `0x0010_1000` | `0x1000`     | Goldfish RTC (`rtc`)                      | 11                |
 //! | `0x0200_0000` | `0x1_0000`   | CLINT (`clint`)                           |                   |
@@ -52,7 +53,9 @@ use crate::uart::{Uart16550, UART_SIZE};
 mod boot;
 mod dtb;
 
-pub use boot::{Boot, BootImages, DtbSource, Image, INITRD_MAX_OFFSET, KERNEL_ALIGN};
+pub use boot::{
+    Boot, BootImages, DtbSource, Image, FW_DYNAMIC_INFO, INITRD_MAX_OFFSET, KERNEL_ALIGN,
+};
 pub use dtb::{rewrite_chosen, write_dtb, write_dtb_chosen, Chosen};
 
 /// Most harts a `virt32` board takes.
@@ -83,10 +86,22 @@ pub const KERNEL_OFFSET: u64 = 4 << 20;
 /// The UART's input clock, as in QEMU's device tree.
 pub const UART_CLOCK_HZ: u32 = 3_686_400;
 
+/// Where the boot ROM is (QEMU `virt`'s `mrom`): the reset vector and OpenSBI's
+/// `fw_dynamic_info`.
+pub const MROM_BASE: u64 = 0x1000;
+/// The boot ROM's size.
+pub const MROM_SIZE: u64 = 0xf000;
+
 /// The `virt32` layout.
 pub const VIRT32: Layout = Layout {
     name: "virt32",
     map: &[
+        MapEntry {
+            name: "mrom",
+            base: MROM_BASE,
+            size: MROM_SIZE,
+            kind: DeviceKind::Rom,
+        },
         MapEntry {
             name: "test",
             base: 0x10_0000,
@@ -467,15 +482,37 @@ pub struct Virt32<'a> {
     pub harts: usize,
     /// RAM size in bytes.
     pub ram_size: u64,
+    /// Whether the boot ROM is mapped ([`Virt32::build_with_mrom`]).
+    pub mrom: bool,
 }
 
 impl<'a> Virt32<'a> {
-    /// Builds the board over `devices` with `ram` as main RAM and `harts` harts.
+    /// Builds the board over `devices` with `ram` as main RAM and `harts` harts, without
+    /// the boot ROM.
     pub fn build(
         devices: &'a Virt32Devices<'a>,
         ram: RamBlock<'a>,
         harts: usize,
     ) -> Result<Virt32<'a>, BoardError> {
+        Self::build_with_mrom(devices, ram, None, harts)
+    }
+
+    /// [`Virt32::build`] with `mrom` ([`MROM_SIZE`] bytes at most) as the boot ROM at
+    /// [`MROM_BASE`], as QEMU `virt` has it: each boot writes a reset vector there and
+    /// OpenSBI's `fw_dynamic_info`, whose address every hart gets in `a2`.
+    pub fn build_with_mrom(
+        devices: &'a Virt32Devices<'a>,
+        ram: RamBlock<'a>,
+        mrom: Option<RamBlock<'a>>,
+        harts: usize,
+    ) -> Result<Virt32<'a>, BoardError> {
+        let has_mrom = mrom.is_some();
+        if mrom
+            .as_ref()
+            .is_some_and(|m| m.len() == 0 || m.len() > MROM_SIZE)
+        {
+            return Err(BoardError::Memory(Error::EmptyBlock));
+        }
         if harts == 0 || harts > MAX_HARTS {
             return Err(BoardError::Harts { requested: harts });
         }
@@ -490,12 +527,17 @@ impl<'a> Virt32<'a> {
             let root = g.root_owner()?;
             let system = g.create_container(root, "system", RegionSize::FULL, None)?;
             let mut ram = Some(ram);
+            let mut mrom = mrom;
             let mut owners = [root; 6];
             for entry in VIRT32.map {
                 let region = match entry.kind {
                     DeviceKind::Ram => {
                         let Some(block) = ram.take() else { continue };
                         g.create_ram(root, entry.name, block).map_err(|r| r.error)?
+                    }
+                    DeviceKind::Rom => {
+                        let Some(block) = mrom.take() else { continue };
+                        g.create_rom(root, entry.name, block).map_err(|r| r.error)?
                     }
                     kind => {
                         let (ops, slot): (&'a dyn MmioOps, usize) = match kind {
@@ -548,6 +590,7 @@ impl<'a> Virt32<'a> {
                 },
                 harts,
                 ram_size,
+                mrom: has_mrom,
             })
         })();
         g.commit()?;
@@ -592,6 +635,9 @@ impl<'a> Virt32<'a> {
         let mut hart = Hart::with_irqs(i as u64, Xlen::Rv32, pc, irqs);
         hart.set_reg(10, i as u64);
         hart.set_reg(11, dtb_addr);
+        if self.mrom {
+            hart.set_reg(12, boot::FW_DYNAMIC_INFO);
+        }
         Some(hart)
     }
 

@@ -32,7 +32,7 @@ use fief_boards::clint::Clock;
 use fief_boards::finisher::Finish;
 use fief_boards::rtc::WallClock;
 use fief_boards::virt32::{
-    Boot, BootImages, DtbSource, Image, Virt32, Virt32Devices, MAX_HARTS, RAM_MAX,
+    Boot, BootImages, DtbSource, Image, Virt32, Virt32Devices, MAX_HARTS, MROM_SIZE, RAM_MAX,
 };
 use fief_core::cpu::riscv::{csr, decode, decode_compressed, Exit, Hart, Priv, Xlen};
 use fief_core::cpu::Bus;
@@ -275,7 +275,10 @@ pub fn build(args: &BoardArgs) -> Result<Built, String> {
     // and never used again), only the board's RAM region does.
     let ram = unsafe { RamBlock::from_raw_parts(ptr, len) };
     let devices: &'static Virt32Devices<'static> = Box::leak(Box::new(Virt32Devices::new()));
-    let board = Virt32::build(devices, ram, args.smp).map_err(|e| e.to_string())?;
+    // The boot ROM, as QEMU's `mrom` (reset vector and OpenSBI's fw_dynamic_info).
+    let mrom = RamBlock::new(Box::leak(vec![0u8; MROM_SIZE as usize].into_boxed_slice()));
+    let board =
+        Virt32::build_with_mrom(devices, ram, Some(mrom), args.smp).map_err(|e| e.to_string())?;
     Ok(Built { board, devices })
 }
 

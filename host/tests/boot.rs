@@ -174,6 +174,33 @@ fn a_reset_under_a_frozen_debugger_start_runs_on() {
 }
 
 #[test]
+fn boot_rom_reset_vector_and_fw_dynamic_info_match_qemu() {
+    // Firmware sees a0/a1/a2 and OpenSBI's fw_dynamic_info as on QEMU, and the reset
+    // vector at 0x1000 brings it back with them.
+    let fw = firmware("fwdyn.elf");
+    let kernel = firmware("image.bin");
+    let (q, q_status) = qemu_bios(&fw, &[], &kernel, Duration::from_secs(30));
+    let args = [
+        "run",
+        "-M",
+        "virt",
+        "-bios",
+        fw.to_str().unwrap(),
+        "-kernel",
+        kernel.to_str().unwrap(),
+    ];
+    let (code, out, stderr) = fief(&args);
+    assert_eq!(
+        (out.as_str(), Some(code)),
+        (q.as_str(), q_status),
+        "{stderr}"
+    );
+    let info =
+        "fw_dynamic_info: 0x4942534f 0x00000002 0x80400000 0x00000001 0x00000000 0x00000000\n";
+    assert_eq!(q.matches(info).count(), 2, "{q}");
+}
+
+#[test]
 fn goldfish_rtc_matches_qemu() {
     assert_eq!(diff(&firmware("rtc.elf"), &[]), "rtc ok\n");
 }
@@ -652,6 +679,7 @@ fn info_mtree_diffs_with_qemus() {
     // Fief's regions by QEMU's names (the CLINT is one region on Fief, QEMU's ACLINT
     // two: its first is compared), and whether the ends agree.
     let names = [
+        ("mrom", "riscv_virt_board.mrom", true),
         ("test", "riscv.sifive.test", true),
         ("rtc", "goldfish_rtc", false), // QEMU maps 0x24 bytes, the tree says 0x1000
         ("clint", "riscv.aclint.swi", false), // swi + mtimer on QEMU

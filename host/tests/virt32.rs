@@ -251,6 +251,7 @@ fn info_mtree_shows_the_virt32_map() {
     // QEMU's order: by address (then the higher priority first).
     let tree = "address-space: memory
   0000000000000000-ffffffffffffffff (prio 0, i/o): system
+    0000000000001000-000000000000ffff (prio 0, rom): mrom
     0000000000100000-0000000000100fff (prio 0, i/o): test
     0000000000101000-0000000000101fff (prio 0, i/o): rtc
     0000000002000000-000000000200ffff (prio 0, i/o): clint

@@ -10,6 +10,12 @@
 //! * the device tree (ours, or the user's with `/chosen` updated) 2 MiB-aligned below the
 //!   end of RAM or 3 GiB.
 //!
+//! With the boot ROM mapped, each boot also writes there what QEMU's does: a reset vector
+//! (`a0` = `mhartid`, `a1` = the device tree, `a2` = [`FW_DYNAMIC_INFO`], then a jump to
+//! the entry) and OpenSBI's `fw_dynamic_info` (magic `"OSBI"`, version 2, the kernel's
+//! entry as the next stage, S mode, boot hart 0), so an OpenSBI `fw_dynamic` firmware
+//! boots as on QEMU. The harts themselves start at the entry with those registers set.
+//!
 //! Every piece must lie in RAM (or ROM) and no two images may overlap (QEMU: "Some ROM
 //! regions are overlapping"); a Linux `Image` counts with its header's `image_size`, bss
 //! included. Only then are the images written, so a refused boot writes nothing.
@@ -19,7 +25,28 @@ use fief_core::image::{Format, ImageError};
 use fief_core::loader::{self, Elf, ElfTarget, LoadError};
 
 use super::dtb::{rewrite_chosen, write_dtb_chosen, Chosen};
-use super::{BoardError, Virt32, RAM_BASE};
+use super::{BoardError, Virt32, MROM_BASE, RAM_BASE};
+
+/// Where OpenSBI's `fw_dynamic_info` is (in the boot ROM, behind the reset vector): `a2`.
+pub const FW_DYNAMIC_INFO: u64 = MROM_BASE + 40;
+/// `fw_dynamic_info`'s magic (`"OSBI"`).
+const FW_DYNAMIC_MAGIC: u32 = 0x4942_534f;
+/// `fw_dynamic_info`'s version.
+const FW_DYNAMIC_VERSION: u32 = 2;
+/// `fw_dynamic_info`'s `next_mode` for S mode.
+const FW_DYNAMIC_NEXT_S: u32 = 1;
+
+/// The reset vector (RV32): `auipc t0, 0; addi a2, t0, 40; csrr a0, mhartid;
+/// lw a1, 32(t0); lw t0, 24(t0); jr t0`, then the entry and the device tree's address at
+/// 24 and 32 (two words each), then `fw_dynamic_info` at 40.
+const RESET_VECTOR: [u32; 6] = [
+    0x0000_0297,
+    0x0282_8613,
+    0xf140_2573,
+    0x0202_a583,
+    0x0182_a283,
+    0x0002_8067,
+];
 
 /// The kernel start is the end of the firmware rounded up to this (QEMU, RV32).
 pub const KERNEL_ALIGN: u64 = 4 << 20;
@@ -310,6 +337,27 @@ impl Virt32<'_> {
             } else {
                 loader::load_raw(&space, p.data, p.addr).map_err(error)?;
             }
+        }
+        if self.mrom {
+            let mut rom = [0u32; 16];
+            rom[..6].copy_from_slice(&RESET_VECTOR);
+            rom[6..10].copy_from_slice(&[entry as u32, (entry >> 32) as u32, dtb_addr as u32, 0]);
+            rom[10..16].copy_from_slice(&[
+                FW_DYNAMIC_MAGIC,
+                FW_DYNAMIC_VERSION,
+                kernel_entry.unwrap_or(0) as u32,
+                FW_DYNAMIC_NEXT_S,
+                0, // options
+                0, // boot hart
+            ]);
+            let mut bytes = [0u8; 64];
+            for (chunk, word) in bytes.chunks_exact_mut(4).zip(rom) {
+                chunk.copy_from_slice(&word.to_le_bytes());
+            }
+            loader::load_raw(&space, &bytes, MROM_BASE).map_err(|error| BoardError::Load {
+                what: "boot ROM",
+                error,
+            })?;
         }
         Ok(Boot {
             entry,
