@@ -509,7 +509,7 @@ impl<'a> Virt32<'a> {
         let has_mrom = mrom.is_some();
         if mrom
             .as_ref()
-            .is_some_and(|m| m.len() == 0 || m.len() > MROM_SIZE)
+            .is_some_and(|m| m.is_empty() || m.len() > MROM_SIZE)
         {
             return Err(BoardError::Memory(Error::EmptyBlock));
         }
