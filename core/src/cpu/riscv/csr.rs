@@ -51,16 +51,27 @@ pub mod mstatus {
     pub const TW: u64 = 1 << 21;
     /// Trap `sret` in S.
     pub const TSR: u64 = 1 << 22;
+    /// FP state: Off (0), Initial, Clean, Dirty (3). Read-only zero without `fpu`.
+    pub const FS: u64 = 3 << 13;
+    /// The FP state bits that exist in this build.
+    const FS_IF_FPU: u64 = if cfg!(feature = "fpu") { FS } else { 0 };
     /// Bits M-mode can write.
     pub const WRITABLE: u64 =
-        SIE | MIE | SPIE | MPIE | SPP | MPP | MPRV | SUM | MXR | TVM | TW | TSR;
+        SIE | MIE | SPIE | MPIE | SPP | MPP | MPRV | SUM | MXR | TVM | TW | TSR | FS_IF_FPU;
     /// Bits visible and writable through `sstatus`.
-    pub const SSTATUS: u64 = SIE | SPIE | SPP | SUM | MXR;
+    pub const SSTATUS: u64 = SIE | SPIE | SPP | SUM | MXR | FS_IF_FPU;
+    /// `SD` (some state dirty: `FS` is Dirty), read-only, for XLEN 32 and 64.
+    pub const SD32: u64 = 1 << 31;
+    /// `SD` on RV64.
+    pub const SD64: u64 = 1 << 63;
 }
 
 /// CSR numbers.
 #[allow(missing_docs)]
 pub mod num {
+    pub const FFLAGS: u16 = 0x001;
+    pub const FRM: u16 = 0x002;
+    pub const FCSR: u16 = 0x003;
     pub const SSTATUS: u16 = 0x100;
     pub const SIE: u16 = 0x104;
     pub const STVEC: u16 = 0x105;
@@ -225,6 +236,10 @@ impl Hart<'_> {
 
     /// Checks that the current privilege may access `csr` (read, or write as well).
     fn csr_check(&self, csr: u16, write: bool) -> Result<(), CsrError> {
+        // The FP CSRs are illegal while `mstatus.FS` is Off.
+        if (num::FFLAGS..=num::FCSR).contains(&csr) && self.csr.mstatus & mstatus::FS == 0 {
+            return Err(CsrError);
+        }
         let min = (csr >> 8) & 3;
         if (self.prv as u16) < min || (write && (csr >> 10) == 3) {
             return Err(CsrError);
@@ -283,8 +298,21 @@ impl Hart<'_> {
         use num::*;
         let c = &self.csr;
         let rv32 = self.rv32();
+        let sd = if c.mstatus & mstatus::FS == mstatus::FS {
+            if rv32 {
+                mstatus::SD32
+            } else {
+                mstatus::SD64
+            }
+        } else {
+            0
+        };
+        let fpu = cfg!(feature = "fpu");
         let v = match csr {
-            SSTATUS => (c.mstatus & self.sstatus_mask()) | if rv32 { 0 } else { 2 << 32 },
+            FFLAGS if fpu => self.fp.fflags as u64,
+            FRM if fpu => self.fp.frm as u64,
+            FCSR if fpu => (self.fp.frm as u64) << 5 | self.fp.fflags as u64,
+            SSTATUS => (c.mstatus & self.sstatus_mask()) | sd | if rv32 { 0 } else { 2 << 32 },
             SIE => c.mie & c.mideleg,
             STVEC => c.stvec,
             SCOUNTEREN => c.scounteren as u64,
@@ -296,7 +324,7 @@ impl Hart<'_> {
             SIP => self.mip() & c.mideleg,
             SATP => c.satp,
             // RV64: UXL = SXL = 64 bits, read-only.
-            MSTATUS => c.mstatus | if rv32 { 0 } else { (2 << 32) | (2 << 34) },
+            MSTATUS => c.mstatus | sd | if rv32 { 0 } else { (2 << 32) | (2 << 34) },
             MSTATUSH if rv32 => 0,
             MISA => {
                 let ext = super::isa::MISA_EXTENSIONS;
@@ -381,6 +409,18 @@ impl Hart<'_> {
         self.csr_read_raw(csr)?;
         let v = value & self.xmask;
         let rv32 = self.rv32();
+        if (FFLAGS..=FCSR).contains(&csr) {
+            match csr {
+                FFLAGS => self.fp.fflags = (v & 0x1f) as u8,
+                FRM => self.fp.frm = (v & 7) as u8,
+                _ => {
+                    self.fp.fflags = (v & 0x1f) as u8;
+                    self.fp.frm = ((v >> 5) & 7) as u8;
+                }
+            }
+            self.csr.mstatus |= mstatus::FS;
+            return Ok(());
+        }
         let c = &mut self.csr;
         match csr {
             SSTATUS => {

@@ -1,7 +1,9 @@
 //! The decoder: 32-bit words with [`decode`], compressed halfwords with
 //! [`decode_compressed`] (expanded to the same [`Op`]s). Pure functions of the bits and the
-//! XLEN: encodings that only exist on RV64 decode as [`Op::Illegal`] for [`Xlen::Rv32`], and
-//! the F/D encodings (not implemented) are illegal on both.
+//! XLEN: encodings that only exist on RV64 decode as [`Op::Illegal`] for [`Xlen::Rv32`].
+//! The F and D encodings (`decode_fp`) decode only with the `fpu` feature; a reserved
+//! static rounding mode (5, 6) decodes as illegal, a dynamic one is checked when the
+//! instruction runs (`frm` may change).
 //!
 //! Reserved fields that the spec says implementations must ignore (the `fence`/`fence.i`
 //! `rd`, `rs1` and unused immediate bits) are ignored; HINT encodings (writes to `x0`) are
@@ -226,6 +228,130 @@ pub fn decode(raw: u32, xlen: Xlen) -> Insn {
             };
             r(op)
         }
+        0x07 | 0x27 | 0x43 | 0x47 | 0x4b | 0x4f | 0x53 if cfg!(feature = "fpu") => {
+            decode_fp(raw, rv64)
+        }
+        _ => ill,
+    }
+}
+
+/// Decodes a word of the F/D major opcodes (LOAD-FP, STORE-FP, the four FMAs, OP-FP).
+fn decode_fp(raw: u32, rv64: bool) -> Insn {
+    use Op::*;
+    let opcode = raw & 0x7f;
+    let rd = (raw >> 7) & 31;
+    let f3 = (raw >> 12) & 7;
+    let rs1 = (raw >> 15) & 31;
+    let rs2 = (raw >> 20) & 31;
+    let f5 = raw >> 27;
+    let fmt = (raw >> 25) & 3;
+    let ill = Insn::illegal(4);
+    // An FP destination keeps register 0 (f0 is a register); an integer one maps x0 to
+    // the discard slot.
+    let fd = |op, imm| Insn {
+        op,
+        rd: rd as u8,
+        rs1: rs1 as u8,
+        rs2: rs2 as u8,
+        imm,
+        len: 4,
+    };
+    let xd = |op| mk(op, rd, rs1, rs2, 0, 4);
+    let rm_ok = f3 != 5 && f3 != 6;
+    let d = match fmt {
+        0 => false,
+        1 => true,
+        _ if opcode == 0x07 || opcode == 0x27 => false, // width is funct3 there
+        _ => return ill,
+    };
+    let pick = |s, dd| if d { dd } else { s };
+    match opcode {
+        0x07 => match f3 {
+            2 => fd(Flw, (raw as i32) >> 20),
+            3 => fd(Fld, (raw as i32) >> 20),
+            _ => ill,
+        },
+        0x27 => {
+            let op = match f3 {
+                2 => Fsw,
+                3 => Fsd,
+                _ => return ill,
+            };
+            mk(op, 0, rs1, rs2, ((raw as i32) >> 25 << 5) | rd as i32, 4)
+        }
+        0x43 | 0x47 | 0x4b | 0x4f if rm_ok => {
+            let op = match opcode {
+                0x43 => pick(FmaddS, FmaddD),
+                0x47 => pick(FmsubS, FmsubD),
+                0x4b => pick(FnmsubS, FnmsubD),
+                _ => pick(FnmaddS, FnmaddD),
+            };
+            fd(op, (f3 | (raw >> 27) << 3) as i32)
+        }
+        0x53 => {
+            let rm = f3 as i32;
+            match f5 {
+                0x00 if rm_ok => fd(pick(FaddS, FaddD), rm),
+                0x01 if rm_ok => fd(pick(FsubS, FsubD), rm),
+                0x02 if rm_ok => fd(pick(FmulS, FmulD), rm),
+                0x03 if rm_ok => fd(pick(FdivS, FdivD), rm),
+                0x0b if rm_ok && rs2 == 0 => fd(pick(FsqrtS, FsqrtD), rm),
+                0x04 => match f3 {
+                    0 => fd(pick(FsgnjS, FsgnjD), 0),
+                    1 => fd(pick(FsgnjnS, FsgnjnD), 0),
+                    2 => fd(pick(FsgnjxS, FsgnjxD), 0),
+                    _ => ill,
+                },
+                0x05 => match f3 {
+                    0 => fd(pick(FminS, FminD), 0),
+                    1 => fd(pick(FmaxS, FmaxD), 0),
+                    _ => ill,
+                },
+                0x08 if rm_ok => match (d, rs2) {
+                    (false, 1) => fd(FcvtSD, rm),
+                    (true, 0) => fd(FcvtDS, rm),
+                    _ => ill,
+                },
+                0x14 => match f3 {
+                    0 => xd(pick(FleS, FleD)),
+                    1 => xd(pick(FltS, FltD)),
+                    2 => xd(pick(FeqS, FeqD)),
+                    _ => ill,
+                },
+                0x18 if rm_ok => {
+                    let op = match rs2 {
+                        0 => pick(FcvtWS, FcvtWD),
+                        1 => pick(FcvtWuS, FcvtWuD),
+                        2 if rv64 => pick(FcvtLS, FcvtLD),
+                        3 if rv64 => pick(FcvtLuS, FcvtLuD),
+                        _ => return ill,
+                    };
+                    mk(op, rd, rs1, 0, rm, 4)
+                }
+                0x1a if rm_ok => {
+                    let op = match rs2 {
+                        0 => pick(FcvtSW, FcvtDW),
+                        1 => pick(FcvtSWu, FcvtDWu),
+                        2 if rv64 => pick(FcvtSL, FcvtDL),
+                        3 if rv64 => pick(FcvtSLu, FcvtDLu),
+                        _ => return ill,
+                    };
+                    fd(op, rm)
+                }
+                0x1c if rs2 == 0 => match (f3, d) {
+                    (0, false) => xd(FmvXW),
+                    (0, true) if rv64 => xd(FmvXD),
+                    (1, _) => xd(pick(FclassS, FclassD)),
+                    _ => ill,
+                },
+                0x1e if rs2 == 0 && f3 == 0 => match d {
+                    false => fd(FmvWX, 0),
+                    true if rv64 => fd(FmvDX, 0),
+                    true => ill,
+                },
+                _ => ill,
+            }
+        }
         _ => ill,
     }
 }
@@ -249,6 +375,16 @@ pub fn decode_compressed(raw: u16, xlen: Xlen) -> Insn {
                                      // CI-form signed 6-bit immediate: imm[5] = bit 12, imm[4:0] = bits 6:2.
     let ci_imm = ((((raw >> 12) & 1) << 5 | ((raw >> 2) & 31)) as i32) << 26 >> 26;
     let c = |op, rd, rs1, rs2, imm| mk(op, rd, rs1, rs2, imm, 2);
+    // FP loads keep f0 as a destination.
+    let fp = |op, rd: u32, rs1: u32, rs2: u32, imm| Insn {
+        op,
+        rd: rd as u8,
+        rs1: rs1 as u8,
+        rs2: rs2 as u8,
+        imm,
+        len: 2,
+    };
+    let fpu = cfg!(feature = "fpu");
     match (raw & 3, f3) {
         (0, 0) => {
             let imm = bit(raw, 12, 5)
@@ -268,6 +404,22 @@ pub fn decode_compressed(raw: u16, xlen: Xlen) -> Insn {
         (0, 3) if rv64 => {
             let imm = (((raw >> 10) & 7) << 3) | (((raw >> 5) & 3) << 6);
             c(Op::Ld, rdp, rs1p, 0, imm as i32)
+        }
+        (0, 1) if fpu => {
+            let imm = (((raw >> 10) & 7) << 3) | (((raw >> 5) & 3) << 6);
+            fp(Op::Fld, rdp, rs1p, 0, imm as i32)
+        }
+        (0, 3) if fpu && !rv64 => {
+            let imm = (((raw >> 10) & 7) << 3) | bit(raw, 6, 2) | bit(raw, 5, 6);
+            fp(Op::Flw, rdp, rs1p, 0, imm as i32)
+        }
+        (0, 5) if fpu => {
+            let imm = (((raw >> 10) & 7) << 3) | (((raw >> 5) & 3) << 6);
+            c(Op::Fsd, 0, rs1p, rdp, imm as i32)
+        }
+        (0, 7) if fpu && !rv64 => {
+            let imm = (((raw >> 10) & 7) << 3) | bit(raw, 6, 2) | bit(raw, 5, 6);
+            c(Op::Fsw, 0, rs1p, rdp, imm as i32)
         }
         (0, 6) => {
             let imm = (((raw >> 10) & 7) << 3) | bit(raw, 6, 2) | bit(raw, 5, 6);
@@ -342,6 +494,22 @@ pub fn decode_compressed(raw: u16, xlen: Xlen) -> Insn {
                 return ill;
             }
             c(Op::Slli, rd, rd, 0, shamt as i32)
+        }
+        (2, 1) if fpu => {
+            let imm = bit(raw, 12, 5) | (((raw >> 5) & 3) << 3) | (((raw >> 2) & 7) << 6);
+            fp(Op::Fld, rd, 2, 0, imm as i32)
+        }
+        (2, 3) if fpu && !rv64 => {
+            let imm = bit(raw, 12, 5) | (((raw >> 4) & 7) << 2) | (((raw >> 2) & 3) << 6);
+            fp(Op::Flw, rd, 2, 0, imm as i32)
+        }
+        (2, 5) if fpu => {
+            let imm = (((raw >> 10) & 7) << 3) | (((raw >> 7) & 7) << 6);
+            c(Op::Fsd, 0, 2, rs2, imm as i32)
+        }
+        (2, 7) if fpu && !rv64 => {
+            let imm = (((raw >> 9) & 0xf) << 2) | (((raw >> 7) & 3) << 6);
+            c(Op::Fsw, 0, 2, rs2, imm as i32)
         }
         (2, 2) => {
             if rd == 0 {

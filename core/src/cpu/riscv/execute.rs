@@ -1,6 +1,6 @@
 //! The general interpreter: every operation, for the instructions the block executor and
 //! `Hart::execute_fast` leave to it (system instructions, CSRs, fences, AMOs, LR/SC,
-//! RV64-only operations) and their traps.
+//! RV64-only operations, F and D through `fpu`) and their traps.
 
 use super::csr::mstatus;
 use super::hart::{Exit, Hart};
@@ -245,6 +245,11 @@ impl Hart<'_> {
             | Op::AmominuD
             | Op::AmomaxuD => self.amo(bus, a, 8, amo_op(insn.op), b)?,
             Op::Illegal => return Err(illegal),
+            // F and D (`fpu`).
+            _ => {
+                self.execute_fp(bus, raw, insn)?;
+                return Ok(None);
+            }
         };
         self.regs[rd] = value;
         self.pc = next;

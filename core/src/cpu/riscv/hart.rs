@@ -19,6 +19,7 @@ use crate::atomic::{AtomicU32, Ordering};
 use super::block::{BlockCache, BLOCK_INSNS, BLOCK_POOL, BLOCK_WORDS};
 use super::csr::{mstatus, CsrError, Csrs};
 use super::decode::decode_any;
+use super::fpu::FpState;
 use super::host;
 use super::insn::{Insn, Op};
 use super::pmp::Pmp;
@@ -182,6 +183,8 @@ pub struct Hart<'i> {
     /// Privilege of loads and stores (`MPP` when `MPRV` is set).
     pub(super) data_prv: Priv,
     pub(super) csr: Csrs,
+    /// The F/D registers and `fcsr` (`fpu`).
+    pub(super) fp: FpState,
     pub(super) hart_id: u64,
     pub(super) irqs: &'i HartIrqs,
     /// Interrupt bits that would trap now, plus [`STOP`].
@@ -232,6 +235,7 @@ impl<'i> Hart<'i> {
             prv: Priv::Machine,
             data_prv: Priv::Machine,
             csr: Csrs::new(),
+            fp: FpState::new(),
             hart_id,
             irqs,
             int_mask: STOP,

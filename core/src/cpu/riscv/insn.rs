@@ -8,7 +8,8 @@
 pub const DISCARD: u8 = 32;
 
 /// One operation. A flat enum: RV32I, M, A, Zicsr, Zifencei, the privileged instructions,
-/// and the RV64-only operations (decoded only for [`Xlen::Rv64`](super::Xlen::Rv64)).
+/// the RV64-only operations (decoded only for [`Xlen::Rv64`](super::Xlen::Rv64)), and F
+/// and D.
 #[allow(missing_docs)] // the names are the mnemonics
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -120,6 +121,72 @@ pub enum Op {
     AmomaxD,
     AmominuD,
     AmomaxuD,
+    // F and D (the `fpu` feature). `rd` is the raw FP register for the operations that
+    // write an FP register, the usual slot for those that write an integer one; `imm` is
+    // the offset for loads and stores, otherwise `rm | rs3 << 3`. Kept contiguous, from
+    // `Flw` to `FcvtDS` (see `Op::is_fp`).
+    Flw,
+    Fsw,
+    Fld,
+    Fsd,
+    FmaddS,
+    FmsubS,
+    FnmsubS,
+    FnmaddS,
+    FmaddD,
+    FmsubD,
+    FnmsubD,
+    FnmaddD,
+    FaddS,
+    FsubS,
+    FmulS,
+    FdivS,
+    FsqrtS,
+    FsgnjS,
+    FsgnjnS,
+    FsgnjxS,
+    FminS,
+    FmaxS,
+    FcvtWS,
+    FcvtWuS,
+    FcvtLS,
+    FcvtLuS,
+    FmvXW,
+    FclassS,
+    FeqS,
+    FltS,
+    FleS,
+    FcvtSW,
+    FcvtSWu,
+    FcvtSL,
+    FcvtSLu,
+    FmvWX,
+    FaddD,
+    FsubD,
+    FmulD,
+    FdivD,
+    FsqrtD,
+    FsgnjD,
+    FsgnjnD,
+    FsgnjxD,
+    FminD,
+    FmaxD,
+    FcvtWD,
+    FcvtWuD,
+    FcvtLD,
+    FcvtLuD,
+    FmvXD,
+    FclassD,
+    FeqD,
+    FltD,
+    FleD,
+    FcvtDW,
+    FcvtDWu,
+    FcvtDL,
+    FcvtDLu,
+    FmvDX,
+    FcvtSD,
+    FcvtDS,
     /// Not a valid instruction for this hart: raises an illegal-instruction exception.
     Illegal,
 }
@@ -145,6 +212,14 @@ pub struct Insn {
     pub imm: i32,
     /// Encoding length in bytes: 2 or 4.
     pub len: u8,
+}
+
+impl Op {
+    /// Whether this is an F or D operation (executed by `fpu`).
+    #[inline]
+    pub fn is_fp(self) -> bool {
+        (Op::Flw as u8..=Op::FcvtDS as u8).contains(&(self as u8))
+    }
 }
 
 impl Insn {

@@ -107,6 +107,7 @@ mod block;
 pub mod csr;
 pub mod decode;
 mod execute;
+pub mod fpu;
 pub mod hart;
 mod host;
 pub mod insn;
@@ -115,6 +116,8 @@ mod memops;
 mod misaligned;
 mod mmu;
 mod pmp;
+#[cfg(feature = "fpu")]
+pub mod softfloat;
 pub mod tlb;
 pub mod trap;
 mod trigger;

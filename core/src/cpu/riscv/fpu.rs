@@ -1,0 +1,265 @@
+//! The F and D extensions: the FP register file and `fcsr` ([`FpState`]), and the
+//! execution of every F/D instruction ([`Hart::execute_fp`]), with the arithmetic in
+//! `softfloat`. Present with the `fpu` cargo feature (on by default; the Cortex-M
+//! co-simulation firmware leaves it out): without it the decoder knows no FP encoding,
+//! `misa` has no F or D, `mstatus.FS` is read-only zero and the FP CSRs do not exist.
+//!
+//! * **Registers** are 64 bits (D). A single is NaN-boxed when written (upper 32 bits all
+//!   ones); a single operand whose upper half is not all ones reads as the canonical NaN.
+//!   `fsw` and `fmv.x.w` move the low 32 bits as they are.
+//! * **`mstatus.FS`**: Off makes every FP instruction and FP CSR access illegal; writing an
+//!   FP register, accruing a flag or writing an FP CSR makes it Dirty (`SD` follows, see
+//!   `csr`).
+//! * **Rounding**: the instruction's `rm`, or `frm` when it is 7; a reserved mode (5 or 6
+//!   in `frm`) is an illegal instruction. The static reserved modes do not decode.
+//! * FP instructions run on the general path (`execute`), never inside a block.
+
+use super::hart::Hart;
+use super::insn::Insn;
+#[cfg(feature = "fpu")]
+use super::insn::Op;
+#[cfg(feature = "fpu")]
+use super::softfloat::{self as sf, Fmt, Rm, F32, F64};
+use super::trap::{cause, Exception};
+use crate::cpu::Bus;
+
+/// The FP register file and the `fcsr` fields.
+#[derive(Clone, Debug, Default)]
+pub struct FpState {
+    /// f0..f31, 64 bits each (singles NaN-boxed).
+    pub(super) f: [u64; 32],
+    /// Accrued exception flags (`fflags`, 5 bits).
+    pub(super) fflags: u8,
+    /// Dynamic rounding mode (`frm`, 3 bits; 5..7 are reserved but writable).
+    pub(super) frm: u8,
+}
+
+impl FpState {
+    /// All registers +0 (all-zero bits), flags clear, round to nearest.
+    pub const fn new() -> FpState {
+        FpState {
+            f: [0; 32],
+            fflags: 0,
+            frm: 0,
+        }
+    }
+}
+
+/// The upper half of a NaN-boxed single.
+#[cfg(feature = "fpu")]
+const BOX: u64 = 0xffff_ffff_0000_0000;
+
+impl Hart<'_> {
+    /// FP register `i` (its 64 bits; a single is NaN-boxed).
+    pub fn freg(&self, i: usize) -> u64 {
+        self.fp.f[i & 31]
+    }
+
+    /// Sets FP register `i` (for debuggers and tests; `mstatus.FS` is not changed).
+    pub fn set_freg(&mut self, i: usize, value: u64) {
+        self.fp.f[i & 31] = value;
+    }
+
+    /// Executes the F/D instruction `insn` (from `raw`) at `self.pc`, moving `pc` past it.
+    #[cfg(not(feature = "fpu"))]
+    pub(super) fn execute_fp<B: Bus + ?Sized>(
+        &mut self,
+        _bus: &B,
+        raw: u32,
+        _insn: Insn,
+    ) -> Result<(), Exception> {
+        Err(Exception::new(cause::ILLEGAL, raw as u64))
+    }
+
+    /// Executes the F/D instruction `insn` (from `raw`) at `self.pc`, moving `pc` past it.
+    #[cfg(feature = "fpu")]
+    pub(super) fn execute_fp<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        raw: u32,
+        insn: Insn,
+    ) -> Result<(), Exception> {
+        use super::csr::mstatus;
+        let illegal = Exception::new(cause::ILLEGAL, raw as u64);
+        if self.csr.mstatus & mstatus::FS == 0 {
+            return Err(illegal);
+        }
+        let m = self.xmask;
+        let x1 = self.regs[(insn.rs1 & 31) as usize];
+        let rs1 = (insn.rs1 & 31) as usize;
+        let rs2 = (insn.rs2 & 31) as usize;
+        let rs3 = ((insn.imm as u32 >> 3) & 31) as usize;
+        let rd = (insn.rd & 63) as usize;
+        let ea = x1.wrapping_add(insn.imm as i64 as u64) & m;
+        let s = |i: usize| unbox(self.fp.f[i]);
+        let d = |i: usize| self.fp.f[i];
+        let next = self.pc.wrapping_add(insn.len as u64) & m;
+        // The rounding mode, for the operations that have one.
+        let rm = || -> Result<Rm, Exception> {
+            let field = (insn.imm & 7) as u64;
+            let v = if field == 7 {
+                self.fp.frm as u64
+            } else {
+                field
+            };
+            Rm::from_bits(v).ok_or(illegal)
+        };
+        let mut fl = 0u8;
+        // What the instruction writes: an FP register (already boxed), an integer one, or
+        // nothing (stores).
+        enum Out {
+            F(u64),
+            X(u64),
+            None,
+        }
+        let sx32 = |v: u64| v as u32 as i32 as i64 as u64 & m;
+        let box32 = |v: u64| BOX | (v & 0xffff_ffff);
+        let out = match insn.op {
+            Op::Flw => Out::F(box32(self.load(bus, ea, 4)?)),
+            Op::Fld => Out::F(self.load(bus, ea, 8)?),
+            Op::Fsw => {
+                self.store(bus, ea, 4, d(rs2) & 0xffff_ffff)?;
+                Out::None
+            }
+            Op::Fsd => {
+                self.store(bus, ea, 8, d(rs2))?;
+                Out::None
+            }
+            Op::FmaddS | Op::FmsubS | Op::FnmsubS | Op::FnmaddS => {
+                let neg = fma_signs(insn.op);
+                let r = sf::fma(F32, s(rs1), s(rs2), s(rs3), neg, rm()?, &mut fl);
+                Out::F(box32(r))
+            }
+            Op::FmaddD | Op::FmsubD | Op::FnmsubD | Op::FnmaddD => {
+                let neg = fma_signs(insn.op);
+                Out::F(sf::fma(F64, d(rs1), d(rs2), d(rs3), neg, rm()?, &mut fl))
+            }
+            Op::FaddS => Out::F(box32(sf::add(F32, s(rs1), s(rs2), rm()?, &mut fl))),
+            Op::FsubS => Out::F(box32(sf::sub(F32, s(rs1), s(rs2), rm()?, &mut fl))),
+            Op::FmulS => Out::F(box32(sf::mul(F32, s(rs1), s(rs2), rm()?, &mut fl))),
+            Op::FdivS => Out::F(box32(sf::div(F32, s(rs1), s(rs2), rm()?, &mut fl))),
+            Op::FsqrtS => Out::F(box32(sf::sqrt(F32, s(rs1), rm()?, &mut fl))),
+            Op::FaddD => Out::F(sf::add(F64, d(rs1), d(rs2), rm()?, &mut fl)),
+            Op::FsubD => Out::F(sf::sub(F64, d(rs1), d(rs2), rm()?, &mut fl)),
+            Op::FmulD => Out::F(sf::mul(F64, d(rs1), d(rs2), rm()?, &mut fl)),
+            Op::FdivD => Out::F(sf::div(F64, d(rs1), d(rs2), rm()?, &mut fl)),
+            Op::FsqrtD => Out::F(sf::sqrt(F64, d(rs1), rm()?, &mut fl)),
+            Op::FsgnjS | Op::FsgnjnS | Op::FsgnjxS => {
+                let (a, b) = (s(rs1), s(rs2));
+                Out::F(box32(sign_inject(insn.op, a, b, 1 << 31)))
+            }
+            Op::FsgnjD | Op::FsgnjnD | Op::FsgnjxD => {
+                Out::F(sign_inject(insn.op, d(rs1), d(rs2), 1 << 63))
+            }
+            Op::FminS | Op::FmaxS => {
+                let max = insn.op == Op::FmaxS;
+                Out::F(box32(sf::min_max(F32, s(rs1), s(rs2), max, &mut fl)))
+            }
+            Op::FminD | Op::FmaxD => {
+                let max = insn.op == Op::FmaxD;
+                Out::F(sf::min_max(F64, d(rs1), d(rs2), max, &mut fl))
+            }
+            Op::FeqS => Out::X(sf::eq(F32, s(rs1), s(rs2), &mut fl) as u64),
+            Op::FltS => Out::X(sf::lt(F32, s(rs1), s(rs2), false, &mut fl) as u64),
+            Op::FleS => Out::X(sf::lt(F32, s(rs1), s(rs2), true, &mut fl) as u64),
+            Op::FeqD => Out::X(sf::eq(F64, d(rs1), d(rs2), &mut fl) as u64),
+            Op::FltD => Out::X(sf::lt(F64, d(rs1), d(rs2), false, &mut fl) as u64),
+            Op::FleD => Out::X(sf::lt(F64, d(rs1), d(rs2), true, &mut fl) as u64),
+            Op::FclassS => Out::X(sf::classify(F32, s(rs1))),
+            Op::FclassD => Out::X(sf::classify(F64, d(rs1))),
+            Op::FmvXW => Out::X(sx32(d(rs1))),
+            Op::FmvXD => Out::X(d(rs1)),
+            Op::FmvWX => Out::F(box32(x1)),
+            Op::FmvDX => Out::F(x1),
+            Op::FcvtWS | Op::FcvtWuS | Op::FcvtLS | Op::FcvtLuS => {
+                Out::X(self.to_int(F32, s(rs1), insn.op, rm()?, &mut fl))
+            }
+            Op::FcvtWD | Op::FcvtWuD | Op::FcvtLD | Op::FcvtLuD => {
+                Out::X(self.to_int(F64, d(rs1), insn.op, rm()?, &mut fl))
+            }
+            Op::FcvtSW | Op::FcvtSWu | Op::FcvtSL | Op::FcvtSLu => {
+                let (bits, signed) = int_kind(insn.op);
+                Out::F(box32(sf::from_int(F32, x1, bits, signed, rm()?, &mut fl)))
+            }
+            Op::FcvtDW | Op::FcvtDWu | Op::FcvtDL | Op::FcvtDLu => {
+                let (bits, signed) = int_kind(insn.op);
+                Out::F(sf::from_int(F64, x1, bits, signed, rm()?, &mut fl))
+            }
+            Op::FcvtSD => Out::F(box32(sf::convert(F64, F32, d(rs1), rm()?, &mut fl))),
+            Op::FcvtDS => Out::F(sf::convert(F32, F64, s(rs1), rm()?, &mut fl)),
+            _ => return Err(illegal),
+        };
+        match out {
+            Out::F(v) => {
+                self.fp.f[rd & 31] = v;
+                self.csr.mstatus |= mstatus::FS;
+            }
+            Out::X(v) => self.regs[rd] = v,
+            Out::None => {}
+        }
+        if fl != 0 {
+            self.fp.fflags |= fl;
+            self.csr.mstatus |= mstatus::FS;
+        }
+        self.pc = next;
+        Ok(())
+    }
+
+    /// `fcvt.{w,wu,l,lu}.{s,d}`: the integer register's value (32-bit results
+    /// sign-extended, the unsigned ones too, as the spec says).
+    #[cfg(feature = "fpu")]
+    fn to_int(&self, f: Fmt, a: u64, op: Op, rm: Rm, fl: &mut u8) -> u64 {
+        let (bits, signed) = int_kind(op);
+        let v = sf::to_int(f, a, bits, signed, rm, fl);
+        if bits == 32 {
+            v as u32 as i32 as i64 as u64 & self.xmask
+        } else {
+            v
+        }
+    }
+}
+
+/// A single operand read from a 64-bit register: the low half if the value is properly
+/// NaN-boxed, the canonical NaN otherwise.
+#[cfg(feature = "fpu")]
+#[inline]
+fn unbox(v: u64) -> u64 {
+    if v & BOX == BOX {
+        v & 0xffff_ffff
+    } else {
+        F32.nan()
+    }
+}
+
+/// `(negate product, negate addend)` of an FMA operation.
+#[cfg(feature = "fpu")]
+fn fma_signs(op: Op) -> (bool, bool) {
+    match op {
+        Op::FmaddS | Op::FmaddD => (false, false),
+        Op::FmsubS | Op::FmsubD => (false, true),
+        Op::FnmsubS | Op::FnmsubD => (true, false),
+        _ => (true, true),
+    }
+}
+
+/// `fsgnj`/`fsgnjn`/`fsgnjx`: `a` with a sign from `b` (`sign` is the sign bit's mask).
+#[cfg(feature = "fpu")]
+fn sign_inject(op: Op, a: u64, b: u64, sign: u64) -> u64 {
+    let s = match op {
+        Op::FsgnjS | Op::FsgnjD => b & sign,
+        Op::FsgnjnS | Op::FsgnjnD => !b & sign,
+        _ => (a ^ b) & sign,
+    };
+    (a & !sign) | s
+}
+
+/// The integer width and signedness of a conversion.
+#[cfg(feature = "fpu")]
+fn int_kind(op: Op) -> (u32, bool) {
+    match op {
+        Op::FcvtWS | Op::FcvtWD | Op::FcvtSW | Op::FcvtDW => (32, true),
+        Op::FcvtWuS | Op::FcvtWuD | Op::FcvtSWu | Op::FcvtDWu => (32, false),
+        Op::FcvtLS | Op::FcvtLD | Op::FcvtSL | Op::FcvtDL => (64, true),
+        _ => (64, false),
+    }
+}
