@@ -12,9 +12,19 @@ const fn bit(c: u8) -> u64 {
     1 << (c - b'a')
 }
 
-/// `misa`'s extension bits: I, M, A, C, and the S and U privilege modes.
-pub const MISA_EXTENSIONS: u64 =
-    bit(b'i') | bit(b'm') | bit(b'a') | bit(b'c') | bit(b's') | bit(b'u');
+/// `misa`'s extension bits: I, M, A, F and D (with the `fpu` feature), C, and the S and U
+/// privilege modes.
+pub const MISA_EXTENSIONS: u64 = bit(b'i')
+    | bit(b'm')
+    | bit(b'a')
+    | if cfg!(feature = "fpu") {
+        bit(b'f') | bit(b'd')
+    } else {
+        0
+    }
+    | bit(b'c')
+    | bit(b's')
+    | bit(b'u');
 
 /// Multi-letter extensions, in the order the ISA string takes (the `Z*` ones by their
 /// category letter, then alphabetically; then the `S*` ones): counters (Zicntr, Zihpm),
@@ -25,7 +35,7 @@ pub const Z_EXTENSIONS: &[&str] = &["zicntr", "zicsr", "zifencei", "zihpm", "sdt
 /// privilege modes, not named there).
 const LETTER_ORDER: &[u8] = b"iemafdqlcbkjtpvh";
 
-/// Writes the ISA string (`rv32imac_zicntr_zicsr_zifencei_zihpm_sdtrig`) for `xlen`: the device tree's
+/// Writes the ISA string (`rv32imafdc_zicntr_zicsr_zifencei_zihpm_sdtrig`) for `xlen`: the device tree's
 /// `riscv,isa`.
 pub fn write_isa(xlen: Xlen, out: &mut impl fmt::Write) -> fmt::Result {
     out.write_str(match xlen {
@@ -64,6 +74,11 @@ mod tests {
     fn isa_string_follows_misa() {
         let mut b = Buf([0; 64], 0);
         write_isa(Xlen::Rv32, &mut b).unwrap_or(());
-        assert_eq!(&b.0[..b.1], b"rv32imac_zicntr_zicsr_zifencei_zihpm_sdtrig");
+        let want: &[u8] = if cfg!(feature = "fpu") {
+            b"rv32imafdc_zicntr_zicsr_zifencei_zihpm_sdtrig"
+        } else {
+            b"rv32imac_zicntr_zicsr_zifencei_zihpm_sdtrig"
+        };
+        assert_eq!(&b.0[..b.1], want);
     }
 }

@@ -112,7 +112,8 @@ fn csr_read_write_set_clear_and_warl() {
             assert_eq!((h.reg(5), h.reg(6)), (3, 2));
             assert_eq!(h.reg(8), 0xb3ff); // ecall from M cannot be delegated
             assert_eq!(h.reg(9), 0xaaa);
-            assert_eq!(h.reg(10), 0x4014_1105); // RV32 AC I M S U
+            let fd = if cfg!(feature = "fpu") { 0x28 } else { 0 };
+            assert_eq!(h.reg(10), 0x4014_1105 | fd); // RV32 AC (D F) I M S U
             assert_eq!(h.reg(11), 0);
             assert_eq!(h.reg(12), 0x5a); // PMP config: read back as written
             assert_eq!(h.reg(13), 15); // instructions retired before it
