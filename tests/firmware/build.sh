@@ -6,6 +6,8 @@ cd "$(dirname "$0")"
 CC=${CC:-riscv64-unknown-elf-gcc}
 OBJCOPY=${OBJCOPY:-riscv64-unknown-elf-objcopy}
 ARCH="-march=rv32imac_zicsr_zifencei -mabi=ilp32"
+# The F/D images (fp_*): the same ABI (soft-float calling convention), F and D instructions.
+FP_ARCH="-march=rv32imafdc_zicsr_zifencei -mabi=ilp32"
 LDFLAGS="-nostdlib -nostartfiles -static -T common/link.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments"
 obj=$(mktemp -d)
 trap 'rm -rf "$obj"' EXIT
@@ -14,7 +16,9 @@ trap 'rm -rf "$obj"' EXIT
 $CC $ARCH -Icommon -c -o "$obj/crt.o" common/crt.S
 for src in *.S; do
   name=$(basename "$src" .S)
-  $CC $ARCH -Icommon -c -o "$obj/$name.o" "$src"
+  arch=$ARCH
+  case $name in fp_*) arch=$FP_ARCH ;; esac
+  $CC $arch -Icommon -c -o "$obj/$name.o" "$src"
   $CC $ARCH $LDFLAGS -o "$name.elf" "$obj/crt.o" "$obj/$name.o"
   $OBJCOPY -O binary "$name.elf" "$name.bin"
   echo "built $name"

@@ -51,6 +51,7 @@ firmware_tests!(
     priv_sdtrig,
     misaligned,
     illegal,
+    fp_state,
 );
 
 #[test]
