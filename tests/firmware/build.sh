@@ -9,6 +9,8 @@ ARCH="-march=rv32imac_zicsr_zifencei -mabi=ilp32"
 # The F/D images (fp_*): the same ABI (soft-float calling convention), F and D instructions.
 FP_ARCH="-march=rv32imafdc_zicsr_zifencei -mabi=ilp32"
 LDFLAGS="-nostdlib -nostartfiles -static -T common/link.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments"
+# The F/D differential's source is generated (seeded, so the same every time).
+python3 gen_fp_diff.py 13 > fp_diff.S
 obj=$(mktemp -d)
 trap 'rm -rf "$obj"' EXIT
 # Named objects (not the compiler driver's random temporary names) keep the ELF symbol

@@ -68,3 +68,38 @@ diff_tests!(
     // instead of 5000: its checksum line covers list, state-machine, matrix and CRC kernels.
     bench_mix_small,
 );
+
+/// The generated F/D differential (`firmware/gen_fp_diff.py`): one line per record (result
+/// and `fflags` of one operation on one operand set in one rounding mode), compared line by
+/// line so that a difference names the record (`fp_diff.S` comments each with its
+/// instruction).
+#[test]
+fn fp_diff() {
+    let path = image("fp_diff");
+    let (q_console, q_status) = qemu(&path, QEMU_TIMEOUT);
+    let (f_exit, f_console) = run_image(&path, 50_000_000).unwrap();
+    let f_status = f_exit.map(|code| (code & 0xff) as i32);
+    let q: Vec<&str> = q_console.lines().collect();
+    let f: Vec<&str> = f_console.lines().collect();
+    let bad: Vec<String> = q
+        .iter()
+        .zip(&f)
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .take(20)
+        .map(|(n, (a, b))| format!("record {n}: QEMU {a}, Fief {b}"))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "fp_diff: Fief and QEMU differ:\n{}",
+        bad.join("\n")
+    );
+    assert_eq!(f.len(), q.len(), "fp_diff: line counts differ");
+    assert!(q.len() > 5000, "fp_diff printed only {} lines", q.len());
+    assert_eq!(
+        (f_status, q_status),
+        (Some(0), Some(0)),
+        "{}",
+        q.last().unwrap_or(&"")
+    );
+}
