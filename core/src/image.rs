@@ -66,7 +66,8 @@ pub enum ImageError {
         /// `ih_type` found.
         found: u8,
     },
-    /// A compressed uImage (`ih_comp`): only uncompressed ones are taken.
+    /// A compressed uImage (`ih_comp`): the core takes only uncompressed ones (the host
+    /// runner decompresses gzip first).
     UImageCompression {
         /// `ih_comp` found.
         found: u8,
@@ -95,7 +96,7 @@ impl fmt::Display for ImageError {
                 write!(
                     f,
                     "compressed uImage ({name}, ih_comp {found}) is not supported: give the \
-                     uncompressed kernel"
+                     kernel uncompressed or gzip-compressed"
                 )
             }
             ImageError::Elf(e) => e.fmt(f),

@@ -4,14 +4,16 @@
 //! character device (`/dev/zero`) is refused outright, a pipe is read only up to what
 //! fits, and an ELF file is read only up to the end of its last loadable segment (debug
 //! sections behind it are never read). A file shorter than its headers say is refused as
-//! truncated. Every refusal is one line naming the file.
+//! truncated. Every refusal is one line naming the file. A gzip-compressed uImage kernel
+//! is decompressed here (as QEMU does), up to what fits in RAM, and handed on as an
+//! uncompressed one.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use fief_core::image::{Format, HEADER_LEN};
+use fief_core::image::{Format, ImageError, UImage, HEADER_LEN};
 use fief_core::loader::{Elf, ElfTarget};
 
 /// How a file is taken.
@@ -68,7 +70,14 @@ pub fn read_image(path: &Path, what: &str, role: Role, limit: u64) -> Result<Ima
     let mut bytes = Vec::new();
     read_up_to(&mut file, &mut bytes, HEADER_LEN as u64).map_err(io)?;
     let format = match role {
-        Role::Kernel => Format::detect(&bytes).map_err(|e| fail(e.to_string()))?,
+        Role::Kernel => match Format::detect(&bytes) {
+            Err(ImageError::UImageCompression {
+                found: IH_COMP_GZIP,
+            }) => {
+                return gunzip_uimage(file, bytes, len, limit).map_err(fail);
+            }
+            other => other.map_err(|e| fail(e.to_string()))?,
+        },
         Role::Firmware if bytes.starts_with(b"\x7fELF") => Format::Elf,
         Role::Firmware | Role::Data => Format::Raw,
     };
@@ -127,6 +136,67 @@ pub fn read_image(path: &Path, what: &str, role: Role, limit: u64) -> Result<Ima
         )));
     }
     Ok(ImageFile { bytes, format })
+}
+
+/// uImage `ih_comp` of gzip.
+const IH_COMP_GZIP: u8 = 1;
+
+/// A gzip-compressed uImage kernel whose header is in `bytes`: its data read (at most
+/// `limit` bytes of it), decompressed (at most `limit` bytes), and returned as an
+/// uncompressed uImage.
+fn gunzip_uimage(
+    mut file: File,
+    mut bytes: Vec<u8>,
+    len: Option<u64>,
+    limit: u64,
+) -> Result<ImageFile, String> {
+    let size = u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as u64;
+    if size > limit {
+        return Err(format!(
+            "its compressed data ({size} bytes) do not fit in {} MiB of RAM",
+            limit >> 20
+        ));
+    }
+    let needed = HEADER_LEN as u64 + size;
+    if len.is_some_and(|len| needed > len) {
+        return Err(format!(
+            "truncated: its uImage header needs {needed} bytes, the file has {}",
+            len.unwrap_or(0)
+        ));
+    }
+    read_up_to(&mut file, &mut bytes, needed).map_err(|e| format!("cannot read it: {e}"))?;
+    if (bytes.len() as u64) < needed {
+        return Err(format!(
+            "truncated: {} of {needed} bytes could be read",
+            bytes.len()
+        ));
+    }
+    let mut data = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[HEADER_LEN..])
+        .take(limit + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| format!("its gzip data do not decompress: {e}"))?;
+    if data.len() as u64 > limit {
+        return Err(format!(
+            "decompressed, it is larger than {} MiB of RAM",
+            limit >> 20
+        ));
+    }
+    let mut image = bytes[..HEADER_LEN].to_vec();
+    image[12..16].copy_from_slice(&(data.len() as u32).to_be_bytes());
+    image[31] = 0; // now uncompressed
+    image.extend_from_slice(&data);
+    let word =
+        |at: usize| u32::from_be_bytes([image[at], image[at + 1], image[at + 2], image[at + 3]]);
+    let format = Format::UImage(UImage {
+        load: word(16),
+        entry: word(20),
+        size: data.len() as u32,
+    });
+    Ok(ImageFile {
+        bytes: image,
+        format,
+    })
 }
 
 /// Reads until `bytes` holds `want` bytes or the file ends.

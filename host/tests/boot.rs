@@ -206,9 +206,15 @@ fn goldfish_rtc_matches_qemu() {
 }
 
 /// `image.bin` (a Linux `Image`) with a U-Boot uImage header before it: load and entry
-/// at the RAM base, compression `comp`.
+/// at the RAM base, compression `comp` (1: the data gzip-compressed).
 fn uimage(comp: u8) -> Vec<u8> {
-    let data = std::fs::read(firmware("image.bin")).unwrap();
+    use std::io::Write;
+    let mut data = std::fs::read(firmware("image.bin")).unwrap();
+    if comp == 1 {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&data).unwrap();
+        data = gz.finish().unwrap();
+    }
     let mut h = vec![0u8; 64];
     h[..4].copy_from_slice(&0x2705_1956u32.to_be_bytes());
     h[12..16].copy_from_slice(&(data.len() as u32).to_be_bytes());
@@ -231,6 +237,9 @@ fn kernels_load_by_their_header_not_their_name_as_on_qemu() {
     // The same behind a uImage header, named like a raw image.
     let u = temp("kernel.img", &uimage(0));
     assert_eq!(diff(&u, &[]), "image ok, hart 0\n");
+    // Gzip-compressed inside the uImage, as `mkimage -C gzip` makes it.
+    let gz = temp("kernel.gz.uimg", &uimage(1));
+    assert_eq!(diff(&gz, &[]), "image ok, hart 0\n");
 }
 
 /// One node's properties, by name (value as dtc prints it).
@@ -546,9 +555,15 @@ fn bad_images_are_refused_with_one_line() {
     let cut = temp("cut.uimg", &u[..u.len() - 1]);
     let e = one_line_error(&["run", "-bios", "none", "-kernel", &s(&cut)]);
     assert!(e.contains("truncated: its uImage header needs"), "{e}");
-    let gz = temp("gz.uimg", &uimage(1));
+    let bz = temp("bz.uimg", &uimage(2));
+    let e = one_line_error(&["run", "-bios", "none", "-kernel", &s(&bz)]);
+    assert!(e.contains("compressed uImage (bzip2"), "{e}");
+    let mut broken = uimage(1);
+    let n = broken.len();
+    broken[n - 40..].fill(0xa5);
+    let gz = temp("gz.uimg", &broken);
     let e = one_line_error(&["run", "-bios", "none", "-kernel", &s(&gz)]);
-    assert!(e.contains("compressed uImage (gzip"), "{e}");
+    assert!(e.contains("its gzip data do not decompress"), "{e}");
     // An initrd that does not fit: at 8 MiB in 16 MiB of RAM, 9 MiB.
     let initrd = temp("big.cpio", &vec![0; 9 << 20]);
     let image = firmware("image.bin");
