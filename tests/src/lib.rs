@@ -136,6 +136,9 @@ impl MmioOps for RecordingDevice {
 }
 pub mod machine;
 pub mod qemu;
+pub mod randdiff;
+pub mod randprog;
+pub mod rvenc;
 
 /// A fresh test memory with a full-size root container (owned by the root owner) as its
 /// first address space: `(memory, root owner, root container, space)`.

@@ -1,0 +1,66 @@
+//! `diff-random [--full] [BATCHES] [FIRST_SEED] [PROGRAMS_PER_BATCH]`: runs that many batches of
+//! random programs (`fief_tests::randprog`) on Fief and on QEMU and stops at the first
+//! difference (exit status 1, the programs' outputs side by side; `--full` prints every
+//! data word instead of checksums, to find the bytes that differ). `scripts/diff-random`
+//! drives it. `--write SEED FILE` writes one batch's image instead (to debug it by hand).
+
+use fief_tests::randdiff::{compare_seed, compare_seed_full};
+use fief_tests::randprog;
+
+/// Random items per program body.
+const BODY: usize = 300;
+
+/// Argument `k` as a number (hexadecimal with `0x`), or `default`.
+fn arg(args: &[String], k: usize, default: u64) -> u64 {
+    args.get(k)
+        .map(|s| {
+            let parsed = match s.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => s.parse(),
+            };
+            parsed.unwrap_or_else(|_| {
+                eprintln!("diff-random: {s:?} is not a number");
+                std::process::exit(2)
+            })
+        })
+        .unwrap_or(default)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--write") {
+        let seed = arg(&args, 1, 0);
+        let Some(file) = args.get(2) else {
+            eprintln!("diff-random: --write SEED FILE");
+            std::process::exit(2)
+        };
+        let b = randprog::batch(seed, randprog::MAX_PROGRAMS, BODY);
+        if let Err(e) = std::fs::write(file, &b.image) {
+            eprintln!("diff-random: cannot write {file}: {e}");
+            std::process::exit(2)
+        }
+        return;
+    }
+    let full = args.first().map(String::as_str) == Some("--full");
+    let args = if full { &args[1..] } else { &args[..] };
+    let batches = arg(args, 0, 1);
+    let first = arg(args, 1, 0x5eed_0000);
+    let per = (arg(args, 2, 64) as usize).clamp(1, randprog::MAX_PROGRAMS);
+    let mut programs = 0;
+    for seed in first..first + batches {
+        let result = if full {
+            compare_seed_full(seed, per, BODY)
+        } else {
+            compare_seed(seed, per, BODY)
+        };
+        match result {
+            Ok(n) => programs += n,
+            Err(m) => {
+                println!("{m}");
+                println!("after {programs} programs agreed");
+                std::process::exit(1)
+            }
+        }
+    }
+    println!("{programs} programs agreed ({batches} batches from seed {first:#x})");
+}
