@@ -18,6 +18,8 @@ pub struct Tree {
     pub ram_start: usize,
     /// One past the RAM's last byte (saturated at the top of the address space).
     pub ram_end: usize,
+    /// The harts have Sstc (`stimecmp`), by the first hart's `riscv,isa`.
+    pub sstc: bool,
 }
 
 /// Why the device tree could not be used.
@@ -68,7 +70,7 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
     if addr == 0 || !addr.is_multiple_of(4) {
         return Err(TreeError::NotATree);
     }
-    let (harts, ac, sc, ram_start, ram_size, offset) = {
+    let (harts, sstc, ac, sc, ram_start, ram_size, offset) = {
         // SAFETY: the caller guarantees `addr` is readable RAM; `from_ptr` checks the magic and
         // reads `totalsize` bytes.
         let fdt = unsafe { Fdt::from_ptr(addr as *const u8) }.map_err(|_| TreeError::NotATree)?;
@@ -80,6 +82,12 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
                 }
             }
         }
+        let sstc = fdt
+            .cpus()
+            .next()
+            .and_then(|cpu| cpu.property("riscv,isa"))
+            .and_then(|p| p.as_str())
+            .is_some_and(|isa| isa.split('_').any(|ext| ext == "sstc"));
         let cells = fdt.root().cell_sizes();
         let (ac, sc) = (cells.address_cells, cells.size_cells);
         if !(1..=2).contains(&ac) || !(1..=2).contains(&sc) {
@@ -96,6 +104,7 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
         let ram_size = read_cells(&reg.value[4 * ac..], sc);
         (
             harts,
+            sstc,
             ac,
             sc,
             ram_start,
@@ -127,5 +136,6 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
         harts,
         ram_start,
         ram_end,
+        sstc,
     })
 }

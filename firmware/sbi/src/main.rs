@@ -124,7 +124,12 @@ extern "C" fn fief_main(hart: usize, dtb: usize) -> ! {
         Ok(t) => t,
         Err(e) => fatal(format_args!("hart {hart}: {e} (a1 = {dtb:#x})")),
     };
-    MACHINE.set(tree.harts | 1 << hart, tree.ram_start, tree.ram_end);
+    MACHINE.set(
+        tree.harts | 1 << hart,
+        tree.ram_start,
+        tree.ram_end,
+        tree.sstc,
+    );
     hsm::init(hart);
     READY.store(true, Ordering::Release);
     let next = tree.ram_start + NEXT_STAGE_OFFSET;
@@ -152,6 +157,21 @@ pub fn enter_next_stage(hart: usize, arg: usize, addr: usize) -> ! {
         core::ptr::addr_of!(__stack_top) as usize - hart * STACK_SIZE
     };
     csr::write!(mscratch, stack_top);
+    if MACHINE.sstc() {
+        // Sstc: S mode may use `stimecmp` (menvcfg.STCE, bit 63: bit 31 of menvcfgh on
+        // rv32), as OpenSBI allows when the hart has it (QEMU 7.2's virt harts do; Fief's
+        // do not list it, and then the SBI TIME extension drives mtimecmp).
+        #[cfg(target_pointer_width = "32")]
+        // SAFETY: menvcfgh exists on harts with Sstc (privileged spec 1.12).
+        unsafe {
+            core::arch::asm!("csrs 0x31a, {0}", in(reg) 1usize << 31)
+        };
+        #[cfg(target_pointer_width = "64")]
+        // SAFETY: menvcfg exists on harts with Sstc.
+        unsafe {
+            core::arch::asm!("csrs 0x30a, {0}", in(reg) 1usize << 63)
+        };
+    }
     csr::write!(satp, 0);
     csr::write!(stvec, 0);
     csr::write!(sie, 0);

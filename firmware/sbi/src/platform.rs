@@ -4,7 +4,7 @@
 //! The MMIO addresses are fixed rather than read from the device tree: they are the board's
 //! compile-time layout (`boards/src/virt32.rs`, `docs/virt32.md`) and QEMU's `virt`.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The NS16550A UART's registers.
 const UART: usize = 0x1000_0000;
@@ -121,6 +121,7 @@ pub struct Machine {
     harts: AtomicUsize,
     ram_start: AtomicUsize,
     ram_end: AtomicUsize,
+    sstc: AtomicBool,
 }
 
 /// The machine, filled in by the boot hart before any other hart reads it.
@@ -128,14 +129,21 @@ pub static MACHINE: Machine = Machine {
     harts: AtomicUsize::new(0),
     ram_start: AtomicUsize::new(0),
     ram_end: AtomicUsize::new(0),
+    sstc: AtomicBool::new(false),
 };
 
 impl Machine {
     /// Records what the device tree said.
-    pub fn set(&self, harts: usize, ram_start: usize, ram_end: usize) {
+    pub fn set(&self, harts: usize, ram_start: usize, ram_end: usize, sstc: bool) {
+        self.sstc.store(sstc, Ordering::Release);
         self.harts.store(harts, Ordering::Release);
         self.ram_start.store(ram_start, Ordering::Release);
         self.ram_end.store(ram_end, Ordering::Release);
+    }
+
+    /// Whether the harts have Sstc (S mode programs its own timer through `stimecmp`).
+    pub fn sstc(&self) -> bool {
+        self.sstc.load(Ordering::Acquire)
     }
 
     /// The mask of existing harts.

@@ -108,10 +108,37 @@ pub struct Timer;
 
 impl rustsbi::Timer for Timer {
     fn set_timer(&self, stime_value: u64) {
+        if MACHINE.sstc() {
+            // With Sstc, STIP follows `stimecmp` (M-mode writes to it are ignored), as
+            // OpenSBI does it.
+            set_stimecmp(stime_value);
+            return;
+        }
         platform::set_mtimecmp(this_hart(), stime_value);
         csr::clear!(mip, irq::STI);
         csr::set!(mie, irq::MTI);
     }
+}
+
+/// Writes `stimecmp` (Sstc) without a spurious early match on the way.
+fn set_stimecmp(value: u64) {
+    #[cfg(target_pointer_width = "32")]
+    // SAFETY: stimecmp/stimecmph exist on harts with Sstc (the caller checked).
+    unsafe {
+        core::arch::asm!(
+            "csrw 0x15d, {max}",
+            "csrw 0x14d, {lo}",
+            "csrw 0x15d, {hi}",
+            max = in(reg) usize::MAX,
+            lo = in(reg) value as usize,
+            hi = in(reg) (value >> 32) as usize,
+        )
+    };
+    #[cfg(target_pointer_width = "64")]
+    // SAFETY: as above.
+    unsafe {
+        core::arch::asm!("csrw 0x14d, {0}", in(reg) value as usize)
+    };
 }
 
 /// Supervisor IPIs through the CLINT's `msip`.
