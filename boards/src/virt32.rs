@@ -745,6 +745,7 @@ impl<'a> Virt32<'a> {
                 if i == 0 {
                     clint.advance(retired);
                 }
+                self.devices.rtc.update();
                 self.dma_poll(RUN_DMA_CHUNKS);
                 match exit {
                     Exit::Wfi => waiting[i] = true,
