@@ -148,3 +148,40 @@ fn machine_reset_puts_every_device_back() {
     // Nothing is left pending at the hart but what the guest sets itself.
     assert_eq!(d.harts.get(0).unwrap().pending() & !(1 << 31), 0);
 }
+
+#[test]
+fn the_deterministic_run_fires_the_rtc_alarm() {
+    use fief_boards::rtc::WallClock;
+    use fief_boards::virt32::{Image, RunOutcome, RTC_IRQ};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // A clock that moves 1 µs each time it is read, from 2025.
+    struct Ticking(AtomicU64);
+    impl WallClock for Ticking {
+        fn now_ns(&self) -> u64 {
+            self.0.fetch_add(1000, Ordering::Relaxed)
+        }
+    }
+    let devices: &'static Virt32Devices<'static> = Box::leak(Box::new(Virt32Devices::new()));
+    let ram = RamBlock::new(Box::leak(vec![0u8; 16 << 20].into_boxed_slice()));
+    let b = Virt32::build(devices, ram, 1).unwrap();
+    let clock: &'static Ticking = Box::leak(Box::new(Ticking(AtomicU64::new(1_735_689_600 << 30))));
+    b.devices.rtc.set_clock(clock);
+    let elf = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../host/firmware/rtc.elf"
+    ))
+    .unwrap();
+    let mut dtb = [0u8; 8192];
+    let len = b.write_dtb(&mut dtb).unwrap();
+    let boot = b.boot(None, Some(Image::Elf(&elf)), &dtb[..len]).unwrap();
+    let mut harts = vec![b.hart(0, boot.entry, boot.dtb_addr).unwrap()];
+    let outcome = b.run(&mut harts, 50_000_000, 1_000);
+    assert_eq!(
+        outcome,
+        RunOutcome::Finished(fief_boards::finisher::Finish::Pass),
+        "a0 = {}",
+        harts[0].reg(10)
+    );
+    // The guest's last check leaves an alarm interrupt pending.
+    assert!(b.devices.plic.is_pending(RTC_IRQ));
+}
