@@ -64,6 +64,7 @@ diff_tests!(
     misaligned,
     illegal,
     fp_state,
+    fp_loadstore,
     // The C workload of the hart benchmark (`tests/benches/hart.rs`) with 20 iterations
     // instead of 5000: its checksum line covers list, state-machine, matrix and CRC kernels.
     bench_mix_small,

@@ -52,6 +52,7 @@ firmware_tests!(
     misaligned,
     illegal,
     fp_state,
+    fp_loadstore,
 );
 
 #[test]
