@@ -256,6 +256,11 @@ fn decode_fp(raw: u32, rv64: bool) -> Insn {
         imm,
         len: 4,
     };
+    // One FP source (and no rs2 operand: the field selects the operation).
+    let fd1 = |op, imm| Insn {
+        rs2: 0,
+        ..fd(op, imm)
+    };
     let xd = |op| mk(op, rd, rs1, rs2, 0, 4);
     let rm_ok = f3 != 5 && f3 != 6;
     let d = match fmt {
@@ -267,8 +272,8 @@ fn decode_fp(raw: u32, rv64: bool) -> Insn {
     let pick = |s, dd| if d { dd } else { s };
     match opcode {
         0x07 => match f3 {
-            2 => fd(Flw, (raw as i32) >> 20),
-            3 => fd(Fld, (raw as i32) >> 20),
+            2 => fd1(Flw, (raw as i32) >> 20),
+            3 => fd1(Fld, (raw as i32) >> 20),
             _ => ill,
         },
         0x27 => {
@@ -295,7 +300,7 @@ fn decode_fp(raw: u32, rv64: bool) -> Insn {
                 0x01 if rm_ok => fd(pick(FsubS, FsubD), rm),
                 0x02 if rm_ok => fd(pick(FmulS, FmulD), rm),
                 0x03 if rm_ok => fd(pick(FdivS, FdivD), rm),
-                0x0b if rm_ok && rs2 == 0 => fd(pick(FsqrtS, FsqrtD), rm),
+                0x0b if rm_ok && rs2 == 0 => fd1(pick(FsqrtS, FsqrtD), rm),
                 0x04 => match f3 {
                     0 => fd(pick(FsgnjS, FsgnjD), 0),
                     1 => fd(pick(FsgnjnS, FsgnjnD), 0),
@@ -308,8 +313,8 @@ fn decode_fp(raw: u32, rv64: bool) -> Insn {
                     _ => ill,
                 },
                 0x08 if rm_ok => match (d, rs2) {
-                    (false, 1) => fd(FcvtSD, rm),
-                    (true, 0) => fd(FcvtDS, rm),
+                    (false, 1) => fd1(FcvtSD, rm),
+                    (true, 0) => fd1(FcvtDS, rm),
                     _ => ill,
                 },
                 0x14 => match f3 {
@@ -336,7 +341,7 @@ fn decode_fp(raw: u32, rv64: bool) -> Insn {
                         3 if rv64 => pick(FcvtSLu, FcvtDLu),
                         _ => return ill,
                     };
-                    fd(op, rm)
+                    fd1(op, rm)
                 }
                 0x1c if rs2 == 0 => match (f3, d) {
                     (0, false) => xd(FmvXW),
@@ -345,8 +350,8 @@ fn decode_fp(raw: u32, rv64: bool) -> Insn {
                     _ => ill,
                 },
                 0x1e if rs2 == 0 && f3 == 0 => match d {
-                    false => fd(FmvWX, 0),
-                    true if rv64 => fd(FmvDX, 0),
+                    false => fd1(FmvWX, 0),
+                    true if rv64 => fd1(FmvDX, 0),
                     true => ill,
                 },
                 _ => ill,

@@ -13,6 +13,8 @@ use crate::memory::{
 mod asm;
 mod decode;
 mod exec;
+mod fp_rv64;
+mod fp_words;
 mod paths;
 mod system;
 
