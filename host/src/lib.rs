@@ -6,7 +6,7 @@
 //! * [`hotplug_ram`]: host memory behind `device_add ram`, unmapped once an unplug is
 //!   complete.
 //! * [`images`]: reading guest image files with their sizes checked before reading.
-//! * [`line`]: lines of bounded length from a byte stream (the monitor's socket).
+//! * [`mod@line`]: lines of bounded length from a byte stream (the monitor's socket).
 //! * [`monitor`]: the QEMU-style monitor (`info mtree`, `info qtree`, `device_add`,
 //!   `device_del`) reachable while the guest runs.
 //! * [`mtree`]: `info mtree`'s rendering.

@@ -1,5 +1,5 @@
 //! The F and D extensions: the FP register file and `fcsr` ([`FpState`]), and the
-//! execution of every F/D instruction ([`Hart::execute_fp`]), with the arithmetic in
+//! execution of every F/D instruction (`Hart::execute_fp`), with the arithmetic in
 //! `softfloat`. Present with the `fpu` cargo feature (on by default; the Cortex-M
 //! co-simulation firmware leaves it out): without it the decoder knows no FP encoding,
 //! `misa` has no F or D, `mstatus.FS` is read-only zero and the FP CSRs do not exist.

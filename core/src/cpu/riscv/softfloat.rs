@@ -21,7 +21,7 @@
 //!
 //! None fits, so this module is the arithmetic, written from the IEEE 754 and RISC-V
 //! specifications: every operation computes an exact (or exactly sticky-jammed) result in
-//! a `u128` significand and rounds it once in [`round_pack`]. Speed is measured in
+//! a `u128` significand and rounds it once in `round_pack`. Speed is measured in
 //! BENCHMARKS.md. The unit tests check round-to-nearest results against the host's IEEE
 //! arithmetic on many random and special operands; the guest differential
 //! (`tests/firmware/fp_diff*`) checks every mode and the flags against QEMU.
