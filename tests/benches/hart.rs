@@ -15,6 +15,9 @@
 //! 5). The Fief console line (the checksum) must equal QEMU's. `FIEF_BENCH_QEMU=0` skips
 //! QEMU (for quick comparisons of Fief builds).
 //!
+//! `FIEF_BENCH_IMAGE=bench_fp` runs the FP workload (`bench_fp.c`: n-body in double, a
+//! single-precision matrix, conversions; 1000 iterations) and `bench_fp_empty` instead.
+//!
 //! A plain `harness = false` main, not criterion: one Fief run takes seconds, so
 //! criterion's minimum of 10 samples per benchmark would take minutes for little gain.
 //! Without `qemu-system-riscv32` it says so loudly and measures Fief only.
@@ -101,7 +104,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(5)
         .max(1);
-    let (work, empty) = (image("bench_mix"), image("bench_mix_empty"));
+    // FIEF_BENCH_IMAGE=bench_fp: the FP workload instead (`bench_fp.c`).
+    let name = std::env::var("FIEF_BENCH_IMAGE").unwrap_or_else(|_| "bench_mix".into());
+    let (work, empty) = (image(&name), image(&format!("{name}_empty")));
     let skip_qemu = std::env::var("FIEF_BENCH_QEMU").is_ok_and(|v| v == "0");
     let have_qemu = !skip_qemu
         && Command::new(QEMU)
@@ -156,7 +161,7 @@ fn main() {
     println!("{}", console.lines().next().unwrap_or(""));
     println!(
         "guest instructions (minstret): {instret}; median of {runs} runs; \
-         net = raw - bench_mix_empty (start-up)"
+         net = raw - {name}_empty (start-up)"
     );
     println!(
         "Fief: {:.1} MIPS (net)",
@@ -170,18 +175,18 @@ fn main() {
         let q_net = qw.saturating_sub(qe);
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         println!(
-            "| bench_mix, raw | {} | {} | {:.2} |",
+            "| {name}, raw | {} | {} | {:.2} |",
             secs(fw),
             secs(qw),
             ratio(fw, qw)
         );
         println!(
-            "| bench_mix_empty (start-up) | {} | {} | |",
+            "| {name}_empty (start-up) | {} | {} | |",
             secs(fe),
             secs(qe)
         );
         println!(
-            "| bench_mix, net | {} | {} | **{:.2}** |",
+            "| {name}, net | {} | {} | **{:.2}** |",
             secs(f_net),
             secs(q_net),
             ratio(f_net, q_net)
@@ -210,7 +215,7 @@ fn main() {
             pair_ratios[runs / 2]
         );
     } else {
-        println!("| bench_mix, raw | {} | - | - |", secs(fw));
-        println!("| bench_mix, net | {} | - | - |", secs(f_net));
+        println!("| {name}, raw | {} | - | - |", secs(fw));
+        println!("| {name}, net | {} | - | - |", secs(f_net));
     }
 }

@@ -36,3 +36,25 @@ for variant in bench_mix: bench_mix_small:-DITERATIONS=20 bench_mix_empty:-DITER
   $OBJCOPY -O binary "$name.elf" "$name.bin"
   echo "built $name"
 done
+# bench_fp.c, the FP workload, in the same three sizes (-ffp-contract=fast: GCC fuses
+# multiply-adds into FMADD/FMSUB; -fno-math-errno: sqrt is fsqrt.d).
+FP_CFLAGS="$CFLAGS -ffp-contract=fast -fno-math-errno"
+for variant in bench_fp: bench_fp_small:-DITERATIONS=20 bench_fp_empty:-DITERATIONS=0; do
+  name=${variant%%:*}
+  defs=${variant#*:}
+  $CC $FP_ARCH $FP_CFLAGS $defs -c -o "$obj/$name.o" bench_fp.c
+  $CC $FP_ARCH $LDFLAGS -o "$name.elf" "$obj/crt.o" "$obj/$name.o"
+  $OBJCOPY -O binary "$name.elf" "$name.bin"
+  echo "built $name"
+done
+# bench_fp.c, the FP workload, in the same three sizes (-ffp-contract=fast: GCC fuses
+# multiply-adds into FMADD/FMSUB; -fno-math-errno: sqrt is fsqrt.d).
+FP_CFLAGS="$CFLAGS -ffp-contract=fast -fno-math-errno"
+for variant in bench_fp: bench_fp_small:-DITERATIONS=20 bench_fp_empty:-DITERATIONS=0; do
+  name=${variant%%:*}
+  defs=${variant#*:}
+  $CC $FP_ARCH $FP_CFLAGS $defs -c -o "$obj/$name.o" bench_fp.c
+  $CC $FP_ARCH $LDFLAGS -o "$name.elf" "$obj/crt.o" "$obj/$name.o"
+  $OBJCOPY -O binary "$name.elf" "$name.bin"
+  echo "built $name"
+done

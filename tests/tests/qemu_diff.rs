@@ -68,6 +68,9 @@ diff_tests!(
     // The C workload of the hart benchmark (`tests/benches/hart.rs`) with 20 iterations
     // instead of 5000: its checksum line covers list, state-machine, matrix and CRC kernels.
     bench_mix_small,
+    // The FP workload (`firmware/bench_fp.c`: n-body in double, a single-precision matrix,
+    // conversions) with 20 iterations.
+    bench_fp_small,
 );
 
 /// The generated F/D differential (`firmware/gen_fp_diff.py`): one line per record (result
