@@ -1,4 +1,4 @@
-//! A RISC-V hart: RV32IMAC + Zicsr + Zifencei with M, S and U privilege (privileged spec
+//! A RISC-V hart: RV32IMAFDC + Zicsr + Zifencei with M, S and U privilege (privileged spec
 //! 1.12), traps and interrupts, Sv32 translation with a software TLB, PMP, and a
 //! decoded basic-block cache. `no_std`, no allocation. Built so that RV64 can follow: the
 //! XLEN is a value in the hart ([`Xlen`]), registers are `u64` kept truncated to XLEN, the
@@ -17,6 +17,9 @@
 //!   and watchpoints.
 //! * [`hart`]: the state, the run loop and the block executor; `execute`: the general
 //!   interpreter; `memops`: fetches, loads, stores, AMOs and LR/SC through the TLB.
+//! * [`fpu`]: the F and D extensions (cargo feature `fpu`): FP registers, `fcsr`, the FP
+//!   instructions, which run on the general path; [`softfloat`]: their IEEE 754
+//!   arithmetic, bit-exact with QEMU.
 //!
 //! The hart reaches memory only through a [`Bus`](crate::cpu::Bus) — in a machine, a
 //! [`ReadSection`](crate::memory::ReadSection) pinned for one time slice (rule L7); guest
