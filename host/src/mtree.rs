@@ -118,13 +118,10 @@ pub fn info_mtree<const R: usize, const O: usize, const S: usize, const F: usize
             continue;
         };
         let view = section.view();
-        let _ = writeln!(
-            out,
-            "FlatView #{} (generation {})",
-            id.index(),
-            view.generation()
-        );
+        // QEMU's `info mtree -f` layout.
+        let _ = writeln!(out, "FlatView #{}", id.index());
         let _ = writeln!(out, " AS \"{name}\", root: {root_name}");
+        let _ = writeln!(out, " Root memory region: {root_name}");
         for range in view.ranges() {
             let info = g.region_info(range.region());
             let (name, flags) = info.map(|i| (i.name, i.flags)).unwrap_or_default();
@@ -133,16 +130,22 @@ pub fn info_mtree<const R: usize, const O: usize, const S: usize, const F: usize
             } else {
                 ""
             };
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "  {:016x}-{:016x} (prio 0, {}{}): {} @{:016x}",
+                "  {:016x}-{:016x} (prio 0, {}{}): {}",
                 range.start().0,
                 range.last().0,
                 kind_name(range.kind(), flags),
                 ro,
-                name,
-                range.offset_in_region().0
+                name
             );
+            // As QEMU: the offset in the region only where it is not 0.
+            match range.offset_in_region().0 {
+                0 => out.push('\n'),
+                offset => {
+                    let _ = writeln!(out, " @{offset:016x}");
+                }
+            }
         }
         out.push('\n');
     }
