@@ -5,7 +5,8 @@
 //! * With `-S` the hart waits for the debugger and then for its first `continue` or
 //!   `stepi`, as QEMU's `-s -S`; without it the guest runs at once and a debugger that
 //!   attaches later stops it.
-//! * Registers: x0..x31 and `pc` (gdbstub_arch's `Riscv32`). Memory reads and writes go
+//! * Registers: x0..x31 and `pc` in the `g` packet, the F/D registers (`f0..f31`,
+//!   `fflags`, `frm`, `fcsr`) one at a time (`p`/`P`), as QEMU's stub (`gdb_arch`). Memory reads and writes go
 //!   through the hart's current translation, as QEMU's gdbstub: with `satp` on, gdb's
 //!   addresses are virtual, as the hart sees them at its privilege (`MPRV` included); a page
 //!   that a load there could not reach makes the whole read or write an error reply
@@ -40,6 +41,9 @@ use fief_core::memory::{GuestAddress, MemTxAttrs};
 use gdbstub::common::Signal;
 use gdbstub::conn::ConnectionExt;
 use gdbstub::stub::{run_blocking, DisconnectReason, GdbStub, SingleThreadStopReason};
+use gdbstub::target::ext::base::single_register_access::{
+    SingleRegisterAccess, SingleRegisterAccessOps,
+};
 use gdbstub::target::ext::base::singlethread::{
     SingleThreadBase, SingleThreadResume, SingleThreadResumeOps, SingleThreadSingleStep,
     SingleThreadSingleStepOps,
@@ -51,7 +55,8 @@ use gdbstub::target::ext::breakpoints::{
 };
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::riscv::reg::RiscvCoreRegs;
-use gdbstub_arch::riscv::Riscv32;
+
+use crate::gdb_arch::{FdRegId, Riscv32Fd};
 
 use crate::gdb_conn::{note, Framed, Session};
 use crate::run::{exit_status, SLICE};
@@ -272,7 +277,7 @@ impl GdbHart {
 }
 
 impl Target for GdbHart {
-    type Arch = Riscv32;
+    type Arch = Riscv32Fd;
     type Error = String;
 
     #[inline(always)]
@@ -286,7 +291,46 @@ impl Target for GdbHart {
     }
 }
 
+impl SingleRegisterAccess<()> for GdbHart {
+    fn read_register(&mut self, _: (), reg: FdRegId, buf: &mut [u8]) -> TargetResult<usize, Self> {
+        let (value, size) = match reg {
+            FdRegId::Gpr(i) => (self.hart.reg(i as usize), 4),
+            FdRegId::Pc => (self.hart.pc(), 4),
+            FdRegId::Fpr(i) => (self.hart.freg(i as usize), 8),
+            FdRegId::FpCsr(n) => (self.hart.csr(n).ok_or(TargetError::NonFatal)?, 4),
+        };
+        let out = buf.get_mut(..size).ok_or(TargetError::NonFatal)?;
+        out.copy_from_slice(&value.to_le_bytes()[..size]);
+        Ok(size)
+    }
+
+    fn write_register(&mut self, _: (), reg: FdRegId, val: &[u8]) -> TargetResult<(), Self> {
+        let mut bytes = [0u8; 8];
+        bytes
+            .get_mut(..val.len())
+            .ok_or(TargetError::NonFatal)?
+            .copy_from_slice(val);
+        let value = u64::from_le_bytes(bytes);
+        match reg {
+            FdRegId::Gpr(0) => {}
+            FdRegId::Gpr(i) => self.hart.set_reg(i as usize, value),
+            FdRegId::Pc => self.hart.set_pc(value),
+            FdRegId::Fpr(i) => self.hart.set_freg(i as usize, value),
+            FdRegId::FpCsr(n) => self
+                .hart
+                .set_csr(n, value)
+                .map_err(|_| TargetError::NonFatal)?,
+        }
+        Ok(())
+    }
+}
+
 impl SingleThreadBase for GdbHart {
+    #[inline(always)]
+    fn support_single_register_access(&mut self) -> Option<SingleRegisterAccessOps<'_, (), Self>> {
+        Some(self)
+    }
+
     fn read_registers(&mut self, regs: &mut RiscvCoreRegs<u32>) -> TargetResult<(), Self> {
         for (i, x) in regs.x.iter_mut().enumerate() {
             *x = self.hart.reg(i) as u32;

@@ -15,6 +15,7 @@
 mod console;
 mod demo;
 mod gdb;
+mod gdb_arch;
 mod gdb_conn;
 mod run;
 

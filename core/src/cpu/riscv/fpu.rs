@@ -9,7 +9,8 @@
 //!   `fsw` and `fmv.x.w` move the low 32 bits as they are.
 //! * **`mstatus.FS`**: Off makes every FP instruction and FP CSR access illegal; writing an
 //!   FP register, accruing a flag or writing an FP CSR makes it Dirty (`SD` follows, see
-//!   `csr`).
+//!   `csr`). The privileged spec says so for `fflags` too; QEMU 7.2 leaves FS alone when an
+//!   instruction only accrues flags (an intended difference, tested in the unit tests).
 //! * **Rounding**: the instruction's `rm`, or `frm` when it is 7; a reserved mode (5 or 6
 //!   in `frm`) is an illegal instruction. The static reserved modes do not decode.
 //! * FP instructions run on the general path (`execute`), never inside a block.

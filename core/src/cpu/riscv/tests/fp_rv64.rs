@@ -2,7 +2,8 @@
 //! conversions and their saturation, 32-bit results sign-extended into 64-bit registers,
 //! `fmv.x.w` sign extension, `fmv.x.d`/`fmv.d.x`, the 32-bit integer source of `fcvt.s.w`
 //! being the register's low half, `SD` at bit 63, `c.fld`/`c.fsd` (and `c.ld` where RV32 has
-//! `c.flw`). The arithmetic itself is XLEN-independent and diffed against QEMU on RV32.
+//! `c.flw`), and FS Dirty on a flag alone (where QEMU 7.2 differs). The arithmetic itself is
+//! XLEN-independent and diffed against QEMU on RV32.
 
 use super::asm::r;
 use super::{poke, with_machine, RAM_BASE};
@@ -178,4 +179,26 @@ fn compressed_fp_loads_and_stores_on_rv64() {
         assert_eq!(super::peek(sec, RAM_BASE + 0x806c), 0x7777_8888);
         assert_eq!(h.reg(13), 0x3333_4444_1111_2222);
     });
+}
+
+/// The privileged spec: FS becomes Dirty when any FP state changes, `fflags` included, so
+/// an instruction that only accrues a flag (here `feq.s` of a signalling NaN, invalid)
+/// makes a Clean FS Dirty. QEMU 7.2 leaves it Clean (it marks FS Dirty only on FP register
+/// writes), which is why this is a unit test and not part of the QEMU differential.
+#[test]
+fn a_flag_alone_makes_fs_dirty() {
+    let feq_s = r(0x50, 1, 1, 2, 5, 0x53); // feq.s x5, f1, f1
+    let (h, fl) = one(feq_s, 0, |h| {
+        h.set_csr(num::MSTATUS, 2 << 13).unwrap(); // Clean
+        h.set_freg(1, 0xffff_ffff_7f80_0001);
+    });
+    assert_eq!((h.reg(5), fl), (0, NV));
+    assert_eq!(h.mstatus & mstatus::FS, mstatus::FS);
+    // A quiet comparison that raises nothing leaves it Clean.
+    let (h, fl) = one(feq_s, 0, |h| {
+        h.set_csr(num::MSTATUS, 2 << 13).unwrap();
+        h.set_freg(1, 0xffff_ffff_3f80_0000);
+    });
+    assert_eq!((h.reg(5), fl), (1, 0));
+    assert_eq!(h.mstatus & mstatus::FS, 2 << 13);
 }
