@@ -27,7 +27,8 @@ fn test_image(name: &str) -> PathBuf {
 /// output and exit status.
 fn fief(kernel: &Path, smp: &str, bios: Option<&Path>) -> (String, Option<i32>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fief"));
-    cmd.args(["run", "-M", "virt32", "--smp", smp]);
+    // A firmware that loops instead of ending the run stops after 10^8 instructions (exit 1).
+    cmd.args(["run", "-M", "virt32", "--smp", smp, "--max-insns", "100000000"]);
     if let Some(bios) = bios {
         cmd.arg("--bios").arg(bios);
     }
@@ -124,6 +125,26 @@ fn a_next_stage_that_returns_gets_a_message_and_a_failure_exit() {
         &firmware(),
         &[],
         &test_image("returns"),
+        Duration::from_secs(30),
+    );
+    assert_eq!((console.as_str(), status), (q_console.as_str(), q_status));
+}
+
+#[test]
+fn a_next_stage_that_faults_before_setting_stvec_gets_a_message_and_a_failure_exit() {
+    let (console, status) = fief(&test_image("nostvec"), "1", None);
+    assert_eq!(status, Some(3), "{console}");
+    assert!(
+        console.contains(
+            "fief-sbi: hart 0: exception 2 (mtval 0x0) at pc 0x80400000 before the next stage \
+             set stvec; powering off"
+        ),
+        "{console}"
+    );
+    let (q_console, q_status) = qemu_bios(
+        &firmware(),
+        &[],
+        &test_image("nostvec"),
         Duration::from_secs(30),
     );
     assert_eq!((console.as_str(), status), (q_console.as_str(), q_status));
