@@ -26,7 +26,7 @@
 //!   watchpoint's address.
 //! * Ctrl-C stops the guest between time slices. The finisher ends the session with the
 //!   guest's exit status; a detaching debugger lets the guest run on.
-//! * The connection goes through [`crate::gdb_conn`]: bad packets get a NAK or `E01` and
+//! * The connection goes through [`fief_host::gdb_conn`]: bad packets get a NAK or `E01` and
 //!   the session goes on, a lost debugger is a detach, and a quit ends an idle session.
 //! * One hart: with `--smp` above 1 the stub refuses to start.
 
@@ -58,8 +58,8 @@ use gdbstub_arch::riscv::reg::RiscvCoreRegs;
 
 use crate::gdb_arch::{FdRegId, Riscv32Fd};
 
-use crate::gdb_conn::{note, Framed, Session};
 use crate::run::{exit_status, SLICE};
+use fief_host::gdb_conn::{note, Framed, Session};
 
 /// The page size of the hart's translation.
 const PAGE: u64 = 4096;

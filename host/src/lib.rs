@@ -3,6 +3,8 @@
 //!
 //! * [`dma_workers`]: the DMA worker threads that run a DMA engine's transfers beside the
 //!   hart threads.
+//! * [`gdb_conn`]: the gdb stub's connection: whole packets with a good checksum only, reads
+//!   that give up when the emulator quits (in the library so that `fuzz/` can reach it).
 //! * [`hotplug_ram`]: host memory behind `device_add ram`, unmapped once an unplug is
 //!   complete.
 //! * [`images`]: reading guest image files with their sizes checked before reading.
@@ -12,6 +14,7 @@
 //! * [`mtree`]: `info mtree`'s rendering.
 
 pub mod dma_workers;
+pub mod gdb_conn;
 pub mod hotplug_ram;
 pub mod images;
 pub mod line;

@@ -16,7 +16,6 @@ mod console;
 mod demo;
 mod gdb;
 mod gdb_arch;
-mod gdb_conn;
 mod run;
 
 use fief_host::mtree;

@@ -676,7 +676,7 @@ fn gdb_loop(
     if freeze {
         eprintln!("fief: gdb server on {addr}, waiting for the debugger");
         // Ctrl-A x and the monitor's `quit` end the wait.
-        match crate::gdb_conn::accept(listener, quit)? {
+        match fief_host::gdb_conn::accept(listener, quit)? {
             Some(conn) => next = Some(conn),
             None => return Ok(()),
         }
