@@ -138,6 +138,7 @@ pub mod machine;
 pub mod qemu;
 pub mod randdiff;
 pub mod randprog;
+pub mod render_model;
 pub mod rvenc;
 
 /// A fresh test memory with a full-size root container (owned by the root owner) as its
