@@ -28,7 +28,15 @@ fn test_image(name: &str) -> PathBuf {
 fn fief(kernel: &Path, smp: &str, bios: Option<&Path>) -> (String, Option<i32>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fief"));
     // A firmware that loops instead of ending the run stops after 10^8 instructions (exit 1).
-    cmd.args(["run", "-M", "virt32", "--smp", smp, "--max-insns", "100000000"]);
+    cmd.args([
+        "run",
+        "-M",
+        "virt32",
+        "--smp",
+        smp,
+        "--max-insns",
+        "100000000",
+    ]);
     if let Some(bios) = bios {
         cmd.arg("--bios").arg(bios);
     }
@@ -147,6 +155,22 @@ fn a_next_stage_that_faults_before_setting_stvec_gets_a_message_and_a_failure_ex
         &test_image("nostvec"),
         Duration::from_secs(30),
     );
+    assert_eq!((console.as_str(), status), (q_console.as_str(), q_status));
+}
+
+#[test]
+fn srst_reboot_resets_and_the_firmware_boots_again() {
+    let image = test_image("reboot");
+    let (console, status) = fief(&image, "2", None);
+    assert_eq!(status, Some(0), "{console}");
+    assert!(
+        console.contains("first boot: asking for a cold reboot")
+            && console.contains("second boot: powering off")
+            && console.matches("fief-sbi: RustSBI").count() == 2,
+        "{console}"
+    );
+    let (q_console, q_status) =
+        qemu_bios(&firmware(), &["-smp", "2"], &image, Duration::from_secs(30));
     assert_eq!((console.as_str(), status), (q_console.as_str(), q_status));
 }
 
