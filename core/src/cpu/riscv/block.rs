@@ -122,48 +122,50 @@ impl Block {
     };
 }
 
-/// Whether the block executor runs `op` itself without ending the block.
+/// Whether the block executor runs `op` itself without ending the block (F and D
+/// operations included: `Hart::fp_in_block`).
 pub(super) fn is_straight(op: Op) -> bool {
     use Op::*;
-    matches!(
-        op,
-        Lui | Auipc
-            | Lb
-            | Lh
-            | Lw
-            | Lbu
-            | Lhu
-            | Sb
-            | Sh
-            | Sw
-            | Addi
-            | Slti
-            | Sltiu
-            | Xori
-            | Ori
-            | Andi
-            | Slli
-            | Srli
-            | Srai
-            | Add
-            | Sub
-            | Sll
-            | Slt
-            | Sltu
-            | Xor
-            | Srl
-            | Sra
-            | Or
-            | And
-            | Mul
-            | Mulh
-            | Mulhsu
-            | Mulhu
-            | Div
-            | Divu
-            | Rem
-            | Remu
-    )
+    op.is_fp()
+        || matches!(
+            op,
+            Lui | Auipc
+                | Lb
+                | Lh
+                | Lw
+                | Lbu
+                | Lhu
+                | Sb
+                | Sh
+                | Sw
+                | Addi
+                | Slti
+                | Sltiu
+                | Xori
+                | Ori
+                | Andi
+                | Slli
+                | Srli
+                | Srai
+                | Add
+                | Sub
+                | Sll
+                | Slt
+                | Sltu
+                | Xor
+                | Srl
+                | Sra
+                | Or
+                | And
+                | Mul
+                | Mulh
+                | Mulhsu
+                | Mulhu
+                | Div
+                | Divu
+                | Rem
+                | Remu
+        )
 }
 
 /// Whether `op` is a conditional branch (a block goes on past it when not taken).

@@ -13,7 +13,9 @@
 //!   instruction only accrues flags (an intended difference, tested in the unit tests).
 //! * **Rounding**: the instruction's `rm`, or `frm` when it is 7; a reserved mode (5 or 6
 //!   in `frm`) is an illegal instruction. The static reserved modes do not decode.
-//! * FP instructions run on the general path (`execute`), never inside a block.
+//! * In the block executor (`Hart::fp_in_block`), FP loads and stores take the block's
+//!   TLB path and the rest goes through `execute_fp`; on the general path `execute`
+//!   calls `execute_fp`. Illegal FP instructions are raised from the general path.
 
 use super::hart::Hart;
 use super::insn::Insn;
@@ -59,6 +61,55 @@ impl Hart<'_> {
     /// Sets FP register `i` (for debuggers and tests; `mstatus.FS` is not changed).
     pub fn set_freg(&mut self, i: usize, value: u64) {
         self.fp.f[i & 31] = value;
+    }
+
+    /// Runs the F/D instruction `insn` at `pc` inside a block (`ea` is `rs1 + imm`):
+    /// `Ok(true)` when a load or store left the TLB fast path (the block ends after it),
+    /// an illegal-instruction exception (without the instruction's bits, which the block
+    /// does not keep) for the general path to raise again, or another exception.
+    #[cfg(feature = "fpu")]
+    #[inline]
+    pub(super) fn fp_in_block<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        insn: Insn,
+        ea: u64,
+        pc: u64,
+    ) -> Result<bool, Exception> {
+        use super::csr::mstatus;
+        if self.csr.mstatus & mstatus::FS == 0 {
+            return Err(Exception::new(cause::ILLEGAL, 0));
+        }
+        let rd = (insn.rd & 31) as usize;
+        let rs2 = (insn.rs2 & 31) as usize;
+        match insn.op {
+            Op::Flw | Op::Fld => {
+                let size = if insn.op == Op::Flw { 4 } else { 8 };
+                let (v, slow) = self.load_in_block(bus, ea, size)?;
+                self.fp.f[rd] = if size == 4 { BOX | v } else { v };
+                self.csr.mstatus |= mstatus::FS;
+                Ok(slow)
+            }
+            Op::Fsw => self.store_in_block(bus, ea, 4, self.fp.f[rs2] & 0xffff_ffff),
+            Op::Fsd => self.store_in_block(bus, ea, 8, self.fp.f[rs2]),
+            _ => {
+                self.pc = pc;
+                self.execute_fp(bus, 0, insn).map(|()| false)
+            }
+        }
+    }
+
+    /// Without the `fpu` feature no FP operation is decoded; this is never reached.
+    #[cfg(not(feature = "fpu"))]
+    #[inline]
+    pub(super) fn fp_in_block<B: Bus + ?Sized>(
+        &mut self,
+        _bus: &B,
+        _insn: Insn,
+        _ea: u64,
+        _pc: u64,
+    ) -> Result<bool, Exception> {
+        Err(Exception::new(cause::ILLEGAL, 0))
     }
 
     /// Executes the F/D instruction `insn` (from `raw`) at `self.pc`, moving `pc` past it.

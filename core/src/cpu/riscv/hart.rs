@@ -24,7 +24,7 @@ use super::host;
 use super::insn::{Insn, Op};
 use super::pmp::Pmp;
 use super::tlb::{Tlb, PAGE_MASK};
-use super::trap::{irq, Exception, Priv, TrapRecord};
+use super::trap::{cause, irq, Exception, Priv, TrapRecord};
 use super::trigger::{Triggers, DEBUGGER_HIT};
 use super::Xlen;
 use crate::cpu::Bus;
@@ -779,6 +779,26 @@ impl<'i> Hart<'i> {
                 Op::Bge => branch!(sx(a) >= sx(b)),
                 Op::Bltu => branch!(a < b),
                 Op::Bgeu => branch!(a >= b),
+                // F and D: loads and stores through the block's TLB path, the others
+                // through `execute_fp`. What is illegal (FS Off, a reserved rounding mode)
+                // goes to the general path, which raises it with the instruction's bits.
+                _ if u.op.is_fp() => {
+                    let offs = &self.blocks.blocks[idx].offs;
+                    let insn = Insn {
+                        op: u.op,
+                        rd: u.rd,
+                        rs1: u.rs1,
+                        rs2: u.rs2,
+                        imm: u.imm,
+                        len: offs[i + 1].wrapping_sub(offs[i]),
+                    };
+                    match self.fp_in_block(bus, insn, ea, at!()) {
+                        Ok(false) => continue_block!(),
+                        Ok(true) => return End::Next(i as u64 + 1, next!()),
+                        Err(e) if e.cause == cause::ILLEGAL => return End::Single(i as u64, at!()),
+                        Err(e) => return End::Trap(i as u64, at!(), e),
+                    }
+                }
                 // Only as a block's last instruction.
                 _ => return End::Single(i as u64, at!()),
             };
