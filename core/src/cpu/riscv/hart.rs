@@ -183,8 +183,6 @@ pub struct Hart<'i> {
     /// Privilege of loads and stores (`MPP` when `MPRV` is set).
     pub(super) data_prv: Priv,
     pub(super) csr: Csrs,
-    /// The F/D registers and `fcsr` (`fpu`).
-    pub(super) fp: FpState,
     pub(super) hart_id: u64,
     pub(super) irqs: &'i HartIrqs,
     /// Interrupt bits that would trap now, plus [`STOP`].
@@ -199,6 +197,9 @@ pub struct Hart<'i> {
     pub(super) triggers: Triggers,
     pub(super) debug_ebreak: bool,
     pub(super) attrs: MemTxAttrs,
+    /// The F/D registers and `fcsr` (`fpu`), last: away from what the integer hot paths
+    /// touch.
+    pub(super) fp: FpState,
 }
 
 impl core::fmt::Debug for Hart<'_> {
