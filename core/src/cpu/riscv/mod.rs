@@ -18,7 +18,7 @@
 //! * [`hart`]: the state, the run loop and the block executor; `execute`: the general
 //!   interpreter; `memops`: fetches, loads, stores, AMOs and LR/SC through the TLB.
 //! * [`fpu`]: the F and D extensions (cargo feature `fpu`): FP registers, `fcsr`, the FP
-//!   instructions, which run on the general path; [`softfloat`]: their IEEE 754
+//!   instructions, in blocks and on the general path; [`softfloat`]: their IEEE 754
 //!   arithmetic, bit-exact with QEMU.
 //!
 //! The hart reaches memory only through a [`Bus`](crate::cpu::Bus) — in a machine, a
