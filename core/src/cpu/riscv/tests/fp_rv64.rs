@@ -57,6 +57,11 @@ fn one(insn: u32, frm: u64, setup: impl FnOnce(&mut Hart<'static>)) -> (After, u
     out.unwrap()
 }
 
+/// 2^63 and 2^64, exact (`powi`'s precision is unspecified, and Miri perturbs it).
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+/// See [`TWO_63`].
+const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+
 /// `fcvt.<int>.d x5, f1` of `value` in rounding mode `frm`: (x5, fflags).
 fn to_int_d(rs2: u32, value: f64, frm: u64) -> (u64, u64) {
     let (h, fl) = one(opfp(0x61, rs2, 1, DYN, 5), frm, |h| {
@@ -68,8 +73,8 @@ fn to_int_d(rs2: u32, value: f64, frm: u64) -> (u64, u64) {
 #[test]
 fn long_conversions_saturate_and_round() {
     // fcvt.l.d
-    assert_eq!(to_int_d(2, -(2f64.powi(63)), 0), (i64::MIN as u64, 0));
-    assert_eq!(to_int_d(2, 2f64.powi(63), 0), (i64::MAX as u64, NV));
+    assert_eq!(to_int_d(2, -(TWO_63), 0), (i64::MIN as u64, 0));
+    assert_eq!(to_int_d(2, TWO_63, 0), (i64::MAX as u64, NV));
     assert_eq!(to_int_d(2, f64::NEG_INFINITY, 0), (i64::MIN as u64, NV));
     assert_eq!(to_int_d(2, f64::NAN, 0), (i64::MAX as u64, NV));
     assert_eq!(to_int_d(2, -2.5, 0), (-2i64 as u64, NX)); // ties to even
@@ -77,7 +82,7 @@ fn long_conversions_saturate_and_round() {
     assert_eq!(to_int_d(2, -2.5, 3), (-2i64 as u64, NX)); // up
     assert_eq!(to_int_d(2, 2251799813685249.5, 2), (2251799813685249, NX)); // down
                                                                             // fcvt.lu.d
-    assert_eq!(to_int_d(3, 2f64.powi(64), 0), (u64::MAX, NV));
+    assert_eq!(to_int_d(3, TWO_64, 0), (u64::MAX, NV));
     assert_eq!(
         to_int_d(3, 18446744073709549568.0, 0),
         (18446744073709549568, 0)
@@ -106,7 +111,7 @@ fn long_sources_round_to_the_format() {
     let (h, fl) = one(opfp(0x69, 2, 1, DYN, 2), 0, |h| {
         h.set_reg(1, (i64::MIN + 1) as u64)
     });
-    assert_eq!((h.freg(2), fl), ((-(2f64.powi(63))).to_bits(), NX));
+    assert_eq!((h.freg(2), fl), ((-(TWO_63)).to_bits(), NX));
     // fcvt.d.lu of u64::MAX: 2^64 in RNE, the largest double below in RTZ
     let (h, fl) = one(opfp(0x69, 3, 1, DYN, 2), 0, |h| h.set_reg(1, u64::MAX));
     assert_eq!((h.freg(2), fl), (0x43f0_0000_0000_0000, NX));
