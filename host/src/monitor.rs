@@ -92,6 +92,23 @@ pub struct Monitor {
     /// PLIC sources given to plugged devices, and to whom (free again once the owner is
     /// gone).
     irq_sources: Mutex<Vec<(OwnerHandle, u32)>>,
+    /// The UART models of `device_add uart`, reused once their device's unplug completes.
+    uarts: Mutex<UartPool>,
+}
+
+/// UART models for hot-plug. A model must outlive every reader of the views that showed
+/// it, so it is never freed: it is leaked once and reused by a later plug once its device's
+/// unplug is complete (no reader can reach it), which bounds the memory to the most UARTs
+/// plugged at once. (Found by the `monitor` fuzz target: each plug leaked a new model, so
+/// plug/unplug cycles grew the host without bound.)
+#[derive(Default)]
+struct UartPool {
+    /// Models of plugged (or still unplugging) devices, with their owner.
+    plugged: Vec<(OwnerHandle, &'static Uart16550<'static>)>,
+    /// Models free for the next plug.
+    spare: Vec<&'static Uart16550<'static>>,
+    /// Models leaked so far.
+    made: usize,
 }
 
 /// Parses `0x...`, decimal, or a size with a K/M/G suffix.
@@ -145,6 +162,7 @@ impl Monitor {
             pending: Mutex::new(Vec::new()),
             ram: HotplugRam::new(),
             irq_sources: Mutex::new(Vec::new()),
+            uarts: Mutex::new(UartPool::default()),
         }
     }
 
@@ -479,9 +497,31 @@ impl Monitor {
                 "device_add: no room for another interrupt line ({IRQ_LINES} in use)"
             ));
         }
-        // The device must outlive every reader of the views that show it; it is small and
-        // plugged rarely, so it lives for the process.
-        let uart: &'static Uart16550<'static> = Box::leak(Box::new(Uart16550::new()));
+        // The model must outlive every reader of the views that show it: a leaked one, reused
+        // once its previous device's unplug is complete (see `UartPool`).
+        let mut pool = self
+            .uarts
+            .lock()
+            .map_err(|_| "device_add: the monitor's UART pool is poisoned".to_string())?;
+        wiring.disconnect_dead(&g);
+        let mut k = 0;
+        while k < pool.plugged.len() {
+            let owner = pool.plugged[k].0;
+            if g.owner_info(owner).is_err() && g.unplug_complete(owner) {
+                let (_, done) = pool.plugged.swap_remove(k);
+                done.reset();
+                pool.spare.push(done);
+            } else {
+                k += 1;
+            }
+        }
+        let uart: &'static Uart16550<'static> = match pool.spare.pop() {
+            Some(u) => u,
+            None => {
+                pool.made += 1;
+                Box::leak(Box::new(Uart16550::new()))
+            }
+        };
         if let Some(serial) = self.serial {
             uart.set_sink(serial);
         }
@@ -520,7 +560,14 @@ impl Monitor {
             return Err(format!("device_add: interrupt wiring: {e}"));
         }
         sources.push((owner, source));
+        pool.plugged.push((owner, uart));
         Ok((owner, source))
+    }
+
+    /// UART models allocated by `device_add uart` so far (each lives for the process; an
+    /// unplugged one is reused once its unplug is complete).
+    pub fn uarts_made(&self) -> usize {
+        self.uarts.lock().map(|p| p.made).unwrap_or(0)
     }
 
     /// Unplugs device `id`, waiting up to `wait` for completion.
