@@ -527,8 +527,10 @@ impl Monitor {
         }
         let root = g.root_owner().map_err(|e| e.to_string())?;
         g.begin();
+        let mut made_owner = None;
         let result = (|| {
             let owner = g.create_owner(root, id)?;
+            made_owner = Some(owner);
             let size = RegionSize::new(UART_SIZE).ok_or(fief_core::memory::Error::EmptyBlock)?;
             let region = match g.create_mmio(owner, id, size, uart) {
                 Ok(r) => r,
@@ -547,8 +549,19 @@ impl Monitor {
             Ok(owner)
         })();
         let committed = g.commit();
-        let owner = result.map_err(|e| format!("device_add: {e}"))?;
-        committed.map_err(|e| format!("device_add: {e}"))?;
+        // A plug that fails hands its model back: reused once the owner it was given to is
+        // gone for good, at once if it never got one.
+        let give_back = |pool: &mut UartPool| match made_owner {
+            Some(owner) => pool.plugged.push((owner, uart)),
+            None => pool.spare.push(uart),
+        };
+        let owner = match result.and_then(|owner| committed.map(|()| owner)) {
+            Ok(owner) => owner,
+            Err(e) => {
+                give_back(&mut pool);
+                return Err(format!("device_add: {e}"));
+            }
+        };
         // The wiring table had room (checked above) and the line is new, so this holds; if
         // it did not, the device is taken out again rather than left half plugged.
         if let Err(e) =
@@ -557,6 +570,7 @@ impl Monitor {
             g.begin();
             let _ = g.destroy_owner(owner);
             let _ = g.commit();
+            give_back(&mut pool);
             return Err(format!("device_add: interrupt wiring: {e}"));
         }
         sources.push((owner, source));

@@ -596,7 +596,7 @@ fn hot_plugged_uart_interrupts_through_its_plic_source() {
 /// Found by the `monitor` fuzz target (LeakSanitizer): every `device_add uart` leaked a new
 /// UART model, so plug/unplug cycles grew the host without bound. A model is reused once its
 /// device's unplug is complete: many cycles allocate one model, and the reused UART still
-/// works (its output and its interrupt) after each plug.
+/// works (its status and its interrupt) after each plug.
 #[test]
 fn uart_plug_unplug_cycles_reuse_one_model_instead_of_leaking_one_each() {
     const PLIC_PENDING: u64 = 0x0c00_1000;
@@ -630,5 +630,38 @@ fn uart_plug_unplug_cycles_reuse_one_model_instead_of_leaking_one_each() {
         monitor.uarts_made(),
         1,
         "UART models allocated for 40 plugs"
+    );
+}
+
+/// Found by the `monitor` fuzz target (LeakSanitizer) after the reuse above: a plug refused
+/// after its UART model was taken (here: the owner pool is full of plugged RAM) leaked the
+/// model. A refused plug hands it back: ten refusals allocate one model at most.
+#[test]
+fn refused_uart_plugs_hand_their_model_back() {
+    let board = board(1, 1 << 20);
+    let monitor = Monitor::new(board, None, || {});
+    let mut plugged = 0u64;
+    while plugged < 256
+        && monitor
+            .device_add_ram(
+                &format!("r{plugged}"),
+                0x9000_0000 + plugged * 0x1000,
+                0x1000,
+            )
+            .is_ok()
+    {
+        plugged += 1;
+    }
+    for k in 0..10 {
+        let refused = monitor.device_add_uart(&format!("u{k}"), 0x1030_0000, None);
+        assert!(
+            refused.is_err(),
+            "plug {k} with {plugged} RAM devices plugged"
+        );
+    }
+    assert!(
+        monitor.uarts_made() <= 1,
+        "{} models for 10 refused plugs",
+        monitor.uarts_made()
     );
 }
