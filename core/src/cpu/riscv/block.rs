@@ -126,7 +126,7 @@ impl Block {
 /// operations included: `Hart::fp_in_block`).
 pub(super) fn is_straight(op: Op) -> bool {
     use Op::*;
-    op.is_fp()
+    (cfg!(feature = "fpu") && op.is_fp())
         || matches!(
             op,
             Lui | Auipc

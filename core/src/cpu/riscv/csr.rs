@@ -237,7 +237,10 @@ impl Hart<'_> {
     /// Checks that the current privilege may access `csr` (read, or write as well).
     fn csr_check(&self, csr: u16, write: bool) -> Result<(), CsrError> {
         // The FP CSRs are illegal while `mstatus.FS` is Off.
-        if (num::FFLAGS..=num::FCSR).contains(&csr) && self.csr.mstatus & mstatus::FS == 0 {
+        if cfg!(feature = "fpu")
+            && (num::FFLAGS..=num::FCSR).contains(&csr)
+            && self.csr.mstatus & mstatus::FS == 0
+        {
             return Err(CsrError);
         }
         let min = (csr >> 8) & 3;
@@ -298,7 +301,7 @@ impl Hart<'_> {
         use num::*;
         let c = &self.csr;
         let rv32 = self.rv32();
-        let sd = if c.mstatus & mstatus::FS == mstatus::FS {
+        let sd = if cfg!(feature = "fpu") && c.mstatus & mstatus::FS == mstatus::FS {
             if rv32 {
                 mstatus::SD32
             } else {
@@ -409,7 +412,7 @@ impl Hart<'_> {
         self.csr_read_raw(csr)?;
         let v = value & self.xmask;
         let rv32 = self.rv32();
-        if (FFLAGS..=FCSR).contains(&csr) {
+        if cfg!(feature = "fpu") && (FFLAGS..=FCSR).contains(&csr) {
             match csr {
                 FFLAGS => self.fp.fflags = (v & 0x1f) as u8,
                 FRM => self.fp.frm = (v & 7) as u8,

@@ -26,11 +26,14 @@ use super::softfloat::{self as sf, Fmt, Rm, F32, F64};
 use super::trap::{cause, Exception};
 use crate::cpu::Bus;
 
+/// FP registers: 32, or none without the `fpu` feature (the Cortex-M build keeps its RAM).
+const FP_REGS: usize = if cfg!(feature = "fpu") { 32 } else { 0 };
+
 /// The FP register file and the `fcsr` fields.
 #[derive(Clone, Debug, Default)]
 pub struct FpState {
-    /// f0..f31, 64 bits each (singles NaN-boxed).
-    pub(super) f: [u64; 32],
+    /// f0..f31, 64 bits each (singles NaN-boxed); empty without the `fpu` feature.
+    pub(super) f: [u64; FP_REGS],
     /// Accrued exception flags (`fflags`, 5 bits).
     pub(super) fflags: u8,
     /// Dynamic rounding mode (`frm`, 3 bits; 5..7 are reserved but writable).
@@ -41,7 +44,7 @@ impl FpState {
     /// All registers +0 (all-zero bits), flags clear, round to nearest.
     pub const fn new() -> FpState {
         FpState {
-            f: [0; 32],
+            f: [0; FP_REGS],
             fflags: 0,
             frm: 0,
         }
@@ -53,14 +56,17 @@ impl FpState {
 const BOX: u64 = 0xffff_ffff_0000_0000;
 
 impl Hart<'_> {
-    /// FP register `i` (its 64 bits; a single is NaN-boxed).
+    /// FP register `i` (its 64 bits; a single is NaN-boxed); 0 without the `fpu` feature.
     pub fn freg(&self, i: usize) -> u64 {
-        self.fp.f[i & 31]
+        self.fp.f.get(i & 31).copied().unwrap_or(0)
     }
 
-    /// Sets FP register `i` (for debuggers and tests; `mstatus.FS` is not changed).
+    /// Sets FP register `i` (for debuggers and tests; `mstatus.FS` is not changed); no
+    /// effect without the `fpu` feature.
     pub fn set_freg(&mut self, i: usize, value: u64) {
-        self.fp.f[i & 31] = value;
+        if let Some(r) = self.fp.f.get_mut(i & 31) {
+            *r = value;
+        }
     }
 
     /// Runs the F/D instruction `insn` at `pc` inside a block (`ea` is `rs1 + imm`):

@@ -783,7 +783,7 @@ impl<'i> Hart<'i> {
                 // F and D: loads and stores through the block's TLB path, the others
                 // through `execute_fp`. What is illegal (FS Off, a reserved rounding mode)
                 // goes to the general path, which raises it with the instruction's bits.
-                _ if u.op.is_fp() => {
+                _ if cfg!(feature = "fpu") && u.op.is_fp() => {
                     let offs = &self.blocks.blocks[idx].offs;
                     let insn = Insn {
                         op: u.op,

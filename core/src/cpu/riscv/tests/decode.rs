@@ -506,6 +506,7 @@ fn differential_random_32bit_words() {
 // ----- F and D against GNU objdump --------------------------------------------------
 
 /// The operation GNU's mnemonic names.
+#[cfg(feature = "fpu")]
 fn fp_op(m: &str) -> Option<Op> {
     use Op::*;
     let m = m.strip_prefix("c.").unwrap_or(m);
@@ -577,6 +578,7 @@ fn fp_op(m: &str) -> Option<Op> {
 }
 
 /// What objdump's line says the decoder must produce (`None`: illegal).
+#[cfg(feature = "fpu")]
 fn from_objdump(raw: u32, compressed: bool, text: &str) -> Option<Insn> {
     use Op::*;
     if text.starts_with('.') || text.contains("unknown") {
@@ -648,6 +650,7 @@ fn from_objdump(raw: u32, compressed: bool, text: &str) -> Option<Insn> {
 /// (QEMU accepts every valid mode there and raises illegal instruction for 5 and 6, as we
 /// do).
 #[test]
+#[cfg(feature = "fpu")]
 #[cfg_attr(miri, ignore)]
 fn fp_words_match_gnu_objdump() {
     let mut bad = Vec::new();

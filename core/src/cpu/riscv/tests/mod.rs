@@ -13,7 +13,9 @@ use crate::memory::{
 mod asm;
 mod decode;
 mod exec;
+#[cfg(feature = "fpu")]
 mod fp_rv64;
+#[cfg(feature = "fpu")]
 mod fp_words;
 mod paths;
 mod system;
