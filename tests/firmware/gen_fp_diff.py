@@ -10,7 +10,8 @@ Operands are weighted towards the values where implementations go wrong: signed 
 infinities, quiet and signalling NaNs with payloads (and of both signs), subnormals, the
 smallest normal and largest finite values, halfway cases for addition, products whose
 rounding error an FMA must keep (c = -round(a*b)), values at and around the integer
-limits for conversions, improperly NaN-boxed singles. Rounding modes are static (each of
+limits for conversions, products and quotients just below the smallest normal (tininess
+after rounding), improperly NaN-boxed singles. Rounding modes are static (each of
 the five) or dynamic (frm = each of the five).
 
 Usage: gen_fp_diff.py [SEED] > fp_diff.S (build.sh runs it with the committed seed).
@@ -181,6 +182,21 @@ def operands(op):
         e = (a >> 23) & 0xFF
         if 25 < e < 0xFE:
             b = ((e - 24) << 23) | rng.choice([0, 1, 0x7FFFFF]) | (rng.getrandbits(1) << 31)
+    if name.startswith(("fmul", "fdiv", "fmadd")) and rng.random() < 0.25:
+        # results just below the smallest normal: tininess is detected after rounding
+        # (RISC-V), so one that rounds up to 2^emin raises no underflow
+        neg = rng.getrandbits(1)
+        if fmt == "d":
+            a = (0x000FFFFFFFFFFFFF - rng.randrange(4)) | (neg << 63)
+            b = 0x3FF0000000000000 + rng.randrange(1, 9)
+            if name.startswith("fdiv"):
+                b = 0x3FEFFFFFFFFFFFFF - rng.randrange(8)
+        else:
+            a = (0x007FFFFF - rng.randrange(4)) | (neg << 31)
+            b = 0x3F800000 + rng.randrange(1, 9)
+            if name.startswith("fdiv"):
+                b = 0x3F7FFFFF - rng.randrange(8)
+        c = 0 if rng.random() < 0.5 else c
     if nsrc == 3 and rng.random() < 0.3:
         # c = -round(a*b): the FMA's exact result is the product's rounding error
         if fmt == "d":
