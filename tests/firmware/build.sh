@@ -47,14 +47,17 @@ for variant in bench_fp: bench_fp_small:-DITERATIONS=20 bench_fp_empty:-DITERATI
   $OBJCOPY -O binary "$name.elf" "$name.bin"
   echo "built $name"
 done
-# bench_fp.c, the FP workload, in the same three sizes (-ffp-contract=fast: GCC fuses
-# multiply-adds into FMADD/FMSUB; -fno-math-errno: sqrt is fsqrt.d).
-FP_CFLAGS="$CFLAGS -ffp-contract=fast -fno-math-errno"
-for variant in bench_fp: bench_fp_small:-DITERATIONS=20 bench_fp_empty:-DITERATIONS=0; do
-  name=${variant%%:*}
-  defs=${variant#*:}
-  $CC $FP_ARCH $FP_CFLAGS $defs -c -o "$obj/$name.o" bench_fp.c
-  $CC $FP_ARCH $LDFLAGS -o "$name.elf" "$obj/crt.o" "$obj/$name.o"
-  $OBJCOPY -O binary "$name.elf" "$name.bin"
-  echo "built $name"
+# The benchmark set (tests/benches/hart.rs; BENCHMARKS.md, "the benchmark set"): one C
+# program per kind of code, each full-size for the benchmark (about 1-2 s on QEMU) and small
+# for the differential test (program:small-iterations).
+for prog in list:2 switch:3 matrix:12 crc:6 calls:2 mem:1 trap:3000 sv32:12; do
+  base=bench_${prog%%:*}
+  for variant in "$base:" "${base}_small:-DITERATIONS=${prog#*:}"; do
+    name=${variant%%:*}
+    defs=${variant#*:}
+    $CC $ARCH $CFLAGS $defs -c -o "$obj/$name.o" "$base.c"
+    $CC $ARCH $LDFLAGS -o "$name.elf" "$obj/crt.o" "$obj/$name.o"
+    $OBJCOPY -O binary "$name.elf" "$name.bin"
+    echo "built $name"
+  done
 done

@@ -71,6 +71,24 @@ diff_tests!(
     // The FP workload (`firmware/bench_fp.c`: n-body in double, a single-precision matrix,
     // conversions) with 20 iterations.
     bench_fp_small,
+    // The benchmark set (`tests/benches/hart.rs`, BENCHMARKS.md) in small sizes: each prints
+    // its checksum, so the full-size runs compute what QEMU computes.
+    // Pointer chasing: a scattered linked list merge-sorted and searched.
+    bench_list_small,
+    // A bytecode interpreter and a tokenizer: switches compiled to jump tables.
+    bench_switch_small,
+    // Integer matrix multiply, transpose, fold.
+    bench_matrix_small,
+    // CRC-32 (bitwise, table), CRC-16, popcount/bit reversal/leading zeros.
+    bench_crc_small,
+    // Deep recursion (Fibonacci, Ackermann, a tree walk) and calls through a pointer table.
+    bench_calls_small,
+    // Word and byte copies and fills of many sizes and alignments.
+    bench_mem_small,
+    // U-mode ecall round trips to M-mode and CLINT timer interrupts, counted.
+    bench_trap_small,
+    // S-mode under Sv32: page-strided sweeps over 2048 pages, sfence.vma, PTE swaps.
+    bench_sv32_small,
 );
 
 /// The generated F/D differential (`firmware/gen_fp_diff.py`): one line per record (result
