@@ -18,6 +18,12 @@
 //! `FIEF_BENCH_IMAGE=bench_fp` runs the FP workload (`bench_fp.c`: n-body in double, a
 //! single-precision matrix, conversions; 1000 iterations) and `bench_fp_empty` instead.
 //!
+//! `FIEF_BENCH_SET=1` runs the benchmark set instead (BENCHMARKS.md, "the benchmark set"):
+//! `bench_mix` and the eight programs of [`SET`], each on Fief and QEMU in every run
+//! (interleaved program by program), with `bench_mix_empty` as the start-up of all of them
+//! (they share `crt.S` and print one line), `FIEF_BENCH_RUNS` runs (default 3), and prints
+//! a table with a ratio per program and in total. `FIEF_BENCH_SET=list,crc` picks programs.
+//!
 //! A plain `harness = false` main, not criterion: one Fief run takes seconds, so
 //! criterion's minimum of 10 samples per benchmark would take minutes for little gain.
 //! Without `qemu-system-riscv32` it says so loudly and measures Fief only.
@@ -98,15 +104,16 @@ fn secs(d: Duration) -> String {
     }
 }
 
-fn main() {
-    let runs: usize = std::env::var("FIEF_BENCH_RUNS")
+fn runs(default: usize) -> usize {
+    std::env::var("FIEF_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5)
-        .max(1);
-    // FIEF_BENCH_IMAGE=bench_fp: the FP workload instead (`bench_fp.c`).
-    let name = std::env::var("FIEF_BENCH_IMAGE").unwrap_or_else(|_| "bench_mix".into());
-    let (work, empty) = (image(&name), image(&format!("{name}_empty")));
+        .unwrap_or(default)
+        .max(1)
+}
+
+/// Whether QEMU is to be measured (and is there; says loudly when it is missing).
+fn have_qemu() -> bool {
     let skip_qemu = std::env::var("FIEF_BENCH_QEMU").is_ok_and(|v| v == "0");
     let have_qemu = !skip_qemu
         && Command::new(QEMU)
@@ -122,6 +129,164 @@ fn main() {
         eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
         eprintln!();
     }
+    have_qemu
+}
+
+fn main() {
+    match std::env::var("FIEF_BENCH_SET") {
+        Ok(pick) if !pick.is_empty() && pick != "0" => set(&pick),
+        _ => single(),
+    }
+}
+
+/// The benchmark set (`tests/firmware/bench_*.c`, besides `bench_mix` and `bench_fp`): one
+/// program per kind of code, each sized to take QEMU about 1-2 s.
+const SET: [(&str, &str); 8] = [
+    (
+        "bench_list",
+        "pointer chasing: scattered list, merge sort, search",
+    ),
+    (
+        "bench_switch",
+        "bytecode interpreter and tokenizer (jump tables)",
+    ),
+    ("bench_matrix", "integer matrix multiply 48 x 48"),
+    ("bench_crc", "CRC-32/CRC-16, bit twiddling"),
+    ("bench_calls", "deep recursion, many small calls"),
+    ("bench_mem", "memcpy/memset of many sizes and alignments"),
+    (
+        "bench_trap",
+        "U->M ecall round trips, CLINT timer interrupts",
+    ),
+    ("bench_sv32", "S-mode under Sv32, page-strided, sfence.vma"),
+];
+
+/// Per program: raw Fief and QEMU times of every run.
+struct Series {
+    name: &'static str,
+    what: &'static str,
+    fief: Vec<Duration>,
+    qemu: Vec<Duration>,
+    instret: u64,
+}
+
+fn set(pick: &str) {
+    let runs = runs(3);
+    let have_qemu = have_qemu();
+    let empty = image("bench_mix_empty");
+    let mut series: Vec<Series> = std::iter::once(("bench_mix", "the CoreMark-like mix"))
+        .chain(SET)
+        .filter(|(name, _)| {
+            pick == "1"
+                || pick
+                    .split(',')
+                    .any(|p| name.trim_start_matches("bench_") == p)
+        })
+        .map(|(name, what)| Series {
+            name,
+            what,
+            fief: vec![],
+            qemu: vec![],
+            instret: 0,
+        })
+        .collect();
+    let (mut f_empty, mut q_empty) = (vec![], vec![]);
+    for run in 0..runs {
+        f_empty.push(fief(&empty).0);
+        if have_qemu {
+            q_empty.push(qemu(&empty).unwrap().0);
+        }
+        for s in &mut series {
+            // Interleaved, so that a change in the machine's load hits both sides alike.
+            let path = image(s.name);
+            let (t, n, console) = fief(&path);
+            s.fief.push(t);
+            s.instret = n;
+            if have_qemu {
+                let (t, q_console) = qemu(&path).unwrap();
+                assert_eq!(console, q_console, "{}: Fief and QEMU differ", s.name);
+                s.qemu.push(t);
+            }
+            eprintln!(
+                "run {}/{runs} {}: Fief {:.3} s{}",
+                run + 1,
+                s.name,
+                t.as_secs_f64(),
+                s.qemu
+                    .last()
+                    .map(|q| format!(", QEMU {:.3} s", q.as_secs_f64()))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    let fe = median(f_empty.clone());
+    let qe = if have_qemu {
+        median(q_empty.clone())
+    } else {
+        Duration::ZERO
+    };
+    println!();
+    println!(
+        "median of {runs} runs; net = raw - bench_mix_empty (start-up: Fief {}, QEMU {}); \
+         ratio = Fief net / QEMU net; per-run = median of each run's own ratio",
+        secs(fe),
+        secs(qe)
+    );
+    println!();
+    println!("| program | kind | guest instructions | Fief net | Fief MIPS | QEMU net | ratio | per-run |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let net = |v: &[Duration], e: &[Duration], i: usize| v[i].saturating_sub(e[i]).as_secs_f64();
+    let (mut f_total, mut q_total) = (0.0, 0.0);
+    let mut run_totals = vec![(0.0, 0.0); runs];
+    for s in &series {
+        let f = median(s.fief.clone()).saturating_sub(fe).as_secs_f64();
+        f_total += f;
+        let mips = s.instret as f64 / f / 1e6;
+        if !have_qemu {
+            println!(
+                "| {} | {} | {} | {f:.3} s | {mips:.0} | - | - | - |",
+                s.name, s.what, s.instret
+            );
+            continue;
+        }
+        let q = median(s.qemu.clone()).saturating_sub(qe).as_secs_f64();
+        q_total += q;
+        let mut per_run: Vec<f64> = (0..runs)
+            .map(|i| {
+                let (fr, qr) = (net(&s.fief, &f_empty, i), net(&s.qemu, &q_empty, i));
+                run_totals[i].0 += fr;
+                run_totals[i].1 += qr;
+                fr / qr
+            })
+            .collect();
+        per_run.sort_by(f64::total_cmp);
+        println!(
+            "| {} | {} | {} | {f:.3} s | {mips:.0} | {q:.3} s | **{:.2}** | {:.2} |",
+            s.name,
+            s.what,
+            s.instret,
+            f / q,
+            per_run[runs / 2]
+        );
+    }
+    if have_qemu {
+        let mut per_run: Vec<f64> = run_totals.iter().map(|(f, q)| f / q).collect();
+        per_run.sort_by(f64::total_cmp);
+        println!(
+            "| total | | | {f_total:.3} s | | {q_total:.3} s | **{:.2}** | {:.2} |",
+            f_total / q_total,
+            per_run[runs / 2]
+        );
+    }
+}
+
+/// One image (`FIEF_BENCH_IMAGE`, default `bench_mix`) with its own `_empty` start-up image.
+fn single() {
+    let runs = runs(5);
+    // FIEF_BENCH_IMAGE=bench_fp: the FP workload instead (`bench_fp.c`).
+    let name = std::env::var("FIEF_BENCH_IMAGE").unwrap_or_else(|_| "bench_mix".into());
+    let (work, empty) = (image(&name), image(&format!("{name}_empty")));
+    let have_qemu = have_qemu();
 
     let (mut f_work, mut f_empty, mut q_work, mut q_empty) = (vec![], vec![], vec![], vec![]);
     let mut instret = 0;

@@ -3,7 +3,7 @@
 #include "bench.h"
 
 #ifndef ITERATIONS
-#define ITERATIONS 1000
+#define ITERATIONS 2300
 #endif
 #define LEN 4096
 

@@ -4,7 +4,7 @@
 #include "bench.h"
 
 #ifndef ITERATIONS
-#define ITERATIONS 180
+#define ITERATIONS 450
 #endif
 #define NODES 4096
 

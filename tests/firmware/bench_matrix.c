@@ -3,7 +3,7 @@
 #include "bench.h"
 
 #ifndef ITERATIONS
-#define ITERATIONS 1200
+#define ITERATIONS 1500
 #endif
 #define N 48
 

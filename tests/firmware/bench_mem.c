@@ -4,7 +4,7 @@
 #include "bench.h"
 
 #ifndef ITERATIONS
-#define ITERATIONS 15
+#define ITERATIONS 150
 #endif
 #define ARENA 65536
 

@@ -4,7 +4,7 @@
 #include "bench.h"
 
 #ifndef ITERATIONS
-#define ITERATIONS 230
+#define ITERATIONS 4000
 #endif
 #define CODE_LEN 512
 #define TEXT_LEN 4096

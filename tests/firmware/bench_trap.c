@@ -7,7 +7,7 @@
 #include "bench.h"
 
 #ifndef ITERATIONS
-#define ITERATIONS 300000
+#define ITERATIONS 1500000
 #endif
 
 enum { SYS_MIX, SYS_ARM_TIMER, SYS_EXIT };

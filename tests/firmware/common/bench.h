@@ -14,6 +14,12 @@ typedef unsigned char u8;
 
 #define NOINLINE __attribute__((noinline))
 
+/* Writable data starts on a page of its own (this object's alignment aligns the whole .data
+ * output section, and .bss follows it): QEMU's TCG sends every store to a page that holds
+ * translated code through its self-modifying-code check, a slow path, so data sharing the
+ * code's page would measure that instead of the workload. */
+volatile u32 bench_data_page[1] __attribute__((aligned(4096))) = {1};
+
 /* gcc may emit calls to these even with -fno-builtin (struct copies, zeroing). */
 void *memset(void *dst, int c, unsigned long n) {
   u8 *d = dst;
