@@ -22,7 +22,8 @@
 //! `bench_mix` and the eight programs of [`SET`], each on Fief and QEMU in every run
 //! (interleaved program by program), with `bench_mix_empty` as the start-up of all of them
 //! (they share `crt.S` and print one line), `FIEF_BENCH_RUNS` runs (default 3), and prints
-//! a table with a ratio per program and in total. `FIEF_BENCH_SET=list,crc` picks programs.
+//! a table with a ratio per program and in total. `FIEF_BENCH_SET=list,crc` picks programs;
+//! `FIEF_BENCH_SMALL=1` runs their `_small` images (for a profiler).
 //!
 //! A plain `harness = false` main, not criterion: one Fief run takes seconds, so
 //! criterion's minimum of 10 samples per benchmark would take minutes for little gain.
@@ -174,6 +175,13 @@ fn set(pick: &str) {
     let runs = runs(3);
     let have_qemu = have_qemu();
     let empty = image("bench_mix_empty");
+    // FIEF_BENCH_SMALL=1: the `_small` images (a few iterations), e.g. to run the bench
+    // binary under `valgrind --tool=callgrind`.
+    let suffix = if std::env::var("FIEF_BENCH_SMALL").is_ok_and(|v| v == "1") {
+        "_small"
+    } else {
+        ""
+    };
     let mut series: Vec<Series> = std::iter::once(("bench_mix", "the CoreMark-like mix"))
         .chain(SET)
         .filter(|(name, _)| {
@@ -198,7 +206,7 @@ fn set(pick: &str) {
         }
         for s in &mut series {
             // Interleaved, so that a change in the machine's load hits both sides alike.
-            let path = image(s.name);
+            let path = image(&format!("{}{suffix}", s.name));
             let (t, n, console) = fief(&path);
             s.fief.push(t);
             s.instret = n;
