@@ -16,7 +16,7 @@
 //! QEMU (for quick comparisons of Fief builds).
 //!
 //! `FIEF_BENCH_IMAGE=bench_fp` runs the FP workload (`bench_fp.c`: n-body in double, a
-//! single-precision matrix, conversions; 1000 iterations) and `bench_fp_empty` instead.
+//! single-precision matrix, conversions; 5000 iterations) and `bench_fp_empty` instead.
 //!
 //! `FIEF_BENCH_SET=1` runs the benchmark set instead (BENCHMARKS.md, "the benchmark set"):
 //! `bench_mix` and the eight programs of [`SET`], each on Fief and QEMU in every run

@@ -13,13 +13,18 @@
 #include "test.h"
 
 #ifndef ITERATIONS
-#define ITERATIONS 1000
+#define ITERATIONS 5000
 #endif
 
 typedef unsigned int u32;
 typedef int i32;
 typedef unsigned char u8;
 typedef unsigned long long u64;
+
+/* Writable data starts on a page of its own (this object's alignment aligns the whole .data
+ * output section, and .bss follows it): QEMU's TCG sends every store to a page that holds
+ * translated code through its self-modifying-code check, a slow path. */
+volatile u32 bench_data_page[1] __attribute__((aligned(4096))) = {1};
 
 void *memset(void *dst, int c, unsigned long n) {
   u8 *d = dst;
