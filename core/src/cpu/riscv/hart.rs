@@ -24,7 +24,7 @@ use super::host;
 use super::insn::{Insn, Op};
 use super::pmp::Pmp;
 use super::tlb::{Tlb, PAGE_MASK};
-use super::trap::{cause, irq, Exception, Priv, TrapRecord};
+use super::trap::{irq, Exception, Priv, TrapRecord};
 use super::trigger::{Triggers, DEBUGGER_HIT};
 use super::Xlen;
 use crate::cpu::Bus;
@@ -120,7 +120,7 @@ enum Fast {
 }
 
 /// How [`Hart::run_block`] ended.
-enum End {
+pub(super) enum End {
     /// This many instructions retired (all of the block, or up to one that ends it
     /// early); continue at this `pc`.
     Next(u64, u64),
@@ -631,45 +631,6 @@ impl<'i> Hart<'i> {
         }
         self.blocks.mark_checked(idx, page_host.addr() + w0);
         true
-    }
-
-    /// The block executor's F/D step (instruction `i` of block `idx`, whose first
-    /// instruction is at `pc`; `ea` is `rs1 + imm`): `None` to go on with the block, or how
-    /// the block ends. Loads and stores go through the block's TLB path, the others through
-    /// `execute_fp`; what is illegal (FS Off, a reserved rounding mode) goes to the general
-    /// path, which raises it with the instruction's bits.
-    ///
-    /// Out of line and cold: inlined into `run_block` it cost integer code about 16 % more
-    /// host instructions (cachegrind, `bench_mix_small`).
-    #[cold]
-    #[inline(never)]
-    fn fp_block_step<B: Bus + ?Sized>(
-        &mut self,
-        bus: &B,
-        idx: usize,
-        i: usize,
-        pc: u64,
-        ea: u64,
-        m: u64,
-    ) -> Option<End> {
-        let block = &self.blocks.blocks[idx];
-        let u = block.insns[i];
-        let at = pc.wrapping_add(block.offs[i] as u64) & m;
-        let next = pc.wrapping_add(block.offs[i + 1] as u64) & m;
-        let insn = Insn {
-            op: u.op,
-            rd: u.rd,
-            rs1: u.rs1,
-            rs2: u.rs2,
-            imm: u.imm,
-            len: block.offs[i + 1].wrapping_sub(block.offs[i]),
-        };
-        match self.fp_in_block(bus, insn, ea, at) {
-            Ok(false) => None,
-            Ok(true) => Some(End::Next(i as u64 + 1, next)),
-            Err(e) if e.cause == cause::ILLEGAL => Some(End::Single(i as u64, at)),
-            Err(e) => Some(End::Trap(i as u64, at, e)),
-        }
     }
 
     /// Runs pool block `idx`, which starts at `pc` (checked), for at most `left`
