@@ -9,8 +9,18 @@ ARCH="-march=rv32imac_zicsr_zifencei -mabi=ilp32"
 # The F/D images (fp_*): the same ABI (soft-float calling convention), F and D instructions.
 FP_ARCH="-march=rv32imafdc_zicsr_zifencei -mabi=ilp32"
 LDFLAGS="-nostdlib -nostartfiles -static -T common/link.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments"
+# The RV64 images (rv64/): the same sources where they are XLEN-clean (test.h's REG_L/REG_S/
+# XWORD), plus rv64/*.S for what only RV64 has. medany: the images live at 0x80000000, out
+# of reach of the default medlow model's 32-bit signed absolute addresses.
+ARCH64="-march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany"
+FP_ARCH64="-march=rv64imafdc_zicsr_zifencei -mabi=lp64 -mcmodel=medany"
+# The shared sources the RV64 build also assembles (#if __riscv_xlen where RV64 differs: h
+# counter halves illegal, pmpcfg2, RV64-only encodings). The others test RV32-only
+# behaviour (32-bit wrap-around, RV32C, Sv32); rv64/ has their RV64 counterparts.
+SHARED64="illegal priv_csr priv_traps priv_interrupts priv_counters priv_pmp misaligned fp_state fp_loadstore"
 # The F/D differential's source is generated (seeded, so the same every time).
 python3 gen_fp_diff.py 13 > fp_diff.S
+python3 gen_fp_diff.py --xlen 64 13 > rv64/fp_diff.S
 obj=$(mktemp -d)
 trap 'rm -rf "$obj"' EXIT
 # Named objects (not the compiler driver's random temporary names) keep the ELF symbol
@@ -60,4 +70,21 @@ for prog in list:2 switch:3 matrix:12 crc:6 calls:2 mem:1 trap:3000 sv32:12; do
     $OBJCOPY -O binary "$name.elf" "$name.bin"
     echo "built $name"
   done
+done
+
+# RV64 (see ARCH64 above): rv64/NAME.elf/.bin from rv64/NAME.S or the shared NAME.S.
+$CC $ARCH64 -Icommon -c -o "$obj/crt64.o" common/crt.S
+build64() { # build64 NAME SOURCE
+  arch=$ARCH64
+  case $1 in fp_*) arch=$FP_ARCH64 ;; esac
+  $CC $arch -Icommon -c -o "$obj/$1.64.o" "$2"
+  $CC $ARCH64 $LDFLAGS -o "rv64/$1.elf" "$obj/crt64.o" "$obj/$1.64.o"
+  $OBJCOPY -O binary "rv64/$1.elf" "rv64/$1.bin"
+  echo "built rv64/$1"
+}
+for name in $SHARED64; do
+  build64 "$name" "$name.S"
+done
+for src in rv64/*.S; do
+  build64 "$(basename "$src" .S)" "$src"
 done

@@ -17,12 +17,12 @@ TEST_BEGIN fp_loadstore
   flw fa0, 0(s0)
   fsd fa0, 64(s0)
   lw a1, 64(s0)
-  CHECK a1, 0x40490fdb, 1
+  CHECKW a1, 0x40490fdb, 1
   lw a1, 68(s0)
-  CHECK a1, 0xffffffff, 2
+  CHECKW a1, 0xffffffff, 2
   fsw fa0, 72(s0)
   lw a1, 72(s0)
-  CHECK a1, 0x40490fdb, 3
+  CHECKW a1, 0x40490fdb, 3
   lw a1, 76(s0)
   CHECK a1, 0, 4
   /* fld/fsd, negative offsets */
@@ -30,42 +30,55 @@ TEST_BEGIN fp_loadstore
   fld fa1, -120(s1)
   fsd fa1, -48(s1)
   lw a1, 80(s0)
-  CHECK a1, 0x54442d18, 5
+  CHECKW a1, 0x54442d18, 5
   lw a1, 84(s0)
-  CHECK a1, 0x400921fb, 6
+  CHECKW a1, 0x400921fb, 6
   /* fsw of a double register stores its low word */
   fsw fa1, 88(s0)
   lw a1, 88(s0)
-  CHECK a1, 0x54442d18, 7
+  CHECKW a1, 0x54442d18, 7
 
   /* compressed forms */
   .option rvc
+#if __riscv_xlen == 32
   c.flw fa3, 0(s0)
   c.fsw fa3, 96(s0)
+#else  /* RV64 has no compressed single-precision forms (c.ld/c.sd use those encodings) */
+  flw fa3, 0(s0)
+  fsw fa3, 96(s0)
+#endif
   c.fld fa4, 8(s0)
   c.fsd fa4, 104(s0)
   addi sp, sp, -32
+#if __riscv_xlen == 32
   c.fswsp fa3, 4(sp)
+#else
+  fsw fa3, 4(sp)
+#endif
   c.fsdsp fa4, 8(sp)
+#if __riscv_xlen == 32
   c.flwsp ft1, 4(sp)
+#else
+  flw ft1, 4(sp)
+#endif
   c.fldsp f0, 8(sp)
   c.fsdsp ft1, 16(sp)
   c.fsdsp f0, 24(sp)
   .option norvc
   lw a1, 96(s0)
-  CHECK a1, 0x40490fdb, 0x10
+  CHECKW a1, 0x40490fdb, 0x10
   lw a1, 104(s0)
-  CHECK a1, 0x54442d18, 0x11
+  CHECKW a1, 0x54442d18, 0x11
   lw a1, 108(s0)
-  CHECK a1, 0x400921fb, 0x12
+  CHECKW a1, 0x400921fb, 0x12
   lw a1, 16(sp)
-  CHECK a1, 0x40490fdb, 0x13
+  CHECKW a1, 0x40490fdb, 0x13
   lw a1, 20(sp)
-  CHECK a1, 0xffffffff, 0x14
+  CHECKW a1, 0xffffffff, 0x14
   lw a1, 24(sp)
-  CHECK a1, 0x54442d18, 0x15
+  CHECKW a1, 0x54442d18, 0x15
   lw a1, 28(sp)
-  CHECK a1, 0x400921fb, 0x16
+  CHECKW a1, 0x400921fb, 0x16
   addi sp, sp, 32
 
   /* misaligned */
@@ -73,15 +86,15 @@ TEST_BEGIN fp_loadstore
   fsd fa5, 113(s0)
   flw fa6, 115(s0)
   fmv.x.w a1, fa6
-  CHECK a1, 0x21fb5444, 0x20
+  CHECKW a1, 0x21fb5444, 0x20
   lbu a1, 113(s0)
-  CHECK a1, 0x18, 0x21
+  CHECKW a1, 0x18, 0x21
   lbu a1, 120(s0)
-  CHECK a1, 0x40, 0x22
+  CHECKW a1, 0x40, 0x22
   fsw fa0, 122(s0)
   flw fa7, 122(s0)
   fmv.x.w a1, fa7
-  CHECK a1, 0x40490fdb, 0x23
+  CHECKW a1, 0x40490fdb, 0x23
   CHECKM trap_count, 0, 0x24
 
   /* a faulting FP load (nothing mapped at 0x0e000000) changes nothing */

@@ -7,13 +7,13 @@
 #include "test.h"
   .option norvc
 #define MSTATUS_FS 0x6000
-#define FS_SD_MASK 0x80006000
+#define FS_SD_MASK (INTERRUPT_BIT | 0x6000) /* SD is bit XLEN-1 */
 
 .macro EXPECT_ILLEGAL code
   CHECKM trap_count, 1, \code
   CHECKM trap_cause, CAUSE_ILLEGAL, \code + 1
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
 .endm
 
 .macro NO_TRAP code
@@ -33,7 +33,7 @@ TEST_BEGIN fp_state
   csrw mtvec, t0
   csrr a1, misa
   andi a1, a1, 0x28
-  CHECK a1, 0x28, 1
+  CHECKW a1, 0x28, 1
 
   /* FS = Off */
   li t0, MSTATUS_FS
@@ -83,22 +83,22 @@ TEST_BEGIN fp_state
   li t0, -1
   csrw fcsr, t0
   csrr a1, fcsr
-  CHECK a1, 0xff, 0x40
+  CHECKW a1, 0xff, 0x40
   csrr a1, frm
   CHECK a1, 7, 0x41
   csrr a1, fflags
-  CHECK a1, 0x1f, 0x42
+  CHECKW a1, 0x1f, 0x42
   csrwi fflags, 0x3
   csrr a1, fcsr
-  CHECK a1, 0xe3, 0x43
+  CHECKW a1, 0xe3, 0x43
   csrwi frm, 2
   csrr a1, fcsr
-  CHECK a1, 0x43, 0x44
+  CHECKW a1, 0x43, 0x44
   csrw fcsr, zero
 
   /* reserved dynamic rounding modes */
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
   csrwi frm, 5
   fadd.s ft0, ft1, ft2
   EXPECT_ILLEGAL 0x50
@@ -146,39 +146,39 @@ TEST_BEGIN fp_state
   fmv.w.x ft0, a1
   fsd ft0, 0(a2)
   lw a1, 4(a2)
-  CHECK a1, 0xffffffff, 0x80
+  CHECKW a1, 0xffffffff, 0x80
   lw a1, 0(a2)
-  CHECK a1, 0x3f800000, 0x81
+  CHECKW a1, 0x3f800000, 0x81
   sw zero, 4(a2)                   /* 0x00000000_3f800000: not a boxed single */
   fld ft1, 0(a2)
   fadd.s ft2, ft1, ft1
   fmv.x.w a1, ft2
-  CHECK a1, 0x7fc00000, 0x82
+  CHECKW a1, 0x7fc00000, 0x82
   csrr a1, fflags
   CHECK a1, 0, 0x83
   fmv.x.w a1, ft1
-  CHECK a1, 0x3f800000, 0x84
+  CHECKW a1, 0x3f800000, 0x84
   fsw ft1, 8(a2)
   lw a1, 8(a2)
-  CHECK a1, 0x3f800000, 0x85
+  CHECKW a1, 0x3f800000, 0x85
   fclass.s a1, ft1
-  CHECK a1, 0x200, 0x86
+  CHECKW a1, 0x200, 0x86
   fsgnjn.s ft3, ft1, ft1
   fmv.x.w a1, ft3
-  CHECK a1, 0xffc00000, 0x87
+  CHECKW a1, 0xffc00000, 0x87
   fcvt.d.s ft3, ft1
   fsd ft3, 0(a2)
   lw a1, 4(a2)
-  CHECK a1, 0x7ff80000, 0x88
+  CHECKW a1, 0x7ff80000, 0x88
   lw a1, 0(a2)
   CHECK a1, 0, 0x89
   flw ft4, 8(a2)
   fsd ft4, 0(a2)
   lw a1, 4(a2)
-  CHECK a1, 0xffffffff, 0x8a
+  CHECKW a1, 0xffffffff, 0x8a
   fmax.s ft5, ft1, ft4             /* canonical NaN and 1.0: 1.0 */
   fmv.x.w a1, ft5
-  CHECK a1, 0x3f800000, 0x8b
+  CHECKW a1, 0x3f800000, 0x8b
   feq.s a1, ft1, ft1
   CHECK a1, 0, 0x8c
 
@@ -186,11 +186,11 @@ TEST_BEGIN fp_state
   li a1, 0x12345678
   fmv.w.x f0, a1
   fmv.x.w a3, f0
-  CHECK a3, 0x12345678, 0x90
+  CHECKW a3, 0x12345678, 0x90
   fsgnj.d f31, f0, f0
   fsd f31, 0(a2)
   lw a1, 4(a2)
-  CHECK a1, 0xffffffff, 0x91
+  CHECKW a1, 0xffffffff, 0x91
   NO_TRAP 0x92
   TEST_PASS
 

@@ -14,7 +14,15 @@ limits for conversions, products and quotients just below the smallest normal (t
 after rounding), improperly NaN-boxed singles. Rounding modes are static (each of
 the five) or dynamic (frm = each of the five).
 
-Usage: gen_fp_diff.py [SEED] > fp_diff.S (build.sh runs it with the committed seed).
+With --xlen 64 it generates the RV64 image (rv64/fp_diff.S): every operation above plus the
+RV64-only ones (fcvt.l/lu to and from both formats, fmv.x.d/fmv.d.x), 32-bit integer sources
+with random upper halves (which the W conversions must ignore), 64-bit integer operands
+weighted to the 64-bit limits, and each result printed as one 64-bit word (an integer
+result as the whole register, so that the sign extension of fcvt.w/wu, fmv.x.w, feq/flt/fle
+and fclass is compared too).
+
+Usage: gen_fp_diff.py [--xlen 64] [SEED] > fp_diff.S (build.sh runs it with the committed
+seed).
 """
 
 import math
@@ -22,7 +30,13 @@ import random
 import struct
 import sys
 
-SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 13
+ARGS = sys.argv[1:]
+XLEN = 32
+if ARGS[:1] == ["--xlen"]:
+    XLEN = int(ARGS[1])
+    ARGS = ARGS[2:]
+assert XLEN in (32, 64), "--xlen is 32 or 64"
+SEED = int(ARGS[0]) if ARGS else 13
 PER_OP = 140
 RMS = ["rne", "rtz", "rdn", "rup", "rmm"]
 
@@ -60,6 +74,19 @@ OPS += [
     ("fmv.x.w", "s", 1, "x", False, False),
     ("fmv.w.x", "s", 0, "f", False, True),
 ]
+if XLEN == 64:
+    # int source "l": a 64-bit integer operand
+    for fmt in ("s", "d"):
+        OPS += [
+            (f"fcvt.l.{fmt}", fmt, 1, "x", True, False),
+            (f"fcvt.lu.{fmt}", fmt, 1, "x", True, False),
+            (f"fcvt.{fmt}.l", fmt, 0, "f", True, "l"),
+            (f"fcvt.{fmt}.lu", fmt, 0, "f", True, "l"),
+        ]
+    OPS += [
+        ("fmv.x.d", "d", 1, "x", False, False),
+        ("fmv.d.x", "d", 0, "f", False, "l"),
+    ]
 
 rng = random.Random(SEED)
 
@@ -164,11 +191,33 @@ def rand_int32():
     return rng.getrandbits(32)
 
 
+def rand_int64():
+    k = rng.randrange(6)
+    if k == 0:
+        return rng.choice([0, 1, (1 << 64) - 1, 1 << 63, (1 << 63) - 1, (1 << 63) + 1,
+                           (1 << 53) + 1, (1 << 54) - 1, (1 << 64) - (1 << 10),
+                           (1 << 63) - (1 << 10), (1 << 63) - 512, 0x8000000000000400,
+                           0xFFFFFFFF, 0x100000000, 0xFFFFFFFF80000000])
+    if k == 1:  # 25..64 significant bits: rounding to single and double
+        n = rng.randrange(25, 65)
+        return rng.getrandbits(n) | (1 << (n - 1))
+    if k == 2:  # negative with few bits
+        return ((1 << 64) - rng.getrandbits(rng.randrange(1, 64))) & ((1 << 64) - 1)
+    return rng.getrandbits(64)
+
+
 def operands(op):
     name, fmt, nsrc, _, _, int_src = op
     rand = rand_d if fmt == "d" else rand_s
+    if int_src == "l":
+        if name == "fmv.d.x":
+            return rand_d(), 0, 0
+        return rand_int64(), 0, 0
     if int_src:
-        return rand_int32(), 0, 0
+        v = rand_int32()
+        if XLEN == 64 and rng.random() < 0.5:
+            v |= rng.getrandbits(32) << 32  # the W forms use the low 32 bits only
+        return v, 0, 0
     a = rand()
     b = rand(near=a)
     c = rand(near=a)
@@ -207,6 +256,12 @@ def operands(op):
             p = s2f(a) * s2f(b)
             if math.isfinite(p):
                 c = s2b(-p)
+    if name.startswith(("fcvt.l.", "fcvt.lu.")) and rng.random() < 0.4:
+        base = rng.choice([2.0**63, -(2.0**63), 2.0**64, 2.0**53, 0.0, -1.0])
+        ulp = rng.choice([0, 1, 2, 4]) * (base / 2.0**52 if base and fmt == "d" else 1)
+        off = rng.choice([-1.5, -1, -0.5, 0, 0.5, 1, 1.5])
+        x = base + off * ulp if ulp else base + off
+        a = f2b(x) if fmt == "d" else s2b(x)
     if name.startswith("fcvt.w") and rng.random() < 0.4:
         # at and around the integer limits and halfway points
         base = rng.choice([2.0**31, -(2.0**31), 2.0**32, 0.0, 1.0, -1.0])
@@ -247,6 +302,8 @@ def main():
     w('#include "test.h"')
     w("  .option norvc")
     w("TEST_BEGIN fp_diff")
+    if XLEN == 64:
+        w("/* RV64: results printed as one 64-bit word; integer operands loaded whole. */")
     w("  li t0, 0x2000        /* mstatus.FS = Initial */")
     w("  csrs mstatus, t0")
     w("  la s0, records")
@@ -259,7 +316,7 @@ def main():
     w("  fld fa0, 8(s0)")
     w("  fld fa1, 16(s0)")
     w("  fld fa2, 24(s0)")
-    w("  lw a0, 8(s0)")
+    w("  lw a0, 8(s0)" if XLEN == 32 else "  ld a0, 8(s0)")
     w("  lw t0, 0(s0)")
     w("  slli t0, t0, 3")
     w("  la t1, handlers")
@@ -268,17 +325,24 @@ def main():
     w("out_f:")
     w("  la t0, scratch")
     w("  fsd fa3, 0(t0)")
-    w("  lw s2, 0(t0)")
-    w("  lw a0, 4(t0)")
-    w("  j print")
-    w("out_x:")
-    w("  mv s2, a1")
-    w("  li a0, 0")
-    w("print:")
-    w("  csrr s3, fflags")
-    w("  call puthex")
-    w("  mv a0, s2")
-    w("  call puthex")
+    if XLEN == 32:
+        w("  lw s2, 0(t0)")
+        w("  lw a0, 4(t0)")
+        w("  j print")
+        w("out_x:")
+        w("  mv s2, a1")
+        w("  li a0, 0")
+        w("print:")
+        w("  csrr s3, fflags")
+        w("  call puthex")
+        w("  mv a0, s2")
+        w("  call puthex")
+    else:
+        w("  ld a1, 0(t0)")
+        w("out_x:")
+        w("  csrr s3, fflags")
+        w("  mv a0, a1")
+        w("  call puthex")
     w("  li a0, ' '")
     w("  call putc")
     w("  srli a0, s3, 4")

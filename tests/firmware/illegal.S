@@ -9,10 +9,10 @@
   CHECKM trap_tval, \bits, \code + 2
   la t0, \at
   la t1, trap_epc
-  lw t1, 0(t1)
+  REG_L t1, 0(t1)
   CHECKR t0, t1, \code + 3
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
 .endm
 
 TEST_BEGIN illegal
@@ -22,6 +22,7 @@ TEST_BEGIN illegal
 i_unimp:
   unimp                            /* csrrw x0, cycle, x0: writes a read-only CSR */
   EXPECT_ILLEGAL i_unimp, 0xc0001073, 0x10
+#if __riscv_xlen == 32
 i_slli:
   .4byte 0x02051513                /* slli a0, a0, 32: shamt[5] is reserved on RV32 */
   EXPECT_ILLEGAL i_slli, 0x02051513, 0x14
@@ -32,6 +33,25 @@ i_ld:
 i_sd:
   .4byte 0x00a53023                /* sd a0, 0(a0): RV64 only */
   EXPECT_ILLEGAL i_sd, 0x00a53023, 0x1c
+#else
+i_slliw:
+  .4byte 0x0205151b                /* slliw a0, a0, 32: shamt[5] is reserved for the W shifts */
+  EXPECT_ILLEGAL i_slliw, 0x0205151b, 0x14
+  CHECK a0, 0x1234, 1              /* rd untouched */
+i_sraiw:
+  .4byte 0x4205551b                /* sraiw a0, a0, 32: likewise */
+  EXPECT_ILLEGAL i_sraiw, 0x4205551b, 0x18
+i_opw:
+  .4byte 0x04b5053b                /* OP-32 with funct7 = 0000010 */
+  EXPECT_ILLEGAL i_opw, 0x04b5053b, 0x1c
+i_c_addiw:
+  .option push
+  .option rvc
+  .2byte 0x2001                    /* c.addiw x0, 0: reserved (c.jal on RV32) */
+  .2byte 0x0001                    /* c.nop */
+  .option pop
+  EXPECT_ILLEGAL i_c_addiw, 0x2001, 0x1a
+#endif
 i_load7:
   .4byte 0x00057503                /* LOAD with funct3 = 7 */
   EXPECT_ILLEGAL i_load7, 0x00057503, 0x20
@@ -50,7 +70,7 @@ i_zero32:
   CHECKM trap_count, 2, 0x30
   CHECKM trap_cause, CAUSE_ILLEGAL, 0x31
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
   .option rvc
   .align 2
 i_c_addi4spn:

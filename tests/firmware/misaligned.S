@@ -25,14 +25,14 @@
   CHECKM trap_cause, \cause, \code + 1
   la t0, buf + \off
   la t1, trap_tval
-  lw t1, 0(t1)
+  REG_L t1, 0(t1)
   CHECKR t0, t1, \code + 2
   la t0, \label
   la t1, trap_epc
-  lw t1, 0(t1)
+  REG_L t1, 0(t1)
   CHECKR t0, t1, \code + 3
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
 .endm
 
 /* As EXPECT_MIS without the cause: for AMOs, where QEMU 7.2 raises load address
@@ -42,14 +42,14 @@
   CHECKM trap_count, 1, \code
   la t0, buf + \off
   la t1, trap_tval
-  lw t1, 0(t1)
+  REG_L t1, 0(t1)
   CHECKR t0, t1, \code + 2
   la t0, \label
   la t1, trap_epc
-  lw t1, 0(t1)
+  REG_L t1, 0(t1)
   CHECKR t0, t1, \code + 3
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
 .endm
 
 /* Fails unless the S handler saw exactly one trap with scause `cause`, stval `tval`,
@@ -88,49 +88,49 @@ TEST_BEGIN misaligned
   la s1, buf
   /* loads at every offset of a word (buf holds bytes 0, 1, 2, ...) */
   lh a0, 2(s1)
-  CHECK a0, 0x0302, 1
+  CHECKW a0, 0x0302, 1
   lw a0, 1(s1)
-  CHECK a0, 0x04030201, 2
+  CHECKW a0, 0x04030201, 2
   lw a0, 2(s1)
-  CHECK a0, 0x05040302, 3
+  CHECKW a0, 0x05040302, 3
   lw a0, 3(s1)
-  CHECK a0, 0x06050403, 4
+  CHECKW a0, 0x06050403, 4
   lh a0, 1(s1)
-  CHECK a0, 0x0201, 5
+  CHECKW a0, 0x0201, 5
   lhu a0, 7(s1)
-  CHECK a0, 0x0807, 6
+  CHECKW a0, 0x0807, 6
   li t0, 0xf0f1
   sh t0, 8(s1)
   lh a0, 7(s1)
-  CHECK a0, 0xfffff107, 7       /* sign-extended */
+  CHECKW a0, 0xfffff107, 7       /* sign-extended */
   /* stores */
   li a1, 0xaabbccdd
   sw a1, 2(s1)
   lw a0, 0(s1)
-  CHECK a0, 0xccdd0100, 8
+  CHECKW a0, 0xccdd0100, 8
   lw a0, 4(s1)
-  CHECK a0, 0x0706aabb, 9
+  CHECKW a0, 0x0706aabb, 9
   li a1, 0x1234
   sh a1, 5(s1)
   lw a0, 4(s1)
-  CHECK a0, 0x071234bb, 10
+  CHECKW a0, 0x071234bb, 10
   CHECKM trap_count, 0, 11
 
   /* across a page boundary in M-mode (no translation): cross holds 0xe0.. before the
    * boundary and 0x10.. after it */
   la s2, cross
   lw a0, -2(s2)
-  CHECK a0, 0x1110e3e2, 12
+  CHECKW a0, 0x1110e3e2, 12
   lw a0, -1(s2)
-  CHECK a0, 0x121110e3, 13
+  CHECKW a0, 0x121110e3, 13
   lhu a0, -1(s2)
-  CHECK a0, 0x10e3, 14
+  CHECKW a0, 0x10e3, 14
   li a1, 0x55667788
   sw a1, -3(s2)
   lw a0, -4(s2)
-  CHECK a0, 0x667788e0, 15
+  CHECKW a0, 0x667788e0, 15
   lw a0, 0(s2)
-  CHECK a0, 0x13121155, 16
+  CHECKW a0, 0x13121155, 16
   CHECKM trap_count, 0, 17
 
   /* a device: the CLINT's mtimecmp, read at a misaligned address */
@@ -140,9 +140,9 @@ TEST_BEGIN misaligned
   li t0, 0x88776655
   sw t0, 4(s3)
   lw a0, 2(s3)
-  CHECK a0, 0x66554433, 18
+  CHECKW a0, 0x66554433, 18
   lw a0, 1(s3)
-  CHECK a0, 0x55443322, 19
+  CHECKW a0, 0x55443322, 19
   CHECKM trap_count, 0, 20
   li t0, -1
   sw t0, 4(s3)
@@ -167,10 +167,62 @@ s_amoswap:
   amoswap.w a0, a1, (s2)
   EXPECT_MIS_ANY s_amoswap, 1, 0x34
   lw a0, 0(s1)
-  CHECK a0, 0xccdd0100, 21
+  CHECKW a0, 0xccdd0100, 21
   lw a0, 4(s1)
-  CHECK a0, 0x071234bb, 22
+  CHECKW a0, 0x071234bb, 22
 
+#if __riscv_xlen == 64
+  /* RV64: doublewords at misaligned offsets, lwu, across the page boundary, and the .d
+   * forms of LR/SC/AMO (buf now holds 00 01 dd cc bb 34 12 07 f1 f0 0a ...; Sv39 is
+   * diffed by the paging images) */
+  ld a0, 0(s1)
+  li t0, 0x071234bbccdd0100
+  CHECKR a0, t0, 0x80
+  ld a0, 3(s1)
+  li t0, 0x0af0f1071234bbcc
+  CHECKR a0, t0, 0x81
+  lwu a0, 1(s1)
+  CHECK a0, 0xbbccdd01, 0x82
+  lw a0, 1(s1)
+  CHECKW a0, 0xbbccdd01, 0x83
+  li a1, 0x1122334455667788
+  sd a1, 5(s1)
+  ld a0, 5(s1)
+  CHECKR a0, a1, 0x84
+  lbu a0, 4(s1)
+  CHECK a0, 0xbb, 0x85
+  lbu a0, 13(s1)
+  CHECK a0, 13, 0x86
+  la s2, cross
+  ld a0, -5(s2)
+  li t0, 0x121155667788e000
+  CHECKR a0, t0, 0x87
+  sd a1, -7(s2)
+  ld a0, -8(s2)
+  li t0, 0x2233445566778800
+  CHECKR a0, t0, 0x88
+  lwu a0, -1(s2)
+  CHECK a0, 0x12111122, 0x89
+  CHECKM trap_count, 0, 0x8a
+  addi s2, s1, 4
+d_lr:
+  lr.d a0, (s2)
+  EXPECT_MIS d_lr, CAUSE_MISALIGNED_LOAD, 4, 0x90
+  sc.d a0, a1, (s2)
+  CHECK a0, 1, 0x94
+d_amo:
+  amoadd.d a0, a1, (s2)
+  EXPECT_MIS_ANY d_amo, 4, 0x98
+  addi s2, s1, 2
+w_amo:
+  amoor.w a0, a1, (s2)
+  EXPECT_MIS_ANY w_amo, 2, 0x9c
+  ld a0, 5(s1)
+  li t0, 0x1122334455667788
+  CHECKR a0, t0, 0xa0
+  TEST_PASS
+
+#else
   /* Sv32 in S-mode: VBASE + 0x0000 and + 0x1000 read-write, + 0x2000 read-only,
    * + 0x3000 invalid */
   MEGA 0x000, 0x00000000, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D
@@ -215,13 +267,13 @@ s_main:
   li a1, 0x0d0c0b0a
   sw a1, -2(s1)
   lw a0, -3(s1)
-  CHECK a0, 0x0c0b0a00, 0x40
+  CHECKW a0, 0x0c0b0a00, 0x40
   lhu a0, -1(s1)
-  CHECK a0, 0x0c0b, 0x41
+  CHECKW a0, 0x0c0b, 0x41
   /* across page_b -> page_c (read-only): loads work */
   li s2, VBASE + 0x2000
   lw a0, -2(s2)
-  CHECK a0, 0xc1c0b3b2, 0x42
+  CHECKW a0, 0xc1c0b3b2, 0x42
   /* ... a store faults on the second page with its first byte, and writes nothing */
 f_st2:
   sw a1, -3(s2)
@@ -230,7 +282,7 @@ f_sh2:
   sh a1, -1(s2)
   EXPECT_FAULT CAUSE_STORE_PAGE, VBASE + 0x2000, f_sh2, 0x54
   lw a0, -4(s2)
-  CHECK a0, 0xb3b2b1b0, 0x43
+  CHECKW a0, 0xb3b2b1b0, 0x43
   /* page_c -> invalid: a store faults on the first page with its own address */
   li s3, VBASE + 0x3000
 f_st1:
@@ -278,6 +330,8 @@ s_handler:
   li a0, 0x7f
   j _fail
 
+#endif
+
   .data
   .align 4
 buf:
@@ -295,7 +349,7 @@ l2:        .space 4096
 page_a:    .space 4096
 page_b:    .space 4096
 page_c:    .space 4096
-s_cause:   .word 0
-s_tval:    .word 0
-s_epc:     .word 0
-s_count:   .word 0
+s_cause:   XWORD 0
+s_tval:    XWORD 0
+s_epc:     XWORD 0
+s_count:   XWORD 0

@@ -12,10 +12,25 @@
 #include "test.h"
   .option norvc
 
+/* On RV64: the low 32 bits of `reg`, sign-extended (nothing on RV32). */
+.macro LOW32 reg
+#if __riscv_xlen == 64
+  sext.w \reg, \reg
+#endif
+.endm
+
+/* The h halves (cycleh, mhpmcounter3h, ...) exist only on RV32: on RV64 every access to
+ * one is illegal, in every mode. */
+#if __riscv_xlen == 64
+#define H_TRAP(t) 1
+#else
+#define H_TRAP(t) t
+#endif
+
 /* `insn` (a CSR access) must trap with illegal instruction iff `trap` is 1. Clobbers t0. */
 .macro TRY trap, code, insn:vararg
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
   \insn
   CHECKM trap_count, \trap, \code
 .endm
@@ -58,14 +73,18 @@ TEST_BEGIN priv_counters
   bne a1, a2, 1f
   FAIL 3
 1:
-  /* enable registers keep every bit */
+  /* enable registers keep every bit (of 32: on RV64 only the low half is compared, the
+   * registers being 32 bits wide by the spec, as in Fief, where QEMU 7.2 keeps 64; see
+   * DEVIATIONS in tests/src/randdiff.rs) */
   li s1, -1
   csrw mcounteren, s1
   csrr a0, mcounteren
-  CHECK a0, -1, 4
+  LOW32 a0
+  CHECKW a0, -1, 4
   csrw scounteren, s1
   csrr a0, scounteren
-  CHECK a0, -1, 5
+  LOW32 a0
+  CHECKW a0, -1, 5
   li t0, 5
   csrw mcountinhibit, t0
   csrr a0, mcountinhibit
@@ -74,12 +93,16 @@ TEST_BEGIN priv_counters
   /* programmable counters and events */
   li s1, 0x12345
   csrw mhpmcounter3, s1
+#if __riscv_xlen == 32
   csrw mhpmcounter3h, s1
+#endif
   csrw mhpmcounter18, s1
   csrr a0, hpmcounter3
   CHECK a0, 0x12345, 7
+#if __riscv_xlen == 32
   csrr a0, hpmcounter3h
   CHECK a0, 0x12345, 8
+#endif
   csrr a0, mhpmcounter18
   CHECK a0, 0x12345, 9
   csrr a0, mhpmcounter4
@@ -90,7 +113,7 @@ TEST_BEGIN priv_counters
   csrr a0, mhpmevent31
   CHECK a0, 0, 12
   TRY 0, 0x10, csrr a0, hpmcounter18
-  TRY 0, 0x11, csrr a0, mhpmcounter18h
+  TRY H_TRAP(0), 0x11, csrr a0, mhpmcounter18h
   TRY 1, 0x12, csrr a0, hpmcounter19
   TRY 1, 0x13, csrr a0, mhpmcounter19
   TRY 1, 0x14, csrr a0, mhpmcounter19h
@@ -121,18 +144,18 @@ s_cy_ir:
   TRY 0, 0x28, csrr a0, cycle
   TRY 1, 0x29, csrr a0, time
   TRY 0, 0x2a, csrr a0, instret
-  TRY 0, 0x2b, csrr a0, cycleh
+  TRY H_TRAP(0), 0x2b, csrr a0, cycleh
   TRY 1, 0x2c, csrr a0, timeh
-  TRY 0, 0x2d, csrr a0, instreth
+  TRY H_TRAP(0), 0x2d, csrr a0, instreth
   TRY 1, 0x2e, csrr a0, hpmcounter3
   ecall
 s_tm_hpm3:
   TRY 1, 0x30, csrr a0, cycle
   TRY 0, 0x31, csrr a0, time
-  TRY 0, 0x32, csrr a0, timeh
+  TRY H_TRAP(0), 0x32, csrr a0, timeh
   TRY 1, 0x33, csrr a0, instret
   TRY 0, 0x34, csrr a0, hpmcounter3
-  TRY 0, 0x35, csrr a0, hpmcounter3h
+  TRY H_TRAP(0), 0x35, csrr a0, hpmcounter3h
   TRY 1, 0x36, csrr a0, hpmcounter4
   ecall
 s_all:
@@ -149,7 +172,7 @@ u_all:
   TRY 0, 0x41, csrr a0, time
   TRY 0, 0x42, csrr a0, instret
   TRY 0, 0x43, csrr a0, hpmcounter3
-  TRY 0, 0x44, csrr a0, hpmcounter3h
+  TRY H_TRAP(0), 0x44, csrr a0, hpmcounter3h
   TRY 1, 0x45, csrr a0, hpmcounter19
   TRY 1, 0x46, csrr a0, scounteren
   ecall
@@ -167,6 +190,6 @@ u_s_only:
 u_tm:
   TRY 1, 0x58, csrr a0, cycle
   TRY 0, 0x59, csrr a0, time
-  TRY 0, 0x5a, csrr a0, timeh
+  TRY H_TRAP(0), 0x5a, csrr a0, timeh
   TRY 1, 0x5b, csrr a0, instret
   ecall

@@ -10,10 +10,10 @@
   CHECKM trap_tval, \bits, \code + 2
   la t0, \at
   la t1, trap_epc
-  lw t1, 0(t1)
+  REG_L t1, 0(t1)
   CHECKR t0, t1, \code + 3
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
 .endm
 
 TEST_BEGIN priv_csr
@@ -56,10 +56,10 @@ TEST_BEGIN priv_csr
   csrrs a0, mscratch, zero
   CHECK a0, 0x55, 13
 
-  /* misa: MXL = 1 (RV32), and I, M, A, C, S, U present */
+  /* misa: MXL = 1 (RV32) or 2 (RV64) in the top two bits, and I, M, A, C, S, U present */
   csrr a0, misa
-  srli a1, a0, 30
-  CHECK a1, 1, 14
+  srli a1, a0, __riscv_xlen - 2
+  CHECK a1, __riscv_xlen / 32, 14
   li a2, (1 << 8) | (1 << 12) | (1 << 0) | (1 << 2) | (1 << 18) | (1 << 20)
   and a1, a0, a2
   CHECKR a1, a2, 15
@@ -106,7 +106,7 @@ back_from_u:
   CHECKM trap_count, 1, 0x30
   CHECKM trap_cause, CAUSE_ECALL_U, 0x31
   la t0, trap_status
-  lw t0, 0(t0)
+  REG_L t0, 0(t0)
   li t1, MSTATUS_MPP
   and t0, t0, t1
   CHECK t0, 0, 0x32

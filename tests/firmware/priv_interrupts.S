@@ -73,7 +73,7 @@ msi_after:
   CHECKM irq_cause, INTERRUPT_BIT | 3, 5
   la t0, msi_after
   la t1, irq_epc
-  lw t1, 0(t1)
+  REG_L t1, 0(t1)
   CHECKR t0, t1, 6
   MIP_BIT 3
   CHECK a0, 0, 7
@@ -108,7 +108,7 @@ msi_after:
   li s3, 1000000
 3:
   la t0, irq_count
-  lw a0, 0(t0)
+  REG_L a0, 0(t0)
   li a1, 2
   beq a0, a1, 4f
   wfi
@@ -149,7 +149,7 @@ s_code:
   li s3, 1000
 1:
   la t0, irq_count
-  lw a0, 0(t0)
+  REG_L a0, 0(t0)
   li a1, 3
   beq a0, a1, 2f
   addi s3, s3, -1
@@ -158,7 +158,7 @@ s_code:
 2:
   CHECKM irq_cause, INTERRUPT_BIT | 3, 17
   la t0, irq_status
-  lw t0, 0(t0)
+  REG_L t0, 0(t0)
   srli t0, t0, 11
   andi t0, t0, 3
   CHECK t0, 1, 18
@@ -195,7 +195,7 @@ s_ssi_after:
   CHECKM s_cause, INTERRUPT_BIT | 1, 24
   la t0, s_ssi_after
   la t1, s_epc
-  lw t1, 0(t1)
+  REG_L t1, 0(t1)
   CHECKR t0, t1, 25
   csrr a0, sip
   andi a0, a0, 1 << 1
@@ -214,14 +214,14 @@ irq_handler:
   j trap_record
 1:
   la t1, irq_cause
-  sw t0, 0(t1)
+  REG_S t0, 0(t1)
   csrr t2, mepc
-  sw t2, 4(t1)
-  lw t2, 8(t1)
+  REG_S t2, 1*REGBYTES(t1)
+  REG_L t2, 2*REGBYTES(t1)
   addi t2, t2, 1
-  sw t2, 8(t1)
+  REG_S t2, 2*REGBYTES(t1)
   csrr t2, mstatus
-  sw t2, 12(t1)
+  REG_S t2, 3*REGBYTES(t1)
   andi t0, t0, 0x3f
   li t1, 3
   beq t0, t1, 2f
@@ -242,12 +242,12 @@ s_irq_handler:
   csrr t0, scause
   bgez t0, 1f
   la t1, s_cause
-  sw t0, 0(t1)
+  REG_S t0, 0(t1)
   csrr t0, sepc
-  sw t0, 4(t1)
-  lw t0, 8(t1)
+  REG_S t0, 1*REGBYTES(t1)
+  REG_L t0, 2*REGBYTES(t1)
   addi t0, t0, 1
-  sw t0, 8(t1)
+  REG_S t0, 2*REGBYTES(t1)
   li t0, 1 << 1
   csrc sip, t0
   sret
@@ -257,10 +257,10 @@ s_irq_handler:
 
   .bss
   .align 4
-irq_cause: .word 0
-irq_epc:   .word 0
-irq_count: .word 0
-irq_status: .word 0
-s_cause:   .word 0
-s_epc:     .word 0
-s_count:   .word 0
+irq_cause: XWORD 0
+irq_epc:   XWORD 0
+irq_count: XWORD 0
+irq_status: XWORD 0
+s_cause:   XWORD 0
+s_epc:     XWORD 0
+s_count:   XWORD 0

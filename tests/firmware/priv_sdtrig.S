@@ -35,10 +35,10 @@
   CHECKM trap_tval, 0, \code + 2
   la t0, \label
   la t1, trap_epc
-  lw t1, 0(t1)
+  REG_L t1, 0(t1)
   CHECKR t0, t1, \code + 3
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
 .endm
 
 .macro NOHIT code
@@ -252,7 +252,7 @@ back_s:
   CHECKM trap_count, 2, 0x90    /* the breakpoint at s_x, then ecall */
   CHECKM trap_cause, CAUSE_ECALL_S, 0x91
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
   li t0, MSTATUS_MPP
   csrc mstatus, t0
   la t0, u_code
@@ -292,7 +292,7 @@ back_u:
   csrw satp, t0
   sfence.vma
   la t0, trap_count
-  sw zero, 0(t0)
+  REG_S zero, 0(t0)
   li t0, 0x40000000
   sub s4, s3, t0                /* buf + 4 through the second mapping */
   csrw tdata2, s4

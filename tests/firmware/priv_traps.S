@@ -7,7 +7,7 @@
 /* Fails unless the word at `sym` equals the address of `label`. */
 .macro CHECK_ADDR sym, label, code
   la t0, \sym
-  lw t0, 0(t0)
+  REG_L t0, 0(t0)
   la t1, \label
   CHECKR t0, t1, \code
 .endm
@@ -15,7 +15,7 @@
 /* Fails unless mstatus.MPP in the recorded trap_status equals `mpp`. */
 .macro CHECK_MPP mpp, code
   la t0, trap_status
-  lw t0, 0(t0)
+  REG_L t0, 0(t0)
   srli t0, t0, 11
   andi t0, t0, 3
   CHECK t0, \mpp, \code
@@ -119,7 +119,7 @@ u2_ecall:
   CHECK_ADDR s_epc, u2_ecall, 26
   CHECKM s_tval, 0, 27
   la t0, s_status
-  lw t0, 0(t0)
+  REG_L t0, 0(t0)
   andi t0, t0, MSTATUS_SPP
   CHECK t0, 0, 28
   CHECKM s_count, 1, 29
@@ -166,16 +166,16 @@ s_handler:
   bnez a2, 1f
   csrr t0, scause
   la t1, s_cause
-  sw t0, 0(t1)
+  REG_S t0, 0(t1)
   csrr t0, sepc
-  sw t0, 4(t1)
+  REG_S t0, 1*REGBYTES(t1)
   csrr t0, stval
-  sw t0, 8(t1)
+  REG_S t0, 2*REGBYTES(t1)
   csrr t0, sstatus
-  sw t0, 12(t1)
-  lw t0, 16(t1)
+  REG_S t0, 3*REGBYTES(t1)
+  REG_L t0, 4*REGBYTES(t1)
   addi t0, t0, 1
-  sw t0, 16(t1)
+  REG_S t0, 4*REGBYTES(t1)
   csrr t0, sepc
   addi t0, t0, 4
   csrw sepc, t0
@@ -195,23 +195,23 @@ vtable:
 v_ssi:
   csrr t0, mcause
   la t1, v_cause
-  sw t0, 0(t1)
+  REG_S t0, 0(t1)
   csrr t0, mepc
-  sw t0, 4(t1)
-  lw t0, 8(t1)
+  REG_S t0, 1*REGBYTES(t1)
+  REG_L t0, 2*REGBYTES(t1)
   addi t0, t0, 1
-  sw t0, 8(t1)
+  REG_S t0, 2*REGBYTES(t1)
   li t0, 1 << 1
   csrc mip, t0
   mret
 
   .bss
   .align 4
-s_cause:  .word 0
-s_epc:    .word 0
-s_tval:   .word 0
-s_status: .word 0
-s_count:  .word 0
-v_cause:  .word 0
-v_epc:    .word 0
-v_count:  .word 0
+s_cause:  XWORD 0
+s_epc:    XWORD 0
+s_tval:   XWORD 0
+s_status: XWORD 0
+s_count:  XWORD 0
+v_cause:  XWORD 0
+v_epc:    XWORD 0
+v_count:  XWORD 0

@@ -8,7 +8,8 @@
 //! | `0x1000_0000` | `0x100`  | NS16550 UART, transmit only: THR writes are captured, LSR reads `0x60` |
 //! | `0x8000_0000` | 16 MiB   | RAM                                                    |
 //!
-//! One RV32 hart starts in M-mode at the image's entry point. [`Machine::run`] runs it in
+//! One hart starts in M-mode at the image's entry point: RV32 for an ELF32 image (or a raw
+//! binary), RV64 for an ELF64 one. [`Machine::run`] runs it in
 //! slices, pinning a fresh [`ReadSection`](fief_core::memory::ReadSection) for each (rule
 //! L7), until the finisher is written or the instruction budget is used up.
 //!
@@ -46,7 +47,7 @@ pub const SLICE: u64 = 10_000;
 pub enum MachineError {
     /// Reading the image file failed.
     Io(std::io::Error),
-    /// The image is not a loadable ELF32 little-endian RISC-V executable.
+    /// The image is not a loadable ELF32/ELF64 little-endian RISC-V executable.
     BadElf(&'static str),
     /// A segment lies (partly) outside RAM.
     OutsideRam {
@@ -86,9 +87,11 @@ impl From<fief_core::memory::Error> for MachineError {
     }
 }
 
-/// A loaded image: where the hart starts, and the bytes to put in RAM.
+/// A loaded image: where the hart starts, at which XLEN, and the bytes to put in RAM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Image {
+    /// The hart's XLEN: the ELF class (`Rv32` for a raw binary).
+    pub xlen: Xlen,
     /// Entry point.
     pub entry: u64,
     /// `(physical address, bytes, size in memory)` for every loadable segment; memory
@@ -108,17 +111,75 @@ fn u32_at(b: &[u8], off: usize) -> Result<u32, MachineError> {
         .ok_or(MachineError::BadElf("truncated header"))
 }
 
+fn u64_at(b: &[u8], off: usize) -> Result<u64, MachineError> {
+    b.get(off..off + 8)
+        .map(|s| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]))
+        .ok_or(MachineError::BadElf("truncated header"))
+}
+
+/// Where the fields the loader reads sit in an ELF32 and an ELF64 header / program header.
+struct ElfLayout {
+    xlen: Xlen,
+    header: usize,
+    phentsize: usize,
+    phoff: usize,
+    phentsize_at: usize,
+    phnum_at: usize,
+    /// Program header: offset, physical address, file size, memory size.
+    ph: [usize; 4],
+}
+
+const ELF32: ElfLayout = ElfLayout {
+    xlen: Xlen::Rv32,
+    header: 52,
+    phentsize: 32,
+    phoff: 28,
+    phentsize_at: 42,
+    phnum_at: 44,
+    ph: [4, 12, 16, 20],
+};
+
+const ELF64: ElfLayout = ElfLayout {
+    xlen: Xlen::Rv64,
+    header: 64,
+    phentsize: 56,
+    phoff: 32,
+    phentsize_at: 54,
+    phnum_at: 56,
+    ph: [8, 24, 32, 40],
+};
+
+impl ElfLayout {
+    /// A word-sized field (32 bits in ELF32, 64 in ELF64).
+    fn word(&self, b: &[u8], off: usize) -> Result<u64, MachineError> {
+        match self.xlen {
+            Xlen::Rv32 => u32_at(b, off).map(u64::from),
+            Xlen::Rv64 => u64_at(b, off),
+        }
+    }
+
+    fn usize_word(&self, b: &[u8], off: usize) -> Result<usize, MachineError> {
+        usize::try_from(self.word(b, off)?).map_err(|_| MachineError::BadElf("offset too large"))
+    }
+}
+
 impl Image {
-    /// Parses an ELF32 little-endian RISC-V executable: its entry point and `PT_LOAD`
-    /// segments (at their physical addresses). Never panics on bad input.
+    /// Parses an ELF32 (RV32) or ELF64 (RV64) little-endian RISC-V executable: its XLEN,
+    /// entry point and `PT_LOAD` segments (at their physical addresses). Never panics on
+    /// bad input.
     pub fn parse_elf(bytes: &[u8]) -> Result<Image, MachineError> {
         const PT_LOAD: u32 = 1;
         const EM_RISCV: u16 = 243;
         if bytes.len() < 52 || &bytes[..4] != b"\x7fELF" {
             return Err(MachineError::BadElf("not an ELF file"));
         }
-        if bytes[4] != 1 {
-            return Err(MachineError::BadElf("not ELFCLASS32"));
+        let l = match bytes[4] {
+            1 => &ELF32,
+            2 => &ELF64,
+            _ => return Err(MachineError::BadElf("neither ELFCLASS32 nor ELFCLASS64")),
+        };
+        if bytes.len() < l.header {
+            return Err(MachineError::BadElf("truncated header"));
         }
         if bytes[5] != 1 {
             return Err(MachineError::BadElf("not little-endian"));
@@ -129,14 +190,14 @@ impl Image {
         if u16_at(bytes, 18)? != EM_RISCV {
             return Err(MachineError::BadElf("not a RISC-V file"));
         }
-        let entry = u32_at(bytes, 24)? as u64;
-        let phoff = u32_at(bytes, 28)? as usize;
-        let phentsize = u16_at(bytes, 42)? as usize;
-        let phnum = u16_at(bytes, 44)? as usize;
+        let entry = l.word(bytes, 24)?;
+        let phoff = l.usize_word(bytes, l.phoff)?;
+        let phentsize = u16_at(bytes, l.phentsize_at)? as usize;
+        let phnum = u16_at(bytes, l.phnum_at)? as usize;
         if phnum == 0 {
             return Err(MachineError::BadElf("no program headers"));
         }
-        if phentsize < 32 {
+        if phentsize < l.phentsize {
             return Err(MachineError::BadElf("program header entries too small"));
         }
         let mut segments = Vec::new();
@@ -145,16 +206,19 @@ impl Image {
                 .checked_mul(i)
                 .and_then(|o| o.checked_add(phoff))
                 .ok_or(MachineError::BadElf("program header table out of range"))?;
-            if ph.checked_add(32).is_none_or(|end| end > bytes.len()) {
+            if ph
+                .checked_add(l.phentsize)
+                .is_none_or(|end| end > bytes.len())
+            {
                 return Err(MachineError::BadElf("program header table out of range"));
             }
             if u32_at(bytes, ph)? != PT_LOAD {
                 continue;
             }
-            let offset = u32_at(bytes, ph + 4)? as usize;
-            let paddr = u32_at(bytes, ph + 12)? as u64;
-            let filesz = u32_at(bytes, ph + 16)? as usize;
-            let memsz = u32_at(bytes, ph + 20)? as u64;
+            let offset = l.usize_word(bytes, ph + l.ph[0])?;
+            let paddr = l.word(bytes, ph + l.ph[1])?;
+            let filesz = l.usize_word(bytes, ph + l.ph[2])?;
+            let memsz = l.word(bytes, ph + l.ph[3])?;
             if filesz as u64 > memsz {
                 return Err(MachineError::BadElf(
                     "segment file size exceeds memory size",
@@ -171,7 +235,11 @@ impl Image {
         if segments.is_empty() {
             return Err(MachineError::BadElf("no PT_LOAD segment"));
         }
-        Ok(Image { entry, segments })
+        Ok(Image {
+            xlen: l.xlen,
+            entry,
+            segments,
+        })
     }
 
     /// An ELF file (by its magic) or else a raw binary loaded at [`RAM_BASE`] and entered
@@ -181,6 +249,7 @@ impl Image {
             Image::parse_elf(bytes)
         } else {
             Ok(Image {
+                xlen: Xlen::Rv32,
                 entry: RAM_BASE,
                 segments: vec![(RAM_BASE, bytes.to_vec(), bytes.len() as u64)],
             })
@@ -471,7 +540,7 @@ impl Machine {
             g.commit()?;
             space
         };
-        let hart = Hart::with_irqs(0, Xlen::Rv32, image.entry, irqs);
+        let hart = Hart::with_irqs(0, image.xlen, image.entry, irqs);
         Ok(Machine {
             memory,
             space,

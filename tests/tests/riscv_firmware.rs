@@ -88,6 +88,7 @@ fn bad_images_are_errors_not_panics() {
     let img = Image::parse_elf(&elf).unwrap();
     assert_eq!(img.entry, 0x8000_0000);
     let outside = Image {
+        xlen: fief_core::cpu::riscv::Xlen::Rv32,
         entry: 0,
         segments: vec![(0x1000, vec![1, 2, 3], 3)],
     };

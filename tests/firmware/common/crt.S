@@ -41,11 +41,11 @@ puts:
 3:
   ret
 
-/* puthex(a0): eight hex digits. Clobbers t0-t3. */
+/* puthex(a0): XLEN/4 hex digits (eight on RV32, sixteen on RV64). Clobbers t0-t3. */
   .globl puthex
 puthex:
   li t0, UART_BASE
-  li t3, 28
+  li t3, __riscv_xlen - 4
 1:
   srl t1, a0, t3
   andi t1, t1, 15
@@ -114,7 +114,8 @@ unexpected_trap:
   j _fail
 
 /* A recording M-mode trap handler for tests to install in mtvec (direct mode). It stores
- * mcause, mtval, mepc and mstatus in trap_cause/trap_tval/trap_epc/trap_status and counts
+ * mcause, mtval, mepc and mstatus (XLEN-wide words) in trap_cause/trap_tval/trap_epc/
+ * trap_status and counts
  * traps in trap_count. ECALLs and instruction-fetch faults continue in M-mode at the
  * address in s10; other exceptions return past the faulting instruction. Interrupts are
  * unexpected here. Clobbers t0-t2. */
@@ -123,16 +124,16 @@ unexpected_trap:
 trap_record:
   csrr t0, mcause
   la t1, trap_cause
-  sw t0, 0(t1)
+  REG_S t0, 0(t1)
   csrr t2, mtval
-  sw t2, 4(t1)
+  REG_S t2, REGBYTES(t1)
   csrr t2, mepc
-  sw t2, 8(t1)
+  REG_S t2, 2*REGBYTES(t1)
   csrr t2, mstatus
-  sw t2, 12(t1)
-  lw t2, 16(t1)
+  REG_S t2, 3*REGBYTES(t1)
+  REG_L t2, 4*REGBYTES(t1)
   addi t2, t2, 1
-  sw t2, 16(t1)
+  REG_S t2, 4*REGBYTES(t1)
   bltz t0, unexpected_trap
   li t1, CAUSE_ECALL_U
   beq t0, t1, 2f
@@ -168,8 +169,8 @@ str_mtval: .asciz " mtval=0x"
   .bss
   .align 4
   .globl trap_cause, trap_tval, trap_epc, trap_status, trap_count
-trap_cause:  .word 0
-trap_tval:   .word 0
-trap_epc:    .word 0
-trap_status: .word 0
-trap_count:  .word 0
+trap_cause:  XWORD 0
+trap_tval:   XWORD 0
+trap_epc:    XWORD 0
+trap_status: XWORD 0
+trap_count:  XWORD 0

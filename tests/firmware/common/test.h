@@ -7,7 +7,10 @@
  *    codes 0x800.. are reserved for crt.S (unexpected traps);
  *  - t6 and a0 are scratch for the CHECK macros: do not keep values in them across a check;
  *  - TEST_PASS prints "<name>: ok\n" and writes 0x5555 to the finisher;
- *    a failure prints "<name>: FAIL 0x<code>\n" and writes (code << 16) | 0x3333.
+ *    a failure prints "<name>: FAIL 0x<code>\n" and writes (code << 16) | 0x3333;
+ *  - the same source builds for RV32 and RV64 (GCC's __riscv_xlen): REG_L/REG_S load and
+ *    store an XLEN-wide word, REGBYTES is its size, XWORD reserves one; trap_record's
+ *    records and the words CHECKM reads are XLEN wide.
  */
 #ifndef FIEF_TEST_H
 #define FIEF_TEST_H
@@ -37,7 +40,21 @@
 #define CAUSE_FETCH_PAGE 12
 #define CAUSE_LOAD_PAGE 13
 #define CAUSE_STORE_PAGE 15
+
+#if __riscv_xlen == 64
+#define REG_L ld
+#define REG_S sd
+#define REGBYTES 8
+#define XWORD .dword
+/* mcause's interrupt bit: bit XLEN-1 */
+#define INTERRUPT_BIT 0x8000000000000000
+#else
+#define REG_L lw
+#define REG_S sw
+#define REGBYTES 4
+#define XWORD .word
 #define INTERRUPT_BIT 0x80000000
+#endif
 
 /* mstatus bits */
 #define MSTATUS_SIE 0x2
@@ -81,6 +98,15 @@ test_main:
 .Lck\@:
 .endm
 
+/* Fails with `code` unless register `reg` equals the 32-bit constant `val` sign-extended to
+ * XLEN (what lw, fmv.x.w and the W instructions produce; the same as CHECK on RV32). */
+.macro CHECKW reg, val, code
+  li t6, ((((\val) & 0xffffffff) ^ 0x80000000) - 0x80000000)
+  beq \reg, t6, .Lck\@
+  FAIL \code
+.Lck\@:
+.endm
+
 /* Fails with `code` unless registers `r1` and `r2` are equal. */
 .macro CHECKR r1, r2, code
   beq \r1, \r2, .Lck\@
@@ -88,10 +114,11 @@ test_main:
 .Lck\@:
 .endm
 
-/* Fails with `code` unless the word at symbol `sym` equals the constant `val` (uses t5). */
+/* Fails with `code` unless the XLEN-wide word at symbol `sym` equals the constant `val`
+ * (uses t5). */
 .macro CHECKM sym, val, code
   la t5, \sym
-  lw t5, 0(t5)
+  REG_L t5, 0(t5)
   CHECK t5, \val, \code
 .endm
 
