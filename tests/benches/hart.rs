@@ -25,6 +25,10 @@
 //! a table with a ratio per program and in total. `FIEF_BENCH_SET=list,crc` picks programs;
 //! `FIEF_BENCH_SMALL=1` runs their `_small` images (for a profiler).
 //!
+//! `FIEF_BENCH_XLEN=64` runs the RV64 builds of the same programs (`tests/firmware/rv64/`,
+//! the same C sources; no `bench_sv32`, Sv32 being RV32 only) on an RV64 hart and against
+//! `qemu-system-riscv64`, with the same options otherwise.
+//!
 //! A plain `harness = false` main, not criterion: one Fief run takes seconds, so
 //! criterion's minimum of 10 samples per benchmark would take minutes for little gain.
 //! Without `qemu-system-riscv32` it says so loudly and measures Fief only.
@@ -39,17 +43,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fief_core::cpu::riscv::csr;
+use fief_core::cpu::riscv::{csr, Xlen};
 use fief_tests::machine::{Image, Machine};
+use fief_tests::qemu;
 
-const QEMU: &str = "qemu-system-riscv32";
+/// `FIEF_BENCH_XLEN=64`: the RV64 images and `qemu-system-riscv64`.
+fn xlen() -> Xlen {
+    if std::env::var("FIEF_BENCH_XLEN").is_ok_and(|v| v == "64") {
+        Xlen::Rv64
+    } else {
+        Xlen::Rv32
+    }
+}
 /// Far more than `bench_mix` retires (about 1.1e9 instructions).
 const BUDGET: u64 = 100_000_000_000;
 
 fn image(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("firmware")
-        .join(format!("{name}.elf"))
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("firmware");
+    let dir = match xlen() {
+        Xlen::Rv32 => dir,
+        Xlen::Rv64 => dir.join("rv64"),
+    };
+    dir.join(format!("{name}.elf"))
 }
 
 /// One Fief run: wall time (machine set-up and run), instructions retired, console.
@@ -66,16 +81,23 @@ fn fief(path: &Path) -> (Duration, u64, String) {
         "{} failed on Fief",
         path.display()
     );
-    let lo = machine.hart.csr(csr::num::MINSTRET).unwrap() & 0xffff_ffff;
-    let hi = machine.hart.csr(csr::num::MINSTRETH).unwrap() & 0xffff_ffff;
+    let instret = match image.xlen {
+        Xlen::Rv64 => machine.hart.csr(csr::num::MINSTRET).unwrap(),
+        Xlen::Rv32 => {
+            let lo = machine.hart.csr(csr::num::MINSTRET).unwrap() & 0xffff_ffff;
+            let hi = machine.hart.csr(csr::num::MINSTRETH).unwrap() & 0xffff_ffff;
+            hi << 32 | lo
+        }
+    };
     let console = String::from_utf8_lossy(&result.console).into_owned();
-    (elapsed, hi << 32 | lo, console)
+    (elapsed, instret, console)
 }
 
 /// One QEMU run (`None` if QEMU cannot be started): wall time of the process, console.
 fn qemu(path: &Path) -> Option<(Duration, String)> {
+    let qemu = qemu::binary(xlen());
     let start = Instant::now();
-    let out = Command::new(QEMU)
+    let out = Command::new(qemu)
         .args(["-M", "virt", "-bios", "none", "-nographic"])
         .args(["-monitor", "none", "-serial", "stdio", "-kernel"])
         .arg(path)
@@ -85,7 +107,7 @@ fn qemu(path: &Path) -> Option<(Duration, String)> {
     let elapsed = start.elapsed();
     assert!(
         out.status.success(),
-        "{} failed on {QEMU}: {:?}",
+        "{} failed on {qemu}: {:?}",
         path.display(),
         out.status
     );
@@ -115,9 +137,10 @@ fn runs(default: usize) -> usize {
 
 /// Whether QEMU is to be measured (and is there; says loudly when it is missing).
 fn have_qemu() -> bool {
+    let qemu = qemu::binary(xlen());
     let skip_qemu = std::env::var("FIEF_BENCH_QEMU").is_ok_and(|v| v == "0");
     let have_qemu = !skip_qemu
-        && Command::new(QEMU)
+        && Command::new(qemu)
             .arg("--version")
             .stdout(Stdio::null())
             .status()
@@ -125,7 +148,7 @@ fn have_qemu() -> bool {
     if !have_qemu && !skip_qemu {
         eprintln!();
         eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        eprintln!("!!! {QEMU} NOT FOUND: measuring Fief only, no comparison.");
+        eprintln!("!!! {qemu} NOT FOUND: measuring Fief only, no comparison.");
         eprintln!("!!! Install it with `apt-get install qemu-system-misc`.");
         eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
         eprintln!();
@@ -184,6 +207,8 @@ fn set(pick: &str) {
     };
     let mut series: Vec<Series> = std::iter::once(("bench_mix", "the CoreMark-like mix"))
         .chain(SET)
+        // Sv32 is RV32 only.
+        .filter(|(name, _)| xlen() == Xlen::Rv32 || *name != "bench_sv32")
         .filter(|(name, _)| {
             pick == "1"
                 || pick

@@ -11,8 +11,8 @@
 static u8 arena[ARENA] __attribute__((aligned(16)));
 
 static NOINLINE void copy(u8 *d, const u8 *s, u32 n) {
-  if ((((u32)d ^ (u32)s) & 3) == 0) {
-    while (n && ((u32)d & 3)) {
+  if ((((unsigned long)d ^ (unsigned long)s) & 3) == 0) {
+    while (n && ((unsigned long)d & 3)) {
       *d++ = *s++;
       n--;
     }
@@ -37,7 +37,7 @@ static NOINLINE void copy(u8 *d, const u8 *s, u32 n) {
 }
 
 static NOINLINE void fill(u8 *d, u8 c, u32 n) {
-  while (n && ((u32)d & 3)) {
+  while (n && ((unsigned long)d & 3)) {
     *d++ = c;
     n--;
   }

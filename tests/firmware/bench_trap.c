@@ -22,7 +22,7 @@ static void mtimecmp_write(u32 hi, u32 lo) {
 }
 
 static void __attribute__((interrupt("machine"), aligned(4))) handler(void) {
-  u32 cause;
+  unsigned long cause; /* XLEN wide: the interrupt bit is bit XLEN-1 */
   __asm__ volatile("csrr %0, mcause" : "=r"(cause));
   if (cause == (INTERRUPT_BIT | 7)) {
     mtimecmp_write(0xffffffffu, 0xffffffffu);
@@ -32,12 +32,12 @@ static void __attribute__((interrupt("machine"), aligned(4))) handler(void) {
   }
   if (cause != CAUSE_ECALL_U) {
     uart_puts("bench_trap: unexpected cause 0x");
-    uart_hex(cause);
+    uart_hex((u32)cause);
     uart_putc('\n');
     volatile u32 *fin = (volatile u32 *)FINISHER_BASE;
     *fin = (1 << 16) | FINISHER_FAIL;
   }
-  u32 epc;
+  unsigned long epc;
   __asm__ volatile("csrr %0, mepc" : "=r"(epc));
   __asm__ volatile("csrw mepc, %0" ::"r"(epc + 4));
   n_ecalls++;

@@ -88,3 +88,29 @@ done
 for src in rv64/*.S; do
   build64 "$(basename "$src" .S)" "$src"
 done
+# The benchmarks for RV64 (rv64/bench_*): the same C sources, in the same sizes, except
+# bench_sv32 (Sv32 is RV32 only).
+for variant in bench_mix: bench_mix_small:-DITERATIONS=20 bench_mix_empty:-DITERATIONS=0; do
+  name=${variant%%:*}
+  $CC $ARCH64 $CFLAGS ${variant#*:} -c -o "$obj/$name.64.o" bench_mix.c
+  $CC $ARCH64 $LDFLAGS -o "rv64/$name.elf" "$obj/crt64.o" "$obj/$name.64.o"
+  $OBJCOPY -O binary "rv64/$name.elf" "rv64/$name.bin"
+  echo "built rv64/$name"
+done
+for variant in bench_fp: bench_fp_small:-DITERATIONS=20 bench_fp_empty:-DITERATIONS=0; do
+  name=${variant%%:*}
+  $CC $FP_ARCH64 $FP_CFLAGS ${variant#*:} -c -o "$obj/$name.64.o" bench_fp.c
+  $CC $FP_ARCH64 $LDFLAGS -o "rv64/$name.elf" "$obj/crt64.o" "$obj/$name.64.o"
+  $OBJCOPY -O binary "rv64/$name.elf" "rv64/$name.bin"
+  echo "built rv64/$name"
+done
+for prog in list:2 switch:3 matrix:12 crc:6 calls:2 mem:1 trap:3000; do
+  base=bench_${prog%%:*}
+  for variant in "$base:" "${base}_small:-DITERATIONS=${prog#*:}"; do
+    name=${variant%%:*}
+    $CC $ARCH64 $CFLAGS ${variant#*:} -c -o "$obj/$name.64.o" "$base.c"
+    $CC $ARCH64 $LDFLAGS -o "rv64/$name.elf" "$obj/crt64.o" "$obj/$name.64.o"
+    $OBJCOPY -O binary "rv64/$name.elf" "rv64/$name.bin"
+    echo "built rv64/$name"
+  done
+done

@@ -78,6 +78,18 @@ diff_tests!(
     misaligned,
     fp_state,
     fp_loadstore,
+    // The benchmark programs (`firmware/bench_*.c`, `tests/benches/hart.rs` with
+    // `FIEF_BENCH_XLEN=64`) built for RV64, in small sizes: each prints its checksum, so the
+    // full-size runs compute what QEMU computes. (No bench_sv32: Sv32 is RV32 only.)
+    bench_mix_small,
+    bench_fp_small,
+    bench_list_small,
+    bench_switch_small,
+    bench_matrix_small,
+    bench_crc_small,
+    bench_calls_small,
+    bench_mem_small,
+    bench_trap_small,
 );
 
 /// The generated RV64 F/D differential (`gen_fp_diff.py --xlen 64`): one line per record
