@@ -92,6 +92,21 @@ diff_tests!(
     bench_trap_small,
 );
 
+/// Sv39, Sv48 and Sv57 (`firmware/rv64/paging.h`, one source for the three modes).
+macro_rules! paging_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            #[ignore = "needs the RV64 MMU (Sv39/48/57, the mmu64 work): remove once it is on main"]
+            fn $name() {
+                diff(stringify!($name));
+            }
+        )*
+    };
+}
+
+paging_tests!(priv_sv39, priv_sv48, priv_sv57);
+
 /// The generated RV64 F/D differential (`gen_fp_diff.py --xlen 64`): one line per record
 /// (the 64-bit result and `fflags`), compared line by line so that a difference names the
 /// record (`rv64/fp_diff.S` comments each with its instruction).
