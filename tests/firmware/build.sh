@@ -6,6 +6,9 @@ cd "$(dirname "$0")"
 CC=${CC:-riscv64-unknown-elf-gcc}
 OBJCOPY=${OBJCOPY:-riscv64-unknown-elf-objcopy}
 ARCH="-march=rv32imac_zicsr_zifencei -mabi=ilp32"
+# The extension images (isa_bitmanip, isa_zicond, isa_cbo, priv_sstc): the bit-manipulation,
+# cache-block and pause instructions binutils 2.40 knows (Zicond it does not: .insn).
+EXT_ARCH="-march=rv32imac_zicsr_zifencei_zba_zbb_zbc_zbs_zicbom_zicboz_zicbop_zihintpause -mabi=ilp32"
 # The F/D images (fp_*): the same ABI (soft-float calling convention), F and D instructions.
 FP_ARCH="-march=rv32imafdc_zicsr_zifencei -mabi=ilp32"
 LDFLAGS="-nostdlib -nostartfiles -static -T common/link.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments"
@@ -29,7 +32,10 @@ $CC $ARCH -Icommon -c -o "$obj/crt.o" common/crt.S
 for src in *.S; do
   name=$(basename "$src" .S)
   arch=$ARCH
-  case $name in fp_*) arch=$FP_ARCH ;; esac
+  case $name in
+    fp_*) arch=$FP_ARCH ;;
+    isa_bitmanip | isa_zicond | isa_cbo | priv_sstc) arch=$EXT_ARCH ;;
+  esac
   $CC $arch -Icommon -c -o "$obj/$name.o" "$src"
   $CC $ARCH $LDFLAGS -o "$name.elf" "$obj/crt.o" "$obj/$name.o"
   $OBJCOPY -O binary "$name.elf" "$name.bin"

@@ -53,6 +53,10 @@ firmware_tests!(
     illegal,
     fp_state,
     fp_loadstore,
+    isa_bitmanip,
+    // Zicond: Fief only (QEMU 7.2 has no Zicond, so `qemu_diff` cannot run it); the
+    // image's expected values come from the Zicond 1.0 specification.
+    isa_zicond,
 );
 
 #[test]

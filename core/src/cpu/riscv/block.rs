@@ -123,10 +123,12 @@ impl Block {
 }
 
 /// Whether the block executor runs `op` itself without ending the block (F and D
-/// operations included: `Hart::fp_in_block`).
+/// operations included: `Hart::fp_in_block`; so are the bit-manipulation and
+/// conditional-zero ones, RV64's `W` and `.uw` forms among them: `bitmanip`).
 pub(super) fn is_straight(op: Op) -> bool {
     use Op::*;
     (cfg!(feature = "fpu") && op.is_fp())
+        || (cfg!(feature = "ext") && op.is_bitmanip())
         || matches!(
             op,
             Lui | Auipc
@@ -389,5 +391,35 @@ mod tests {
         assert_eq!(c.blocks[i].nwords, 1);
         // The block at a `pc` is rebuilt in place.
         assert_eq!(c.build(0x8000_0ffc, Xlen::Rv32, |w| mem[w]), Some(i));
+    }
+
+    #[test]
+    #[cfg(feature = "ext")]
+    fn bit_manipulation_runs_inside_blocks() {
+        // sh1add, clz, czero.eqz, rori, add.uw (RV64), then jal: one block of six.
+        let mut mem = [0u32; 1024];
+        mem[0] = 0x20c5_a533; // sh1add a0, a1, a2
+        mem[1] = 0x6005_1513; // clz a0, a0
+        mem[2] = 0x0ea5_d533; // czero.eqz a0, a1, a0
+        mem[3] = 0x6035_d513; // rori a0, a1, 3
+        mem[4] = 0x08c5_853b; // add.uw a0, a1, a2
+        mem[5] = 0x0000_006f; // jal x0, 0
+        let mut c = BlockCache::new();
+        let i = c.build(0x8000_0000, Xlen::Rv64, |w| mem[w]).unwrap();
+        let ops: std::vec::Vec<Op> = c.blocks[i].insns[..c.blocks[i].count as usize]
+            .iter()
+            .map(|u| u.op)
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                Op::Sh1add,
+                Op::Clz,
+                Op::CzeroEqz,
+                Op::Rori,
+                Op::AddUw,
+                Op::Jal
+            ]
+        );
     }
 }

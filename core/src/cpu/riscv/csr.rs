@@ -66,6 +66,21 @@ pub mod mstatus {
     pub const SD64: u64 = 1 << 63;
 }
 
+/// `menvcfg`/`senvcfg` fields.
+pub mod envcfg {
+    /// Fence of I/O implies memory.
+    pub const FIOM: u64 = 1;
+    /// `cbo.inval` enable (2 bits: 0 illegal, 1 as flush, 3 invalidate; coherent memory
+    /// makes 1 and 3 the same).
+    pub const CBIE: u64 = 3 << 4;
+    /// `cbo.clean`/`cbo.flush` enable.
+    pub const CBCFE: u64 = 1 << 6;
+    /// `cbo.zero` enable.
+    pub const CBZE: u64 = 1 << 7;
+    /// The fields both registers have.
+    pub const COMMON: u64 = FIOM | CBIE | CBCFE | CBZE;
+}
+
 /// CSR numbers.
 #[allow(missing_docs)]
 pub mod num {
@@ -433,7 +448,7 @@ impl Hart<'_> {
             SIE => c.mie = (c.mie & !c.mideleg) | (v & c.mideleg & MIE_MASK),
             STVEC => c.stvec = v & !2,
             SCOUNTEREN => c.scounteren = v as u32,
-            SENVCFG => c.senvcfg = v & 1,
+            SENVCFG => c.senvcfg = v & envcfg::COMMON,
             SSCRATCH => c.sscratch = v,
             SEPC => c.sepc = v & !1,
             SCAUSE => c.scause = v,
@@ -466,9 +481,9 @@ impl Hart<'_> {
             MCOUNTEREN => c.mcounteren = v as u32,
             MENVCFG => {
                 c.menvcfg = if rv32 {
-                    set_low(c.menvcfg, v & 1)
+                    set_low(c.menvcfg, v & envcfg::COMMON)
                 } else {
-                    v & 1
+                    v & envcfg::COMMON
                 }
             }
             MENVCFGH => {}

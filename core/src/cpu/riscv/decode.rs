@@ -5,6 +5,15 @@
 //! static rounding mode (5, 6) decodes as illegal, a dynamic one is checked when the
 //! instruction runs (`frm` may change).
 //!
+//! The bit-manipulation extensions (Zba, Zbb, Zbc, Zbs), Zicond and the cache-block
+//! operations decode only with the `ext` feature. The bit-manipulation ones share major opcodes with the base
+//! ISA and differ between RV32 and RV64 where the spec says so: the shift-immediate forms
+//! (`rori`, `b*i`) take a 6-bit shift amount on RV64, `rev8` is `0x698` on RV32 and
+//! `0x6b8` on RV64, `zext.h` is OP's `pack` slot on RV32 and OP-32's `packw` on RV64, and
+//! the `.uw` and `W` forms exist only on RV64. `pause` (Zihintpause) is a `fence` with
+//! predecessor W and no successor, and Zicbop's prefetches are `ori x0, rs1, imm` with
+//! `imm[4:0]` 0, 1 or 3: both decode as what their encodings are (hints, no effect).
+//!
 //! Reserved fields that the spec says implementations must ignore (the `fence`/`fence.i`
 //! `rd`, `rs1` and unused immediate bits) are ignored; HINT encodings (writes to `x0`) are
 //! legal and do nothing.
@@ -36,6 +45,8 @@ fn mk(op: Op, rd: u32, rs1: u32, rs2: u32, imm: i32, len: u8) -> Insn {
 /// Decodes a 32-bit instruction word (its low two bits must be `0b11`).
 pub fn decode(raw: u32, xlen: Xlen) -> Insn {
     let rv64 = matches!(xlen, Xlen::Rv64);
+    // The `ext` feature's extensions (Zb*, Zicond, Zicbom, Zicboz).
+    let ext = cfg!(feature = "ext");
     let opcode = raw & 0x7f;
     let rd = (raw >> 7) & 31;
     let f3 = (raw >> 12) & 7;
@@ -97,14 +108,19 @@ pub fn decode(raw: u32, xlen: Xlen) -> Insn {
             mk(op, 0, rs1, rs2, s_imm, 4)
         }
         0x13 => {
-            let shamt_ok = |arith: bool| {
+            // A shift-immediate form whose funct7 (RV32) or funct6 (RV64, with shamt[5]
+            // in bit 25) is `top`.
+            let shamt_ok = |top: u32| {
                 if rv64 {
-                    (raw >> 26) == if arith { 0x10 } else { 0 }
+                    (raw >> 26) == top >> 1
                 } else {
-                    f7 == if arith { 0x20 } else { 0 }
+                    f7 == top
                 }
             };
             let shamt = (rs2 | if rv64 { (f7 & 1) << 5 } else { 0 }) as i32;
+            let sh = |op| mk(op, rd, rs1, 0, shamt, 4);
+            let unary = |op| mk(op, rd, rs1, 0, 0, 4);
+            let imm12 = raw >> 20;
             match f3 {
                 0 => i(Op::Addi),
                 2 => i(Op::Slti),
@@ -112,17 +128,40 @@ pub fn decode(raw: u32, xlen: Xlen) -> Insn {
                 4 => i(Op::Xori),
                 6 => i(Op::Ori),
                 7 => i(Op::Andi),
-                1 if shamt_ok(false) => mk(Op::Slli, rd, rs1, 0, shamt, 4),
-                5 if shamt_ok(false) => mk(Op::Srli, rd, rs1, 0, shamt, 4),
-                5 if shamt_ok(true) => mk(Op::Srai, rd, rs1, 0, shamt, 4),
+                1 if shamt_ok(0) => sh(Op::Slli),
+                1 if ext && shamt_ok(0x24) => sh(Op::Bclri),
+                1 if ext && shamt_ok(0x14) => sh(Op::Bseti),
+                1 if ext && shamt_ok(0x34) => sh(Op::Binvi),
+                1 if ext => match imm12 {
+                    0x600 => unary(Op::Clz),
+                    0x601 => unary(Op::Ctz),
+                    0x602 => unary(Op::Cpop),
+                    0x604 => unary(Op::SextB),
+                    0x605 => unary(Op::SextH),
+                    _ => ill,
+                },
+                5 if shamt_ok(0) => sh(Op::Srli),
+                5 if shamt_ok(0x20) => sh(Op::Srai),
+                5 if ext && shamt_ok(0x30) => sh(Op::Rori),
+                5 if ext && shamt_ok(0x24) => sh(Op::Bexti),
+                5 if ext && imm12 == 0x287 => unary(Op::OrcB),
+                5 if ext && imm12 == if rv64 { 0x6b8 } else { 0x698 } => unary(Op::Rev8),
                 _ => ill,
             }
         }
         0x1b if rv64 => match (f3, f7) {
             (0, _) => i(Op::Addiw),
             (1, 0) => mk(Op::Slliw, rd, rs1, 0, rs2 as i32, 4),
+            (1, 4 | 5) if ext => mk(Op::SlliUw, rd, rs1, 0, ((raw >> 20) & 63) as i32, 4),
+            (1, 0x30) if ext => match rs2 {
+                0 => mk(Op::Clzw, rd, rs1, 0, 0, 4),
+                1 => mk(Op::Ctzw, rd, rs1, 0, 0, 4),
+                2 => mk(Op::Cpopw, rd, rs1, 0, 0, 4),
+                _ => ill,
+            },
             (5, 0) => mk(Op::Srliw, rd, rs1, 0, rs2 as i32, 4),
             (5, 0x20) => mk(Op::Sraiw, rd, rs1, 0, rs2 as i32, 4),
+            (5, 0x30) if ext => mk(Op::Roriw, rd, rs1, 0, rs2 as i32, 4),
             _ => ill,
         },
         0x33 => {
@@ -145,6 +184,30 @@ pub fn decode(raw: u32, xlen: Xlen) -> Insn {
                 (1, 5) => Op::Divu,
                 (1, 6) => Op::Rem,
                 (1, 7) => Op::Remu,
+                _ if !ext => return ill,
+                (0x10, 2) => Op::Sh1add,
+                (0x10, 4) => Op::Sh2add,
+                (0x10, 6) => Op::Sh3add,
+                (0x20, 7) => Op::Andn,
+                (0x20, 6) => Op::Orn,
+                (0x20, 4) => Op::Xnor,
+                (0x05, 1) => Op::Clmul,
+                (0x05, 2) => Op::Clmulr,
+                (0x05, 3) => Op::Clmulh,
+                (0x05, 4) => Op::Min,
+                (0x05, 5) => Op::Minu,
+                (0x05, 6) => Op::Max,
+                (0x05, 7) => Op::Maxu,
+                (0x30, 1) => Op::Rol,
+                (0x30, 5) => Op::Ror,
+                (0x24, 1) => Op::Bclr,
+                (0x24, 5) => Op::Bext,
+                (0x34, 1) => Op::Binv,
+                (0x14, 1) => Op::Bset,
+                (0x07, 5) => Op::CzeroEqz,
+                (0x07, 7) => Op::CzeroNez,
+                // zext.h is `pack rd, rs1, x0` on RV32 (Zbkb's pack is not implemented).
+                (0x04, 4) if !rv64 && rs2 == 0 => return mk(Op::ZextH, rd, rs1, 0, 0, 4),
                 _ => return ill,
             };
             r(op)
@@ -161,6 +224,15 @@ pub fn decode(raw: u32, xlen: Xlen) -> Insn {
                 (1, 5) => Op::Divuw,
                 (1, 6) => Op::Remw,
                 (1, 7) => Op::Remuw,
+                _ if !ext => return ill,
+                (0x04, 0) => Op::AddUw,
+                (0x10, 2) => Op::Sh1addUw,
+                (0x10, 4) => Op::Sh2addUw,
+                (0x10, 6) => Op::Sh3addUw,
+                (0x30, 1) => Op::Rolw,
+                (0x30, 5) => Op::Rorw,
+                // zext.h is `packw rd, rs1, x0` on RV64.
+                (0x04, 4) if rs2 == 0 => return mk(Op::ZextH, rd, rs1, 0, 0, 4),
                 _ => return ill,
             };
             r(op)
@@ -168,6 +240,17 @@ pub fn decode(raw: u32, xlen: Xlen) -> Insn {
         0x0f => match f3 {
             0 => mk(Op::Fence, 0, 0, 0, (raw >> 20) as i32, 4),
             1 => mk(Op::FenceI, 0, 0, 0, 0, 4),
+            // Zicbom and Zicboz: `cbo.* 0(rs1)`, rd must be 0.
+            2 if ext && rd == 0 => {
+                let op = match raw >> 20 {
+                    0 => Op::CboInval,
+                    1 => Op::CboClean,
+                    2 => Op::CboFlush,
+                    4 => Op::CboZero,
+                    _ => return ill,
+                };
+                mk(op, 0, rs1, 0, 0, 4)
+            }
             _ => ill,
         },
         0x73 => match f3 {

@@ -1,12 +1,14 @@
 //! The general interpreter: every operation, for the instructions the block executor and
 //! `Hart::execute_fast` leave to it (system instructions, CSRs, fences, AMOs, LR/SC,
-//! RV64-only operations, F and D through `fpu`) and their traps.
+//! RV64-only operations, cache-block operations through `cbo`, F and D through `fpu`)
+//! and their traps.
 
 use super::csr::mstatus;
 use super::hart::{Exit, Hart};
 use super::host::AmoOp;
 use super::insn::{Insn, Op, DISCARD};
 use super::trap::{cause, Exception, Priv};
+use super::{bitmanip, Xlen};
 use crate::atomic::Ordering;
 use crate::cpu::Bus;
 
@@ -244,7 +246,17 @@ impl Hart<'_> {
             | Op::AmomaxD
             | Op::AmominuD
             | Op::AmomaxuD => self.amo(bus, a, 8, amo_op(insn.op), b)?,
+            Op::CboClean | Op::CboFlush | Op::CboInval | Op::CboZero if cfg!(feature = "ext") => {
+                self.cbo(bus, insn.op, a, raw)?;
+                0
+            }
             Op::Illegal => return Err(illegal),
+            _ if cfg!(feature = "ext") && insn.op.is_bitmanip() => match self.xlen {
+                Xlen::Rv32 => bitmanip::alu::<true>(insn.op, a, b, imm),
+                Xlen::Rv64 => bitmanip::alu::<false>(insn.op, a, b, imm),
+            },
+            // Without the `ext` feature (never decoded).
+            _ if !insn.op.is_fp() => return Err(illegal),
             // F and D (`fpu`).
             _ => {
                 self.execute_fp(bus, raw, insn)?;

@@ -16,6 +16,7 @@
 
 use crate::atomic::{AtomicU32, Ordering};
 
+use super::bitmanip;
 use super::block::{BlockCache, BLOCK_INSNS, BLOCK_POOL, BLOCK_WORDS};
 use super::csr::{mstatus, CsrError, Csrs};
 use super::decode::decode_any;
@@ -780,6 +781,10 @@ impl<'i> Hart<'i> {
                 Op::Bge => branch!(sx(a) >= sx(b)),
                 Op::Bltu => branch!(a < b),
                 Op::Bgeu => branch!(a >= b),
+                // Zb* and Zicond, out of line (`bitmanip`).
+                _ if cfg!(feature = "ext") && u.op.is_bitmanip() => {
+                    bitmanip::alu::<RV32>(u.op, a, b, imm)
+                }
                 // F and D, out of line (`fp_block_step`).
                 _ if cfg!(feature = "fpu") && u.op.is_fp() => {
                     match self.fp_block_step(bus, idx, i, pc, ea, m) {
@@ -933,6 +938,9 @@ impl<'i> Hart<'i> {
                 d => sx(a).wrapping_rem(d) as u64 & m,
             },
             Op::Remu => a.checked_rem(b).unwrap_or(a),
+            _ if cfg!(feature = "ext") && insn.op.is_bitmanip() => {
+                bitmanip::alu::<RV32>(insn.op, a, b, imm)
+            }
             _ => return Fast::Slow,
         };
         Fast::Done(value, next)

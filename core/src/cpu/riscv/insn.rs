@@ -8,8 +8,10 @@
 pub const DISCARD: u8 = 32;
 
 /// One operation. A flat enum: RV32I, M, A, Zicsr, Zifencei, the privileged instructions,
-/// the RV64-only operations (decoded only for [`Xlen::Rv64`](super::Xlen::Rv64)), and F
-/// and D.
+/// the RV64-only operations (decoded only for [`Xlen::Rv64`](super::Xlen::Rv64)), F
+/// and D, the bit-manipulation and conditional-zero operations, and the cache-block
+/// operations. Zihintpause's `pause` is a [`Op::Fence`] and Zicbop's prefetches are
+/// [`Op::Ori`]s to `x0`, as their encodings are.
 #[allow(missing_docs)] // the names are the mnemonics
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -187,6 +189,60 @@ pub enum Op {
     FmvDX,
     FcvtSD,
     FcvtDS,
+    // Zba, Zbb, Zbc, Zbs and Zicond (`bitmanip`): register-to-register ALU operations,
+    // kept contiguous from `Sh1add` to `CzeroNez` (see `Op::is_bitmanip`). The immediate
+    // forms take their shift amount or bit index in `imm`; the unary ones use only `rs1`.
+    // The `W`/`Uw` forms are RV64 only.
+    Sh1add,
+    Sh2add,
+    Sh3add,
+    AddUw,
+    Sh1addUw,
+    Sh2addUw,
+    Sh3addUw,
+    SlliUw,
+    Andn,
+    Orn,
+    Xnor,
+    Clz,
+    Ctz,
+    Cpop,
+    Clzw,
+    Ctzw,
+    Cpopw,
+    Max,
+    Maxu,
+    Min,
+    Minu,
+    SextB,
+    SextH,
+    ZextH,
+    Rol,
+    Ror,
+    Rori,
+    Rolw,
+    Rorw,
+    Roriw,
+    OrcB,
+    Rev8,
+    Clmul,
+    Clmulh,
+    Clmulr,
+    Bclr,
+    Bclri,
+    Bext,
+    Bexti,
+    Binv,
+    Binvi,
+    Bset,
+    Bseti,
+    CzeroEqz,
+    CzeroNez,
+    // Zicbom and Zicboz: `rs1` holds the address (no offset).
+    CboClean,
+    CboFlush,
+    CboInval,
+    CboZero,
     /// Not a valid instruction for this hart: raises an illegal-instruction exception.
     Illegal,
 }
@@ -219,6 +275,12 @@ impl Op {
     #[inline]
     pub fn is_fp(self) -> bool {
         (Op::Flw as u8..=Op::FcvtDS as u8).contains(&(self as u8))
+    }
+
+    /// Whether this is a Zba/Zbb/Zbc/Zbs or Zicond operation (executed by `bitmanip`).
+    #[inline]
+    pub fn is_bitmanip(self) -> bool {
+        (Op::Sh1add as u8..=Op::CzeroNez as u8).contains(&(self as u8))
     }
 }
 

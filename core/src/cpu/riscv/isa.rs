@@ -27,16 +27,41 @@ pub const MISA_EXTENSIONS: u64 = bit(b'i')
     | bit(b'u');
 
 /// Multi-letter extensions, in the order the ISA string takes (the `Z*` ones by their
-/// category letter, then alphabetically; then the `S*` ones): counters (Zicntr, Zihpm),
-/// CSRs, `fence.i`, debug triggers (Sdtrig).
-pub const Z_EXTENSIONS: &[&str] = &["zicntr", "zicsr", "zifencei", "zihpm", "sdtrig"];
+/// category letter in the single-letter order, then alphabetically; then the `S*` ones):
+/// counters (Zicntr, Zihpm), conditional zero (Zicond), CSRs, `fence.i`, `pause`
+/// (Zihintpause), bit manipulation (Zba, Zbb, Zbc, Zbs), debug triggers (Sdtrig); Zicond
+/// and the bit-manipulation ones with the `ext` feature.
+pub const Z_EXTENSIONS: &[&str] = if cfg!(feature = "ext") {
+    &[
+        "zicntr",
+        "zicond",
+        "zicsr",
+        "zifencei",
+        "zihintpause",
+        "zihpm",
+        "zba",
+        "zbb",
+        "zbc",
+        "zbs",
+        "sdtrig",
+    ]
+} else {
+    &[
+        "zicntr",
+        "zicsr",
+        "zifencei",
+        "zihintpause",
+        "zihpm",
+        "sdtrig",
+    ]
+};
 
 /// The single-letter extensions in the ISA string's canonical order (S and U are
 /// privilege modes, not named there).
 const LETTER_ORDER: &[u8] = b"iemafdqlcbkjtpvh";
 
-/// Writes the ISA string (`rv32imafdc_zicntr_zicsr_zifencei_zihpm_sdtrig`) for `xlen`: the device tree's
-/// `riscv,isa`.
+/// Writes the ISA string (`rv32imafdc_zicntr_zicond_..._zbs_sdtrig`, see [`Z_EXTENSIONS`])
+/// for `xlen`: the device tree's `riscv,isa`.
 pub fn write_isa(xlen: Xlen, out: &mut impl fmt::Write) -> fmt::Result {
     out.write_str(match xlen {
         Xlen::Rv32 => "rv32",
@@ -57,7 +82,7 @@ pub fn write_isa(xlen: Xlen, out: &mut impl fmt::Write) -> fmt::Result {
 mod tests {
     use super::*;
 
-    struct Buf([u8; 64], usize);
+    struct Buf([u8; 128], usize);
     impl fmt::Write for Buf {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             let end = self.1 + s.len();
@@ -72,13 +97,21 @@ mod tests {
 
     #[test]
     fn isa_string_follows_misa() {
-        let mut b = Buf([0; 64], 0);
+        let mut b = Buf([0; 128], 0);
         write_isa(Xlen::Rv32, &mut b).unwrap_or(());
-        let want: &[u8] = if cfg!(feature = "fpu") {
-            b"rv32imafdc_zicntr_zicsr_zifencei_zihpm_sdtrig"
+        let z = if cfg!(feature = "ext") {
+            "zicntr_zicond_zicsr_zifencei_zihintpause_zihpm_zba_zbb_zbc_zbs_sdtrig"
         } else {
-            b"rv32imac_zicntr_zicsr_zifencei_zihpm_sdtrig"
+            "zicntr_zicsr_zifencei_zihintpause_zihpm_sdtrig"
         };
-        assert_eq!(&b.0[..b.1], want);
+        let letters = if cfg!(feature = "fpu") {
+            "imafdc"
+        } else {
+            "imac"
+        };
+        assert_eq!(
+            core::str::from_utf8(&b.0[..b.1]),
+            Ok(std::format!("rv32{letters}_{z}").as_str())
+        );
     }
 }

@@ -106,7 +106,9 @@
 //!   to its own `pc` (from the block's offsets) and `mtval` as before, with the
 //!   instructions before it retired.
 
+mod bitmanip;
 mod block;
+pub mod cbo;
 pub mod csr;
 pub mod decode;
 mod execute;

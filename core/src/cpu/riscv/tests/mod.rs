@@ -13,6 +13,8 @@ use crate::memory::{
 mod asm;
 mod decode;
 mod exec;
+#[cfg(feature = "ext")]
+mod ext_words;
 #[cfg(feature = "fpu")]
 mod fp_rv64;
 #[cfg(feature = "fpu")]

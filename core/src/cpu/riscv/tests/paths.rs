@@ -3,6 +3,8 @@
 //! speed: `hart.rs` says why), so random programs run once from RAM (decoded blocks) and
 //! once from a device that serves the code over MMIO (no host page, so fetch, decode and
 //! `execute_fast` one instruction at a time) must leave the same registers and memory.
+//! The bit-manipulation and conditional-zero operations are among them: blocks run them
+//! without ending.
 
 use std::vec;
 use std::vec::Vec;
@@ -58,7 +60,7 @@ fn random_insn(rng: &mut XorShift) -> u32 {
     let rs1 = rng.below(32) as u32;
     let rs2 = rng.below(32) as u32;
     let imm = (rng.next() as i32) >> 20; // -2048..2047
-    match rng.below(8) {
+    match rng.below(10) {
         0 | 1 => {
             const ALU: [(u32, u32); 10] = [
                 (0, 0),
@@ -93,6 +95,61 @@ fn random_insn(rng: &mut XorShift) -> u32 {
             // A forward branch over the next instruction, taken or not.
             let f3 = [0, 1, 4, 5, 6, 7][rng.below(6) as usize];
             b(8, rs2, rs1, f3)
+        }
+        7 | 8 if cfg!(feature = "ext") => {
+            // Zba, Zbb, Zbc, Zbs, Zicond (RV32 encodings): run inside blocks by
+            // `bitmanip::alu`, one at a time by `execute_fast`.
+            const RR: [(u32, u32); 23] = [
+                (0x10, 2),
+                (0x10, 4),
+                (0x10, 6),
+                (0x20, 7),
+                (0x20, 6),
+                (0x20, 4),
+                (0x05, 1),
+                (0x05, 2),
+                (0x05, 3),
+                (0x05, 4),
+                (0x05, 5),
+                (0x05, 6),
+                (0x05, 7),
+                (0x30, 1),
+                (0x30, 5),
+                (0x24, 1),
+                (0x24, 5),
+                (0x34, 1),
+                (0x14, 1),
+                (0x07, 5),
+                (0x07, 7),
+                (0x04, 4), // zext.h (rs2 = 0 below)
+                (0x04, 4),
+            ];
+            // clz, ctz, cpop, sext.b, sext.h; orc.b, rev8; rori, bclri, bseti, binvi, bexti.
+            const UNARY: [(u32, u32); 7] = [
+                (0x600, 1),
+                (0x601, 1),
+                (0x602, 1),
+                (0x604, 1),
+                (0x605, 1),
+                (0x287, 5),
+                (0x698, 5),
+            ];
+            const IMM: [(u32, u32); 5] = [(0x30, 5), (0x24, 1), (0x14, 1), (0x34, 1), (0x24, 5)];
+            match rng.below(3) {
+                0 => {
+                    let (f7, f3) = RR[rng.below(RR.len() as u64) as usize];
+                    let rs2 = if f7 == 0x04 { 0 } else { rs2 };
+                    op(f7, f3, rd, rs1, rs2)
+                }
+                1 => {
+                    let (imm, f3) = UNARY[rng.below(UNARY.len() as u64) as usize];
+                    i(imm as i32, rs1, f3, rd, 0x13)
+                }
+                _ => {
+                    let (f7, f3) = IMM[rng.below(IMM.len() as u64) as usize];
+                    i((f7 << 5 | rng.below(32) as u32) as i32, rs1, f3, rd, 0x13)
+                }
+            }
         }
         _ => {
             // A load or store in the data area: aligned, or at any offset (half the time),
