@@ -17,10 +17,11 @@ LDFLAGS="-nostdlib -nostartfiles -static -T common/link.ld -Wl,--build-id=none -
 # of reach of the default medlow model's 32-bit signed absolute addresses.
 ARCH64="-march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany"
 FP_ARCH64="-march=rv64imafdc_zicsr_zifencei -mabi=lp64 -mcmodel=medany"
+EXT_ARCH64="-march=rv64imac_zicsr_zifencei_zba_zbb_zbc_zbs_zicbom_zicboz_zicbop_zihintpause -mabi=lp64 -mcmodel=medany"
 # The shared sources the RV64 build also assembles (#if __riscv_xlen where RV64 differs: h
 # counter halves illegal, pmpcfg2, RV64-only encodings). The others test RV32-only
 # behaviour (32-bit wrap-around, RV32C, Sv32); rv64/ has their RV64 counterparts.
-SHARED64="illegal priv_csr priv_traps priv_interrupts priv_counters priv_pmp misaligned fp_state fp_loadstore"
+SHARED64="illegal priv_csr priv_traps priv_interrupts priv_counters priv_pmp misaligned fp_state fp_loadstore isa_bitmanip isa_zicond"
 # The F/D differential's source is generated (seeded, so the same every time).
 python3 gen_fp_diff.py 13 > fp_diff.S
 python3 gen_fp_diff.py --xlen 64 13 > rv64/fp_diff.S
@@ -82,7 +83,10 @@ done
 $CC $ARCH64 -Icommon -c -o "$obj/crt64.o" common/crt.S
 build64() { # build64 NAME SOURCE
   arch=$ARCH64
-  case $1 in fp_*) arch=$FP_ARCH64 ;; esac
+  case $1 in
+    fp_*) arch=$FP_ARCH64 ;;
+    isa_bitmanip | isa_zicond | isa_cbo | priv_sstc) arch=$EXT_ARCH64 ;;
+  esac
   $CC $arch -Icommon -c -o "$obj/$1.64.o" "$2"
   $CC $ARCH64 $LDFLAGS -o "rv64/$1.elf" "$obj/crt64.o" "$obj/$1.64.o"
   $OBJCOPY -O binary "rv64/$1.elf" "rv64/$1.bin"

@@ -59,6 +59,13 @@ firmware_tests!(
     isa_zicond,
 );
 
+/// The RV64 build of `isa_zicond` (Fief only, as the RV32 one: QEMU 7.2 has no Zicond).
+#[test]
+fn isa_zicond_rv64() {
+    let (exit, console) = run_image(image("rv64/isa_zicond"), BUDGET).unwrap();
+    assert_eq!((exit, console.as_str()), (Some(0), "isa_zicond: ok\n"));
+}
+
 #[test]
 fn raw_binary_images_run_too() {
     let bin = image("isa_rv32m").with_extension("bin");

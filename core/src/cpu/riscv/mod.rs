@@ -17,6 +17,9 @@
 //!   and watchpoints.
 //! * [`hart`]: the state, the run loop and the block executor; `execute`: the general
 //!   interpreter; `memops`: fetches, loads, stores, AMOs and LR/SC through the TLB.
+//! * `bitmanip`: Zba, Zbb, Zbc, Zbs and Zicond (cargo feature `ext`), run inside blocks;
+//!   [`cbo`]: the cache-block operations of Zicbom and Zicboz (feature `ext`) and their
+//!   block sizes.
 //! * [`fpu`]: the F and D extensions (cargo feature `fpu`): FP registers, `fcsr`, the FP
 //!   instructions, in blocks and on the general path; [`softfloat`]: their IEEE 754
 //!   arithmetic, bit-exact with QEMU.
