@@ -33,6 +33,8 @@ pub enum DeviceKind {
     Dma,
     /// The Goldfish RTC (`google,goldfish-rtc`).
     Rtc,
+    /// A virtio-mmio transport slot (`virtio,mmio`).
+    VirtioMmio,
 }
 
 /// One entry of a memory map.

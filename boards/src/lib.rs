@@ -2,7 +2,8 @@
 //!
 //! * Devices, each an owner of its MMIO region with IRQ outputs as
 //!   [`IrqLine`](fief_core::irq::IrqLine)s: [`uart`] (NS16550A), [`clint`], [`plic`],
-//!   [`finisher`] (SiFive test finisher), [`rtc`] (Goldfish RTC).
+//!   [`finisher`] (SiFive test finisher), [`rtc`] (Goldfish RTC), [`virtio`] (virtio-mmio
+//!   transports and devices).
 //! * Controllers bridged to embedded-hal 1.0 back ends (real pins and buses on a
 //!   co-simulation target, mocks on the host): [`gpio`] (SiFive GPIO), [`i2c`] (OpenCores
 //!   I2C master), [`spi`] (SiFive SPI).
@@ -23,5 +24,6 @@ pub mod rtc;
 pub mod spi;
 pub mod uart;
 pub mod virt32;
+pub mod virtio;
 
 pub use fief_core as core_crate;

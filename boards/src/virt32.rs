@@ -8,6 +8,7 @@
 //! | `0x0200_0000` | `0x1_0000`   | CLINT (`clint`)                           |                   |
 //! | `0x0c00_0000` | `0x60_0000`  | PLIC (`plic`), 95 sources, 2 contexts/hart|                   |
 //! | `0x1000_0000` | `0x100`      | NS16550A UART (`uart0`)                   | 10                |
+//! | `0x1000_1000` + n × `0x1000` | `0x1000` | virtio-mmio slot n (`virtio0`..`virtio7`), n = 0..7 | 1 + n |
 //! | `0x1020_0000` | `0x1000`     | Fief DMA engine (`dma0`), 4 channels      | 12 done, 13 error |
 //! | `0x8000_0000` | set at build | RAM (`ram`), at most 2 GiB                 |                   |
 //!
@@ -15,7 +16,8 @@
 //! capacities ([`Virt32Memory`]) come from it. Everything the board is made of lives in one
 //! [`Virt32Devices`] value (a `static`, or leaked on the host) with no internal references
 //! until [`Virt32::build`] wires it: every device gets an owner and its MMIO region in the
-//! system container, the UART's interrupt goes to PLIC source 10, the DMA engine's done
+//! system container, the UART's interrupt goes to PLIC source 10, virtio slot n's to
+//! source 1 + n, the DMA engine's done
 //! and error interrupts to sources 12 and 13 (free in QEMU `virt`: its RTC is 11, virtio
 //! 1–8, PCIe 32–35), the CLINT's MSIP/MTIP and
 //! the PLIC's M/S context outputs go to each hart's `mip` bits, all registered in the
@@ -49,6 +51,7 @@ use crate::layout::{DeviceKind, IrqRoute, Layout, MapEntry, Pools};
 use crate::plic::{Plic, PLIC_SIZE};
 use crate::rtc::{GoldfishRtc, RTC_SIZE};
 use crate::uart::{Uart16550, UART_SIZE};
+use crate::virtio::{VirtioMmio, VIRTIO_MMIO_SIZE};
 
 mod boot;
 mod dtb;
@@ -77,6 +80,12 @@ pub const DMA_ERROR_IRQ: u32 = 13;
 pub const DMA_BASE: u64 = 0x1020_0000;
 /// DMA channels.
 pub const DMA_CHANNELS: usize = 4;
+/// Where the first virtio-mmio slot is (QEMU `virt`'s `VIRT_VIRTIO`).
+pub const VIRTIO_BASE: u64 = 0x1000_1000;
+/// virtio-mmio slots (QEMU `virt`'s `VIRTIO_COUNT`).
+pub const VIRTIO_SLOTS: usize = 8;
+/// The first virtio slot's PLIC source; slot n has `VIRTIO_IRQ + n` (QEMU `virt`: 1 to 8).
+pub const VIRTIO_IRQ: u32 = 1;
 /// Where RAM starts.
 pub const RAM_BASE: u64 = 0x8000_0000;
 /// The most RAM the board takes (up to the end of the 32-bit space).
@@ -133,6 +142,54 @@ pub const VIRT32: Layout = Layout {
             kind: DeviceKind::Uart,
         },
         MapEntry {
+            name: "virtio0",
+            base: 0x1000_1000,
+            size: VIRTIO_MMIO_SIZE,
+            kind: DeviceKind::VirtioMmio,
+        },
+        MapEntry {
+            name: "virtio1",
+            base: 0x1000_2000,
+            size: VIRTIO_MMIO_SIZE,
+            kind: DeviceKind::VirtioMmio,
+        },
+        MapEntry {
+            name: "virtio2",
+            base: 0x1000_3000,
+            size: VIRTIO_MMIO_SIZE,
+            kind: DeviceKind::VirtioMmio,
+        },
+        MapEntry {
+            name: "virtio3",
+            base: 0x1000_4000,
+            size: VIRTIO_MMIO_SIZE,
+            kind: DeviceKind::VirtioMmio,
+        },
+        MapEntry {
+            name: "virtio4",
+            base: 0x1000_5000,
+            size: VIRTIO_MMIO_SIZE,
+            kind: DeviceKind::VirtioMmio,
+        },
+        MapEntry {
+            name: "virtio5",
+            base: 0x1000_6000,
+            size: VIRTIO_MMIO_SIZE,
+            kind: DeviceKind::VirtioMmio,
+        },
+        MapEntry {
+            name: "virtio6",
+            base: 0x1000_7000,
+            size: VIRTIO_MMIO_SIZE,
+            kind: DeviceKind::VirtioMmio,
+        },
+        MapEntry {
+            name: "virtio7",
+            base: 0x1000_8000,
+            size: VIRTIO_MMIO_SIZE,
+            kind: DeviceKind::VirtioMmio,
+        },
+        MapEntry {
             name: "dma0",
             base: DMA_BASE,
             size: DMA_SIZE,
@@ -146,6 +203,38 @@ pub const VIRT32: Layout = Layout {
         },
     ],
     irqs: &[
+        IrqRoute {
+            device: "virtio0",
+            source: 1,
+        },
+        IrqRoute {
+            device: "virtio1",
+            source: 2,
+        },
+        IrqRoute {
+            device: "virtio2",
+            source: 3,
+        },
+        IrqRoute {
+            device: "virtio3",
+            source: 4,
+        },
+        IrqRoute {
+            device: "virtio4",
+            source: 5,
+        },
+        IrqRoute {
+            device: "virtio5",
+            source: 6,
+        },
+        IrqRoute {
+            device: "virtio6",
+            source: 7,
+        },
+        IrqRoute {
+            device: "virtio7",
+            source: 8,
+        },
         IrqRoute {
             device: "uart0",
             source: UART_IRQ,
@@ -167,10 +256,10 @@ pub const VIRT32: Layout = Layout {
     max_harts: MAX_HARTS,
     // Room beyond the map for devices plugged at run time (the monitor's `device_add`).
     pools: Pools {
-        regions: 32,
-        owners: 24,
-        flat_ranges: 48,
-        irq_lines: 4 + 4 * MAX_HARTS + HOTPLUG_IRQ_LINES,
+        regions: 32 + VIRTIO_SLOTS,
+        owners: 24 + VIRTIO_SLOTS,
+        flat_ranges: 48 + VIRTIO_SLOTS,
+        irq_lines: 4 + VIRTIO_SLOTS + 4 * MAX_HARTS + HOTPLUG_IRQ_LINES,
     },
 };
 
@@ -182,6 +271,19 @@ pub const HOTPLUG_IRQ_LINES: usize = 8;
 pub const HOTPLUG_IRQ_FIRST: u32 = 32;
 
 const _: () = VIRT32.assert_valid();
+const _: () = {
+    // The virtio slots where the constants say (build's slot numbers depend on it).
+    let mut n = 0;
+    while n < VIRTIO_SLOTS {
+        let name = VIRT32.map[6 + n].name;
+        let Some(e) = VIRT32.entry(name) else {
+            panic!("virtio slot missing")
+        };
+        assert!(e.base == VIRTIO_BASE + n as u64 * VIRTIO_MMIO_SIZE);
+        assert!(matches!(VIRT32.irq_of(name), Some(s) if s == VIRTIO_IRQ + n as u32));
+        n += 1;
+    }
+};
 
 /// Region pool capacity, from the layout.
 pub const REGIONS: usize = VIRT32.pools.regions;
@@ -246,6 +348,8 @@ pub struct Virt32Devices<'a> {
     pub rtc: GoldfishRtc<'a>,
     /// The DMA engine.
     pub dma: Virt32Dma<'a>,
+    /// The virtio-mmio slots, `virtio0` to `virtio7`.
+    pub virtio: [VirtioMmio<'a>; VIRTIO_SLOTS],
     /// The DMA leases and bounce buffers.
     pub leases: Virt32Leases,
     /// The IRQ wiring table.
@@ -271,6 +375,7 @@ impl<'a> Virt32Devices<'a> {
             finisher: TestFinisher::new(),
             rtc: GoldfishRtc::new(),
             dma: DmaEngine::new(),
+            virtio: [const { VirtioMmio::new() }; VIRTIO_SLOTS],
             leases: LeaseTable::new(),
             wiring: IrqWiring::new(),
             memory: Memory::new(),
@@ -422,6 +527,8 @@ pub struct Owners {
     pub dma: OwnerHandle,
     /// The RTC.
     pub rtc: OwnerHandle,
+    /// The virtio-mmio slots.
+    pub virtio: [OwnerHandle; VIRTIO_SLOTS],
 }
 
 /// How a [`Virt32::run`] ended.
@@ -529,6 +636,7 @@ impl<'a> Virt32<'a> {
             let mut ram = Some(ram);
             let mut mrom = mrom;
             let mut owners = [root; 6];
+            let mut virtio = [root; VIRTIO_SLOTS];
             for entry in VIRT32.map {
                 let region = match entry.kind {
                     DeviceKind::Ram => {
@@ -538,6 +646,13 @@ impl<'a> Virt32<'a> {
                     DeviceKind::Rom => {
                         let Some(block) = mrom.take() else { continue };
                         g.create_rom(root, entry.name, block).map_err(|r| r.error)?
+                    }
+                    DeviceKind::VirtioMmio => {
+                        let n = ((entry.base - VIRTIO_BASE) / VIRTIO_MMIO_SIZE) as usize;
+                        let owner = g.create_owner(root, entry.name)?;
+                        virtio[n] = owner;
+                        let size = RegionSize::new(entry.size).ok_or(Error::EmptyBlock)?;
+                        g.create_mmio(owner, entry.name, size, &d.virtio[n])?
                     }
                     kind => {
                         let (ops, slot): (&'a dyn MmioOps, usize) = match kind {
@@ -563,6 +678,9 @@ impl<'a> Virt32<'a> {
                 w.connect_checked(&g, uart, &d.uart.irq, &d.plic, source)?;
             }
             w.connect_checked(&g, rtc, &d.rtc.irq, &d.plic, RTC_IRQ)?;
+            for (n, slot) in d.virtio.iter().enumerate() {
+                w.connect_checked(&g, virtio[n], &slot.irq, &d.plic, VIRTIO_IRQ + n as u32)?;
+            }
             w.connect_checked(&g, dma, &d.dma.done_irq, &d.plic, DMA_DONE_IRQ)?;
             w.connect_checked(&g, dma, &d.dma.error_irq, &d.plic, DMA_ERROR_IRQ)?;
             for h in 0..harts {
@@ -573,8 +691,11 @@ impl<'a> Virt32<'a> {
                 w.connect_checked(&g, plic, &d.plic.outputs[2 * h + 1], hart, irq::SEI)?;
             }
             d.finisher.set_sink(&d.harts);
-            for owner in [finisher, clint, plic, uart, dma, rtc] {
-                g.realize(owner)?;
+            for owner in [finisher, clint, plic, uart, dma, rtc]
+                .iter()
+                .chain(&virtio)
+            {
+                g.realize(*owner)?;
             }
             Ok::<_, BoardError>(Virt32 {
                 devices,
@@ -587,6 +708,7 @@ impl<'a> Virt32<'a> {
                     uart,
                     dma,
                     rtc,
+                    virtio,
                 },
                 harts,
                 ram_size,

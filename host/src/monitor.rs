@@ -614,7 +614,9 @@ impl Monitor {
         let owner = self
             .find_owner(&g, id)
             .ok_or_else(|| format!("device_del: no device '{id}' (see info qtree)"))?;
-        if [o.finisher, o.clint, o.plic, o.uart, o.dma].contains(&owner) {
+        if [o.finisher, o.clint, o.plic, o.uart, o.dma].contains(&owner)
+            || o.virtio.contains(&owner)
+        {
             return Err(format!("device_del: '{id}' is not hot-pluggable"));
         }
         if g.owner_info(owner).map(|i| i.state) == Ok(Lifecycle::Unplugging) {

@@ -76,6 +76,12 @@ fn thre_matches_qemu() {
     diff("thre", 0);
 }
 
+/// The eight empty virtio-mmio slots as a driver probes them (U-Boot and Linux do).
+#[test]
+fn virtio_probe_matches_qemu() {
+    diff("virtio_probe", 0);
+}
+
 #[test]
 fn fail42_matches_qemu() {
     diff("fail42", 42);

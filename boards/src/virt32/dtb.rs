@@ -220,6 +220,18 @@ pub fn write_dtb_chosen(
                     w.prop_u32("interrupt-parent", plic_phandle)?;
                 }
             }
+            DeviceKind::VirtioMmio => {
+                // QEMU's order of properties.
+                w.begin_node(&node_name("virtio_mmio", entry.base))?;
+                if let Some(source) = VIRT32.irq_of(entry.name) {
+                    w.prop_u32("interrupts", source)?;
+                    w.prop_u32("interrupt-parent", plic_phandle)?;
+                }
+                w.prop_u64s("reg", &[entry.base, entry.size])?;
+                w.prop_str("compatible", "virtio,mmio")?;
+                w.end_node()?;
+                continue;
+            }
             DeviceKind::Rtc => {
                 w.begin_node(&node_name("rtc", entry.base))?;
                 w.prop_str("compatible", "google,goldfish-rtc")?;
