@@ -17,10 +17,14 @@
 //! * `mip.MEIP/MTIP/MSIP` (and the external part of `SEIP`) come from the shared
 //!   [`HartIrqs`](super::HartIrqs) word; `SSIP/STIP/SEIP` also have a software-written part.
 //! * `tselect`, `tdata1..3`, `tinfo`: the debug triggers, see `trigger`.
-//! * `satp` modes other than Bare and Sv32 (RV32) are not supported: a write selecting one
-//!   has no effect (as the spec requires). On RV64 only Bare is available for now.
+//! * `satp`: Bare and Sv32 on RV32; Bare, Sv39, Sv48 and Sv57 on RV64 (`mmu`). A write
+//!   selecting another mode has no effect at all (as the spec requires and QEMU does).
+//! * `menvcfg`: the [`envcfg`] fields, and PBMTE (Svpbmt, bit 62; on RV32 through
+//!   `menvcfgh`), writable as in QEMU 7.2; a change flushes the TLB, whose entries were checked under the old
+//!   PBMTE.
 
 use super::hart::Hart;
+use super::mmu::{SatpMode, MENVCFG_PBMTE};
 use super::pmp;
 use super::trap::Priv;
 use super::Xlen;
@@ -458,9 +462,11 @@ impl Hart<'_> {
                 c.mip_sw = (c.mip_sw & !m) | (v as u32 & m);
             }
             SATP => {
-                let ok = if rv32 { true } else { v >> 60 == 0 };
-                if ok {
-                    c.satp = if rv32 { v } else { 0 };
+                // An unimplemented MODE leaves all of `satp` unchanged (QEMU's
+                // `validate_vm`); otherwise every field is kept as written (the whole
+                // ASID field is implemented: 9 bits on RV32, 16 on RV64).
+                if SatpMode::of(self.xlen, v).is_some() {
+                    c.satp = v;
                     self.flush_tlb();
                 }
             }
@@ -483,10 +489,14 @@ impl Hart<'_> {
                 c.menvcfg = if rv32 {
                     set_low(c.menvcfg, v & envcfg::COMMON)
                 } else {
-                    v & envcfg::COMMON
-                }
+                    v & (envcfg::COMMON | MENVCFG_PBMTE)
+                };
+                self.flush_tlb();
             }
-            MENVCFGH => {}
+            MENVCFGH => {
+                c.menvcfg = set_high(c.menvcfg, v & (MENVCFG_PBMTE >> 32));
+                self.flush_tlb();
+            }
             MCOUNTINHIBIT => c.mcountinhibit = (v as u32) & !2,
             MSCRATCH => c.mscratch = v,
             MEPC => c.mepc = v & !1,

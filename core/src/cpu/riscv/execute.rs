@@ -193,7 +193,9 @@ impl Hart<'_> {
                 {
                     return Err(illegal);
                 }
-                self.tlb.flush();
+                let va = (insn.rs1 != 0).then_some(a);
+                let asid = (insn.rs2 != 0).then_some(b);
+                self.sfence_vma(va, asid);
                 0
             }
             Op::Csrrw | Op::Csrrs | Op::Csrrc | Op::Csrrwi | Op::Csrrsi | Op::Csrrci => {

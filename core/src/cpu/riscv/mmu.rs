@@ -1,5 +1,22 @@
-//! Address translation: Sv32 page-table walks, permission checks (`U`, `SUM`, `MXR`), A/D
-//! updates, PMP checks (`pmp`), and TLB fills.
+//! Address translation: the page-table walk of Sv32, Sv39, Sv48 and Sv57 (with Svnapot and
+//! Svpbmt), permission checks (`U`, `SUM`, `MXR`), A/D updates, PMP checks (`pmp`), and
+//! TLB fills.
+//!
+//! One walk ([`Hart::walk`]) serves the hart and the debugger: the debugger's
+//! ([`Hart::debug_translate`]) makes no PMP check and no A/D update. The scheme comes from
+//! `satp.MODE` ([`Scheme`]); the walk follows the privileged spec's algorithm (section
+//! 4.3.2) with the scheme's levels, index width and PTE size:
+//!
+//! * RV64 schemes: a virtual address whose bits above the scheme's width are not all equal
+//!   to its top bit (not canonical) page-faults; so does a PTE with a reserved bit
+//!   (60:54) set, a PBMT value of 3 or a nonzero PBMT while `menvcfg.PBMTE` is clear
+//!   (Svpbmt: the attribute is accepted and otherwise ignored, Fief's memory being
+//!   coherent), and an N bit (Svnapot) anywhere but in a level-0 leaf whose `ppn[3:0]` is
+//!   `0b1000` (a 64 KiB page). QEMU 7.2 ignores bits 60:54 and PBMT = 3 once Svpbmt or
+//!   Svnapot is on; Fief faults, as the spec says.
+//! * Every scheme: D, A and U (and N, PBMT) of a non-leaf PTE are reserved and fault, as in
+//!   the spec and QEMU 7.2; a leaf above level 0 is a superpage whose PPN must be aligned
+//!   to its size (else a page fault).
 //!
 //! PMP is checked when a TLB entry is filled: the entry gets a tag only for the access
 //! kinds that both the PTE and the PMP decision for the whole physical page allow. A page
@@ -7,14 +24,18 @@
 //! tag at all, so every access to it comes back here and is checked on its own bytes.
 //!
 //! A/D bits are set by the hart (the Svadu behaviour, which priv 1.12 allows): the PTE is
-//! updated with a 32-bit compare-and-swap on the host memory when the page table is in RAM,
+//! updated with a compare-and-swap of the PTE's width (32 bits for Sv32, 64 for the RV64
+//! schemes) on the host memory when the page table is in RAM,
 //! so another hart's concurrent PTE write is never lost; if the PTE changed under the
 //! walk, the walk starts again. Page tables outside RAM are updated with a read-compare-
 //! write through the bus, and a PTE that cannot be written (ROM) raises an access fault of
 //! the original access type.
 //!
-//! M-mode accesses (after `MPRV`) and `satp.MODE = Bare` are not translated. RV64 harts
-//! only support Bare for now (Sv39 is the next step: `walk` is the only place to extend).
+//! M-mode accesses (after `MPRV`) and `satp.MODE = Bare` are not translated.
+//!
+//! The TLB holds 4 KiB pieces of translations: a superpage or NAPOT page fills one entry
+//! per 4 KiB page touched, each recording the size of the mapping it came from, so that
+//! `sfence.vma` by address drops every piece of it (`tlb`).
 
 use super::hart::Hart;
 use super::host;
@@ -84,13 +105,151 @@ impl Perms {
     }
 }
 
-const PTE_V: u32 = 1 << 0;
-const PTE_R: u32 = 1 << 1;
-const PTE_W: u32 = 1 << 2;
-const PTE_X: u32 = 1 << 3;
-const PTE_U: u32 = 1 << 4;
-const PTE_A: u32 = 1 << 6;
-const PTE_D: u32 = 1 << 7;
+/// Whether this build has the RV64 paging schemes (cargo feature `rv64`, on by default;
+/// the Cortex-M co-simulation firmware, an RV32 machine close to its flash budget, leaves
+/// it out). Without it an RV64 hart has only `satp.MODE = Bare`.
+const RV64_PAGING: bool = cfg!(feature = "rv64");
+
+/// A paging scheme: the `satp.MODE` values other than Bare that the hart implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Scheme {
+    /// RV32, two levels of 4-byte PTEs.
+    Sv32,
+    /// RV64, three levels of 8-byte PTEs, 39-bit virtual addresses.
+    Sv39,
+    /// RV64, four levels, 48-bit virtual addresses.
+    Sv48,
+    /// RV64, five levels, 57-bit virtual addresses.
+    Sv57,
+}
+
+/// What `satp.MODE` selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SatpMode {
+    /// No translation.
+    Bare,
+    /// Translation through page tables.
+    Paged(Scheme),
+}
+
+impl SatpMode {
+    /// The mode a `satp` value selects for `xlen`, or `None` for a mode the hart does not
+    /// implement (a write of such a value leaves `satp` unchanged, as the spec says and
+    /// QEMU's `validate_vm` does).
+    pub(super) fn of(xlen: Xlen, satp: u64) -> Option<SatpMode> {
+        match xlen {
+            Xlen::Rv32 => Some(if satp >> 31 & 1 == 1 {
+                SatpMode::Paged(Scheme::Sv32)
+            } else {
+                SatpMode::Bare
+            }),
+            Xlen::Rv64 => match satp >> 60 {
+                0 => Some(SatpMode::Bare),
+                8 if RV64_PAGING => Some(SatpMode::Paged(Scheme::Sv39)),
+                9 if RV64_PAGING => Some(SatpMode::Paged(Scheme::Sv48)),
+                10 if RV64_PAGING => Some(SatpMode::Paged(Scheme::Sv57)),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl Scheme {
+    /// Page-table levels.
+    fn levels(self) -> u32 {
+        match self {
+            Scheme::Sv32 => 2,
+            Scheme::Sv39 => 3,
+            Scheme::Sv48 => 4,
+            Scheme::Sv57 => 5,
+        }
+    }
+
+    /// Bits of virtual page number per level.
+    fn index_bits(self) -> u32 {
+        match self {
+            Scheme::Sv32 => 10,
+            _ => 9,
+        }
+    }
+
+    /// Whether PTEs are 8 bytes (the RV64 schemes) rather than 4. A constant `false`
+    /// without [`RV64_PAGING`], so that the RV64 parts of the walk compile away.
+    fn wide(self) -> bool {
+        RV64_PAGING && self != Scheme::Sv32
+    }
+
+    /// Width of a virtual address (RV64 schemes: the rest must be its sign extension).
+    fn va_bits(self) -> u32 {
+        12 + self.levels() * self.index_bits()
+    }
+
+    /// The root table's physical address from `satp`.
+    fn root(self, satp: u64) -> u64 {
+        let ppn = if self.wide() {
+            satp & PPN_MASK
+        } else {
+            satp & 0x3f_ffff
+        };
+        ppn << 12
+    }
+}
+
+/// The ASID field of a `satp` value.
+#[cfg(feature = "rv64")]
+pub(super) fn satp_asid(xlen: Xlen, satp: u64) -> u64 {
+    match xlen {
+        Xlen::Rv32 => (satp >> 22) & 0x1ff,
+        Xlen::Rv64 => (satp >> 44) & 0xffff,
+    }
+}
+
+const PTE_V: u64 = 1 << 0;
+const PTE_R: u64 = 1 << 1;
+const PTE_W: u64 = 1 << 2;
+const PTE_X: u64 = 1 << 3;
+const PTE_U: u64 = 1 << 4;
+const PTE_A: u64 = 1 << 6;
+const PTE_D: u64 = 1 << 7;
+/// The 44-bit PPN of an RV64 PTE (and `satp`), after the shift.
+const PPN_MASK: u64 = (1 << 44) - 1;
+/// RV64 PTE bits 60:54, reserved: a PTE with one set page-faults.
+const PTE_RESERVED: u64 = 0x7f << 54;
+/// Svpbmt's page-based memory type, bits 62:61.
+const PTE_PBMT: u64 = 3 << 61;
+/// Svnapot's N bit.
+const PTE_N: u64 = 1 << 63;
+/// `menvcfg.PBMTE`: Svpbmt's PBMT field is in use.
+pub(super) const MENVCFG_PBMTE: u64 = 1 << 62;
+
+/// How a walk failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// A page fault of the access type.
+    Page,
+    /// An access fault of the access type (PMP, a bus error or an unwritable PTE).
+    Access,
+}
+
+/// Who walks: the hart (PMP checks on the PTE accesses, A/D updates) or a debugger (no
+/// PMP, no side effects, no A/D requirement).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Walker {
+    Hart,
+    Debug,
+}
+
+/// A translation found by [`Hart::walk`].
+#[derive(Clone, Copy, Debug)]
+struct Found {
+    /// The physical 4 KiB page of the virtual address.
+    ppage: u64,
+    /// What the TLB may allow without another walk.
+    perms: Perms,
+    /// log2 of the size of the mapping the page belongs to (12 for a 4 KiB page, 16 for a
+    /// NAPOT page, more for a superpage).
+    span: u8,
+}
 
 impl Hart<'_> {
     /// Translates `va` for an `access` of `size` bytes through the TLB, walking and filling
@@ -147,7 +306,12 @@ impl Hart<'_> {
         prv: Priv,
     ) -> Result<TlbEntry, Exception> {
         let page = va & !PAGE_MASK;
-        let (ppage, mut perms) = self.walk(bus, va, access, prv)?;
+        let found = match self.walk(bus, va, access, prv, Walker::Hart) {
+            Ok(found) => found,
+            Err(Fault::Page) => return Err(Exception::new(access.page_fault(), va)),
+            Err(Fault::Access) => return Err(Exception::new(access.access_fault(), va)),
+        };
+        let (ppage, mut perms) = (found.ppage, found.perms);
         let access_fault = Exception::new(access.access_fault(), va);
         let cacheable = match self.pmp.decide(ppage, PAGE_SIZE, prv) {
             Some(allowed) => {
@@ -204,59 +368,107 @@ impl Hart<'_> {
         if perms.x {
             e.tag_x = page;
         }
-        self.tlb.sets[prv.index()][Tlb::index(va)] = e;
+        self.tlb.store(prv, va, e, found.span);
         Ok(e)
     }
 
-    /// Translates `va` for `access` at `prv` without the TLB: the physical page and what a
-    /// TLB entry may allow.
+    /// Translates `va` for `access` at `prv` without the TLB: the physical page, what a TLB
+    /// entry may allow and the size of the mapping. The one page-table walk, for the hart
+    /// and (`Walker::Debug`) for debuggers; see the module docs for the rules.
     fn walk<B: Bus + ?Sized>(
-        &mut self,
+        &self,
         bus: &B,
         va: u64,
         access: Access,
         prv: Priv,
-    ) -> Result<(u64, Perms), Exception> {
+        walker: Walker,
+    ) -> Result<Found, Fault> {
         let satp = self.csr.satp;
-        let sv32 = matches!(self.xlen, Xlen::Rv32) && satp >> 31 == 1;
-        if prv == Priv::Machine || !sv32 {
-            return Ok((va & !PAGE_MASK & self.xmask, Perms::ALL));
+        let scheme = match SatpMode::of(self.xlen, satp) {
+            Some(SatpMode::Paged(s)) if prv != Priv::Machine => s,
+            // Bare (an unimplemented mode never reaches `satp`) or M-mode.
+            _ => {
+                return Ok(Found {
+                    ppage: va & !PAGE_MASK & self.xmask,
+                    perms: Perms::ALL,
+                    span: 12,
+                })
+            }
+        };
+        let wide = scheme.wide();
+        if wide {
+            // Canonical: bits 63..va_bits-1 all equal.
+            let top = (va as i64) >> (scheme.va_bits() - 1);
+            if top != 0 && top != -1 {
+                return Err(Fault::Page);
+            }
         }
-        let page_fault = Exception::new(access.page_fault(), va);
-        let access_fault = Exception::new(access.access_fault(), va);
+        let hart = walker == Walker::Hart;
+        let (pte_size, pte_width) = if wide {
+            (8, AccessSize::Double)
+        } else {
+            (4, AccessSize::Word)
+        };
         let ms = self.csr.mstatus;
         let sum = ms & super::csr::mstatus::SUM != 0;
         let mxr = ms & super::csr::mstatus::MXR != 0;
+        let pbmte = self.csr.menvcfg & MENVCFG_PBMTE != 0;
+        let bits = scheme.index_bits();
         'walk: loop {
-            let mut table = (satp & 0x3f_ffff) << 12;
-            let mut level = 1u32;
+            let mut table = scheme.root(satp);
+            let mut level = scheme.levels() - 1;
             loop {
-                let vpn = (va >> (12 + 10 * level)) & 0x3ff;
-                let pte_addr = table + vpn * 4;
+                let shift = 12 + bits * level;
+                let vpn = (va >> shift) & ((1 << bits) - 1);
+                let pte_addr = table + vpn * pte_size;
                 // The walk reads the PTE as S-mode for PMP.
-                if !self.pmp.check(pte_addr, 4, PMP_READ, Priv::Supervisor) {
-                    return Err(access_fault);
+                if hart
+                    && !self
+                        .pmp
+                        .check(pte_addr, pte_size, PMP_READ, Priv::Supervisor)
+                {
+                    return Err(Fault::Access);
                 }
-                let (pte, r) = bus.read(pte_addr, AccessSize::Word, self.attrs);
+                let (raw, r) = bus.read(pte_addr, pte_width, self.attrs);
                 if !r.is_ok() {
-                    return Err(access_fault);
+                    return Err(Fault::Access);
                 }
-                let mut pte = pte as u32;
+                let mut pte = if wide { raw } else { raw & 0xffff_ffff };
+                let ppn = if wide {
+                    (pte >> 10) & PPN_MASK
+                } else {
+                    pte >> 10
+                };
                 if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) {
-                    return Err(page_fault);
+                    return Err(Fault::Page);
+                }
+                if pte & PTE_RESERVED != 0 {
+                    return Err(Fault::Page);
+                }
+                let pbmt = pte & PTE_PBMT;
+                if pbmt != 0 && (!pbmte || pbmt == PTE_PBMT) {
+                    return Err(Fault::Page);
                 }
                 if pte & (PTE_R | PTE_X) == 0 {
-                    if level == 0 {
-                        return Err(page_fault);
+                    // A pointer to the next level: D, A, U, N and PBMT are reserved here.
+                    if pte & (PTE_D | PTE_A | PTE_U | PTE_N | PTE_PBMT) != 0 || level == 0 {
+                        return Err(Fault::Page);
                     }
                     level -= 1;
-                    table = ((pte >> 10) as u64) << 12;
+                    table = ppn << 12;
                     continue;
                 }
-                // A leaf.
-                if level == 1 && (pte >> 10) & 0x3ff != 0 {
-                    return Err(page_fault); // misaligned superpage
+                // A leaf: a superpage above level 0, whose PPN is aligned to its size.
+                let span_pages = bits * level;
+                if ppn & ((1 << span_pages) - 1) != 0 {
+                    return Err(Fault::Page);
                 }
+                let napot = pte & PTE_N != 0;
+                // Svnapot: only 64 KiB pages (ppn[3:0] = 0b1000), only at level 0.
+                if napot && (level != 0 || ppn & 0xf != 0b1000) {
+                    return Err(Fault::Page);
+                }
+                let span_pages = if napot { 4 } else { span_pages };
                 let mut perms = Perms {
                     r: pte & PTE_R != 0 || (mxr && pte & PTE_X != 0),
                     w: pte & PTE_W != 0,
@@ -264,7 +476,7 @@ impl Hart<'_> {
                 };
                 let user = pte & PTE_U != 0;
                 match prv {
-                    Priv::User if !user => return Err(page_fault),
+                    Priv::User if !user => return Err(Fault::Page),
                     Priv::Supervisor if user => {
                         perms.x = false;
                         if !sum {
@@ -275,28 +487,59 @@ impl Hart<'_> {
                     _ => {}
                 }
                 if !perms.allows(access) {
-                    return Err(page_fault);
+                    return Err(Fault::Page);
                 }
-                let need = PTE_A | if access == Access::Store { PTE_D } else { 0 };
-                if pte & need != need {
-                    if !self.pmp.check(pte_addr, 4, PMP_WRITE, Priv::Supervisor) {
-                        return Err(access_fault);
+                if hart {
+                    let need = PTE_A | if access == Access::Store { PTE_D } else { 0 };
+                    if pte & need != need {
+                        if !self
+                            .pmp
+                            .check(pte_addr, pte_size, PMP_WRITE, Priv::Supervisor)
+                        {
+                            return Err(Fault::Access);
+                        }
+                        let new = pte | need;
+                        match self.pte_cas(bus, pte_addr, wide, pte, new) {
+                            Ok(true) => pte = new,
+                            Ok(false) => continue 'walk,
+                            Err(()) => return Err(Fault::Access),
+                        }
                     }
-                    let new = pte | need;
-                    match self.pte_cas(bus, pte_addr, pte, new) {
-                        Ok(true) => pte = new,
-                        Ok(false) => continue 'walk,
-                        Err(()) => return Err(access_fault),
-                    }
+                    perms.w &= pte & PTE_D != 0;
                 }
-                perms.w &= pte & PTE_D != 0;
-                let ppn = (pte >> 10) as u64;
-                let ppage = if level == 1 {
-                    ((ppn >> 10) << 22) | (va & 0x003f_f000)
-                } else {
-                    ppn << 12
-                };
-                return Ok((ppage, perms));
+                // The PPN's low bits inside the mapping come from the virtual address.
+                let inside = (1u64 << span_pages) - 1;
+                let ppage = ((ppn & !inside) | ((va >> 12) & inside)) << 12;
+                return Ok(Found {
+                    ppage,
+                    perms,
+                    span: (12 + span_pages) as u8,
+                });
+            }
+        }
+    }
+
+    /// `sfence.vma` with `rs1`'s address (`None` for `x0`) and `rs2`'s ASID (`None` for
+    /// `x0`): see the `tlb` docs.
+    pub(super) fn sfence_vma(&mut self, va: Option<u64>, asid: Option<u64>) {
+        #[cfg(not(feature = "rv64"))]
+        {
+            // The lean build keeps no mapping sizes: every fence flushes everything.
+            let _ = (va, asid);
+            self.tlb.flush();
+        }
+        #[cfg(feature = "rv64")]
+        {
+            if let Some(asid) = asid {
+                let bits = satp_asid(self.xlen, u64::MAX);
+                if asid & bits != satp_asid(self.xlen, self.csr.satp) {
+                    // Another address space: its entries went with the `satp` write.
+                    return;
+                }
+            }
+            match va {
+                Some(va) => self.tlb.flush_va(va),
+                None => self.tlb.flush(),
             }
         }
     }
@@ -308,87 +551,55 @@ impl Hart<'_> {
     /// effects.
     pub fn debug_translate<B: Bus + ?Sized>(&self, bus: &B, va: u64) -> Option<u64> {
         let va = va & self.xmask;
-        let satp = self.csr.satp;
-        let sv32 = matches!(self.xlen, Xlen::Rv32) && satp >> 31 == 1;
-        let prv = self.data_prv;
-        if prv == Priv::Machine || !sv32 {
-            return Some(va);
-        }
-        let ms = self.csr.mstatus;
-        let sum = ms & super::csr::mstatus::SUM != 0;
-        let mxr = ms & super::csr::mstatus::MXR != 0;
-        let mut table = (satp & 0x3f_ffff) << 12;
-        let mut level = 1u32;
-        loop {
-            let vpn = (va >> (12 + 10 * level)) & 0x3ff;
-            let (pte, r) = bus.read(table + vpn * 4, AccessSize::Word, self.attrs);
-            if !r.is_ok() {
-                return None;
-            }
-            let pte = pte as u32;
-            if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) {
-                return None;
-            }
-            if pte & (PTE_R | PTE_X) == 0 {
-                if level == 0 {
-                    return None;
-                }
-                level -= 1;
-                table = ((pte >> 10) as u64) << 12;
-                continue;
-            }
-            if level == 1 && (pte >> 10) & 0x3ff != 0 {
-                return None;
-            }
-            let readable = pte & PTE_R != 0 || (mxr && pte & PTE_X != 0);
-            let user = pte & PTE_U != 0;
-            let allowed = match prv {
-                Priv::User => user,
-                _ => !user || sum,
-            };
-            if !readable || !allowed {
-                return None;
-            }
-            let ppn = (pte >> 10) as u64;
-            let ppage = if level == 1 {
-                ((ppn >> 10) << 22) | (va & 0x003f_f000)
-            } else {
-                ppn << 12
-            };
-            return Some(ppage | (va & PAGE_MASK));
-        }
+        let found = self
+            .walk(bus, va, Access::Load, self.data_prv, Walker::Debug)
+            .ok()?;
+        Some(found.ppage | (va & PAGE_MASK))
     }
 
-    /// Replaces the PTE at `addr` by `new` if it still holds `old`: `Ok(false)` if it
-    /// changed, `Err` if it cannot be written.
+    /// Replaces the PTE at `addr` (8 bytes if `wide`, else 4) by `new` if it still holds
+    /// `old`: `Ok(false)` if it changed, `Err` if it cannot be written.
     fn pte_cas<B: Bus + ?Sized>(
-        &mut self,
+        &self,
         bus: &B,
         addr: u64,
-        old: u32,
-        new: u32,
+        wide: bool,
+        old: u64,
+        new: u64,
     ) -> Result<bool, ()> {
         if let Some(hp) = bus.host_page(addr & !PAGE_MASK, PAGE_SIZE) {
             let p = hp.as_ptr();
-            if hp.writable() && p as usize & 3 == 0 {
-                // SAFETY: the page is alive for the bus borrow, `addr` is 4-aligned (PTEs
-                // are) and so is the page's host address, so this is an aligned word
-                // inside the page, written only atomically.
-                let r = unsafe { host::cas32(p.add((addr & PAGE_MASK) as usize), old, new) };
-                return Ok(r.is_ok());
+            let align = if wide { 7 } else { 3 };
+            if hp.writable() && p as usize & align == 0 {
+                // SAFETY: the page is alive for the bus borrow; `addr` is aligned to the
+                // PTE size (PTEs are: the table is page aligned and the index is scaled by
+                // the size) and so is the page's host address, so this is an aligned word
+                // (or doubleword) inside the page, written only atomically.
+                let r = unsafe {
+                    let at = p.add((addr & PAGE_MASK) as usize);
+                    if wide {
+                        host::cas64(at, old, new).is_ok()
+                    } else {
+                        host::cas32(at, old as u32, new as u32).is_ok()
+                    }
+                };
+                return Ok(r);
             }
         }
-        let (cur, r) = bus.read(addr, AccessSize::Word, self.attrs);
+        let width = if wide {
+            AccessSize::Double
+        } else {
+            AccessSize::Word
+        };
+        let (cur, r) = bus.read(addr, width, self.attrs);
         if !r.is_ok() {
             return Err(());
         }
-        if cur as u32 != old {
+        let cur = if wide { cur } else { cur & 0xffff_ffff };
+        if cur != old {
             return Ok(false);
         }
-        if bus
-            .write(addr, AccessSize::Word, new as u64, self.attrs)
-            .is_ok()
-        {
+        if bus.write(addr, width, new, self.attrs).is_ok() {
             Ok(true)
         } else {
             Err(())

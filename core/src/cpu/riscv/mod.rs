@@ -1,16 +1,16 @@
 //! A RISC-V hart: RV32IMAFDC + Zicsr + Zifencei with M, S and U privilege (privileged spec
-//! 1.12), traps and interrupts, Sv32 translation with a software TLB, PMP, and a
-//! decoded basic-block cache. `no_std`, no allocation. Built so that RV64 can follow: the
-//! XLEN is a value in the hart ([`Xlen`]), registers are `u64` kept truncated to XLEN, the
-//! decoder already knows the RV64-only encodings and the executor implements them; Sv39
-//! and the RV64 `satp`/`mstatus` details are what is missing.
+//! 1.12), traps and interrupts, Sv32, Sv39, Sv48 and Sv57 translation (Svnapot, Svpbmt)
+//! with a software TLB, PMP, and a decoded basic-block cache. `no_std`, no allocation.
+//! RV32 and RV64: the XLEN is a value in the hart ([`Xlen`]), registers are `u64` kept
+//! truncated to XLEN.
 //!
 //! # What it owns
 //!
 //! * [`insn`], [`decode`](mod@decode): the decoded form and the decoder (32-bit and compressed).
 //! * [`csr`]: CSR state, numbers, access rules; [`trap`]: causes, privilege, trap entry
 //!   and `xret`.
-//! * `mmu`: Sv32 walks, permissions, A/D updates; `pmp`: physical memory protection
+//! * `mmu`: `satp` modes, the page-table walk (Sv32; Sv39/48/57 with the `rv64` feature),
+//!   permissions, A/D updates, `sfence.vma`; `pmp`: physical memory protection
 //!   (64 entries, OFF/TOR/NA4/NAPOT, locks), checked when a TLB entry is filled; [`tlb`]:
 //!   the TLB; `block`: the decoded basic-block cache; `misaligned`: misaligned loads and
 //!   stores; `trigger`: debug triggers (Sdtrig) and the debugger's hardware breakpoints

@@ -4,7 +4,8 @@
 //!
 //! Direct-mapped, [`TLB_SIZE`] entries per privilege level (U, S, M: the level that makes
 //! the access, so `MPRV` and traps switch sets instead of flushing). An entry maps one
-//! 4 KiB virtual page to a physical page and keeps one tag per access kind (read, write,
+//! 4 KiB virtual page (its whole virtual address above the page offset is the tag, so
+//! 64-bit addresses that differ only in high bits never alias) to a physical page and keeps one tag per access kind (read, write,
 //! execute): a tag is set only when that access is allowed without a walk (permissions,
 //! and the PTE's A — and D for writes — already set), so a hit needs no further check. A
 //! hit on a RAM page also gives the host pointer of the page, so the access is a host atomic
@@ -14,8 +15,16 @@
 //! Host pointers are valid only while the bus borrow they came from lasts (the pinned
 //! flat view of rule L7). The TLB records the flat-view generation it was filled under,
 //! and [`Hart::run`](super::Hart::run) flushes it when a time slice starts, so no pointer
-//! survives into a slice with another (or the same) pinned view; `satp` writes,
-//! `sfence.vma` and changes of `mstatus.SUM/MXR` flush it too. ASIDs are not used.
+//! survives into a slice with another (or the same) pinned view; `satp` writes and changes
+//! of `mstatus.SUM/MXR` flush it too.
+//!
+//! Entries are not tagged with an ASID: every `satp` write flushes, so the TLB only holds
+//! translations of the current `satp`. `sfence.vma` therefore flushes everything when it
+//! names the current ASID or none, and nothing when it names another ASID (whose entries
+//! went with the `satp` write). With an address, it drops only the entries for that
+//! address: each entry records the size of the mapping it is a 4 KiB piece of (a
+//! superpage or a Svnapot page), and every piece of a mapping that covers the address
+//! goes, in every privilege set.
 //!
 //! # Decoded code
 //!
@@ -26,7 +35,7 @@ use super::trap::Priv;
 
 /// Entries per privilege level.
 pub const TLB_SIZE: usize = 64;
-/// Page size of the TLB (Sv32 and Sv39 base pages).
+/// Page size of the TLB (the base page of every scheme).
 pub const PAGE_SIZE: u64 = 4096;
 /// Offset bits within a page.
 pub(super) const PAGE_MASK: u64 = PAGE_SIZE - 1;
@@ -60,6 +69,11 @@ impl TlbEntry {
 /// The TLB of one hart.
 pub(super) struct Tlb {
     pub(super) sets: [[TlbEntry; TLB_SIZE]; 3],
+    /// For each entry, log2 of the size of the mapping it is a piece of (12 for a 4 KiB
+    /// page): kept apart from the entries, which the hot paths read. Only with the `rv64`
+    /// feature; without it `sfence.vma` always flushes everything.
+    #[cfg(feature = "rv64")]
+    spans: [[u8; TLB_SIZE]; 3],
     /// Flat-view generation of the bus the entries were filled from.
     pub(super) generation: u32,
 }
@@ -75,6 +89,8 @@ impl Tlb {
     pub(super) const fn new() -> Tlb {
         Tlb {
             sets: [[TlbEntry::EMPTY; TLB_SIZE]; 3],
+            #[cfg(feature = "rv64")]
+            spans: [[12; TLB_SIZE]; 3],
             generation: 0,
         }
     }
@@ -84,6 +100,38 @@ impl Tlb {
         for set in &mut self.sets {
             set.fill(TlbEntry::EMPTY);
         }
+    }
+
+    /// Forgets the entries that translate `va`: every entry whose mapping (of the size it
+    /// recorded) covers `va`, in every privilege set.
+    #[cfg(feature = "rv64")]
+    pub(super) fn flush_va(&mut self, va: u64) {
+        for (set, spans) in self.sets.iter_mut().zip(&self.spans) {
+            for (e, &span) in set.iter_mut().zip(spans) {
+                let tag = [e.tag_r, e.tag_w, e.tag_x]
+                    .into_iter()
+                    .find(|&t| t != INVALID);
+                if let Some(page) = tag {
+                    if (page ^ va) >> span == 0 {
+                        *e = TlbEntry::EMPTY;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keeps `e` as the entry for `va` at `prv`, a 4 KiB piece of a mapping of
+    /// `1 << span` bytes.
+    #[inline]
+    pub(super) fn store(&mut self, prv: Priv, va: u64, e: TlbEntry, span: u8) {
+        let i = Self::index(va);
+        self.sets[prv.index()][i] = e;
+        #[cfg(feature = "rv64")]
+        {
+            self.spans[prv.index()][i] = span;
+        }
+        #[cfg(not(feature = "rv64"))]
+        let _ = span;
     }
 
     /// The index of `va`'s entry in a set.
