@@ -100,7 +100,6 @@ macro_rules! paging_tests {
     ($($name:ident),* $(,)?) => {
         $(
             #[test]
-            #[ignore = "needs the RV64 MMU (Sv39/48/57, the mmu64 work): remove once it is on main"]
             fn $name() {
                 diff(stringify!($name));
             }
