@@ -51,6 +51,7 @@ use crate::layout::{DeviceKind, IrqRoute, Layout, MapEntry, Pools};
 use crate::plic::{Plic, PLIC_SIZE};
 use crate::rtc::{GoldfishRtc, RTC_SIZE};
 use crate::uart::{Uart16550, UART_SIZE};
+use crate::virtio::mmio::VIRTIO_REQUESTER_ID;
 use crate::virtio::{VirtioMmio, VIRTIO_MMIO_SIZE};
 
 mod boot;
@@ -679,6 +680,7 @@ impl<'a> Virt32<'a> {
             }
             w.connect_checked(&g, rtc, &d.rtc.irq, &d.plic, RTC_IRQ)?;
             for (n, slot) in d.virtio.iter().enumerate() {
+                slot.set_requester_id(VIRTIO_REQUESTER_ID + n as u16);
                 w.connect_checked(&g, virtio[n], &slot.irq, &d.plic, VIRTIO_IRQ + n as u32)?;
             }
             w.connect_checked(&g, dma, &d.dma.done_irq, &d.plic, DMA_DONE_IRQ)?;
@@ -746,6 +748,27 @@ impl<'a> Virt32<'a> {
     /// Steps every DMA channel (the bare-metal main loop's call); returns the busy mask.
     pub fn dma_poll(&self, max_chunks: usize) -> u32 {
         self.devices.dma.poll(&self.dma_bus(), max_chunks)
+    }
+
+    /// Serves at most one request of virtio slot `slot`'s queue `queue` (see
+    /// [`VirtioMmio::step`]); DMA worker threads call this.
+    pub fn virtio_step(&self, slot: usize, queue: usize) -> StepOutcome {
+        match self.devices.virtio.get(slot) {
+            Some(v) => v.step(&self.dma_bus(), queue),
+            None => StepOutcome::Idle,
+        }
+    }
+
+    /// Serves one request of every notified virtio queue; whether any was served.
+    pub fn virtio_poll(&self) -> bool {
+        let bus = self.dma_bus();
+        let mut any = false;
+        for v in &self.devices.virtio {
+            if v.pending() != 0 {
+                any |= v.poll(&bus);
+            }
+        }
+        any
     }
 
     /// Hart `i` at `pc`, in M-mode, with `a0` = `i` and `a1` = `dtb_addr`.
@@ -823,6 +846,9 @@ impl<'a> Virt32<'a> {
             }
         }
         d.dma.reset();
+        for v in &d.virtio {
+            v.reset();
+        }
         d.finisher.reset();
     }
 
@@ -869,6 +895,7 @@ impl<'a> Virt32<'a> {
                 }
                 self.devices.rtc.update();
                 self.dma_poll(RUN_DMA_CHUNKS);
+                self.virtio_poll();
                 match exit {
                     Exit::Wfi => waiting[i] = true,
                     Exit::Breakpoint(pc) => return RunOutcome::Breakpoint { hart: i, pc },
@@ -881,7 +908,7 @@ impl<'a> Virt32<'a> {
                     break;
                 }
             }
-            if !ran && self.dma_poll(RUN_DMA_CHUNKS) != 0 {
+            if !ran && (self.dma_poll(RUN_DMA_CHUNKS) != 0 || self.virtio_poll()) {
                 // Everyone sleeps, but DMA is moving: its interrupts may wake them.
                 continue;
             }

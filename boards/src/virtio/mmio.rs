@@ -1,24 +1,44 @@
-//! The virtio-mmio transport register block (virtio 1.2, section 4.2.2 and the legacy
-//! layout of 4.2.4) of one slot: what the guest reads and writes at `0x000..0x100`.
+//! The virtio-mmio transport of one slot (virtio 1.2, section 4.2.2, and the legacy layout
+//! of 4.2.4): its registers at `0x000..0x100`, the device's configuration from `0x100`,
+//! feature negotiation, device status and reset, the interrupt status, queue setup, and
+//! serving requests ([`VirtioMmio::step`]).
 //!
-//! A slot has a [`Transport`] version, fixed when the board is built: `Legacy` (version 1,
-//! QEMU 7.2's default for virtio-mmio) or `Modern` (version 2, QEMU's
-//! `-global virtio-mmio.force-legacy=false`). Registers are 32-bit; as on QEMU any access of
-//! 1, 2 or 4 aligned bytes is taken.
+//! A slot has a [`Transport`] version, fixed before the guest runs: `Legacy` (version 1,
+//! QEMU 7.2's default for virtio-mmio: `GuestPageSize`, `QueuePFN`, `QueueAlign`) or
+//! `Modern` (version 2, QEMU's `-global virtio-mmio.force-legacy=false`: 64-bit features,
+//! split queue addresses, `QueueReady`, `ConfigGeneration`). As on QEMU, any access of 1,
+//! 2 or 4 aligned bytes is taken; a register access (below `0x100`) that is not 4 bytes
+//! reads 0 and is ignored; the configuration takes 1, 2 and 4 bytes.
 //!
 //! With no device in the slot it answers as QEMU's empty transport, whatever the access
 //! size: `MagicValue`, `Version` and `VendorID` (a narrower read gets their low bytes),
 //! everything else reads 0 (device ID 0: no driver claims it) and writes are ignored.
+//!
+//! A guest that breaks the queue protocol (see [`QueueError`]) makes the device *broken*,
+//! as QEMU's `virtio_error`: no request is served until the driver resets it, the modern
+//! transport sets `DEVICE_NEEDS_RESET` and raises a configuration-change interrupt, and
+//! the error is kept for the embedding to report ([`VirtioMmio::take_error`]). Nothing
+//! already completed is lost. A notification for a queue that was never set up is
+//! ignored, as QEMU ignores it.
 
-use fief_core::atomic::{AtomicU8, Ordering};
+use fief_core::atomic::{AtomicU32, AtomicU8, Ordering};
+
 use fief_core::irq::IrqLine;
+use fief_core::lock::Mutex;
 use fief_core::memory::{AccessRules, AccessSize, MemTxAttrs, MemTxResult, MmioOps, RegionOffset};
 
-use super::{MAGIC, VENDOR_ID};
+use super::guest::GuestMem;
+use super::queue::{Queue, QueueError, QUEUE_MAX};
+use super::{features, status, RequestError, VirtioDevice, MAGIC, VENDOR_ID};
+use crate::dma::{DmaBus, DmaDoorbell, StepOutcome};
 
 /// Size of one slot's window in the memory map (QEMU's device tree says `0x1000`; its
 /// region is `0x200` bytes: registers and 256 bytes of device configuration).
 pub const VIRTIO_MMIO_SIZE: u64 = 0x1000;
+/// Queues a device may have.
+pub const MAX_QUEUES: usize = 4;
+/// The first requester id of virtio slots' bus accesses (slot n: this + n).
+pub const VIRTIO_REQUESTER_ID: u16 = 0x200;
 
 /// Register offsets (virtio 1.2, 4.2.2; legacy-only ones from 4.2.4).
 pub mod reg {
@@ -30,6 +50,60 @@ pub mod reg {
     pub const DEVICE_ID: u64 = 0x008;
     /// `VendorID`.
     pub const VENDOR_ID: u64 = 0x00c;
+    /// `DeviceFeatures`.
+    pub const DEVICE_FEATURES: u64 = 0x010;
+    /// `DeviceFeaturesSel`.
+    pub const DEVICE_FEATURES_SEL: u64 = 0x014;
+    /// `DriverFeatures`.
+    pub const DRIVER_FEATURES: u64 = 0x020;
+    /// `DriverFeaturesSel`.
+    pub const DRIVER_FEATURES_SEL: u64 = 0x024;
+    /// Legacy `GuestPageSize`.
+    pub const GUEST_PAGE_SIZE: u64 = 0x028;
+    /// `QueueSel`.
+    pub const QUEUE_SEL: u64 = 0x030;
+    /// `QueueNumMax`.
+    pub const QUEUE_NUM_MAX: u64 = 0x034;
+    /// `QueueNum`.
+    pub const QUEUE_NUM: u64 = 0x038;
+    /// Legacy `QueueAlign`.
+    pub const QUEUE_ALIGN: u64 = 0x03c;
+    /// Legacy `QueuePFN`.
+    pub const QUEUE_PFN: u64 = 0x040;
+    /// `QueueReady`.
+    pub const QUEUE_READY: u64 = 0x044;
+    /// `QueueNotify`.
+    pub const QUEUE_NOTIFY: u64 = 0x050;
+    /// `InterruptStatus`.
+    pub const INTERRUPT_STATUS: u64 = 0x060;
+    /// `InterruptACK`.
+    pub const INTERRUPT_ACK: u64 = 0x064;
+    /// `Status`.
+    pub const STATUS: u64 = 0x070;
+    /// `QueueDescLow`.
+    pub const QUEUE_DESC_LOW: u64 = 0x080;
+    /// `QueueDescHigh`.
+    pub const QUEUE_DESC_HIGH: u64 = 0x084;
+    /// `QueueDriverLow` (available ring).
+    pub const QUEUE_DRIVER_LOW: u64 = 0x090;
+    /// `QueueDriverHigh`.
+    pub const QUEUE_DRIVER_HIGH: u64 = 0x094;
+    /// `QueueDeviceLow` (used ring).
+    pub const QUEUE_DEVICE_LOW: u64 = 0x0a0;
+    /// `QueueDeviceHigh`.
+    pub const QUEUE_DEVICE_HIGH: u64 = 0x0a4;
+    /// `ConfigGeneration`.
+    pub const CONFIG_GENERATION: u64 = 0x0fc;
+    /// Device configuration.
+    pub const CONFIG: u64 = 0x100;
+}
+
+/// `InterruptStatus` bits.
+pub mod isr {
+    /// A used buffer was added.
+    pub const USED_BUFFER: u32 = 1;
+    /// The configuration (or the device status) changed.
+    pub const CONFIG_CHANGE: u32 = 2;
 }
 
 /// Which register layout a slot speaks.
@@ -42,9 +116,59 @@ pub enum Transport {
     Modern = 2,
 }
 
+/// A device error the embedding has not reported yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceFault {
+    /// The queue.
+    pub queue: usize,
+    /// What the guest did.
+    pub error: QueueError,
+}
+
+struct State {
+    status: u32,
+    isr: u32,
+    device_features_sel: u32,
+    driver_features_sel: u32,
+    driver_features: u64,
+    page_shift: u32,
+    queue_sel: u32,
+    queues: [Queue; MAX_QUEUES],
+    generation: u32,
+    broken: bool,
+    fault: Option<DeviceFault>,
+    /// Changes at every reset: a request taken before it is not put on the new rings.
+    epoch: u32,
+}
+
+impl State {
+    const RESET: State = State {
+        status: 0,
+        isr: 0,
+        device_features_sel: 0,
+        driver_features_sel: 0,
+        driver_features: 0,
+        page_shift: 0,
+        queue_sel: 0,
+        queues: [Queue::RESET; MAX_QUEUES],
+        generation: 0,
+        broken: false,
+        fault: None,
+        epoch: 0,
+    };
+}
+
 /// One virtio-mmio slot (see the [module docs](self)).
 pub struct VirtioMmio<'a> {
     version: AtomicU8,
+    state: Mutex<State>,
+    device: Mutex<Option<&'a dyn VirtioDevice>>,
+    doorbell: Mutex<Option<(&'a dyn DmaDoorbell, usize)>>,
+    /// Bit q: queue q was notified and may have work.
+    pending: AtomicU32,
+    /// Requests taken and not yet put on the used ring.
+    in_flight: AtomicU32,
+    requester_id: AtomicU32,
     /// The interrupt output (PLIC source 1 to 8 on `virt32`).
     pub irq: IrqLine<'a>,
 }
@@ -55,11 +179,34 @@ impl Default for VirtioMmio<'_> {
     }
 }
 
+fn size_mask(size: AccessSize) -> u64 {
+    match size {
+        AccessSize::Byte => 0xff,
+        AccessSize::Half => 0xffff,
+        AccessSize::Word => 0xffff_ffff,
+        AccessSize::Double => u64::MAX,
+    }
+}
+
+fn set_low(v: &mut u64, low: u64) {
+    *v = *v & !0xffff_ffff | low & 0xffff_ffff;
+}
+
+fn set_high(v: &mut u64, high: u64) {
+    *v = *v & 0xffff_ffff | (high & 0xffff_ffff) << 32;
+}
+
 impl<'a> VirtioMmio<'a> {
     /// An empty legacy slot.
     pub const fn new() -> VirtioMmio<'a> {
         VirtioMmio {
             version: AtomicU8::new(Transport::Legacy as u8),
+            state: Mutex::new(State::RESET),
+            device: Mutex::new(None),
+            doorbell: Mutex::new(None),
+            pending: AtomicU32::new(0),
+            in_flight: AtomicU32::new(0),
+            requester_id: AtomicU32::new(VIRTIO_REQUESTER_ID as u32),
             irq: IrqLine::new(),
         }
     }
@@ -76,69 +223,405 @@ impl<'a> VirtioMmio<'a> {
             _ => Transport::Legacy,
         }
     }
-}
 
-fn size_mask(size: AccessSize) -> u64 {
-    match size {
-        AccessSize::Byte => 0xff,
-        AccessSize::Half => 0xffff,
-        AccessSize::Word => 0xffff_ffff,
-        AccessSize::Double => u64::MAX,
+    fn legacy(&self) -> bool {
+        self.transport() == Transport::Legacy
+    }
+
+    /// The requester id of this slot's bus accesses.
+    pub fn set_requester_id(&self, id: u16) {
+        self.requester_id.store(id as u32, Ordering::SeqCst);
+    }
+
+    /// Rings `doorbell` with `base + queue` when a queue is notified.
+    pub fn set_doorbell(&self, doorbell: &'a dyn DmaDoorbell, base: usize) {
+        *self.doorbell.lock() = Some((doorbell, base));
+    }
+
+    /// Plugs `device` into the empty slot (its state reset); `false` if the slot is taken.
+    pub fn plug(&self, device: &'a dyn VirtioDevice) -> bool {
+        let mut d = self.device.lock();
+        if d.is_some() {
+            return false;
+        }
+        *self.state.lock() = State::RESET;
+        device.reset();
+        *d = Some(device);
+        true
+    }
+
+    /// Takes the device out: no new request is taken from now on; requests in flight end
+    /// on their own ([`VirtioMmio::in_flight`] tells when). The slot answers as an empty
+    /// one and its interrupt is lowered.
+    pub fn unplug(&self) -> Option<&'a dyn VirtioDevice> {
+        let device = self.device.lock().take();
+        let mut s = self.state.lock();
+        let epoch = s.epoch.wrapping_add(1);
+        *s = State::RESET;
+        s.epoch = epoch;
+        self.pending.store(0, Ordering::SeqCst);
+        self.irq.set(false);
+        device
+    }
+
+    /// Whether a device is plugged.
+    pub fn is_plugged(&self) -> bool {
+        self.device.lock().is_some()
+    }
+
+    /// Requests taken and not finished.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The first device error not yet reported, taken.
+    pub fn take_error(&self) -> Option<DeviceFault> {
+        self.state.lock().fault.take()
+    }
+
+    /// Whether the device is broken (waits for a reset).
+    pub fn is_broken(&self) -> bool {
+        self.state.lock().broken
+    }
+
+    /// Device status as the driver set it.
+    pub fn status(&self) -> u32 {
+        self.state.lock().status
+    }
+
+    /// Machine reset: the device's driver state goes (the device stays plugged).
+    pub fn reset(&self) {
+        let device = *self.device.lock();
+        self.reset_state(&mut self.state.lock(), device);
+    }
+
+    fn reset_state(&self, s: &mut State, device: Option<&'a dyn VirtioDevice>) {
+        let epoch = s.epoch.wrapping_add(1);
+        *s = State::RESET;
+        s.epoch = epoch;
+        self.pending.store(0, Ordering::SeqCst);
+        if let Some(d) = device {
+            d.reset();
+        }
+        self.irq.set(false);
+    }
+
+    fn host_features(&self, device: &dyn VirtioDevice) -> u64 {
+        let mut f = device.features() | features::INDIRECT_DESC | features::EVENT_IDX;
+        if self.legacy() {
+            f |= features::NOTIFY_ON_EMPTY | features::ANY_LAYOUT;
+        } else {
+            f |= features::VERSION_1;
+        }
+        f
+    }
+
+    fn update_irq(&self, s: &State) {
+        self.irq.set(s.isr != 0);
+    }
+
+    /// Marks the device broken with `error` on `queue` (QEMU's `virtio_error`).
+    fn fail(&self, s: &mut State, queue: usize, error: QueueError) {
+        if !s.broken {
+            s.broken = true;
+            s.fault.get_or_insert(DeviceFault { queue, error });
+            if !self.legacy() {
+                s.status |= status::DEVICE_NEEDS_RESET;
+                s.isr |= isr::CONFIG_CHANGE;
+                self.update_irq(s);
+            }
+        }
+    }
+
+    /// Queues with notifications not yet served (bit q: queue q).
+    pub fn pending(&self) -> u32 {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// Serves at most one request of `queue` through `bus`: takes it from the available
+    /// ring, has the device serve it, puts it on the used ring and raises the interrupt if
+    /// the driver wants one. `Progress` when more may be waiting (the doorbell is rung
+    /// again, so another worker can take the next request meanwhile), `Finished` after
+    /// the last one, `Idle` when there was nothing to do.
+    pub fn step(&self, bus: &dyn DmaBus, queue: usize) -> StepOutcome {
+        if queue >= MAX_QUEUES {
+            return StepOutcome::Idle;
+        }
+        let mem = GuestMem::new(bus, self.requester_id.load(Ordering::SeqCst) as u16);
+        let Some(device) = *self.device.lock() else {
+            self.pending.fetch_and(!(1 << queue), Ordering::SeqCst);
+            return StepOutcome::Idle;
+        };
+        // Take one request under the lock.
+        let (chain, q, epoch, event_idx) = {
+            let mut s = self.state.lock();
+            self.pending.fetch_and(!(1 << queue), Ordering::SeqCst);
+            let q = s.queues[queue];
+            if s.broken || s.status & status::DRIVER_OK == 0 || !q.ready || queue >= device.queues()
+            {
+                return StepOutcome::Idle;
+            }
+            let event_idx = s.driver_features & features::EVENT_IDX != 0;
+            let mut q = q;
+            let head = match q.pop(&mem, event_idx) {
+                Ok(Some(head)) => head,
+                Ok(None) => {
+                    s.queues[queue] = q;
+                    return StepOutcome::Idle;
+                }
+                Err(e) => {
+                    self.fail(&mut s, queue, e);
+                    return StepOutcome::Finished;
+                }
+            };
+            let chain = match q.walk(&mem, head) {
+                Ok(chain) => chain,
+                Err(e) => {
+                    s.queues[queue] = q;
+                    self.fail(&mut s, queue, e);
+                    return StepOutcome::Finished;
+                }
+            };
+            s.queues[queue] = q;
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            (chain, q, s.epoch, event_idx)
+        };
+        // More waiting? Let another worker take it while this one serves.
+        let more = q.avail_idx(&mem).is_ok_and(|a| a != q.last_avail);
+        if more {
+            self.pending.fetch_or(1 << queue, Ordering::SeqCst);
+            if let Some((bell, base)) = *self.doorbell.lock() {
+                bell.ring(base + queue);
+            }
+        }
+        let served = device.serve(queue, &chain, &mem);
+        let mut s = self.state.lock();
+        let outcome = match served {
+            Err(RequestError::Queue(e)) => {
+                if s.epoch == epoch {
+                    self.fail(&mut s, queue, e);
+                }
+                StepOutcome::Finished
+            }
+            // The device wrote what it could (an I/O error status); the chain goes back.
+            Ok(_) | Err(RequestError::Memory(_)) if s.epoch == epoch => {
+                let len = served.unwrap_or(0);
+                let mut q = s.queues[queue];
+                match q.push(&mem, chain.head, len, event_idx) {
+                    Ok(notify) => {
+                        s.queues[queue] = q;
+                        if notify {
+                            s.isr |= isr::USED_BUFFER;
+                            self.update_irq(&s);
+                        }
+                    }
+                    Err(e) => self.fail(&mut s, queue, e),
+                }
+                if more {
+                    StepOutcome::Progress
+                } else {
+                    StepOutcome::Finished
+                }
+            }
+            // Reset (or unplugged) meanwhile: the request is dropped with the old rings.
+            _ => StepOutcome::Finished,
+        };
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        outcome
+    }
+
+    /// Steps every pending queue once (the bare-metal loop's and [`Virt32::run`]'s call);
+    /// returns whether any request was served.
+    ///
+    /// [`Virt32::run`]: crate::virt32::Virt32::run
+    pub fn poll(&self, bus: &dyn DmaBus) -> bool {
+        let mut any = false;
+        for q in 0..MAX_QUEUES {
+            if self.pending() & 1 << q != 0 {
+                any |= self.step(bus, q) != StepOutcome::Idle;
+            }
+        }
+        any
+    }
+
+    fn notify(&self, s: &mut State, device: &dyn VirtioDevice, value: u64) {
+        let q = value as usize;
+        if q >= device.queues() || q >= MAX_QUEUES {
+            return; // as QEMU: no such queue, ignored
+        }
+        let queue = s.queues[q];
+        if !queue.ready {
+            return; // never set up: ignored, as QEMU does
+        }
+        if let Err(e) = queue.check() {
+            self.fail(s, q, e);
+            return;
+        }
+        self.pending.fetch_or(1 << q, Ordering::SeqCst);
+        if let Some((bell, base)) = *self.doorbell.lock() {
+            bell.ring(base + q);
+        }
+    }
+
+    fn read_reg(&self, s: &State, device: &dyn VirtioDevice, offset: u64) -> u32 {
+        let legacy = self.legacy();
+        let sel = s.queue_sel as usize;
+        let queue = s.queues.get(sel).filter(|_| sel < device.queues());
+        match offset {
+            reg::MAGIC => MAGIC,
+            reg::VERSION => self.transport() as u32,
+            reg::DEVICE_ID => device.device_id(),
+            reg::VENDOR_ID => VENDOR_ID,
+            reg::DEVICE_FEATURES => {
+                let f = self.host_features(device);
+                match (legacy, s.device_features_sel) {
+                    (_, 0) => f as u32,
+                    (false, 1) => (f >> 32) as u32,
+                    _ => 0,
+                }
+            }
+            reg::QUEUE_NUM_MAX => queue.map_or(0, |_| QUEUE_MAX as u32),
+            reg::QUEUE_PFN if legacy => queue.map_or(0, |q| q.pfn),
+            reg::QUEUE_READY if !legacy => queue.map_or(0, |q| q.ready as u32),
+            reg::INTERRUPT_STATUS => s.isr,
+            reg::STATUS => s.status,
+            reg::CONFIG_GENERATION if !legacy => s.generation,
+            reg::QUEUE_DESC_LOW if !legacy => queue.map_or(0, |q| q.desc as u32),
+            reg::QUEUE_DESC_HIGH if !legacy => queue.map_or(0, |q| (q.desc >> 32) as u32),
+            reg::QUEUE_DRIVER_LOW if !legacy => queue.map_or(0, |q| q.avail as u32),
+            reg::QUEUE_DRIVER_HIGH if !legacy => queue.map_or(0, |q| (q.avail >> 32) as u32),
+            reg::QUEUE_DEVICE_LOW if !legacy => queue.map_or(0, |q| q.used as u32),
+            reg::QUEUE_DEVICE_HIGH if !legacy => queue.map_or(0, |q| (q.used >> 32) as u32),
+            _ => 0,
+        }
+    }
+
+    fn write_reg(&self, s: &mut State, device: &'a dyn VirtioDevice, offset: u64, v: u64) {
+        let legacy = self.legacy();
+        let sel = s.queue_sel as usize;
+        let has_queue = sel < device.queues() && sel < MAX_QUEUES;
+        match offset {
+            reg::DEVICE_FEATURES_SEL => s.device_features_sel = v as u32,
+            reg::DRIVER_FEATURES => {
+                // Only what the device offers sticks.
+                let offered = self.host_features(device);
+                match (legacy, s.driver_features_sel) {
+                    (_, 0) => set_low(&mut s.driver_features, v & offered),
+                    (false, 1) => set_high(&mut s.driver_features, v & (offered >> 32)),
+                    _ => {}
+                }
+            }
+            reg::DRIVER_FEATURES_SEL => s.driver_features_sel = v as u32,
+            reg::GUEST_PAGE_SIZE if legacy => {
+                let shift = (v as u32).trailing_zeros();
+                s.page_shift = if shift > 31 { 0 } else { shift };
+            }
+            reg::QUEUE_SEL if v < 1024 => s.queue_sel = v as u32,
+            reg::QUEUE_NUM if has_queue => {
+                let q = &mut s.queues[sel];
+                q.num = v as u32;
+                if legacy && q.pfn != 0 {
+                    let addr = (q.pfn as u64) << s.page_shift;
+                    s.queues[sel].set_legacy_rings(addr);
+                }
+            }
+            reg::QUEUE_ALIGN if legacy && has_queue => s.queues[sel].align = v as u32,
+            reg::QUEUE_PFN if legacy => {
+                if v == 0 {
+                    self.reset_state(s, Some(device));
+                } else if has_queue {
+                    let shift = s.page_shift;
+                    let q = &mut s.queues[sel];
+                    q.pfn = v as u32;
+                    q.set_legacy_rings(v << shift);
+                    q.ready = true;
+                    q.last_avail = 0;
+                    q.used_idx = 0;
+                }
+            }
+            reg::QUEUE_READY if !legacy && has_queue => {
+                let q = &mut s.queues[sel];
+                q.ready = v & 1 != 0;
+                if q.ready {
+                    q.last_avail = 0;
+                    q.used_idx = 0;
+                }
+            }
+            reg::QUEUE_DESC_LOW if !legacy && has_queue => set_low(&mut s.queues[sel].desc, v),
+            reg::QUEUE_DESC_HIGH if !legacy && has_queue => set_high(&mut s.queues[sel].desc, v),
+            reg::QUEUE_DRIVER_LOW if !legacy && has_queue => set_low(&mut s.queues[sel].avail, v),
+            reg::QUEUE_DRIVER_HIGH if !legacy && has_queue => set_high(&mut s.queues[sel].avail, v),
+            reg::QUEUE_DEVICE_LOW if !legacy && has_queue => set_low(&mut s.queues[sel].used, v),
+            reg::QUEUE_DEVICE_HIGH if !legacy && has_queue => set_high(&mut s.queues[sel].used, v),
+            reg::QUEUE_NOTIFY => self.notify(s, device, v),
+            reg::INTERRUPT_ACK => {
+                s.isr &= !(v as u32);
+                self.update_irq(s);
+            }
+            reg::STATUS => {
+                let v = v as u32 & 0xff;
+                if v == 0 {
+                    self.reset_state(s, Some(device));
+                } else {
+                    // DEVICE_NEEDS_RESET stays until the reset.
+                    s.status = v | s.status & status::DEVICE_NEEDS_RESET;
+                }
+            }
+            _ => {}
+        }
     }
 }
 
 impl MmioOps for VirtioMmio<'_> {
     fn read(&self, offset: RegionOffset, size: AccessSize, _: MemTxAttrs) -> (u64, MemTxResult) {
-        // An empty slot answers before any size check, as QEMU's: a byte read of
-        // `MagicValue` gets its low byte.
-        let v = match offset.0 {
-            reg::MAGIC => MAGIC,
-            reg::VERSION => self.transport() as u32,
-            reg::VENDOR_ID => VENDOR_ID,
-            _ => 0,
+        let Some(device) = *self.device.lock() else {
+            // An empty slot answers before any size check, as QEMU's: a byte read of
+            // `MagicValue` gets its low byte.
+            let v = match offset.0 {
+                reg::MAGIC => MAGIC,
+                reg::VERSION => self.transport() as u32,
+                reg::VENDOR_ID => VENDOR_ID,
+                _ => 0,
+            };
+            return (v as u64 & size_mask(size), MemTxResult::OK);
         };
-        (v as u64 & size_mask(size), MemTxResult::OK)
+        if offset.0 >= reg::CONFIG {
+            let n = size.bytes() as usize;
+            let mut b = [0u8; 8];
+            device.read_config(offset.0 - reg::CONFIG, &mut b[..n]);
+            return (u64::from_le_bytes(b), MemTxResult::OK);
+        }
+        if size != AccessSize::Word {
+            return (0, MemTxResult::OK);
+        }
+        let s = self.state.lock();
+        (self.read_reg(&s, device, offset.0) as u64, MemTxResult::OK)
     }
 
-    fn write(&self, _: RegionOffset, _: u64, _: AccessSize, _: MemTxAttrs) -> MemTxResult {
+    fn write(
+        &self,
+        offset: RegionOffset,
+        value: u64,
+        size: AccessSize,
+        _: MemTxAttrs,
+    ) -> MemTxResult {
+        let Some(device) = *self.device.lock() else {
+            return MemTxResult::OK;
+        };
+        if offset.0 >= reg::CONFIG {
+            let n = size.bytes() as usize;
+            device.write_config(offset.0 - reg::CONFIG, &value.to_le_bytes()[..n]);
+            return MemTxResult::OK;
+        }
+        if size != AccessSize::Word {
+            return MemTxResult::OK;
+        }
+        let mut s = self.state.lock();
+        self.write_reg(&mut s, device, offset.0, value & 0xffff_ffff);
         MemTxResult::OK
     }
 
     fn rules(&self) -> AccessRules {
         AccessRules::DEFAULT
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rd(v: &VirtioMmio<'_>, off: u64, size: AccessSize) -> u64 {
-        v.read(RegionOffset(off), size, MemTxAttrs::UNSPECIFIED).0
-    }
-
-    #[test]
-    fn an_empty_slot_answers_as_qemus() {
-        let v = VirtioMmio::new();
-        assert_eq!(rd(&v, reg::MAGIC, AccessSize::Word), 0x7472_6976);
-        assert_eq!(rd(&v, reg::VERSION, AccessSize::Word), 1);
-        assert_eq!(rd(&v, reg::DEVICE_ID, AccessSize::Word), 0);
-        assert_eq!(rd(&v, reg::VENDOR_ID, AccessSize::Word), 0x554d_4551);
-        // Anything else reads 0; writes change nothing.
-        for off in (0x10..0x200).step_by(4) {
-            let _ = v.write(
-                RegionOffset(off),
-                0xffff_ffff,
-                AccessSize::Word,
-                MemTxAttrs::UNSPECIFIED,
-            );
-            assert_eq!(rd(&v, off, AccessSize::Word), 0, "{off:#x}");
-        }
-        // As on QEMU, an empty slot answers a byte read of the magic with its low byte.
-        assert_eq!(rd(&v, reg::MAGIC, AccessSize::Byte), 0x76);
-        assert_eq!(rd(&v, reg::MAGIC + 1, AccessSize::Byte), 0);
-        v.set_transport(Transport::Modern);
-        assert_eq!(rd(&v, reg::VERSION, AccessSize::Word), 2);
-        assert_eq!(rd(&v, reg::MAGIC, AccessSize::Word), 0x7472_6976);
     }
 }

@@ -1,0 +1,705 @@
+//! The virtio-mmio transport and its devices against a guest memory: a little driver in
+//! the test writes the slot's registers through the bus and the rings into RAM, and the
+//! device serves requests through leases ([`VirtioMmio::step`]). Legacy and modern
+//! layouts, feature negotiation, reset, interrupts, indirect descriptors, event index,
+//! virtio-blk and virtio-rng, and every kind of bad input the transport must survive.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::Mutex;
+
+use fief_boards::dma::{LeaseBus, StepOutcome};
+use fief_boards::virtio::blk::{blk_status, req, BackendError, BlockBackend, VirtioBlk};
+use fief_boards::virtio::mmio::{isr, reg};
+use fief_boards::virtio::queue::{desc_flags, QueueError};
+use fief_boards::virtio::rng::{EntropySource, VirtioRng};
+use fief_boards::virtio::{features, status, Transport, VirtioDevice, VirtioMmio};
+use fief_core::memory::{
+    AccessSize, AddressSpace, GuestAddress, LeaseTable, MemTxAttrs, MemTxResult, Memory, MmioOps,
+    Priority, RamBlock, RegionOffset, RegionSize, SpaceId,
+};
+
+type Mem = Memory<'static, 16, 8, 1, 32>;
+type Leases = LeaseTable<16, 2, 64>;
+
+const SLOT: u64 = 0x1000_1000;
+const RAM: u64 = 0x8000_0000;
+const RAM_SIZE: usize = 0x10_0000;
+const DESC: u64 = RAM + 0x1000;
+const AVAIL: u64 = RAM + 0x1800;
+const USED: u64 = RAM + 0x2000;
+const BUF: u64 = RAM + 0x8000;
+
+/// A disk in memory that counts flushes.
+struct MemDisk {
+    bytes: Mutex<Vec<u8>>,
+    read_only: bool,
+    flushes: AtomicU32,
+}
+
+impl MemDisk {
+    fn new(sectors: usize, read_only: bool) -> MemDisk {
+        MemDisk {
+            bytes: Mutex::new((0..sectors * 512).map(|i| (i / 512) as u8).collect()),
+            read_only,
+            flushes: AtomicU32::new(0),
+        }
+    }
+}
+
+impl BlockBackend for MemDisk {
+    fn capacity(&self) -> u64 {
+        self.bytes.lock().unwrap().len() as u64
+    }
+    fn read_only(&self) -> bool {
+        self.read_only
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), BackendError> {
+        let b = self.bytes.lock().unwrap();
+        let o = offset as usize;
+        buf.copy_from_slice(b.get(o..o + buf.len()).ok_or(BackendError)?);
+        Ok(())
+    }
+    fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), BackendError> {
+        let mut b = self.bytes.lock().unwrap();
+        let o = offset as usize;
+        b.get_mut(o..o + data.len())
+            .ok_or(BackendError)?
+            .copy_from_slice(data);
+        Ok(())
+    }
+    fn flush(&self) -> Result<(), BackendError> {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn zero(&self, offset: u64, len: u64) -> Result<(), BackendError> {
+        let mut b = self.bytes.lock().unwrap();
+        b.get_mut(offset as usize..(offset + len) as usize)
+            .ok_or(BackendError)?
+            .fill(0);
+        Ok(())
+    }
+}
+
+struct Counter(AtomicU8);
+
+impl EntropySource for Counter {
+    fn fill(&self, buf: &mut [u8]) -> bool {
+        for b in buf {
+            *b = self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        true
+    }
+}
+
+struct Rig {
+    mem: &'static Mem,
+    leases: &'static Leases,
+    space: SpaceId,
+    slot: &'static VirtioMmio<'static>,
+    num: u16,
+    avail_idx: u16,
+}
+
+fn leak<T>(v: T) -> &'static T {
+    Box::leak(Box::new(v))
+}
+
+impl Rig {
+    fn new(transport: Transport, device: Option<&'static dyn VirtioDevice>) -> Rig {
+        let mem: &'static Mem = leak(Mem::new());
+        let slot: &'static VirtioMmio<'static> = leak(VirtioMmio::new());
+        slot.set_transport(transport);
+        if let Some(d) = device {
+            assert!(slot.plug(d));
+        }
+        let mut g = mem.lock();
+        let root = g.root_owner().unwrap();
+        let system = g
+            .create_container(root, "system", RegionSize::FULL, None)
+            .unwrap();
+        let block = RamBlock::new(Box::leak(vec![0u8; RAM_SIZE].into_boxed_slice()));
+        let ram = g.create_ram(root, "ram", block).unwrap();
+        g.add_subregion(system, RegionOffset(RAM), ram, Priority(0))
+            .unwrap();
+        let owner = g.create_owner(root, "virtio0").unwrap();
+        let mmio = g
+            .create_mmio(owner, "virtio0", RegionSize::new(0x1000).unwrap(), slot)
+            .unwrap();
+        g.add_subregion(system, RegionOffset(SLOT), mmio, Priority(0))
+            .unwrap();
+        let space = g.create_address_space(system, "memory").unwrap();
+        g.realize(owner).unwrap();
+        drop(g);
+        Rig {
+            mem,
+            leases: leak(Leases::new()),
+            space,
+            slot,
+            num: 8,
+            avail_idx: 0,
+        }
+    }
+
+    fn space(&self) -> AddressSpace<'static, 'static, 32> {
+        self.mem.space(self.space).unwrap()
+    }
+
+    fn bus(&self) -> LeaseBus<'static, 'static, 16, 8, 1, 32, 16, 2, 64> {
+        LeaseBus {
+            memory: self.mem,
+            space: self.space,
+            leases: self.leases,
+        }
+    }
+
+    fn r(&self, off: u64) -> u32 {
+        let (v, r) = self.space().read(
+            GuestAddress(SLOT + off),
+            AccessSize::Word,
+            MemTxAttrs::UNSPECIFIED,
+        );
+        assert_eq!(r, MemTxResult::OK);
+        v as u32
+    }
+
+    fn w(&self, off: u64, v: u32) {
+        let r = self.space().write(
+            GuestAddress(SLOT + off),
+            AccessSize::Word,
+            v as u64,
+            MemTxAttrs::UNSPECIFIED,
+        );
+        assert_eq!(r, MemTxResult::OK);
+    }
+
+    fn poke(&self, addr: u64, data: &[u8]) {
+        assert!(self
+            .space()
+            .write_buf(GuestAddress(addr), data, MemTxAttrs::DEBUG)
+            .is_ok());
+    }
+
+    fn peek(&self, addr: u64, len: usize) -> Vec<u8> {
+        let mut b = vec![0u8; len];
+        assert!(self
+            .space()
+            .read_buf(GuestAddress(addr), &mut b, MemTxAttrs::DEBUG)
+            .is_ok());
+        b
+    }
+
+    fn u16_at(&self, addr: u64) -> u16 {
+        u16::from_le_bytes(self.peek(addr, 2).try_into().unwrap())
+    }
+
+    /// The driver's init sequence; `features` accepted (low word).
+    fn init(&mut self, accept: u64) {
+        self.w(reg::STATUS, 0);
+        self.w(reg::STATUS, status::ACKNOWLEDGE);
+        self.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
+        self.w(reg::DRIVER_FEATURES_SEL, 0);
+        self.w(reg::DRIVER_FEATURES, accept as u32);
+        self.w(reg::DRIVER_FEATURES_SEL, 1);
+        self.w(reg::DRIVER_FEATURES, (accept >> 32) as u32);
+        self.w(reg::QUEUE_SEL, 0);
+        assert_eq!(self.r(reg::QUEUE_NUM_MAX), 1024);
+        self.w(reg::QUEUE_NUM, self.num as u32);
+        if self.slot.transport() == Transport::Legacy {
+            self.w(reg::GUEST_PAGE_SIZE, 4096);
+            self.w(reg::QUEUE_ALIGN, 4096);
+            // The legacy layout: table, then avail, used at the next page: DESC's page.
+            self.w(reg::QUEUE_PFN, (DESC >> 12) as u32);
+        } else {
+            self.w(
+                reg::STATUS,
+                status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK,
+            );
+            self.w(reg::QUEUE_DESC_LOW, DESC as u32);
+            self.w(reg::QUEUE_DESC_HIGH, 0);
+            self.w(reg::QUEUE_DRIVER_LOW, AVAIL as u32);
+            self.w(reg::QUEUE_DRIVER_HIGH, 0);
+            self.w(reg::QUEUE_DEVICE_LOW, USED as u32);
+            self.w(reg::QUEUE_DEVICE_HIGH, 0);
+            self.w(reg::QUEUE_READY, 1);
+        }
+        self.w(
+            reg::STATUS,
+            status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK | status::DRIVER_OK,
+        );
+        self.avail_idx = 0;
+    }
+
+    fn avail(&self) -> u64 {
+        if self.slot.transport() == Transport::Legacy {
+            DESC + 16 * self.num as u64
+        } else {
+            AVAIL
+        }
+    }
+
+    fn used(&self) -> u64 {
+        if self.slot.transport() == Transport::Legacy {
+            (self.avail() + 6 + 2 * self.num as u64).div_ceil(4096) * 4096
+        } else {
+            USED
+        }
+    }
+
+    fn desc_at(&self, table: u64, i: u16, addr: u64, len: u32, flags: u16, next: u16) {
+        let mut d = [0u8; 16];
+        d[..8].copy_from_slice(&addr.to_le_bytes());
+        d[8..12].copy_from_slice(&len.to_le_bytes());
+        d[12..14].copy_from_slice(&flags.to_le_bytes());
+        d[14..].copy_from_slice(&next.to_le_bytes());
+        self.poke(table + 16 * i as u64, &d);
+    }
+
+    fn desc(&self, i: u16, addr: u64, len: u32, flags: u16, next: u16) {
+        self.desc_at(DESC, i, addr, len, flags, next);
+    }
+
+    /// Offers `head` and notifies queue 0.
+    fn offer(&mut self, head: u16) {
+        let ring = self.avail() + 4 + 2 * (self.avail_idx % self.num) as u64;
+        self.poke(ring, &head.to_le_bytes());
+        self.avail_idx = self.avail_idx.wrapping_add(1);
+        self.poke(self.avail() + 2, &self.avail_idx.to_le_bytes());
+        self.w(reg::QUEUE_NOTIFY, 0);
+    }
+
+    fn step(&self) -> StepOutcome {
+        self.slot.step(&self.bus(), 0)
+    }
+
+    fn used_idx(&self) -> u16 {
+        self.u16_at(self.used() + 2)
+    }
+
+    /// Used element `i`: (head, len).
+    fn used_elem(&self, i: u16) -> (u32, u32) {
+        let e = self.peek(self.used() + 4 + 8 * (i % self.num) as u64, 8);
+        (
+            u32::from_le_bytes(e[..4].try_into().unwrap()),
+            u32::from_le_bytes(e[4..].try_into().unwrap()),
+        )
+    }
+
+    /// A three-descriptor blk request at descriptors `first..first + 3`.
+    fn blk(&mut self, first: u16, kind: u32, sector: u64, data: u64, len: u32, status_at: u64) {
+        let mut h = [0u8; 16];
+        h[..4].copy_from_slice(&kind.to_le_bytes());
+        h[8..].copy_from_slice(&sector.to_le_bytes());
+        let header = BUF + 0x100 * first as u64;
+        self.poke(header, &h);
+        let data_flags = if kind == req::IN {
+            desc_flags::WRITE
+        } else {
+            0
+        };
+        self.desc(first, header, 16, desc_flags::NEXT, first + 1);
+        self.desc(
+            first + 1,
+            data,
+            len,
+            desc_flags::NEXT | data_flags,
+            first + 2,
+        );
+        self.desc(first + 2, status_at, 1, desc_flags::WRITE, 0);
+        self.poke(status_at, &[0xff]);
+        self.offer(first);
+    }
+}
+
+fn disk(sectors: usize, read_only: bool) -> (&'static MemDisk, &'static VirtioBlk<'static>) {
+    let d: &'static MemDisk = leak(MemDisk::new(sectors, read_only));
+    (d, leak(VirtioBlk::new(d, "fief-test")))
+}
+
+#[test]
+fn an_empty_slot_answers_as_qemus() {
+    let v = VirtioMmio::new();
+    let rd = |off: u64, size| v.read(RegionOffset(off), size, MemTxAttrs::UNSPECIFIED).0;
+    assert_eq!(rd(reg::MAGIC, AccessSize::Word), 0x7472_6976);
+    assert_eq!(rd(reg::VERSION, AccessSize::Word), 1);
+    assert_eq!(rd(reg::DEVICE_ID, AccessSize::Word), 0);
+    assert_eq!(rd(reg::VENDOR_ID, AccessSize::Word), 0x554d_4551);
+    for off in (0x10..0x200).step_by(4) {
+        let _ = v.write(
+            RegionOffset(off),
+            0xffff_ffff,
+            AccessSize::Word,
+            MemTxAttrs::UNSPECIFIED,
+        );
+        assert_eq!(rd(off, AccessSize::Word), 0, "{off:#x}");
+    }
+    // As on QEMU, an empty slot answers a byte read of the magic with its low byte.
+    assert_eq!(rd(reg::MAGIC, AccessSize::Byte), 0x76);
+    assert_eq!(rd(reg::MAGIC + 1, AccessSize::Byte), 0);
+    v.set_transport(Transport::Modern);
+    assert_eq!(rd(reg::VERSION, AccessSize::Word), 2);
+}
+
+#[test]
+fn legacy_blk_writes_reads_and_flushes_through_the_rings() {
+    let (d, blk) = disk(64, false);
+    let mut rig = Rig::new(Transport::Legacy, Some(blk));
+    assert_eq!(rig.r(reg::VERSION), 1);
+    assert_eq!(rig.r(reg::DEVICE_ID), 2);
+    let offered = rig.r(reg::DEVICE_FEATURES) as u64;
+    assert_ne!(offered & features::INDIRECT_DESC, 0);
+    assert_ne!(offered & features::EVENT_IDX, 0);
+    assert_ne!(offered & (1 << 9), 0, "FLUSH");
+    rig.w(reg::DEVICE_FEATURES_SEL, 1);
+    assert_eq!(rig.r(reg::DEVICE_FEATURES), 0, "legacy: 32 feature bits");
+    // Capacity in sectors, a 64-bit config field read in two words and bytewise.
+    assert_eq!(rig.r(reg::CONFIG), 64);
+    assert_eq!(rig.r(reg::CONFIG + 4), 0);
+    let (b, _) = rig.space().read(
+        GuestAddress(SLOT + reg::CONFIG),
+        AccessSize::Byte,
+        MemTxAttrs::UNSPECIFIED,
+    );
+    assert_eq!(b, 64);
+    rig.init(1 << 9);
+    // Write 1024 bytes at sector 3.
+    let data: Vec<u8> = (0..1024u32).map(|i| (i * 7 + 1) as u8).collect();
+    rig.poke(BUF + 0x1000, &data);
+    rig.blk(0, req::OUT, 3, BUF + 0x1000, 1024, BUF + 0x3000);
+    assert_eq!(rig.slot.pending(), 1, "the notify only marks the queue");
+    assert_eq!(rig.used_idx(), 0, "no work in the MMIO callback");
+    assert_eq!(rig.step(), StepOutcome::Finished);
+    assert_eq!(rig.used_idx(), 1);
+    assert_eq!(rig.used_elem(0), (0, 1));
+    assert_eq!(rig.peek(BUF + 0x3000, 1), [blk_status::OK]);
+    assert_eq!(&d.bytes.lock().unwrap()[3 * 512..3 * 512 + 1024], &data[..]);
+    assert_eq!(rig.r(reg::INTERRUPT_STATUS), isr::USED_BUFFER);
+    assert!(rig.slot.irq.level());
+    rig.w(reg::INTERRUPT_ACK, isr::USED_BUFFER);
+    assert!(!rig.slot.irq.level());
+    // Read it back, and sector 10 untouched.
+    rig.blk(3, req::IN, 3, BUF + 0x2000, 1536, BUF + 0x3001);
+    assert_eq!(rig.step(), StepOutcome::Finished);
+    assert_eq!(rig.used_elem(1), (3, 1537));
+    assert_eq!(rig.peek(BUF + 0x2000, 1024), data);
+    assert_eq!(rig.peek(BUF + 0x2400, 512), vec![5u8; 512]);
+    assert_eq!(rig.peek(BUF + 0x3001, 1), [blk_status::OK]);
+    // Flush reaches the back end before the status says OK.
+    let mut h = [0u8; 16];
+    h[..4].copy_from_slice(&req::FLUSH.to_le_bytes());
+    rig.poke(BUF, &h);
+    rig.desc(6, BUF, 16, desc_flags::NEXT, 7);
+    rig.desc(7, BUF + 0x3002, 1, desc_flags::WRITE, 0);
+    rig.offer(6);
+    assert_eq!(rig.step(), StepOutcome::Finished);
+    assert_eq!(d.flushes.load(Ordering::SeqCst), 1);
+    assert_eq!(rig.peek(BUF + 0x3002, 1), [blk_status::OK]);
+    // Past the end of the disk: IOERR, nothing written.
+    rig.blk(0, req::OUT, 63, BUF + 0x1000, 1024, BUF + 0x3003);
+    assert_eq!(rig.step(), StepOutcome::Finished);
+    assert_eq!(rig.peek(BUF + 0x3003, 1), [blk_status::IOERR]);
+    assert_eq!(d.bytes.lock().unwrap()[63 * 512], 63);
+    // An unknown request type: UNSUPP.
+    rig.blk(3, 99, 0, BUF + 0x1000, 512, BUF + 0x3004);
+    assert_eq!(rig.step(), StepOutcome::Finished);
+    assert_eq!(rig.peek(BUF + 0x3004, 1), [blk_status::UNSUPP]);
+    assert_eq!(rig.used_idx(), 5);
+    assert!(!rig.slot.is_broken());
+}
+
+#[test]
+fn a_read_only_disk_refuses_writes() {
+    let (d, blk) = disk(8, true);
+    let mut rig = Rig::new(Transport::Legacy, Some(blk));
+    assert_ne!(rig.r(reg::DEVICE_FEATURES) & (1 << 5), 0, "VIRTIO_BLK_F_RO");
+    rig.init(0);
+    rig.poke(BUF + 0x1000, &[0xaa; 512]);
+    rig.blk(0, req::OUT, 1, BUF + 0x1000, 512, BUF + 0x3000);
+    rig.step();
+    assert_eq!(rig.peek(BUF + 0x3000, 1), [blk_status::IOERR]);
+    assert_eq!(d.bytes.lock().unwrap()[512], 1);
+}
+
+#[test]
+fn modern_indirect_descriptors_event_index_and_rng() {
+    let rng: &'static VirtioRng<'static> = leak(VirtioRng::new(leak(Counter(AtomicU8::new(0)))));
+    let mut rig = Rig::new(Transport::Modern, Some(rng));
+    assert_eq!(rig.r(reg::VERSION), 2);
+    assert_eq!(rig.r(reg::DEVICE_ID), 4);
+    rig.w(reg::DEVICE_FEATURES_SEL, 1);
+    assert_eq!(rig.r(reg::DEVICE_FEATURES), 1, "VERSION_1");
+    rig.init(features::VERSION_1 | features::INDIRECT_DESC | features::EVENT_IDX);
+    assert_eq!(rig.r(reg::QUEUE_READY), 1);
+    assert_eq!(rig.r(reg::QUEUE_DESC_LOW), DESC as u32);
+    // An indirect table of two writable buffers (16 + 48 bytes).
+    let table = BUF + 0x4000;
+    rig.desc_at(
+        table,
+        0,
+        BUF + 0x1000,
+        16,
+        desc_flags::WRITE | desc_flags::NEXT,
+        1,
+    );
+    rig.desc_at(table, 1, BUF + 0x1100, 48, desc_flags::WRITE, 0);
+    rig.desc(0, table, 32, desc_flags::INDIRECT, 0);
+    // used_event = 0: interrupt after the first used buffer.
+    rig.poke(AVAIL + 4 + 2 * 8, &0u16.to_le_bytes());
+    rig.offer(0);
+    assert_eq!(rig.step(), StepOutcome::Finished);
+    assert_eq!(rig.used_elem(0), (0, 64));
+    assert_eq!(rig.peek(BUF + 0x1000, 16), (0..16).collect::<Vec<u8>>());
+    assert_eq!(rig.peek(BUF + 0x1100, 48), (16..64).collect::<Vec<u8>>());
+    assert!(rig.slot.irq.level());
+    // The device published avail_event = 1 (notify me past what I took).
+    assert_eq!(rig.u16_at(USED + 4 + 8 * 8), 1);
+    rig.w(reg::INTERRUPT_ACK, 1);
+    // used_event = 5: no interrupt for the second one.
+    rig.poke(AVAIL + 4 + 2 * 8, &5u16.to_le_bytes());
+    rig.desc(1, BUF + 0x1200, 8, desc_flags::WRITE, 0);
+    rig.offer(1);
+    rig.step();
+    assert_eq!(rig.used_idx(), 2);
+    assert!(
+        !rig.slot.irq.level(),
+        "event index suppresses the interrupt"
+    );
+    // Status 0 resets: queues gone, notifications ignored.
+    rig.w(reg::STATUS, 0);
+    assert_eq!(rig.r(reg::QUEUE_READY), 0);
+    assert_eq!(rig.r(reg::STATUS), 0);
+    rig.w(reg::QUEUE_NOTIFY, 0);
+    assert_eq!(rig.slot.pending(), 0);
+}
+
+/// Sets up a blk rig, has it serve one good request, then runs `bad` and checks the device
+/// ends broken with `expected`, the good request's completion kept, and a reset heals it.
+fn bad_input(transport: Transport, bad: impl FnOnce(&mut Rig), expected: fn(&QueueError) -> bool) {
+    let (_, blk) = disk(16, false);
+    let mut rig = Rig::new(transport, Some(blk));
+    rig.init(
+        features::INDIRECT_DESC
+            | if transport == Transport::Modern {
+                features::VERSION_1
+            } else {
+                0
+            },
+    );
+    rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
+    rig.step();
+    assert_eq!(rig.used_idx(), 1);
+    bad(&mut rig);
+    rig.step();
+    assert!(rig.slot.is_broken(), "{transport:?}: not broken");
+    let fault = rig.slot.take_error().expect("a fault to report");
+    assert!(expected(&fault.error), "{:?}", fault.error);
+    assert!(!fault.error.to_string().is_empty());
+    assert_eq!(
+        rig.used_idx(),
+        1,
+        "the completed request stays, nothing more"
+    );
+    if transport == Transport::Modern {
+        assert_ne!(rig.r(reg::STATUS) & status::DEVICE_NEEDS_RESET, 0);
+        assert_ne!(rig.r(reg::INTERRUPT_STATUS) & isr::CONFIG_CHANGE, 0);
+    }
+    // Broken: further notifications serve nothing until a reset.
+    rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
+    assert_eq!(rig.step(), StepOutcome::Idle);
+    rig.init(0);
+    assert!(!rig.slot.is_broken());
+    assert_eq!(rig.r(reg::STATUS) & status::DEVICE_NEEDS_RESET, 0);
+    rig.blk(0, req::IN, 2, BUF + 0x1000, 512, BUF + 0x3000);
+    rig.step();
+    assert_eq!(rig.used_idx(), 1);
+    assert_eq!(rig.peek(BUF + 0x1000, 512), vec![2u8; 512]);
+}
+
+#[test]
+fn a_descriptor_loop_breaks_the_device_not_the_host() {
+    for t in [Transport::Legacy, Transport::Modern] {
+        bad_input(
+            t,
+            |rig| {
+                rig.desc(4, BUF, 16, desc_flags::NEXT, 5);
+                rig.desc(5, BUF + 0x100, 16, desc_flags::NEXT, 4);
+                rig.offer(4);
+            },
+            |e| matches!(e, QueueError::Loop { walked: 8 }),
+        );
+        // A loop inside an indirect table is bounded by the table's length.
+        bad_input(
+            t,
+            |rig| {
+                let table = BUF + 0x4000;
+                rig.desc_at(table, 0, BUF, 16, desc_flags::NEXT, 1);
+                rig.desc_at(table, 1, BUF, 16, desc_flags::NEXT, 0);
+                rig.desc(4, table, 32, desc_flags::INDIRECT, 0);
+                rig.offer(4);
+            },
+            |e| matches!(e, QueueError::Loop { walked: 2 }),
+        );
+    }
+}
+
+#[test]
+fn bad_chains_are_clear_errors() {
+    let t = Transport::Modern;
+    // A next index past the table.
+    bad_input(
+        t,
+        |rig| {
+            rig.desc(4, BUF, 16, desc_flags::NEXT, 200);
+            rig.offer(4);
+        },
+        |e| {
+            matches!(
+                e,
+                QueueError::IndexOutOfRange {
+                    index: 200,
+                    table: 8
+                }
+            )
+        },
+    );
+    // A head past the table.
+    bad_input(
+        t,
+        |rig| rig.offer(9),
+        |e| matches!(e, QueueError::IndexOutOfRange { index: 9, .. }),
+    );
+    // Zero-length buffer.
+    bad_input(
+        t,
+        |rig| {
+            rig.desc(4, BUF, 0, 0, 0);
+            rig.offer(4);
+        },
+        |e| *e == QueueError::ZeroLength,
+    );
+    // Oversized: 200 buffers through an indirect table.
+    bad_input(
+        t,
+        |rig| {
+            let table = BUF + 0x4000;
+            for i in 0..200u16 {
+                rig.desc_at(
+                    table,
+                    i,
+                    BUF,
+                    16,
+                    if i < 199 { desc_flags::NEXT } else { 0 },
+                    i + 1,
+                );
+            }
+            rig.desc(4, table, 200 * 16, desc_flags::INDIRECT, 0);
+            rig.offer(4);
+        },
+        |e| *e == QueueError::TooManySegments,
+    );
+    // Oversized: more than 4 GiB in one chain.
+    bad_input(
+        t,
+        |rig| {
+            rig.desc(4, BUF, 0xffff_ff00, desc_flags::NEXT, 5);
+            rig.desc(5, BUF, 0x200, 0, 0);
+            rig.offer(4);
+        },
+        |e| *e == QueueError::Oversized,
+    );
+    // A descriptor table outside RAM.
+    bad_input(
+        t,
+        |rig| {
+            rig.desc(4, 0x4000_0000, 16, desc_flags::INDIRECT, 0);
+            rig.offer(4);
+        },
+        |e| {
+            matches!(
+                e,
+                QueueError::Memory {
+                    addr: 0x4000_0000,
+                    ..
+                }
+            )
+        },
+    );
+    // A readable buffer after a writable one.
+    bad_input(
+        t,
+        |rig| {
+            rig.desc(4, BUF, 16, desc_flags::WRITE | desc_flags::NEXT, 5);
+            rig.desc(5, BUF, 16, 0, 0);
+            rig.offer(4);
+        },
+        |e| *e == QueueError::ReadAfterWrite,
+    );
+    // A blk request with no header.
+    bad_input(
+        t,
+        |rig| {
+            rig.desc(4, BUF, 1, desc_flags::WRITE, 0);
+            rig.offer(4);
+        },
+        |e| matches!(e, QueueError::Malformed(_)),
+    );
+}
+
+#[test]
+fn a_queue_size_that_is_not_a_power_of_two_is_refused_at_the_notify() {
+    let (_, blk) = disk(16, false);
+    let mut rig = Rig::new(Transport::Modern, Some(blk));
+    rig.num = 6;
+    rig.init(features::VERSION_1);
+    rig.w(reg::QUEUE_NOTIFY, 0);
+    assert!(rig.slot.is_broken());
+    assert_eq!(rig.slot.take_error().unwrap().error, QueueError::BadSize(6));
+    assert_eq!(rig.slot.pending(), 0);
+}
+
+#[test]
+fn notifications_for_queues_never_set_up_are_ignored() {
+    let (_, blk) = disk(16, false);
+    let rig = Rig::new(Transport::Legacy, Some(blk));
+    rig.w(
+        reg::STATUS,
+        status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK,
+    );
+    for q in [0, 1, 7, 5000] {
+        rig.w(reg::QUEUE_NOTIFY, q);
+    }
+    assert_eq!(rig.slot.pending(), 0);
+    assert_eq!(rig.step(), StepOutcome::Idle);
+    assert!(!rig.slot.is_broken());
+    assert!(rig.slot.take_error().is_none());
+}
+
+#[test]
+fn a_data_buffer_outside_ram_is_an_io_error_for_that_request() {
+    let (d, blk) = disk(16, false);
+    let mut rig = Rig::new(Transport::Legacy, Some(blk));
+    rig.init(0);
+    rig.blk(0, req::OUT, 1, 0x4000_0000, 512, BUF + 0x3000);
+    assert_eq!(rig.step(), StepOutcome::Finished);
+    assert_eq!(rig.used_idx(), 1, "the request ends");
+    assert_eq!(rig.peek(BUF + 0x3000, 1), [blk_status::IOERR]);
+    assert_eq!(d.bytes.lock().unwrap()[512], 1, "nothing written");
+    assert!(!rig.slot.is_broken());
+    assert_eq!(rig.leases.active(), 0, "every lease ended");
+}
+
+#[test]
+fn unplug_mid_queue_stops_taking_requests() {
+    let (_, blk) = disk(16, false);
+    let mut rig = Rig::new(Transport::Legacy, Some(blk));
+    rig.init(0);
+    rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
+    rig.blk(3, req::IN, 2, BUF + 0x1400, 512, BUF + 0x3001);
+    assert_eq!(rig.step(), StepOutcome::Progress, "more waiting");
+    assert!(rig.slot.unplug().is_some());
+    assert_eq!(rig.step(), StepOutcome::Idle);
+    assert_eq!(rig.used_idx(), 1);
+    assert_eq!(rig.slot.in_flight(), 0);
+    assert_eq!(rig.r(reg::DEVICE_ID), 0, "an empty slot again");
+    assert!(rig.slot.plug(blk));
+}
