@@ -3,8 +3,8 @@
 //! A block is a run of up to [`BLOCK_INSNS`] instructions that starts at some `pc`, stays
 //! inside one 4 KiB page, and ends after the first jump (`jal`, `jalr`) or the first
 //! instruction the block executor does not run itself
-//! (CSR and system instructions, fences, AMOs, LR/SC, RV64-only operations, illegal
-//! encodings), which is kept as the block's last instruction and executed by the general
+//! (CSR and system instructions, fences, AMOs, LR/SC, illegal encodings; without the `rv64`
+//! feature also RV64's `ld`, `lwu`, `sd` and word operations), which is kept as the block's last instruction and executed by the general
 //! executor. Each block keeps its decoded instructions, their offsets from the start, and a
 //! copy of the aligned 32-bit words of guest memory that hold them. A conditional branch
 //! leaves the block when taken and goes on inside it when not (a superblock: a loop and
@@ -53,6 +53,7 @@
 
 use super::decode::decode_any;
 use super::insn::Op;
+use super::word;
 use super::Xlen;
 
 /// Most instructions in a block.
@@ -124,11 +125,13 @@ impl Block {
 
 /// Whether the block executor runs `op` itself without ending the block (F and D
 /// operations included: `Hart::fp_in_block`; so are the bit-manipulation and
-/// conditional-zero ones, RV64's `W` and `.uw` forms among them: `bitmanip`).
+/// conditional-zero ones, RV64's `W` and `.uw` forms among them: `bitmanip`; and RV64's
+/// `ld`, `lwu`, `sd` and word operations: `word`).
 pub(super) fn is_straight(op: Op) -> bool {
     use Op::*;
     (cfg!(feature = "fpu") && op.is_fp())
         || (cfg!(feature = "ext") && op.is_bitmanip())
+        || (word::FAST && (op.is_word() || matches!(op, Ld | Lwu | Sd)))
         || matches!(
             op,
             Lui | Auipc

@@ -17,6 +17,7 @@
 //! * `mip.MEIP/MTIP/MSIP` (and the external part of `SEIP`) come from the shared
 //!   [`HartIrqs`](super::HartIrqs) word; `SSIP/STIP/SEIP` also have a software-written part.
 //! * `tselect`, `tdata1..3`, `tinfo`: the debug triggers, see `trigger`.
+//! * `mtvec`/`stvec`: a write with a reserved mode (2 or 3) is ignored, as QEMU 7.2 does.
 //! * `satp`: Bare and Sv32 on RV32; Bare, Sv39, Sv48 and Sv57 on RV64 (`mmu`). A write
 //!   selecting another mode has no effect at all (as the spec requires and QEMU does).
 //! * `menvcfg`: the [`envcfg`] fields, and PBMTE (Svpbmt, bit 62; on RV32 through
@@ -450,7 +451,9 @@ impl Hart<'_> {
                 self.set_mstatus((self.csr.mstatus & !m) | (v & m));
             }
             SIE => c.mie = (c.mie & !c.mideleg) | (v & c.mideleg & MIE_MASK),
-            STVEC => c.stvec = v & !2,
+            // A reserved mode (2, 3) leaves the register unchanged, as QEMU 7.2.
+            STVEC if v & 3 < 2 => c.stvec = v,
+            STVEC => {}
             SCOUNTEREN => c.scounteren = v as u32,
             SENVCFG => c.senvcfg = v & envcfg::COMMON,
             SSCRATCH => c.sscratch = v,
@@ -483,7 +486,8 @@ impl Hart<'_> {
             MEDELEG => c.medeleg = v & MEDELEG_MASK,
             MIDELEG => c.mideleg = v & MIDELEG_MASK,
             MIE => c.mie = v & MIE_MASK,
-            MTVEC => c.mtvec = v & !2,
+            MTVEC if v & 3 < 2 => c.mtvec = v,
+            MTVEC => {}
             MCOUNTEREN => c.mcounteren = v as u32,
             MENVCFG => {
                 c.menvcfg = if rv32 {

@@ -8,6 +8,7 @@ use super::hart::{Exit, Hart};
 use super::host::AmoOp;
 use super::insn::{Insn, Op, DISCARD};
 use super::trap::{cause, Exception, Priv};
+use super::word;
 use super::{bitmanip, Xlen};
 use crate::atomic::Ordering;
 use crate::cpu::Bus;
@@ -34,7 +35,6 @@ impl Hart<'_> {
         let mut next = pc.wrapping_add(insn.len as u64) & m;
         let illegal = Exception::new(cause::ILLEGAL, raw as u64);
         let ea = a.wrapping_add(imm) & m;
-        let w = |v: u64| v as u32 as i32 as i64 as u64; // RV64 word result
         let value = match insn.op {
             Op::Lui => imm & m,
             Op::Auipc => pc.wrapping_add(imm) & m,
@@ -118,32 +118,20 @@ impl Hart<'_> {
                 d => self.sx(a).wrapping_rem(d) as u64 & m,
             },
             Op::Remu => a.checked_rem(b).unwrap_or(a),
-            Op::Addiw => w(a.wrapping_add(imm)),
-            Op::Slliw => w(((a as u32) << (imm & 31)) as u64),
-            Op::Srliw => w(((a as u32) >> (imm & 31)) as u64),
-            Op::Sraiw => w(((a as i32) >> (imm & 31)) as u32 as u64),
-            Op::Addw => w(a.wrapping_add(b)),
-            Op::Subw => w(a.wrapping_sub(b)),
-            Op::Sllw => w(((a as u32) << (b & 31)) as u64),
-            Op::Srlw => w(((a as u32) >> (b & 31)) as u64),
-            Op::Sraw => w(((a as i32) >> (b & 31)) as u32 as u64),
-            Op::Mulw => w((a as u32).wrapping_mul(b as u32) as u64),
-            Op::Divw => match b as i32 {
-                0 => u64::MAX,
-                d => w((a as i32).wrapping_div(d) as u32 as u64),
-            },
-            Op::Divuw => match b as u32 {
-                0 => u64::MAX,
-                d => w(((a as u32) / d) as u64),
-            },
-            Op::Remw => match b as i32 {
-                0 => w(a),
-                d => w((a as i32).wrapping_rem(d) as u32 as u64),
-            },
-            Op::Remuw => match b as u32 {
-                0 => w(a),
-                d => w(((a as u32) % d) as u64),
-            },
+            Op::Addiw
+            | Op::Slliw
+            | Op::Srliw
+            | Op::Sraiw
+            | Op::Addw
+            | Op::Subw
+            | Op::Sllw
+            | Op::Srlw
+            | Op::Sraw
+            | Op::Mulw
+            | Op::Divw
+            | Op::Divuw
+            | Op::Remw
+            | Op::Remuw => word::alu_out_of_line(insn.op, a, b, imm),
             Op::Fence => {
                 core::sync::atomic::fence(Ordering::SeqCst);
                 0

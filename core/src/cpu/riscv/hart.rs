@@ -9,7 +9,7 @@
 //! (`block`), checks it against guest memory if this is its first entry in the code
 //! epoch (or decodes it), and runs
 //! it with `Hart::run_block`, XLEN a constant. The block's last instruction when it is a
-//! system instruction, AMO or RV64-only operation, and code the block path cannot run, go
+//! system instruction or AMO, and code the block path cannot run, go
 //! one at a time through fetch, decode and `Hart::execute_fast`, else `Hart::execute`
 //! with the hart state written back (see `run_loop` for what is kept in locals and when it
 //! is reloaded).
@@ -27,6 +27,7 @@ use super::pmp::Pmp;
 use super::tlb::{Tlb, PAGE_MASK};
 use super::trap::{irq, Exception, Priv, TrapRecord};
 use super::trigger::{Triggers, DEBUGGER_HIT};
+use super::word;
 use super::Xlen;
 use crate::cpu::Bus;
 use crate::memory::{MemTxAttrs, MemTxFlags};
@@ -733,6 +734,9 @@ impl<'i> Hart<'i> {
                 Op::Sb => store!(1),
                 Op::Sh => store!(2),
                 Op::Sw => store!(4),
+                Op::Ld if !RV32 && word::FAST => load!(8, |v: u64| v),
+                Op::Lwu if !RV32 && word::FAST => load!(4, |v: u64| v),
+                Op::Sd if !RV32 && word::FAST => store!(8),
                 Op::Addi => ea,
                 Op::Slti => (sx(a) < imm as i64) as u64,
                 Op::Sltiu => (a < imm & m) as u64,
@@ -781,6 +785,7 @@ impl<'i> Hart<'i> {
                 Op::Bge => branch!(sx(a) >= sx(b)),
                 Op::Bltu => branch!(a < b),
                 Op::Bgeu => branch!(a >= b),
+                _ if !RV32 && word::FAST && u.op.is_word() => word::alu(u.op, a, b, imm),
                 // Zb* and Zicond, out of line (`bitmanip`).
                 _ if cfg!(feature = "ext") && u.op.is_bitmanip() => {
                     bitmanip::alu::<RV32>(u.op, a, b, imm)
@@ -896,11 +901,15 @@ impl<'i> Hart<'i> {
             Op::Lw => try_mem!(self.load(bus, ea, 4)) as i32 as i64 as u64 & m,
             Op::Lbu => try_mem!(self.load(bus, ea, 1)),
             Op::Lhu => try_mem!(self.load(bus, ea, 2)),
-            Op::Sb | Op::Sh | Op::Sw => {
+            Op::Ld if !RV32 && word::FAST => try_mem!(self.load(bus, ea, 8)),
+            Op::Lwu if !RV32 && word::FAST => try_mem!(self.load(bus, ea, 4)),
+            Op::Sb | Op::Sh | Op::Sw | Op::Sd => {
                 let size = match insn.op {
                     Op::Sb => 1,
                     Op::Sh => 2,
-                    _ => 4,
+                    Op::Sw => 4,
+                    _ if RV32 || !word::FAST => return Fast::Slow,
+                    _ => 8,
                 };
                 try_mem!(self.store(bus, ea, size, b));
                 0
@@ -941,6 +950,7 @@ impl<'i> Hart<'i> {
             _ if cfg!(feature = "ext") && insn.op.is_bitmanip() => {
                 bitmanip::alu::<RV32>(insn.op, a, b, imm)
             }
+            _ if !RV32 && word::FAST && insn.op.is_word() => word::alu(insn.op, a, b, imm),
             _ => return Fast::Slow,
         };
         Fast::Done(value, next)

@@ -92,7 +92,7 @@ pub enum Op {
     AmomaxW,
     AmominuW,
     AmomaxuW,
-    // RV64I
+    // RV64I (kept contiguous from `Addiw` to `Remuw`: see `Op::is_word`)
     Ld,
     Lwu,
     Sd,
@@ -275,6 +275,13 @@ impl Op {
     #[inline]
     pub fn is_fp(self) -> bool {
         (Op::Flw as u8..=Op::FcvtDS as u8).contains(&(self as u8))
+    }
+
+    /// Whether this is one of RV64's word ALU operations, `Addiw` to `Remuw` (executed by
+    /// `word`).
+    #[inline]
+    pub fn is_word(self) -> bool {
+        (Op::Addiw as u8..=Op::Remuw as u8).contains(&(self as u8))
     }
 
     /// Whether this is a Zba/Zbb/Zbc/Zbs or Zicond operation (executed by `bitmanip`).

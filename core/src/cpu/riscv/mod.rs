@@ -15,6 +15,8 @@
 //!   the TLB; `block`: the decoded basic-block cache; `misaligned`: misaligned loads and
 //!   stores; `trigger`: debug triggers (Sdtrig) and the debugger's hardware breakpoints
 //!   and watchpoints.
+//! * `word`: RV64's word operations (`addw`, `sraiw`, `divuw`, ...), one ALU for the three
+//!   execution paths.
 //! * [`hart`]: the state, the run loop and the block executor; `execute`: the general
 //!   interpreter; `memops`: fetches, loads, stores, AMOs and LR/SC through the TLB.
 //! * `bitmanip`: Zba, Zbb, Zbc, Zbs and Zicond (cargo feature `ext`), run inside blocks;
@@ -79,8 +81,9 @@
 //! * **TLB**: see [`tlb`].
 //! * **Decoded blocks** (`block`): the run loop executes pre-decoded basic blocks of up to
 //!   16 instructions, in one page, ending at the first jump or at the first instruction
-//!   it leaves to the general executor (CSR and system instructions, fences, AMOs, LR/SC,
-//!   RV64-only operations); a conditional branch leaves the block only when taken. A fixed pool (512 blocks, 4096-slot index on
+//!   it leaves to the general executor (CSR and system instructions, fences, AMOs, LR/SC;
+//!   RV64's `ld`/`lwu`/`sd` and word operations run in blocks with the `rv64` feature, the
+//!   shared `word` ALU); a conditional branch leaves the block only when taken. A fixed pool (512 blocks, 4096-slot index on
 //!   hosts; 32 and 256 on bare metal), no heap. Inside a block there is no fetch, TLB or
 //!   decode work per instruction: one 8-byte load of the decoded form and one `match`.
 //! * **Self-modifying code**: a block is keyed by the virtual `pc` and checked against
@@ -129,6 +132,7 @@ pub mod softfloat;
 pub mod tlb;
 pub mod trap;
 mod trigger;
+mod word;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, missing_docs)]

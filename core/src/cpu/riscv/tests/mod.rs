@@ -21,6 +21,7 @@ mod fp_rv64;
 mod fp_words;
 mod paging;
 mod paths;
+mod rv64;
 mod system;
 
 pub const RAM_BASE: u64 = 0x8000_0000;
