@@ -1,5 +1,6 @@
 //! What the hart implements, said in one place: `misa`'s extension bits
-//! ([`MISA_EXTENSIONS`]) and the multi-letter extensions ([`Z_EXTENSIONS`]), from which
+//! ([`MISA_EXTENSIONS`]) and the multi-letter extensions ([`Z_EXTENSIONS`], and
+//! [`RV64_EXTENSIONS`] for RV64 harts), from which
 //! both the `misa` CSR and a device tree's `riscv,isa` string ([`write_isa`]) are made.
 //! An extension added to the hart is added here, and nowhere else.
 
@@ -56,6 +57,14 @@ pub const Z_EXTENSIONS: &[&str] = if cfg!(feature = "ext") {
     ]
 };
 
+/// Extensions only RV64 harts have, after [`Z_EXTENSIONS`] in the ISA string: Svnapot
+/// and Svpbmt (the RV64 page-table formats, `mmu`), with the `rv64` feature.
+pub const RV64_EXTENSIONS: &[&str] = if cfg!(feature = "rv64") {
+    &["svnapot", "svpbmt"]
+} else {
+    &[]
+};
+
 /// The single-letter extensions in the ISA string's canonical order (S and U are
 /// privilege modes, not named there).
 const LETTER_ORDER: &[u8] = b"iemafdqlcbkjtpvh";
@@ -74,6 +83,11 @@ pub fn write_isa(xlen: Xlen, out: &mut impl fmt::Write) -> fmt::Result {
     }
     for z in Z_EXTENSIONS {
         write!(out, "_{z}")?;
+    }
+    if xlen == Xlen::Rv64 {
+        for x in RV64_EXTENSIONS {
+            write!(out, "_{x}")?;
+        }
     }
     Ok(())
 }
@@ -113,5 +127,22 @@ mod tests {
             core::str::from_utf8(&b.0[..b.1]),
             Ok(std::format!("rv32{letters}_{z}").as_str())
         );
+    }
+
+    #[test]
+    fn rv64_isa_string_adds_svnapot_and_svpbmt() {
+        let mut b32 = Buf([0; 128], 0);
+        write_isa(Xlen::Rv32, &mut b32).unwrap_or(());
+        let mut b = Buf([0; 128], 0);
+        write_isa(Xlen::Rv64, &mut b).unwrap_or(());
+        let s32 = core::str::from_utf8(&b32.0[..b32.1]).unwrap_or("");
+        let s64 = core::str::from_utf8(&b.0[..b.1]).unwrap_or("");
+        let tail = if cfg!(feature = "rv64") {
+            "_svnapot_svpbmt"
+        } else {
+            ""
+        };
+        assert_eq!(s64, std::format!("rv64{}{tail}", &s32[4..]));
+        assert!(!s32.contains("sv"), "{s32}");
     }
 }
