@@ -34,12 +34,6 @@ pub const DEVIATIONS: &[(&str, &str)] = &[
          say which; the generator's SCs only go to its always-writable data area",
     ),
     (
-        "reserved stvec modes (avoided)",
-        "stvec.MODE is WARL and modes 2-3 are reserved: QEMU 7.2 ignores such a write, Fief \
-         keeps the base and clears the mode's high bit; both are allowed. The generator \
-         writes only modes 0 and 1",
-    ),
-    (
         "RV64 pmpaddr bits 63:54 (avoided)",
         "on RV64 a pmpaddr register encodes address bits 55:2 and its bits 63:54 are zero \
          (the privileged spec's figure for RV64 pmpaddr); QEMU 7.2 keeps all 64 bits of a \

@@ -871,8 +871,8 @@ impl Gen<'_> {
             3 => self.rng.pick(&LEGAL_CAUSES),
             // xepc[0] is always zero; QEMU 7.2 keeps it (randdiff::DEVIATIONS).
             7 => self.rng.u32() & !1,
-            // stvec.MODE 2 and 3 are reserved (WARL: QEMU keeps the old value, Fief clears
-            // the bit); only modes 0 and 1 are written.
+            // stvec.MODE 2 and 3 are reserved (WARL: QEMU 7.2 and Fief keep the old value);
+            // only modes 0 and 1 are written, so that the batches stay as they were.
             8 => self.rng.u32() & !2,
             _ => self.rng.u32(),
         };
