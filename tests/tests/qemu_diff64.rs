@@ -95,19 +95,8 @@ diff_tests!(
     bench_trap_small,
 );
 
-/// Sv39, Sv48 and Sv57 (`firmware/rv64/paging.h`, one source for the three modes).
-macro_rules! paging_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                diff(stringify!($name));
-            }
-        )*
-    };
-}
-
-paging_tests!(priv_sv39, priv_sv48, priv_sv57);
+// Sv39, Sv48 and Sv57 (`firmware/rv64/paging.h`, one source for the three modes).
+diff_tests!(priv_sv39, priv_sv48, priv_sv57);
 
 /// The generated RV64 F/D differential (`gen_fp_diff.py --xlen 64`): one line per record
 /// (the 64-bit result and `fflags`), compared line by line so that a difference names the
