@@ -701,5 +701,59 @@ fn unplug_mid_queue_stops_taking_requests() {
     assert_eq!(rig.used_idx(), 1);
     assert_eq!(rig.slot.in_flight(), 0);
     assert_eq!(rig.r(reg::DEVICE_ID), 0, "an empty slot again");
+    assert!(rig.slot.release());
     assert!(rig.slot.plug(blk));
+    assert!(!rig.slot.plug(blk), "taken");
+}
+
+/// An rng whose requests wait for the test's go-ahead: a request held in flight.
+struct Gated {
+    entered: std::sync::Barrier,
+    go: std::sync::Barrier,
+}
+
+impl EntropySource for Gated {
+    fn fill(&self, buf: &mut [u8]) -> bool {
+        self.entered.wait();
+        self.go.wait();
+        buf.fill(0x5a);
+        true
+    }
+}
+
+#[test]
+fn an_unplug_completes_only_after_the_request_in_flight_ends_on_the_used_ring() {
+    let gated: &'static Gated = leak(Gated {
+        entered: std::sync::Barrier::new(2),
+        go: std::sync::Barrier::new(2),
+    });
+    let rng: &'static VirtioRng<'static> = leak(VirtioRng::new(gated));
+    let mut rig = Rig::new(Transport::Legacy, Some(rng));
+    rig.init(0);
+    rig.desc(0, BUF, 16, desc_flags::WRITE, 0);
+    rig.offer(0);
+    let (mem, space, leases, slot) = (rig.mem, rig.space, rig.leases, rig.slot);
+    let worker = std::thread::spawn(move || {
+        let bus = LeaseBus {
+            memory: mem,
+            space,
+            leases,
+        };
+        slot.step(&bus, 0)
+    });
+    gated.entered.wait();
+    // The request is being served: unplug now.
+    assert!(rig.slot.unplug().is_some());
+    assert_eq!(rig.slot.in_flight(), 1);
+    assert!(!rig.slot.release(), "released with a request in flight");
+    assert_eq!(rig.r(reg::DEVICE_ID), 0, "the slot looks empty at once");
+    gated.go.wait();
+    assert_eq!(worker.join().unwrap(), StepOutcome::Finished);
+    // The request taken before the unplug completed onto the used ring.
+    assert_eq!(rig.slot.in_flight(), 0);
+    assert_eq!(rig.used_idx(), 1);
+    assert_eq!(rig.used_elem(0), (0, 16));
+    assert_eq!(rig.peek(BUF, 16), vec![0x5a; 16]);
+    assert_eq!(rig.leases.active(), 0);
+    assert!(rig.slot.release());
 }

@@ -19,3 +19,7 @@ done
 # The Linux-Image-shaped guest also as the raw bytes a `-kernel Image` is.
 riscv64-unknown-elf-objcopy -O binary image.elf image.bin
 echo "built image.bin"
+# Fief's bare-metal virtio driver (C).
+$CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -c -o "$obj/virtio_drv.o" virtio_drv.c
+$CC $ARCH $LDFLAGS -T link.ld -o virtio_drv.elf "$obj/virtio_drv.o"
+echo "built virtio_drv.elf"

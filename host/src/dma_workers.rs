@@ -1,5 +1,7 @@
-//! DMA worker threads: a pool of threads that run a DMA engine's transfers concurrently with
-//! the harts (never on a hart thread).
+//! DMA worker threads: a pool of threads that run a DMA engine's transfers and the virtio
+//! devices' requests concurrently with the harts (never on a hart thread). A channel is a
+//! doorbell number below [`CHANNELS`]: the runner gives the DMA engine's channels the low
+//! numbers and each virtio queue its own.
 //!
 //! The engine's MMIO handler only marks a channel busy and rings the pool's
 //! [`DmaDoorbell`] (rule: no work in callbacks); a worker wakes on the condition variable,
@@ -18,12 +20,14 @@ use std::time::Duration;
 
 use fief_boards::dma::{DmaDoorbell, StepOutcome};
 
+/// Channels (doorbell numbers) a pool serves: the DMA engine's and each virtio queue's.
+pub const CHANNELS: usize = 64;
 /// Chunks a worker moves per step before it looks at other channels.
 pub const CHUNKS_PER_STEP: usize = 16;
 
 /// The shared half: the pending mask and its condition variable.
 struct Shared {
-    pending: Mutex<u32>,
+    pending: Mutex<u64>,
     wake: Condvar,
     stop: AtomicBool,
     steps: AtomicU64,
@@ -32,18 +36,18 @@ struct Shared {
 impl Shared {
     fn requeue(&self, channel: usize) {
         if let Ok(mut p) = self.pending.lock() {
-            *p |= 1 << channel;
+            *p |= 1u64 << channel;
         }
     }
 }
 
 impl DmaDoorbell for Shared {
     fn ring(&self, channel: usize) {
-        if channel >= 32 {
+        if channel >= CHANNELS {
             return;
         }
         if let Ok(mut p) = self.pending.lock() {
-            *p |= 1 << channel;
+            *p |= 1u64 << channel;
         }
         self.wake.notify_one();
     }
@@ -130,8 +134,8 @@ fn take(shared: &Shared, after: usize) -> Option<usize> {
         if *p != 0 {
             // Round robin: the first pending channel after the last one served.
             let rotated = p.rotate_right(after as u32 + 1);
-            let c = (rotated.trailing_zeros() as usize + after + 1) % 32;
-            *p &= !(1 << c);
+            let c = (rotated.trailing_zeros() as usize + after + 1) % CHANNELS;
+            *p &= !(1u64 << c);
             return Some(c);
         }
         p = shared.wake.wait(p).ok()?;
@@ -139,7 +143,7 @@ fn take(shared: &Shared, after: usize) -> Option<usize> {
 }
 
 fn worker(shared: &'static Shared, step: impl Fn(usize, usize) -> StepOutcome) {
-    let mut last = 31;
+    let mut last = CHANNELS - 1;
     while let Some(c) = take(shared, last) {
         last = c;
         loop {

@@ -12,6 +12,9 @@
 //! * [`monitor`]: the QEMU-style monitor (`info mtree`, `info qtree`, `device_add`,
 //!   `device_del`) reachable while the guest runs.
 //! * [`mtree`]: `info mtree`'s rendering.
+//! * [`virtio_host`]: the virtio devices' host back ends (raw image files, the host's
+//!   entropy) and their command-line spellings.
+//! * [`virtio_plug`]: plugging and unplugging virtio devices in the board's slots.
 
 pub mod dma_workers;
 pub mod gdb_conn;
@@ -20,3 +23,5 @@ pub mod images;
 pub mod line;
 pub mod monitor;
 pub mod mtree;
+pub mod virtio_host;
+pub mod virtio_plug;

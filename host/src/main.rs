@@ -67,7 +67,8 @@ fn qemu_spellings(args: impl Iterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = args
         .map(|a| match a.as_str() {
             "-machine" | "-kernel" | "-bios" | "-smp" | "-serial" | "-nographic" | "-gdb"
-            | "-initrd" | "-append" | "-dtb" | "-no-reboot" | "-monitor" => {
+            | "-initrd" | "-append" | "-dtb" | "-no-reboot" | "-monitor" | "-drive" | "-device"
+            | "-global" => {
                 format!("-{a}")
             }
             _ => a,

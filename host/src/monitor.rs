@@ -9,7 +9,9 @@
 //! | `info qtree` | the owner tree: every device, its state and the regions it owns |
 //! | `device_add ram,id=NAME,addr=ADDR,size=SIZE` | plug RAM (a new owner and its RAM region) at a free address |
 //! | `device_add uart,id=NAME,addr=ADDR[,irq=N]` | plug an NS16550A at a free address, its interrupt on PLIC source `N` (default: the first free one from 32) |
-//! | `device_del ID` | unplug a device: `destroy_owner` in one transaction (rule L4); completes when no reader and no DMA lease can reach its memory any more |
+//! | `device_add virtio-blk-device,drive=DRIVE[,id=NAME]` | plug a virtio-blk over a `-drive` into the highest free virtio-mmio slot |
+//! | `device_add virtio-rng-device[,id=NAME]` | plug a virtio-rng (the host's entropy) into the highest free slot |
+//! | `device_del ID` | unplug a device: `destroy_owner` in one transaction (rule L4); completes when no reader and no DMA lease can reach its memory any more (a virtio device: once its requests in flight have ended, [`crate::virtio_plug`]) |
 //! | `quit` | stop the emulator |
 //!
 //! `device_del` waits up to [`UNPLUG_WAIT`] for the unplug to complete (an outstanding DMA
@@ -31,6 +33,8 @@ use fief_core::owner::{Lifecycle, OwnerHandle};
 use crate::hotplug_ram::HotplugRam;
 use crate::line::{BoundedLines, Line, TOO_LONG};
 use crate::mtree;
+use crate::virtio_host::DeviceSpec;
+use crate::virtio_plug::VirtioPlugs;
 
 /// How long `device_del` waits for an unplug to complete before reporting it pending.
 pub const UNPLUG_WAIT: Duration = Duration::from_secs(2);
@@ -44,6 +48,9 @@ info qtree                                  show the devices (owners) and what t
 device_add ram,id=NAME,addr=ADDR,size=SIZE  plug RAM at a free address (size: 64K, 1M, ...)
 device_add uart,id=NAME,addr=ADDR[,irq=N]   plug an NS16550A UART at a free address, its
                                             interrupt on PLIC source N (default: first free from 32)
+device_add virtio-blk-device,drive=DRIVE[,id=NAME]
+                                            plug a virtio-blk over a -drive (highest free slot)
+device_add virtio-rng-device[,id=NAME]      plug a virtio-rng (the host's entropy)
 device_del ID                               unplug a device; completes after its DMA leases end
 quit                                        stop the emulator
 ";
@@ -94,6 +101,8 @@ pub struct Monitor {
     irq_sources: Mutex<Vec<(OwnerHandle, u32)>>,
     /// The UART models of `device_add uart`, reused once their device's unplug completes.
     uarts: Mutex<UartPool>,
+    /// The virtio devices and drives.
+    virtio: VirtioPlugs,
 }
 
 /// UART models for hot-plug. A model must outlive every reader of the views that showed
@@ -163,7 +172,23 @@ impl Monitor {
             ram: HotplugRam::new(),
             irq_sources: Mutex::new(Vec::new()),
             uarts: Mutex::new(UartPool::default()),
+            virtio: VirtioPlugs::new(),
         }
+    }
+
+    /// The virtio devices and drives (the command line's `-drive` and `-device` go here).
+    pub fn virtio(&self) -> &VirtioPlugs {
+        &self.virtio
+    }
+
+    /// Plugs the virtio device `spec` asks for (`option` names the command in errors).
+    pub fn device_add_virtio(&self, option: &str, spec: &DeviceSpec) -> Result<String, String> {
+        let (id, slot) = self.virtio.plug(self.board, option, spec)?;
+        Ok(format!(
+            "device_add: '{id}' in virtio-mmio slot {slot} at {:#x}, PLIC source {}\n",
+            fief_boards::virt32::VIRTIO_BASE + 0x1000 * slot as u64,
+            fief_boards::virt32::VIRTIO_IRQ + slot as u32
+        ))
     }
 
     /// The banner a new monitor session shows.
@@ -291,6 +316,10 @@ impl Monitor {
     }
 
     fn device_add_line(&self, args: &str) -> Result<String, String> {
+        if args.starts_with("virtio-") {
+            let spec = DeviceSpec::parse("device_add", args)?;
+            return self.device_add_virtio("device_add", &spec);
+        }
         let mut parts = args.split(',');
         let driver = parts.next().unwrap_or("").trim();
         let (mut id, mut addr, mut size, mut irq) = (None, None, None, None);
@@ -338,9 +367,13 @@ impl Monitor {
                     "device_add: '{id}' NS16550A at {addr:#x}, PLIC source {source}\n"
                 ))
             }
-            "" => Err("device_add: which driver? (ram, uart)".to_string()),
+            "" => Err(
+                "device_add: which driver? (ram, uart, virtio-blk-device, virtio-rng-device)"
+                    .to_string(),
+            ),
             other => Err(format!(
-                "device_add: unknown driver '{other}' (available: ram, uart)"
+                "device_add: unknown driver '{other}' (available: ram, uart, \
+                 virtio-blk-device, virtio-rng-device)"
             )),
         }
     }
@@ -628,11 +661,16 @@ impl Monitor {
         destroyed.map_err(|e| format!("device_del: {e}"))?;
         committed.map_err(|e| format!("device_del: {e}"))?;
         self.board.devices.wiring.disconnect_dead(&g);
+        drop(g);
+        self.virtio.unplug(self.board, owner);
         Ok(owner)
     }
 
     /// Whether the unplug of `owner` is complete; takes the blocks it released.
     pub fn unplug_done(&self, owner: OwnerHandle) -> bool {
+        if self.virtio.drained(self.board, owner) == Some(false) {
+            return false;
+        }
         let mut g = self.board.devices.memory.lock();
         let done = g.unplug_complete(owner);
         while let Some(block) = g.take_released_ram() {

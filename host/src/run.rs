@@ -10,7 +10,8 @@
 //! * The console on its own thread ([`crate::console`]); `Ctrl-A c` toggles it into the
 //!   monitor ([`fief_host::monitor`]), which `--monitor unix:PATH` also serves on a socket.
 //! * [`DMA_WORKERS`] DMA worker threads ([`fief_host::dma_workers`]) run the DMA engine's
-//!   transfers beside the harts; the engine's `START` rings their doorbell.
+//!   transfers and the virtio devices' requests beside the harts; the engine's `START` and
+//!   a virtio `QueueNotify` ring their doorbell.
 //! * With `-s`/`--gdb`, hart 0 runs on a `gdb` thread instead, under the debugger's
 //!   control between its commands ([`crate::gdb`]); `--trace insn` single-steps the harts.
 //! * Images are read with their sizes checked first ([`fief_host::images`]) and loaded
@@ -41,8 +42,13 @@ use fief_core::memory::GuestAddress;
 use fief_core::memory::{AccessSize, MemTxAttrs, RamBlock};
 use fief_host::images::{read_image, ImageFile, Role};
 
+use fief_boards::dma::StepOutcome;
+use fief_boards::virt32::VIRTIO_BASE;
+use fief_boards::virtio::mmio::MAX_QUEUES;
+use fief_boards::virtio::Transport;
 use fief_host::dma_workers::DmaWorkers;
 use fief_host::monitor::{self, Monitor};
+use fief_host::virtio_host::{DeviceSpec, DriveSpec};
 
 use crate::console::{self, RawMode, Serial};
 use crate::gdb;
@@ -146,6 +152,19 @@ pub struct RunArgs {
     /// `-S`).
     #[arg(short = 'S')]
     pub freeze: bool,
+    /// A disk image for a virtio-blk: `file=PATH,format=raw,if=none,id=ID[,readonly=on]`
+    /// (QEMU's `-drive`; may be repeated).
+    #[arg(long = "drive", action = clap::ArgAction::Append)]
+    pub drive: Vec<String>,
+    /// A virtio device: `virtio-blk-device,drive=ID[,id=NAME]` or
+    /// `virtio-rng-device[,id=NAME]` (QEMU's `-device`; may be repeated). The first goes
+    /// in the virtio-mmio slot with the highest address, as on QEMU.
+    #[arg(long = "device", action = clap::ArgAction::Append)]
+    pub device: Vec<String>,
+    /// `virtio-mmio.force-legacy=false` selects the modern virtio-mmio layout (version 2);
+    /// the default is the legacy one (version 1), as QEMU 7.2's.
+    #[arg(long = "global", action = clap::ArgAction::Append)]
+    pub global: Vec<String>,
 }
 
 impl RunArgs {
@@ -171,6 +190,9 @@ impl RunArgs {
             gdb: None,
             gdb_default: false,
             freeze: false,
+            drive: Vec::new(),
+            device: Vec::new(),
+            global: Vec::new(),
         }
     }
 }
@@ -428,6 +450,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         return Err("the gdb stub serves one hart: use --smp 1".to_string());
     }
     let machine = args.board.machine()?;
+    let virtio = VirtioArgs::parse(args)?;
     // Every file is read, its size checked against RAM, before the board is built.
     let files = Files::read(args, parse_size(&args.board.memory)?)?;
     let listener = gdb_spec.as_deref().map(gdb::listen).transpose()?;
@@ -466,13 +489,25 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
 
     let quit: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
     let limit_hit = AtomicBool::new(false);
-    let workers = DmaWorkers::spawn(DMA_WORKERS, move |c, n| board.dma_step(c, n))?;
+    let workers = DmaWorkers::spawn(DMA_WORKERS, move |c, n| worker_step(board, c, n))?;
     devices.dma.set_doorbell(workers.doorbell());
+    for (n, slot) in devices.virtio.iter().enumerate() {
+        slot.set_doorbell(workers.doorbell(), VIRTIO_CHANNEL_BASE + n * MAX_QUEUES);
+        if virtio.modern {
+            slot.set_transport(Transport::Modern);
+        }
+    }
     let monitor: &'static Monitor =
         Box::leak(Box::new(Monitor::new(board, Some(serial), move || {
             quit.store(true, Ordering::Release);
             devices.harts.stop_all();
         })));
+    for drive in virtio.drives {
+        monitor.virtio().add_drive(drive)?;
+    }
+    for device in &virtio.devices {
+        monitor.device_add_virtio("-device", device)?;
+    }
     if let Some(path) = &socket {
         monitor::serve_unix(monitor, path)?;
     }
@@ -544,6 +579,71 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         }
         None => 0,
     })
+}
+
+/// The first DMA worker channel of the virtio queues: slot n's queue q is channel
+/// `VIRTIO_CHANNEL_BASE + n * MAX_QUEUES + q` (the DMA engine's are below).
+pub const VIRTIO_CHANNEL_BASE: usize = 8;
+
+/// A DMA worker's step: a DMA engine channel, or one request of a virtio queue (whose
+/// faults, a guest's broken queue, are reported here with one line each).
+fn worker_step(board: &'static Virt32<'static>, channel: usize, chunks: usize) -> StepOutcome {
+    if channel < VIRTIO_CHANNEL_BASE {
+        return board.dma_step(channel, chunks);
+    }
+    let (slot, queue) = (
+        (channel - VIRTIO_CHANNEL_BASE) / MAX_QUEUES,
+        (channel - VIRTIO_CHANNEL_BASE) % MAX_QUEUES,
+    );
+    let outcome = board.virtio_step(slot, queue);
+    if let Some(fault) = board.devices.virtio.get(slot).and_then(|s| s.take_error()) {
+        eprintln!(
+            "fief: virtio-mmio slot {slot} ({:#x}), queue {}: {}; the device waits for a reset",
+            VIRTIO_BASE + 0x1000 * slot as u64,
+            fault.queue,
+            fault.error
+        );
+    }
+    outcome
+}
+
+/// The virtio part of the command line, checked before anything is built.
+struct VirtioArgs {
+    drives: Vec<DriveSpec>,
+    devices: Vec<DeviceSpec>,
+    modern: bool,
+}
+
+impl VirtioArgs {
+    fn parse(args: &RunArgs) -> Result<VirtioArgs, String> {
+        let mut modern = false;
+        for g in &args.global {
+            modern = match g.as_str() {
+                "virtio-mmio.force-legacy=false" | "virtio-mmio.force-legacy=off" => true,
+                "virtio-mmio.force-legacy=true" | "virtio-mmio.force-legacy=on" => false,
+                other => {
+                    return Err(format!(
+                    "-global {other}: not taken (Fief takes virtio-mmio.force-legacy=false|true)"
+                ))
+                }
+            };
+        }
+        let drives = args
+            .drive
+            .iter()
+            .map(|d| DriveSpec::parse(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let devices = args
+            .device
+            .iter()
+            .map(|d| DeviceSpec::parse("-device", d))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(VirtioArgs {
+            drives,
+            devices,
+            modern,
+        })
+    }
 }
 
 /// What one round of hart threads runs with.

@@ -238,30 +238,37 @@ impl<'a> VirtioMmio<'a> {
         *self.doorbell.lock() = Some((doorbell, base));
     }
 
-    /// Plugs `device` into the empty slot (its state reset); `false` if the slot is taken.
+    /// Plugs `device` into the empty slot (its state reset); `false` if the slot is taken
+    /// or requests of the previous device are still in flight.
     pub fn plug(&self, device: &'a dyn VirtioDevice) -> bool {
         let mut d = self.device.lock();
-        if d.is_some() {
+        if d.is_some() || self.in_flight() != 0 {
             return false;
         }
-        *self.state.lock() = State::RESET;
+        self.reset_state(&mut self.state.lock(), None);
         device.reset();
         *d = Some(device);
         true
     }
 
-    /// Takes the device out: no new request is taken from now on; requests in flight end
-    /// on their own ([`VirtioMmio::in_flight`] tells when). The slot answers as an empty
-    /// one and its interrupt is lowered.
+    /// Takes the device out: from now on the slot answers as an empty one and no new
+    /// request is taken. Requests already taken end on their own and still go on the used
+    /// ring (completed, or with an I/O error status): [`VirtioMmio::in_flight`] says when
+    /// none is left; then [`VirtioMmio::release`] clears the slot.
     pub fn unplug(&self) -> Option<&'a dyn VirtioDevice> {
         let device = self.device.lock().take();
-        let mut s = self.state.lock();
-        let epoch = s.epoch.wrapping_add(1);
-        *s = State::RESET;
-        s.epoch = epoch;
         self.pending.store(0, Ordering::SeqCst);
-        self.irq.set(false);
         device
+    }
+
+    /// After an unplug, once nothing is in flight: the driver state goes and the
+    /// interrupt is lowered. `false` (nothing done) while requests are in flight.
+    pub fn release(&self) -> bool {
+        if self.in_flight() != 0 || self.is_plugged() {
+            return false;
+        }
+        self.reset_state(&mut self.state.lock(), None);
+        true
     }
 
     /// Whether a device is plugged.

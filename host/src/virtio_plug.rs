@@ -1,0 +1,218 @@
+//! Plugging virtio devices into `virt32`'s slots, from the command line (`-drive`,
+//! `-device`) and the monitor (`device_add virtio-blk-device,drive=ID,id=NAME`,
+//! `device_add virtio-rng-device,id=NAME`, `device_del NAME`), while the guest runs.
+//!
+//! A device takes the free slot with the highest address first, as QEMU's `virt` fills
+//! them (the first `-device` lands at `0x1000_8000`). Each plugged device is an owner
+//! named by its id (in `info qtree`); the drive it uses is busy until its unplug completes.
+//! An unplug takes the device out of its slot at once (the slot answers as an empty one,
+//! no new request is taken) and completes once no request is in flight any more, every
+//! request taken before it having gone to the used ring, completed or with an I/O error,
+//! and its owner's unplug is complete: then no lease of the device can reach guest memory.
+//!
+//! Device models live for the process (the slot's reference is `'static`): a disk's model
+//! is made once per drive and reused by later plugs of that drive; one entropy model
+//! serves every virtio-rng.
+
+use std::sync::Mutex;
+
+use fief_boards::virt32::{Virt32, VIRTIO_SLOTS};
+use fief_boards::virtio::blk::VirtioBlk;
+use fief_boards::virtio::rng::VirtioRng;
+use fief_boards::virtio::VirtioDevice;
+use fief_core::owner::OwnerHandle;
+
+use crate::virtio_host::{valid_id, DeviceSpec, DriveSpec, FileDisk, HostEntropy};
+
+struct Drive {
+    spec: DriveSpec,
+    model: &'static VirtioBlk<'static>,
+    /// The device using it.
+    user: Option<OwnerHandle>,
+}
+
+struct Plugged {
+    owner: OwnerHandle,
+    slot: usize,
+    drive: Option<String>,
+    kind: &'static str,
+}
+
+/// The virtio devices of one board (see the [module docs](self)).
+pub struct VirtioPlugs {
+    drives: Mutex<Vec<Drive>>,
+    plugged: Mutex<Vec<Plugged>>,
+    rng: &'static VirtioRng<'static>,
+}
+
+impl Default for VirtioPlugs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl VirtioPlugs {
+    /// No drives, nothing plugged.
+    pub fn new() -> VirtioPlugs {
+        VirtioPlugs {
+            drives: Mutex::new(Vec::new()),
+            plugged: Mutex::new(Vec::new()),
+            rng: Box::leak(Box::new(VirtioRng::new(&HostEntropy))),
+        }
+    }
+
+    /// Opens the drive's file (a missing file, or a read-only one for a writable drive,
+    /// is a clear error) and keeps it for `-device ...,drive=ID`.
+    pub fn add_drive(&self, spec: DriveSpec) -> Result<(), String> {
+        let mut drives = self.drives.lock().map_err(|_| "drive table poisoned")?;
+        if drives.iter().any(|d| d.spec.id == spec.id) {
+            return Err(format!(
+                "-drive: a drive with id '{}' exists already",
+                spec.id
+            ));
+        }
+        let disk: &'static FileDisk =
+            Box::leak(Box::new(FileDisk::open(&spec.file, spec.read_only)?));
+        let model = Box::leak(Box::new(VirtioBlk::new(disk, &spec.id)));
+        drives.push(Drive {
+            spec,
+            model,
+            user: None,
+        });
+        Ok(())
+    }
+
+    /// Plugs the device `spec` asks for into the highest free slot; returns its id and
+    /// slot.
+    pub fn plug(
+        &self,
+        board: &Virt32<'static>,
+        option: &str,
+        spec: &DeviceSpec,
+    ) -> Result<(String, usize), String> {
+        let mut drives = self.drives.lock().map_err(|_| "drive table poisoned")?;
+        let mut plugged = self.plugged.lock().map_err(|_| "device table poisoned")?;
+        let slots = &board.devices.virtio;
+        let slot = (0..VIRTIO_SLOTS)
+            .rev()
+            .find(|&n| !slots[n].is_plugged() && !plugged.iter().any(|p| p.slot == n))
+            .ok_or_else(|| format!("{option}: all {VIRTIO_SLOTS} virtio-mmio slots are in use"))?;
+        let (device, kind, drive): (&'static dyn VirtioDevice, _, _) = match spec {
+            DeviceSpec::Blk { drive, .. } => {
+                let d = drives
+                    .iter_mut()
+                    .find(|d| &d.spec.id == drive)
+                    .ok_or_else(|| {
+                        format!("{option}: no drive '{drive}' (give -drive ...,id={drive})")
+                    })?;
+                if d.user.is_some() {
+                    return Err(format!(
+                        "{option}: drive '{drive}' is in use by another device"
+                    ));
+                }
+                (d.model, "virtio-blk-device", Some(drive.clone()))
+            }
+            DeviceSpec::Rng { .. } => (self.rng, "virtio-rng-device", None),
+        };
+        let id = match spec.id() {
+            Some(id) => id.to_string(),
+            None => format!("virtio{slot}-{}", kind.trim_end_matches("-device")),
+        };
+        if !valid_id(&id) {
+            return Err(format!("{option}: bad id '{id}'"));
+        }
+        let owner = {
+            let mut g = board.devices.memory.lock();
+            let root = g.root_owner().map_err(|e| format!("{option}: {e}"))?;
+            if Self::named(&g, &id) {
+                return Err(format!("{option}: a device named '{id}' exists already"));
+            }
+            g.begin();
+            let made = g
+                .create_owner(root, &id)
+                .and_then(|o| g.realize(o).map(|_| o));
+            let committed = g.commit();
+            let owner = made.map_err(|e| format!("{option}: {e}"))?;
+            committed.map_err(|e| format!("{option}: {e}"))?;
+            owner
+        };
+        if !slots[slot].plug(device) {
+            return Err(format!("{option}: virtio slot {slot} is busy"));
+        }
+        if let Some(name) = &drive {
+            if let Some(d) = drives.iter_mut().find(|d| &d.spec.id == name) {
+                d.user = Some(owner);
+            }
+        }
+        plugged.push(Plugged {
+            owner,
+            slot,
+            drive,
+            kind,
+        });
+        Ok((id, slot))
+    }
+
+    fn named<const R: usize, const O: usize, const S: usize, const F: usize>(
+        g: &fief_core::memory::TopologyGuard<'_, '_, R, O, S, F>,
+        id: &str,
+    ) -> bool {
+        let Ok(root) = g.root_owner() else {
+            return false;
+        };
+        let mut stack = vec![root];
+        while let Some(o) = stack.pop() {
+            if o != root && g.owner_info(o).is_ok_and(|i| i.name.as_str() == id) {
+                return true;
+            }
+            if let Ok(children) = g.owner_children(o) {
+                stack.extend(children);
+            }
+        }
+        false
+    }
+
+    /// Whether `owner` is a plugged virtio device; if so takes it out of its slot (the
+    /// owner itself is destroyed by the caller).
+    pub fn unplug(&self, board: &Virt32<'static>, owner: OwnerHandle) -> bool {
+        let Ok(plugged) = self.plugged.lock() else {
+            return false;
+        };
+        match plugged.iter().find(|p| p.owner == owner) {
+            Some(p) => {
+                board.devices.virtio[p.slot].unplug();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// For an unplugging virtio device `owner`: whether its requests have all ended
+    /// (`None` if `owner` is not one). When they have, the slot and the drive are freed.
+    pub fn drained(&self, board: &Virt32<'static>, owner: OwnerHandle) -> Option<bool> {
+        let mut plugged = self.plugged.lock().ok()?;
+        let i = plugged.iter().position(|p| p.owner == owner)?;
+        let slot = &board.devices.virtio[plugged[i].slot];
+        if slot.is_plugged() {
+            return Some(false); // not unplugged yet
+        }
+        if !slot.release() {
+            return Some(false);
+        }
+        let p = plugged.swap_remove(i);
+        if let (Some(name), Ok(mut drives)) = (p.drive, self.drives.lock()) {
+            if let Some(d) = drives.iter_mut().find(|d| d.spec.id == name) {
+                d.user = None;
+            }
+        }
+        Some(true)
+    }
+
+    /// `(slot, kind)` of every plugged device.
+    pub fn list(&self) -> Vec<(usize, &'static str)> {
+        self.plugged
+            .lock()
+            .map(|p| p.iter().map(|p| (p.slot, p.kind)).collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,283 @@
+//! virtio devices through `fief run` and the monitor: Fief's own bare-metal driver
+//! (`firmware/virtio_drv.c`) against QEMU with copies of the same generated disk image
+//! (console output, exit status and the disk afterwards), both register layouts, read-only
+//! drives; the command line's errors; hot-plug of virtio devices through the monitor while
+//! the board runs.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fief_boards::dma::StepOutcome;
+use fief_boards::virt32::{Virt32, Virt32Devices, VIRTIO_BASE};
+use fief_boards::virtio::mmio::MAX_QUEUES;
+use fief_core::memory::{AccessSize, GuestAddress, MemTxAttrs, RamBlock};
+use fief_host::dma_workers::DmaWorkers;
+use fief_host::monitor::{Monitor, Unplug};
+use fief_host::virtio_host::DriveSpec;
+use fief_tests::qemu::qemu_with;
+
+fn driver() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware/virtio_drv.elf")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fief-virtio-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// A disk image of `sectors` sectors of seeded bytes (xorshift).
+fn image(path: &Path, sectors: usize, seed: u32) {
+    let mut x = seed | 1;
+    let bytes: Vec<u8> = (0..sectors * 512)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn fief(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fief"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The driver on QEMU and on Fief, each with its own copy of one generated image, plus
+/// `extra` options; both outputs must match and the disks must end the same.
+fn diff(tag: &str, drive_opts: &str, extra: &[&str]) -> String {
+    let original = temp(&format!("{tag}.img"));
+    image(&original, 256, 0x5eed);
+    let (q_img, f_img) = (temp(&format!("{tag}-q.img")), temp(&format!("{tag}-f.img")));
+    std::fs::copy(&original, &q_img).unwrap();
+    std::fs::copy(&original, &f_img).unwrap();
+    let drive = |p: &Path| format!("file={},format=raw,if=none,id=hd0{drive_opts}", p.display());
+    let (q_drive, f_drive) = (drive(&q_img), drive(&f_img));
+    let mut q_args = vec!["-drive", &q_drive, "-device", "virtio-blk-device,drive=hd0"];
+    q_args.extend_from_slice(&["-device", "virtio-rng-device"]);
+    q_args.extend_from_slice(extra);
+    let (q_out, q_status) = qemu_with(&q_args, &driver(), Duration::from_secs(30));
+    let k = driver();
+    let mut f_args = vec![
+        "run",
+        "-M",
+        "virt",
+        "-bios",
+        "none",
+        "-kernel",
+        k.to_str().unwrap(),
+    ];
+    f_args.extend_from_slice(&q_args);
+    f_args[8] = &f_drive;
+    let (f_status, f_out, f_err) = fief(&f_args);
+    assert_eq!(
+        (f_out.as_str(), Some(f_status)),
+        (q_out.as_str(), q_status),
+        "{tag}: Fief (left) and QEMU (right) differ; Fief said {f_err}"
+    );
+    assert_eq!(q_status, Some(0), "{q_out}");
+    assert!(q_out.contains("virtio: done"), "{q_out}");
+    assert!(
+        std::fs::read(&q_img).unwrap() == std::fs::read(&f_img).unwrap(),
+        "{tag}: the disks differ after the run"
+    );
+    q_out
+}
+
+#[test]
+fn driver_matches_qemu_on_the_legacy_layout() {
+    let out = diff("legacy", "", &[]);
+    assert!(out.contains("slot 7: version 1 device 2"), "{out}");
+    assert!(
+        out.contains("write status 0, flush status 0, read back status 0"),
+        "{out}"
+    );
+    assert!(out.contains("read past the end: status 1"), "{out}");
+    assert!(out.contains("rng: 64 bytes, random"), "{out}");
+    // The write reached the file.
+    let disk = std::fs::read(temp("legacy-f.img")).unwrap();
+    let expected: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 3) as u8).collect();
+    assert_eq!(&disk[8 * 512..8 * 512 + 4096], &expected[..]);
+}
+
+#[test]
+fn driver_matches_qemu_on_the_modern_layout() {
+    let out = diff("modern", "", &["-global", "virtio-mmio.force-legacy=false"]);
+    assert!(out.contains("slot 7: version 2 device 2"), "{out}");
+}
+
+#[test]
+fn driver_matches_qemu_on_a_read_only_drive() {
+    let out = diff("ro", ",readonly=on", &[]);
+    assert!(out.contains("write status 1"), "{out}");
+    let disk = std::fs::read(temp("ro-f.img")).unwrap();
+    let original = std::fs::read(temp("ro.img")).unwrap();
+    assert!(disk == original, "a read-only drive was written");
+}
+
+/// One line on stderr starting `fief: `, a failure status, no panic.
+fn one_line_error(args: &[&str]) -> String {
+    let (code, _, stderr) = fief(args);
+    assert_ne!(code, 0, "{args:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    assert!(stderr.starts_with("fief: "), "{stderr}");
+    stderr
+}
+
+#[test]
+fn bad_drives_and_devices_are_one_line_errors() {
+    let k = driver();
+    let k = k.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = vec!["run", "-bios", "none", "-kernel", k];
+        a.extend_from_slice(extra);
+        one_line_error(&a)
+    };
+    let missing = temp("missing.img");
+    let e = run(&[
+        "-drive",
+        &format!("file={},format=raw,if=none,id=d", missing.display()),
+    ]);
+    assert!(e.contains("No such file"), "{e}");
+    let ro = temp("readonly.img");
+    image(&ro, 8, 1);
+    let mut perm = std::fs::metadata(&ro).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o444);
+    std::fs::set_permissions(&ro, perm).unwrap();
+    let e = run(&[
+        "-drive",
+        &format!("file={},format=raw,if=none,id=d", ro.display()),
+    ]);
+    assert!(
+        e.contains("read-only file") && e.contains("readonly=on"),
+        "{e}"
+    );
+    let e = run(&[
+        "-drive",
+        &format!("file={},format=qcow2,if=none,id=d", ro.display()),
+    ]);
+    assert!(e.contains("raw images only"), "{e}");
+    let e = run(&["-device", "virtio-net-device,netdev=n0"]);
+    assert!(e.contains("'virtio-net-device' is not taken"), "{e}");
+    let e = run(&["-device", "virtio-blk-device,drive=nope"]);
+    assert!(e.contains("no drive 'nope'"), "{e}");
+    let e = run(&["-global", "virtio-mmio.foo=1"]);
+    assert!(e.contains("not taken"), "{e}");
+    let e = run(&["-device", "virtio-rng-device,serial=x"]);
+    assert!(e.contains("property 'serial'"), "{e}");
+    // A read-only file is fine for a read-only drive.
+    let (code, out, err) = fief(&[
+        "run",
+        "-bios",
+        "none",
+        "-kernel",
+        k,
+        "-drive",
+        &format!("file={},format=raw,if=none,id=d,readonly=on", ro.display()),
+        "-device",
+        "virtio-blk-device,drive=d",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("write status 1"), "{out}");
+}
+
+fn board() -> &'static Virt32<'static> {
+    let devices: &'static Virt32Devices<'static> = Box::leak(Box::new(Virt32Devices::new()));
+    let ram = RamBlock::new(Box::leak(vec![0u8; 1 << 20].into_boxed_slice()));
+    Box::leak(Box::new(Virt32::build(devices, ram, 1).unwrap()))
+}
+
+fn device_id(board: &Virt32<'static>, slot: u64) -> u64 {
+    board
+        .space()
+        .read(
+            GuestAddress(VIRTIO_BASE + 0x1000 * slot + 8),
+            AccessSize::Word,
+            MemTxAttrs::UNSPECIFIED,
+        )
+        .0
+}
+
+#[test]
+fn monitor_plugs_and_unplugs_virtio_devices_while_the_board_runs() {
+    let board = board();
+    let workers = DmaWorkers::spawn(2, move |c, n| {
+        if c < 8 {
+            board.dma_step(c, n)
+        } else {
+            board.virtio_step((c - 8) / MAX_QUEUES, (c - 8) % MAX_QUEUES)
+        }
+    })
+    .unwrap();
+    for (n, s) in board.devices.virtio.iter().enumerate() {
+        s.set_doorbell(workers.doorbell(), 8 + n * MAX_QUEUES);
+    }
+    let monitor = Monitor::new(board, None, || {});
+    let img = temp("hot.img");
+    image(&img, 16, 3);
+    monitor
+        .virtio()
+        .add_drive(
+            DriveSpec::parse(&format!("file={},format=raw,if=none,id=hd0", img.display())).unwrap(),
+        )
+        .unwrap();
+    let reply = monitor
+        .execute("device_add virtio-blk-device,drive=hd0,id=disk")
+        .text;
+    assert!(
+        reply.contains("slot 7 at 0x10008000, PLIC source 8"),
+        "{reply}"
+    );
+    assert_eq!(device_id(board, 7), 2);
+    // The drive is in use; another blk over it is refused.
+    let reply = monitor
+        .execute("device_add virtio-blk-device,drive=hd0,id=disk2")
+        .text;
+    assert!(reply.contains("drive 'hd0' is in use"), "{reply}");
+    let reply = monitor.execute("device_add virtio-rng-device,id=rng").text;
+    assert!(reply.contains("slot 6"), "{reply}");
+    assert!(monitor
+        .execute("info qtree")
+        .text
+        .contains("dev: disk, realized"));
+    // Fill the other slots; the ninth device finds none free.
+    for i in 0..6 {
+        let r = monitor
+            .execute(&format!("device_add virtio-rng-device,id=r{i}"))
+            .text;
+        assert!(r.contains(&format!("slot {}", 5 - i)), "{r}");
+    }
+    let r = monitor.execute("device_add virtio-rng-device,id=r9").text;
+    assert!(r.contains("all 8 virtio-mmio slots are in use"), "{r}");
+    // Unplug: the slot answers as an empty one, the drive is free again.
+    assert_eq!(
+        monitor.device_del("disk", Duration::from_secs(5)).unwrap(),
+        Unplug::Complete
+    );
+    assert_eq!(device_id(board, 7), 0);
+    let reply = monitor
+        .execute("device_add virtio-blk-device,drive=hd0,id=disk")
+        .text;
+    assert!(reply.contains("slot 7"), "{reply}");
+    assert_eq!(device_id(board, 7), 2);
+    // The slots themselves are the board's, not hot-pluggable.
+    assert!(monitor
+        .execute("device_del virtio3")
+        .text
+        .contains("not hot-pluggable"));
+    assert_eq!(board.virtio_step(7, 0), StepOutcome::Idle);
+    drop(workers);
+}
