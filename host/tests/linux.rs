@@ -1,5 +1,5 @@
 //! A Linux guest: Debian's 6.12 kernel built for rv32 by `scripts/build-linux` (config
-//! `tests/linux/fief.config`, `/init` from `tests/linux/init.c`) boots on Fief with the
+//! `tests/linux/common.config` + `rv32.config`, `/init` from `tests/linux/init.c`) boots on Fief with the
 //! bundled SBI firmware (no `-bios`) to init's last line and powers off (exit 0), with one and
 //! four harts; QEMU runs the same kernel with the same firmware (`-bios fief-sbi.elf`: QEMU
 //! 7.2 as Debian ships it has no riscv32 OpenSBI) and init prints the same lines.

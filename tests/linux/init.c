@@ -5,14 +5,18 @@
 // relies on from the machine: /proc/cpuinfo and /proc/interrupts, fork/exec/wait, pipes,
 // signals, nanosleep against the RTC and the timer, mmap of anonymous and file pages, a few
 // MiB of memory traffic with a checksum, every hart running a task, a deliberate SIGSEGV
-// caught by a child; then it powers the machine off.
+// caught by a child; on a kernel with the FPU (rv64), two processes whose FP registers and
+// fcsr survive being switched against each other on one hart; with a virtio disk (/dev/vda,
+// ext2), a file read, written, synced and read back; with virtio-rng, /dev/hwrng read; then it
+// powers the machine off.
 //
 // Every line it prints starts with "init: " and is the same on every machine that runs the
 // kernel correctly (no timings, no addresses), so the host tests compare these lines between
 // Fief and QEMU. The last line is "init: all checks passed" or "init: FAILED (N checks)".
 //
 // rv32 Linux has only the 64-bit-time system calls (clock_gettime64, ...) and no wait4, so
-// those are called directly with my_syscallN; nolibc covers the rest.
+// those are called directly with my_syscallN (rv64's clock_gettime takes the same 64-bit
+// timespec); nolibc covers the rest.
 
 #include <linux/reboot.h>
 #include <linux/rtc.h>
@@ -33,6 +37,14 @@ static int failures;
 
 // ---- raw system calls rv32 needs --------------------------------------------------------
 
+#ifdef __NR_clock_gettime64
+#define NR_CLOCK_GETTIME __NR_clock_gettime64
+#define NR_CLOCK_NANOSLEEP __NR_clock_nanosleep_time64
+#else
+#define NR_CLOCK_GETTIME __NR_clock_gettime
+#define NR_CLOCK_NANOSLEEP __NR_clock_nanosleep
+#endif
+
 // No 64-bit division below: there is no libgcc for rv32 in Debian's cross compiler.
 struct ktimespec64 {
 	long long tv_sec;
@@ -43,7 +55,7 @@ struct ktimespec64 {
 static unsigned int now_ms(int clock)
 {
 	struct ktimespec64 ts;
-	if (my_syscall2(__NR_clock_gettime64, clock, &ts) != 0)
+	if (my_syscall2(NR_CLOCK_GETTIME, clock, &ts) != 0)
 		return 0;
 	return (unsigned int)ts.tv_sec * 1000u + (unsigned int)ts.tv_nsec / 1000000u;
 }
@@ -51,7 +63,7 @@ static unsigned int now_ms(int clock)
 static int sleep_ms(unsigned int ms)
 {
 	struct ktimespec64 ts = { ms / 1000u, (ms % 1000u) * 1000000u };
-	return my_syscall4(__NR_clock_nanosleep_time64, 1 /* CLOCK_MONOTONIC */, 0, &ts, 0);
+	return my_syscall4(NR_CLOCK_NANOSLEEP, 1 /* CLOCK_MONOTONIC */, 0, &ts, 0);
 }
 
 static __attribute__((noreturn)) void _exit(int code)
@@ -141,8 +153,19 @@ static int check_proc(void)
 	CHECK(n > 0, "/proc/cpuinfo unreadable");
 	int cpus = count(big, "processor\t:");
 	CHECK(cpus >= 1, "no processor in /proc/cpuinfo");
-	CHECK(count(big, "mmu\t\t: sv32") == cpus, "mmu is not sv32 on every hart");
-	SAY("cpuinfo: %d harts, mmu sv32\n", cpus);
+	// The paging mode of the first hart (sv32; sv39, sv48 or sv57), the same on every hart.
+	char mmu[8] = "none";
+	const char *m = strstr(big, "mmu\t\t: ");
+	if (m) {
+		int i = 0;
+		for (m += 6; i < 7 && ((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= '0' && m[i] <= '9')); i++)
+			mmu[i] = m[i];
+		mmu[i] = 0;
+	}
+	char line[24] = "mmu\t\t: ";
+	strlcat(line, mmu, sizeof(line));
+	CHECK(count(big, line) == cpus, "mmu is not %s on every hart", mmu);
+	SAY("cpuinfo: %d harts, mmu %s\n", cpus, mmu);
 
 	n = read_file("/proc/interrupts", big, sizeof(big));
 	CHECK(n > 0, "/proc/interrupts unreadable");
@@ -389,6 +412,145 @@ static void check_segv(void)
 	SAY("segv: handled in one child, fatal in another\n");
 }
 
+// ---- FP context switching (kernels with the FPU) -------------------------------------------
+
+#ifdef __riscv_flen
+// A chain of dependent FP operations (fmadd, div, sqrt, conversions) whose result depends on
+// every step; `yield` gives the hart to the other process between steps when set, so the
+// values live in FP registers across context switches.
+static double fsqrt(double x)
+{
+	double r;
+	__asm__("fsqrt.d %0, %1" : "=f"(r) : "f"(x));
+	return r;
+}
+
+static unsigned long long fp_chain(double seed, int steps, int yield)
+{
+	double a = seed, b = 1.0 / seed, c = seed * 0.5;
+	for (int i = 0; i < steps; i++) {
+		a = __builtin_fma(a, b, c) / (1.0 + c * c);
+		b = fsqrt(a * a + 1.0) - b * 0.25;
+		c = c * 0.75 + (double)(float)(a - b);
+		if (yield)
+			my_syscall0(__NR_sched_yield);
+	}
+	union { double d; unsigned long long u; } r = { a + b * 3.0 + c * 7.0 };
+	return r.u;
+}
+
+static unsigned int read_fflags(void)
+{
+	unsigned int f;
+	__asm__ volatile("frflags %0" : "=r"(f));
+	return f;
+}
+
+static void check_fp(void)
+{
+	const int steps = 2000;
+	unsigned long long want[2] = { fp_chain(1.25, steps, 0), fp_chain(3.5, steps, 0) };
+	int pids[2];
+	for (int k = 0; k < 2; k++) {
+		pids[k] = fork();
+		if (pids[k] == 0) {
+			// Both on hart 0, so every yield switches between the two.
+			unsigned long mask = 1;
+			if (my_syscall3(__NR_sched_setaffinity, 0, sizeof(mask), &mask) != 0)
+				_exit(101);
+			// Process 0 keeps fflags clear; process 1 accrues inexact (NX) and keeps it.
+			__asm__ volatile("fsflags zero");
+			unsigned long long got = fp_chain(k ? 3.5 : 1.25, steps, 1);
+			unsigned int flags = read_fflags();
+			if (k == 0)
+				__asm__ volatile("fsflags zero");
+			for (int i = 0; i < 200; i++)
+				my_syscall0(__NR_sched_yield);
+			unsigned int after = read_fflags();
+			if (got != want[k])
+				_exit(102);
+			if ((flags & 1) == 0 || (k == 0 && after != 0) || (k == 1 && after != flags))
+				_exit(103);
+			_exit(0);
+		}
+	}
+	int ok = 0;
+	for (int k = 0; k < 2; k++) {
+		int code = wait_child(pids[k]);
+		CHECK(code == 0, "FP process %d: code %d", k, code);
+		ok += code == 0;
+	}
+	SAY("fp: %d processes kept their FP registers and fflags across %d switches\n", ok, steps);
+}
+#endif
+
+// ---- virtio devices (when the machine has them) --------------------------------------------
+
+// The sum of `n` bytes, rotated: order-sensitive.
+static unsigned int checksum(const unsigned char *p, int n)
+{
+	unsigned int sum = 0;
+	for (int i = 0; i < n; i++)
+		sum = (sum << 5 | sum >> 27) ^ p[i];
+	return sum;
+}
+
+// The disk (/dev/vda) holds an ext2 file system the host made, with /hello.txt; init reads
+// it, writes /written.bin (64 KiB of a known pattern), syncs, reads it back, unmounts. The host
+// test then reads written.bin out of the image file.
+static void check_disk(void)
+{
+	int fd = open("/dev/vda", O_RDONLY, 0);
+	if (fd < 0) {
+		SAY("disk: none\n");
+		return;
+	}
+	close(fd);
+	CHECK(mount("/dev/vda", "/mnt", "ext2", 0, NULL) == 0, "mount /dev/vda on /mnt failed");
+	int n = read_file("/mnt/hello.txt", big, sizeof(big));
+	CHECK(n > 0, "/mnt/hello.txt unreadable");
+	SAY("disk: hello.txt has %d bytes, checksum %08x\n", n, checksum((unsigned char *)big, n > 0 ? n : 0));
+
+	static unsigned char pattern[65536];
+	unsigned int s = 777;
+	for (int i = 0; i < (int)sizeof(pattern); i++)
+		pattern[i] = lcg(&s) >> 24;
+	fd = open("/mnt/written.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0, "cannot create /mnt/written.bin");
+	if (fd >= 0) {
+		CHECK(write(fd, pattern, sizeof(pattern)) == (int)sizeof(pattern), "short write");
+		CHECK(fsync(fd) == 0, "fsync failed");
+		close(fd);
+	}
+	my_syscall0(__NR_sync);
+	memset(pattern, 0, sizeof(pattern));
+	fd = open("/mnt/written.bin", O_RDONLY, 0);
+	int got = 0, r;
+	while (fd >= 0 && got < (int)sizeof(pattern) && (r = read(fd, pattern + got, sizeof(pattern) - got)) > 0)
+		got += r;
+	if (fd >= 0)
+		close(fd);
+	CHECK(got == (int)sizeof(pattern), "read back %d bytes", got);
+	CHECK(my_syscall2(__NR_umount2, "/mnt", 0) == 0, "umount /mnt failed");
+	SAY("disk: wrote, synced and read back 64 KiB, checksum %08x\n", checksum(pattern, got));
+}
+
+static void check_rng(void)
+{
+	int fd = open("/dev/hwrng", O_RDONLY, 0);
+	if (fd < 0) {
+		SAY("rng: none\n");
+		return;
+	}
+	unsigned char buf[64];
+	int n = read(fd, buf, sizeof(buf)), zero = 0;
+	close(fd);
+	for (int i = 0; i < n; i++)
+		zero += buf[i] == 0;
+	CHECK(n == (int)sizeof(buf) && zero < 16, "/dev/hwrng: %d bytes, %d zero", n, zero);
+	SAY("rng: 64 bytes from /dev/hwrng\n");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "exec-child") == 0)
@@ -409,6 +571,11 @@ int main(int argc, char **argv)
 	check_memory();
 	check_harts(cpus);
 	check_segv();
+#ifdef __riscv_flen
+	check_fp();
+#endif
+	check_disk();
+	check_rng();
 
 	if (failures == 0)
 		SAY("all checks passed\n");
