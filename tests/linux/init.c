@@ -107,10 +107,12 @@ static int wait_child(int pid)
 	while (r == -4 /* EINTR */);
 	if (r != 0)
 		return -1000;
-	// siginfo: signo, errno, code, pid, uid, status
+	// siginfo: signo, errno, code, then the union (pid, uid, status), which 64-bit kernels
+	// align to 8 bytes.
+	const int status = sizeof(long) == 8 ? 6 : 5;
 	if (info[2] == 1 /* CLD_EXITED */)
-		return info[5];
-	return -info[5];
+		return info[status];
+	return -info[status];
 }
 
 static unsigned int lcg(unsigned int *s)
@@ -158,7 +160,7 @@ static int check_proc(void)
 	const char *m = strstr(big, "mmu\t\t: ");
 	if (m) {
 		int i = 0;
-		for (m += 6; i < 7 && ((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= '0' && m[i] <= '9')); i++)
+		for (m += strlen("mmu\t\t: "); i < 7 && ((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= '0' && m[i] <= '9')); i++)
 			mmu[i] = m[i];
 		mmu[i] = 0;
 	}
