@@ -281,3 +281,162 @@ fn monitor_plugs_and_unplugs_virtio_devices_while_the_board_runs() {
     assert_eq!(board.virtio_step(7, 0), StepOutcome::Idle);
     drop(workers);
 }
+
+/// `virtio_stress.c`'s pattern.
+fn stress_pattern(h: u32, r: u32, i: u32) -> u8 {
+    (i.wrapping_mul(31) + h * 7 + r * 13 + (i >> 8)) as u8
+}
+
+/// Four harts doing virtio-blk I/O through Fief's driver (`firmware/virtio_stress.c`), each
+/// on its own disk, while the monitor unplugs and plugs their disks and plugs and unplugs
+/// RAM: the guest checks every byte it reads back (and its blocks at the end), redoing a
+/// round whose device went away; afterwards every block of every disk file holds the last
+/// pattern written there. The unplugs must have hit the harts mid-run (reconnects > 0).
+#[test]
+fn stress_harts_doing_io_while_disks_and_ram_are_unplugged_and_plugged() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::time::Instant;
+    const ROUNDS: u32 = 40;
+    let sock = temp("stress.sock");
+    let _ = std::fs::remove_file(&sock);
+    let mut args: Vec<String> = ["run", "-bios", "none", "-smp", "4", "-m", "64M", "-kernel"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("firmware/virtio_stress.elf")
+            .display()
+            .to_string(),
+    );
+    args.push("--monitor".into());
+    args.push(format!("unix:{}", sock.display()));
+    let disks: Vec<PathBuf> = (0..4).map(|h| temp(&format!("stress{h}.img"))).collect();
+    for (h, d) in disks.iter().enumerate() {
+        image(d, 64, 77 + h as u32);
+        args.push("-drive".into());
+        args.push(format!("file={},format=raw,if=none,id=hd{h}", d.display()));
+        args.push("-device".into());
+        args.push(format!("virtio-blk-device,drive=hd{h},id=disk{h}"));
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fief"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stream = loop {
+        if let Ok(s) = UnixStream::connect(&sock) {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no monitor socket");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut out = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut until_prompt = move || -> Option<String> {
+        let mut text = Vec::new();
+        while !text.ends_with(b"(fief) ") {
+            let mut chunk = Vec::new();
+            match reader.read_until(b' ', &mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => text.extend_from_slice(&chunk),
+            }
+        }
+        Some(String::from_utf8_lossy(&text).into_owned())
+    };
+    until_prompt().unwrap();
+    let mut cmd = move |line: &str| -> Option<String> {
+        writeln!(out, "{line}").ok()?;
+        until_prompt()
+    };
+    let mut unplugs = 0;
+    let mut ram_plugs = 0;
+    'cycle: for round in 0.. {
+        let k = round % 4;
+        let Some(r) = cmd(&format!("device_del disk{k}")) else {
+            break;
+        };
+        if r.contains("unplugged") || r.contains("completes when") {
+            unplugs += 1;
+        }
+        // Plug it back (its slot frees once its requests in flight have ended).
+        loop {
+            let Some(r) = cmd(&format!(
+                "device_add virtio-blk-device,drive=hd{k},id=disk{k}"
+            )) else {
+                break 'cycle;
+            };
+            if r.contains(&format!("slot {}", 7 - k)) {
+                break;
+            }
+            assert!(
+                r.contains("in use") || r.contains("slots are in use"),
+                "{r}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let Some(r) = cmd("device_add ram,id=hot,addr=0x90000000,size=1M") else {
+            break;
+        };
+        if r.contains("RAM at") {
+            ram_plugs += 1;
+        }
+        if cmd("device_del hot").is_none() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.wait().unwrap();
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let mut reconnects = 0;
+    for h in 0..4 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("hart {h}: ok, {ROUNDS} rounds, ")))
+            .unwrap_or_else(|| panic!("hart {h} did not finish:\n{stdout}"));
+        reconnects += line
+            .split(", ")
+            .nth(2)
+            .and_then(|s| s.split(' ').next())
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap();
+    }
+    assert!(
+        unplugs >= 4 && ram_plugs >= 4,
+        "{unplugs} unplugs, {ram_plugs} RAM plugs"
+    );
+    assert!(reconnects > 0, "no unplug hit a hart mid-run:\n{stdout}");
+    // Every byte on the host's side too.
+    for (h, d) in disks.iter().enumerate() {
+        let bytes = std::fs::read(d).unwrap();
+        for k in 0..4u32 {
+            let r = ROUNDS - 4 + k;
+            let block = &bytes[(8 * 512 * k) as usize..][..4096];
+            let want: Vec<u8> = (0..4096).map(|i| stress_pattern(h as u32, r, i)).collect();
+            assert!(block == want.as_slice(), "disk {h} block {k}");
+        }
+    }
+    eprintln!("{unplugs} disk unplugs, {ram_plugs} RAM plugs, {reconnects} reconnects");
+}
