@@ -34,6 +34,19 @@ pub const DEVIATIONS: &[(&str, &str)] = &[
          say which; the generator's SCs only go to its always-writable data area",
     ),
     (
+        "PBMT with menvcfg.PBMTE clear (avoided)",
+        "with Svpbmt, a PTE's PBMT field is reserved while menvcfg.PBMTE is 0 and a nonzero \
+         value page-faults (the Svpbmt chapter); QEMU 7.2 with svpbmt=on accepts it whatever \
+         PBMTE says. Fief faults (core unit tests); rv64/priv_svnapot does not check it",
+    ),
+    (
+        "PBMT = 3 and PTE bits 60:54 with Svnapot or Svpbmt on (avoided)",
+        "PBMT value 3 and PTE bits 60:54 are reserved and page-fault (privileged spec, Sv39 \
+         walk step 3); QEMU 7.2 ignores them once svnapot or svpbmt is on (without them it \
+         faults on bits 60:54, which rv64/priv_sv39 checks). Fief faults (core unit tests); \
+         rv64/priv_svnapot does not check them",
+    ),
+    (
         "RV64 pmpaddr bits 63:54 (avoided)",
         "on RV64 a pmpaddr register encodes address bits 55:2 and its bits 63:54 are zero \
          (the privileged spec's figure for RV64 pmpaddr); QEMU 7.2 keeps all 64 bits of a \

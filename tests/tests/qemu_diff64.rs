@@ -7,12 +7,12 @@
 //! `qemu-system-misc`; `scripts/test-all` does).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fief_core::cpu::riscv::Xlen;
 use fief_tests::machine::{run_image, Image};
-use fief_tests::qemu::qemu_xlen;
+use fief_tests::qemu::{binary, qemu_run, qemu_xlen};
 
 const QEMU_TIMEOUT: Duration = Duration::from_secs(20);
 const BUDGET: u64 = 20_000_000;
@@ -97,6 +97,32 @@ diff_tests!(
 
 // Sv39, Sv48 and Sv57 (`firmware/rv64/paging.h`, one source for the three modes).
 diff_tests!(priv_sv39, priv_sv48, priv_sv57);
+
+/// Svnapot and Svpbmt (`firmware/rv64/priv_svnapot.S`), which QEMU 7.2 has only when asked
+/// for (`-cpu rv64,svnapot=on,svpbmt=on`); Fief's RV64 harts always have them.
+#[test]
+fn priv_svnapot() {
+    let path = image("priv_svnapot");
+    let (q_console, q_status) = qemu_run(
+        binary(Xlen::Rv64),
+        Path::new("none"),
+        &["-cpu", "rv64,svnapot=on,svpbmt=on"],
+        &path,
+        QEMU_TIMEOUT,
+    );
+    let (f_exit, f_console) = run_image(&path, BUDGET).unwrap();
+    let f_status = f_exit.map(|code| (code & 0xff) as i32);
+    assert_eq!(
+        (f_console.as_str(), f_status),
+        (q_console.as_str(), q_status),
+        "priv_svnapot: Fief (left) and QEMU (right) differ"
+    );
+    assert_eq!(
+        q_status,
+        Some(0),
+        "priv_svnapot fails on QEMU:\n{q_console}"
+    );
+}
 
 /// The generated RV64 F/D differential (`gen_fp_diff.py --xlen 64`): one line per record
 /// (the 64-bit result and `fflags`), compared line by line so that a difference names the
