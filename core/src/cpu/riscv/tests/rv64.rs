@@ -8,7 +8,7 @@ use std::vec;
 use super::asm::*;
 use super::{with_machine, RAM_BASE};
 use crate::cpu::riscv::csr::{mstatus, num};
-use crate::cpu::riscv::{cause, irq, Exit, Hart, HartIrqs, Priv, Xlen};
+use crate::cpu::riscv::{cause, irq, Exit, Hart, HartIrqs, Xlen};
 
 fn rv64() -> Hart<'static> {
     Hart::new(0, Xlen::Rv64, RAM_BASE)
@@ -120,7 +120,9 @@ fn rv64_interrupts_set_mcause_bit_63_and_take_the_vectored_entry() {
 }
 
 #[test]
+#[cfg(feature = "rv64")] // Sv39
 fn a_delegated_page_fault_gives_s_mode_the_whole_64_bit_address() {
+    use crate::cpu::riscv::Priv;
     // S-mode, Sv39 with no mappings but the code's (identity gigapage at 2 GiB): a load
     // from a non-canonical address page-faults, delegated to S; stval holds all 64 bits.
     let root = RAM_BASE + 0x1000;
