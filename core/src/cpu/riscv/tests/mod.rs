@@ -78,11 +78,16 @@ pub fn with_shared_machine<R>(
     image: &[(u64, &[u32])],
     f: impl FnOnce(Sec<'_, '_, '_>, &Regs, &Mem<'_>, SpaceId) -> R,
 ) -> R {
-    let mut ram = vec![0u8; ram_size];
-    put(&mut ram, image);
+    // 8-byte aligned guest RAM, whatever the allocator (Miri's) gives a `Vec<u8>`: the TLB
+    // keeps host pointers of aligned pages only, so the hart's host-memory paths (and their
+    // `unsafe` blocks: atomics, the PTE compare-and-swap) are always the ones tested.
+    let mut buf = vec![0u8; ram_size + 8];
+    let skew = buf.as_ptr().align_offset(8).min(8);
+    let ram = &mut buf[skew..skew + ram_size];
+    put(ram, image);
     let mut rom = vec![0u8; 4096];
     let dev = Regs(Mutex::new([0; 4]));
-    let (mem, id) = machine(&mut ram, Some(&mut rom), &[(MMIO_BASE, &dev)]);
+    let (mem, id) = machine(ram, Some(&mut rom), &[(MMIO_BASE, &dev)]);
     let space = mem.space(id).unwrap();
     let sec = space.section().unwrap();
     f(&sec, &dev, &mem, id)
