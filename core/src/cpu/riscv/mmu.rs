@@ -13,7 +13,10 @@
 //!   (Svpbmt: the attribute is accepted and otherwise ignored, Fief's memory being
 //!   coherent), and an N bit (Svnapot) anywhere but in a level-0 leaf whose `ppn[3:0]` is
 //!   `0b1000` (a 64 KiB page). QEMU 7.2 ignores bits 60:54 and PBMT = 3 once Svpbmt or
-//!   Svnapot is on; Fief faults, as the spec says.
+//!   Svnapot is on, and with Svpbmt on accepts PBMT whatever `menvcfg.PBMTE` says; Fief
+//!   faults, as the spec says (`DEVIATIONS` in the tests crate's `randdiff`).
+//!   The RV64 schemes exist with the cargo feature `rv64` (on by default): without it an
+//!   RV64 hart has only Bare, and the walk's RV64 parts compile away.
 //! * Every scheme: D, A and U (and N, PBMT) of a non-leaf PTE are reserved and fault, as in
 //!   the spec and QEMU 7.2; a leaf above level 0 is a superpage whose PPN must be aligned
 //!   to its size (else a page fault).
@@ -35,7 +38,8 @@
 //!
 //! The TLB holds 4 KiB pieces of translations: a superpage or NAPOT page fills one entry
 //! per 4 KiB page touched, each recording the size of the mapping it came from, so that
-//! `sfence.vma` by address drops every piece of it (`tlb`).
+//! `sfence.vma` by address drops every piece of it (`tlb`; without the `rv64` feature
+//! every `sfence.vma` flushes the whole TLB).
 
 use super::hart::Hart;
 use super::host;
