@@ -27,3 +27,11 @@ echo "built virtio_drv.elf"
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DHARTS=4 -DROUNDS=40 -c -o "$obj/virtio_stress.o" virtio_stress.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_stress.elf "$obj/virtio_stress.o"
 echo "built virtio_stress.elf"
+# The virtio-blk benchmark's driver (scripts/bench-virtio).
+$CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -c -o "$obj/virtio_bench.o" virtio_bench.c
+$CC $ARCH $LDFLAGS -T link.ld -o virtio_bench.elf "$obj/virtio_bench.o"
+echo "built virtio_bench.elf"
+# Its small variant, diffed against QEMU (timings masked) in host/tests/virtio.rs.
+$CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DRANDOM=64 -c -o "$obj/virtio_bench_small.o" virtio_bench.c
+$CC $ARCH $LDFLAGS -T link.ld -o virtio_bench_small.elf "$obj/virtio_bench_small.o"
+echo "built virtio_bench_small.elf"
