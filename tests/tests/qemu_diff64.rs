@@ -78,6 +78,7 @@ diff_tests!(
     misaligned,
     fp_state,
     fp_loadstore,
+    fp_rv64,
     // Zba, Zbb, Zbc, Zbs with the RV64 .uw and W forms, pause, prefetch hints. Zicond is
     // not in QEMU 7.2: rv64/isa_zicond runs on Fief alone (`riscv_firmware.rs`).
     isa_bitmanip,
