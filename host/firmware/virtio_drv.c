@@ -72,15 +72,15 @@ struct queue {
   } used_ring[QSIZE];
 } __attribute__((aligned(4096)));
 
-static struct queue queues[2];
-static u16 last_used[2];
+static struct queue queues[3];
+static u16 last_used[3];
 static u32 version;
 
 static u8 hdr[16] __attribute__((aligned(16)));
 static u8 data[8192] __attribute__((aligned(16)));
 static volatile u8 status_byte;
 
-static void setup(u32 slot, struct queue *q, u32 features) {
+static void setup(u32 slot, struct queue *q, u32 features, u32 qsel) {
   R(slot, 0x70) = 0;
   R(slot, 0x70) = 1;
   R(slot, 0x70) = 3;
@@ -98,7 +98,7 @@ static void setup(u32 slot, struct queue *q, u32 features) {
     if ((R(slot, 0x70) & 8) == 0)
       fail(11);
   }
-  R(slot, 0x30) = 0;
+  R(slot, 0x30) = qsel;
   if (R(slot, 0x34) < QSIZE)
     fail(12);
   R(slot, 0x38) = QSIZE;
@@ -119,13 +119,13 @@ static void setup(u32 slot, struct queue *q, u32 features) {
 }
 
 /* Offers the chain at descriptor 0 and waits for it; returns the used length. */
-static u32 submit(u32 slot, int qi) {
+static u32 submit(u32 slot, int qi, u32 qsel) {
   struct queue *q = &queues[qi];
   q->avail_ring[q->avail_idx % QSIZE] = 0;
   FENCE();
   q->avail_idx++;
   FENCE();
-  R(slot, 0x50) = 0;
+  R(slot, 0x50) = qsel;
   u32 spins = 0;
   while (q->used_idx == last_used[qi]) {
     if (++spins > 100000000)
@@ -163,12 +163,12 @@ static u32 blk(u32 slot, u32 type, u32 sector, u32 len) {
   }
   q->desc[next] = (struct desc){(u32)&status_byte, 1, 2, 0};
   status_byte = 0xff;
-  submit(slot, 0);
+  submit(slot, 0, 0);
   return status_byte;
 }
 
 int main(void) {
-  u32 blk_slot = 8, rng_slot = 8;
+  u32 blk_slot = 8, rng_slot = 8, con_slot = 8;
   for (u32 s = 0; s < 8; s++) {
     if (R(s, 0) != 0x74726976)
       fail(1);
@@ -187,11 +187,13 @@ int main(void) {
       blk_slot = s;
     if (id == 4 && rng_slot == 8)
       rng_slot = s;
+    if (id == 3 && con_slot == 8)
+      con_slot = s;
   }
   if (blk_slot < 8) {
     u32 s = blk_slot;
     version = R(s, 4);
-    setup(s, &queues[0], 1u << 9 /* FLUSH */);
+    setup(s, &queues[0], 1u << 9 /* FLUSH */, 0);
     u32 sectors = R(s, 0x100);
     puts_("blk: ");
     dec(sectors);
@@ -230,11 +232,11 @@ int main(void) {
   if (rng_slot < 8) {
     u32 s = rng_slot;
     version = R(s, 4);
-    setup(s, &queues[1], 0);
+    setup(s, &queues[1], 0, 0);
     for (int i = 0; i < 64; i++)
       data[i] = 0;
     queues[1].desc[0] = (struct desc){(u32)data, 64, 2, 0};
-    u32 len = submit(s, 1);
+    u32 len = submit(s, 1, 0);
     u32 nonzero = 0;
     for (int i = 0; i < 64; i++)
       nonzero += data[i] != 0;
@@ -242,6 +244,20 @@ int main(void) {
     dec(len);
     puts_(" bytes, ");
     puts_(nonzero > 32 ? "random" : "NOT random");
+    putc_('\n');
+  }
+  if (con_slot < 8) {
+    /* The console's transmit queue (1): a line to the host's side. */
+    static const char line[] = "hello from Fief's virtio console driver\n";
+    u32 s = con_slot;
+    version = R(s, 4);
+    setup(s, &queues[2], 0, 1);
+    for (u32 i = 0; i < sizeof line - 1; i++)
+      data[i] = (u8)line[i];
+    queues[2].desc[0] = (struct desc){(u32)data, sizeof line - 1, 0, 0};
+    u32 len = submit(s, 2, 1);
+    puts_("console: sent, used length ");
+    dec(len);
     putc_('\n');
   }
   puts_("virtio: done\n");

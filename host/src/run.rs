@@ -48,7 +48,7 @@ use fief_boards::virtio::mmio::MAX_QUEUES;
 use fief_boards::virtio::Transport;
 use fief_host::dma_workers::DmaWorkers;
 use fief_host::monitor::{self, Monitor};
-use fief_host::virtio_host::{DeviceSpec, DriveSpec};
+use fief_host::virtio_host::{parse_chardev, DeviceSpec, DriveSpec};
 
 use crate::console::{self, RawMode, Serial};
 use crate::gdb;
@@ -165,6 +165,10 @@ pub struct RunArgs {
     /// the default is the legacy one (version 1), as QEMU 7.2's.
     #[arg(long = "global", action = clap::ArgAction::Append)]
     pub global: Vec<String>,
+    /// A character device for a `virtconsole`: `file,id=ID,path=PATH` (QEMU's
+    /// `-chardev`; the file backend only).
+    #[arg(long = "chardev", action = clap::ArgAction::Append)]
+    pub chardev: Vec<String>,
 }
 
 impl RunArgs {
@@ -193,6 +197,7 @@ impl RunArgs {
             drive: Vec::new(),
             device: Vec::new(),
             global: Vec::new(),
+            chardev: Vec::new(),
         }
     }
 }
@@ -633,11 +638,32 @@ impl VirtioArgs {
             .iter()
             .map(|d| DriveSpec::parse(d))
             .collect::<Result<Vec<_>, _>>()?;
-        let devices = args
-            .device
+        let chardevs = args
+            .chardev
             .iter()
-            .map(|d| DeviceSpec::parse("-device", d))
+            .map(|c| parse_chardev(c))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut devices: Vec<DeviceSpec> = Vec::new();
+        for d in &args.device {
+            match DeviceSpec::parse("-device", d)? {
+                DeviceSpec::Serial { id } => devices.push(DeviceSpec::Console { path: None, id }),
+                DeviceSpec::Virtconsole { chardev } => {
+                    let (_, path) = chardevs
+                        .iter()
+                        .find(|(id, _)| *id == chardev)
+                        .ok_or_else(|| format!("-device virtconsole: no -chardev '{chardev}'"))?;
+                    match devices.last_mut() {
+                        Some(DeviceSpec::Console { path: p @ None, .. }) => *p = Some(path.clone()),
+                        _ => {
+                            return Err("-device virtconsole: put it after a \
+                                        -device virtio-serial-device (one port each)"
+                                .to_string())
+                        }
+                    }
+                }
+                spec => devices.push(spec),
+            }
+        }
         Ok(VirtioArgs {
             drives,
             devices,

@@ -16,7 +16,11 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use std::io::Write;
+use std::sync::Mutex;
+
 use fief_boards::virtio::blk::{BackendError, BlockBackend};
+use fief_boards::virtio::console::ConsoleBackend;
 use fief_boards::virtio::rng::EntropySource;
 
 /// A raw disk image file (see the [module docs](self)).
@@ -103,6 +107,63 @@ impl BlockBackend for FileDisk {
         }
         Ok(())
     }
+}
+
+/// A virtio console's output to a file (`-chardev file,id=ID,path=PATH`), or nowhere.
+pub struct FileConsole {
+    file: Mutex<Option<File>>,
+}
+
+impl FileConsole {
+    /// Output to `path` (created or truncated, as QEMU's file chardev), or dropped.
+    pub fn open(path: Option<&Path>) -> Result<FileConsole, String> {
+        let file = match path {
+            Some(p) => Some(
+                File::create(p)
+                    .map_err(|e| format!("-chardev: cannot create '{}': {e}", p.display()))?,
+            ),
+            None => None,
+        };
+        Ok(FileConsole {
+            file: Mutex::new(file),
+        })
+    }
+}
+
+impl ConsoleBackend for FileConsole {
+    fn write(&self, data: &[u8]) {
+        if let Ok(mut f) = self.file.lock() {
+            if let Some(f) = f.as_mut() {
+                let _ = f.write_all(data);
+            }
+        }
+    }
+}
+
+/// `-chardev file,id=ID,path=PATH` (the only chardev Fief takes).
+pub fn parse_chardev(text: &str) -> Result<(String, PathBuf), String> {
+    let mut parts = text.split(',');
+    match parts.next() {
+        Some("file") => {}
+        Some(other) => {
+            return Err(format!(
+                "-chardev {other}: not taken (Fief takes file,id=ID,path=PATH)"
+            ))
+        }
+        None => return Err("-chardev: which backend?".to_string()),
+    }
+    let (mut id, mut path) = (None, None);
+    for part in parts {
+        match part.split_once('=') {
+            Some(("id", v)) if valid_id(v) => id = Some(v.to_string()),
+            Some(("path", v)) if !v.is_empty() => path = Some(PathBuf::from(v)),
+            _ => return Err(format!("-chardev: '{part}' is not taken (id=, path=)")),
+        }
+    }
+    Ok((
+        id.ok_or("-chardev: missing id=ID")?,
+        path.ok_or("-chardev: missing path=PATH")?,
+    ))
 }
 
 /// The host's entropy (`getrandom(2)`).
@@ -195,6 +256,23 @@ pub enum DeviceSpec {
         /// The device's id.
         id: Option<String>,
     },
+    /// `virtio-serial-device[,id=NAME]`: a console device (command line only).
+    Serial {
+        /// The device's id.
+        id: Option<String>,
+    },
+    /// `virtconsole,chardev=ID`: the console port of the `virtio-serial-device` before it.
+    Virtconsole {
+        /// The chardev's id.
+        chardev: String,
+    },
+    /// A `virtio-serial-device` with its `virtconsole`, resolved: output to `path`.
+    Console {
+        /// Where output goes (none: dropped).
+        path: Option<PathBuf>,
+        /// The device's id.
+        id: Option<String>,
+    },
 }
 
 /// Whether `id` is a good device or drive id.
@@ -212,16 +290,16 @@ impl DeviceSpec {
         let mut parts = text.split(',');
         let driver = parts.next().unwrap_or("");
         match driver {
-            "virtio-blk-device" | "virtio-rng-device" => {}
+            "virtio-blk-device" | "virtio-rng-device" | "virtio-serial-device" | "virtconsole" => {}
             "" => return Err(format!("{option}: which device?")),
             other => {
                 return Err(format!(
                     "{option}: device '{other}' is not taken by Fief (available: \
-                     virtio-blk-device, virtio-rng-device)"
+                     virtio-blk-device, virtio-rng-device, virtio-serial-device, virtconsole)"
                 ))
             }
         }
-        let (mut drive, mut id) = (None, None);
+        let (mut drive, mut id, mut chardev) = (None, None, None);
         for part in parts {
             let (k, v) = part
                 .split_once('=')
@@ -234,12 +312,23 @@ impl DeviceSpec {
                     ))
                 }
                 ("drive", "virtio-blk-device") => drive = Some(v.to_string()),
+                ("chardev", "virtconsole") => chardev = Some(v.to_string()),
                 _ => {
                     return Err(format!(
                         "{option}: {driver}: property '{k}' is not taken by Fief"
                     ))
                 }
             }
+        }
+        match driver {
+            "virtio-serial-device" => return Ok(DeviceSpec::Serial { id }),
+            "virtconsole" => {
+                return Ok(DeviceSpec::Virtconsole {
+                    chardev: chardev
+                        .ok_or_else(|| format!("{option}: virtconsole needs chardev=ID"))?,
+                })
+            }
+            _ => {}
         }
         match driver {
             "virtio-blk-device" => Ok(DeviceSpec::Blk {
@@ -259,7 +348,11 @@ impl DeviceSpec {
     /// The device's id, if given.
     pub fn id(&self) -> Option<&str> {
         match self {
-            DeviceSpec::Blk { id, .. } | DeviceSpec::Rng { id } => id.as_deref(),
+            DeviceSpec::Blk { id, .. }
+            | DeviceSpec::Rng { id }
+            | DeviceSpec::Serial { id }
+            | DeviceSpec::Console { id, .. } => id.as_deref(),
+            DeviceSpec::Virtconsole { .. } => None,
         }
     }
 }

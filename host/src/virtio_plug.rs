@@ -18,11 +18,12 @@ use std::sync::Mutex;
 
 use fief_boards::virt32::{Virt32, VIRTIO_SLOTS};
 use fief_boards::virtio::blk::VirtioBlk;
+use fief_boards::virtio::console::VirtioConsole;
 use fief_boards::virtio::rng::VirtioRng;
 use fief_boards::virtio::VirtioDevice;
 use fief_core::owner::OwnerHandle;
 
-use crate::virtio_host::{valid_id, DeviceSpec, DriveSpec, FileDisk, HostEntropy};
+use crate::virtio_host::{valid_id, DeviceSpec, DriveSpec, FileConsole, FileDisk, HostEntropy};
 
 struct Drive {
     spec: DriveSpec,
@@ -113,6 +114,19 @@ impl VirtioPlugs {
                 (d.model, "virtio-blk-device", Some(drive.clone()))
             }
             DeviceSpec::Rng { .. } => (self.rng, "virtio-rng-device", None),
+            DeviceSpec::Console { path, .. } => {
+                let backend: &'static FileConsole =
+                    Box::leak(Box::new(FileConsole::open(path.as_deref())?));
+                let console: &'static VirtioConsole<'static> =
+                    Box::leak(Box::new(VirtioConsole::new(backend)));
+                (console, "virtio-serial-device", None)
+            }
+            DeviceSpec::Serial { .. } | DeviceSpec::Virtconsole { .. } => {
+                return Err(format!(
+                    "{option}: virtio-serial-device and virtconsole are taken on the command \
+                     line only"
+                ))
+            }
         };
         let id = match spec.id() {
             Some(id) => id.to_string(),

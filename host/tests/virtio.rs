@@ -487,3 +487,80 @@ fn bench_driver_matches_qemu_but_for_its_timings() {
     assert_eq!(q_out.lines().count(), 4, "{q_out}");
     assert!(std::fs::read(&q_img).unwrap() == std::fs::read(&f_img).unwrap());
 }
+
+/// virtio-console as QEMU spells it (`-chardev file` + `-device virtio-serial-device
+/// -device virtconsole`): the driver's line reaches the chardev's file on both, and the
+/// console output and exit status match.
+#[test]
+fn console_matches_qemu() {
+    let (q_con, f_con) = (temp("q.con"), temp("f.con"));
+    let args = |p: &Path| {
+        vec![
+            "-chardev".to_string(),
+            format!("file,id=c0,path={}", p.display()),
+            "-device".into(),
+            "virtio-serial-device".into(),
+            "-device".into(),
+            "virtconsole,chardev=c0".into(),
+        ]
+    };
+    let q_args = args(&q_con);
+    let q_refs: Vec<&str> = q_args.iter().map(String::as_str).collect();
+    let (q_out, q_status) = qemu_with(&q_refs, &driver(), Duration::from_secs(30));
+    let k = driver();
+    let mut f_args = vec![
+        "run",
+        "-M",
+        "virt",
+        "-bios",
+        "none",
+        "-kernel",
+        k.to_str().unwrap(),
+    ];
+    let f_extra = args(&f_con);
+    f_args.extend(f_extra.iter().map(String::as_str));
+    let (f_status, f_out, f_err) = fief(&f_args);
+    assert_eq!(
+        (f_out.as_str(), Some(f_status)),
+        (q_out.as_str(), q_status),
+        "{f_err}"
+    );
+    assert!(q_out.contains("slot 7: version 1 device 3"), "{q_out}");
+    let line = "hello from Fief's virtio console driver\n";
+    assert_eq!(std::fs::read_to_string(&q_con).unwrap(), line);
+    assert_eq!(std::fs::read_to_string(&f_con).unwrap(), line);
+    // A virtconsole needs its chardev and a virtio-serial-device before it.
+    let k = k.to_str().unwrap();
+    let e = one_line_error(&[
+        "run",
+        "-bios",
+        "none",
+        "-kernel",
+        k,
+        "-device",
+        "virtconsole,chardev=c9",
+    ]);
+    assert!(e.contains("no -chardev 'c9'"), "{e}");
+    let e = one_line_error(&[
+        "run",
+        "-bios",
+        "none",
+        "-kernel",
+        k,
+        "-chardev",
+        "file,id=c0,path=/tmp/x",
+        "-device",
+        "virtconsole,chardev=c0",
+    ]);
+    assert!(e.contains("after a -device virtio-serial-device"), "{e}");
+    let e = one_line_error(&[
+        "run",
+        "-bios",
+        "none",
+        "-kernel",
+        k,
+        "-chardev",
+        "socket,id=s",
+    ]);
+    assert!(e.contains("not taken"), "{e}");
+}

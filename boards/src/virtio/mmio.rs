@@ -364,7 +364,11 @@ impl<'a> VirtioMmio<'a> {
             let mut s = self.state.lock();
             self.pending.fetch_and(!(1 << queue), Ordering::SeqCst);
             let q = s.queues[queue];
-            if s.broken || s.status & status::DRIVER_OK == 0 || !q.ready || queue >= device.queues()
+            if s.broken
+                || s.status & status::DRIVER_OK == 0
+                || !q.ready
+                || queue >= device.queues()
+                || !device.ready(queue)
             {
                 return StepOutcome::Idle;
             }

@@ -1,7 +1,8 @@
 //! virtio over MMIO (virtio 1.2): the transport register block at each of QEMU `virt`'s
 //! eight slots ([`mmio`]), split virtqueues ([`queue`]) reached only through DMA leases
-//! ([`guest`]), and the devices ([`blk`], [`rng`]) whose host back ends are traits the
-//! embedding implements ([`blk::BlockBackend`], [`rng::EntropySource`]).
+//! ([`guest`]), and the devices ([`blk`], [`rng`], [`console`]) whose host back ends are
+//! traits the embedding implements ([`blk::BlockBackend`], [`rng::EntropySource`],
+//! [`console::ConsoleBackend`]).
 //!
 //! A slot with no device answers as QEMU's empty transports do: magic `"virt"`, its
 //! version, device ID 0 and QEMU's vendor ID; every other register reads 0 and ignores
@@ -14,6 +15,7 @@
 //! it on the used ring.
 
 pub mod blk;
+pub mod console;
 pub mod guest;
 pub mod mmio;
 pub mod queue;
@@ -101,6 +103,11 @@ pub trait VirtioDevice: Sync {
     fn write_config(&self, _offset: u64, _data: &[u8]) {}
     /// The driver reset the device.
     fn reset(&self) {}
+    /// Whether queue `queue` has something to serve its buffers with now (a receive queue
+    /// waits for input: its buffers stay with the device until then).
+    fn ready(&self, _queue: usize) -> bool {
+        true
+    }
     /// Serves the request `chain` of queue `queue`; returns the bytes written into the
     /// chain's writable part (the used ring's `len`).
     fn serve(&self, queue: usize, chain: &Chain, mem: &GuestMem<'_>) -> Result<u32, RequestError>;
