@@ -868,7 +868,9 @@ impl<'a> Virt32<'a> {
             let mut ran = false;
             for (i, hart) in harts.iter_mut().enumerate().take(MAX_HARTS) {
                 let mie = hart.csr(csr::num::MIE).unwrap_or(0) as u32;
-                if waiting[i] && hart.irqs().pending() & mie == 0 {
+                // A hart's own timer (Sstc's `stimecmp`) wakes it too.
+                let own_timer = hart.timer_deadline().is_some_and(|d| clint.mtime() >= d);
+                if waiting[i] && hart.irqs().pending() & mie == 0 && !own_timer {
                     continue;
                 }
                 waiting[i] = false;
@@ -917,8 +919,15 @@ impl<'a> Virt32<'a> {
             }
             if !ran {
                 // Everyone sleeps: jump to the next timer deadline, or give up.
-                match clint.next_deadline() {
-                    Some(deadline) => clint.advance(deadline - clint.mtime()),
+                let now = clint.mtime();
+                let next = harts
+                    .iter()
+                    .filter_map(|h| h.timer_deadline())
+                    .filter(|&d| d > now)
+                    .chain(clint.next_deadline())
+                    .min();
+                match next {
+                    Some(deadline) => clint.advance(deadline - now),
                     None => return RunOutcome::Idle,
                 }
             }

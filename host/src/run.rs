@@ -987,7 +987,10 @@ fn wait_for_interrupt(
         clint.update();
         board.devices.rtc.update();
         let waited = clint.mtime().saturating_sub(start);
+        // The hart's own timer (Sstc's `stimecmp`) fired: run it so that it sees STIP.
+        let own_timer = hart.timer_deadline().is_some_and(|d| clint.mtime() >= d);
         if hart.irqs().pending() & mie != 0
+            || own_timer
             || quit.load(Ordering::Acquire)
             || board.finish().is_some()
             || waited >= most
@@ -996,7 +999,10 @@ fn wait_for_interrupt(
         }
         let mut nap =
             Duration::from_millis(1).min(Duration::from_nanos((most - waited).saturating_mul(100)));
-        if let Some(deadline) = clint.next_deadline() {
+        for deadline in [clint.next_deadline(), hart.timer_deadline()]
+            .into_iter()
+            .flatten()
+        {
             let ticks = deadline.saturating_sub(clint.mtime());
             nap = nap.min(Duration::from_nanos(ticks.saturating_mul(100)));
         }

@@ -303,6 +303,16 @@ const PROPERTY_DIFFERENCES: &[(&str, &str, &str)] = &[
     ),
     (
         "/cpus/cpu@",
+        "riscv,cbom-block-size",
+        "Zicbom's block size (64, QEMU 8's default): QEMU 7.2 has no Zicbom",
+    ),
+    (
+        "/cpus/cpu@",
+        "riscv,cboz-block-size",
+        "Zicboz's block size (64, QEMU 8's default): QEMU 7.2 has no Zicboz",
+    ),
+    (
+        "/cpus/cpu@",
         "#address-cells",
         "on the interrupt controller: dtc warns without it",
     ),

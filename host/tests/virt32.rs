@@ -311,7 +311,9 @@ fn dtb_parses_with_the_fdt_crate_and_dtc() {
         let dts = String::from_utf8(dts.stdout).unwrap();
         for node in [
             "cpu@1 {",
-            "riscv,isa = \"rv32imafdc_zicntr_zicond_zicsr_zifencei_zihintpause_zihpm_zba_zbb_zbc_zbs_sdtrig\";",
+            "riscv,isa = \"rv32imafdc_zicbom_zicbop_zicboz_zicntr_zicond_zicsr_zifencei_zihintpause_zihpm_zba_zbb_zbc_zbs_sdtrig_sstc\";",
+            "riscv,cbom-block-size = <0x40>;",
+            "riscv,cboz-block-size = <0x40>;",
             "timebase-frequency = <0x989680>;",
             "memory@80000000 {",
             "clint@2000000 {",

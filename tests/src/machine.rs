@@ -396,11 +396,18 @@ impl Clint {
         self.update(&s);
     }
 
-    /// For a hart idle in `wfi`: moves `mtime` forward to an armed `mtimecmp`.
-    pub fn skip_to_deadline(&self) {
+    /// For a hart idle in `wfi`: moves `mtime` forward to the first armed deadline, of
+    /// `mtimecmp` or the hart's own (Sstc's `stimecmp`, [`Hart::timer_deadline`]).
+    pub fn skip_to_deadline(&self, hart: Option<u64>) {
         let mut s = self.lock();
-        if s.mtimecmp != u64::MAX && s.mtimecmp > s.mtime {
-            s.mtime = s.mtimecmp;
+        let now = s.mtime;
+        let next = [Some(s.mtimecmp).filter(|&c| c != u64::MAX), hart]
+            .into_iter()
+            .flatten()
+            .filter(|&d| d > now)
+            .min();
+        if let Some(next) = next {
+            s.mtime = next;
             self.update(&s);
         }
     }
@@ -570,7 +577,7 @@ impl Machine {
             executed += retired;
             self.clint.advance(retired);
             match exit {
-                Exit::Wfi => self.clint.skip_to_deadline(),
+                Exit::Wfi => self.clint.skip_to_deadline(self.hart.timer_deadline()),
                 Exit::Breakpoint(_) => break,
                 Exit::BudgetExhausted | Exit::Stopped => {}
             }

@@ -68,6 +68,9 @@ diff_tests!(
     // Zba, Zbb, Zbc, Zbs, pause, prefetch hints (QEMU 7.2's rv32 has them by default).
     // Zicond is not in QEMU 7.2: `isa_zicond` runs on Fief alone (`riscv_firmware.rs`).
     isa_bitmanip,
+    // Sstc (on by default in QEMU 7.2): stimecmp/stimecmph, menvcfg.STCE, TM gating, STIP,
+    // the supervisor timer interrupt in S and in M.
+    priv_sstc,
     // The C workload of the hart benchmark (`tests/benches/hart.rs`) with 20 iterations
     // instead of 5000: its checksum line covers list, state-machine, matrix and CRC kernels.
     bench_mix_small,

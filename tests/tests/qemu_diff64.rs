@@ -82,6 +82,7 @@ diff_tests!(
     // Zba, Zbb, Zbc, Zbs with the RV64 .uw and W forms, pause, prefetch hints. Zicond is
     // not in QEMU 7.2: rv64/isa_zicond runs on Fief alone (`riscv_firmware.rs`).
     isa_bitmanip,
+    priv_sstc,
     // The benchmark programs (`firmware/bench_*.c`, `tests/benches/hart.rs` with
     // `FIEF_BENCH_XLEN=64`) built for RV64, in small sizes: each prints its checksum, so the
     // full-size runs compute what QEMU computes. (No bench_sv32: Sv32 is RV32 only.)

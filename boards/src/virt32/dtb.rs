@@ -7,7 +7,7 @@
 
 use core::fmt::Write as _;
 
-use fief_core::cpu::riscv::{irq, isa, Xlen};
+use fief_core::cpu::riscv::{cbo, irq, isa, Xlen};
 use fief_core::fdt::{FdtError, FdtReader, FdtToken, FdtWriter};
 
 use super::{
@@ -130,6 +130,14 @@ pub fn write_dtb_chosen(
         w.prop_str("status", "okay")?;
         w.prop_str("compatible", "riscv")?;
         w.prop_str("riscv,isa", &isa_string)?;
+        // Zicbom/Zicboz: the block sizes the hart's `cbo.*` use (QEMU 8's properties; 7.2
+        // has neither extension).
+        if isa::Z_EXTENSIONS.contains(&"zicbom") {
+            w.prop_u32("riscv,cbom-block-size", cbo::CBOM_BLOCK_SIZE)?;
+        }
+        if isa::Z_EXTENSIONS.contains(&"zicboz") {
+            w.prop_u32("riscv,cboz-block-size", cbo::CBOZ_BLOCK_SIZE)?;
+        }
         w.prop_str("mmu-type", "riscv,sv32")?;
         w.begin_node("interrupt-controller")?;
         // Not in QEMU 7.2's tree; dtc warns without it (an interrupt provider).

@@ -20,7 +20,15 @@ pub struct Tree {
     pub ram_end: usize,
     /// The harts have Sstc (`stimecmp`), by the first hart's `riscv,isa`.
     pub sstc: bool,
+    /// The `menvcfg` enables of the cache-block operations the harts have (Zicbom: CBIE
+    /// invalidate and CBCFE; Zicboz: CBZE), by the same `riscv,isa`, as OpenSBI sets them.
+    pub cbo_envcfg: usize,
 }
+
+/// `menvcfg.CBIE` = 3 (`cbo.inval` invalidates) and `menvcfg.CBCFE`.
+const ENVCFG_ZICBOM: usize = 3 << 4 | 1 << 6;
+/// `menvcfg.CBZE`.
+const ENVCFG_ZICBOZ: usize = 1 << 7;
 
 /// Why the device tree could not be used.
 #[derive(Clone, Copy, Debug)]
@@ -70,7 +78,7 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
     if addr == 0 || !addr.is_multiple_of(4) {
         return Err(TreeError::NotATree);
     }
-    let (harts, sstc, ac, sc, ram_start, ram_size, offset) = {
+    let (harts, (sstc, cbo_envcfg), ac, sc, ram_start, ram_size, offset) = {
         // SAFETY: the caller guarantees `addr` is readable RAM; `from_ptr` checks the magic and
         // reads `totalsize` bytes.
         let fdt = unsafe { Fdt::from_ptr(addr as *const u8) }.map_err(|_| TreeError::NotATree)?;
@@ -82,12 +90,21 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
                 }
             }
         }
-        let sstc = fdt
+        let isa = fdt
             .cpus()
             .next()
             .and_then(|cpu| cpu.property("riscv,isa"))
             .and_then(|p| p.as_str())
-            .is_some_and(|isa| isa.split('_').any(|ext| ext == "sstc"));
+            .unwrap_or("");
+        let has = |name: &str| isa.split('_').any(|ext| ext == name);
+        let mut cbo_envcfg = 0;
+        if has("zicbom") {
+            cbo_envcfg |= ENVCFG_ZICBOM;
+        }
+        if has("zicboz") {
+            cbo_envcfg |= ENVCFG_ZICBOZ;
+        }
+        let sstc = has("sstc");
         let cells = fdt.root().cell_sizes();
         let (ac, sc) = (cells.address_cells, cells.size_cells);
         if !(1..=2).contains(&ac) || !(1..=2).contains(&sc) {
@@ -104,7 +121,7 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
         let ram_size = read_cells(&reg.value[4 * ac..], sc);
         (
             harts,
-            sstc,
+            (sstc, cbo_envcfg),
             ac,
             sc,
             ram_start,
@@ -137,5 +154,6 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
         ram_start,
         ram_end,
         sstc,
+        cbo_envcfg,
     })
 }

@@ -129,6 +129,7 @@ extern "C" fn fief_main(hart: usize, dtb: usize) -> ! {
         tree.ram_start,
         tree.ram_end,
         tree.sstc,
+        tree.cbo_envcfg,
     );
     hsm::init(hart);
     READY.store(true, Ordering::Release);
@@ -159,8 +160,8 @@ pub fn enter_next_stage(hart: usize, arg: usize, addr: usize) -> ! {
     csr::write!(mscratch, stack_top);
     if MACHINE.sstc() {
         // Sstc: S mode may use `stimecmp` (menvcfg.STCE, bit 63: bit 31 of menvcfgh on
-        // rv32), as OpenSBI allows when the hart has it (QEMU 7.2's virt harts do; Fief's
-        // do not list it, and then the SBI TIME extension drives mtimecmp).
+        // rv32), as OpenSBI allows when the hart has it (QEMU 7.2's virt harts do, and
+        // Fief's; without it the SBI TIME extension drives mtimecmp).
         #[cfg(target_pointer_width = "32")]
         // SAFETY: menvcfgh exists on harts with Sstc (privileged spec 1.12).
         unsafe {
@@ -171,6 +172,13 @@ pub fn enter_next_stage(hart: usize, arg: usize, addr: usize) -> ! {
         unsafe {
             core::arch::asm!("csrs 0x30a, {0}", in(reg) 1usize << 63)
         };
+    }
+    let cbo = MACHINE.cbo_envcfg();
+    if cbo != 0 {
+        // Zicbom/Zicboz: S and U mode may use cbo.* (menvcfg.CBIE/CBCFE/CBZE, in the low
+        // word on rv32 too), as OpenSBI enables them when the hart has them.
+        // SAFETY: menvcfg exists on harts that list these extensions (privileged spec 1.12).
+        unsafe { core::arch::asm!("csrs 0x30a, {0}", in(reg) cbo) };
     }
     csr::write!(satp, 0);
     csr::write!(stvec, 0);

@@ -122,6 +122,7 @@ pub struct Machine {
     ram_start: AtomicUsize,
     ram_end: AtomicUsize,
     sstc: AtomicBool,
+    cbo_envcfg: AtomicUsize,
 }
 
 /// The machine, filled in by the boot hart before any other hart reads it.
@@ -130,12 +131,14 @@ pub static MACHINE: Machine = Machine {
     ram_start: AtomicUsize::new(0),
     ram_end: AtomicUsize::new(0),
     sstc: AtomicBool::new(false),
+    cbo_envcfg: AtomicUsize::new(0),
 };
 
 impl Machine {
     /// Records what the device tree said.
-    pub fn set(&self, harts: usize, ram_start: usize, ram_end: usize, sstc: bool) {
+    pub fn set(&self, harts: usize, ram_start: usize, ram_end: usize, sstc: bool, cbo: usize) {
         self.sstc.store(sstc, Ordering::Release);
+        self.cbo_envcfg.store(cbo, Ordering::Release);
         self.harts.store(harts, Ordering::Release);
         self.ram_start.store(ram_start, Ordering::Release);
         self.ram_end.store(ram_end, Ordering::Release);
@@ -144,6 +147,12 @@ impl Machine {
     /// Whether the harts have Sstc (S mode programs its own timer through `stimecmp`).
     pub fn sstc(&self) -> bool {
         self.sstc.load(Ordering::Acquire)
+    }
+
+    /// The `menvcfg` bits that let S and U mode use the harts' cache-block operations
+    /// (0 when the device tree lists no Zicbom or Zicboz).
+    pub fn cbo_envcfg(&self) -> usize {
+        self.cbo_envcfg.load(Ordering::Acquire)
     }
 
     /// The mask of existing harts.

@@ -23,6 +23,14 @@
 //! * `menvcfg`: the [`envcfg`] fields, and PBMTE (Svpbmt, bit 62; on RV32 through
 //!   `menvcfgh`), writable as in QEMU 7.2; a change flushes the TLB, whose entries were checked under the old
 //!   PBMTE.
+//! * Sstc (feature `ext`): `stimecmp` (`stimecmph` on RV32), `menvcfg.STCE` (bit 31 of
+//!   `menvcfgh` on RV32). Below M, `stimecmp` needs `mcounteren.TM` and STCE (illegal
+//!   instruction otherwise, as QEMU 7.2). With STCE set, STIP is `time >= stimecmp`,
+//!   re-evaluated when `time` ([`Hart::set_time`]), `stimecmp` or `menvcfg` change, and
+//!   `mip` writes leave it alone; with STCE clear it is the software bit. `stimecmp` resets
+//!   to all ones. [`Hart::timer_deadline`] tells a waiting embedding when to wake the hart.
+//! * `menvcfg`/`senvcfg`: FIOM, and with `ext` the cache-block enables CBIE, CBCFE, CBZE
+//!   (`cbo`).
 
 use super::hart::Hart;
 use super::mmu::{SatpMode, MENVCFG_PBMTE};
@@ -82,8 +90,21 @@ pub mod envcfg {
     pub const CBCFE: u64 = 1 << 6;
     /// `cbo.zero` enable.
     pub const CBZE: u64 = 1 << 7;
-    /// The fields both registers have.
-    pub const COMMON: u64 = FIOM | CBIE | CBCFE | CBZE;
+    /// The fields both registers have (with the `ext` feature; FIOM only without).
+    pub const COMMON: u64 = if cfg!(feature = "ext") {
+        FIOM | CBIE | CBCFE | CBZE
+    } else {
+        FIOM
+    };
+    /// `menvcfg.STCE`: Sstc's `stimecmp` drives STIP and S mode may use it (bit 31 of
+    /// `menvcfgh` on RV32).
+    pub const STCE: u64 = 1 << 63;
+    /// What `menvcfg` keeps.
+    pub const MENVCFG: u64 = if cfg!(feature = "ext") {
+        COMMON | STCE
+    } else {
+        COMMON
+    };
 }
 
 /// CSR numbers.
@@ -102,6 +123,8 @@ pub mod num {
     pub const SCAUSE: u16 = 0x142;
     pub const STVAL: u16 = 0x143;
     pub const SIP: u16 = 0x144;
+    pub const STIMECMP: u16 = 0x14d;
+    pub const STIMECMPH: u16 = 0x15d;
     pub const SATP: u16 = 0x180;
     pub const MSTATUS: u16 = 0x300;
     pub const MISA: u16 = 0x301;
@@ -161,6 +184,10 @@ const MIDELEG_MASK: u64 = 0x222;
 const MIE_MASK: u64 = 0xaaa;
 /// `mip` bits with a software-written part.
 pub(super) const MIP_SW_MASK: u32 = 0x222;
+/// `mip.STIP`.
+const STIP: u32 = 1 << 5;
+/// Sstc is there (the `ext` feature).
+const SSTC: bool = cfg!(feature = "ext");
 
 /// The CSR state of a hart (everything but the counters' sources and `mip`'s device part).
 #[derive(Clone, Debug)]
@@ -197,6 +224,8 @@ pub struct Csrs {
     pub(super) mcycle: u64,
     pub(super) minstret: u64,
     pub(super) time: u64,
+    /// Sstc's `stimecmp` (reset: all ones, no interrupt; the spec leaves it unspecified).
+    pub(super) stimecmp: u64,
     pub(super) pmpcfg: [u8; 64],
     pub(super) pmpaddr: [u64; 64],
 }
@@ -231,6 +260,7 @@ impl Csrs {
             mcycle: 0,
             minstret: 0,
             time: 0,
+            stimecmp: u64::MAX,
             pmpcfg: [0; 64],
             pmpaddr: [0; 64],
         }
@@ -276,6 +306,14 @@ impl Hart<'_> {
             if self.prv == Priv::User && self.csr.scounteren & bit == 0 {
                 return Err(CsrError);
             }
+        }
+        // Sstc: below M, `stimecmp` needs both `mcounteren.TM` and `menvcfg.STCE`.
+        if SSTC
+            && (csr == num::STIMECMP || csr == num::STIMECMPH)
+            && self.prv < Priv::Machine
+            && (self.csr.mcounteren & 2 == 0 || self.csr.menvcfg & envcfg::STCE == 0)
+        {
+            return Err(CsrError);
         }
         if csr == num::SATP
             && self.prv == Priv::Supervisor
@@ -345,6 +383,8 @@ impl Hart<'_> {
             SCAUSE => c.scause,
             STVAL => c.stval,
             SIP => self.mip() & c.mideleg,
+            STIMECMP if SSTC => c.stimecmp,
+            STIMECMPH if SSTC && rv32 => c.stimecmp >> 32,
             SATP => c.satp,
             // RV64: UXL = SXL = 64 bits, read-only.
             MSTATUS => c.mstatus | sd | if rv32 { 0 } else { (2 << 32) | (2 << 34) },
@@ -464,6 +504,14 @@ impl Hart<'_> {
                 let m = (MIP_SW_MASK as u64 & 0x2 & c.mideleg) as u32;
                 c.mip_sw = (c.mip_sw & !m) | (v as u32 & m);
             }
+            STIMECMP if SSTC => {
+                c.stimecmp = if rv32 { set_low(c.stimecmp, v) } else { v };
+                self.update_sstc();
+            }
+            STIMECMPH if SSTC => {
+                c.stimecmp = set_high(c.stimecmp, v);
+                self.update_sstc();
+            }
             SATP => {
                 // An unimplemented MODE leaves all of `satp` unchanged (QEMU's
                 // `validate_vm`); otherwise every field is kept as written (the whole
@@ -491,15 +539,18 @@ impl Hart<'_> {
             MCOUNTEREN => c.mcounteren = v as u32,
             MENVCFG => {
                 c.menvcfg = if rv32 {
-                    set_low(c.menvcfg, v & envcfg::COMMON)
+                    set_low(c.menvcfg, v & envcfg::MENVCFG)
                 } else {
-                    v & (envcfg::COMMON | MENVCFG_PBMTE)
+                    v & (envcfg::MENVCFG | MENVCFG_PBMTE)
                 };
                 self.flush_tlb();
+                self.update_sstc();
             }
             MENVCFGH => {
-                c.menvcfg = set_high(c.menvcfg, v & (MENVCFG_PBMTE >> 32));
+                let keep = envcfg::MENVCFG | MENVCFG_PBMTE | 0xffff_ffff;
+                c.menvcfg = set_high(c.menvcfg, v) & keep;
                 self.flush_tlb();
+                self.update_sstc();
             }
             MCOUNTINHIBIT => c.mcountinhibit = (v as u32) & !2,
             MSCRATCH => c.mscratch = v,
@@ -507,7 +558,13 @@ impl Hart<'_> {
             MCAUSE => c.mcause = v,
             MTVAL => c.mtval = v,
             MIP => {
-                c.mip_sw = (c.mip_sw & !MIP_SW_MASK) | (v as u32 & MIP_SW_MASK);
+                // With Sstc on (STCE), STIP is `time >= stimecmp` and not writable.
+                let m = if c.menvcfg & envcfg::STCE != 0 {
+                    MIP_SW_MASK & !STIP
+                } else {
+                    MIP_SW_MASK
+                };
+                c.mip_sw = (c.mip_sw & !m) | (v as u32 & m);
             }
             0x3a0..=0x3af => {
                 let i = (csr - PMPCFG0) as usize;
@@ -546,6 +603,20 @@ impl Hart<'_> {
         }
         self.recompute();
         Ok(())
+    }
+
+    /// Sstc: with `menvcfg.STCE` set, STIP follows `time >= stimecmp` (unsigned); called
+    /// when `time`, `stimecmp` or `menvcfg` change. With STCE clear, STIP is the software
+    /// bit, left as it is.
+    pub(super) fn update_sstc(&mut self) {
+        let c = &mut self.csr;
+        if SSTC && c.menvcfg & envcfg::STCE != 0 {
+            if c.time >= c.stimecmp {
+                c.mip_sw |= STIP;
+            } else {
+                c.mip_sw &= !STIP;
+            }
+        }
     }
 
     /// Decodes the PMP entries again after a PMP CSR write; the TLB's permissions came from

@@ -322,9 +322,21 @@ impl<'i> Hart<'i> {
         self.csr_write_raw(n, value)
     }
 
-    /// Sets the value the `time` CSR reads (the embedding's timer, e.g. CLINT `mtime`).
+    /// Sets the value the `time` CSR reads (the embedding's timer, e.g. CLINT `mtime`), and
+    /// with Sstc on (`menvcfg.STCE`) raises or lowers STIP by comparing it with
+    /// `stimecmp`.
     pub fn set_time(&mut self, time: u64) {
         self.csr.time = time;
+        self.update_sstc();
+    }
+
+    /// The `time` at which this hart's own timer (Sstc's `stimecmp`) raises STIP, when it
+    /// is armed and has not fired yet: an embedding whose harts wait in `wfi` wakes this
+    /// one then (calling [`Hart::set_time`]), as it does for the CLINT's `mtimecmp`.
+    pub fn timer_deadline(&self) -> Option<u64> {
+        let c = &self.csr;
+        let armed = cfg!(feature = "ext") && c.menvcfg & super::csr::envcfg::STCE != 0;
+        (armed && c.mip_sw & (1 << super::trap::irq::STI) == 0).then_some(c.stimecmp)
     }
 
     /// With `on`, `ebreak` leaves [`Hart::run`] with [`Exit::Breakpoint`] instead of raising

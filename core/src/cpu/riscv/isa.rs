@@ -29,11 +29,15 @@ pub const MISA_EXTENSIONS: u64 = bit(b'i')
 
 /// Multi-letter extensions, in the order the ISA string takes (the `Z*` ones by their
 /// category letter in the single-letter order, then alphabetically; then the `S*` ones):
-/// counters (Zicntr, Zihpm), conditional zero (Zicond), CSRs, `fence.i`, `pause`
-/// (Zihintpause), bit manipulation (Zba, Zbb, Zbc, Zbs), debug triggers (Sdtrig); Zicond
-/// and the bit-manipulation ones with the `ext` feature.
+/// cache-block operations (Zicbom, Zicbop, Zicboz), counters (Zicntr, Zihpm), conditional
+/// zero (Zicond), CSRs, `fence.i`, `pause` (Zihintpause), bit manipulation (Zba, Zbb, Zbc,
+/// Zbs), debug triggers (Sdtrig), the supervisor timer `stimecmp` (Sstc); Zicbom, Zicboz,
+/// Zicond, the bit-manipulation ones and Sstc with the `ext` feature (Zicbop's prefetches are `ori` hints, always there).
 pub const Z_EXTENSIONS: &[&str] = if cfg!(feature = "ext") {
     &[
+        "zicbom",
+        "zicbop",
+        "zicboz",
         "zicntr",
         "zicond",
         "zicsr",
@@ -45,9 +49,11 @@ pub const Z_EXTENSIONS: &[&str] = if cfg!(feature = "ext") {
         "zbc",
         "zbs",
         "sdtrig",
+        "sstc",
     ]
 } else {
     &[
+        "zicbop",
         "zicntr",
         "zicsr",
         "zifencei",
@@ -69,7 +75,7 @@ pub const RV64_EXTENSIONS: &[&str] = if cfg!(feature = "rv64") {
 /// privilege modes, not named there).
 const LETTER_ORDER: &[u8] = b"iemafdqlcbkjtpvh";
 
-/// Writes the ISA string (`rv32imafdc_zicntr_zicond_..._zbs_sdtrig`, see [`Z_EXTENSIONS`])
+/// Writes the ISA string (`rv32imafdc_zicbom_..._zbs_sdtrig`, see [`Z_EXTENSIONS`])
 /// for `xlen`: the device tree's `riscv,isa`.
 pub fn write_isa(xlen: Xlen, out: &mut impl fmt::Write) -> fmt::Result {
     out.write_str(match xlen {
@@ -114,9 +120,9 @@ mod tests {
         let mut b = Buf([0; 128], 0);
         write_isa(Xlen::Rv32, &mut b).unwrap_or(());
         let z = if cfg!(feature = "ext") {
-            "zicntr_zicond_zicsr_zifencei_zihintpause_zihpm_zba_zbb_zbc_zbs_sdtrig"
+            "zicbom_zicbop_zicboz_zicntr_zicond_zicsr_zifencei_zihintpause_zihpm_zba_zbb_zbc_zbs_sdtrig_sstc"
         } else {
-            "zicntr_zicsr_zifencei_zihintpause_zihpm_sdtrig"
+            "zicbop_zicntr_zicsr_zifencei_zihintpause_zihpm_sdtrig"
         };
         let letters = if cfg!(feature = "fpu") {
             "imafdc"
