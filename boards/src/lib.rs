@@ -9,7 +9,8 @@
 //!   I2C master), [`spi`] (SiFive SPI).
 //! * [`mcu32`]: a microcontroller-shaped board (flash, SRAM, UART, CLINT, GPIO, I2C, SPI).
 //! * [`layout`]: compile-time board layouts and their validation.
-//! * [`virt32`]: QEMU `virt`'s map for RV32, its construction, boot and device tree.
+//! * [`virt`]: QEMU `virt`'s machine once for both XLENs (map, construction, run loop, boot
+//!   and device tree), with its two instances [`virt32`] (RV32) and [`virt64`] (RV64).
 #![no_std]
 
 pub mod clint;
@@ -23,7 +24,9 @@ pub mod plic;
 pub mod rtc;
 pub mod spi;
 pub mod uart;
+pub mod virt;
 pub mod virt32;
+pub mod virt64;
 pub mod virtio;
 
 pub use fief_core as core_crate;

@@ -1,564 +1,69 @@
-//! The `virt32` board: QEMU `virt`'s memory map for RV32, one to [`MAX_HARTS`] harts.
+//! The `virt32` board: QEMU `virt` for RV32 (`qemu-system-riscv32 -M virt`), one to
+//! [`MAX_HARTS`] harts, at most 2 GiB of RAM from `0x8000_0000`; an instance of the shared
+//! [`crate::virt`] description ([`SPEC`]), whose names it re-exports.
 //!
-//! | base          | size         | device                                   | IRQ (PLIC source) |
-//! |---------------|--------------|------------------------------------------|-------------------|
-//! | `0x0000_1000` | `0xf000`     | boot ROM (`mrom`), when given             |                   |
-//! | `0x0010_0000` | `0x1000`     | SiFive test finisher (`test`)             |                   |
-//! | `0x0010_1000` | `0x1000`     | Goldfish RTC (`rtc`)                      | 11                |
-//! | `0x0200_0000` | `0x1_0000`   | CLINT (`clint`)                           |                   |
-//! | `0x0c00_0000` | `0x60_0000`  | PLIC (`plic`), 95 sources, 2 contexts/hart|                   |
-//! | `0x1000_0000` | `0x100`      | NS16550A UART (`uart0`)                   | 10                |
-//! | `0x1000_1000` + n × `0x1000` | `0x1000` | virtio-mmio slot n (`virtio0`..`virtio7`), n = 0..7 | 1 + n |
-//! | `0x1020_0000` | `0x1000`     | Fief DMA engine (`dma0`), 4 channels      | 12 done, 13 error |
-//! | `0x8000_0000` | set at build | RAM (`ram`), at most 2 GiB                 |                   |
-//!
-//! The layout is the `const` [`VIRT32`], validated at compile time; the memory's pool
-//! capacities ([`Virt32Memory`]) come from it. Everything the board is made of lives in one
-//! [`Virt32Devices`] value (a `static`, or leaked on the host) with no internal references
-//! until [`Virt32::build`] wires it: every device gets an owner and its MMIO region in the
-//! system container, the UART's interrupt goes to PLIC source 10, virtio slot n's to
-//! source 1 + n, the DMA engine's done
-//! and error interrupts to sources 12 and 13 (free in QEMU `virt`: its RTC is 11, virtio
-//! 1–8, PCIe 32–35), the CLINT's MSIP/MTIP and
-//! the PLIC's M/S context outputs go to each hart's `mip` bits, all registered in the
-//! board's [`IrqWiring`].
-//!
-//! Booting follows QEMU `virt` ([`Virt32::boot_images`], module `boot`): without firmware
-//! the kernel's entry is jumped to directly; with firmware, the firmware goes at the RAM
-//! base (or its ELF addresses) and the kernel at RAM base + 4 MiB (or its ELF addresses);
-//! the initrd above the kernel, the device tree (module `dtb`) near the top of RAM
-//! (below 3 GiB, 2 MiB aligned); every hart starts at the entry with `a0` = its hart id
-//! and `a1` = the device tree's address. A write of the reset value to the test device
-//! stops the harts; the embedding then calls [`Virt32::reset`] and boots again.
+//! What differs from `virt64`: RV32 harts, `mmu-type = "riscv,sv32"`, the kernel after
+//! firmware at the next 4 MiB boundary ([`KERNEL_ALIGN`]), `lw` in the boot ROM's reset
+//! vector and 32-bit `fw_dynamic_info` fields.
 
-use core::fmt;
+use core::ops::Deref;
 
-use fief_core::cpu::riscv::{csr, irq, Exit, Hart, HartIrqs, Xlen};
+use fief_core::cpu::riscv::Xlen;
 use fief_core::fdt::FdtError;
-use fief_core::image::ImageError;
-use fief_core::irq::{IrqError, IrqWiring};
-use fief_core::loader::LoadError;
-use fief_core::memory::{
-    AddressSpace, Error, LeaseTable, Memory, MmioOps, Priority, RamBlock, RegionHandle,
-    RegionOffset, RegionSize, SpaceId,
+use fief_core::memory::RamBlock;
+
+use crate::layout::{Layout, MapEntry};
+pub use crate::virt::{
+    rewrite_chosen, BoardError, Boot, BootImages, Chosen, DtbSource, HartSet, Image, Owners,
+    RunOutcome, Virt, VirtDevices, VirtDma, VirtDmaBus, VirtLeases, VirtMemory, VirtSpec, DMA_BASE,
+    DMA_CHANNELS, DMA_DONE_IRQ, DMA_ERROR_IRQ, FLAT_RANGES, FW_DYNAMIC_INFO, HOTPLUG_IRQ_FIRST,
+    HOTPLUG_IRQ_LINES, INITRD_MAX_OFFSET, IRQ_LINES, MAX_HARTS, MROM_BASE, MROM_SIZE, OWNERS,
+    PLIC_CONTEXTS, PLIC_SOURCES, RAM_BASE, REGIONS, RTC_IRQ, RUN_DMA_CHUNKS, UART_CLOCK_HZ,
+    UART_IRQ,
 };
-use fief_core::owner::OwnerHandle;
 
-use crate::clint::{Clint, CLINT_SIZE};
-use crate::dma::{DmaEngine, LeaseBus, StepOutcome, DMA_SIZE};
-use crate::finisher::{Finish, FinishSink, TestFinisher, FINISHER_SIZE};
-use crate::layout::{DeviceKind, IrqRoute, Layout, MapEntry, Pools};
-use crate::plic::{Plic, PLIC_SIZE};
-use crate::rtc::{GoldfishRtc, RTC_SIZE};
-use crate::uart::{Uart16550, UART_SIZE};
-use crate::virtio::mmio::VIRTIO_REQUESTER_ID;
-use crate::virtio::{VirtioMmio, VIRTIO_MMIO_SIZE};
-
-mod boot;
-mod dtb;
-
-pub use boot::{
-    Boot, BootImages, DtbSource, Image, FW_DYNAMIC_INFO, INITRD_MAX_OFFSET, KERNEL_ALIGN,
-};
-pub use dtb::{rewrite_chosen, write_dtb, write_dtb_chosen, Chosen};
-
-/// Most harts a `virt32` board takes.
-pub const MAX_HARTS: usize = 8;
-/// PLIC sources, source 0 included (QEMU virt: 96, `riscv,ndev` = 95).
-pub const PLIC_SOURCES: usize = 96;
-/// PLIC contexts: M and S for each hart.
-pub const PLIC_CONTEXTS: usize = 2 * MAX_HARTS;
-/// The UART's PLIC source.
-pub const UART_IRQ: u32 = 10;
-/// The RTC's PLIC source (as QEMU `virt`).
-pub const RTC_IRQ: u32 = 11;
-/// The DMA engine's completion interrupt (PLIC source).
-pub const DMA_DONE_IRQ: u32 = 12;
-/// The DMA engine's error interrupt (PLIC source).
-pub const DMA_ERROR_IRQ: u32 = 13;
-/// Where the DMA engine's registers are: free in QEMU `virt`'s map (its fw_cfg is at
-/// `0x1010_0000`, flash from `0x2000_0000`).
-pub const DMA_BASE: u64 = 0x1020_0000;
-/// DMA channels.
-pub const DMA_CHANNELS: usize = 4;
-/// Where the first virtio-mmio slot is (QEMU `virt`'s `VIRT_VIRTIO`).
-pub const VIRTIO_BASE: u64 = 0x1000_1000;
-/// virtio-mmio slots (QEMU `virt`'s `VIRTIO_COUNT`).
-pub const VIRTIO_SLOTS: usize = 8;
-/// The first virtio slot's PLIC source; slot n has `VIRTIO_IRQ + n` (QEMU `virt`: 1 to 8).
-pub const VIRTIO_IRQ: u32 = 1;
-/// Where RAM starts.
-pub const RAM_BASE: u64 = 0x8000_0000;
 /// The most RAM the board takes (up to the end of the 32-bit space).
 pub const RAM_MAX: u64 = 0x8000_0000;
-/// Where the kernel goes when firmware is loaded (RAM base + 4 MiB).
-pub const KERNEL_OFFSET: u64 = 4 << 20;
-/// The UART's input clock, as in QEMU's device tree.
-pub const UART_CLOCK_HZ: u32 = 3_686_400;
+/// The kernel start is the end of the firmware rounded up to this (QEMU, RV32).
+pub const KERNEL_ALIGN: u64 = 4 << 20;
+/// Where the kernel goes after small firmware (RAM base + 4 MiB).
+pub const KERNEL_OFFSET: u64 = KERNEL_ALIGN;
 
-/// Where the boot ROM is (QEMU `virt`'s `mrom`): the reset vector and OpenSBI's
-/// `fw_dynamic_info`.
-pub const MROM_BASE: u64 = 0x1000;
-/// The boot ROM's size.
-pub const MROM_SIZE: u64 = 0xf000;
+const MAP: [MapEntry; crate::virt::MAP_LEN] = crate::virt::map(RAM_MAX);
 
 /// The `virt32` layout.
-pub const VIRT32: Layout = Layout {
+pub const VIRT32: Layout = crate::virt::layout("virt32", &MAP);
+
+/// What `virt32` is.
+pub const SPEC: VirtSpec = VirtSpec {
     name: "virt32",
-    map: &[
-        MapEntry {
-            name: "mrom",
-            base: MROM_BASE,
-            size: MROM_SIZE,
-            kind: DeviceKind::Rom,
-        },
-        MapEntry {
-            name: "test",
-            base: 0x10_0000,
-            size: FINISHER_SIZE,
-            kind: DeviceKind::TestFinisher,
-        },
-        MapEntry {
-            name: "rtc",
-            base: 0x10_1000,
-            size: RTC_SIZE,
-            kind: DeviceKind::Rtc,
-        },
-        MapEntry {
-            name: "clint",
-            base: 0x200_0000,
-            size: CLINT_SIZE,
-            kind: DeviceKind::Clint,
-        },
-        MapEntry {
-            name: "plic",
-            base: 0xc00_0000,
-            size: PLIC_SIZE,
-            kind: DeviceKind::Plic,
-        },
-        MapEntry {
-            name: "uart0",
-            base: 0x1000_0000,
-            size: UART_SIZE,
-            kind: DeviceKind::Uart,
-        },
-        MapEntry {
-            name: "virtio0",
-            base: 0x1000_1000,
-            size: VIRTIO_MMIO_SIZE,
-            kind: DeviceKind::VirtioMmio,
-        },
-        MapEntry {
-            name: "virtio1",
-            base: 0x1000_2000,
-            size: VIRTIO_MMIO_SIZE,
-            kind: DeviceKind::VirtioMmio,
-        },
-        MapEntry {
-            name: "virtio2",
-            base: 0x1000_3000,
-            size: VIRTIO_MMIO_SIZE,
-            kind: DeviceKind::VirtioMmio,
-        },
-        MapEntry {
-            name: "virtio3",
-            base: 0x1000_4000,
-            size: VIRTIO_MMIO_SIZE,
-            kind: DeviceKind::VirtioMmio,
-        },
-        MapEntry {
-            name: "virtio4",
-            base: 0x1000_5000,
-            size: VIRTIO_MMIO_SIZE,
-            kind: DeviceKind::VirtioMmio,
-        },
-        MapEntry {
-            name: "virtio5",
-            base: 0x1000_6000,
-            size: VIRTIO_MMIO_SIZE,
-            kind: DeviceKind::VirtioMmio,
-        },
-        MapEntry {
-            name: "virtio6",
-            base: 0x1000_7000,
-            size: VIRTIO_MMIO_SIZE,
-            kind: DeviceKind::VirtioMmio,
-        },
-        MapEntry {
-            name: "virtio7",
-            base: 0x1000_8000,
-            size: VIRTIO_MMIO_SIZE,
-            kind: DeviceKind::VirtioMmio,
-        },
-        MapEntry {
-            name: "dma0",
-            base: DMA_BASE,
-            size: DMA_SIZE,
-            kind: DeviceKind::Dma,
-        },
-        MapEntry {
-            name: "ram",
-            base: RAM_BASE,
-            size: RAM_MAX,
-            kind: DeviceKind::Ram,
-        },
-    ],
-    irqs: &[
-        IrqRoute {
-            device: "virtio0",
-            source: 1,
-        },
-        IrqRoute {
-            device: "virtio1",
-            source: 2,
-        },
-        IrqRoute {
-            device: "virtio2",
-            source: 3,
-        },
-        IrqRoute {
-            device: "virtio3",
-            source: 4,
-        },
-        IrqRoute {
-            device: "virtio4",
-            source: 5,
-        },
-        IrqRoute {
-            device: "virtio5",
-            source: 6,
-        },
-        IrqRoute {
-            device: "virtio6",
-            source: 7,
-        },
-        IrqRoute {
-            device: "virtio7",
-            source: 8,
-        },
-        IrqRoute {
-            device: "uart0",
-            source: UART_IRQ,
-        },
-        IrqRoute {
-            device: "rtc",
-            source: RTC_IRQ,
-        },
-        IrqRoute {
-            device: "dma0",
-            source: DMA_DONE_IRQ,
-        },
-        IrqRoute {
-            device: "dma0",
-            source: DMA_ERROR_IRQ,
-        },
-    ],
-    irq_sources: PLIC_SOURCES as u32,
-    max_harts: MAX_HARTS,
-    // Room beyond the map for devices plugged at run time (the monitor's `device_add`).
-    pools: Pools {
-        regions: 32 + VIRTIO_SLOTS,
-        owners: 24 + VIRTIO_SLOTS,
-        flat_ranges: 48 + VIRTIO_SLOTS,
-        irq_lines: 4 + VIRTIO_SLOTS + 4 * MAX_HARTS + HOTPLUG_IRQ_LINES,
-    },
+    xlen: Xlen::Rv32,
+    layout: &VIRT32,
+    kernel_align: KERNEL_ALIGN,
+    mmu_type: "riscv,sv32",
 };
 
-/// Interrupt lines left for devices plugged at run time (a UART's, through the PLIC).
-pub const HOTPLUG_IRQ_LINES: usize = 8;
-/// The PLIC sources from which hot-plugged devices get theirs when none is asked for
-/// (below it: the map's devices and room for more; QEMU's `virt` uses 1-10 and 32-35 for
-/// virtio, the UART, the RTC and PCIe, which this board does not have past the UART).
-pub const HOTPLUG_IRQ_FIRST: u32 = 32;
+const _: () = SPEC.assert_valid();
 
-const _: () = VIRT32.assert_valid();
-const _: () = {
-    // The virtio slots where the constants say (build's slot numbers depend on it).
-    let mut n = 0;
-    while n < VIRTIO_SLOTS {
-        let name = VIRT32.map[6 + n].name;
-        let Some(e) = VIRT32.entry(name) else {
-            panic!("virtio slot missing")
-        };
-        assert!(e.base == VIRTIO_BASE + n as u64 * VIRTIO_MMIO_SIZE);
-        assert!(matches!(VIRT32.irq_of(name), Some(s) if s == VIRTIO_IRQ + n as u32));
-        n += 1;
-    }
-};
+/// The board's memory (the old name of [`VirtMemory`]).
+pub type Virt32Memory<'a> = VirtMemory<'a>;
+/// The board's parts (the old name of [`VirtDevices`]).
+pub type Virt32Devices<'a> = VirtDevices<'a>;
+/// DMA leases of the board (the old name of [`VirtLeases`]).
+pub type Virt32Leases = VirtLeases;
+/// The board's DMA engine (the old name of [`VirtDma`]).
+pub type Virt32Dma<'a> = VirtDma<'a>;
+/// The bus the DMA engine masters (the old name of [`VirtDmaBus`]).
+pub type Virt32DmaBus<'m, 'a> = VirtDmaBus<'m, 'a>;
 
-/// Region pool capacity, from the layout.
-pub const REGIONS: usize = VIRT32.pools.regions;
-/// Owner pool capacity, from the layout.
-pub const OWNERS: usize = VIRT32.pools.owners;
-/// Flat-view capacity, from the layout.
-pub const FLAT_RANGES: usize = VIRT32.pools.flat_ranges;
-/// IRQ line pool capacity, from the layout.
-pub const IRQ_LINES: usize = VIRT32.pools.irq_lines;
-
-/// The board's memory, sized by the layout.
-pub type Virt32Memory<'a> = Memory<'a, REGIONS, OWNERS, 1, FLAT_RANGES>;
-
-/// DMA leases of the board: 32 leases, 8 bounce buffers of 512 bytes.
-pub type Virt32Leases = LeaseTable<32, 8, 512>;
-
-/// The board's DMA engine.
-pub type Virt32Dma<'a> = DmaEngine<'a, DMA_CHANNELS>;
-
-/// The bus the board's DMA engine masters.
-pub type Virt32DmaBus<'m, 'a> = LeaseBus<'m, 'a, REGIONS, OWNERS, 1, FLAT_RANGES, 32, 8, 512>;
-
-/// Chunks each busy DMA channel moves between two hart slices of [`Virt32::run`].
-pub const RUN_DMA_CHUNKS: usize = 4;
-
-/// Every hart's interrupt word; the finisher stops them all.
-pub struct HartSet([HartIrqs; MAX_HARTS]);
-
-impl HartSet {
-    /// Hart `i`'s interrupt word.
-    pub fn get(&self, i: usize) -> Option<&HartIrqs> {
-        self.0.get(i)
-    }
-
-    /// Asks every hart to stop.
-    pub fn stop_all(&self) {
-        for h in &self.0 {
-            h.request_stop();
-        }
-    }
-}
-
-impl FinishSink for HartSet {
-    fn finished(&self, _: Finish) {
-        self.stop_all();
-    }
-}
-
-/// Everything a `virt32` board is made of (see the [module docs](self)).
-pub struct Virt32Devices<'a> {
-    /// The harts' interrupt words.
-    pub harts: HartSet,
-    /// The UART.
-    pub uart: Uart16550<'a>,
-    /// The CLINT.
-    pub clint: Clint<'a, MAX_HARTS>,
-    /// The PLIC.
-    pub plic: Plic<'a, PLIC_SOURCES, PLIC_CONTEXTS>,
-    /// The test finisher.
-    pub finisher: TestFinisher<'a>,
-    /// The RTC.
-    pub rtc: GoldfishRtc<'a>,
-    /// The DMA engine.
-    pub dma: Virt32Dma<'a>,
-    /// The virtio-mmio slots, `virtio0` to `virtio7`.
-    pub virtio: [VirtioMmio<'a>; VIRTIO_SLOTS],
-    /// The DMA leases and bounce buffers.
-    pub leases: Virt32Leases,
-    /// The IRQ wiring table.
-    pub wiring: IrqWiring<'a, IRQ_LINES>,
-    /// The memory.
-    pub memory: Virt32Memory<'a>,
-}
-
-impl Default for Virt32Devices<'_> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<'a> Virt32Devices<'a> {
-    /// Unwired devices after reset. `const`, so it can be a `static` on bare metal.
-    pub const fn new() -> Virt32Devices<'a> {
-        Virt32Devices {
-            harts: HartSet([const { HartIrqs::new() }; MAX_HARTS]),
-            uart: Uart16550::new(),
-            clint: Clint::new(),
-            plic: Plic::new(),
-            finisher: TestFinisher::new(),
-            rtc: GoldfishRtc::new(),
-            dma: DmaEngine::new(),
-            virtio: [const { VirtioMmio::new() }; VIRTIO_SLOTS],
-            leases: LeaseTable::new(),
-            wiring: IrqWiring::new(),
-            memory: Memory::new(),
-        }
-    }
-}
-
-/// Why a board could not be built or booted.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BoardError {
-    /// Hart count out of range.
-    Harts {
-        /// Asked for.
-        requested: usize,
-    },
-    /// RAM size out of range.
-    RamSize {
-        /// Asked for.
-        size: u64,
-    },
-    /// Building the memory topology failed.
-    Memory(Error),
-    /// Wiring the interrupts failed.
-    Irq(IrqError),
-    /// Neither a kernel nor firmware to run.
-    NothingToRun,
-    /// Loading an image failed.
-    Load {
-        /// `"kernel"`, `"firmware"` or `"device tree"`.
-        what: &'static str,
-        /// Why.
-        error: LoadError,
-    },
-    /// Writing the device tree failed.
-    Fdt(FdtError),
-    /// The user's device tree (`-dtb`) is not a good device tree blob.
-    UserDtb(FdtError),
-    /// An image's header is refused.
-    Image {
-        /// `"kernel"` or `"firmware"`.
-        what: &'static str,
-        /// Why.
-        error: ImageError,
-    },
-    /// An image is larger than RAM.
-    LargerThanRam {
-        /// Which image.
-        what: &'static str,
-        /// Its size in memory.
-        size: u64,
-        /// RAM size.
-        ram: u64,
-    },
-    /// An initrd without a kernel (QEMU: "-initrd only allowed with -kernel option").
-    InitrdWithoutKernel,
-    /// The initrd does not fit between its place and the end of RAM.
-    InitrdTooLarge {
-        /// Its size.
-        size: u64,
-        /// Bytes from its place to the end of RAM.
-        room: u64,
-        /// Its place.
-        at: u64,
-    },
-    /// Two images overlap (QEMU: "Some ROM regions are overlapping").
-    Overlap {
-        /// The first image.
-        first: &'static str,
-        /// Its range, `[start, end)`.
-        first_at: (u64, u64),
-        /// The second image.
-        second: &'static str,
-        /// Its range.
-        second_at: (u64, u64),
-    },
-}
-
-impl fmt::Display for BoardError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BoardError::Harts { requested } => {
-                write!(f, "virt32 takes 1 to {MAX_HARTS} harts, not {requested}")
-            }
-            BoardError::RamSize { size } => write!(
-                f,
-                "virt32 takes 1 byte to {} MiB of RAM, not {size} bytes",
-                RAM_MAX >> 20
-            ),
-            BoardError::Memory(e) => write!(f, "memory topology: {e}"),
-            BoardError::Irq(e) => write!(f, "interrupt wiring: {e}"),
-            BoardError::NothingToRun => f.write_str("no kernel and no firmware to run"),
-            BoardError::Load { what, error } => write!(f, "{what}: {error}"),
-            BoardError::Fdt(e) => write!(f, "device tree: {e}"),
-            BoardError::UserDtb(e) => write!(f, "-dtb: {e}"),
-            BoardError::Image { what, error } => write!(f, "{what}: {error}"),
-            BoardError::LargerThanRam { what, size, ram } => write!(
-                f,
-                "{what} is larger than RAM: {size} bytes ({} MiB) do not fit in {} MiB",
-                size.div_ceil(1 << 20),
-                ram >> 20
-            ),
-            BoardError::InitrdWithoutKernel => f.write_str("-initrd only works with -kernel"),
-            BoardError::InitrdTooLarge { size, room, at } => write!(
-                f,
-                "initrd does not fit: {size} bytes at {at:#x}, only {room} bytes of RAM \
-                 left there (give more RAM with -m)"
-            ),
-            BoardError::Overlap {
-                first,
-                first_at,
-                second,
-                second_at,
-            } => write!(
-                f,
-                "images overlap: {first} [{:#x}, {:#x}) and {second} [{:#x}, {:#x})",
-                first_at.0, first_at.1, second_at.0, second_at.1
-            ),
-        }
-    }
-}
-
-impl core::error::Error for BoardError {}
-
-impl From<Error> for BoardError {
-    fn from(e: Error) -> Self {
-        BoardError::Memory(e)
-    }
-}
-
-impl From<IrqError> for BoardError {
-    fn from(e: IrqError) -> Self {
-        BoardError::Irq(e)
-    }
-}
-
-/// The owners of the board's devices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Owners {
-    /// The test finisher.
-    pub finisher: OwnerHandle,
-    /// The CLINT.
-    pub clint: OwnerHandle,
-    /// The PLIC.
-    pub plic: OwnerHandle,
-    /// The UART.
-    pub uart: OwnerHandle,
-    /// The DMA engine.
-    pub dma: OwnerHandle,
-    /// The RTC.
-    pub rtc: OwnerHandle,
-    /// The virtio-mmio slots.
-    pub virtio: [OwnerHandle; VIRTIO_SLOTS],
-}
-
-/// How a [`Virt32::run`] ended.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunOutcome {
-    /// The guest wrote the finisher.
-    Finished(Finish),
-    /// The instruction budget is used up.
-    Budget,
-    /// Every hart waits in `wfi` with no timer armed: nothing will ever happen.
-    Idle,
-    /// A hart hit `ebreak` in debug mode.
-    Breakpoint {
-        /// Which hart.
-        hart: usize,
-        /// Where.
-        pc: u64,
-    },
-}
-
-/// A built `virt32` board (see the [module docs](self)).
+/// A built `virt32` board: a [`Virt`] built from [`SPEC`], whose methods it has.
 ///
 /// ```
 /// use fief_boards::finisher::Finish;
-/// use fief_boards::virt32::{Image, RunOutcome, Virt32, Virt32Devices};
+/// use fief_boards::virt32::{Image, RunOutcome, Virt32, VirtDevices};
 /// use fief_core::memory::RamBlock;
 ///
-/// let devices: &'static Virt32Devices<'static> = Box::leak(Box::new(Virt32Devices::new()));
+/// let devices: &'static VirtDevices<'static> = Box::leak(Box::new(VirtDevices::new()));
 /// // 16 MiB of RAM: the device tree goes 2 MiB-aligned below its end, clear of the kernel.
 /// let ram = RamBlock::new(Box::leak(vec![0u8; 16 << 20].into_boxed_slice()));
 /// let board = Virt32::build(devices, ram, 1)?;
@@ -577,373 +82,50 @@ pub enum RunOutcome {
 /// assert_eq!(harts[0].reg(11), boot.dtb_addr); // a1: the device tree
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Virt32<'a> {
-    /// The devices and memory.
-    pub devices: &'a Virt32Devices<'a>,
-    /// The system address space.
-    pub space: SpaceId,
-    /// The system container.
-    pub system: RegionHandle,
-    /// The devices' owners.
-    pub owners: Owners,
-    /// Harts.
-    pub harts: usize,
-    /// RAM size in bytes.
-    pub ram_size: u64,
-    /// Whether the boot ROM is mapped ([`Virt32::build_with_mrom`]).
-    pub mrom: bool,
-}
+pub struct Virt32<'a>(pub Virt<'a>);
 
 impl<'a> Virt32<'a> {
     /// Builds the board over `devices` with `ram` as main RAM and `harts` harts, without
     /// the boot ROM.
     pub fn build(
-        devices: &'a Virt32Devices<'a>,
+        devices: &'a VirtDevices<'a>,
         ram: RamBlock<'a>,
         harts: usize,
     ) -> Result<Virt32<'a>, BoardError> {
         Self::build_with_mrom(devices, ram, None, harts)
     }
 
-    /// [`Virt32::build`] with `mrom` ([`MROM_SIZE`] bytes at most) as the boot ROM at
-    /// [`MROM_BASE`], as QEMU `virt` has it: each boot writes a reset vector there and
-    /// OpenSBI's `fw_dynamic_info`, whose address every hart gets in `a2`.
+    /// [`Virt32::build`] with `mrom` as the boot ROM (see [`Virt::build`]).
     pub fn build_with_mrom(
-        devices: &'a Virt32Devices<'a>,
+        devices: &'a VirtDevices<'a>,
         ram: RamBlock<'a>,
         mrom: Option<RamBlock<'a>>,
         harts: usize,
     ) -> Result<Virt32<'a>, BoardError> {
-        let has_mrom = mrom.is_some();
-        if mrom
-            .as_ref()
-            .is_some_and(|m| m.is_empty() || m.len() > MROM_SIZE)
-        {
-            return Err(BoardError::Memory(Error::EmptyBlock));
-        }
-        if harts == 0 || harts > MAX_HARTS {
-            return Err(BoardError::Harts { requested: harts });
-        }
-        let ram_size = ram.len();
-        if ram_size == 0 || ram_size > RAM_MAX {
-            return Err(BoardError::RamSize { size: ram_size });
-        }
-        let d = devices;
-        let mut g = d.memory.lock();
-        g.begin();
-        let result = (|| {
-            let root = g.root_owner()?;
-            let system = g.create_container(root, "system", RegionSize::FULL, None)?;
-            let mut ram = Some(ram);
-            let mut mrom = mrom;
-            let mut owners = [root; 6];
-            let mut virtio = [root; VIRTIO_SLOTS];
-            for entry in VIRT32.map {
-                let region = match entry.kind {
-                    DeviceKind::Ram => {
-                        let Some(block) = ram.take() else { continue };
-                        g.create_ram(root, entry.name, block).map_err(|r| r.error)?
-                    }
-                    DeviceKind::Rom => {
-                        let Some(block) = mrom.take() else { continue };
-                        g.create_rom(root, entry.name, block).map_err(|r| r.error)?
-                    }
-                    DeviceKind::VirtioMmio => {
-                        let n = ((entry.base - VIRTIO_BASE) / VIRTIO_MMIO_SIZE) as usize;
-                        let owner = g.create_owner(root, entry.name)?;
-                        virtio[n] = owner;
-                        let size = RegionSize::new(entry.size).ok_or(Error::EmptyBlock)?;
-                        g.create_mmio(owner, entry.name, size, &d.virtio[n])?
-                    }
-                    kind => {
-                        let (ops, slot): (&'a dyn MmioOps, usize) = match kind {
-                            DeviceKind::TestFinisher => (&d.finisher, 0),
-                            DeviceKind::Clint => (&d.clint, 1),
-                            DeviceKind::Plic => (&d.plic, 2),
-                            DeviceKind::Dma => (&d.dma, 4),
-                            DeviceKind::Rtc => (&d.rtc, 5),
-                            _ => (&d.uart, 3),
-                        };
-                        let owner = g.create_owner(root, entry.name)?;
-                        owners[slot] = owner;
-                        let size = RegionSize::new(entry.size).ok_or(Error::EmptyBlock)?;
-                        g.create_mmio(owner, entry.name, size, ops)?
-                    }
-                };
-                g.add_subregion(system, RegionOffset(entry.base), region, Priority(0))?;
-            }
-            let space = g.create_address_space(system, "memory")?;
-            let [finisher, clint, plic, uart, dma, rtc] = owners;
-            let w = &d.wiring;
-            if let Some(source) = VIRT32.irq_of("uart0") {
-                w.connect_checked(&g, uart, &d.uart.irq, &d.plic, source)?;
-            }
-            w.connect_checked(&g, rtc, &d.rtc.irq, &d.plic, RTC_IRQ)?;
-            for (n, slot) in d.virtio.iter().enumerate() {
-                slot.set_requester_id(VIRTIO_REQUESTER_ID + n as u16);
-                w.connect_checked(&g, virtio[n], &slot.irq, &d.plic, VIRTIO_IRQ + n as u32)?;
-            }
-            w.connect_checked(&g, dma, &d.dma.done_irq, &d.plic, DMA_DONE_IRQ)?;
-            w.connect_checked(&g, dma, &d.dma.error_irq, &d.plic, DMA_ERROR_IRQ)?;
-            for h in 0..harts {
-                let hart = &d.harts.0[h];
-                w.connect_checked(&g, clint, &d.clint.msip_irq[h], hart, irq::MSI)?;
-                w.connect_checked(&g, clint, &d.clint.mtip_irq[h], hart, irq::MTI)?;
-                w.connect_checked(&g, plic, &d.plic.outputs[2 * h], hart, irq::MEI)?;
-                w.connect_checked(&g, plic, &d.plic.outputs[2 * h + 1], hart, irq::SEI)?;
-            }
-            d.finisher.set_sink(&d.harts);
-            for owner in [finisher, clint, plic, uart, dma, rtc]
-                .iter()
-                .chain(&virtio)
-            {
-                g.realize(*owner)?;
-            }
-            Ok::<_, BoardError>(Virt32 {
-                devices,
-                space,
-                system,
-                owners: Owners {
-                    finisher,
-                    clint,
-                    plic,
-                    uart,
-                    dma,
-                    rtc,
-                    virtio,
-                },
-                harts,
-                ram_size,
-                mrom: has_mrom,
-            })
-        })();
-        g.commit()?;
-        result
-    }
-
-    /// The system address space.
-    pub fn space(&self) -> AddressSpace<'a, 'a, FLAT_RANGES> {
-        // The id was made by `build` on this memory, so the space exists.
-        match self.devices.memory.space(self.space) {
-            Some(space) => space,
-            None => unreachable!("virt32: the system address space exists once built"),
-        }
-    }
-
-    /// The bus the DMA engine masters: the system address space and the board's leases.
-    pub fn dma_bus(&self) -> Virt32DmaBus<'a, 'a> {
-        LeaseBus {
-            memory: &self.devices.memory,
-            space: self.space,
-            leases: &self.devices.leases,
-        }
-    }
-
-    /// Runs DMA channel `channel` for up to `max_chunks` chunks (see
-    /// [`DmaEngine::step`]); DMA worker threads call this.
-    pub fn dma_step(&self, channel: usize, max_chunks: usize) -> StepOutcome {
-        self.devices.dma.step(&self.dma_bus(), channel, max_chunks)
-    }
-
-    /// Steps every DMA channel (the bare-metal main loop's call); returns the busy mask.
-    pub fn dma_poll(&self, max_chunks: usize) -> u32 {
-        self.devices.dma.poll(&self.dma_bus(), max_chunks)
-    }
-
-    /// Serves at most one request of virtio slot `slot`'s queue `queue` (see
-    /// [`VirtioMmio::step`]); DMA worker threads call this.
-    pub fn virtio_step(&self, slot: usize, queue: usize) -> StepOutcome {
-        match self.devices.virtio.get(slot) {
-            Some(v) => v.step(&self.dma_bus(), queue),
-            None => StepOutcome::Idle,
-        }
-    }
-
-    /// Serves one request of every notified virtio queue; whether any was served.
-    pub fn virtio_poll(&self) -> bool {
-        let bus = self.dma_bus();
-        let mut any = false;
-        for v in &self.devices.virtio {
-            if v.pending() != 0 {
-                any |= v.poll(&bus);
-            }
-        }
-        any
-    }
-
-    /// Hart `i` at `pc`, in M-mode, with `a0` = `i` and `a1` = `dtb_addr`.
-    pub fn hart(&self, i: usize, pc: u64, dtb_addr: u64) -> Option<Hart<'a>> {
-        if i >= self.harts {
-            return None;
-        }
-        let irqs = self.devices.harts.get(i)?;
-        let mut hart = Hart::with_irqs(i as u64, Xlen::Rv32, pc, irqs);
-        hart.set_reg(10, i as u64);
-        hart.set_reg(11, dtb_addr);
-        if self.mrom {
-            hart.set_reg(12, boot::FW_DYNAMIC_INFO);
-        }
-        Some(hart)
-    }
-
-    /// What the guest wrote to the finisher, if anything.
-    pub fn finish(&self) -> Option<Finish> {
-        self.devices.finisher.finish()
-    }
-
-    /// The device tree for this board, into `buf`; returns its size.
-    pub fn write_dtb(&self, buf: &mut [u8]) -> Result<usize, FdtError> {
-        dtb::write_dtb(self.ram_size, self.harts, buf)
-    }
-
-    /// Where the device tree of `len` bytes goes (QEMU's rule: 2 MiB aligned below the end
-    /// of RAM or 3 GiB, whichever is lower).
-    pub fn dtb_addr(&self, len: u64) -> u64 {
-        let end = (RAM_BASE + self.ram_size).min(3 << 30);
-        let addr = end.saturating_sub(len) & !((2 << 20) - 1);
-        if addr >= RAM_BASE {
-            addr
-        } else {
-            end.saturating_sub(len) & !15
-        }
-    }
-
-    /// Loads `firmware` and/or `kernel` and the finished device tree `dtb` (written as
-    /// given, after a check) as QEMU `virt` does; see [`Virt32::boot_images`].
-    pub fn boot(
-        &self,
-        firmware: Option<Image<'_>>,
-        kernel: Option<Image<'_>>,
-        dtb: &[u8],
-    ) -> Result<Boot, BoardError> {
-        let images = BootImages {
-            firmware,
-            kernel,
-            dtb: DtbSource::User(dtb),
-            ..BootImages::default()
-        };
-        self.boot_images(&images, &mut [])
-    }
-
-    /// Resets the machine as QEMU's system reset does: every device back to its reset
-    /// state, interrupt lines lowered, the finisher cleared. RAM is kept; the embedding
-    /// loads the images again ([`Virt32::boot_images`]) and starts new harts. Call it
-    /// with no hart running.
-    pub fn reset(&self) {
-        let d = self.devices;
-        d.uart.reset();
-        d.clint.reset();
-        d.plic.reset();
-        d.rtc.reset();
-        // Transfers in flight stop between chunks: abort them and step the channels here
-        // until they have (worker threads may be stepping them too), then clear them.
-        for c in 0..DMA_CHANNELS {
-            d.dma.abort(c);
-        }
-        for _ in 0..10_000 {
-            if self.dma_poll(1) == 0 && d.dma.busy_mask() == 0 {
-                break;
-            }
-        }
-        d.dma.reset();
-        for v in &d.virtio {
-            v.reset();
-        }
-        d.finisher.reset();
-    }
-
-    /// Runs `harts` deterministically on this thread, round robin in slices of `slice`
-    /// instructions, for about `max_insns` instructions in all: with no clock connected,
-    /// `mtime` advances by one tick per retired instruction (of hart 0's turn), and when
-    /// every hart waits in `wfi`, time jumps to the next armed `mtimecmp`.
-    pub fn run(&self, harts: &mut [Hart<'a>], max_insns: u64, slice: u64) -> RunOutcome {
-        let clint = &self.devices.clint;
-        let mut executed = 0u64;
-        let mut waiting = [false; MAX_HARTS];
-        let slice = slice.max(1);
-        while executed < max_insns {
-            if let Some(f) = self.finish() {
-                return RunOutcome::Finished(f);
-            }
-            let mut ran = false;
-            for (i, hart) in harts.iter_mut().enumerate().take(MAX_HARTS) {
-                let mie = hart.csr(csr::num::MIE).unwrap_or(0) as u32;
-                // A hart's own timer (Sstc's `stimecmp`) wakes it too.
-                let own_timer = hart.timer_deadline().is_some_and(|d| clint.mtime() >= d);
-                if waiting[i] && hart.irqs().pending() & mie == 0 && !own_timer {
-                    continue;
-                }
-                waiting[i] = false;
-                ran = true;
-                let budget = slice.min(max_insns - executed);
-                let before = hart.csr(csr::num::MINSTRET).unwrap_or(0);
-                hart.set_time(clint.mtime());
-                let exit = match self.space().section() {
-                    Some(section) => hart.run(&section, budget),
-                    None => return RunOutcome::Idle,
-                };
-                let retired = hart
-                    .csr(csr::num::MINSTRET)
-                    .unwrap_or(0)
-                    .wrapping_sub(before)
-                    & 0xffff_ffff;
-                let retired = match exit {
-                    Exit::BudgetExhausted => budget,
-                    _ => retired.clamp(1, budget),
-                };
-                executed += retired;
-                if i == 0 {
-                    clint.advance(retired);
-                }
-                self.devices.rtc.update();
-                self.dma_poll(RUN_DMA_CHUNKS);
-                self.virtio_poll();
-                match exit {
-                    Exit::Wfi => waiting[i] = true,
-                    Exit::Breakpoint(pc) => return RunOutcome::Breakpoint { hart: i, pc },
-                    Exit::Stopped | Exit::BudgetExhausted => {}
-                }
-                if let Some(f) = self.finish() {
-                    return RunOutcome::Finished(f);
-                }
-                if executed >= max_insns {
-                    break;
-                }
-            }
-            if !ran && (self.dma_poll(RUN_DMA_CHUNKS) != 0 || self.virtio_poll()) {
-                // Everyone sleeps, but DMA is moving: its interrupts may wake them.
-                continue;
-            }
-            if !ran && harts_woken_by_dma(harts, &waiting) {
-                continue;
-            }
-            if !ran {
-                // Everyone sleeps: jump to the next timer deadline, or give up.
-                let now = clint.mtime();
-                let next = harts
-                    .iter()
-                    .filter_map(|h| h.timer_deadline())
-                    .filter(|&d| d > now)
-                    .chain(clint.next_deadline())
-                    .min();
-                match next {
-                    Some(deadline) => clint.advance(deadline - now),
-                    None => return RunOutcome::Idle,
-                }
-            }
-        }
-        match self.finish() {
-            Some(f) => RunOutcome::Finished(f),
-            None => RunOutcome::Budget,
-        }
+        Virt::build(&SPEC, devices, ram, mrom, harts).map(Virt32)
     }
 }
 
-/// Whether a waiting hart has an enabled interrupt pending now (a DMA completion raised in
-/// the last poll).
-fn harts_woken_by_dma(harts: &[Hart<'_>], waiting: &[bool; MAX_HARTS]) -> bool {
-    harts.iter().enumerate().take(MAX_HARTS).any(|(i, hart)| {
-        let mie = hart.csr(csr::num::MIE).unwrap_or(0) as u32;
-        waiting[i] && hart.irqs().pending() & mie != 0
-    })
+impl<'a> Deref for Virt32<'a> {
+    type Target = Virt<'a>;
+
+    fn deref(&self) -> &Virt<'a> {
+        &self.0
+    }
+}
+
+/// Writes the `virt32` device tree for `ram_size` bytes of RAM and `harts` harts into
+/// `buf`; returns its size.
+pub fn write_dtb(ram_size: u64, harts: usize, buf: &mut [u8]) -> Result<usize, FdtError> {
+    crate::virt::write_dtb(&SPEC, ram_size, harts, buf)
+}
+
+/// [`write_dtb`] with `/chosen`'s `bootargs` and initrd.
+pub fn write_dtb_chosen(
+    ram_size: u64,
+    harts: usize,
+    chosen: &Chosen<'_>,
+    buf: &mut [u8],
+) -> Result<usize, FdtError> {
+    crate::virt::write_dtb_chosen(&SPEC, ram_size, harts, chosen, buf)
 }

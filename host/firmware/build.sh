@@ -35,3 +35,11 @@ echo "built virtio_bench.elf"
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DRANDOM=64 -c -o "$obj/virtio_bench_small.o" virtio_bench.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_bench_small.elf "$obj/virtio_bench_small.o"
 echo "built virtio_bench_small.elf"
+# RV64 images for virt64 (rv64/*.S), with the same link script.
+ARCH64="-march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany"
+for src in rv64/*.S; do
+  name=rv64/$(basename "$src" .S)
+  $CC $ARCH64 -c -o "$obj/rv64.o" "$src"
+  $CC $ARCH64 $LDFLAGS -T link.ld -o "$name.elf" "$obj/rv64.o"
+  echo "built $name.elf"
+done

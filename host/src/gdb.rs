@@ -35,7 +35,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fief_boards::virt32::Virt32;
+use fief_boards::virt::Virt;
 use fief_core::cpu::riscv::{DebugHit, Exit, Hart, WatchKind};
 use fief_core::memory::{GuestAddress, MemTxAttrs};
 use gdbstub::common::Signal;
@@ -80,7 +80,7 @@ pub fn listen(spec: &str) -> Result<TcpListener, String> {
 
 /// Hart 0 under a debugger (see the module docs).
 pub struct GdbHart {
-    board: &'static Virt32<'static>,
+    board: &'static Virt<'static>,
     hart: Hart<'static>,
     quit: &'static AtomicBool,
     /// Inserted software breakpoints: virtual address, physical address and the bytes the
@@ -105,7 +105,7 @@ enum Stop {
 impl GdbHart {
     /// Hart `hart` of `board`, to serve; `quit` is the emulator's stop flag.
     pub fn new(
-        board: &'static Virt32<'static>,
+        board: &'static Virt<'static>,
         hart: Hart<'static>,
         quit: &'static AtomicBool,
     ) -> Self {

@@ -37,8 +37,14 @@ pub struct ImageFile {
 }
 
 /// Reads `path` as `what` (`"kernel"`, ...) for `role`, refusing anything that cannot fit
-/// in `limit` bytes of memory (see the [module docs](self)).
-pub fn read_image(path: &Path, what: &str, role: Role, limit: u64) -> Result<ImageFile, String> {
+/// in `limit` bytes of memory and an ELF file not for `elf` (see the [module docs](self)).
+pub fn read_image(
+    path: &Path,
+    what: &str,
+    role: Role,
+    limit: u64,
+    elf: ElfTarget,
+) -> Result<ImageFile, String> {
     let name = path.display();
     let fail = |msg: String| format!("{what} '{name}': {msg}");
     let io = |e: std::io::Error| fail(format!("cannot read it: {e}"));
@@ -96,7 +102,7 @@ pub fn read_image(path: &Path, what: &str, role: Role, limit: u64) -> Result<Ima
         Format::Elf => {
             let table_end = elf_table_end(&bytes).min(len);
             read_up_to(&mut file, &mut bytes, table_end).map_err(io)?;
-            let elf = Elf::headers(&bytes, ElfTarget::RISCV32).map_err(|e| fail(e.to_string()))?;
+            let elf = Elf::headers(&bytes, elf).map_err(|e| fail(e.to_string()))?;
             if let Some(s) = elf.segments().find(|s| s.mem_size > limit) {
                 return Err(too_large(s.mem_size));
             }

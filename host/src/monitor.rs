@@ -1,4 +1,4 @@
-//! The monitor: QEMU-style commands on a running `virt32` board, from the console
+//! The monitor: QEMU-style commands on a running `virt` board, from the console
 //! (`Ctrl-A c` toggles between the guest's console and the `(fief) ` prompt) or from a Unix
 //! socket (`--monitor unix:PATH`).
 //!
@@ -24,8 +24,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use fief_boards::uart::{SerialSink, Uart16550, UART_SIZE};
-use fief_boards::virt32::{
-    Virt32, DMA_DONE_IRQ, DMA_ERROR_IRQ, HOTPLUG_IRQ_FIRST, IRQ_LINES, PLIC_SOURCES, UART_IRQ,
+use fief_boards::virt::{
+    Virt, DMA_DONE_IRQ, DMA_ERROR_IRQ, HOTPLUG_IRQ_FIRST, IRQ_LINES, PLIC_SOURCES, UART_IRQ,
 };
 use fief_core::memory::{Priority, RamBlock, RegionKind, RegionOffset, RegionSize, TopologyGuard};
 use fief_core::owner::{Lifecycle, OwnerHandle};
@@ -90,7 +90,7 @@ struct Pending {
 
 /// The monitor of one board (see the [module docs](self)).
 pub struct Monitor {
-    board: &'static Virt32<'static>,
+    board: &'static Virt<'static>,
     serial: Option<&'static dyn SerialSink>,
     on_quit: Box<dyn Fn() + Send + Sync>,
     pending: Mutex<Vec<Pending>>,
@@ -160,7 +160,7 @@ fn kind_name(kind: RegionKind) -> &'static str {
 impl Monitor {
     /// A monitor for `board`; plugged UARTs write to `serial`; `quit` calls `on_quit`.
     pub fn new(
-        board: &'static Virt32<'static>,
+        board: &'static Virt<'static>,
         serial: Option<&'static dyn SerialSink>,
         on_quit: impl Fn() + Send + Sync + 'static,
     ) -> Monitor {
@@ -186,8 +186,8 @@ impl Monitor {
         let (id, slot) = self.virtio.plug(self.board, option, spec)?;
         Ok(format!(
             "device_add: '{id}' in virtio-mmio slot {slot} at {:#x}, PLIC source {}\n",
-            fief_boards::virt32::VIRTIO_BASE + 0x1000 * slot as u64,
-            fief_boards::virt32::VIRTIO_IRQ + slot as u32
+            fief_boards::virt::VIRTIO_BASE + 0x1000 * slot as u64,
+            fief_boards::virt::VIRTIO_IRQ + slot as u32
         ))
     }
 

@@ -1,6 +1,7 @@
-//! `fief run`: builds a `virt32` board on the host and runs it.
+//! `fief run`: builds a `virt32` or `virt64` board on the host and runs it.
 //!
-//! * Guest RAM is an anonymous mmap, leaked for the life of the process.
+//! * Guest RAM is an anonymous mmap (lazily backed, without swap reservation: `-m 16G`
+//!   costs only the pages the guest touches), leaked for the life of the process.
 //! * One thread per hart. Each loop: pin a read section, set the hart's `time` from the
 //!   CLINT, `run` one slice, drop the section, update the CLINT's timer outputs (so MTIP is
 //!   raised at slice boundaries, never polled per instruction), then check the finisher and
@@ -15,9 +16,9 @@
 //! * With `-s`/`--gdb`, hart 0 runs on a `gdb` thread instead, under the debugger's
 //!   control between its commands ([`crate::gdb`]); `--trace insn` single-steps the harts.
 //! * Images are read with their sizes checked first ([`fief_host::images`]) and loaded
-//!   as QEMU `virt` loads them ([`Virt32::boot_images`]).
+//!   as QEMU `virt` loads them ([`Virt::boot_images`]).
 //! * Reset: when the guest writes the reset value to the test device, every hart thread
-//!   ends, the board is reset ([`Virt32::reset`]), the images are loaded again and new
+//!   ends, the board is reset ([`Virt::reset`]), the images are loaded again and new
 //!   hart threads start (RAM outside the images keeps its contents, as on QEMU);
 //!   `-no-reboot` ends the run instead.
 //! * Exit status: the finisher's (pass 0, fail its code), 0 after `Ctrl-A x` or a reset
@@ -32,18 +33,19 @@ use std::time::{Duration, Instant};
 use fief_boards::clint::Clock;
 use fief_boards::finisher::Finish;
 use fief_boards::rtc::WallClock;
-use fief_boards::virt32::{
-    Boot, BootImages, DtbSource, Image, Virt32, Virt32Devices, MAX_HARTS, MROM_SIZE, RAM_MAX,
+use fief_boards::virt::{
+    Boot, BootImages, DtbSource, Image, Virt, VirtDevices, VirtSpec, MAX_HARTS, MROM_SIZE,
 };
 use fief_core::cpu::riscv::{csr, decode, decode_compressed, Exit, Hart, Priv, Xlen};
 use fief_core::cpu::Bus;
 use fief_core::image::Format;
+use fief_core::loader::ElfTarget;
 use fief_core::memory::GuestAddress;
 use fief_core::memory::{AccessSize, MemTxAttrs, RamBlock};
 use fief_host::images::{read_image, ImageFile, Role};
 
 use fief_boards::dma::StepOutcome;
-use fief_boards::virt32::VIRTIO_BASE;
+use fief_boards::virt::VIRTIO_BASE;
 use fief_boards::virtio::mmio::MAX_QUEUES;
 use fief_boards::virtio::Transport;
 use fief_host::dma_workers::DmaWorkers;
@@ -83,8 +85,8 @@ pub enum Trace {
 /// Options shared by every command that builds a board.
 #[derive(Clone, Debug, clap::Args)]
 pub struct BoardArgs {
-    /// The board, QEMU style: `virt32` (or `virt`, its alias), with properties after
-    /// commas (`virt32,dumpdtb=FILE`) or alone (`dumpdtb=FILE`); may be given again.
+    /// The board, QEMU style: `virt32` (or `virt`, its alias) or `virt64`, with properties
+    /// after commas (`virt64,dumpdtb=FILE`) or alone (`dumpdtb=FILE`); may be given again.
     #[arg(short = 'M', long = "machine", default_value = "virt32", action = clap::ArgAction::Append)]
     pub machine: Vec<String>,
     /// RAM size: a number with an optional K, M or G suffix (no suffix: MiB, as QEMU).
@@ -119,9 +121,10 @@ pub struct RunArgs {
     /// On a guest's reset request, end the run (status 0) instead of resetting.
     #[arg(long = "no-reboot")]
     pub no_reboot: bool,
-    /// Firmware at the RAM base (the kernel then goes at RAM base + 4 MiB): `default` (the
-    /// bundled SBI firmware, which enters the kernel in S mode), a file, or `none` (the
-    /// kernel is entered directly, in M mode).
+    /// Firmware at the RAM base (the kernel then goes at RAM base + 4 MiB on virt32, + 2 MiB
+    /// on virt64): `default` (on virt32 the bundled SBI firmware, which enters the kernel in
+    /// S mode; virt64 has none bundled), a file, or `none` (the kernel is entered directly,
+    /// in M mode).
     #[arg(long, default_value = "default")]
     pub bios: String,
     /// Where the UART's output goes: stdio, null or file:PATH.
@@ -203,29 +206,35 @@ impl RunArgs {
 }
 
 /// What `-M`/`-machine` said: the board and its properties.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MachineSpec {
+    /// The board.
+    pub spec: &'static VirtSpec,
     /// `dumpdtb=FILE`: write the device tree there and exit.
     pub dumpdtb: Option<PathBuf>,
 }
 
 /// The boards `-M` takes, and their aliases.
-const MACHINES: &[(&str, &str)] = &[("virt32", "virt32"), ("virt", "virt32")];
+const MACHINES: &[(&str, &VirtSpec)] = &[
+    ("virt32", &fief_boards::virt32::SPEC),
+    ("virt", &fief_boards::virt32::SPEC),
+    ("virt64", &fief_boards::virt64::SPEC),
+];
 
 impl BoardArgs {
     /// Parses the `-M` values as QEMU's `-machine [type=]NAME[,PROP=VALUE...]`, each
     /// occurrence adding to the last; `virt` is an alias of `virt32` (Fief's `virt` is
-    /// 32-bit today).
+    /// 32-bit; `qemu-system-riscv64 -M virt` is `-M virt64`).
     pub fn machine(&self) -> Result<MachineSpec, String> {
         let mut name: Option<&str> = None;
-        let mut spec = MachineSpec::default();
+        let mut dumpdtb = None;
         for value in &self.machine {
             for (i, part) in value.split(',').enumerate() {
                 match part.split_once('=') {
                     None if i == 0 => name = Some(part),
                     Some(("type", v)) => name = Some(v),
                     Some(("dumpdtb", file)) if !file.is_empty() => {
-                        spec.dumpdtb = Some(PathBuf::from(file));
+                        dumpdtb = Some(PathBuf::from(file));
                     }
                     _ => {
                         return Err(format!(
@@ -238,16 +247,17 @@ impl BoardArgs {
         }
         let name = name.unwrap_or("virt32");
         match MACHINES.iter().find(|(n, _)| *n == name) {
-            Some(_) => Ok(spec),
+            Some((_, spec)) => Ok(MachineSpec { spec, dumpdtb }),
             None => Err(format!(
-                "unknown machine '{name}' (available: virt32, and virt as its alias)"
+                "unknown machine '{name}' (available: virt32, virt64, and virt as an alias of \
+                 virt32)"
             )),
         }
     }
 }
 
-/// Parses a QEMU-style size: `128M`, `1G`, `65536K`, `64` (MiB).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+/// Parses a QEMU-style size for `board`'s RAM: `128M`, `1G`, `65536K`, `64` (MiB).
+pub fn parse_size(text: &str, board: &VirtSpec) -> Result<u64, String> {
     let t = text.trim();
     let (digits, shift) = match t.char_indices().last() {
         Some((i, 'k' | 'K')) => (&t[..i], 10),
@@ -265,10 +275,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     if bytes == 0 {
         return Err(format!("memory size '{text}' is zero"));
     }
-    if bytes > RAM_MAX {
+    if bytes > board.ram_max() {
         return Err(format!(
-            "memory size '{text}' is too large: virt32 takes at most {} MiB",
-            RAM_MAX >> 20
+            "memory size '{text}' is too large: {} takes at most {} MiB",
+            board.name,
+            board.ram_max() >> 20
         ));
     }
     Ok(bytes)
@@ -277,23 +288,28 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// A built board and what backs it, all leaked for the life of the process.
 pub struct Built {
     /// The board.
-    pub board: Virt32<'static>,
+    pub board: Virt<'static>,
     /// Its devices.
-    pub devices: &'static Virt32Devices<'static>,
+    pub devices: &'static VirtDevices<'static>,
 }
 
 /// Checks the board options and builds the board.
 pub fn build(args: &BoardArgs) -> Result<Built, String> {
-    args.machine()?;
-    let size = parse_size(&args.memory)?;
+    let spec = args.machine()?.spec;
+    let size = parse_size(&args.memory, spec)?;
     if args.smp == 0 || args.smp > MAX_HARTS {
         return Err(format!(
-            "--smp {}: virt32 takes 1 to {MAX_HARTS} harts",
-            args.smp
+            "--smp {}: {} takes 1 to {MAX_HARTS} harts",
+            args.smp, spec.name
         ));
     }
     let len = usize::try_from(size).map_err(|_| "memory size too large for this host")?;
-    let map = memmap2::MmapMut::map_anon(len)
+    // Lazily backed and not counted against swap: `-m 16G` takes only what the guest
+    // touches, even where the kernel refuses to overcommit that much.
+    let map = memmap2::MmapOptions::new()
+        .len(len)
+        .no_reserve_swap()
+        .map_anon()
         .map_err(|e| format!("cannot map {} MiB of guest RAM: {e}", size >> 20))?;
     let map: &'static mut memmap2::MmapMut = Box::leak(Box::new(map));
     let ptr = NonNull::new(map.as_mut_ptr()).ok_or("mmap returned a null pointer")?;
@@ -301,11 +317,10 @@ pub fn build(args: &BoardArgs) -> Result<Built, String> {
     // `'static`; nothing else touches it through a Rust reference (the `MmapMut` is leaked
     // and never used again), only the board's RAM region does.
     let ram = unsafe { RamBlock::from_raw_parts(ptr, len) };
-    let devices: &'static Virt32Devices<'static> = Box::leak(Box::new(Virt32Devices::new()));
+    let devices: &'static VirtDevices<'static> = Box::leak(Box::new(VirtDevices::new()));
     // The boot ROM, as QEMU's `mrom` (reset vector and OpenSBI's fw_dynamic_info).
     let mrom = RamBlock::new(Box::leak(vec![0u8; MROM_SIZE as usize].into_boxed_slice()));
-    let board =
-        Virt32::build_with_mrom(devices, ram, Some(mrom), args.smp).map_err(|e| e.to_string())?;
+    let board = Virt::build(spec, devices, ram, Some(mrom), args.smp).map_err(|e| e.to_string())?;
     Ok(Built { board, devices })
 }
 
@@ -329,13 +344,27 @@ struct Files {
 }
 
 impl Files {
-    /// Reads every file `args` names, each refused at once if it cannot fit in `ram`.
-    fn read(args: &RunArgs, ram: u64) -> Result<Files, String> {
+    /// Reads every file `args` names for `board`, each refused at once if it cannot fit in
+    /// `ram`.
+    fn read(args: &RunArgs, board: &VirtSpec, ram: u64) -> Result<Files, String> {
         if args.kernel.is_none() && (args.initrd.is_some() || args.append.is_some()) {
             return Err("-initrd and -append only work with -kernel".to_string());
         }
+        // The bundled firmware and demo are RV32 programs.
+        let bundled = board.xlen == Xlen::Rv32;
+        let elf = match board.xlen {
+            Xlen::Rv32 => ElfTarget::RISCV32,
+            Xlen::Rv64 => ElfTarget::RISCV64,
+        };
         let firmware = match args.bios.as_str() {
             "none" => None,
+            "default" if !bundled && args.kernel.is_some() => {
+                return Err(format!(
+                    "{} has no bundled firmware: give -bios FILE (e.g. OpenSBI's \
+                     fw_dynamic.bin) or -bios none",
+                    board.name
+                ))
+            }
             // As QEMU: the bundled firmware runs a kernel; without one, the bundled demo runs.
             "default" if args.kernel.is_some() => Some(ImageFile {
                 bytes: SBI_FIRMWARE.to_vec(),
@@ -347,10 +376,17 @@ impl Files {
                 "firmware",
                 Role::Firmware,
                 ram,
+                elf,
             )?),
         };
         let kernel = match &args.kernel {
-            Some(path) => Some(read_image(path, "kernel", Role::Kernel, ram)?),
+            Some(path) => Some(read_image(path, "kernel", Role::Kernel, ram, elf)?),
+            None if firmware.is_none() && !bundled => {
+                return Err(format!(
+                    "nothing to run on {}: give -kernel FILE or -bios FILE",
+                    board.name
+                ))
+            }
             None if firmware.is_none() => Some(ImageFile {
                 bytes: DEMO_FIRMWARE.to_vec(),
                 format: Format::Elf,
@@ -358,11 +394,11 @@ impl Files {
             None => None,
         };
         let initrd = match &args.initrd {
-            Some(path) => Some(read_image(path, "initrd", Role::Data, ram)?),
+            Some(path) => Some(read_image(path, "initrd", Role::Data, ram, elf)?),
             None => None,
         };
         let dtb = match &args.dtb {
-            Some(path) => Some(read_image(path, "-dtb", Role::Data, ram)?),
+            Some(path) => Some(read_image(path, "-dtb", Role::Data, ram, elf)?),
             None => None,
         };
         Ok(Files {
@@ -376,7 +412,7 @@ impl Files {
     /// Loads the images onto `board`; returns where they went and the device tree.
     fn boot(
         &self,
-        board: &Virt32<'static>,
+        board: &Virt<'static>,
         bootargs: Option<&str>,
     ) -> Result<(Boot, Vec<u8>), String> {
         let dtb_room = DTB_CAPACITY
@@ -456,11 +492,18 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     }
     let machine = args.board.machine()?;
     let virtio = VirtioArgs::parse(args)?;
+    if gdb_spec.is_some() && machine.spec.xlen != Xlen::Rv32 {
+        return Err(format!(
+            "the gdb stub serves RV32 harts only for now, not {}",
+            machine.spec.name
+        ));
+    }
     // Every file is read, its size checked against RAM, before the board is built.
-    let files = Files::read(args, parse_size(&args.board.memory)?)?;
+    let ram = parse_size(&args.board.memory, machine.spec)?;
+    let files = Files::read(args, machine.spec, ram)?;
     let listener = gdb_spec.as_deref().map(gdb::listen).transpose()?;
     let Built { board, devices } = build(&args.board)?;
-    let board: &'static Virt32<'static> = Box::leak(Box::new(board));
+    let board: &'static Virt<'static> = Box::leak(Box::new(board));
     let bootargs = args.append.as_deref();
     let (mut boot, dtb) = files.boot(board, bootargs)?;
     if let Some(path) = &machine.dumpdtb {
@@ -592,7 +635,7 @@ pub const VIRTIO_CHANNEL_BASE: usize = 8;
 
 /// A DMA worker's step: a DMA engine channel, or one request of a virtio queue (whose
 /// faults, a guest's broken queue, are reported here with one line each).
-fn worker_step(board: &'static Virt32<'static>, channel: usize, chunks: usize) -> StepOutcome {
+fn worker_step(board: &'static Virt<'static>, channel: usize, chunks: usize) -> StepOutcome {
     if channel < VIRTIO_CHANNEL_BASE {
         return board.dma_step(channel, chunks);
     }
@@ -674,7 +717,7 @@ impl VirtioArgs {
 
 /// What one round of hart threads runs with.
 struct RunHarts<'r> {
-    board: &'static Virt32<'static>,
+    board: &'static Virt<'static>,
     boot: &'r Boot,
     args: &'r RunArgs,
     quit: &'static AtomicBool,
@@ -773,7 +816,7 @@ pub fn exit_status(finish: Finish) -> u8 {
 /// Out of line, so that the hart threads' frames do not carry the stub's target.
 #[inline(never)]
 fn gdb_thread(
-    board: &'static Virt32<'static>,
+    board: &'static Virt<'static>,
     hart: Hart<'static>,
     quit: &'static AtomicBool,
     listener: &TcpListener,
@@ -841,7 +884,7 @@ fn gdb_loop(
 
 /// One hart's thread; returns (instructions retired, whether the limit stopped it).
 fn hart_loop(
-    board: &Virt32<'static>,
+    board: &Virt<'static>,
     mut hart: Hart<'static>,
     quit: &AtomicBool,
     max: Option<u64>,
@@ -905,8 +948,7 @@ fn traced_run<B: Bus + ?Sized>(hart: &mut Hart<'static>, bus: &B, budget: u64) -
         let (pc, retired, traps) = (hart.pc(), minstret(hart), hart.last_trap().count);
         // Whether the instruction's bits can be shown: read only untranslated RAM or ROM,
         // so that tracing never reads a device.
-        let untranslated =
-            hart.privilege() == Priv::Machine || hart.csr(csr::num::SATP).unwrap_or(0) >> 31 == 0;
+        let untranslated = hart.privilege() == Priv::Machine || satp_bare(hart);
         let exit = hart.run(bus, 1);
         let trap = hart.last_trap();
         let mut at = pc;
@@ -926,7 +968,7 @@ fn traced_run<B: Bus + ?Sized>(hart: &mut Hart<'static>, bus: &B, budget: u64) -
         if minstret(hart) != retired {
             // The handler's first instruction runs at the privilege the trap went to.
             let plain = if trap.count != traps {
-                trap.to == Priv::Machine || hart.csr(csr::num::SATP).unwrap_or(0) >> 31 == 0
+                trap.to == Priv::Machine || satp_bare(hart)
             } else {
                 untranslated
             };
@@ -945,6 +987,15 @@ fn traced_run<B: Bus + ?Sized>(hart: &mut Hart<'static>, bus: &B, budget: u64) -
         }
     }
     Exit::BudgetExhausted
+}
+
+/// Whether `satp.MODE` is Bare (bit 31 on RV32, bits 63:60 on RV64).
+fn satp_bare(hart: &Hart<'static>) -> bool {
+    let satp = hart.csr(csr::num::SATP).unwrap_or(0);
+    match hart.xlen() {
+        Xlen::Rv32 => satp >> 31 == 0,
+        Xlen::Rv64 => satp >> 60 == 0,
+    }
 }
 
 /// The instruction at physical `pc` as `bits  op rd rs1 rs2 imm`, if RAM or ROM holds it.
@@ -975,7 +1026,7 @@ fn describe<B: Bus + ?Sized>(bus: &B, xlen: Xlen, pc: u64) -> Option<String> {
 /// has waited `most` ticks of `mtime`; returns the ticks it waited (at most `most`), which
 /// `--max-insns` counts as instructions (so a hart that waits forever still ends).
 fn wait_for_interrupt(
-    board: &Virt32<'static>,
+    board: &Virt<'static>,
     hart: &Hart<'static>,
     quit: &AtomicBool,
     most: u64,

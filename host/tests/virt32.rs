@@ -405,7 +405,8 @@ fn bad_input_is_a_one_line_error() {
     let e = one_line_error(&["run", "-M", "pc", "--bios", "none", "--kernel", "x.elf"]);
     assert_eq!(
         e,
-        "fief: unknown machine 'pc' (available: virt32, and virt as its alias)\n"
+        "fief: unknown machine 'pc' (available: virt32, virt64, and virt as an alias of \
+         virt32)\n"
     );
     let e = one_line_error(&["run", "-m", "0"]);
     assert_eq!(e, "fief: memory size '0' is zero\n");

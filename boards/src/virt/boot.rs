@@ -1,20 +1,21 @@
-//! Loading guest images onto `virt32` as QEMU 7.2's `virt` does (`hw/riscv/boot.c`,
+//! Loading guest images onto a `virt` board as QEMU 7.2's `virt` does (`hw/riscv/boot.c`,
 //! `hw/riscv/virt.c`), with its checks made before anything is written:
 //!
 //! * firmware (`-bios`): an ELF at its addresses, anything else raw at the RAM base;
 //! * the kernel (`-kernel`), by what the file is ([`Image::detect`], never its name): an
 //!   ELF at its addresses, a uImage at its load address, a Linux `Image` or raw bytes at
-//!   the kernel start (the end of the firmware rounded up to 4 MiB: the RAM base without
-//!   firmware, RAM base + 4 MiB after a small one);
+//!   the kernel start (the end of the firmware rounded up to the spec's `kernel_align`,
+//!   4 MiB for RV32 and 2 MiB for RV64 as QEMU's `riscv_calc_kernel_start_addr`: the RAM
+//!   base without firmware, RAM base + 4 or 2 MiB after a small one);
 //! * the initrd at the kernel's entry + min(RAM / 2, 128 MiB), named in `/chosen`;
 //! * the device tree (ours, or the user's with `/chosen` updated) 2 MiB-aligned below the
-//!   end of RAM or 3 GiB.
+//!   end of RAM or 3 GiB (QEMU 7.2's `riscv_load_fdt`, for both XLENs).
 //!
 //! With the boot ROM mapped, each boot also writes there what QEMU's does: a reset vector
 //! (`a0` = `mhartid`, `a1` = the device tree, `a2` = [`FW_DYNAMIC_INFO`], then a jump to
-//! the entry) and OpenSBI's `fw_dynamic_info` (magic `"OSBI"`, version 2, the kernel's
-//! entry as the next stage, S mode, boot hart 0), so an OpenSBI `fw_dynamic` firmware
-//! boots as on QEMU. The harts themselves start at the entry with those registers set.
+//! the entry; `lw` loads on RV32, `ld` on RV64) and OpenSBI's `fw_dynamic_info` (magic
+//! `"OSBI"`, version 2, the kernel's entry as the next stage, S mode, boot hart 0; its
+//! fields XLEN wide), so an OpenSBI `fw_dynamic` firmware boots as on QEMU. The harts themselves start at the entry with those registers set.
 //!
 //! Every piece must lie in RAM (or ROM) and no two images may overlap (QEMU: "Some ROM
 //! regions are overlapping"); a Linux `Image` counts with its header's `image_size`, bss
@@ -24,8 +25,10 @@ use fief_core::fdt::FdtReader;
 use fief_core::image::{Format, ImageError};
 use fief_core::loader::{self, Elf, ElfTarget, LoadError};
 
+use fief_core::cpu::riscv::Xlen;
+
 use super::dtb::{rewrite_chosen, write_dtb_chosen, Chosen};
-use super::{BoardError, Virt32, MROM_BASE, RAM_BASE};
+use super::{BoardError, Virt, MROM_BASE, RAM_BASE};
 
 /// Where OpenSBI's `fw_dynamic_info` is (in the boot ROM, behind the reset vector): `a2`.
 pub const FW_DYNAMIC_INFO: u64 = MROM_BASE + 40;
@@ -36,9 +39,10 @@ const FW_DYNAMIC_VERSION: u32 = 2;
 /// `fw_dynamic_info`'s `next_mode` for S mode.
 const FW_DYNAMIC_NEXT_S: u32 = 1;
 
-/// The reset vector (RV32): `auipc t0, 0; addi a2, t0, 40; csrr a0, mhartid;
-/// lw a1, 32(t0); lw t0, 24(t0); jr t0`, then the entry and the device tree's address at
-/// 24 and 32 (two words each), then `fw_dynamic_info` at 40.
+/// The reset vector: `auipc t0, 0; addi a2, t0, 40; csrr a0, mhartid;
+/// lw/ld a1, 32(t0); lw/ld t0, 24(t0); jr t0`, then the entry and the device tree's
+/// address at 24 and 32 (two words each), then `fw_dynamic_info` at 40. Words 3 and 4 are
+/// the loads, [`RESET_LOADS_RV32`] or [`RESET_LOADS_RV64`].
 const RESET_VECTOR: [u32; 6] = [
     0x0000_0297,
     0x0282_8613,
@@ -47,9 +51,10 @@ const RESET_VECTOR: [u32; 6] = [
     0x0182_a283,
     0x0002_8067,
 ];
-
-/// The kernel start is the end of the firmware rounded up to this (QEMU, RV32).
-pub const KERNEL_ALIGN: u64 = 4 << 20;
+/// `lw a1, 32(t0); lw t0, 24(t0)`.
+const RESET_LOADS_RV32: [u32; 2] = [0x0202_a583, 0x0182_a283];
+/// `ld a1, 32(t0); ld t0, 24(t0)`.
+const RESET_LOADS_RV64: [u32; 2] = [0x0202_b583, 0x0182_b283];
 /// The initrd goes at most this far above the kernel's entry (QEMU).
 pub const INITRD_MAX_OFFSET: u64 = 128 << 20;
 
@@ -128,6 +133,42 @@ pub struct Boot {
     pub initrd: Option<(u64, u64)>,
 }
 
+/// Bytes of the boot ROM's contents: the reset vector with the loads for `xlen`, `entry`
+/// and `dtb_addr` at 24 and 32, then `fw_dynamic_info` with `next` as the next stage and
+/// its six fields 4 bytes wide on RV32, 8 on RV64 (QEMU's `riscv_setup_rom_reset_vec` and
+/// `riscv_rom_copy_firmware_info`).
+fn boot_rom(xlen: Xlen, entry: u64, dtb_addr: u64, next: u64) -> [u8; 88] {
+    let mut rom = [0u8; 88];
+    let mut words = RESET_VECTOR;
+    words[3..5].copy_from_slice(match xlen {
+        Xlen::Rv32 => &RESET_LOADS_RV32,
+        Xlen::Rv64 => &RESET_LOADS_RV64,
+    });
+    for (chunk, word) in rom.chunks_exact_mut(4).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    rom[24..32].copy_from_slice(&entry.to_le_bytes());
+    // QEMU 7.2 passes the device tree's address as 32 bits (RAM's top is below 4 GiB at
+    // the 3 GiB cap); so do we.
+    rom[32..40].copy_from_slice(&(dtb_addr & 0xffff_ffff).to_le_bytes());
+    let info = [
+        u64::from(FW_DYNAMIC_MAGIC),
+        u64::from(FW_DYNAMIC_VERSION),
+        next,
+        u64::from(FW_DYNAMIC_NEXT_S),
+        0, // options
+        0, // boot hart
+    ];
+    let width = match xlen {
+        Xlen::Rv32 => 4,
+        Xlen::Rv64 => 8,
+    };
+    for (chunk, field) in rom[40..].chunks_exact_mut(width).zip(info) {
+        chunk.copy_from_slice(&field.to_le_bytes()[..width]);
+    }
+    rom
+}
+
 /// One contiguous piece of an image in guest memory.
 #[derive(Clone, Copy, Debug)]
 struct Piece<'b> {
@@ -161,6 +202,7 @@ fn place<'b>(
     raw_at: u64,
     what: &'static str,
     firmware: bool,
+    xlen: Xlen,
 ) -> Result<(u64, u64), BoardError> {
     let load = |error| BoardError::Load { what, error };
     let raw = |pieces: &mut Pieces<'b>, data: &'b [u8], size: u64| {
@@ -178,7 +220,11 @@ fn place<'b>(
     };
     match image {
         Image::Elf(bytes) => {
-            let elf = Elf::parse(bytes, ElfTarget::RISCV32).map_err(load)?;
+            let target = match xlen {
+                Xlen::Rv32 => ElfTarget::RISCV32,
+                Xlen::Rv64 => ElfTarget::RISCV64,
+            };
+            let elf = Elf::parse(bytes, target).map_err(load)?;
             for s in elf.segments() {
                 push(
                     pieces,
@@ -231,8 +277,8 @@ fn place<'b>(
     }
 }
 
-impl Virt32<'_> {
-    /// Loads `images` as QEMU `virt` does (the rules are in `virt32/boot.rs`'s module docs);
+impl Virt<'_> {
+    /// Loads `images` as QEMU `virt` does (the rules are in `virt/boot.rs`'s module docs);
     /// our device tree is written into `dtb_buf` first (as is the user's when `/chosen`
     /// changes).
     pub fn boot_images(
@@ -241,17 +287,18 @@ impl Virt32<'_> {
         dtb_buf: &mut [u8],
     ) -> Result<Boot, BoardError> {
         let ram_end = RAM_BASE + self.ram_size;
+        let xlen = self.spec.xlen;
         let mut pieces = Pieces::new();
         let (fw_entry, fw_end) = match images.firmware {
             Some(fw) => {
-                let (entry, end) = place(&mut pieces, fw, RAM_BASE, "firmware", true)?;
+                let (entry, end) = place(&mut pieces, fw, RAM_BASE, "firmware", true, xlen)?;
                 (Some(entry), end)
             }
             None => (None, RAM_BASE),
         };
-        let kernel_start = fw_end.next_multiple_of(KERNEL_ALIGN);
+        let kernel_start = fw_end.next_multiple_of(self.spec.kernel_align);
         let kernel_entry = match images.kernel {
-            Some(k) => Some(place(&mut pieces, k, kernel_start, "kernel", false)?.0),
+            Some(k) => Some(place(&mut pieces, k, kernel_start, "kernel", false, xlen)?.0),
             None => None,
         };
         let entry = match (fw_entry, kernel_entry) {
@@ -300,8 +347,9 @@ impl Virt32<'_> {
         };
         let dtb: &[u8] = match images.dtb {
             DtbSource::Generate => {
-                let len = write_dtb_chosen(self.ram_size, self.harts, &generated, dtb_buf)
-                    .map_err(BoardError::Fdt)?;
+                let len =
+                    write_dtb_chosen(self.spec, self.ram_size, self.harts, &generated, dtb_buf)
+                        .map_err(BoardError::Fdt)?;
                 &dtb_buf[..len]
             }
             DtbSource::User(user) if chosen == Chosen::default() => {
@@ -339,21 +387,7 @@ impl Virt32<'_> {
             }
         }
         if self.mrom {
-            let mut rom = [0u32; 16];
-            rom[..6].copy_from_slice(&RESET_VECTOR);
-            rom[6..10].copy_from_slice(&[entry as u32, (entry >> 32) as u32, dtb_addr as u32, 0]);
-            rom[10..16].copy_from_slice(&[
-                FW_DYNAMIC_MAGIC,
-                FW_DYNAMIC_VERSION,
-                kernel_entry.unwrap_or(0) as u32,
-                FW_DYNAMIC_NEXT_S,
-                0, // options
-                0, // boot hart
-            ]);
-            let mut bytes = [0u8; 64];
-            for (chunk, word) in bytes.chunks_exact_mut(4).zip(rom) {
-                chunk.copy_from_slice(&word.to_le_bytes());
-            }
+            let bytes = boot_rom(xlen, entry, dtb_addr, kernel_entry.unwrap_or(0));
             loader::load_raw(&space, &bytes, MROM_BASE).map_err(|error| BoardError::Load {
                 what: "boot ROM",
                 error,

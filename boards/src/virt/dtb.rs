@@ -1,5 +1,5 @@
-//! The `virt32` device tree, generated from [`VIRT32`] to carry what QEMU 7.2's `virt`
-//! tree carries for the devices the board has (node names, properties, phandle numbering
+//! The `virt` device tree, generated from a [`VirtSpec`]'s layout to carry what QEMU 7.2's
+//! `virt` tree carries for the devices the board has (node names, properties, phandle numbering
 //! and `/chosen`), and the user's tree (`-dtb`) with `/chosen` updated as QEMU does.
 //!
 //! Phandles as QEMU numbers them: the harts' from the last hart down (hart `h` of `n` is
@@ -7,11 +7,11 @@
 
 use core::fmt::Write as _;
 
-use fief_core::cpu::riscv::{cbo, irq, isa, Xlen};
+use fief_core::cpu::riscv::{cbo, irq, isa};
 use fief_core::fdt::{FdtError, FdtReader, FdtToken, FdtWriter};
 
 use super::{
-    DMA_CHANNELS, DMA_DONE_IRQ, DMA_ERROR_IRQ, MAX_HARTS, PLIC_SOURCES, UART_CLOCK_HZ, VIRT32,
+    VirtSpec, DMA_CHANNELS, DMA_DONE_IRQ, DMA_ERROR_IRQ, MAX_HARTS, PLIC_SOURCES, UART_CLOCK_HZ,
 };
 use crate::clint::TIMEBASE_HZ;
 use crate::finisher::{POWEROFF_VALUE, RESET_VALUE};
@@ -32,7 +32,8 @@ pub struct Chosen<'b> {
 impl Chosen<'_> {
     fn write(&self, w: &mut FdtWriter<'_>) -> Result<(), FdtError> {
         if let Some((start, end)) = self.initrd {
-            // One cell each, as QEMU 7.2 writes them (RAM is below 4 GiB).
+            // One cell each, as QEMU 7.2 writes them: the initrd goes at most 128 MiB above
+            // the kernel, below 4 GiB on either XLEN.
             w.prop_u32("linux,initrd-end", end as u32)?;
             w.prop_u32("linux,initrd-start", start as u32)?;
         }
@@ -61,19 +62,26 @@ fn node_name(name: &str, addr: u64) -> heapless::String<48> {
     s
 }
 
-/// Writes the `virt32` device tree for `ram_size` bytes of RAM and `harts` harts into
-/// `buf`, generated from [`VIRT32`]; returns its size.
-pub fn write_dtb(ram_size: u64, harts: usize, buf: &mut [u8]) -> Result<usize, FdtError> {
-    write_dtb_chosen(ram_size, harts, &Chosen::default(), buf)
+/// Writes the device tree of the board `spec` describes for `ram_size` bytes of RAM and
+/// `harts` harts into `buf`, generated from its layout; returns its size.
+pub fn write_dtb(
+    spec: &VirtSpec,
+    ram_size: u64,
+    harts: usize,
+    buf: &mut [u8],
+) -> Result<usize, FdtError> {
+    write_dtb_chosen(spec, ram_size, harts, &Chosen::default(), buf)
 }
 
 /// [`write_dtb`] with `/chosen`'s `bootargs` and initrd.
 pub fn write_dtb_chosen(
+    spec: &VirtSpec,
     ram_size: u64,
     harts: usize,
     chosen: &Chosen<'_>,
     buf: &mut [u8],
 ) -> Result<usize, FdtError> {
+    let layout = spec.layout;
     let harts = harts.clamp(1, MAX_HARTS);
     let cpu_phandle = |h: usize| 2 * (harts - 1 - h) as u32 + 1;
     let intc_phandle = |h: usize| cpu_phandle(h) + 1;
@@ -88,14 +96,14 @@ pub fn write_dtb_chosen(
 
     w.begin_node("chosen")?;
     chosen.write(&mut w)?;
-    if let Some(uart) = VIRT32.find(DeviceKind::Uart) {
+    if let Some(uart) = layout.find(DeviceKind::Uart) {
         let mut path: heapless::String<48> = heapless::String::new();
         let _ = write!(path, "/soc/{}", node_name("serial", uart.base));
         w.prop_str("stdout-path", &path)?;
     }
     w.end_node()?;
 
-    if VIRT32.find(DeviceKind::TestFinisher).is_some() {
+    if layout.find(DeviceKind::TestFinisher).is_some() {
         for (node, compatible, value) in [
             ("poweroff", "syscon-poweroff", POWEROFF_VALUE),
             ("reboot", "syscon-reboot", RESET_VALUE),
@@ -109,7 +117,7 @@ pub fn write_dtb_chosen(
         }
     }
 
-    if let Some(ram) = VIRT32.find(DeviceKind::Ram) {
+    if let Some(ram) = layout.find(DeviceKind::Ram) {
         w.begin_node(&node_name("memory", ram.base))?;
         w.prop_str("device_type", "memory")?;
         w.prop_u64s("reg", &[ram.base, ram_size.min(ram.size)])?;
@@ -117,7 +125,7 @@ pub fn write_dtb_chosen(
     }
 
     let mut isa_string: heapless::String<128> = heapless::String::new();
-    isa::write_isa(Xlen::Rv32, &mut isa_string).map_err(|_| FdtError::BufferTooSmall)?;
+    isa::write_isa(spec.xlen, &mut isa_string).map_err(|_| FdtError::BufferTooSmall)?;
     w.begin_node("cpus")?;
     w.prop_u32("#address-cells", 1)?;
     w.prop_u32("#size-cells", 0)?;
@@ -138,7 +146,7 @@ pub fn write_dtb_chosen(
         if isa::Z_EXTENSIONS.contains(&"zicboz") {
             w.prop_u32("riscv,cboz-block-size", cbo::CBOZ_BLOCK_SIZE)?;
         }
-        w.prop_str("mmu-type", "riscv,sv32")?;
+        w.prop_str("mmu-type", spec.mmu_type)?;
         w.begin_node("interrupt-controller")?;
         // Not in QEMU 7.2's tree; dtc warns without it (an interrupt provider).
         w.prop_u32("#address-cells", 0)?;
@@ -168,10 +176,10 @@ pub fn write_dtb_chosen(
     w.prop_str("compatible", "simple-bus")?;
     w.prop_empty("ranges")?;
     let mut cells = [0u32; 4 * MAX_HARTS];
-    for entry in VIRT32.map {
+    for entry in layout.map {
         match entry.kind {
             DeviceKind::Ram => continue,
-            // Not on virt32.
+            // Not on virt.
             DeviceKind::Rom | DeviceKind::Gpio | DeviceKind::I2c | DeviceKind::Spi => continue,
             DeviceKind::TestFinisher => {
                 w.begin_node(&node_name("test", entry.base))?;
@@ -223,7 +231,7 @@ pub fn write_dtb_chosen(
                 w.begin_node(&node_name("serial", entry.base))?;
                 w.prop_str("compatible", "ns16550a")?;
                 w.prop_u32("clock-frequency", UART_CLOCK_HZ)?;
-                if let Some(source) = VIRT32.irq_of(entry.name) {
+                if let Some(source) = layout.irq_of(entry.name) {
                     w.prop_u32("interrupts", source)?;
                     w.prop_u32("interrupt-parent", plic_phandle)?;
                 }
@@ -231,7 +239,7 @@ pub fn write_dtb_chosen(
             DeviceKind::VirtioMmio => {
                 // QEMU's order of properties.
                 w.begin_node(&node_name("virtio_mmio", entry.base))?;
-                if let Some(source) = VIRT32.irq_of(entry.name) {
+                if let Some(source) = layout.irq_of(entry.name) {
                     w.prop_u32("interrupts", source)?;
                     w.prop_u32("interrupt-parent", plic_phandle)?;
                 }
@@ -243,7 +251,7 @@ pub fn write_dtb_chosen(
             DeviceKind::Rtc => {
                 w.begin_node(&node_name("rtc", entry.base))?;
                 w.prop_str("compatible", "google,goldfish-rtc")?;
-                if let Some(source) = VIRT32.irq_of(entry.name) {
+                if let Some(source) = layout.irq_of(entry.name) {
                     w.prop_u32("interrupts", source)?;
                     w.prop_u32("interrupt-parent", plic_phandle)?;
                 }
@@ -315,7 +323,7 @@ mod tests {
     #[test]
     fn rewriting_a_broken_user_tree_never_panics() {
         let mut good = [0u8; 4096];
-        let len = write_dtb(64 << 20, 2, &mut good).unwrap();
+        let len = write_dtb(&crate::virt32::SPEC, 64 << 20, 2, &mut good).unwrap();
         let chosen = Chosen {
             bootargs: Some("console=ttyS0"),
             initrd: Some((0x8400_0000, 0x8400_1000)),
