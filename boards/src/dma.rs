@@ -6,7 +6,7 @@
 //! MMIO callbacks**: a `START` write only marks the channel busy and rings the
 //! [`DmaDoorbell`]. The work runs in [`DmaEngine::step`] / [`DmaEngine::poll`], called by
 //! whoever drives the engine: the main loop on bare metal, DMA worker threads on the host,
-//! [`Virt32::run`](crate::virt32::Virt32::run) between hart slices. The bus the engine
+//! [`Virt::run`](crate::virt::Virt::run) between hart slices. The bus the engine
 //! reaches is a [`DmaBus`]; [`LeaseBus`] is one over a [`Memory`] and a [`LeaseTable`].
 //!
 //! Transfers run in chunks of at most [`DmaEngine::chunk_size`] bytes, **each chunk under

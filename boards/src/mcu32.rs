@@ -426,7 +426,7 @@ where
 
     /// Runs `hart` for about `max_insns` instructions in slices of `slice`: `mtime`
     /// advances by one tick per retired instruction, and when the hart waits in `wfi` time
-    /// jumps to the next armed `mtimecmp` (deterministic, as [`Virt32::run`](crate::virt32::Virt32::run)).
+    /// jumps to the next armed `mtimecmp` (deterministic, as [`Virt::run`](crate::virt::Virt::run)).
     pub fn run(&self, hart: &mut Hart<'a>, max_insns: u64, slice: u64) -> RunOutcome {
         let clint = &self.devices.clint;
         let slice = slice.max(1);
