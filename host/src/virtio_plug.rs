@@ -16,7 +16,7 @@
 
 use std::sync::Mutex;
 
-use fief_boards::virt32::{Virt32, VIRTIO_SLOTS};
+use fief_boards::virt::{Virt, VIRTIO_SLOTS};
 use fief_boards::virtio::blk::VirtioBlk;
 use fief_boards::virtio::console::VirtioConsole;
 use fief_boards::virtio::rng::VirtioRng;
@@ -87,7 +87,7 @@ impl VirtioPlugs {
     /// slot.
     pub fn plug(
         &self,
-        board: &Virt32<'static>,
+        board: &Virt<'static>,
         option: &str,
         spec: &DeviceSpec,
     ) -> Result<(String, usize), String> {
@@ -188,7 +188,7 @@ impl VirtioPlugs {
 
     /// Whether `owner` is a plugged virtio device; if so takes it out of its slot (the
     /// owner itself is destroyed by the caller).
-    pub fn unplug(&self, board: &Virt32<'static>, owner: OwnerHandle) -> bool {
+    pub fn unplug(&self, board: &Virt<'static>, owner: OwnerHandle) -> bool {
         let Ok(plugged) = self.plugged.lock() else {
             return false;
         };
@@ -203,7 +203,7 @@ impl VirtioPlugs {
 
     /// For an unplugging virtio device `owner`: whether its requests have all ended
     /// (`None` if `owner` is not one). When they have, the slot and the drive are freed.
-    pub fn drained(&self, board: &Virt32<'static>, owner: OwnerHandle) -> Option<bool> {
+    pub fn drained(&self, board: &Virt<'static>, owner: OwnerHandle) -> Option<bool> {
         let mut plugged = self.plugged.lock().ok()?;
         let i = plugged.iter().position(|p| p.owner == owner)?;
         let slot = &board.devices.virtio[plugged[i].slot];
