@@ -444,7 +444,7 @@ impl<'a> VirtioMmio<'a> {
     /// Steps every pending queue once (the bare-metal loop's and [`Virt32::run`]'s call);
     /// returns whether any request was served.
     ///
-    /// [`Virt32::run`]: crate::virt32::Virt32::run
+    /// [`Virt32::run`]: crate::virt::Virt::run
     pub fn poll(&self, bus: &dyn DmaBus) -> bool {
         let mut any = false;
         for q in 0..MAX_QUEUES {

@@ -10,7 +10,7 @@
 //!
 //! Requests are not served in MMIO callbacks: a `QueueNotify` marks the queue pending and
 //! rings the slot's doorbell; whoever drives the device (DMA worker threads on the host,
-//! [`Virt32::run`](crate::virt32::Virt32::run) between hart slices) calls
+//! [`Virt::run`](crate::virt::Virt::run) between hart slices) calls
 //! [`VirtioMmio::step`], which takes one request, serves it through the device and puts
 //! it on the used ring.
 
