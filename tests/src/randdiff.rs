@@ -72,6 +72,15 @@ pub const DEVIATIONS: &[(&str, &str)] = &[
          the Sail model's rs1, where QEMU 8 reports the block's base)",
     ),
     (
+        "Sstc STIP when STCE is set (avoided)",
+        "QEMU 7.2 evaluates time >= stimecmp only when stimecmp is written (and at its timer \
+         deadline), so setting menvcfg.STCE while stimecmp is already due leaves STIP clear \
+         until the next stimecmp write; the Sstc spec makes STIP reflect the comparison \
+         whenever STCE is set, as Fief does (it re-evaluates on STCE, stimecmp and time \
+         changes). priv_sstc disarms stimecmp before it changes STCE; the generator does \
+         not touch Sstc",
+    ),
+    (
         "ebreak mtval (corrected)",
         "QEMU 7.2 writes 0 to mtval on ebreak; Fief writes the ebreak's address, as the \
          privileged spec prefers for breakpoints (mtval: 'the faulting virtual address') and \

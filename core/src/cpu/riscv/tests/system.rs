@@ -1017,3 +1017,71 @@ fn rv64_misaligned_doublewords_in_a_page_and_across_pages() {
         assert_eq!(peek(sec, RAM_BASE + 0x8008), 0x0504_0308);
     });
 }
+
+/// Zicbom/Zicboz under Sv32: `cbo.clean` needs a load's or a store's permission, `cbo.zero`
+/// a store's, and both fault as stores (store page fault, `stval` = `rs1`); `cbo.zero`
+/// sets A and D as a store does.
+#[test]
+#[cfg(feature = "ext")]
+fn cache_block_operations_translate_and_fault_as_stores() {
+    let cbo = |op: u32, rs1: u32| (op << 20) | (rs1 << 15) | (2 << 12) | 0x0f;
+    let code_va = 0x4000_0000u64;
+    let mut prog = vec![NOP; 14];
+    prog[10] = cbo(1, 7); // cbo.clean (x7)
+    prog[11] = EBREAK;
+    prog[12] = cbo(4, 7); // cbo.zero (x7)
+    prog[13] = EBREAK;
+    with_handler(&prog, |h, sec| {
+        poke(sec, ROOT + (0x100 * 4), pte(L0, V));
+        poke(sec, pte_addr(0x4000_0000), pte(RAM_BASE, V | R | X | A));
+        poke(
+            sec,
+            pte_addr(0x4000_1000),
+            pte(RAM_BASE + 0x8000, V | R | W),
+        );
+        poke(sec, pte_addr(0x4000_2000), 0);
+        poke(
+            sec,
+            pte_addr(0x4000_3000),
+            pte(RAM_BASE + 0x9000, V | R | A),
+        );
+        poke(
+            sec,
+            pte_addr(0x4000_4000),
+            pte(RAM_BASE + 0xa000, V | R | W | U | A | D),
+        );
+        for k in 0..64 {
+            poke(sec, RAM_BASE + 0x8000 + 4 * k, 0xffff_ffff);
+        }
+        h.set_csr(num::SATP, (1 << 31) | (ROOT >> 12)).unwrap();
+        // CBCFE and CBZE for S mode.
+        h.set_csr(num::MENVCFG, 0xc0).unwrap();
+        let probe = |h: &mut Hart<'static>, word: u64, va: u64| {
+            h.set_privilege(Priv::Supervisor);
+            h.set_reg(7, va);
+            h.set_reg(20, 0);
+            h.set_reg(21, 0);
+            h.set_pc(code_va + word * 4);
+            run_to_break(h, sec);
+            (h.reg(20), h.reg(21))
+        };
+        // A writable page: both work; cbo.zero zeroes the block and sets A and D.
+        assert_eq!(probe(h, 10, 0x4000_1044), (0, 0));
+        assert_eq!(peek(sec, pte_addr(0x4000_1000)) & (A | D), A);
+        assert_eq!(probe(h, 12, 0x4000_1044), (0, 0));
+        assert_eq!(peek(sec, pte_addr(0x4000_1000)) & (A | D), A | D);
+        assert_eq!(peek(sec, RAM_BASE + 0x803c), 0xffff_ffff);
+        assert_eq!(peek(sec, RAM_BASE + 0x8040), 0);
+        assert_eq!(peek(sec, RAM_BASE + 0x807c), 0);
+        assert_eq!(peek(sec, RAM_BASE + 0x8000 + 0x80), 0xffff_ffff);
+        // An invalid PTE: store page faults with stval = rs1.
+        assert_eq!(probe(h, 10, 0x4000_2fff), (cause::STORE_PAGE, 0x4000_2fff));
+        assert_eq!(probe(h, 12, 0x4000_2001), (cause::STORE_PAGE, 0x4000_2001));
+        // A read-only page: clean is allowed (a load would be), zero is not.
+        assert_eq!(probe(h, 10, 0x4000_3010), (0, 0));
+        assert_eq!(probe(h, 12, 0x4000_3010), (cause::STORE_PAGE, 0x4000_3010));
+        // A U page from S without SUM: neither.
+        assert_eq!(probe(h, 10, 0x4000_4000), (cause::STORE_PAGE, 0x4000_4000));
+        assert_eq!(probe(h, 12, 0x4000_4000), (cause::STORE_PAGE, 0x4000_4000));
+    });
+}
