@@ -23,8 +23,8 @@ use std::sync::Mutex;
 
 use fief_core::cpu::riscv::{csr, irq, Exit, Hart, HartIrqs, Xlen};
 use fief_core::memory::{
-    AccessSize, MemTxAttrs, MemTxResult, MmioOps, Priority, RamBlock, RegionOffset, RegionSize,
-    SpaceId,
+    AccessRules, AccessSize, MemTxAttrs, MemTxResult, MmioOps, Priority, RamBlock, RegionOffset,
+    RegionSize, SizeRule, SpaceId,
 };
 
 use crate::{leak, TestMemory};
@@ -430,6 +430,16 @@ fn size_mask(size: AccessSize) -> u64 {
 }
 
 impl MmioOps for Clint {
+    /// Accesses of 1 to 8 bytes, aligned: an RV64 guest reads `mtime` and writes
+    /// `mtimecmp` with one doubleword access (QEMU's CLINT takes 4 and 8).
+    fn rules(&self) -> AccessRules {
+        AccessRules {
+            valid: SizeRule::aligned(1, 8),
+            implemented: SizeRule::aligned(1, 8),
+            ..AccessRules::DEFAULT
+        }
+    }
+
     fn read(&self, offset: RegionOffset, size: AccessSize, _: MemTxAttrs) -> (u64, MemTxResult) {
         let mut s = self.lock();
         let value = match offset.0 {

@@ -2,7 +2,8 @@
  * (64-bit) whatever is written, sstatus showing UXL, misa.MXL = 2; access faults with full
  * 64-bit mtval/stval (loads, stores and fetches beyond 4 GiB and at unmapped addresses);
  * a fetch fault delegated to S (scause, stval, sepc); mcause/scause bit 63 for interrupts
- * delegated to S; mepc, mscratch and sscratch holding 64-bit values. */
+ * delegated to S; mepc, mscratch and sscratch holding 64-bit values; the CLINT's mtimecmp
+ * and mtime by doubleword accesses and a timer interrupt armed that way (mcause bit 63). */
 #include "test.h"
   .option norvc
 
@@ -54,6 +55,44 @@ TEST_BEGIN priv_rv64
   csrr a0, misa
   srli a0, a0, 62
   CHECK a0, 2, 8
+
+  /* the CLINT's 64-bit registers by doubleword accesses: mtimecmp holds a 64-bit write,
+   * mtime reads whole and does not go backwards, and a timer armed by one sd fires (M
+   * interrupt 7, mcause bit 63) */
+  li s1, CLINT_MTIMECMP
+  li t1, 0x123456789abcdef0
+  sd t1, 0(s1)
+  ld a0, 0(s1)
+  CHECKR a0, t1, 9
+  lwu a0, 4(s1)
+  CHECK a0, 0x12345678, 0xa
+  li s2, CLINT_MTIME
+  ld a0, 0(s2)
+  ld a1, 0(s2)
+  bgeu a1, a0, 1f
+  FAIL 0xb
+1:
+  la t0, timer_handler
+  csrw mtvec, t0
+  li t0, 1 << 7
+  csrw mie, t0
+  ld a0, 0(s2)
+  addi a0, a0, 50
+  sd a0, 0(s1)
+  li a2, 0
+  csrsi mstatus, MSTATUS_MIE
+  li t1, 1000000
+2:
+  bnez a2, 3f
+  addi t1, t1, -1
+  bnez t1, 2b
+3:
+  csrci mstatus, MSTATUS_MIE
+  csrw mie, zero
+  la t0, trap_record
+  csrw mtvec, t0
+  li t0, INTERRUPT_BIT | 7
+  CHECKR a2, t0, 0xc
 
   /* access faults above 4 GiB and below RAM: mtval holds the whole address */
   li s1, 0x100000000
@@ -139,6 +178,15 @@ TEST_BEGIN priv_rv64
   csrw mideleg, zero
   csrw mie, zero
   TEST_PASS
+
+/* M-mode timer handler: a2 = mcause, timer disarmed by one doubleword store. */
+  .align 2
+timer_handler:
+  csrr a2, mcause
+  li t0, -1
+  li t2, CLINT_MTIMECMP
+  sd t0, 0(t2)
+  mret
 
 /* S-mode: enables the pending STI (M set STIP) and waits for it. */
 s_wait:
