@@ -274,10 +274,13 @@ impl MmioOps for Uart16550<'_> {
         MemTxResult::OK
     }
 
+    /// Aligned accesses of 1 to 8 bytes, each one register access (a byte), as QEMU 7.2's
+    /// `serial_mm_ops` (`valid`/`impl` up to 8): an RV64 `ld`/`sd` at a register is not a
+    /// fault there.
     fn rules(&self) -> AccessRules {
         AccessRules {
-            valid: SizeRule::aligned(1, 4),
-            implemented: SizeRule::aligned(1, 4),
+            valid: SizeRule::aligned(1, 8),
+            implemented: SizeRule::aligned(1, 8),
             ..AccessRules::DEFAULT
         }
     }

@@ -329,6 +329,15 @@ impl Uart {
 }
 
 impl MmioOps for Uart {
+    /// Aligned accesses of 1 to 8 bytes, as QEMU's 16550 (`serial_mm_ops`).
+    fn rules(&self) -> AccessRules {
+        AccessRules {
+            valid: SizeRule::aligned(1, 8),
+            implemented: SizeRule::aligned(1, 8),
+            ..AccessRules::DEFAULT
+        }
+    }
+
     fn read(&self, offset: RegionOffset, _: AccessSize, _: MemTxAttrs) -> (u64, MemTxResult) {
         (if offset.0 == 5 { 0x60 } else { 0 }, MemTxResult::OK)
     }
