@@ -96,7 +96,11 @@ impl VirtioPlugs {
         let slots = &board.devices.virtio;
         let slot = (0..VIRTIO_SLOTS)
             .rev()
-            .find(|&n| !slots[n].is_plugged() && !plugged.iter().any(|p| p.slot == n))
+            .find(|&n| {
+                !slots[n].is_plugged()
+                    && slots[n].in_flight() == 0
+                    && !plugged.iter().any(|p| p.slot == n)
+            })
             .ok_or_else(|| format!("{option}: all {VIRTIO_SLOTS} virtio-mmio slots are in use"))?;
         let (device, kind, drive): (&'static dyn VirtioDevice, _, _) = match spec {
             DeviceSpec::Blk { drive, .. } => {
@@ -151,7 +155,15 @@ impl VirtioPlugs {
             owner
         };
         if !slots[slot].plug(device) {
-            return Err(format!("{option}: virtio slot {slot} is busy"));
+            // Roll the owner back: nothing was plugged.
+            let mut g = board.devices.memory.lock();
+            g.begin();
+            let _ = g.destroy_owner(owner);
+            let _ = g.commit();
+            return Err(format!(
+                "{option}: virtio-mmio slot {slot} is still busy ({} requests in flight); try again",
+                slots[slot].in_flight()
+            ));
         }
         if let Some(name) = &drive {
             if let Some(d) = drives.iter_mut().find(|d| &d.spec.id == name) {

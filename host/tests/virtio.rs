@@ -373,11 +373,11 @@ fn stress_harts_doing_io_while_disks_and_ram_are_unplugged_and_plugged() {
             )) else {
                 break 'cycle;
             };
-            if r.contains(&format!("slot {}", 7 - k)) {
+            if r.contains(&format!("in virtio-mmio slot {}", 7 - k)) {
                 break;
             }
             assert!(
-                r.contains("in use") || r.contains("slots are in use"),
+                r.contains("in use") || r.contains("still busy") || r.contains("exists already"),
                 "{r}"
             );
             std::thread::sleep(Duration::from_millis(5));
