@@ -345,8 +345,9 @@ struct Files {
 
 impl Files {
     /// Reads every file `args` names for `board`, each refused at once if it cannot fit in
-    /// `ram`.
-    fn read(args: &RunArgs, board: &VirtSpec, ram: u64) -> Result<Files, String> {
+    /// `ram`; `dump_only`: the run only dumps the device tree (`dumpdtb=`), which needs no
+    /// image, as on QEMU.
+    fn read(args: &RunArgs, board: &VirtSpec, ram: u64, dump_only: bool) -> Result<Files, String> {
         if args.kernel.is_none() && (args.initrd.is_some() || args.append.is_some()) {
             return Err("-initrd and -append only work with -kernel".to_string());
         }
@@ -381,6 +382,11 @@ impl Files {
         };
         let kernel = match &args.kernel {
             Some(path) => Some(read_image(path, "kernel", Role::Kernel, ram, elf)?),
+            // Nothing runs: a `j .` stands in so that the boot places the device tree.
+            None if firmware.is_none() && !bundled && dump_only => Some(ImageFile {
+                bytes: 0x0000_006fu32.to_le_bytes().to_vec(),
+                format: Format::Raw,
+            }),
             None if firmware.is_none() && !bundled => {
                 return Err(format!(
                     "nothing to run on {}: give -kernel FILE or -bios FILE",
@@ -500,7 +506,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     }
     // Every file is read, its size checked against RAM, before the board is built.
     let ram = parse_size(&args.board.memory, machine.spec)?;
-    let files = Files::read(args, machine.spec, ram)?;
+    let files = Files::read(args, machine.spec, ram, machine.dumpdtb.is_some())?;
     let listener = gdb_spec.as_deref().map(gdb::listen).transpose()?;
     let Built { board, devices } = build(&args.board)?;
     let board: &'static Virt<'static> = Box::leak(Box::new(board));

@@ -402,6 +402,45 @@ fn device_tree_matches_qemu_node_by_node() {
     assert_eq!(compare(&f, &q).len(), 2);
 }
 
+/// `virt64`'s tree against `qemu-system-riscv64 -M virt`'s, dumped on the spot, node by
+/// node with the same lists of differences: RAM past 4 GiB in the memory node (two cells of
+/// size), `mmu-type = "riscv,sv48"`, the harts' phandles and everything else as QEMU's.
+#[test]
+fn virt64_device_tree_matches_qemu_riscv64_node_by_node() {
+    for (smp, mem) in [("1", "128M"), ("2", "8G"), ("8", "16G")] {
+        let q_out = temp_dir().join(format!("q64-{smp}.dtb"));
+        let status = Command::new("qemu-system-riscv64")
+            .args(["-M", "virt", "-bios", "none", "-nographic", "-machine"])
+            .arg(format!("dumpdtb={}", q_out.display()))
+            .args(["-smp", smp, "-m", mem])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("qemu-system-riscv64 (apt-get install qemu-system-misc)");
+        assert!(status.success());
+        let qemu_tree = parse_dts(&dtc(&q_out));
+        let f_out = temp_dir().join(format!("f64-{smp}.dtb"));
+        let dump = format!("virt64,dumpdtb={}", f_out.display());
+        let (code, _, stderr) = fief(&["-M", &dump, "-bios", "none", "-smp", smp, "-m", mem]);
+        assert_eq!(code, 0, "{stderr}");
+        let fief_tree = parse_dts(&dtc(&f_out));
+        let diffs = compare(&fief_tree, &qemu_tree);
+        assert!(
+            diffs.is_empty(),
+            "virt64 -smp {smp} -m {mem}: Fief's tree differs from QEMU's:\n{}",
+            diffs.join("\n")
+        );
+        let cpu = &fief_tree["/cpus/cpu@0"];
+        assert_eq!(cpu["mmu-type"], "\"riscv,sv48\"");
+        assert!(
+            cpu["riscv,isa"].starts_with("\"rv64"),
+            "{}",
+            cpu["riscv,isa"]
+        );
+    }
+}
+
 /// `-machine dumpdtb=FILE` of QEMU for `args`, decompiled.
 fn qemu_dtb(args: &[&str], out: &Path) -> BTreeMap<String, Props> {
     let status = Command::new(QEMU)
