@@ -4,7 +4,11 @@
 //! four harts; QEMU runs the same kernel with the same firmware (`-bios fief-sbi.elf`: QEMU
 //! 7.2 as Debian ships it has no riscv32 OpenSBI) and init prints the same lines.
 //!
-//! `scripts/test-all` builds the kernel before nextest runs; here a missing kernel is a
+//! The rv64 kernel (`scripts/build-linux --rv64`) boots on `virt64` with Debian's OpenSBI, a
+//! virtio-blk ext2 disk and virtio-rng, against `qemu-system-riscv64 -M virt` with the same
+//! command line.
+//!
+//! `scripts/test-all` builds the kernels before nextest runs; here a missing kernel is a
 //! failure that says how to build it, never a skip.
 #![allow(clippy::unwrap_used)]
 
@@ -13,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fief_tests::qemu::qemu_bios;
+use fief_tests::qemu::{qemu_bios, qemu_run, QEMU64};
 
 /// The command line: the 16550 console, SBI earlycon.
 const APPEND: &str = "console=ttyS0 earlycon=sbi";
@@ -24,9 +28,15 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The kernel `scripts/build-linux` built for the current inputs.
+/// The rv32 kernel `scripts/build-linux` built for the current inputs.
 fn kernel() -> PathBuf {
+    built_kernel(&[])
+}
+
+/// The kernel `scripts/build-linux ARGS` built for the current inputs.
+fn built_kernel(args: &[&str]) -> PathBuf {
     let out = Command::new(repo().join("scripts/build-linux"))
+        .args(args)
         .arg("--path")
         .output()
         .expect("run scripts/build-linux --path");
@@ -34,9 +44,10 @@ fn kernel() -> PathBuf {
     let path = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
     assert!(
         path.is_file(),
-        "the Linux guest is not built ({} is missing): run scripts/build-linux (scripts/test-all \
+        "the Linux guest is not built ({} is missing): run scripts/build-linux {} (scripts/test-all \
          does, before the tests)",
-        path.display()
+        path.display(),
+        args.join(" ")
     );
     path
 }
@@ -158,4 +169,155 @@ fn linux_boots_with_four_harts_and_init_prints_the_same_as_on_qemu() {
         f_lines, q_lines,
         "init's lines differ between Fief (left) and QEMU (right)"
     );
+}
+
+// ---- the rv64 guest on virt64 -------------------------------------------------------------
+
+/// Debian's OpenSBI for the generic platform (package `opensbi`), the firmware of the rv64
+/// guest on both machines.
+const OPENSBI64: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
+
+/// The 64 KiB init writes to `/written.bin` on the disk (tests/linux/init.c, `check_disk`).
+fn written_pattern() -> Vec<u8> {
+    let mut s: u32 = 777;
+    (0..65536)
+        .map(|_| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 24) as u8
+        })
+        .collect()
+}
+
+/// A fresh 4 MiB ext2 disk image in `dir` holding `/hello.txt`, made by `mke2fs -d`.
+fn make_disk(dir: &Path, name: &str) -> PathBuf {
+    let root = dir.join(format!("{name}-root"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("hello.txt"), "hello from the host\n").unwrap();
+    let disk = dir.join(format!("{name}.img"));
+    let status = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext2", "-d"])
+        .arg(&root)
+        .arg(&disk)
+        .arg("4M")
+        .stdout(Stdio::null())
+        .status()
+        .expect("run mke2fs (package e2fsprogs)");
+    assert!(status.success(), "mke2fs failed");
+    disk
+}
+
+/// A file's contents inside an ext2 image, read by `debugfs` (no mount, no privileges).
+fn read_from_disk(disk: &Path, file: &str) -> Vec<u8> {
+    let out = Command::new("debugfs")
+        .arg("-R")
+        .arg(format!("cat {file}"))
+        .arg(disk)
+        .stderr(Stdio::null())
+        .output()
+        .expect("run debugfs (package e2fsprogs)");
+    assert!(out.status.success(), "debugfs cat {file} failed");
+    out.stdout
+}
+
+/// The virtio devices of the rv64 run: the disk as a writable virtio-blk drive, and virtio-rng.
+fn virtio_args(disk: &Path) -> Vec<String> {
+    vec![
+        "-drive".into(),
+        format!("file={},format=raw,if=none,id=d0", disk.display()),
+        "-device".into(),
+        "virtio-blk-device,drive=d0".into(),
+        "-device".into(),
+        "virtio-rng-device".into(),
+    ]
+}
+
+/// The rv64 kernel (`scripts/build-linux --rv64`: FPU, ISA extensions, virtio drivers) on
+/// `virt64` with two harts, Debian's OpenSBI, a virtio-blk ext2 disk and virtio-rng: init's
+/// checks pass (FP context switching between two processes, the file written, synced and read
+/// back), its lines are the ones QEMU's `virt` prints with the same command line, and the file
+/// init wrote is on each disk image afterwards, byte for byte.
+#[test]
+fn linux64_on_virt64_with_a_virtio_disk_prints_the_same_as_on_qemu() {
+    let image = built_kernel(&["--rv64"]);
+    let dir = std::env::temp_dir().join(format!("fief-linux64-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let q_disk = make_disk(&dir, "qemu");
+    let q_virtio = virtio_args(&q_disk);
+    let mut q_extra = vec!["-m", "256M", "-smp", "2", "-no-reboot", "-append", APPEND];
+    q_extra.extend(q_virtio.iter().map(String::as_str));
+    let start = Instant::now();
+    let (q_console, q_status) = qemu_run(
+        QEMU64,
+        Path::new(OPENSBI64),
+        &q_extra,
+        &image,
+        TIMEOUT,
+    );
+    eprintln!(
+        "rv64 Linux on QEMU, 2 harts: firmware to power-off in {:?}",
+        start.elapsed()
+    );
+    let q_lines = init_lines(&q_console);
+    assert_eq!(
+        q_lines.last().map(String::as_str),
+        Some("init: all checks passed"),
+        "init did not pass on QEMU; console:\n{q_console}"
+    );
+    assert_eq!(q_status, Some(0), "QEMU's power-off");
+
+    let f_disk = make_disk(&dir, "fief");
+    let f_virtio = virtio_args(&f_disk);
+    let mut args = vec![
+        "run",
+        "-M",
+        "virt64",
+        "-m",
+        "256M",
+        "--smp",
+        "2",
+        "--no-reboot",
+        "-bios",
+        OPENSBI64,
+        "--kernel",
+        image.to_str().unwrap(),
+        "--append",
+        APPEND,
+    ];
+    args.extend(f_virtio.iter().map(String::as_str));
+    let (console, status, took) = fief(&args);
+    eprintln!("rv64 Linux on Fief, 2 harts: firmware to power-off in {took:?}");
+    let f_lines = init_lines(&console);
+    assert_eq!(
+        f_lines.last().map(String::as_str),
+        Some("init: all checks passed"),
+        "init did not pass on Fief; console:\n{console}"
+    );
+    assert_eq!(status, Some(0), "the power-off; console:\n{console}");
+    for want in [
+        "init: fp: 2 processes kept their FP registers and fflags across 2000 switches",
+        "init: disk: wrote, synced and read back 64 KiB, checksum a2a2f115",
+        "init: rng: 64 bytes from /dev/hwrng",
+    ] {
+        assert!(f_lines.iter().any(|l| l == want), "no '{want}' on Fief:\n{console}");
+    }
+    assert_eq!(
+        f_lines, q_lines,
+        "init's lines differ between Fief (left) and QEMU (right)"
+    );
+
+    let pattern = written_pattern();
+    assert!(
+        read_from_disk(&f_disk, "/written.bin") == pattern,
+        "/written.bin on Fief's disk is not what init wrote"
+    );
+    assert!(
+        read_from_disk(&q_disk, "/written.bin") == pattern,
+        "/written.bin on QEMU's disk is not what init wrote"
+    );
+    assert_eq!(
+        read_from_disk(&f_disk, "/hello.txt"),
+        b"hello from the host\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
