@@ -99,6 +99,9 @@ struct Rig {
     slot: &'static VirtioMmio<'static>,
     num: u16,
     avail_idx: u16,
+    /// Legacy: write `GuestPageSize` once before the reset, as Linux does at probe, instead
+    /// of after it.
+    page_size_before_reset: bool,
 }
 
 fn leak<T>(v: T) -> &'static T {
@@ -138,6 +141,7 @@ impl Rig {
             slot,
             num: 8,
             avail_idx: 0,
+            page_size_before_reset: false,
         }
     }
 
@@ -195,6 +199,10 @@ impl Rig {
 
     /// The driver's init sequence; `features` accepted (low word).
     fn init(&mut self, accept: u64) {
+        let legacy = self.slot.transport() == Transport::Legacy;
+        if legacy && self.page_size_before_reset {
+            self.w(reg::GUEST_PAGE_SIZE, 4096);
+        }
         self.w(reg::STATUS, 0);
         self.w(reg::STATUS, status::ACKNOWLEDGE);
         self.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
@@ -205,8 +213,10 @@ impl Rig {
         self.w(reg::QUEUE_SEL, 0);
         assert_eq!(self.r(reg::QUEUE_NUM_MAX), 1024);
         self.w(reg::QUEUE_NUM, self.num as u32);
-        if self.slot.transport() == Transport::Legacy {
-            self.w(reg::GUEST_PAGE_SIZE, 4096);
+        if legacy {
+            if !self.page_size_before_reset {
+                self.w(reg::GUEST_PAGE_SIZE, 4096);
+            }
             self.w(reg::QUEUE_ALIGN, 4096);
             // The legacy layout: table, then avail, used at the next page: DESC's page.
             self.w(reg::QUEUE_PFN, (DESC >> 12) as u32);
@@ -405,6 +415,25 @@ fn legacy_blk_writes_reads_and_flushes_through_the_rings() {
     assert_eq!(rig.peek(BUF + 0x3004, 1), [blk_status::UNSUPP]);
     assert_eq!(rig.used_idx(), 5);
     assert!(!rig.slot.is_broken());
+}
+
+/// Linux writes `GuestPageSize` at probe and then resets the device (`Status` 0) before the
+/// driver sets its queues up: the driver's reset keeps the page size (as QEMU 7.2's
+/// `virtio_reset`), so `QueuePFN` still means pages, not bytes.
+#[test]
+fn the_drivers_reset_keeps_the_legacy_guest_page_size() {
+    let (d, blk) = disk(64, false);
+    let mut rig = Rig::new(Transport::Legacy, Some(blk));
+    rig.page_size_before_reset = true;
+    rig.init(0);
+    let data = vec![0x5au8; 512];
+    rig.poke(BUF + 0x1000, &data);
+    rig.blk(0, req::OUT, 2, BUF + 0x1000, 512, BUF + 0x3000);
+    assert_eq!(rig.step(), StepOutcome::Finished);
+    assert!(!rig.slot.is_broken(), "rings at QueuePFN bytes, not pages");
+    assert_eq!(rig.used_idx(), 1);
+    assert_eq!(rig.peek(BUF + 0x3000, 1), [blk_status::OK]);
+    assert_eq!(&d.bytes.lock().unwrap()[2 * 512..3 * 512], &data[..]);
 }
 
 #[test]

@@ -247,13 +247,7 @@ fn linux64_on_virt64_with_a_virtio_disk_prints_the_same_as_on_qemu() {
     let mut q_extra = vec!["-m", "256M", "-smp", "2", "-no-reboot", "-append", APPEND];
     q_extra.extend(q_virtio.iter().map(String::as_str));
     let start = Instant::now();
-    let (q_console, q_status) = qemu_run(
-        QEMU64,
-        Path::new(OPENSBI64),
-        &q_extra,
-        &image,
-        TIMEOUT,
-    );
+    let (q_console, q_status) = qemu_run(QEMU64, Path::new(OPENSBI64), &q_extra, &image, TIMEOUT);
     eprintln!(
         "rv64 Linux on QEMU, 2 harts: firmware to power-off in {:?}",
         start.elapsed()
@@ -299,7 +293,10 @@ fn linux64_on_virt64_with_a_virtio_disk_prints_the_same_as_on_qemu() {
         "init: disk: wrote, synced and read back 64 KiB, checksum a2a2f115",
         "init: rng: 64 bytes from /dev/hwrng",
     ] {
-        assert!(f_lines.iter().any(|l| l == want), "no '{want}' on Fief:\n{console}");
+        assert!(
+            f_lines.iter().any(|l| l == want),
+            "no '{want}' on Fief:\n{console}"
+        );
     }
     assert_eq!(
         f_lines, q_lines,

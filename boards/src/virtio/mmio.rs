@@ -302,6 +302,19 @@ impl<'a> VirtioMmio<'a> {
         self.reset_state(&mut self.state.lock(), device);
     }
 
+    /// The driver's reset (a `Status` or legacy `QueuePFN` write of 0): the device and its
+    /// queues go back to their reset state, but the transport's own registers stay, as in
+    /// QEMU 7.2 (`virtio_reset` leaves the proxy's `guest_page_shift` and feature selectors):
+    /// Linux writes `GuestPageSize` once at probe, before the reset that starts the driver.
+    fn driver_reset(&self, s: &mut State, device: &'a dyn VirtioDevice) {
+        let (page_shift, device_sel, driver_sel) =
+            (s.page_shift, s.device_features_sel, s.driver_features_sel);
+        self.reset_state(s, Some(device));
+        s.page_shift = page_shift;
+        s.device_features_sel = device_sel;
+        s.driver_features_sel = driver_sel;
+    }
+
     fn reset_state(&self, s: &mut State, device: Option<&'a dyn VirtioDevice>) {
         let epoch = s.epoch.wrapping_add(1);
         *s = State::RESET;
@@ -539,7 +552,7 @@ impl<'a> VirtioMmio<'a> {
             reg::QUEUE_ALIGN if legacy && has_queue => s.queues[sel].align = v as u32,
             reg::QUEUE_PFN if legacy => {
                 if v == 0 {
-                    self.reset_state(s, Some(device));
+                    self.driver_reset(s, device);
                 } else if has_queue {
                     let shift = s.page_shift;
                     let q = &mut s.queues[sel];
@@ -572,7 +585,7 @@ impl<'a> VirtioMmio<'a> {
             reg::STATUS => {
                 let v = v as u32 & 0xff;
                 if v == 0 {
-                    self.reset_state(s, Some(device));
+                    self.driver_reset(s, device);
                 } else {
                     // DEVICE_NEEDS_RESET stays until the reset.
                     s.status = v | s.status & status::DEVICE_NEEDS_RESET;
