@@ -5,7 +5,8 @@
 //! * With `-S` the hart waits for the debugger and then for its first `continue` or
 //!   `stepi`, as QEMU's `-s -S`; without it the guest runs at once and a debugger that
 //!   attaches later stops it.
-//! * Registers: x0..x31 and `pc` in the `g` packet, the F/D registers (`f0..f31`,
+//! * Registers: x0..x31 and `pc` in the `g` packet (XLEN bits each: [`GdbHart`]'s `A` is
+//!   `gdb_arch`'s `Riscv32Fd` or `Riscv64Fd`, as the board's XLEN), the F/D registers (`f0..f31`,
 //!   `fflags`, `frm`, `fcsr`) one at a time (`p`/`P`), as QEMU's stub (`gdb_arch`). Memory reads and writes go
 //!   through the hart's current translation, as QEMU's gdbstub: with `satp` on, gdb's
 //!   addresses are virtual, as the hart sees them at its privilege (`MPRV` included); a page
@@ -56,7 +57,8 @@ use gdbstub::target::ext::breakpoints::{
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::riscv::reg::RiscvCoreRegs;
 
-use crate::gdb_arch::{FdRegId, Riscv32Fd};
+use crate::gdb_arch::{FdRegId, RvArch};
+use num_traits::{FromPrimitive, ToPrimitive};
 
 use crate::run::{exit_status, SLICE};
 use fief_host::gdb_conn::{note, Framed, Session};
@@ -78,8 +80,8 @@ pub fn listen(spec: &str) -> Result<TcpListener, String> {
     TcpListener::bind(&addr).map_err(|e| format!("cannot listen for gdb on {addr}: {e}"))
 }
 
-/// Hart 0 under a debugger (see the module docs).
-pub struct GdbHart {
+/// Hart 0 under a debugger (see the module docs), with the registers of XLEN `A`.
+pub struct GdbHart<A> {
     board: &'static Virt<'static>,
     hart: Hart<'static>,
     quit: &'static AtomicBool,
@@ -91,6 +93,7 @@ pub struct GdbHart {
     /// The debugger's hardware points: address, length, and the watch kind (`None` for a
     /// breakpoint); taken out when it goes.
     hw_points: Vec<(u64, u64, Option<WatchKind>)>,
+    arch: std::marker::PhantomData<A>,
 }
 
 /// Why the guest stopped by itself.
@@ -102,7 +105,22 @@ enum Stop {
     Quit,
 }
 
-impl GdbHart {
+/// `v` as the debugger's word (XLEN bits: the low ones).
+fn word<A: RvArch>(v: u64) -> A::Usize {
+    let v = if A::XLEN_BYTES == 4 {
+        v & 0xffff_ffff
+    } else {
+        v
+    };
+    A::Usize::from_u64(v).unwrap_or_else(num_traits::Zero::zero)
+}
+
+/// The debugger's word `v` as an address or register value.
+fn wide<A: RvArch>(v: A::Usize) -> u64 {
+    v.to_u64().unwrap_or(0)
+}
+
+impl<A: RvArch> GdbHart<A> {
     /// Hart `hart` of `board`, to serve; `quit` is the emulator's stop flag.
     pub fn new(
         board: &'static Virt<'static>,
@@ -118,6 +136,7 @@ impl GdbHart {
             breakpoints: Vec::new(),
             stepping: false,
             hw_points: Vec::new(),
+            arch: std::marker::PhantomData,
         }
     }
 
@@ -188,7 +207,7 @@ impl GdbHart {
         loop {
             let framed = session.framed().map_err(|e| format!("gdb: {e}"))?;
             let stub = GdbStub::new(framed);
-            let error = match stub.run_blocking::<EventLoop>(self) {
+            let error = match stub.run_blocking::<EventLoop<A>>(self) {
                 Ok(DisconnectReason::TargetExited(code)) => return Ok(Some(code)),
                 Ok(DisconnectReason::Kill) | Ok(DisconnectReason::TargetTerminated(_)) => {
                     return Ok(Some(0))
@@ -262,7 +281,7 @@ impl GdbHart {
     fn per_page(&self, va: u64, len: usize, mut f: impl FnMut(u64, usize, usize) -> bool) -> usize {
         let mut done = 0;
         while done < len {
-            let at = va.wrapping_add(done as u64) & 0xffff_ffff;
+            let at = wide::<A>(word::<A>(va.wrapping_add(done as u64)));
             let n = (PAGE - (at % PAGE)).min((len - done) as u64) as usize;
             let Some(pa) = self.translate(at) else {
                 break;
@@ -276,8 +295,8 @@ impl GdbHart {
     }
 }
 
-impl Target for GdbHart {
-    type Arch = Riscv32Fd;
+impl<A: RvArch> Target for GdbHart<A> {
+    type Arch = A;
     type Error = String;
 
     #[inline(always)]
@@ -291,11 +310,11 @@ impl Target for GdbHart {
     }
 }
 
-impl SingleRegisterAccess<()> for GdbHart {
-    fn read_register(&mut self, _: (), reg: FdRegId, buf: &mut [u8]) -> TargetResult<usize, Self> {
-        let (value, size) = match reg {
-            FdRegId::Gpr(i) => (self.hart.reg(i as usize), 4),
-            FdRegId::Pc => (self.hart.pc(), 4),
+impl<A: RvArch> SingleRegisterAccess<()> for GdbHart<A> {
+    fn read_register(&mut self, _: (), reg: A::RegId, buf: &mut [u8]) -> TargetResult<usize, Self> {
+        let (value, size) = match A::reg(reg) {
+            FdRegId::Gpr(i) => (self.hart.reg(i as usize), A::XLEN_BYTES),
+            FdRegId::Pc => (self.hart.pc(), A::XLEN_BYTES),
             FdRegId::Fpr(i) => (self.hart.freg(i as usize), 8),
             FdRegId::FpCsr(n) => (self.hart.csr(n).ok_or(TargetError::NonFatal)?, 4),
         };
@@ -304,14 +323,14 @@ impl SingleRegisterAccess<()> for GdbHart {
         Ok(size)
     }
 
-    fn write_register(&mut self, _: (), reg: FdRegId, val: &[u8]) -> TargetResult<(), Self> {
+    fn write_register(&mut self, _: (), reg: A::RegId, val: &[u8]) -> TargetResult<(), Self> {
         let mut bytes = [0u8; 8];
         bytes
             .get_mut(..val.len())
             .ok_or(TargetError::NonFatal)?
             .copy_from_slice(val);
         let value = u64::from_le_bytes(bytes);
-        match reg {
+        match A::reg(reg) {
             FdRegId::Gpr(0) => {}
             FdRegId::Gpr(i) => self.hart.set_reg(i as usize, value),
             FdRegId::Pc => self.hart.set_pc(value),
@@ -325,32 +344,32 @@ impl SingleRegisterAccess<()> for GdbHart {
     }
 }
 
-impl SingleThreadBase for GdbHart {
+impl<A: RvArch> SingleThreadBase for GdbHart<A> {
     #[inline(always)]
     fn support_single_register_access(&mut self) -> Option<SingleRegisterAccessOps<'_, (), Self>> {
         Some(self)
     }
 
-    fn read_registers(&mut self, regs: &mut RiscvCoreRegs<u32>) -> TargetResult<(), Self> {
+    fn read_registers(&mut self, regs: &mut RiscvCoreRegs<A::Usize>) -> TargetResult<(), Self> {
         for (i, x) in regs.x.iter_mut().enumerate() {
-            *x = self.hart.reg(i) as u32;
+            *x = word::<A>(self.hart.reg(i));
         }
-        regs.pc = self.hart.pc() as u32;
+        regs.pc = word::<A>(self.hart.pc());
         Ok(())
     }
 
-    fn write_registers(&mut self, regs: &RiscvCoreRegs<u32>) -> TargetResult<(), Self> {
+    fn write_registers(&mut self, regs: &RiscvCoreRegs<A::Usize>) -> TargetResult<(), Self> {
         for (i, &x) in regs.x.iter().enumerate().skip(1) {
-            self.hart.set_reg(i, x as u64);
+            self.hart.set_reg(i, wide::<A>(x));
         }
-        self.hart.set_pc(regs.pc as u64);
+        self.hart.set_pc(wide::<A>(regs.pc));
         Ok(())
     }
 
-    fn read_addrs(&mut self, start: u32, data: &mut [u8]) -> TargetResult<usize, Self> {
+    fn read_addrs(&mut self, start: A::Usize, data: &mut [u8]) -> TargetResult<usize, Self> {
         let space = self.board.space();
         let len = data.len();
-        let done = self.per_page(start as u64, len, |pa, at, n| {
+        let done = self.per_page(wide::<A>(start), len, |pa, at, n| {
             space
                 .read_buf(GuestAddress(pa), &mut data[at..at + n], MemTxAttrs::DEBUG)
                 .is_ok()
@@ -363,8 +382,8 @@ impl SingleThreadBase for GdbHart {
         }
     }
 
-    fn write_addrs(&mut self, start: u32, data: &[u8]) -> TargetResult<(), Self> {
-        let done = self.per_page(start as u64, data.len(), |pa, at, n| {
+    fn write_addrs(&mut self, start: A::Usize, data: &[u8]) -> TargetResult<(), Self> {
+        let done = self.per_page(wide::<A>(start), data.len(), |pa, at, n| {
             self.write(pa, &data[at..at + n])
         });
         if done == data.len() {
@@ -380,7 +399,7 @@ impl SingleThreadBase for GdbHart {
     }
 }
 
-impl SingleThreadResume for GdbHart {
+impl<A: RvArch> SingleThreadResume for GdbHart<A> {
     fn resume(&mut self, signal: Option<Signal>) -> Result<(), Self::Error> {
         if signal.is_some() {
             return Err("continuing with a signal is not supported".into());
@@ -395,7 +414,7 @@ impl SingleThreadResume for GdbHart {
     }
 }
 
-impl SingleThreadSingleStep for GdbHart {
+impl<A: RvArch> SingleThreadSingleStep for GdbHart<A> {
     fn step(&mut self, signal: Option<Signal>) -> Result<(), Self::Error> {
         if signal.is_some() {
             return Err("stepping with a signal is not supported".into());
@@ -405,7 +424,7 @@ impl SingleThreadSingleStep for GdbHart {
     }
 }
 
-impl Breakpoints for GdbHart {
+impl<A: RvArch> Breakpoints for GdbHart<A> {
     #[inline(always)]
     fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
         Some(self)
@@ -422,19 +441,21 @@ impl Breakpoints for GdbHart {
     }
 }
 
-impl HwBreakpoint for GdbHart {
-    fn add_hw_breakpoint(&mut self, addr: u32, _kind: usize) -> TargetResult<bool, Self> {
-        let added = self.hart.add_hw_breakpoint(addr as u64);
+impl<A: RvArch> HwBreakpoint for GdbHart<A> {
+    fn add_hw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
+        let addr = wide::<A>(addr);
+        let added = self.hart.add_hw_breakpoint(addr);
         if added {
-            self.hw_points.push((addr as u64, 1, None));
+            self.hw_points.push((addr, 1, None));
         }
         Ok(added)
     }
 
-    fn remove_hw_breakpoint(&mut self, addr: u32, _kind: usize) -> TargetResult<bool, Self> {
-        let point = (addr as u64, 1, None);
+    fn remove_hw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
+        let addr = wide::<A>(addr);
+        let point = (addr, 1, None);
         self.hw_points.retain(|p| *p != point);
-        Ok(self.hart.remove_hw_breakpoint(addr as u64))
+        Ok(self.hart.remove_hw_breakpoint(addr))
     }
 }
 
@@ -446,42 +467,44 @@ fn watch_kind(kind: GdbWatchKind) -> WatchKind {
     }
 }
 
-impl HwWatchpoint for GdbHart {
+impl<A: RvArch> HwWatchpoint for GdbHart<A> {
     fn add_hw_watchpoint(
         &mut self,
-        addr: u32,
-        len: u32,
+        addr: A::Usize,
+        len: A::Usize,
         kind: GdbWatchKind,
     ) -> TargetResult<bool, Self> {
+        let (addr, len) = (wide::<A>(addr), wide::<A>(len));
         let kind = watch_kind(kind);
-        let added = self.hart.add_watchpoint(addr as u64, len as u64, kind);
+        let added = self.hart.add_watchpoint(addr, len, kind);
         if added {
-            self.hw_points.push((addr as u64, len as u64, Some(kind)));
+            self.hw_points.push((addr, len, Some(kind)));
         }
         Ok(added)
     }
 
     fn remove_hw_watchpoint(
         &mut self,
-        addr: u32,
-        len: u32,
+        addr: A::Usize,
+        len: A::Usize,
         kind: GdbWatchKind,
     ) -> TargetResult<bool, Self> {
+        let (addr, len) = (wide::<A>(addr), wide::<A>(len));
         let kind = watch_kind(kind);
         if let Some(i) = self
             .hw_points
             .iter()
-            .position(|p| *p == (addr as u64, len as u64, Some(kind)))
+            .position(|p| *p == (addr, len, Some(kind)))
         {
             self.hw_points.swap_remove(i);
         }
-        Ok(self.hart.remove_watchpoint(addr as u64, len as u64, kind))
+        Ok(self.hart.remove_watchpoint(addr, len, kind))
     }
 }
 
-impl SwBreakpoint for GdbHart {
-    fn add_sw_breakpoint(&mut self, addr: u32, kind: usize) -> TargetResult<bool, Self> {
-        let addr = addr as u64;
+impl<A: RvArch> SwBreakpoint for GdbHart<A> {
+    fn add_sw_breakpoint(&mut self, addr: A::Usize, kind: usize) -> TargetResult<bool, Self> {
+        let addr = wide::<A>(addr);
         if self.breakpoints.iter().any(|b| b.0 == addr) {
             return Ok(true);
         }
@@ -502,8 +525,8 @@ impl SwBreakpoint for GdbHart {
         Ok(true)
     }
 
-    fn remove_sw_breakpoint(&mut self, addr: u32, _kind: usize) -> TargetResult<bool, Self> {
-        let addr = addr as u64;
+    fn remove_sw_breakpoint(&mut self, addr: A::Usize, _kind: usize) -> TargetResult<bool, Self> {
+        let addr = wide::<A>(addr);
         let Some(i) = self.breakpoints.iter().position(|b| b.0 == addr) else {
             return Ok(false);
         };
@@ -513,12 +536,12 @@ impl SwBreakpoint for GdbHart {
 }
 
 /// Runs the guest for the stub between the debugger's commands.
-enum EventLoop {}
+struct EventLoop<A>(std::marker::PhantomData<A>);
 
-impl run_blocking::BlockingEventLoop for EventLoop {
-    type Target = GdbHart;
+impl<A: RvArch> run_blocking::BlockingEventLoop for EventLoop<A> {
+    type Target = GdbHart<A>;
     type Connection = Framed;
-    type StopReason = SingleThreadStopReason<u32>;
+    type StopReason = SingleThreadStopReason<A::Usize>;
 
     fn wait_for_stop_reason(
         target: &mut Self::Target,
@@ -538,7 +561,7 @@ impl run_blocking::BlockingEventLoop for EventLoop {
                         WatchKind::Read => GdbWatchKind::Read,
                         WatchKind::Access => GdbWatchKind::ReadWrite,
                     },
-                    addr: addr as u32,
+                    addr: word::<A>(addr),
                 },
                 Stop::Finished(code) => SingleThreadStopReason::Exited(code),
                 Stop::Quit => SingleThreadStopReason::Exited(0),

@@ -54,6 +54,7 @@ use fief_host::virtio_host::{parse_chardev, DeviceSpec, DriveSpec};
 
 use crate::console::{self, RawMode, Serial};
 use crate::gdb;
+use crate::gdb_arch::{Riscv32Fd, Riscv64Fd, RvArch};
 
 /// Instructions per time slice of a hart thread.
 pub const SLICE: u64 = 10_000;
@@ -498,12 +499,6 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     }
     let machine = args.board.machine()?;
     let virtio = VirtioArgs::parse(args)?;
-    if gdb_spec.is_some() && machine.spec.xlen != Xlen::Rv32 {
-        return Err(format!(
-            "the gdb stub serves RV32 harts only for now, not {}",
-            machine.spec.name
-        ));
-    }
     // Every file is read, its size checked against RAM, before the board is built.
     let ram = parse_size(&args.board.memory, machine.spec)?;
     let files = Files::read(args, machine.spec, ram, machine.dumpdtb.is_some())?;
@@ -828,7 +823,21 @@ fn gdb_thread(
     listener: &TcpListener,
     freeze: bool,
 ) -> u64 {
-    let mut target = gdb::GdbHart::new(board, hart, quit);
+    match board.spec.xlen {
+        Xlen::Rv32 => gdb_session::<Riscv32Fd>(board, hart, quit, listener, freeze),
+        Xlen::Rv64 => gdb_session::<Riscv64Fd>(board, hart, quit, listener, freeze),
+    }
+}
+
+/// [`gdb_thread`] with the registers of XLEN `A`.
+fn gdb_session<A: RvArch>(
+    board: &'static Virt<'static>,
+    hart: Hart<'static>,
+    quit: &'static AtomicBool,
+    listener: &TcpListener,
+    freeze: bool,
+) -> u64 {
+    let mut target = gdb::GdbHart::<A>::new(board, hart, quit);
     if let Err(e) = gdb_loop(&mut target, listener, freeze, quit) {
         eprintln!("fief: {e}");
     }
@@ -838,8 +847,8 @@ fn gdb_thread(
 /// The gdb thread: runs hart 0 (waiting for the debugger first with `freeze`), serves
 /// each debugger that connects, and lets the guest run on between them; returns when the
 /// guest ends or the emulator stops.
-fn gdb_loop(
-    target: &mut gdb::GdbHart,
+fn gdb_loop<A: RvArch>(
+    target: &mut gdb::GdbHart<A>,
     listener: &TcpListener,
     freeze: bool,
     quit: &AtomicBool,

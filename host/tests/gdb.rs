@@ -445,3 +445,52 @@ fn gdb_reads_and_writes_the_fp_registers_one_at_a_time() {
     assert_eq!(gdb.send("c"), "W00");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// On `virt64` the stub serves RV64 registers: a target description for `riscv:rv64` with
+/// 64-bit x registers and `pc`, `g` with 33 doublewords, 64-bit `p`/`P` values and memory
+/// at 64-bit addresses; stepping moves the 64-bit `pc`.
+#[test]
+fn gdb_serves_rv64_registers_on_virt64() {
+    let mut child = fief(&[
+        "run",
+        "-M",
+        "virt64",
+        "-m",
+        "6G",
+        "--bios",
+        "none",
+        "--kernel",
+        &firmware("rv64/highram.elf"),
+        "--serial",
+        "null",
+        "--gdb",
+        "tcp::0",
+        "-S",
+    ]);
+    let mut gdb = attach(&mut child, true);
+    gdb.send("?");
+    let xml = gdb.send("qXfer:features:read:target.xml:0,3fff");
+    assert!(
+        xml.contains("<architecture>riscv:rv64</architecture>"),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"<reg name="a0" bitsize="64" type="int" regnum="10"/>"#));
+    assert!(xml.contains(r#"<reg name="ft0" bitsize="64" type="riscv_double" regnum="33"/>"#));
+    let g = gdb.send("g");
+    assert_eq!(g.len(), 33 * 16, "{g}");
+    // pc (register 32) = 0x8000_0000 as a little-endian doubleword; a1 = the device tree.
+    assert_eq!(&g[32 * 16..], "0000008000000000");
+    assert_eq!(gdb.send("p20"), "0000008000000000");
+    assert_eq!(gdb.send("pb"), "0000e0bf00000000");
+    // A 64-bit value in t3 (28) reads back whole.
+    assert_eq!(gdb.send("P1c=efcdab8967452301"), "OK");
+    assert_eq!(gdb.send("p1c"), "efcdab8967452301");
+    // Memory at a 64-bit address past 4 GiB (RAM to 0x2_0000_0000 with -m 6G).
+    assert_eq!(gdb.send("M1fffffff8,8:0102030405060708"), "OK");
+    assert_eq!(gdb.send("m1fffffff8,8"), "0102030405060708");
+    // A step moves the pc to the next instruction (`la sp, stack_top` is auipc + addi).
+    assert!(gdb.send("s").starts_with(['S', 'T']));
+    assert_eq!(gdb.send("p20"), "0400008000000000");
+    assert_eq!(gdb.send("c"), "W00");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
