@@ -1,11 +1,12 @@
-//! `diff-random [--full] [BATCHES] [FIRST_SEED] [PROGRAMS_PER_BATCH]`: runs that many batches of
-//! random programs (`fief_tests::randprog`) on Fief and on QEMU and stops at the first
+//! `diff-random [--gen base|bitmanip] [--full] [BATCHES] [FIRST_SEED] [PROGRAMS_PER_BATCH]`:
+//! runs that many batches of random programs (`fief_tests::randprog`, of the generator
+//! `--gen` names, `base` by default) on Fief and on QEMU and stops at the first
 //! difference (exit status 1, the programs' outputs side by side; `--full` prints every
 //! data word instead of checksums, to find the bytes that differ). `scripts/diff-random`
 //! drives it. `--write SEED FILE` writes one batch's image instead (to debug it by hand).
 
-use fief_tests::randdiff::{compare_seed, compare_seed_full};
-use fief_tests::randprog;
+use fief_tests::randdiff::compare_flavor;
+use fief_tests::randprog::{self, Flavor};
 
 /// Random items per program body.
 const BODY: usize = 300;
@@ -27,14 +28,23 @@ fn arg(args: &[String], k: usize, default: u64) -> u64 {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut flavor = Flavor::Base;
+    if args.first().map(String::as_str) == Some("--gen") {
+        let name = args.get(1).cloned().unwrap_or_default();
+        flavor = Flavor::from_name(&name).unwrap_or_else(|| {
+            eprintln!("diff-random: --gen takes base or bitmanip, not {name:?}");
+            std::process::exit(2)
+        });
+        args.drain(..2);
+    }
     if args.first().map(String::as_str) == Some("--write") {
         let seed = arg(&args, 1, 0);
         let Some(file) = args.get(2) else {
             eprintln!("diff-random: --write SEED FILE");
             std::process::exit(2)
         };
-        let b = randprog::batch(seed, randprog::MAX_PROGRAMS, BODY);
+        let b = randprog::batch_of(flavor, seed, randprog::MAX_PROGRAMS, BODY, false);
         if let Err(e) = std::fs::write(file, &b.image) {
             eprintln!("diff-random: cannot write {file}: {e}");
             std::process::exit(2)
@@ -48,11 +58,7 @@ fn main() {
     let per = (arg(args, 2, 64) as usize).clamp(1, randprog::MAX_PROGRAMS);
     let mut programs = 0;
     for seed in first..first + batches {
-        let result = if full {
-            compare_seed_full(seed, per, BODY)
-        } else {
-            compare_seed(seed, per, BODY)
-        };
+        let result = compare_flavor(flavor, seed, per, BODY, full);
         match result {
             Ok(n) => programs += n,
             Err(m) => {

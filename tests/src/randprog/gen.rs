@@ -1,0 +1,440 @@
+//! The body generator: random RV32 I, M, A, C and Zicsr items, loads/stores/AMOs at every
+//! kind of address, branches, traps, fences and privilege/`satp` changes.
+
+use super::*;
+
+/// `mcause`/`scause` values every implementation keeps (WLRL: only legal values are written).
+pub(super) const LEGAL_CAUSES: [u32; 7] = [2, 3, 5, 7, 8, 0x8000_0005, 0x8000_0009];
+
+/// A register value likely to find edge cases.
+pub(super) fn interesting(rng: &mut Rng) -> u32 {
+    match rng.below(8) {
+        0 => rng.pick(&[0, 1, 2, u32::MAX, 0x8000_0000, 0x7fff_ffff, 0xffff_8000, 31]),
+        1 => rng.below(64),
+        2 => rng.below(64).wrapping_neg(),
+        _ => rng.u32(),
+    }
+}
+
+pub(super) struct Gen<'r> {
+    pub(super) rng: &'r mut Rng,
+    pub(super) base: u32,
+    pub(super) data: u32,
+    pub(super) roots: (u32, u32),
+    pub(super) mode: Mode,
+    pub(super) satp: Satp,
+    pub(super) items: Vec<Item>,
+    /// The instruction groups the body draws from.
+    pub(super) flavor: Flavor,
+}
+
+impl Gen<'_> {
+    pub(super) fn push(&mut self, item: Item) {
+        self.items.push(item);
+    }
+
+    pub(super) fn reg(&mut self) -> Reg {
+        if self.rng.one_in(16) {
+            0
+        } else {
+            1 + self.rng.below(LAST_BODY)
+        }
+    }
+
+    fn creg(&mut self) -> Reg {
+        8 + self.rng.below(8)
+    }
+
+    fn paged(&self) -> bool {
+        self.mode != Mode::M && self.satp != Satp::Bare
+    }
+
+    /// A data address for an access of `width` bytes: usually aligned in the data area; or
+    /// misaligned, in the alias window (under Sv32), in the code (loads), or unmapped.
+    fn address(&mut self, width: u32, load: bool) -> u32 {
+        let mut addr = match self.rng.below(16) {
+            0 => FAULT_ADDR + self.rng.below(0x100),
+            1 | 2 if load => self.base + self.rng.below(CODE_END - 8),
+            3..=6 if self.paged() => ALIAS_VA + self.rng.below(8) * 0x1000 + self.rng.below(0xff8),
+            _ => self.data + self.rng.below(DATA_SIZE - 8),
+        };
+        if !self.rng.one_in(6) {
+            addr &= !(width - 1);
+        }
+        addr
+    }
+
+    /// An address in the data area, usually aligned for `width`.
+    fn data_address(&mut self, width: u32) -> u32 {
+        let addr = self.data + self.rng.below(DATA_SIZE - 8);
+        if self.rng.one_in(6) {
+            addr
+        } else {
+            addr & !(width - 1)
+        }
+    }
+
+    pub(super) fn item(&mut self) {
+        if self.flavor == Flavor::Bitmanip && self.rng.one_in(4) {
+            return self.bitmanip();
+        }
+        match self.rng.below(100) {
+            0..=24 => self.alu(),
+            25..=39 => self.load_store(),
+            40..=46 => self.amo(),
+            47..=54 => self.branch(),
+            55..=66 => self.compressed(),
+            67..=78 => self.csr(),
+            79..=86 => self.trap(),
+            87..=89 => self.fence(),
+            _ => self.state_change(),
+        }
+    }
+
+    fn alu(&mut self) {
+        let (rd, rs1, rs2) = (self.reg(), self.reg(), self.reg());
+        let mut it = Item::default();
+        match self.rng.below(6) {
+            0 | 1 => {
+                let (f3, f7) = self.rng.pick(&[
+                    (0, 0),
+                    (0, 0x20),
+                    (1, 0),
+                    (2, 0),
+                    (3, 0),
+                    (4, 0),
+                    (5, 0),
+                    (5, 0x20),
+                    (6, 0),
+                    (7, 0),
+                ]);
+                it.w(e::r(op::OP, f3, f7, rd, rs1, rs2));
+            }
+            2 => {
+                it.w(e::r(op::OP, self.rng.below(8), 1, rd, rs1, rs2));
+            }
+            3 | 4 => {
+                let f3 = self.rng.below(8);
+                let imm = match f3 {
+                    1 => self.rng.below(32) as i32,
+                    5 => (self.rng.below(32) | if self.rng.one_in(2) { 0x400 } else { 0 }) as i32,
+                    _ => (self.rng.u32() as i32) >> 20,
+                };
+                it.w(e::i(op::OPIMM, f3, rd, rs1, imm));
+            }
+            _ => {
+                let opc = if self.rng.one_in(2) {
+                    op::LUI
+                } else {
+                    op::AUIPC
+                };
+                it.w(e::u(opc, rd, self.rng.u32()));
+            }
+        }
+        self.push(it);
+    }
+
+    fn load_store(&mut self) {
+        let store = self.rng.one_in(2);
+        let f3 = if store {
+            self.rng.below(3)
+        } else {
+            self.rng.pick(&[0, 1, 2, 4, 5])
+        };
+        let width = 1 << (f3 & 3);
+        let addr = self.address(width, !store);
+        let off = (self.rng.u32() as i32) >> 20;
+        let base = 1 + self.rng.below(LAST_BODY);
+        let mut it = Item::default();
+        it.ws(&e::li(base, addr.wrapping_sub(off as u32)));
+        if store {
+            it.w(e::s(op::STORE, f3, base, self.reg(), off));
+        } else {
+            it.w(e::i(op::LOAD, f3, self.reg(), base, off));
+        }
+        self.push(it);
+    }
+
+    fn amo(&mut self) {
+        let f5 = self.rng.pick(&[
+            0x00, 0x01, 0x02, 0x03, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, 0x1c,
+        ]);
+        // A failed SC to a page or address it could not write may fault or not (Spike and
+        // QEMU do not, Fief does): SCs go to the data area, always writable.
+        let addr = if f5 == 0x03 {
+            self.data_address(4)
+        } else {
+            self.address(4, false)
+        };
+        let base = 1 + self.rng.below(LAST_BODY);
+        let aqrl = self.rng.below(4);
+        let mut it = Item::default();
+        it.ws(&e::li(base, addr));
+        let rs2 = if f5 == 0x02 { 0 } else { self.reg() };
+        let rd = self.reg();
+        it.w(e::r(op::AMO, 2, f5 << 2 | aqrl, rd, base, rs2));
+        if f5 == 0x02 && self.rng.one_in(2) {
+            // An SC to the reserved word when the LR read the data area (its base may have
+            // been overwritten by the LR), else to another data word.
+            let sc_addr = if (self.data..self.data + DATA_SIZE).contains(&addr) {
+                addr
+            } else {
+                self.data_address(4)
+            };
+            it.ws(&e::li(base, sc_addr));
+            let rd = self.reg();
+            let rs2 = self.reg();
+            it.w(e::r(op::AMO, 2, 0x03 << 2 | aqrl, rd, base, rs2));
+        }
+        self.push(it);
+    }
+
+    fn branch(&mut self) {
+        let skip = self.rng.below(4) as usize;
+        let mut it = Item::default();
+        let fix = if self.rng.one_in(4) {
+            Fix::Jal { rd: self.reg() }
+        } else {
+            Fix::B {
+                f3: self.rng.pick(&[0, 1, 4, 5, 6, 7]),
+                rs1: self.reg(),
+                rs2: self.reg(),
+            }
+        };
+        it.w(0);
+        it.fix = Some((0, fix, skip));
+        self.push(it);
+    }
+
+    fn compressed(&mut self) {
+        let mut it = Item::default();
+        let nz = 1 + self.rng.below(LAST_BODY);
+        match self.rng.below(12) {
+            0 => it.h(e::ci(0, self.reg(), (self.rng.u32() as i32) >> 26)),
+            1 => it.h(e::ci(2, nz, (self.rng.u32() as i32) >> 26)),
+            2 => {
+                let rd = if nz == 2 { 3 } else { nz };
+                it.h(e::clui(rd, 1 + self.rng.below(63)))
+            }
+            3 => it.h(e::cslli(nz, 1 + self.rng.below(31))),
+            4 => {
+                let kind = self.rng.below(3) as u16;
+                let imm = if kind == 2 {
+                    (self.rng.u32() as i32) >> 26
+                } else {
+                    1 + self.rng.below(31) as i32
+                };
+                it.h(e::cshift_andi(kind, self.creg(), imm))
+            }
+            5 => it.h(e::carith(
+                self.rng.below(4) as u16,
+                self.creg(),
+                self.creg(),
+            )),
+            6 => {
+                let rs2 = 1 + self.rng.below(LAST_BODY);
+                it.h(e::cmv_add(self.rng.one_in(2), nz, rs2))
+            }
+            7 | 8 => {
+                let base = self.creg();
+                let off = self.rng.below(32) * 4;
+                let mut addr = self.data + self.rng.below(DATA_SIZE - 256);
+                if !self.rng.one_in(6) {
+                    addr &= !3;
+                }
+                it.ws(&e::li(base, addr));
+                let rd = self.creg();
+                it.h(e::clsw(self.rng.one_in(2), rd, base, off))
+            }
+            9 => {
+                let f3 = if self.rng.one_in(2) { 6 } else { 7 };
+                it.h(0);
+                it.fix = Some((
+                    0,
+                    Fix::Cb {
+                        f3,
+                        rs1: self.creg(),
+                    },
+                    self.rng.below(4) as usize,
+                ));
+                &mut it
+            }
+            10 => {
+                let f3 = if self.rng.one_in(2) { 5 } else { 1 };
+                it.h(0);
+                it.fix = Some((0, Fix::Cj { f3 }, self.rng.below(4) as usize));
+                &mut it
+            }
+            _ => it.h(0x0001), // c.nop
+        };
+        self.push(it);
+    }
+
+    fn csr(&mut self) {
+        // (csr, how it may be written): 0 any value, 1 mstatus-safe bits, 2 sstatus-safe
+        // bits, 3 legal causes only, 4 read only (a write is illegal), 5 never written,
+        // 6 read only where illegal, 7 even values, 8 modes 0 and 1, 9 written (illegal),
+        // never read.
+        let (c, how) = self.rng.pick(&[
+            (csrn::MSCRATCH, 0),
+            (csrn::SSCRATCH, 0),
+            (csrn::MEPC, 7),
+            (csrn::SEPC, 7),
+            (csrn::MTVAL, 0),
+            (csrn::STVAL, 0),
+            (csrn::STVEC, 8),
+            (csrn::MSTATUS, 1),
+            (csrn::SSTATUS, 2),
+            (csrn::MCAUSE, 3),
+            (csrn::SCAUSE, 3),
+            (0xf11, 9), // mvendorid
+            (0xf12, 9), // marchid
+            (0xf13, 9), // mimpid
+            (csrn::MHARTID, 4),
+            (csrn::SATP, 5),
+            (csrn::MEDELEG, 5),
+            (csrn::MIDELEG, 5),
+            (csrn::MIE, 5),
+            (csrn::MTVEC, 5),
+            (csrn::PMPCFG0, 5),
+            (csrn::PMPADDR0, 5),
+            (0x3b1, 5), // pmpaddr1
+            (csrn::MCOUNTEREN, 5),
+            (0x7c0, 0), // custom: absent on both
+            (0x5c0, 0), // custom: absent on both
+            (0x001, 0), // fflags: illegal while mstatus.FS is off
+            (0x003, 0), // fcsr
+            (0xc00, 6), // cycle: only where mcounteren makes it illegal
+            (0xc01, 6), // time
+            (0xc02, 6), // instret
+            (0xc80, 6), // cycleh
+        ]);
+        if how == 6 && self.mode == Mode::M {
+            return;
+        }
+        let rd = self.reg();
+        let mut it = Item::default();
+        let value = match how {
+            1 => self.rng.u32() & MSTATUS_SAFE,
+            2 => self.rng.u32() & MSTATUS_SAFE & !(1 << 3 | 1 << 7),
+            3 => self.rng.pick(&LEGAL_CAUSES),
+            // xepc[0] is always zero; QEMU 7.2 keeps it (randdiff::DEVIATIONS).
+            7 => self.rng.u32() & !1,
+            // stvec.MODE 2 and 3 are reserved (WARL: QEMU 7.2 and Fief keep the old value);
+            // only modes 0 and 1 are written, so that the batches stay as they were.
+            8 => self.rng.u32() & !2,
+            _ => self.rng.u32(),
+        };
+        let write = match how {
+            4 => self.rng.one_in(4),
+            9 => true,
+            5 | 6 => false,
+            _ => !self.rng.one_in(4),
+        };
+        if !write {
+            it.w(e::csrr(rd, c));
+        } else if how == 3 {
+            it.ws(&e::li(T0, value));
+            it.w(e::csr(1, rd, T0, c));
+        } else if how == 9 {
+            // The implementation's IDs differ (QEMU's mimpid is its version): only a write,
+            // which must trap.
+            it.ws(&e::li(T0, value));
+            it.w(e::csr(1, rd, T0, c));
+        } else if self.rng.one_in(4) {
+            // Immediate forms; for mstatus/sstatus only the SIE and MIE bits.
+            let uimm = match how {
+                1 => value & 0xa,
+                2 => value & 0x2,
+                7 => value & 0x1e,
+                8 => value & 0x1d,
+                _ => value & 0x1f,
+            };
+            it.w(e::csr(5 + self.rng.below(3), rd, uimm, c));
+        } else {
+            it.ws(&e::li(T0, value));
+            it.w(e::csr(1 + self.rng.below(3), rd, T0, c));
+        }
+        self.push(it);
+    }
+
+    fn trap(&mut self) {
+        let mut it = Item::default();
+        let mut choices: Vec<u32> = vec![
+            e::EBREAK,
+            0xffff_ffff,
+            0x0000_000b,          // custom-0
+            0x0000_0053,          // fadd.s: illegal with mstatus.FS off
+            0x7b20_0073,          // dret outside debug mode
+            0x0000_0000,          // two illegal compressed halves
+            0x3020_0073 | 1 << 7, // mret with rd != 0: reserved
+        ];
+        if self.mode != Mode::M {
+            choices.push(e::MRET);
+        }
+        if self.mode == Mode::U {
+            choices.push(e::SRET);
+            choices.push(e::WFI);
+        }
+        it.w(self.rng.pick(&choices));
+        self.push(it);
+    }
+
+    fn fence(&mut self) {
+        let mut it = Item::default();
+        it.w(self.rng.pick(&[e::FENCE, e::FENCE_I, e::SFENCE_VMA]));
+        self.push(it);
+    }
+
+    fn satp_value(&self, s: Satp) -> u32 {
+        match s {
+            Satp::Bare => 0,
+            Satp::A => 1 << 31 | self.roots.0 >> 12,
+            Satp::B => 1 << 31 | self.roots.1 >> 12,
+        }
+    }
+
+    fn state_change(&mut self) {
+        let mut it = Item {
+            stateful: true,
+            ..Item::default()
+        };
+        match self.mode {
+            Mode::M => {
+                if self.rng.one_in(4) {
+                    it.w(e::ECALL); // stays in M
+                } else {
+                    let (to, satp, mpp) = if self.rng.one_in(2) {
+                        (Mode::S, self.rng.pick(&[Satp::Bare, Satp::A, Satp::A]), 1)
+                    } else {
+                        (Mode::U, self.rng.pick(&[Satp::Bare, Satp::B, Satp::B]), 0)
+                    };
+                    it.ws(&e::li(T0, self.satp_value(satp)));
+                    it.w(e::csrw(csrn::SATP, T0));
+                    it.w(e::SFENCE_VMA);
+                    it.ws(&e::li(T0, 0x1800));
+                    it.w(e::csr(3, 0, T0, csrn::MSTATUS));
+                    it.ws(&e::li(T0, mpp << 11));
+                    it.w(e::csr(2, 0, T0, csrn::MSTATUS));
+                    it.ws(&[e::u(op::AUIPC, T0, 0), e::addi(T0, T0, 16)]);
+                    it.w(e::csrw(csrn::MEPC, T0));
+                    it.w(e::MRET);
+                    self.mode = to;
+                    self.satp = satp;
+                }
+            }
+            Mode::S if self.rng.one_in(2) => {
+                let satp = self.rng.pick(&[Satp::Bare, Satp::A]);
+                it.ws(&e::li(T0, self.satp_value(satp)));
+                it.w(e::csrw(csrn::SATP, T0));
+                it.w(e::SFENCE_VMA);
+                self.satp = satp;
+            }
+            _ => {
+                it.w(e::ECALL);
+                self.mode = Mode::M;
+            }
+        }
+        self.push(it);
+    }
+}
