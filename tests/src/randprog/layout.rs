@@ -200,6 +200,7 @@ pub(super) fn program(
         satp: Satp::Bare,
         items: Vec::new(),
         flavor,
+        alias_lr_offsets: Vec::new(),
     };
     for _ in 0..body {
         g.item();
