@@ -3,8 +3,8 @@
 //! `satp` switches, misaligned and faulting accesses) run on Fief's test machine and on
 //! `qemu-system-riscv32 -M virt -bios none`; every program's trap lines, registers, CSRs and
 //! memory checksums must agree (after the known QEMU deviations of
-//! `fief_tests::randdiff::DEVIATIONS`); and batches of the `Bitmanip` generator, the same
-//! programs with Zba/Zbb/Zbc/Zbs among them. `scripts/diff-random N [SEED] [GEN]` runs many
+//! `fief_tests::randdiff::DEVIATIONS`); and batches of the `Bitmanip` and `Fp` generators,
+//! the same programs with Zba/Zbb/Zbc/Zbs or F/D among them (FP registers and fcsr dumped). `scripts/diff-random N [SEED] [GEN]` runs many
 //! more.
 //!
 //! QEMU is required (`scripts/test-all` installs it).
@@ -159,4 +159,64 @@ fn bitmanip_generator_reaches_every_operation() {
             insn & 0x7f == 0x13 && insn & 0x0200_0000 != 0 && (insn >> 12) & 3 == 1
         });
     assert!(illegal_shamt, "no reserved RV32 shamt[5] encoding trapped");
+}
+
+// F and D in the random programs: two batches of 64.
+#[test]
+fn random_fp_batch_0() {
+    diff_of(Flavor::Fp, 0xf9_0000);
+}
+
+#[test]
+fn random_fp_batch_1() {
+    diff_of(Flavor::Fp, 0xf9_0001);
+}
+
+/// The F/D generator's programs reach what they are for: every program dumps its FP
+/// registers and fcsr (an `F` line of 65 words), FP instructions trap as illegal while
+/// `mstatus.FS` is Off or with a reserved rounding mode (OP-FP, FMA and FP load/store
+/// opcodes in `mtval`), and FP loads and stores fault on unmapped addresses.
+#[test]
+fn fp_generator_reaches_fp_state_and_traps() {
+    let b = batch_of(Flavor::Fp, 0xf9_0000, MAX_PROGRAMS, BODY, false);
+    let (out, status) = run_fief(&b);
+    assert_eq!(status, Some(0));
+    let f_lines: Vec<&str> = out.lines().filter(|l| l.starts_with("F ")).collect();
+    assert_eq!(f_lines.len(), MAX_PROGRAMS);
+    assert!(f_lines.iter().all(|l| l.split_whitespace().count() == 66));
+    let traps: Vec<(u32, u32)> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("T "))
+        .map(|l| {
+            let f: Vec<u32> = l
+                .split_whitespace()
+                .map(|w| u32::from_str_radix(w, 16).unwrap())
+                .collect();
+            (f[0], f[2])
+        })
+        .collect();
+    for opcode in [0x53, 0x43] {
+        assert!(
+            traps
+                .iter()
+                .any(|&(c, tval)| c == 2 && tval & 0x7f == opcode),
+            "no illegal FP instruction with opcode {opcode:#x}"
+        );
+    }
+    // A valid flw/fld/fsw/fsd is illegal only while FS is Off (by the FP items' own
+    // switch or a random mstatus/sstatus write).
+    for opcode in [0x07, 0x27] {
+        assert!(
+            traps.iter().any(|&(c, tval)| c == 2
+                && tval & 0x7f == opcode
+                && matches!(tval >> 12 & 7, 2 | 3)),
+            "no FP load/store with opcode {opcode:#x} refused while mstatus.FS is Off"
+        );
+    }
+    assert!(
+        traps
+            .iter()
+            .any(|&(c, tval)| (c == 5 || c == 7) && tval >> 28 == 9),
+        "no FP access fault"
+    );
 }

@@ -1,4 +1,4 @@
-//! `diff-random [--gen base|bitmanip] [--full] [BATCHES] [FIRST_SEED] [PROGRAMS_PER_BATCH]`:
+//! `diff-random [--gen base|bitmanip|fp] [--full] [BATCHES] [FIRST_SEED] [PROGRAMS_PER_BATCH]`:
 //! runs that many batches of random programs (`fief_tests::randprog`, of the generator
 //! `--gen` names, `base` by default) on Fief and on QEMU and stops at the first
 //! difference (exit status 1, the programs' outputs side by side; `--full` prints every
@@ -33,7 +33,7 @@ fn main() {
     if args.first().map(String::as_str) == Some("--gen") {
         let name = args.get(1).cloned().unwrap_or_default();
         flavor = Flavor::from_name(&name).unwrap_or_else(|| {
-            eprintln!("diff-random: --gen takes base or bitmanip, not {name:?}");
+            eprintln!("diff-random: --gen takes base, bitmanip or fp, not {name:?}");
             std::process::exit(2)
         });
         args.drain(..2);

@@ -54,7 +54,7 @@ impl Gen<'_> {
 
     /// A data address for an access of `width` bytes: usually aligned in the data area; or
     /// misaligned, in the alias window (under Sv32), in the code (loads), or unmapped.
-    fn address(&mut self, width: u32, load: bool) -> u32 {
+    pub(super) fn address(&mut self, width: u32, load: bool) -> u32 {
         let mut addr = match self.rng.below(16) {
             0 => FAULT_ADDR + self.rng.below(0x100),
             1 | 2 if load => self.base + self.rng.below(CODE_END - 8),
@@ -80,6 +80,9 @@ impl Gen<'_> {
     pub(super) fn item(&mut self) {
         if self.flavor == Flavor::Bitmanip && self.rng.one_in(4) {
             return self.bitmanip();
+        }
+        if self.flavor == Flavor::Fp && self.rng.one_in(3) {
+            return self.fp();
         }
         match self.rng.below(100) {
             0..=24 => self.alu(),

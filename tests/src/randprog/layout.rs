@@ -181,6 +181,17 @@ pub(super) fn program(
         a.ws(&e::li(T0, rng.pick(&gen::LEGAL_CAUSES)));
         a.w(e::csrw(c, T0));
     }
+    if flavor == Flavor::Fp {
+        // FS Dirty, a random fcsr (frm 0..=4), f0..f31 from the random data area.
+        a.ws(&e::li(T0, 0x6000));
+        a.w(e::csr(2, 0, T0, csrn::MSTATUS));
+        a.ws(&e::li(T0, rng.below(5) << 5 | rng.below(32)));
+        a.w(e::csrw(0x003, T0));
+        a.ws(&e::li(T0, data));
+        for f in 0..32 {
+            a.w(e::i(0x07, 3, f, T0, f as i32 * 8));
+        }
+    }
     a.w(e::SFENCE_VMA);
     a.putc(b'P');
     a.putc(b' ');
@@ -286,6 +297,25 @@ pub(super) fn program(
         }
     }
     a.putc(b'\n');
+    if flavor == Flavor::Fp {
+        // FS back on (a program may end with it Off), then f0..f31 (high word, low word,
+        // through the data area, already summed) and fcsr.
+        a.ws(&e::li(T0, 0x6000));
+        a.w(e::csr(2, 0, T0, csrn::MSTATUS));
+        a.putc(b'F');
+        a.putc(b' ');
+        a.ws(&e::li(5, data));
+        for f in 0..32 {
+            a.w(e::s(0x27, 3, 5, f, 0));
+            a.w(e::i(op::LOAD, 2, VAL, 5, 4));
+            a.print(base);
+            a.w(e::i(op::LOAD, 2, VAL, 5, 0));
+            a.print(base);
+        }
+        a.w(e::csrr(VAL, 0x003));
+        a.print(base);
+        a.putc(b'\n');
+    }
     if last {
         a.ws(&e::li(T0, FINISHER));
         a.ws(&e::li(T1, 0x5555));

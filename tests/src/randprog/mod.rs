@@ -33,6 +33,7 @@
 //! D set), and the reservation across traps.
 
 mod bitmanip;
+mod fp;
 mod gen;
 mod layout;
 
@@ -196,14 +197,18 @@ pub enum Flavor {
     /// `Base` with a quarter of the items from Zba, Zbb, Zbc and Zbs (register and immediate
     /// forms, and the reserved shift-amount encodings next to them).
     Bitmanip,
+    /// `Base` with a third of the items from F and D (`mstatus.FS` Dirty from the start),
+    /// and the FP registers and `fcsr` in the dump (an `F` line).
+    Fp,
 }
 
 impl Flavor {
-    /// The flavor named `name` (`base`, `bitmanip`), as `diff-random --gen` takes it.
+    /// The flavor named `name` (`base`, `bitmanip`, `fp`), as `diff-random --gen` takes it.
     pub fn from_name(name: &str) -> Option<Flavor> {
         match name {
             "base" => Some(Flavor::Base),
             "bitmanip" => Some(Flavor::Bitmanip),
+            "fp" => Some(Flavor::Fp),
             _ => None,
         }
     }
