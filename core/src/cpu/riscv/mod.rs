@@ -17,8 +17,9 @@
 //!   and watchpoints.
 //! * `word`: RV64's word operations (`addw`, `sraiw`, `divuw`, ...), one ALU for the three
 //!   execution paths.
-//! * [`hart`]: the state, the run loop and the block executor; `execute`: the general
-//!   interpreter; `memops`: fetches, loads, stores, AMOs and LR/SC through the TLB.
+//! * [`hart`]: the architectural state and its accessors; `run`: the run loop and the
+//!   block executor; `irqs`: the interrupt and stop word ([`HartIrqs`]); `execute`: the
+//!   general interpreter; `memops`: fetches, loads, stores, AMOs and LR/SC through the TLB.
 //! * `bitmanip`: Zba, Zbb, Zbc, Zbs and Zicond (cargo feature `ext`), run inside blocks;
 //!   [`cbo`]: the cache-block operations of Zicbom and Zicboz (feature `ext`) and their
 //!   block sizes.
@@ -122,11 +123,13 @@ pub mod fpu;
 pub mod hart;
 mod host;
 pub mod insn;
+mod irqs;
 pub mod isa;
 mod memops;
 mod misaligned;
 mod mmu;
 mod pmp;
+mod run;
 #[cfg(feature = "fpu")]
 pub mod softfloat;
 pub mod tlb;

@@ -1,0 +1,697 @@
+//! The run loop and the block executor: [`Hart::run`] and [`Hart::step`], which drive
+//! decoded blocks (`block`) through `Hart::run_block` and single instructions through
+//! `Hart::execute_fast` or the general `Hart::execute`, batch the retirement counters,
+//! and take interrupts, stop requests and exceptions between them (see the
+//! [`hart`](super::hart) module docs for the loop's shape). [`Exit`] says why a run
+//! returned.
+
+use crate::atomic::Ordering;
+
+use super::bitmanip;
+use super::block::{BLOCK_INSNS, BLOCK_POOL, BLOCK_WORDS};
+use super::decode::decode_any;
+use super::hart::Hart;
+use super::host;
+use super::insn::{Insn, Op};
+use super::irqs::{IRQ_BITS, STOP};
+use super::tlb::PAGE_MASK;
+use super::trap::{irq, Exception};
+use super::trigger::DEBUGGER_HIT;
+use super::word;
+use super::Xlen;
+use crate::cpu::Bus;
+
+/// Why [`Hart::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The instruction budget is used up.
+    BudgetExhausted,
+    /// `wfi` with no enabled interrupt pending; `pc` is past the `wfi`. Run again once an
+    /// interrupt is raised (or at once: `wfi` may return early).
+    Wfi,
+    /// `ebreak` at this `pc` while [`Hart::set_debug_ebreak`] is on; not executed.
+    Breakpoint(u64),
+    /// [`HartIrqs::request_stop`](super::HartIrqs::request_stop) was called.
+    Stopped,
+}
+
+/// What [`Hart::execute_fast`] did.
+enum Fast {
+    /// Retired: the value for `rd` (the discard slot when there is none) and the next `pc`.
+    Done(u64, u64),
+    /// A taken conditional branch: the next `pc` (no register is written).
+    Taken(u64),
+    /// Raised an exception (not yet taken).
+    Trap(Exception),
+    /// Not a fast-path operation: run [`Hart::execute`].
+    Slow,
+}
+
+/// How [`Hart::run_block`] ended.
+pub(super) enum End {
+    /// This many instructions retired (all of the block, or up to one that ends it
+    /// early); continue at this `pc`.
+    Next(u64, u64),
+    /// This many instructions retired, then the one at this `pc` raised an exception (not
+    /// yet taken).
+    Trap(u64, u64, Exception),
+    /// This many instructions retired; the one at this `pc` is not a block-executor
+    /// operation: run it through the general path.
+    Single(u64, u64),
+}
+
+/// A fetch-page tag no page address equals (page addresses are 4 KiB aligned).
+const INVALID_PAGE: u64 = 1;
+
+impl<'i> Hart<'i> {
+    /// Executes one instruction (or takes one pending interrupt first).
+    pub fn step<B: Bus + ?Sized>(&mut self, bus: &B) -> Exit {
+        self.run(bus, 1)
+    }
+
+    /// Runs up to `max_instructions` instructions (traps do not count).
+    pub fn run<B: Bus + ?Sized>(&mut self, bus: &B, max_instructions: u64) -> Exit {
+        // Host pointers from an earlier slice are not valid under this borrow, and other
+        // harts, DMA or the host may have written code since the last slice.
+        self.tlb.flush();
+        self.blocks.code_changed();
+        self.tlb.generation = bus.generation();
+        match self.xlen {
+            Xlen::Rv32 => self.run_loop::<B, true>(bus, max_instructions),
+            Xlen::Rv64 => self.run_loop::<B, false>(bus, max_instructions),
+        }
+    }
+
+    /// The interpreter loop (see the module docs), with XLEN a constant.
+    ///
+    /// The loop keeps in locals what only a "slow" instruction (anything but the plain
+    /// ALU, branch, jump, load and store operations), a trap or an interrupt can change:
+    /// `pc`, the retirements not yet added to `minstret`/`mcycle` (so `mcountinhibit` is
+    /// constant in between), the interrupt mask and the software `mip` bits, and the host
+    /// page of the current fetch page. Before any of those events it writes the state back
+    /// to the hart and after it reloads it; the fetch page is forgotten, since the
+    /// privilege, `satp` or the TLB may have changed.
+    ///
+    /// Each iteration checks the budget and the interrupts, then runs one decoded block
+    /// (`block`) of the fetch page, checked against guest memory once per code epoch, with
+    /// [`Hart::run_block`]. So interrupts are taken between blocks: before the first
+    /// instruction of `run`, after every jump or taken branch and every instruction that leaves
+    /// the block path (system instructions, traps, MMIO accesses), and otherwise after at
+    /// most [`BLOCK_INSNS`] instructions (QEMU checks at translation-block boundaries too).
+    /// A block is cut short to the remaining budget, so `run(n)` never retires more than
+    /// `n` instructions. The block's last instruction, when it is one the block executor
+    /// does not run, and code the block path cannot run (a fetch page that is not host
+    /// RAM, a 32-bit instruction across a page boundary, fetch faults) go one instruction
+    /// at a time through the previous path: fetch, decode, [`Hart::execute_fast`], else
+    /// [`Hart::execute`].
+    #[inline(always)]
+    fn run_loop<B: Bus + ?Sized, const RV32: bool>(&mut self, bus: &B, max: u64) -> Exit {
+        let xlen = if RV32 { Xlen::Rv32 } else { Xlen::Rv64 };
+        let irqs = self.irqs;
+        let mut left = max;
+        // `left` when `minstret`/`mcycle` were last brought up to date: every instruction
+        // since then went through the fast paths and retired.
+        let mut synced = max;
+        let mut pc = self.pc;
+        let mut int_mask = self.int_mask;
+        let mut mip_sw = self.csr.mip_sw;
+        // The fetch page: its virtual page address (or INVALID_PAGE) and host pointer.
+        let mut page = INVALID_PAGE;
+        let mut page_host: *mut u8 = core::ptr::null_mut();
+        // The bus's DMA write count when the code epoch last started (`block`).
+        let mut lease_writes = bus.lease_writes();
+        // Before a slow event: write the local state back to the hart.
+        macro_rules! sync {
+            () => {{
+                self.pc = pc;
+                self.retire(synced - left);
+                synced = left;
+            }};
+        }
+        // After it: reload what it may have changed.
+        macro_rules! reload {
+            () => {{
+                pc = self.pc;
+                page = INVALID_PAGE;
+                // The privilege, the translation or memory may have changed.
+                self.blocks.code_changed();
+                int_mask = self.int_mask;
+                mip_sw = self.csr.mip_sw;
+            }};
+        }
+        let exit = 'run: loop {
+            if left == 0 {
+                break Exit::BudgetExhausted;
+            }
+            let pending = irqs.pending.load(Ordering::Relaxed) | mip_sw;
+            if pending & int_mask != 0 {
+                sync!();
+                let exit = self.take_interrupt(pending);
+                reload!();
+                match exit {
+                    Some(exit) => break exit,
+                    None => continue,
+                }
+            }
+            if pc & !PAGE_MASK != page {
+                let e = self.tlb.entry(self.prv, pc);
+                if e.tag_x == pc & !PAGE_MASK && !e.host_r.is_null() {
+                    page = e.tag_x;
+                    page_host = e.host_r;
+                }
+            }
+            if pc & !PAGE_MASK == page {
+                let writes = bus.lease_writes();
+                if writes != lease_writes {
+                    // DMA wrote guest RAM: maybe code. The fence pairs with the writer's
+                    // `Release` count, so the checks below read the new bytes.
+                    core::sync::atomic::fence(Ordering::Acquire);
+                    lease_writes = writes;
+                    self.blocks.code_changed();
+                }
+                let mut idx = self.blocks.slot(pc);
+                if !self.block_valid(idx, pc, page_host) {
+                    let host_lo = page_host.addr() + (pc & PAGE_MASK & !3) as usize;
+                    let built = self.blocks.build(pc, xlen, |i| {
+                        // SAFETY: `page_host` is the host page of a TLB entry filled under
+                        // this slice's bus borrow (alive for the whole call, tlb docs),
+                        // 8-byte aligned; `build` asks only for words `i < 1024`: an aligned
+                        // word inside the page.
+                        unsafe { host::load(page_host.add(4 * (i & 1023)), 4) as u32 }
+                    });
+                    idx = match built {
+                        Some(idx) => {
+                            self.blocks.mark_checked(idx, host_lo);
+                            idx
+                        }
+                        None => usize::MAX,
+                    };
+                }
+                if idx != usize::MAX {
+                    match self.run_block::<B, RV32>(bus, idx, pc, left) {
+                        End::Next(k, next) => {
+                            left -= k;
+                            pc = next;
+                            continue;
+                        }
+                        End::Trap(k, at, e) => {
+                            left -= k;
+                            pc = at;
+                            sync!();
+                            if let Some(exit) = self.raise(e) {
+                                break 'run exit;
+                            }
+                            reload!();
+                            // Not retired, but it used up budget.
+                            left -= 1;
+                            synced -= 1;
+                            continue;
+                        }
+                        End::Single(k, at) => {
+                            left -= k;
+                            pc = at;
+                            if left == 0 {
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            // One instruction through the general path: pages with an execute trigger
+            // always come here (`trigger`).
+            if self.triggers.exec_armed {
+                if let Some(e) = self.exec_trigger(pc) {
+                    sync!();
+                    if let Some(exit) = self.raise(e) {
+                        break 'run exit;
+                    }
+                    reload!();
+                    left -= 1;
+                    synced -= 1;
+                    continue;
+                }
+            }
+            let off = (pc & PAGE_MASK) as usize;
+            let mut raw = 0;
+            let mut len = 0u64;
+            if pc & !PAGE_MASK == page {
+                // SAFETY: as above; `off` is even and below the page size: an aligned
+                // half-word inside the page.
+                let lo = unsafe { host::load(page_host.add(off), 2) } as u32;
+                if lo & 3 != 3 {
+                    raw = lo;
+                    len = 2;
+                } else if off + 4 <= PAGE_MASK as usize + 1 {
+                    // SAFETY: as above, and `off + 2 + 2` is still inside the page.
+                    let hi = unsafe { host::load(page_host.add(off + 2), 2) } as u32;
+                    raw = lo | hi << 16;
+                    len = 4;
+                }
+            }
+            if len == 0 {
+                match self.fetch(bus, pc) {
+                    Ok(r) => {
+                        raw = r;
+                        len = if r & 3 == 3 { 4 } else { 2 };
+                    }
+                    Err(e) => {
+                        sync!();
+                        self.take_trap(e.cause, false, e.tval);
+                        reload!();
+                        // Not retired, but it used up budget.
+                        left -= 1;
+                        synced -= 1;
+                        continue;
+                    }
+                }
+            }
+            let insn = decode_any(raw, xlen);
+            match self.execute_fast::<B, RV32>(bus, pc, len, insn) {
+                Fast::Done(value, next) => {
+                    self.regs[(insn.rd & 63) as usize] = value;
+                    pc = next;
+                }
+                Fast::Taken(target) => pc = target,
+                fallback => {
+                    sync!();
+                    let result = match fallback {
+                        Fast::Trap(e) => Err(e),
+                        _ => self.execute(bus, pc, raw, insn),
+                    };
+                    let exit = match result {
+                        Ok(None) => {
+                            self.retire_written();
+                            None
+                        }
+                        Ok(Some(exit)) => Some(exit),
+                        Err(e) => self.raise(e),
+                    };
+                    reload!();
+                    if let Some(exit) = exit {
+                        break 'run exit;
+                    }
+                    left -= 1;
+                    synced -= 1;
+                    continue;
+                }
+            }
+            // A load or store that left the TLB fast path may have been MMIO (which can
+            // raise an interrupt) or have written code: the fetch page stays, the next
+            // iteration checks interrupts and looks up the next block.
+            left -= 1;
+        };
+        self.pc = pc;
+        self.retire(synced - left);
+        exit
+    }
+
+    /// Whether pool block `idx` is the block at `pc` and, checked in this code epoch or
+    /// now, its words match guest memory in the fetch page at `page_host`.
+    #[inline(always)]
+    fn block_valid(&mut self, idx: usize, pc: u64, page_host: *mut u8) -> bool {
+        let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
+        if b.pc != pc {
+            return false;
+        }
+        if b.checked == self.blocks.epoch {
+            return true;
+        }
+        self.block_check(idx, pc, page_host)
+    }
+
+    /// The first entry of block `idx` (at `pc`) in this code epoch: compares its words
+    /// with guest memory in the fetch page at `page_host`, and stamps it when they match.
+    #[inline(never)]
+    fn block_check(&mut self, idx: usize, pc: u64, page_host: *mut u8) -> bool {
+        let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
+        let w0 = (pc & PAGE_MASK & !3) as usize;
+        let n = (b.nwords as usize).min(BLOCK_WORDS);
+        // All words are read and the differences accumulated: one branch at the end rather
+        // than one per word.
+        let mut diff = 0;
+        for (k, &w) in b.words[..n].iter().enumerate() {
+            // SAFETY: `page_host` is a live, 8-aligned host page (see `run_loop`); a block
+            // at `pc` was built from words `w0 / 4 .. w0 / 4 + nwords`, all inside the page
+            // (`BlockCache::build`), so this is an aligned word inside it.
+            let cur = unsafe { host::load(page_host.add(w0 + 4 * k), 4) } as u32;
+            diff |= cur ^ w;
+        }
+        if diff != 0 {
+            return false;
+        }
+        self.blocks.mark_checked(idx, page_host.addr() + w0);
+        true
+    }
+
+    /// Runs pool block `idx`, which starts at `pc` (checked), for at most `left`
+    /// instructions: see [`End`].
+    #[inline(always)]
+    fn run_block<B: Bus + ?Sized, const RV32: bool>(
+        &mut self,
+        bus: &B,
+        idx: usize,
+        pc: u64,
+        left: u64,
+    ) -> End {
+        let idx = idx & (BLOCK_POOL - 1);
+        let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
+        let sh: u64 = if RV32 { 31 } else { 63 };
+        let bits: u32 = if RV32 { 32 } else { 64 };
+        let sx = |v: u64| -> i64 {
+            if RV32 {
+                v as u32 as i32 as i64
+            } else {
+                v as i64
+            }
+        };
+        // Clamped so that the compiler sees `i < BLOCK_INSNS`: no bounds checks below.
+        let count = (self.blocks.blocks[idx].count as usize).min(BLOCK_INSNS);
+        let n = if count as u64 > left {
+            left as usize
+        } else {
+            count
+        };
+        let mut i = 0;
+        while i < n {
+            let u = self.blocks.blocks[idx].insns[i];
+            // `u8` indices into the 256-slot file: no mask and no bounds check (masking
+            // them measured about 8 % slower on `bench_mix`).
+            let a = self.regs[u.rs1 as usize];
+            let b = self.regs[u.rs2 as usize];
+            let rd = u.rd as usize;
+            let imm = u.imm as i64 as u64;
+            let ea = a.wrapping_add(imm) & m;
+            // The instruction's `pc` and the next one (only where needed).
+            macro_rules! at {
+                () => {
+                    pc.wrapping_add(self.blocks.blocks[idx].offs[i] as u64) & m
+                };
+            }
+            macro_rules! next {
+                () => {
+                    pc.wrapping_add(self.blocks.blocks[idx].offs[i + 1] as u64) & m
+                };
+            }
+            macro_rules! continue_block {
+                () => {{
+                    i += 1;
+                    continue;
+                }};
+            }
+            macro_rules! load {
+                ($size:expr, $ext:expr) => {
+                    match self.load_in_block(bus, ea, $size) {
+                        Ok((v, false)) => $ext(v),
+                        Ok((v, true)) => {
+                            self.regs[rd] = $ext(v);
+                            return End::Next(i as u64 + 1, next!());
+                        }
+                        Err(e) => return End::Trap(i as u64, at!(), e),
+                    }
+                };
+            }
+            macro_rules! store {
+                ($size:expr) => {
+                    match self.store_in_block(bus, ea, $size, b) {
+                        Ok(false) => continue_block!(),
+                        Ok(true) => return End::Next(i as u64 + 1, next!()),
+                        Err(e) => return End::Trap(i as u64, at!(), e),
+                    }
+                };
+            }
+            macro_rules! branch {
+                ($cond:expr) => {
+                    if $cond {
+                        return End::Next(i as u64 + 1, at!().wrapping_add(imm) & m);
+                    } else {
+                        continue_block!()
+                    }
+                };
+            }
+            // The ALU arms below repeat `execute_fast`'s on purpose: one shared
+            // `#[inline(always)]` function for both measured about 20 % slower on
+            // `bench_mix` (the nested dispatch was not merged into one jump table).
+            let value = match u.op {
+                Op::Lui => imm & m,
+                Op::Auipc => at!().wrapping_add(imm) & m,
+                Op::Lb => load!(1, |v: u64| v as i8 as i64 as u64 & m),
+                Op::Lh => load!(2, |v: u64| v as i16 as i64 as u64 & m),
+                Op::Lw => load!(4, |v: u64| v as i32 as i64 as u64 & m),
+                Op::Lbu => load!(1, |v: u64| v),
+                Op::Lhu => load!(2, |v: u64| v),
+                Op::Sb => store!(1),
+                Op::Sh => store!(2),
+                Op::Sw => store!(4),
+                Op::Ld if !RV32 && word::FAST => load!(8, |v: u64| v),
+                Op::Lwu if !RV32 && word::FAST => load!(4, |v: u64| v),
+                Op::Sd if !RV32 && word::FAST => store!(8),
+                Op::Addi => ea,
+                Op::Slti => (sx(a) < imm as i64) as u64,
+                Op::Sltiu => (a < imm & m) as u64,
+                Op::Xori => (a ^ imm) & m,
+                Op::Ori => (a | imm) & m,
+                Op::Andi => a & imm,
+                Op::Slli => (a << (imm & sh)) & m,
+                Op::Srli => a >> (imm & sh),
+                Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
+                Op::Add => a.wrapping_add(b) & m,
+                Op::Sub => a.wrapping_sub(b) & m,
+                Op::Sll => (a << (b & sh)) & m,
+                Op::Slt => (sx(a) < sx(b)) as u64,
+                Op::Sltu => (a < b) as u64,
+                Op::Xor => a ^ b,
+                Op::Srl => a >> (b & sh),
+                Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
+                Op::Or => a | b,
+                Op::And => a & b,
+                Op::Mul => a.wrapping_mul(b) & m,
+                Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
+                Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
+                Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
+                Op::Div => match sx(b) {
+                    0 => m,
+                    d => sx(a).wrapping_div(d) as u64 & m,
+                },
+                Op::Divu => a.checked_div(b).unwrap_or(m),
+                Op::Rem => match sx(b) {
+                    0 => a,
+                    d => sx(a).wrapping_rem(d) as u64 & m,
+                },
+                Op::Remu => a.checked_rem(b).unwrap_or(a),
+                Op::Jal => {
+                    self.regs[rd] = next!();
+                    return End::Next(i as u64 + 1, at!().wrapping_add(imm) & m);
+                }
+                Op::Jalr => {
+                    // The target is computed before the link is written (rd may be rs1).
+                    self.regs[rd] = next!();
+                    return End::Next(i as u64 + 1, ea & !1);
+                }
+                Op::Beq => branch!(a == b),
+                Op::Bne => branch!(a != b),
+                Op::Blt => branch!(sx(a) < sx(b)),
+                Op::Bge => branch!(sx(a) >= sx(b)),
+                Op::Bltu => branch!(a < b),
+                Op::Bgeu => branch!(a >= b),
+                _ if !RV32 && word::FAST && u.op.is_word() => word::alu(u.op, a, b, imm),
+                // Zb* and Zicond, out of line (`bitmanip`).
+                _ if cfg!(feature = "ext") && u.op.is_bitmanip() => {
+                    bitmanip::alu::<RV32>(u.op, a, b, imm)
+                }
+                // F and D, out of line (`fp_block_step`).
+                _ if cfg!(feature = "fpu") && u.op.is_fp() => {
+                    match self.fp_block_step(bus, idx, i, pc, ea, m) {
+                        None => continue_block!(),
+                        Some(end) => return end,
+                    }
+                }
+                // Only as a block's last instruction.
+                _ => return End::Single(i as u64, at!()),
+            };
+            self.regs[rd] = value;
+            i += 1;
+        }
+        End::Next(
+            n as u64,
+            pc.wrapping_add(self.blocks.blocks[idx].offs[n.min(BLOCK_INSNS)] as u64) & m,
+        )
+    }
+
+    /// Counts one instruction of the general path, which may have written `mcycle` or
+    /// `minstret` (their high halves too): then, as the privileged spec says, the written
+    /// value is what later reads see, without this instruction's own increment.
+    #[inline]
+    fn retire_written(&mut self) {
+        let written = core::mem::take(&mut self.csr.counters_written);
+        self.retire_inhibited(1, self.csr.mcountinhibit | written);
+    }
+
+    /// Counts `n` retired instructions in `minstret` and `mcycle` (one cycle each), as
+    /// `mcountinhibit` allows.
+    #[inline]
+    fn retire(&mut self, n: u64) {
+        self.retire_inhibited(n, self.csr.mcountinhibit);
+    }
+
+    /// [`Hart::retire`] with `inhibit` in `mcountinhibit`'s format.
+    #[inline]
+    fn retire_inhibited(&mut self, n: u64, inhibit: u32) {
+        if inhibit & 4 == 0 {
+            self.csr.minstret = self.csr.minstret.wrapping_add(n);
+        }
+        if inhibit & 1 == 0 {
+            self.csr.mcycle = self.csr.mcycle.wrapping_add(n);
+        }
+    }
+
+    /// The common instructions (`len` bytes long), which change nothing but one register,
+    /// `pc` and memory:
+    /// [`Fast::Done`] with the value for `rd` and the next `pc`, [`Fast::Trap`] for an
+    /// exception, or [`Fast::Slow`] for [`Hart::execute`] to handle.
+    #[inline(always)]
+    fn execute_fast<B: Bus + ?Sized, const RV32: bool>(
+        &mut self,
+        bus: &B,
+        pc: u64,
+        len: u64,
+        insn: Insn,
+    ) -> Fast {
+        let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
+        let sh: u64 = if RV32 { 31 } else { 63 };
+        let bits: u32 = if RV32 { 32 } else { 64 };
+        let sx = |v: u64| -> i64 {
+            if RV32 {
+                v as u32 as i32 as i64
+            } else {
+                v as i64
+            }
+        };
+        // Sources are x0..x31 (never the discard slot): the mask makes the index
+        // check-free without changing it.
+        let a = self.regs[(insn.rs1 & 31) as usize];
+        let b = self.regs[(insn.rs2 & 31) as usize];
+        let imm = insn.imm as i64 as u64;
+        let next = pc.wrapping_add(len) & m;
+        let target = pc.wrapping_add(imm) & m;
+        let ea = a.wrapping_add(imm) & m;
+        macro_rules! try_mem {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return Fast::Trap(e),
+                }
+            };
+        }
+        // A taken branch is its own variant (not a `pc` chosen by a conditional move), so
+        // that the next `pc` depends on a predicted branch rather than on register values.
+        macro_rules! branch {
+            ($cond:expr) => {
+                if $cond {
+                    Fast::Taken(target)
+                } else {
+                    Fast::Done(0, next)
+                }
+            };
+        }
+        let value = match insn.op {
+            Op::Lui => imm & m,
+            Op::Auipc => target,
+            Op::Jal => return Fast::Done(next, target),
+            Op::Jalr => return Fast::Done(next, ea & !1),
+            Op::Beq => return branch!(a == b),
+            Op::Bne => return branch!(a != b),
+            Op::Blt => return branch!(sx(a) < sx(b)),
+            Op::Bge => return branch!(sx(a) >= sx(b)),
+            Op::Bltu => return branch!(a < b),
+            Op::Bgeu => return branch!(a >= b),
+            Op::Lb => try_mem!(self.load(bus, ea, 1)) as i8 as i64 as u64 & m,
+            Op::Lh => try_mem!(self.load(bus, ea, 2)) as i16 as i64 as u64 & m,
+            Op::Lw => try_mem!(self.load(bus, ea, 4)) as i32 as i64 as u64 & m,
+            Op::Lbu => try_mem!(self.load(bus, ea, 1)),
+            Op::Lhu => try_mem!(self.load(bus, ea, 2)),
+            Op::Ld if !RV32 && word::FAST => try_mem!(self.load(bus, ea, 8)),
+            Op::Lwu if !RV32 && word::FAST => try_mem!(self.load(bus, ea, 4)),
+            Op::Sb | Op::Sh | Op::Sw | Op::Sd => {
+                let size = match insn.op {
+                    Op::Sb => 1,
+                    Op::Sh => 2,
+                    Op::Sw => 4,
+                    _ if RV32 || !word::FAST => return Fast::Slow,
+                    _ => 8,
+                };
+                try_mem!(self.store(bus, ea, size, b));
+                0
+            }
+            Op::Addi => ea,
+            Op::Slti => (sx(a) < imm as i64) as u64,
+            Op::Sltiu => (a < imm & m) as u64,
+            Op::Xori => (a ^ imm) & m,
+            Op::Ori => (a | imm) & m,
+            Op::Andi => a & imm,
+            Op::Slli => (a << (imm & sh)) & m,
+            Op::Srli => a >> (imm & sh),
+            Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
+            Op::Add => a.wrapping_add(b) & m,
+            Op::Sub => a.wrapping_sub(b) & m,
+            Op::Sll => (a << (b & sh)) & m,
+            Op::Slt => (sx(a) < sx(b)) as u64,
+            Op::Sltu => (a < b) as u64,
+            Op::Xor => a ^ b,
+            Op::Srl => a >> (b & sh),
+            Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
+            Op::Or => a | b,
+            Op::And => a & b,
+            Op::Mul => a.wrapping_mul(b) & m,
+            Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
+            Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
+            Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
+            Op::Div => match sx(b) {
+                0 => m,
+                d => sx(a).wrapping_div(d) as u64 & m,
+            },
+            Op::Divu => a.checked_div(b).unwrap_or(m),
+            Op::Rem => match sx(b) {
+                0 => a,
+                d => sx(a).wrapping_rem(d) as u64 & m,
+            },
+            Op::Remu => a.checked_rem(b).unwrap_or(a),
+            _ if cfg!(feature = "ext") && insn.op.is_bitmanip() => {
+                bitmanip::alu::<RV32>(insn.op, a, b, imm)
+            }
+            _ if !RV32 && word::FAST && insn.op.is_word() => word::alu(insn.op, a, b, imm),
+            _ => return Fast::Slow,
+        };
+        Fast::Done(value, next)
+    }
+
+    /// Takes exception `e` at `self.pc`, or, for a debugger point's hit, gives the exit
+    /// that reports it (the instruction did not run).
+    #[cold]
+    fn raise(&mut self, e: Exception) -> Option<Exit> {
+        if e.cause == DEBUGGER_HIT {
+            return Some(Exit::Breakpoint(self.pc));
+        }
+        self.take_trap(e.cause, false, e.tval);
+        None
+    }
+
+    /// Takes the highest-priority pending and enabled interrupt, or handles a stop.
+    #[cold]
+    fn take_interrupt(&mut self, pending: u32) -> Option<Exit> {
+        if pending & STOP != 0 {
+            self.irqs.pending.fetch_and(!STOP, Ordering::AcqRel);
+            return Some(Exit::Stopped);
+        }
+        let ready = pending & self.int_mask & IRQ_BITS;
+        // Interrupts for M-mode come before those delegated to S-mode.
+        let for_m = ready & !(self.csr.mideleg as u32);
+        let pick = if for_m != 0 { for_m } else { ready };
+        for i in irq::PRIORITY {
+            if pick & (1 << i) != 0 {
+                self.take_trap(i as u64, true, 0);
+                return None;
+            }
+        }
+        None
+    }
+}
