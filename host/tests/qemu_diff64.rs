@@ -68,6 +68,7 @@ diff_tests!(
     priv_interrupts,
     priv_counters,
     priv_pmp,
+    priv_sdtrig,
     misaligned,
     priv_sv39,
     priv_sv48,

@@ -21,7 +21,7 @@ EXT_ARCH64="-march=rv64imac_zicsr_zifencei_zba_zbb_zbc_zbs_zicbom_zicboz_zicbop_
 # The shared sources the RV64 build also assembles (#if __riscv_xlen where RV64 differs: h
 # counter halves illegal, pmpcfg2, RV64-only encodings). The others test RV32-only
 # behaviour (32-bit wrap-around, RV32C, Sv32); rv64/ has their RV64 counterparts.
-SHARED64="illegal priv_csr priv_traps priv_interrupts priv_counters priv_pmp misaligned fp_state fp_loadstore isa_bitmanip isa_zicond isa_cbo priv_sstc"
+SHARED64="illegal priv_csr priv_traps priv_interrupts priv_counters priv_pmp priv_sdtrig misaligned fp_state fp_loadstore isa_bitmanip isa_zicond isa_cbo priv_sstc"
 # The F/D differential's source is generated (seeded, so the same every time).
 python3 gen_fp_diff.py 13 > fp_diff.S
 python3 gen_fp_diff.py --xlen 64 13 > rv64/fp_diff.S

@@ -2,13 +2,20 @@
  * what tdata1 keeps of a write, execute/load/store matches of type 2 (mcontrol) and
  * type 6 (mcontrol6) triggers in the privilege modes their bits select (the hart's
  * privilege, not MPRV's), sizes, AMOs and LR/SC, misaligned loads (checked as QEMU's two
- * aligned accesses), virtual addresses under Sv32, and the breakpoint exception: mcause 3,
- * mtval 0, mepc at the instruction, which did nothing. */
+ * aligned accesses), virtual addresses under Sv32 (Sv39 at RV64), and the breakpoint
+ * exception: mcause 3, mtval 0, mepc at the instruction, which did nothing. Built for RV32
+ * and RV64: the type field and what a tdata1 write keeps differ by XLEN. */
 #include "test.h"
   .option norvc
 
+#if __riscv_xlen == 64
+/* tdata1's type field is its top 4 bits at either XLEN. */
+#define T2 0x2000000000000000
+#define T6 0x6000000000000000
+#else
 #define T2 0x20000000
 #define T6 0x60000000
+#endif
 #define LOAD 0x1
 #define STORE 0x2
 #define EXEC 0x4
@@ -59,6 +66,27 @@ TEST_BEGIN priv_sdtrig
   R tdata1, T2, 7
   W tselect, 2
   R tselect, 1, 8
+#if __riscv_xlen == 64
+  W tselect, 0
+  W tdata1, -1                  /* type 15: ignored */
+  R tdata1, T2, 9
+  W tdata1, 0x2fffffffffffffff
+  R tdata1, 0x200000000000005f, 10   /* sizelo + sizehi = 15, timing, select: WARL 0 */
+  W tdata1, 0x6fffffffffffffff
+  R tdata1, 0x600000000180005f, 11
+  W tdata1, 0x6000000000040044  /* 6-byte size: "any" */
+  R tdata1, 0x6000000000000044, 12
+  W tdata1, 0x6000000000050044  /* 8 bytes */
+  R tdata1, 0x6000000000050044, 13
+  W tdata1, 0x3fffffffffffffff  /* type 3: ignored */
+  R tdata1, 0x6000000000050044, 14
+  W tdata1, 0x0000000000000000  /* type 0: ignored */
+  R tdata1, 0x6000000000050044, 15
+  W tdata1, T2 | 0x00020000
+  R tdata1, T2 | 0x00020000, 16
+  W tdata2, -1
+  R tdata2, -1, 17
+#else
   W tselect, 0
   W tdata1, 0xffffffff          /* type 15: ignored */
   R tdata1, T2, 9
@@ -78,6 +106,7 @@ TEST_BEGIN priv_sdtrig
   R tdata1, T2 | 0x00020000, 16
   W tdata2, 0xffffffff
   R tdata2, 0xffffffff, 17
+#endif
   W tdata3, 0xffffffff
   R tdata3, 0, 18
   W tinfo, 0
@@ -131,7 +160,7 @@ l_x:
   HIT l_x, 0x31
   W tdata1, T2
 
-  /* loads, "any" size (4 bytes) at buf + 4 */
+  /* loads, "any" size (XLEN/8 bytes, as QEMU 7.2) at buf + 4 */
   la s2, buf
   addi s3, s2, 4
   csrw tdata2, s3
@@ -142,9 +171,18 @@ l_1:
   HIT l_1, 0x40
   CHECK a0, 0x77, 0x44          /* rd not written */
   lw a0, 0(s2)
+#if __riscv_xlen == 64
+  li a0, 0x08                   /* buf + 8: inside the 8 bytes "any" covers at RV64 (QEMU) */
+#else
   lb a0, 8(s2)
+#endif
   sw a0, 4(s2)
   NOHIT 0x45
+#if __riscv_xlen == 64
+l_8:
+  lb a0, 11(s2)                 /* the last of the 8 bytes */
+  HIT l_8, 0x38
+#endif
 l_2:
   lb a0, 7(s2)
   HIT l_2, 0x48
@@ -269,10 +307,25 @@ back_u:
   W tdata1, T2
   W tselect, 0
 
-  /* Sv32: triggers match virtual addresses. VA 0x40000000 is a second (read/write)
+  /* Paging: triggers match virtual addresses. VA 0x40000000 is a second (read/write)
    * mapping of RAM; RAM, the UART and the finisher are also mapped at their own
    * addresses. A load trigger on buf + 4 through the second mapping does not match a
    * load of the same bytes at their own address. */
+#if __riscv_xlen == 64
+  /* Sv39: 1 GiB pages, root entries 0 (VA 0: the UART and the finisher), 1 (VA
+   * 0x40000000: the second mapping of RAM) and 2 (RAM at its own address). */
+  la t0, root
+  li t1, (0x00000000 >> 2) | 0xc7      /* V R W A D */
+  sd t1, 0 * 8(t0)
+  li t1, (0x80000000 >> 2) | 0xc7
+  sd t1, 1 * 8(t0)
+  li t1, (0x80000000 >> 2) | 0xcf      /* V R W X A D */
+  sd t1, 2 * 8(t0)
+  srli t0, t0, 12
+  li t1, 0x8000000000000000            /* MODE = 8, Sv39 */
+  or t0, t0, t1
+  csrw satp, t0
+#else
   la t0, root
   li t1, (0x00000000 >> 2) | 0xc7      /* V R W A D */
   sw t1, 0x000 * 4(t0)
@@ -290,6 +343,7 @@ back_u:
   li t1, 0x80000000
   or t0, t0, t1
   csrw satp, t0
+#endif
   sfence.vma
   la t0, trap_count
   REG_S zero, 0(t0)

@@ -75,6 +75,7 @@ diff_tests!(
     priv_interrupts,
     priv_counters,
     priv_pmp,
+    priv_sdtrig,
     misaligned,
     fp_state,
     fp_loadstore,
