@@ -135,6 +135,7 @@ impl MmioOps for RecordingDevice {
     }
 }
 pub mod machine;
+pub mod plain;
 pub mod qemu;
 pub mod randdiff;
 pub mod randprog;
