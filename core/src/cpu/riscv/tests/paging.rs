@@ -876,9 +876,12 @@ fn random_walks_agree_with_a_model_of_the_spec() {
             }
         }
     });
-    // The sample reaches every outcome.
-    assert!(
-        ok > 50 && page > 50 && access > 10,
-        "ok {ok}, page faults {page}, access faults {access}"
-    );
+    // The sample reaches every outcome. (Under Miri, two rounds of 32 loads check the
+    // hart's host-memory paths, not the model: too few to reach every outcome.)
+    if !cfg!(miri) {
+        assert!(
+            ok > 50 && page > 50 && access > 10,
+            "ok {ok}, page faults {page}, access faults {access}"
+        );
+    }
 }
