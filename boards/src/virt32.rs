@@ -6,21 +6,9 @@
 //! firmware at the next 4 MiB boundary ([`KERNEL_ALIGN`]), `lw` in the boot ROM's reset
 //! vector and 32-bit `fw_dynamic_info` fields.
 
-use core::ops::Deref;
-
 use fief_core::cpu::riscv::Xlen;
-use fief_core::fdt::FdtError;
-use fief_core::memory::RamBlock;
 
 use crate::layout::{Layout, MapEntry};
-pub use crate::virt::{
-    rewrite_chosen, BoardError, Boot, BootImages, Chosen, DtbSource, HartSet, Image, Owners,
-    RunOutcome, Virt, VirtDevices, VirtDma, VirtDmaBus, VirtLeases, VirtMemory, VirtSpec, DMA_BASE,
-    DMA_CHANNELS, DMA_DONE_IRQ, DMA_ERROR_IRQ, FLAT_RANGES, FW_DYNAMIC_INFO, HOTPLUG_IRQ_FIRST,
-    HOTPLUG_IRQ_LINES, INITRD_MAX_OFFSET, IRQ_LINES, MAX_HARTS, MROM_BASE, MROM_SIZE, OWNERS,
-    PLIC_CONTEXTS, PLIC_SOURCES, RAM_BASE, REGIONS, RTC_IRQ, RUN_DMA_CHUNKS, UART_CLOCK_HZ,
-    UART_IRQ, VIRTIO_BASE, VIRTIO_IRQ, VIRTIO_SLOTS,
-};
 
 /// The most RAM the board takes (up to the end of the 32-bit space).
 pub const RAM_MAX: u64 = 0x8000_0000;
@@ -84,48 +72,4 @@ pub type Virt32DmaBus<'m, 'a> = VirtDmaBus<'m, 'a>;
 /// ```
 pub struct Virt32<'a>(pub Virt<'a>);
 
-impl<'a> Virt32<'a> {
-    /// Builds the board over `devices` with `ram` as main RAM and `harts` harts, without
-    /// the boot ROM.
-    pub fn build(
-        devices: &'a VirtDevices<'a>,
-        ram: RamBlock<'a>,
-        harts: usize,
-    ) -> Result<Virt32<'a>, BoardError> {
-        Self::build_with_mrom(devices, ram, None, harts)
-    }
-
-    /// [`Virt32::build`] with `mrom` as the boot ROM (see [`Virt::build`]).
-    pub fn build_with_mrom(
-        devices: &'a VirtDevices<'a>,
-        ram: RamBlock<'a>,
-        mrom: Option<RamBlock<'a>>,
-        harts: usize,
-    ) -> Result<Virt32<'a>, BoardError> {
-        Virt::build(&SPEC, devices, ram, mrom, harts).map(Virt32)
-    }
-}
-
-impl<'a> Deref for Virt32<'a> {
-    type Target = Virt<'a>;
-
-    fn deref(&self) -> &Virt<'a> {
-        &self.0
-    }
-}
-
-/// Writes the `virt32` device tree for `ram_size` bytes of RAM and `harts` harts into
-/// `buf`; returns its size.
-pub fn write_dtb(ram_size: u64, harts: usize, buf: &mut [u8]) -> Result<usize, FdtError> {
-    crate::virt::write_dtb(&SPEC, ram_size, harts, buf)
-}
-
-/// [`write_dtb`] with `/chosen`'s `bootargs` and initrd.
-pub fn write_dtb_chosen(
-    ram_size: u64,
-    harts: usize,
-    chosen: &Chosen<'_>,
-    buf: &mut [u8],
-) -> Result<usize, FdtError> {
-    crate::virt::write_dtb_chosen(&SPEC, ram_size, harts, chosen, buf)
-}
+crate::virt::virt_instance!(Virt32, "virt32");

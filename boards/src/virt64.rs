@@ -7,21 +7,9 @@
 //! the kernel after firmware at the next 2 MiB boundary ([`KERNEL_ALIGN`]), `ld` in the
 //! boot ROM's reset vector and 64-bit `fw_dynamic_info` fields, and RAM past 4 GiB.
 
-use core::ops::Deref;
-
 use fief_core::cpu::riscv::Xlen;
-use fief_core::fdt::FdtError;
-use fief_core::memory::RamBlock;
 
 use crate::layout::{Layout, MapEntry};
-pub use crate::virt::{
-    rewrite_chosen, BoardError, Boot, BootImages, Chosen, DtbSource, HartSet, Image, Owners,
-    RunOutcome, Virt, VirtDevices, VirtDma, VirtDmaBus, VirtLeases, VirtMemory, VirtSpec, DMA_BASE,
-    DMA_CHANNELS, DMA_DONE_IRQ, DMA_ERROR_IRQ, FLAT_RANGES, FW_DYNAMIC_INFO, HOTPLUG_IRQ_FIRST,
-    HOTPLUG_IRQ_LINES, INITRD_MAX_OFFSET, IRQ_LINES, MAX_HARTS, MROM_BASE, MROM_SIZE, OWNERS,
-    PLIC_CONTEXTS, PLIC_SOURCES, RAM_BASE, REGIONS, RTC_IRQ, RUN_DMA_CHUNKS, UART_CLOCK_HZ,
-    UART_IRQ, VIRTIO_BASE, VIRTIO_IRQ, VIRTIO_SLOTS,
-};
 
 /// The most RAM the board takes: 16 GiB.
 pub const RAM_MAX: u64 = 16 << 30;
@@ -74,48 +62,4 @@ const _: () = SPEC.assert_valid();
 /// ```
 pub struct Virt64<'a>(pub Virt<'a>);
 
-impl<'a> Virt64<'a> {
-    /// Builds the board over `devices` with `ram` as main RAM and `harts` harts, without
-    /// the boot ROM.
-    pub fn build(
-        devices: &'a VirtDevices<'a>,
-        ram: RamBlock<'a>,
-        harts: usize,
-    ) -> Result<Virt64<'a>, BoardError> {
-        Self::build_with_mrom(devices, ram, None, harts)
-    }
-
-    /// [`Virt64::build`] with `mrom` as the boot ROM (see [`Virt::build`]).
-    pub fn build_with_mrom(
-        devices: &'a VirtDevices<'a>,
-        ram: RamBlock<'a>,
-        mrom: Option<RamBlock<'a>>,
-        harts: usize,
-    ) -> Result<Virt64<'a>, BoardError> {
-        Virt::build(&SPEC, devices, ram, mrom, harts).map(Virt64)
-    }
-}
-
-impl<'a> Deref for Virt64<'a> {
-    type Target = Virt<'a>;
-
-    fn deref(&self) -> &Virt<'a> {
-        &self.0
-    }
-}
-
-/// Writes the `virt64` device tree for `ram_size` bytes of RAM and `harts` harts into
-/// `buf`; returns its size.
-pub fn write_dtb(ram_size: u64, harts: usize, buf: &mut [u8]) -> Result<usize, FdtError> {
-    crate::virt::write_dtb(&SPEC, ram_size, harts, buf)
-}
-
-/// [`write_dtb`] with `/chosen`'s `bootargs` and initrd.
-pub fn write_dtb_chosen(
-    ram_size: u64,
-    harts: usize,
-    chosen: &Chosen<'_>,
-    buf: &mut [u8],
-) -> Result<usize, FdtError> {
-    crate::virt::write_dtb_chosen(&SPEC, ram_size, harts, chosen, buf)
-}
+crate::virt::virt_instance!(Virt64, "virt64");

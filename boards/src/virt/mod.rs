@@ -60,10 +60,12 @@ use crate::virtio::{VirtioMmio, VIRTIO_MMIO_SIZE};
 
 mod boot;
 mod dtb;
+mod instance;
 mod run;
 
 pub use boot::{Boot, BootImages, DtbSource, Image, FW_DYNAMIC_INFO, INITRD_MAX_OFFSET};
 pub use dtb::{rewrite_chosen, write_dtb, write_dtb_chosen, Chosen};
+pub(crate) use instance::virt_instance;
 pub use run::RunOutcome;
 
 /// Most harts a `virt` board takes.
