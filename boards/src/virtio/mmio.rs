@@ -406,6 +406,10 @@ impl<'a> VirtioMmio<'a> {
                     return StepOutcome::Finished;
                 }
             };
+            if !device.claim(queue, &chain) {
+                // Not now: the head stays on the available ring (`q` is not stored).
+                return StepOutcome::Idle;
+            }
             s.queues[queue] = q;
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             (chain, q, s.epoch, event_idx)
@@ -466,6 +470,19 @@ impl<'a> VirtioMmio<'a> {
             }
         }
         any
+    }
+
+    /// Marks `queue` pending and rings the doorbell, as a notification would: a back end
+    /// calls it when input arrives for a queue whose buffers wait
+    /// ([`VirtioDevice::ready`]).
+    pub fn kick(&self, queue: usize) {
+        if queue >= MAX_QUEUES {
+            return;
+        }
+        self.pending.fetch_or(1 << queue, Ordering::SeqCst);
+        if let Some((bell, base)) = *self.doorbell.lock() {
+            bell.ring(base + queue);
+        }
     }
 
     fn notify(&self, s: &mut State, device: &dyn VirtioDevice, value: u64) {
@@ -534,6 +551,7 @@ impl<'a> VirtioMmio<'a> {
                     (false, 1) => set_high(&mut s.driver_features, v & (offered >> 32)),
                     _ => {}
                 }
+                device.negotiated(s.driver_features);
             }
             reg::DRIVER_FEATURES_SEL => s.driver_features_sel = v as u32,
             reg::GUEST_PAGE_SIZE if legacy => {
@@ -587,8 +605,18 @@ impl<'a> VirtioMmio<'a> {
                 if v == 0 {
                     self.driver_reset(s, device);
                 } else {
+                    let started = v & !s.status & status::DRIVER_OK != 0;
                     // DEVICE_NEEDS_RESET stays until the reset.
                     s.status = v | s.status & status::DEVICE_NEEDS_RESET;
+                    if started {
+                        // Buffers posted before DRIVER_OK may now take waiting input (as
+                        // QEMU flushes its queued packets when the driver is ready).
+                        for q in 0..device.queues().min(MAX_QUEUES) {
+                            if s.queues[q].ready && s.queues[q].check().is_ok() && !s.broken {
+                                self.kick(q);
+                            }
+                        }
+                    }
                 }
             }
             _ => {}

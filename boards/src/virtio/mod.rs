@@ -1,8 +1,8 @@
 //! virtio over MMIO (virtio 1.2): the transport register block at each of QEMU `virt`'s
 //! eight slots ([`mmio`]), split virtqueues ([`queue`]) reached only through DMA leases
-//! ([`guest`]), and the devices ([`blk`], [`rng`], [`console`]) whose host back ends are
-//! traits the embedding implements ([`blk::BlockBackend`], [`rng::EntropySource`],
-//! [`console::ConsoleBackend`]).
+//! ([`guest`]), and the devices ([`blk`], [`rng`], [`console`], [`net`]) whose host back
+//! ends are traits the embedding implements ([`blk::BlockBackend`],
+//! [`rng::EntropySource`], [`console::ConsoleBackend`], [`net::NetBackend`]).
 //!
 //! A slot with no device answers as QEMU's empty transports do: magic `"virt"`, its
 //! version, device ID 0 and QEMU's vendor ID; every other register reads 0 and ignores
@@ -18,6 +18,7 @@ pub mod blk;
 pub mod console;
 pub mod guest;
 pub mod mmio;
+pub mod net;
 pub mod queue;
 pub mod rng;
 
@@ -108,6 +109,14 @@ pub trait VirtioDevice: Sync {
     fn ready(&self, _queue: usize) -> bool {
         true
     }
+    /// Called under the slot's lock with the chain just taken from queue `queue`: whether
+    /// the device serves it now. `false` puts it back on the available ring, untouched (a
+    /// receive queue whose input is being delivered by another worker, or went away).
+    fn claim(&self, _queue: usize, _chain: &Chain) -> bool {
+        true
+    }
+    /// The driver's accepted features changed (a `DriverFeatures` write).
+    fn negotiated(&self, _driver_features: u64) {}
     /// Serves the request `chain` of queue `queue`; returns the bytes written into the
     /// chain's writable part (the used ring's `len`).
     fn serve(&self, queue: usize, chain: &Chain, mem: &GuestMem<'_>) -> Result<u32, RequestError>;
