@@ -1,6 +1,7 @@
-//! RV32 machine-code encoder for the random-program generator (`randprog`): the base
-//! formats (R/I/S/B/U/J), the compressed formats it uses, and named helpers for the
-//! instructions the generator's fixed sequences need. Hand-written because it is a few dozen
+//! RV32/RV64 machine-code encoder for the random-program generator (`randprog`): the base
+//! formats (R/I/S/B/U/J), the compressed formats it uses (with RV64C's doubleword and `W`
+//! forms), the 64-bit `li` sequence, and named helpers for the instructions the generator's
+//! fixed sequences need. Hand-written because it is a few dozen
 //! bit-packing lines and keeps the differential free of an assembler at test time.
 
 /// A register number `0..32`.
@@ -30,6 +31,10 @@ pub mod op {
     pub const SYSTEM: u32 = 0x73;
     /// A extension.
     pub const AMO: u32 = 0x2f;
+    /// RV64 register-immediate word ALU (`addiw`, `slliw`, ...).
+    pub const OPIMM32: u32 = 0x1b;
+    /// RV64 register-register word ALU (`addw`, `mulw`, ...).
+    pub const OP32: u32 = 0x3b;
     /// `fence`, `fence.i`.
     pub const MISC_MEM: u32 = 0x0f;
 }
@@ -94,6 +99,38 @@ pub fn li(rd: Reg, value: u32) -> [u32; 2] {
     let lo = ((value & 0xfff) as i32) << 20 >> 20;
     let hi = value.wrapping_sub(lo as u32) >> 12;
     [u(op::LUI, rd, hi), addi(rd, rd, lo)]
+}
+
+/// The RV64 sequence (1 to 8 instructions: `lui`/`addi`/`addiw`, then `slli`/`addi` pairs)
+/// that loads `value` into `rd`, as assemblers expand `li`: the upper part is built
+/// recursively, its trailing zeros folded into the shift.
+pub fn li64(rd: Reg, value: u64) -> Vec<u32> {
+    let mut out = Vec::with_capacity(8);
+    li64_into(rd, value as i64, &mut out);
+    out
+}
+
+fn li64_into(rd: Reg, v: i64, out: &mut Vec<u32>) {
+    let lo = (v << 52) >> 52;
+    if v == (v as i32) as i64 {
+        let hi = (v.wrapping_sub(lo) >> 12) as u32 & 0xf_ffff;
+        if hi == 0 {
+            out.push(addi(rd, 0, lo as i32));
+        } else {
+            out.push(u(op::LUI, rd, hi));
+            if lo != 0 {
+                out.push(i(op::OPIMM32, 0, rd, rd, lo as i32));
+            }
+        }
+        return;
+    }
+    let hi = v.wrapping_sub(lo) >> 12;
+    let tz = hi.trailing_zeros().min(63 - 12);
+    li64_into(rd, hi >> tz, out);
+    out.push(i(op::OPIMM, 1, rd, rd, (12 + tz) as i32));
+    if lo != 0 {
+        out.push(addi(rd, rd, lo as i32));
+    }
 }
 
 /// A Zicsr instruction: `f3` 1..3 (`csrrw/s/c`) or 5..7 (immediate forms, `rs1` the uimm).
@@ -172,9 +209,9 @@ pub fn clui(rd: Reg, imm6: u32) -> u16 {
     1 | 3 << 13 | ((o >> 5) & 1) << 12 | (rd as u16) << 7 | (o & 0x1f) << 2
 }
 
-/// `c.slli rd, shamt` (`shamt` 1..32).
+/// `c.slli rd, shamt` (`shamt` 1..32; 1..64 on RV64).
 pub fn cslli(rd: Reg, shamt: u32) -> u16 {
-    2 | (rd as u16) << 7 | (shamt as u16 & 0x1f) << 2
+    2 | ((shamt as u16 >> 5) & 1) << 12 | (rd as u16) << 7 | (shamt as u16 & 0x1f) << 2
 }
 
 /// `c.srli`/`c.srai`/`c.andi` (`kind` 0/1/2) `rd', imm`.
@@ -205,6 +242,42 @@ pub fn clsw(store: bool, rd: Reg, rs1: Reg, off: u32) -> u16 {
         | creg(rd) << 2
 }
 
+/// RV64C `c.subw`/`c.addw` (`kind` 0 or 1) `rd', rs2'`.
+pub fn carithw(kind: u16, rd: Reg, rs2: Reg) -> u16 {
+    1 | 4 << 13 | 1 << 12 | 3 << 10 | creg(rd) << 7 | kind << 5 | creg(rs2) << 2
+}
+
+/// RV64C `c.ld`/`c.sd` (`store`) `rd', off(rs1')` (`off` a multiple of 8 in 0..256).
+pub fn clsd(store: bool, rd: Reg, rs1: Reg, off: u32) -> u16 {
+    let o = off as u16;
+    let f3: u16 = if store { 7 } else { 3 };
+    f3 << 13 | ((o >> 3) & 7) << 10 | creg(rs1) << 7 | ((o >> 6) & 3) << 5 | creg(rd) << 2
+}
+
+/// `c.lwsp rd, off(sp)` (`off` a multiple of 4 in 0..256, `rd` not 0) or, with `double`,
+/// RV64C `c.ldsp` (`off` a multiple of 8 in 0..512).
+pub fn clsp(double: bool, rd: Reg, off: u32) -> u16 {
+    let o = off as u16;
+    let low = if double {
+        ((o >> 3) & 3) << 5 | ((o >> 6) & 7) << 2
+    } else {
+        ((o >> 2) & 7) << 4 | ((o >> 6) & 3) << 2
+    };
+    let f3: u16 = if double { 3 } else { 2 };
+    2 | f3 << 13 | ((o >> 5) & 1) << 12 | (rd as u16) << 7 | low
+}
+
+/// `c.swsp rs2, off(sp)` or, with `double`, RV64C `c.sdsp` (offsets as [`clsp`]).
+pub fn cssp(double: bool, rs2: Reg, off: u32) -> u16 {
+    let o = off as u16;
+    let (f3, imm): (u16, u16) = if double {
+        (7, ((o >> 3) & 7) << 3 | ((o >> 6) & 7))
+    } else {
+        (6, ((o >> 2) & 0xf) << 2 | ((o >> 6) & 3))
+    };
+    2 | f3 << 13 | imm << 7 | (rs2 as u16) << 2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +304,69 @@ mod tests {
         assert_eq!(cmv_add(true, 10, 11), 0x952e); // c.add a0, a1
         assert_eq!(clsw(false, 10, 8, 68), 0x4068); // c.lw a0, 68(s0)
         assert_eq!(clsw(true, 10, 8, 4), 0xc048); // c.sw a0, 4(s0)
+    }
+
+    // Expected words from GNU as (riscv64-unknown-elf-as -march=rv64imac).
+    #[test]
+    fn rv64_encodings_match_the_assembler() {
+        assert_eq!(cslli(10, 63), 0x157e); // c.slli a0, 63
+        assert_eq!(cshift_andi(0, 9, 33), 0x9085); // c.srli s1, 33
+        assert_eq!(ci(1, 10, -5), 0x356d); // c.addiw a0, -5
+        assert_eq!(carithw(0, 8, 9), 0x9c05); // c.subw s0, s1
+        assert_eq!(carithw(1, 10, 15), 0x9d3d); // c.addw a0, a5
+        assert_eq!(clsd(false, 10, 8, 248), 0x7c68); // c.ld a0, 248(s0)
+        assert_eq!(clsd(true, 9, 15, 72), 0xe7a4); // c.sd s1, 72(a5)
+        assert_eq!(clsp(true, 10, 504), 0x757e); // c.ldsp a0, 504(sp)
+        assert_eq!(clsp(false, 5, 252), 0x52fe); // c.lwsp t0, 252(sp)
+        assert_eq!(cssp(true, 10, 504), 0xffaa); // c.sdsp a0, 504(sp)
+        assert_eq!(cssp(false, 5, 252), 0xdf96); // c.swsp t0, 252(sp)
+    }
+
+    /// Runs an `li64` sequence (`lui`, `addi`, `addiw`, `slli` only) on a 64-bit register.
+    fn eval(seq: &[u32]) -> u64 {
+        let mut x = 0u64;
+        for &w in seq {
+            let imm = ((w as i32) >> 20) as i64 as u64;
+            x = match (w & 0x7f, (w >> 12) & 7) {
+                (op::LUI, _) => ((w & 0xffff_f000) as i32) as i64 as u64,
+                (op::OPIMM, 0) if (w >> 15) & 31 == 0 => imm,
+                (op::OPIMM, 0) => x.wrapping_add(imm),
+                (op::OPIMM, 1) => x << (imm & 63),
+                (op::OPIMM32, 0) => (x.wrapping_add(imm) as i32) as i64 as u64,
+                _ => panic!("unexpected instruction {w:#010x}"),
+            };
+        }
+        x
+    }
+
+    #[test]
+    fn li64_loads_every_kind_of_value() {
+        let mut values = vec![
+            0,
+            1,
+            u64::MAX,
+            0x7ff,
+            0x800,
+            0x7fff_ffff,
+            0x8000_0000,
+            0xffff_ffff,
+            0x8000_0800,
+            0x1_0000_0000,
+            i64::MAX as u64,
+            i64::MIN as u64,
+            0x8000_0000_0000_0800,
+            0xffff_ffff_8000_0000,
+            0x0000_0040_0000_0000,
+        ];
+        let mut rng = crate::randprog::Rng::new(7);
+        values.extend((0..20_000).map(|_| rng.next_u64()));
+        values.extend((0..2_000).map(|_| rng.next_u64() >> rng.below(64)));
+        for v in values {
+            let seq = li64(5, v);
+            assert!(seq.len() <= 8, "{v:#x}: {} instructions", seq.len());
+            assert_eq!(eval(&seq), v, "{v:#x}: {seq:x?}");
+        }
+        assert_eq!(li64(5, 0x8000_0000).len(), 2);
+        assert_eq!(li64(5, 42), [addi(5, 0, 42)]);
     }
 }

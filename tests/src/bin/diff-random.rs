@@ -1,12 +1,14 @@
-//! `diff-random [--gen base|bitmanip|fp] [--full] [BATCHES] [FIRST_SEED] [PROGRAMS_PER_BATCH]`:
-//! runs that many batches of random programs (`fief_tests::randprog`, of the generator
-//! `--gen` names, `base` by default) on Fief and on QEMU and stops at the first
+//! `diff-random [--xlen 32|64] [--gen base|bitmanip|fp] [--full] [BATCHES] [FIRST_SEED]
+//! [PROGRAMS_PER_BATCH]`: runs that many batches of random programs (`fief_tests::randprog`,
+//! of the generator `--gen` names, `base` by default; RV32 programs on
+//! `qemu-system-riscv32`, or with `--xlen 64` RV64 ones on `qemu-system-riscv64`) on Fief
+//! and on QEMU and stops at the first
 //! difference (exit status 1, the programs' outputs side by side; `--full` prints every
 //! data word instead of checksums, to find the bytes that differ). `scripts/diff-random`
 //! drives it. `--write SEED FILE` writes one batch's image instead (to debug it by hand).
 
-use fief_tests::randdiff::compare_flavor;
-use fief_tests::randprog::{self, Flavor};
+use fief_tests::randdiff::compare_xlen;
+use fief_tests::randprog::{self, Flavor, Xlen};
 
 /// Random items per program body.
 const BODY: usize = 300;
@@ -30,13 +32,29 @@ fn arg(args: &[String], k: usize, default: u64) -> u64 {
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut flavor = Flavor::Base;
-    if args.first().map(String::as_str) == Some("--gen") {
-        let name = args.get(1).cloned().unwrap_or_default();
-        flavor = Flavor::from_name(&name).unwrap_or_else(|| {
-            eprintln!("diff-random: --gen takes base, bitmanip or fp, not {name:?}");
-            std::process::exit(2)
-        });
-        args.drain(..2);
+    let mut xlen = Xlen::Rv32;
+    loop {
+        match args.first().map(String::as_str) {
+            Some("--gen") => {
+                let name = args.get(1).cloned().unwrap_or_default();
+                flavor = Flavor::from_name(&name).unwrap_or_else(|| {
+                    eprintln!("diff-random: --gen takes base, bitmanip or fp, not {name:?}");
+                    std::process::exit(2)
+                });
+            }
+            Some("--xlen") => {
+                xlen = match args.get(1).map(String::as_str) {
+                    Some("32") => Xlen::Rv32,
+                    Some("64") => Xlen::Rv64,
+                    other => {
+                        eprintln!("diff-random: --xlen takes 32 or 64, not {other:?}");
+                        std::process::exit(2)
+                    }
+                };
+            }
+            _ => break,
+        }
+        args.drain(..2.min(args.len()));
     }
     if args.first().map(String::as_str) == Some("--write") {
         let seed = arg(&args, 1, 0);
@@ -44,7 +62,7 @@ fn main() {
             eprintln!("diff-random: --write SEED FILE");
             std::process::exit(2)
         };
-        let b = randprog::batch_of(flavor, seed, randprog::MAX_PROGRAMS, BODY, false);
+        let b = randprog::batch_xlen(xlen, flavor, seed, randprog::MAX_PROGRAMS, BODY, false);
         if let Err(e) = std::fs::write(file, &b.image) {
             eprintln!("diff-random: cannot write {file}: {e}");
             std::process::exit(2)
@@ -58,7 +76,7 @@ fn main() {
     let per = (arg(args, 2, 64) as usize).clamp(1, randprog::MAX_PROGRAMS);
     let mut programs = 0;
     for seed in first..first + batches {
-        let result = compare_flavor(flavor, seed, per, BODY, full);
+        let result = compare_xlen(xlen, flavor, seed, per, BODY, full);
         match result {
             Ok(n) => programs += n,
             Err(m) => {

@@ -1,4 +1,5 @@
-//! The floating-point items of [`Flavor::Fp`](super::Flavor): F and D (RV32) arithmetic,
+//! The floating-point items of [`Flavor::Fp`](super::Flavor): F and D (RV32, or RV64 with
+//! `fcvt.l[u]`, `fcvt.*.l[u]`, `fmv.x.d` and `fmv.d.x`) arithmetic,
 //! fused multiply-adds, conversions, moves, compares and classes with static and dynamic
 //! rounding modes (and now and then a reserved one), loads and stores at every kind of
 //! address, `fcsr`/`frm`/`fflags` reads and writes, and `mstatus.FS` switched Off and back to
@@ -43,7 +44,8 @@ impl Gen<'_> {
     pub(super) fn fp(&mut self) {
         let fmt = self.rng.below(2);
         let mut it = Item::default();
-        match self.rng.below(21) {
+        let kinds = if self.rv64 { 23 } else { 21 };
+        match self.rng.below(kinds) {
             0..=4 => {
                 let (f5, rs2) = self.rng.pick(ROUNDED);
                 let rs2 = rs2.unwrap_or_else(|| self.freg());
@@ -98,7 +100,8 @@ impl Gen<'_> {
                 // fcvt.fmt.w[u] (integer source), with an edge-case source now and then.
                 let (rd, rs1, rm) = (self.freg(), self.reg(), self.rm());
                 if rs1 != 0 && self.rng.one_in(2) {
-                    it.ws(&e::li(rs1, gen::interesting(self.rng)));
+                    let v = self.interesting();
+                    it.ws(&self.li(rs1, v));
                 }
                 it.w(e::r(OP_FP, rm, 0x1a << 2 | fmt, rd, rs1, self.rng.below(2)));
             }
@@ -117,7 +120,7 @@ impl Gen<'_> {
                 let addr = self.address(width, !store);
                 let off = (self.rng.u32() as i32) >> 20;
                 let base = 1 + self.rng.below(LAST_BODY);
-                it.ws(&e::li(base, addr.wrapping_sub(off as u32)));
+                it.ws(&self.li(base, addr.wrapping_sub(off as i64 as u64)));
                 let f3 = 2 + fmt;
                 if store {
                     it.w(e::s(STORE_FP, f3, base, self.freg(), off));
@@ -134,14 +137,39 @@ impl Gen<'_> {
                 let src = if f3 >= 5 { self.rng.below(32) } else { rs1 };
                 it.w(e::csr(f3, rd, src, c));
             }
-            _ => {
+            21 => {
+                // RV64: fcvt.l[u].fmt (integer destination) or fcvt.fmt.l[u] (integer
+                // source, now and then an edge case).
+                let rm = self.rm();
+                let kind = 2 + self.rng.below(2);
+                if self.rng.one_in(2) {
+                    let (rd, rs1) = (self.reg(), self.freg());
+                    it.w(e::r(OP_FP, rm, 0x18 << 2 | fmt, rd, rs1, kind));
+                } else {
+                    let (rd, rs1) = (self.freg(), self.reg());
+                    if rs1 != 0 && self.rng.one_in(2) {
+                        let v = self.interesting();
+                        it.ws(&self.li(rs1, v));
+                    }
+                    it.w(e::r(OP_FP, rm, 0x1a << 2 | fmt, rd, rs1, kind));
+                }
+            }
+            19 | 20 => {
                 // mstatus.FS back to Dirty or, less often, Off (FP instructions become
                 // illegal), in M. (A random mstatus/sstatus write of the `csr` items also
                 // clears FS: its values never set the FS bits.)
                 if self.mode == Mode::M {
-                    it.ws(&e::li(T0, FS));
+                    it.ws(&self.li(T0, FS.into()));
                     let f3 = if self.rng.one_in(4) { 3 } else { 2 };
                     it.w(e::csr(f3, 0, T0, csrn::MSTATUS));
+                }
+            }
+            _ => {
+                // RV64: fmv.x.d / fmv.d.x.
+                if self.rng.one_in(2) {
+                    it.w(e::r(OP_FP, 0, 0x1c << 2 | 1, self.reg(), self.freg(), 0));
+                } else {
+                    it.w(e::r(OP_FP, 0, 0x1e << 2 | 1, self.freg(), self.reg(), 0));
                 }
             }
         }

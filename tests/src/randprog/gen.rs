@@ -1,10 +1,45 @@
-//! The body generator: random RV32 I, M, A, C and Zicsr items, loads/stores/AMOs at every
-//! kind of address, branches, traps, fences and privilege/`satp` changes.
+//! The body generator: random I, M, A, C and Zicsr items (RV32, or RV64 with its `W`,
+//! doubleword and RV64C forms), loads/stores/AMOs at every kind of address, branches, traps,
+//! fences and privilege/`satp` changes.
 
 use super::*;
 
 /// `mcause`/`scause` values every implementation keeps (WLRL: only legal values are written).
 pub(super) const LEGAL_CAUSES: [u32; 7] = [2, 3, 5, 7, 8, 0x8000_0005, 0x8000_0009];
+
+/// A legal cause at XLEN 64 (`rv64`: the interrupt bit moved to 63) or 32.
+pub(super) fn legal_cause(rng: &mut Rng, rv64: bool) -> u64 {
+    let c = rng.pick(&LEGAL_CAUSES) as u64;
+    if rv64 && c & 1 << 31 != 0 {
+        c & 0x7fff_ffff | 1 << 63
+    } else {
+        c
+    }
+}
+
+/// A 64-bit register value likely to find edge cases (of 32-bit words as of 64-bit ones).
+pub(super) fn interesting64(rng: &mut Rng) -> u64 {
+    match rng.below(10) {
+        0 => rng.pick(&[
+            0,
+            1,
+            u64::MAX,
+            1 << 63,
+            i64::MAX as u64,
+            0x8000_0000,
+            0x7fff_ffff,
+            0xffff_ffff,
+            0xffff_ffff_8000_0000,
+            63,
+            32,
+        ]),
+        1 => rng.below(64).into(),
+        2 => u64::from(rng.below(64)).wrapping_neg(),
+        3 => interesting(rng) as i32 as i64 as u64,
+        4 => interesting(rng).into(),
+        _ => rng.next_u64(),
+    }
+}
 
 /// A register value likely to find edge cases.
 pub(super) fn interesting(rng: &mut Rng) -> u32 {
@@ -18,6 +53,8 @@ pub(super) fn interesting(rng: &mut Rng) -> u32 {
 
 pub(super) struct Gen<'r> {
     pub(super) rng: &'r mut Rng,
+    /// RV64 programs (else RV32).
+    pub(super) rv64: bool,
     pub(super) base: u32,
     pub(super) data: u32,
     pub(super) roots: (u32, u32),
@@ -32,6 +69,29 @@ pub(super) struct Gen<'r> {
 }
 
 impl Gen<'_> {
+    /// The sequence loading `value` into `rd` at this XLEN.
+    pub(super) fn li(&self, rd: Reg, value: u64) -> Vec<u32> {
+        li(self.rv64, rd, value)
+    }
+
+    /// A random register value of XLEN bits.
+    pub(super) fn wide(&mut self) -> u64 {
+        if self.rv64 {
+            self.rng.next_u64()
+        } else {
+            self.rng.u32().into()
+        }
+    }
+
+    /// An edge-case register value of XLEN bits.
+    pub(super) fn interesting(&mut self) -> u64 {
+        if self.rv64 {
+            interesting64(self.rng)
+        } else {
+            interesting(self.rng).into()
+        }
+    }
+
     pub(super) fn push(&mut self, item: Item) {
         self.items.push(item);
     }
@@ -54,15 +114,20 @@ impl Gen<'_> {
 
     /// A data address for an access of `width` bytes: usually aligned in the data area; or
     /// misaligned, in the alias window (under Sv32), in the code (loads), or unmapped.
-    pub(super) fn address(&mut self, width: u32, load: bool) -> u32 {
-        let mut addr = match self.rng.below(16) {
-            0 => FAULT_ADDR + self.rng.below(0x100),
-            1 | 2 if load => self.base + self.rng.below(CODE_END - 8),
-            3..=6 if self.paged() => ALIAS_VA + self.rng.below(8) * 0x1000 + self.rng.below(0xff8),
-            _ => self.data + self.rng.below(DATA_SIZE - 8),
+    pub(super) fn address(&mut self, width: u32, load: bool) -> u64 {
+        let mut addr: u64 = match self.rng.below(16) {
+            0 if self.rv64 && self.rng.one_in(2) => {
+                self.rng.pick(&FAULT_ADDRS64) + u64::from(self.rng.below(0x100))
+            }
+            0 => (FAULT_ADDR + self.rng.below(0x100)).into(),
+            1 | 2 if load => (self.base + self.rng.below(CODE_END - 8)).into(),
+            3..=6 if self.paged() => {
+                (ALIAS_VA + self.rng.below(8) * 0x1000 + self.rng.below(0xff8)).into()
+            }
+            _ => (self.data + self.rng.below(DATA_SIZE - 8)).into(),
         };
         if !self.rng.one_in(6) {
-            addr &= !(width - 1);
+            addr &= !u64::from(width - 1);
         }
         addr
     }
@@ -100,7 +165,8 @@ impl Gen<'_> {
     fn alu(&mut self) {
         let (rd, rs1, rs2) = (self.reg(), self.reg(), self.reg());
         let mut it = Item::default();
-        match self.rng.below(6) {
+        let kinds = if self.rv64 { 8 } else { 6 };
+        match self.rng.below(kinds) {
             0 | 1 => {
                 let (f3, f7) = self.rng.pick(&[
                     (0, 0),
@@ -121,12 +187,53 @@ impl Gen<'_> {
             }
             3 | 4 => {
                 let f3 = self.rng.below(8);
+                let shamts = if self.rv64 { 64 } else { 32 };
                 let imm = match f3 {
-                    1 => self.rng.below(32) as i32,
-                    5 => (self.rng.below(32) | if self.rng.one_in(2) { 0x400 } else { 0 }) as i32,
+                    1 => self.rng.below(shamts) as i32,
+                    5 => {
+                        (self.rng.below(shamts) | if self.rng.one_in(2) { 0x400 } else { 0 }) as i32
+                    }
                     _ => (self.rng.u32() as i32) >> 20,
                 };
                 it.w(e::i(op::OPIMM, f3, rd, rs1, imm));
+            }
+            6 => {
+                // RV64 OP-32: addw, subw, sllw, srlw, sraw; mulw, divw, divuw, remw, remuw.
+                let (f3, f7) = self.rng.pick(&[
+                    (0, 0),
+                    (0, 0x20),
+                    (1, 0),
+                    (5, 0),
+                    (5, 0x20),
+                    (0, 1),
+                    (4, 1),
+                    (5, 1),
+                    (6, 1),
+                    (7, 1),
+                ]);
+                if rs1 != 0 && self.rng.one_in(4) {
+                    let v = self.interesting();
+                    it.ws(&self.li(rs1, v));
+                }
+                it.w(e::r(op::OP32, f3, f7, rd, rs1, rs2));
+            }
+            7 => {
+                // RV64 OP-IMM-32: addiw, slliw, srliw, sraiw (now and then with shamt[5] set:
+                // reserved, an illegal instruction).
+                let f3 = self.rng.pick(&[0, 0, 1, 5]);
+                let imm = match f3 {
+                    0 => (self.rng.u32() as i32) >> 20,
+                    _ => {
+                        let wide = if self.rng.one_in(12) { 0x20 } else { 0 };
+                        let sra = if f3 == 5 && self.rng.one_in(2) {
+                            0x400
+                        } else {
+                            0
+                        };
+                        (self.rng.below(32) | wide | sra) as i32
+                    }
+                };
+                it.w(e::i(op::OPIMM32, f3, rd, rs1, imm));
             }
             _ => {
                 let opc = if self.rng.one_in(2) {
@@ -142,17 +249,19 @@ impl Gen<'_> {
 
     fn load_store(&mut self) {
         let store = self.rng.one_in(2);
-        let f3 = if store {
-            self.rng.below(3)
-        } else {
-            self.rng.pick(&[0, 1, 2, 4, 5])
+        let f3 = match (store, self.rv64) {
+            (true, false) => self.rng.below(3),
+            (false, false) => self.rng.pick(&[0, 1, 2, 4, 5]),
+            // RV64: sd; ld and lwu.
+            (true, true) => self.rng.below(4),
+            (false, true) => self.rng.pick(&[0, 1, 2, 3, 4, 5, 6]),
         };
         let width = 1 << (f3 & 3);
         let addr = self.address(width, !store);
         let off = (self.rng.u32() as i32) >> 20;
         let base = 1 + self.rng.below(LAST_BODY);
         let mut it = Item::default();
-        it.ws(&e::li(base, addr.wrapping_sub(off as u32)));
+        it.ws(&self.li(base, addr.wrapping_sub(off as i64 as u64)));
         if store {
             it.w(e::s(op::STORE, f3, base, self.reg(), off));
         } else {
@@ -165,47 +274,68 @@ impl Gen<'_> {
         let f5 = self.rng.pick(&[
             0x00, 0x01, 0x02, 0x03, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, 0x1c,
         ]);
+        // RV64: `.w` or `.d` (an SC after an LR has the LR's width: whether an SC.D can
+        // succeed on an LR.W's reservation is the implementation's choice).
+        let f3 = if self.rv64 && self.rng.one_in(2) {
+            3
+        } else {
+            2
+        };
+        let width = if f3 == 3 { 8 } else { 4 };
         // A failed SC to a page or address it could not write may fault or not (Spike and
         // QEMU do not, Fief does): SCs go to the data area, always writable.
         let addr = if f5 == 0x03 {
-            self.sc_address()
+            self.sc_address(width)
         } else {
-            self.address(4, false)
+            self.address(width, false)
         };
-        if f5 == 0x02 && (ALIAS_VA..ALIAS_VA + 0x8000).contains(&addr) {
-            self.alias_lr_offsets.push(addr & 0xffc);
+        if f5 == 0x02 && (u64::from(ALIAS_VA)..u64::from(ALIAS_VA) + 0x8000).contains(&addr) {
+            let granule = self.sc_granule();
+            self.alias_lr_offsets.push(addr as u32 & granule);
         }
         let base = 1 + self.rng.below(LAST_BODY);
         let aqrl = self.rng.below(4);
         let mut it = Item::default();
-        it.ws(&e::li(base, addr));
+        it.ws(&self.li(base, addr));
         let rs2 = if f5 == 0x02 { 0 } else { self.reg() };
         let rd = self.reg();
-        it.w(e::r(op::AMO, 2, f5 << 2 | aqrl, rd, base, rs2));
+        it.w(e::r(op::AMO, f3, f5 << 2 | aqrl, rd, base, rs2));
         if f5 == 0x02 && self.rng.one_in(2) {
             // An SC to the reserved word when the LR read the data area (its base may have
             // been overwritten by the LR), else to another data word.
-            let sc_addr = if (self.data..self.data + DATA_SIZE).contains(&addr) {
+            let data = u64::from(self.data);
+            let sc_addr = if (data..data + u64::from(DATA_SIZE)).contains(&addr) {
                 addr
             } else {
-                self.sc_address()
+                self.sc_address(width)
             };
-            it.ws(&e::li(base, sc_addr));
+            it.ws(&self.li(base, sc_addr));
             let rd = self.reg();
             let rs2 = self.reg();
-            it.w(e::r(op::AMO, 2, 0x03 << 2 | aqrl, rd, base, rs2));
+            it.w(e::r(op::AMO, f3, 0x03 << 2 | aqrl, rd, base, rs2));
         }
         self.push(it);
+    }
+
+    /// The page-offset mask under which an SC's address must differ from the alias
+    /// window's LRs: a word at RV32, a doubleword at RV64 (which has both widths).
+    fn sc_granule(&self) -> u32 {
+        if self.rv64 {
+            0xff8
+        } else {
+            0xffc
+        }
     }
 
     /// An SC's address: in the data area (always writable), never at the page offset of an
     /// LR made through the alias window (the same bytes by another virtual address, where
     /// QEMU 7.2 fails the SC and Fief, comparing physical addresses, lets it succeed).
-    fn sc_address(&mut self) -> u32 {
+    fn sc_address(&mut self, width: u32) -> u64 {
+        let granule = self.sc_granule();
         loop {
-            let addr = self.data_address(4);
-            if !self.alias_lr_offsets.contains(&(addr & 0xffc)) {
-                return addr;
+            let addr = self.data_address(width);
+            if !self.alias_lr_offsets.contains(&(addr & granule)) {
+                return addr.into();
             }
         }
     }
@@ -230,20 +360,23 @@ impl Gen<'_> {
     fn compressed(&mut self) {
         let mut it = Item::default();
         let nz = 1 + self.rng.below(LAST_BODY);
-        match self.rng.below(12) {
+        let kinds = if self.rv64 { 16 } else { 12 };
+        // Shift amounts 1..32 at RV32, 1..64 at RV64.
+        let shamts = if self.rv64 { 63 } else { 31 };
+        match self.rng.below(kinds) {
             0 => it.h(e::ci(0, self.reg(), (self.rng.u32() as i32) >> 26)),
             1 => it.h(e::ci(2, nz, (self.rng.u32() as i32) >> 26)),
             2 => {
                 let rd = if nz == 2 { 3 } else { nz };
                 it.h(e::clui(rd, 1 + self.rng.below(63)))
             }
-            3 => it.h(e::cslli(nz, 1 + self.rng.below(31))),
+            3 => it.h(e::cslli(nz, 1 + self.rng.below(shamts))),
             4 => {
                 let kind = self.rng.below(3) as u16;
                 let imm = if kind == 2 {
                     (self.rng.u32() as i32) >> 26
                 } else {
-                    1 + self.rng.below(31) as i32
+                    1 + self.rng.below(shamts) as i32
                 };
                 it.h(e::cshift_andi(kind, self.creg(), imm))
             }
@@ -263,7 +396,7 @@ impl Gen<'_> {
                 if !self.rng.one_in(6) {
                     addr &= !3;
                 }
-                it.ws(&e::li(base, addr));
+                it.ws(&self.li(base, addr.into()));
                 let rd = self.creg();
                 it.h(e::clsw(self.rng.one_in(2), rd, base, off))
             }
@@ -281,10 +414,49 @@ impl Gen<'_> {
                 &mut it
             }
             10 => {
-                let f3 = if self.rng.one_in(2) { 5 } else { 1 };
+                // c.j or (RV32 only: its encoding is c.addiw on RV64) c.jal.
+                let f3 = if self.rng.one_in(2) || self.rv64 {
+                    5
+                } else {
+                    1
+                };
                 it.h(0);
                 it.fix = Some((0, Fix::Cj { f3 }, self.rng.below(4) as usize));
                 &mut it
+            }
+            12 => it.h(e::ci(1, nz, (self.rng.u32() as i32) >> 26)), // c.addiw
+            13 => it.h(e::carithw(
+                self.rng.below(2) as u16,
+                self.creg(),
+                self.creg(),
+            )),
+            14 => {
+                // c.ld / c.sd.
+                let base = self.creg();
+                let off = self.rng.below(32) * 8;
+                let addr = self.data + self.rng.below(DATA_SIZE - 512);
+                let addr = if self.rng.one_in(6) { addr } else { addr & !7 };
+                it.ws(&self.li(base, addr.into()));
+                let rd = self.creg();
+                it.h(e::clsd(self.rng.one_in(2), rd, base, off))
+            }
+            15 => {
+                // c.ldsp / c.sdsp / c.lwsp / c.swsp (sp = x2, a body register, set here).
+                let double = !self.rng.one_in(3);
+                let (unit, mask) = if double { (8, !7) } else { (4, !3) };
+                let off = self.rng.below(64) * unit;
+                let addr = self.data + self.rng.below(DATA_SIZE - 512);
+                let addr = if self.rng.one_in(6) {
+                    addr
+                } else {
+                    addr & mask
+                };
+                it.ws(&self.li(2, addr.into()));
+                if self.rng.one_in(2) {
+                    it.h(e::cssp(double, self.reg(), off))
+                } else {
+                    it.h(e::clsp(double, nz, off))
+                }
             }
             _ => it.h(0x0001), // c.nop
         };
@@ -335,16 +507,16 @@ impl Gen<'_> {
         }
         let rd = self.reg();
         let mut it = Item::default();
-        let value = match how {
-            1 => self.rng.u32() & MSTATUS_SAFE,
-            2 => self.rng.u32() & MSTATUS_SAFE & !(1 << 3 | 1 << 7),
-            3 => self.rng.pick(&LEGAL_CAUSES),
+        let value: u64 = match how {
+            1 => (self.rng.u32() & MSTATUS_SAFE).into(),
+            2 => (self.rng.u32() & MSTATUS_SAFE & !(1 << 3 | 1 << 7)).into(),
+            3 => legal_cause(self.rng, self.rv64),
             // xepc[0] is always zero; QEMU 7.2 keeps it (randdiff::DEVIATIONS).
-            7 => self.rng.u32() & !1,
+            7 => self.wide() & !1,
             // stvec.MODE 2 and 3 are reserved (WARL: QEMU 7.2 and Fief keep the old value);
             // only modes 0 and 1 are written, so that the batches stay as they were.
-            8 => self.rng.u32() & !2,
-            _ => self.rng.u32(),
+            8 => self.wide() & !2,
+            _ => self.wide(),
         };
         let write = match how {
             4 => self.rng.one_in(4),
@@ -355,12 +527,12 @@ impl Gen<'_> {
         if !write {
             it.w(e::csrr(rd, c));
         } else if how == 3 {
-            it.ws(&e::li(T0, value));
+            it.ws(&self.li(T0, value));
             it.w(e::csr(1, rd, T0, c));
         } else if how == 9 {
             // The implementation's IDs differ (QEMU's mimpid is its version): only a write,
             // which must trap.
-            it.ws(&e::li(T0, value));
+            it.ws(&self.li(T0, value));
             it.w(e::csr(1, rd, T0, c));
         } else if self.rng.one_in(4) {
             // Immediate forms; for mstatus/sstatus only the SIE and MIE bits.
@@ -371,9 +543,9 @@ impl Gen<'_> {
                 8 => value & 0x1d,
                 _ => value & 0x1f,
             };
-            it.w(e::csr(5 + self.rng.below(3), rd, uimm, c));
+            it.w(e::csr(5 + self.rng.below(3), rd, uimm as u32, c));
         } else {
-            it.ws(&e::li(T0, value));
+            it.ws(&self.li(T0, value));
             it.w(e::csr(1 + self.rng.below(3), rd, T0, c));
         }
         self.push(it);
@@ -407,11 +579,13 @@ impl Gen<'_> {
         self.push(it);
     }
 
-    fn satp_value(&self, s: Satp) -> u32 {
+    /// `satp` for `s`: Sv32 (MODE bit 31) or Sv39 (MODE 8 in bits 63:60), ASID 0.
+    fn satp_value(&self, s: Satp) -> u64 {
+        let mode = if self.rv64 { 8 << 60 } else { 1 << 31 };
         match s {
             Satp::Bare => 0,
-            Satp::A => 1 << 31 | self.roots.0 >> 12,
-            Satp::B => 1 << 31 | self.roots.1 >> 12,
+            Satp::A => mode | u64::from(self.roots.0 >> 12),
+            Satp::B => mode | u64::from(self.roots.1 >> 12),
         }
     }
 
@@ -430,12 +604,12 @@ impl Gen<'_> {
                     } else {
                         (Mode::U, self.rng.pick(&[Satp::Bare, Satp::B, Satp::B]), 0)
                     };
-                    it.ws(&e::li(T0, self.satp_value(satp)));
+                    it.ws(&self.li(T0, self.satp_value(satp)));
                     it.w(e::csrw(csrn::SATP, T0));
                     it.w(e::SFENCE_VMA);
-                    it.ws(&e::li(T0, 0x1800));
+                    it.ws(&self.li(T0, 0x1800));
                     it.w(e::csr(3, 0, T0, csrn::MSTATUS));
-                    it.ws(&e::li(T0, mpp << 11));
+                    it.ws(&self.li(T0, mpp << 11));
                     it.w(e::csr(2, 0, T0, csrn::MSTATUS));
                     it.ws(&[e::u(op::AUIPC, T0, 0), e::addi(T0, T0, 16)]);
                     it.w(e::csrw(csrn::MEPC, T0));
@@ -446,7 +620,7 @@ impl Gen<'_> {
             }
             Mode::S if self.rng.one_in(2) => {
                 let satp = self.rng.pick(&[Satp::Bare, Satp::A]);
-                it.ws(&e::li(T0, self.satp_value(satp)));
+                it.ws(&self.li(T0, self.satp_value(satp)));
                 it.w(e::csrw(csrn::SATP, T0));
                 it.w(e::SFENCE_VMA);
                 self.satp = satp;

@@ -1,11 +1,13 @@
 //! The program layout: one program's slot (its trap handler, printer, prologue that resets
-//! the CSRs and Sv32 tables, the generated body placed and its branches resolved, and the
-//! epilogue that dumps registers, CSRs and memory checksums).
+//! the CSRs and Sv32 or Sv39 tables, the generated body placed and its branches resolved,
+//! and the epilogue that dumps registers, CSRs and memory checksums), at RV32 or RV64.
 
 use super::*;
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn program(
     rng: &mut Rng,
+    rv64: bool,
     flavor: Flavor,
     index: u32,
     last: bool,
@@ -13,15 +15,19 @@ pub(super) fn program(
     full_dump: bool,
     slot: &mut [u8],
 ) {
-    let base = IMAGE_BASE + index * SLOT;
+    let slot_bytes = slot.len() as u32;
+    let base = IMAGE_BASE + index * slot_bytes;
+    let shift = if rv64 { RV64_SHIFT } else { 0 };
+    let (handler_off, start_off) = (HANDLER_OFF + shift, START_OFF + shift);
+    let li = |rd: Reg, value: u64| li(rv64, rd, value);
     let mut put = |off: u32, bytes: &[u8]| {
         slot[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
     };
     // Entry: jump over the table, printer and handler.
-    put(0, &e::jal(0, START_OFF as i32).to_le_bytes());
+    put(0, &e::jal(0, start_off as i32).to_le_bytes());
     put(TABLE_OFF, b"0123456789abcdef");
 
-    // The printer: `x30` as 8 hex digits and a space, return through x27.
+    // The printer: `x30` as 8 (RV64: 16) hex digits and a space, return through x27.
     let mut a = Asm {
         base: base + PRINT_OFF,
         code: Vec::new(),
@@ -29,7 +35,8 @@ pub(super) fn program(
     a.w(e::u(op::LUI, T0, UART >> 12));
     let off = (base + TABLE_OFF) as i32 - a.pc() as i32;
     a.ws(&[e::u(op::AUIPC, T2, 0), e::addi(T2, T2, off)]);
-    for sh in (0..8).rev() {
+    let digits = if rv64 { 16 } else { 8 };
+    for sh in (0..digits).rev() {
         a.ws(&[
             e::i(op::OPIMM, 5, T1, VAL, sh * 4),
             e::i(op::OPIMM, 7, T1, T1, 15),
@@ -40,12 +47,13 @@ pub(super) fn program(
     }
     a.ws(&[e::addi(T1, 0, b' ' as i32), e::s(op::STORE, 0, T0, T1, 0)]);
     a.w(e::jalr(0, LINK, 0));
-    assert!(a.pc() <= base + HANDLER_OFF);
+    assert!(a.pc() <= base + handler_off);
     put(PRINT_OFF, &a.code);
 
-    // The M-mode trap handler.
+    // The M-mode trap handler (the same instructions at RV64: `mcause`'s interrupt bit is
+    // never set, the instruction lengths and causes are small numbers).
     let mut a = Asm {
-        base: base + HANDLER_OFF,
+        base: base + handler_off,
         code: Vec::new(),
     };
     a.putc(b'T');
@@ -107,8 +115,8 @@ pub(super) fn program(
     a.ws(&e::li(T1, 0x1800));
     a.w(e::csr(2, 0, T1, csrn::MSTATUS));
     a.w(e::MRET);
-    assert!(a.pc() <= base + START_OFF);
-    put(HANDLER_OFF, &a.code);
+    assert!(a.pc() <= base + start_off);
+    put(handler_off, &a.code);
 
     // Data: random bytes. Page tables: roots A and B, their alias tables.
     let data = base + DATA_OFF;
@@ -119,21 +127,18 @@ pub(super) fn program(
     put(DATA_OFF, &bytes);
     let pt = base + PT_OFF;
     let (root_a, root_b, l2_a, l2_b) = (pt, pt + 0x1000, pt + 0x2000, pt + 0x3000);
-    const V: u32 = 1;
-    const R: u32 = 2;
-    const W: u32 = 4;
-    const X: u32 = 8;
-    const U: u32 = 16;
-    const AD: u32 = 0xc0;
-    let pte = |pa: u32, flags: u32| (pa >> 12) << 10 | flags;
+    let (l1_a, l1_b) = (base + PT64_L1_OFF, base + PT64_L1_OFF + 0x1000);
+    const V: u64 = 1;
+    const R: u64 = 2;
+    const W: u64 = 4;
+    const X: u64 = 8;
+    const U: u64 = 16;
+    const AD: u64 = 0xc0;
+    let pte = |pa: u32, flags: u64| (pa as u64 >> 12) << 10 | flags;
     let ram_mega = IMAGE_BASE & !0x3f_ffff;
-    for (root, l2, u) in [(root_a, l2_a, 0), (root_b, l2_b, U)] {
-        let mut t = vec![0u32; 1024];
-        t[(ram_mega >> 22) as usize] = pte(ram_mega, V | R | W | X | AD | u);
-        t[(UART >> 22) as usize] = pte(UART & !0x3f_ffff, V | R | W | AD);
-        t[(FINISHER >> 22) as usize] = pte(0, V | R | W | AD);
-        t[(ALIAS_VA >> 22) as usize] = pte(l2, V);
-        let mut l = vec![0u32; 1024];
+    for (root, l1, l2, u) in [(root_a, l1_a, l2_a, 0), (root_b, l1_b, l2_b, U)] {
+        // The alias window's leaf table (level 0 of Sv32 and of Sv39: the same entries).
+        let mut l = vec![0u64; 1024];
         let other = if u == 0 { U } else { 0 };
         l[0] = pte(data, V | R | W | AD | u);
         l[1] = pte(data + 0x1000, V | R | AD | u);
@@ -141,21 +146,46 @@ pub(super) fn program(
         l[4] = pte(data + 0x3000, V | R | W | AD | other);
         l[5] = pte(data, V | R | W | AD | u);
         l[6] = pte(data + 0x1000, V | W | AD | u);
-        let le = |v: &[u32]| v.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
-        put(root - base, &le(&t[..]));
-        put(l2 - base, &le(&l[..]));
+        if rv64 {
+            // Sv39: gigapages for the devices (0..1 GiB) and RAM (2..3 GiB), the alias
+            // window (1 GiB) through a level-1 table.
+            let le = |v: &[u64]| v.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+            let mut t = vec![0u64; 512];
+            t[0] = pte(0, V | R | W | AD);
+            t[(ALIAS_VA >> 30) as usize] = pte(l1, V);
+            t[(IMAGE_BASE >> 30) as usize] = pte(IMAGE_BASE, V | R | W | X | AD | u);
+            let mut mid = vec![0u64; 512];
+            mid[0] = pte(l2, V);
+            put(root - base, &le(&t[..]));
+            put(l1 - base, &le(&mid[..]));
+            put(l2 - base, &le(&l[..512]));
+        } else {
+            let le = |v: &[u64]| {
+                v.iter()
+                    .flat_map(|w| (*w as u32).to_le_bytes())
+                    .collect::<Vec<u8>>()
+            };
+            let mut t = vec![0u64; 1024];
+            t[(ram_mega >> 22) as usize] = pte(ram_mega, V | R | W | X | AD | u);
+            t[(UART >> 22) as usize] = pte(UART & !0x3f_ffff, V | R | W | AD);
+            t[(FINISHER >> 22) as usize] = pte(0, V | R | W | AD);
+            t[(ALIAS_VA >> 22) as usize] = pte(l2, V);
+            put(root - base, &le(&t[..]));
+            put(l2 - base, &le(&l[..]));
+        }
     }
 
     // Prologue, body, epilogue.
     let mut a = Asm {
-        base: base + START_OFF,
+        base: base + start_off,
         code: Vec::new(),
     };
-    a.ws(&e::li(T0, base + HANDLER_OFF));
+    a.ws(&li(T0, (base + handler_off).into()));
     a.w(e::csrw(csrn::MTVEC, T0));
-    a.ws(&e::li(T0, u32::MAX));
+    // RV64: pmpaddr holds bits 55:2 (`randdiff::DEVIATIONS`, "RV64 pmpaddr bits 63:54").
+    a.ws(&li(T0, if rv64 { (1 << 54) - 1 } else { u32::MAX.into() }));
     a.w(e::csrw(csrn::PMPADDR0, T0));
-    a.ws(&e::li(T0, 0x1f));
+    a.ws(&li(T0, 0x1f));
     a.w(e::csrw(csrn::PMPCFG0, T0));
     for c in [
         csrn::MSTATUS,
@@ -169,25 +199,32 @@ pub(super) fn program(
     ] {
         a.w(e::csrw(c, 0));
     }
+    let wide = |rng: &mut Rng| {
+        if rv64 {
+            rng.next_u64()
+        } else {
+            rng.u32().into()
+        }
+    };
     for c in [csrn::MSCRATCH, csrn::SSCRATCH, csrn::MTVAL, csrn::STVAL] {
-        a.ws(&e::li(T0, rng.u32()));
+        a.ws(&li(T0, wide(rng)));
         a.w(e::csrw(c, T0));
     }
     for c in [csrn::MEPC, csrn::SEPC] {
-        a.ws(&e::li(T0, rng.u32() & !1));
+        a.ws(&li(T0, wide(rng) & !1));
         a.w(e::csrw(c, T0));
     }
     for c in [csrn::MCAUSE, csrn::SCAUSE] {
-        a.ws(&e::li(T0, rng.pick(&gen::LEGAL_CAUSES)));
+        a.ws(&li(T0, gen::legal_cause(rng, rv64)));
         a.w(e::csrw(c, T0));
     }
     if flavor == Flavor::Fp {
         // FS Dirty, a random fcsr (frm 0..=4), f0..f31 from the random data area.
-        a.ws(&e::li(T0, 0x6000));
+        a.ws(&li(T0, 0x6000));
         a.w(e::csr(2, 0, T0, csrn::MSTATUS));
-        a.ws(&e::li(T0, rng.below(5) << 5 | rng.below(32)));
+        a.ws(&li(T0, (rng.below(5) << 5 | rng.below(32)).into()));
         a.w(e::csrw(0x003, T0));
-        a.ws(&e::li(T0, data));
+        a.ws(&li(T0, data.into()));
         for f in 0..32 {
             a.w(e::i(0x07, 3, f, T0, f as i32 * 8));
         }
@@ -195,15 +232,21 @@ pub(super) fn program(
     a.w(e::SFENCE_VMA);
     a.putc(b'P');
     a.putc(b' ');
-    a.ws(&e::li(VAL, index));
+    a.ws(&li(VAL, index.into()));
     a.print(base);
     a.putc(b'\n');
     for r in 1..=LAST_BODY {
-        a.ws(&e::li(r, gen::interesting(rng)));
+        let value = if rv64 {
+            gen::interesting64(rng)
+        } else {
+            gen::interesting(rng).into()
+        };
+        a.ws(&li(r, value));
     }
 
     let mut g = Gen {
         rng,
+        rv64,
         base,
         data,
         roots: (root_a, root_b),
@@ -271,26 +314,28 @@ pub(super) fn program(
     a.putc(b'\n');
     a.putc(b'M');
     a.putc(b' ');
+    // Words of XLEN bits: `lw` and 32-bit rotations, or `ld` and 64-bit ones.
+    let (load_word, word, rot) = if rv64 { (3, 8, 59) } else { (2, 4, 27) };
     if full_dump {
-        a.ws(&e::li(5, data));
-        a.ws(&e::li(6, data + DATA_SIZE));
-        a.w(e::i(op::LOAD, 2, VAL, 5, 0));
+        a.ws(&li(5, data.into()));
+        a.ws(&li(6, (data + DATA_SIZE).into()));
+        a.w(e::i(op::LOAD, load_word, VAL, 5, 0));
         a.print(base);
-        a.w(e::addi(5, 5, 4));
+        a.w(e::addi(5, 5, word));
         a.w(e::b(6, 5, 6, -12));
     } else {
         for kib in 0..DATA_SIZE / 1024 {
             let start = data + kib * 1024;
-            a.ws(&e::li(5, start));
-            a.ws(&e::li(6, start + 1024));
+            a.ws(&li(5, start.into()));
+            a.ws(&li(6, (start + 1024).into()));
             a.w(e::addi(VAL, 0, 0));
             a.ws(&[
-                e::i(op::LOAD, 2, 8, 5, 0),
+                e::i(op::LOAD, load_word, 8, 5, 0),
                 e::i(op::OPIMM, 1, 9, VAL, 5),
-                e::i(op::OPIMM, 5, VAL, VAL, 27),
+                e::i(op::OPIMM, 5, VAL, VAL, rot),
                 e::r(op::OP, 6, 0, VAL, VAL, 9),
                 e::r(op::OP, 4, 0, VAL, VAL, 8),
-                e::addi(5, 5, 4),
+                e::addi(5, 5, word),
                 e::b(6, 5, 6, -24),
             ]);
             a.print(base);
@@ -300,29 +345,35 @@ pub(super) fn program(
     if flavor == Flavor::Fp {
         // FS back on (a program may end with it Off), then f0..f31 (high word, low word,
         // through the data area, already summed) and fcsr.
-        a.ws(&e::li(T0, 0x6000));
+        a.ws(&li(T0, 0x6000));
         a.w(e::csr(2, 0, T0, csrn::MSTATUS));
         a.putc(b'F');
         a.putc(b' ');
-        a.ws(&e::li(5, data));
+        a.ws(&li(5, data.into()));
         for f in 0..32 {
             a.w(e::s(0x27, 3, 5, f, 0));
-            a.w(e::i(op::LOAD, 2, VAL, 5, 4));
-            a.print(base);
-            a.w(e::i(op::LOAD, 2, VAL, 5, 0));
-            a.print(base);
+            if rv64 {
+                // One 64-bit word per register.
+                a.w(e::i(op::LOAD, 3, VAL, 5, 0));
+                a.print(base);
+            } else {
+                a.w(e::i(op::LOAD, 2, VAL, 5, 4));
+                a.print(base);
+                a.w(e::i(op::LOAD, 2, VAL, 5, 0));
+                a.print(base);
+            }
         }
         a.w(e::csrr(VAL, 0x003));
         a.print(base);
         a.putc(b'\n');
     }
     if last {
-        a.ws(&e::li(T0, FINISHER));
-        a.ws(&e::li(T1, 0x5555));
+        a.ws(&li(T0, FINISHER.into()));
+        a.ws(&li(T1, 0x5555));
         a.w(e::s(op::STORE, 2, T0, T1, 0));
         a.w(e::jal(0, 0));
     } else {
-        a.ws(&e::li(T0, base + SLOT));
+        a.ws(&li(T0, (base + slot_bytes).into()));
         a.w(e::jalr(0, T0, 0));
     }
     assert!(
@@ -330,5 +381,5 @@ pub(super) fn program(
         "program {index} too long: {:#x} bytes",
         a.pc() - base
     );
-    put(START_OFF, &a.code);
+    put(start_off, &a.code);
 }

@@ -1,8 +1,9 @@
-//! The seeded generator of random RV32 guest programs for the differential against QEMU
-//! (`randdiff`, `tests/tests/random_diff.rs`, `scripts/diff-random`).
+//! The seeded generator of random RV32 and RV64 guest programs for the differential against
+//! QEMU (`randdiff`, `tests/tests/random_diff.rs`, `scripts/diff-random`).
 //!
 //! A *batch* is one raw image for `0x8000_0000` holding up to [`MAX_PROGRAMS`] programs, one
-//! per 64 KiB slot, run one after the other (one QEMU start serves them all). Each program:
+//! per slot (64 KiB at RV32, 128 KiB at RV64: [`slot_size`]), run one after the other (one
+//! QEMU start serves them all). Each program:
 //!
 //! * resets the trap CSRs, `satp`, `mstatus`, PMP (entry 0: all of memory RWX, as S/U code
 //!   needs) and prints `P <index>`; sets `x1..x26` to random values;
@@ -21,6 +22,15 @@
 //! returns to M-mode (that is how a program climbs back). `x27..x31` belong to the handler,
 //! the printer and the fixed sequences; the body never reads them.
 //!
+//! At RV64 ([`batch_xlen`]) the same programs are built from the RV64 forms: registers,
+//! CSRs and the printer are 64 bits wide, constants are loaded by `li` sequences
+//! ([`e::li64`]), the body also draws the `W` instructions, `ld`/`sd`/`lwu`, 64-bit shifts,
+//! RV64C (`c.ld`/`c.sd`/`c.ldsp`/`c.sdsp`/`c.addiw`/`c.addw`/`c.subw`; no `c.jal`), `.d`
+//! AMOs and the RV64 forms of the bitmanip and F/D items, and faulting addresses above 4 GiB
+//! (non-canonical for Sv39). Sv39 replaces Sv32 with the same two roots: gigapages for the
+//! devices (not U) and for RAM (the code/data, `U` as in Sv32), and the same alias window
+//! reached through a level-1 and a level-0 table.
+//!
 //! Sv32 (`satp` roots A and B, identity-mapped code/data megapage, UART, finisher): A maps
 //! RAM without U (for S-mode), B with U (for U-mode); both map an alias window at
 //! [`ALIAS_VA`] of eight pages: RW, R-only, invalid, X-only (MXR), the other-privilege page
@@ -38,19 +48,36 @@ mod gen;
 mod layout;
 
 use crate::rvenc::{self as e, op, Reg};
+pub use fief_core::cpu::riscv::Xlen;
 use gen::Gen;
 
-/// Bytes per program slot.
+/// Bytes per program slot at RV32.
 pub const SLOT: u32 = 0x1_0000;
+/// Bytes per program slot at RV64 (the Sv39 tables need two more pages).
+pub const SLOT64: u32 = 0x2_0000;
+
+/// The slot size of programs at `xlen`.
+pub fn slot_size(xlen: Xlen) -> u32 {
+    match xlen {
+        Xlen::Rv32 => SLOT,
+        Xlen::Rv64 => SLOT64,
+    }
+}
 /// Where the first slot (and the image) starts.
 pub const IMAGE_BASE: u32 = 0x8000_0000;
-/// Programs per batch at most: all slots share the identity 4 MiB megapage.
+/// Programs per batch at most: at RV32 all slots share the identity 4 MiB megapage (at
+/// RV64, 8 MiB of the test machine's 16 MiB of RAM).
 pub const MAX_PROGRAMS: usize = 64;
 /// Virtual base of the alias window (Sv32 only).
 pub const ALIAS_VA: u32 = 0x4000_0000;
 /// An address no device answers on either machine (QEMU's RAM is 128 MiB, Fief's test
-/// machine's 16 MiB): an access fault when bare, a page fault under Sv32.
+/// machine's 16 MiB): an access fault when bare, a page fault under Sv32 (an access fault
+/// under Sv39, whose RAM gigapage maps it).
 pub const FAULT_ADDR: u32 = 0x9000_0000;
+/// RV64's other faulting addresses: outside every Sv39 mapping (a page fault when paged,
+/// an access fault when bare), non-canonical for Sv39 (bit 38 set, 63:39 clear), and the
+/// top gigabyte (canonical, unmapped; above the 56-bit physical space when bare).
+pub const FAULT_ADDRS64: [u64; 3] = [0xc000_0000, 0x40_0000_0000, 0xffff_ffff_c000_0000];
 /// The UART's transmit register.
 const UART: u32 = 0x1000_0000;
 /// The SiFive test finisher.
@@ -58,12 +85,17 @@ const FINISHER: u32 = 0x10_0000;
 
 const TABLE_OFF: u32 = 0x10;
 const PRINT_OFF: u32 = 0x20;
+/// The handler and the prologue at RV32; at RV64 both sit 0x100 higher (the printer prints
+/// 16 digits).
 const HANDLER_OFF: u32 = 0x100;
 const START_OFF: u32 = 0x200;
+const RV64_SHIFT: u32 = 0x100;
 const CODE_END: u32 = 0x8000;
 const DATA_OFF: u32 = 0x8000;
 const DATA_SIZE: u32 = 0x4000;
 const PT_OFF: u32 = 0xc000;
+/// The Sv39 level-1 tables (A, B) at RV64.
+const PT64_L1_OFF: u32 = 0x1_0000;
 
 /// The handler's and printer's registers (never in the body).
 const LINK: Reg = 27;
@@ -170,6 +202,8 @@ impl Rng {
 pub struct Batch {
     /// The seed it was generated from.
     pub seed: u64,
+    /// The harts' XLEN it is built for.
+    pub xlen: Xlen,
     /// The raw image.
     pub image: Vec<u8>,
     /// Programs in it.
@@ -214,15 +248,30 @@ impl Flavor {
     }
 }
 
-/// [`batch_with`] for the generator `flavor`.
+/// [`batch_with`] for the generator `flavor` (RV32).
 pub fn batch_of(flavor: Flavor, seed: u64, programs: usize, body: usize, full_dump: bool) -> Batch {
+    batch_xlen(Xlen::Rv32, flavor, seed, programs, body, full_dump)
+}
+
+/// [`batch_of`] for harts of `xlen`: the RV64 batches are of RV64 programs (see the
+/// [module docs](self)); the RV32 ones are [`batch_of`]'s.
+pub fn batch_xlen(
+    xlen: Xlen,
+    flavor: Flavor,
+    seed: u64,
+    programs: usize,
+    body: usize,
+    full_dump: bool,
+) -> Batch {
     assert!((1..=MAX_PROGRAMS).contains(&programs));
-    let mut image = vec![0u8; programs * SLOT as usize];
+    let size = slot_size(xlen) as usize;
+    let mut image = vec![0u8; programs * size];
     for k in 0..programs {
         let mut rng = Rng::new(seed ^ (k as u64).wrapping_mul(0xd1b5_4a32_d192_ed03));
-        let slot = &mut image[k * SLOT as usize..(k + 1) * SLOT as usize];
+        let slot = &mut image[k * size..(k + 1) * size];
         layout::program(
             &mut rng,
+            xlen == Xlen::Rv64,
             flavor,
             k as u32,
             k + 1 == programs,
@@ -233,6 +282,7 @@ pub fn batch_of(flavor: Flavor, seed: u64, programs: usize, body: usize, full_du
     }
     Batch {
         seed,
+        xlen,
         image,
         programs,
     }
@@ -291,6 +341,16 @@ impl Item {
 struct Asm {
     base: u32,
     code: Vec<u8>,
+}
+
+/// The sequence that loads `value` into `rd`: `lui`+`addi` of its low 32 bits at RV32,
+/// [`e::li64`] at RV64.
+fn li(rv64: bool, rd: Reg, value: u64) -> Vec<u32> {
+    if rv64 {
+        e::li64(rd, value)
+    } else {
+        e::li(rd, value as u32).to_vec()
+    }
 }
 
 impl Asm {
