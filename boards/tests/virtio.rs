@@ -786,3 +786,63 @@ fn an_unplug_completes_only_after_the_request_in_flight_ends_on_the_used_ring() 
     assert_eq!(rig.leases.active(), 0);
     assert!(rig.slot.release());
 }
+
+/// A doorbell that checks, when rung, that the slot's locks are free: another thread must
+/// be able to read the slot's registers at once.
+struct LockCheckingBell {
+    slot: std::sync::OnceLock<&'static VirtioMmio<'static>>,
+    rings: AtomicU32,
+    blocked: AtomicU32,
+}
+
+impl fief_boards::dma::DmaDoorbell for LockCheckingBell {
+    fn ring(&self, channel: usize) {
+        self.rings.fetch_add(1, Ordering::SeqCst);
+        let slot = *self.slot.get().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(slot.status());
+        });
+        if rx.recv_timeout(std::time::Duration::from_secs(2)).is_err() {
+            self.blocked.fetch_add(1, Ordering::SeqCst);
+        }
+        assert_eq!(channel, 40, "the slot's base plus queue 0");
+    }
+}
+
+/// The doorbell is rung with no lock of the slot held, by the notify (a register write)
+/// and by a worker's step that sees more requests waiting: ringing wakes a worker that may
+/// preempt the ringing thread at once and whose first act is to take those locks (with
+/// them held, a polling driver waited a scheduler round per request: BENCHMARKS.md).
+#[test]
+fn the_doorbell_rings_with_the_slots_locks_free() {
+    let bell: &'static LockCheckingBell = leak(LockCheckingBell {
+        slot: std::sync::OnceLock::new(),
+        rings: AtomicU32::new(0),
+        blocked: AtomicU32::new(0),
+    });
+    let (_, blk) = disk(16, false);
+    let mut rig = Rig::new(Transport::Legacy, Some(blk));
+    bell.slot.set(rig.slot).ok().unwrap();
+    rig.slot.set_doorbell(bell, 40);
+    rig.init(0);
+    rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
+    rig.blk(3, req::IN, 2, BUF + 0x1400, 512, BUF + 0x3001);
+    assert_eq!(bell.rings.load(Ordering::SeqCst), 2, "one ring per notify");
+    assert_eq!(rig.step(), StepOutcome::Progress);
+    assert_eq!(
+        bell.rings.load(Ordering::SeqCst),
+        3,
+        "the step rang for the next one"
+    );
+    assert_eq!(rig.step(), StepOutcome::Finished);
+    assert_eq!(rig.used_idx(), 2);
+    assert_eq!(rig.r(reg::INTERRUPT_STATUS), isr::USED_BUFFER);
+    rig.w(reg::INTERRUPT_ACK, isr::USED_BUFFER);
+    assert_eq!(rig.r(reg::INTERRUPT_STATUS), 0);
+    assert_eq!(
+        bell.blocked.load(Ordering::SeqCst),
+        0,
+        "rung with a lock held"
+    );
+}

@@ -31,10 +31,18 @@ echo "built virtio_stress.elf"
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -c -o "$obj/virtio_bench.o" virtio_bench.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_bench.elf "$obj/virtio_bench.o"
 echo "built virtio_bench.elf"
+# The same benchmark waiting for each completion with `wfi` on the PLIC interrupt.
+$CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DWAIT_WFI -c -o "$obj/virtio_bench_wfi.o" virtio_bench.c
+$CC $ARCH $LDFLAGS -T link.ld -o virtio_bench_wfi.elf "$obj/virtio_bench_wfi.o"
+echo "built virtio_bench_wfi.elf"
 # Its small variant, diffed against QEMU (timings masked) in host/tests/virtio.rs.
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DRANDOM=64 -c -o "$obj/virtio_bench_small.o" virtio_bench.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_bench_small.elf "$obj/virtio_bench_small.o"
 echo "built virtio_bench_small.elf"
+# And the small `wfi` variant (the interrupt path), diffed against QEMU the same way.
+$CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DWAIT_WFI -DRANDOM=64 -c -o "$obj/virtio_bench_wfi_small.o" virtio_bench.c
+$CC $ARCH $LDFLAGS -T link.ld -o virtio_bench_wfi_small.elf "$obj/virtio_bench_wfi_small.o"
+echo "built virtio_bench_wfi_small.elf"
 # RV64 images for virt64 (rv64/*.S), with the same link script.
 ARCH64="-march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany"
 for src in rv64/*.S; do

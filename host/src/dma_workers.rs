@@ -12,6 +12,10 @@
 //! that a long transfer does not starve the others. `Blocked` (no bounce buffer) backs off
 //! briefly and retries; `Contended` (another worker is on the channel) drops it: the other
 //! worker finishes it.
+//!
+//! After every step that did something, a worker signals the pool's [`Activity`]: a hart
+//! waiting in `wfi` waits on it (with its own timeout), so an interrupt raised by a
+//! completion wakes the hart at once instead of at its next timed check.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -31,6 +35,58 @@ struct Shared {
     wake: Condvar,
     stop: AtomicBool,
     steps: AtomicU64,
+    activity: Activity,
+}
+
+/// A generation counter the workers bump after each step that did something, which other
+/// threads (a hart in `wfi`) can wait on: read [`Activity::generation`], check what you
+/// wait for, then [`Activity::wait`] with the generation read; a step finished in between
+/// makes the wait return at once, so no wakeup is lost.
+pub struct Activity {
+    /// The generation and how many threads wait for it to change.
+    state: Mutex<(u64, usize)>,
+    changed: Condvar,
+}
+
+impl Activity {
+    const fn new() -> Activity {
+        Activity {
+            state: Mutex::new((0, 0)),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// The current generation.
+    pub fn generation(&self) -> u64 {
+        self.state.lock().map_or(0, |s| s.0)
+    }
+
+    /// Something happened: the generation moves on and waiters wake (no system call when
+    /// nobody waits).
+    pub fn bump(&self) {
+        if let Ok(mut s) = self.state.lock() {
+            s.0 = s.0.wrapping_add(1);
+            if s.1 != 0 {
+                self.changed.notify_all();
+            }
+        }
+    }
+
+    /// Waits until the generation differs from `seen`, or for `timeout`.
+    pub fn wait(&self, seen: u64, timeout: Duration) {
+        let Ok(mut s) = self.state.lock() else {
+            return;
+        };
+        if s.0 != seen {
+            return;
+        }
+        s.1 += 1;
+        let (mut s, _) = match self.changed.wait_timeout_while(s, timeout, |s| s.0 == seen) {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+        s.1 -= 1;
+    }
 }
 
 impl Shared {
@@ -73,6 +129,7 @@ impl DmaWorkers {
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
             steps: AtomicU64::new(0),
+            activity: Activity::new(),
         }));
         let mut threads = Vec::new();
         for i in 0..count.max(1) {
@@ -96,6 +153,11 @@ impl DmaWorkers {
     /// ([`DmaEngine::set_doorbell`](fief_boards::dma::DmaEngine::set_doorbell)).
     pub fn doorbell(&self) -> &'static dyn DmaDoorbell {
         self.shared
+    }
+
+    /// What a hart in `wfi` waits on: bumped after every step that did something.
+    pub fn activity(&self) -> &'static Activity {
+        &self.shared.activity
     }
 
     /// Steps taken so far by all workers (for tests and statistics).
@@ -152,6 +214,9 @@ fn worker(shared: &'static Shared, step: impl Fn(usize, usize) -> StepOutcome) {
             }
             let outcome = step(c, CHUNKS_PER_STEP);
             shared.steps.fetch_add(1, Ordering::Relaxed);
+            if matches!(outcome, StepOutcome::Progress | StepOutcome::Finished) {
+                shared.activity.bump();
+            }
             match outcome {
                 StepOutcome::Progress => {
                     let others = shared.pending.lock().map(|p| *p != 0).unwrap_or(false);
@@ -167,5 +232,61 @@ fn worker(shared: &'static Shared, step: impl Fn(usize, usize) -> StepOutcome) {
                 StepOutcome::Idle | StepOutcome::Finished | StepOutcome::Contended => break,
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn activity_wakes_a_waiter_at_once_and_loses_no_bump() {
+        let activity: &'static Activity = Box::leak(Box::new(Activity::new()));
+        // A bump between reading the generation and waiting: the wait returns at once.
+        let seen = activity.generation();
+        activity.bump();
+        let t = Instant::now();
+        activity.wait(seen, Duration::from_secs(20));
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        // A waiter wakes when another thread bumps.
+        let seen = activity.generation();
+        let waiter = std::thread::spawn(move || {
+            let t = Instant::now();
+            activity.wait(seen, Duration::from_secs(20));
+            t.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        activity.bump();
+        let waited = waiter.join().unwrap();
+        assert!(waited < Duration::from_secs(10), "{waited:?}");
+        // Nothing happening: the timeout.
+        let t = Instant::now();
+        activity.wait(activity.generation(), Duration::from_millis(30));
+        assert!(t.elapsed() >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn workers_bump_the_activity_after_a_step_that_did_something() {
+        let pool = DmaWorkers::spawn(1, |c, _| {
+            if c == 3 {
+                StepOutcome::Finished
+            } else {
+                StepOutcome::Idle
+            }
+        })
+        .unwrap();
+        let activity = pool.activity();
+        let seen = activity.generation();
+        pool.doorbell().ring(5);
+        let t = Instant::now();
+        while pool.steps() == 0 && t.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(activity.generation(), seen, "an idle step is no activity");
+        pool.doorbell().ring(3);
+        activity.wait(seen, Duration::from_secs(20));
+        assert_ne!(activity.generation(), seen);
     }
 }

@@ -139,6 +139,9 @@ struct State {
     fault: Option<DeviceFault>,
     /// Changes at every reset: a request taken before it is not put on the new rings.
     epoch: u32,
+    /// A queue notified by the register write in progress: its doorbell is rung once the
+    /// state lock is dropped.
+    ring: Option<usize>,
 }
 
 impl State {
@@ -155,6 +158,7 @@ impl State {
         broken: false,
         fault: None,
         epoch: 0,
+        ring: None,
     };
 }
 
@@ -168,6 +172,9 @@ pub struct VirtioMmio<'a> {
     pending: AtomicU32,
     /// Requests taken and not yet put on the used ring.
     in_flight: AtomicU32,
+    /// `InterruptStatus`, mirrored from the state at every change (made under the state
+    /// lock), so that a driver polling it does not take the lock a worker needs.
+    isr: AtomicU32,
     requester_id: AtomicU32,
     /// The interrupt output (PLIC source 1 to 8 on `virt32`).
     pub irq: IrqLine<'a>,
@@ -206,6 +213,7 @@ impl<'a> VirtioMmio<'a> {
             doorbell: Mutex::new(None),
             pending: AtomicU32::new(0),
             in_flight: AtomicU32::new(0),
+            isr: AtomicU32::new(0),
             requester_id: AtomicU32::new(VIRTIO_REQUESTER_ID as u32),
             irq: IrqLine::new(),
         }
@@ -320,6 +328,7 @@ impl<'a> VirtioMmio<'a> {
         *s = State::RESET;
         s.epoch = epoch;
         self.pending.store(0, Ordering::SeqCst);
+        self.isr.store(0, Ordering::SeqCst);
         if let Some(d) = device {
             d.reset();
         }
@@ -337,6 +346,7 @@ impl<'a> VirtioMmio<'a> {
     }
 
     fn update_irq(&self, s: &State) {
+        self.isr.store(s.isr, Ordering::SeqCst);
         self.irq.set(s.isr != 0);
     }
 
@@ -418,9 +428,7 @@ impl<'a> VirtioMmio<'a> {
         let more = q.avail_idx(&mem).is_ok_and(|a| a != q.last_avail);
         if more {
             self.pending.fetch_or(1 << queue, Ordering::SeqCst);
-            if let Some((bell, base)) = *self.doorbell.lock() {
-                bell.ring(base + queue);
-            }
+            self.ring(queue);
         }
         let served = device.serve(queue, &chain, &mem);
         let mut s = self.state.lock();
@@ -499,8 +507,16 @@ impl<'a> VirtioMmio<'a> {
             return;
         }
         self.pending.fetch_or(1 << q, Ordering::SeqCst);
-        if let Some((bell, base)) = *self.doorbell.lock() {
-            bell.ring(base + q);
+        s.ring = Some(q);
+    }
+
+    /// Rings the doorbell for `queue`, with no lock of the slot held: the ring may wake a
+    /// worker that preempts this thread at once (the OS favours a woken thread), and that
+    /// worker's first act is to take the slot's locks.
+    fn ring(&self, queue: usize) {
+        let doorbell = *self.doorbell.lock();
+        if let Some((bell, base)) = doorbell {
+            bell.ring(base + queue);
         }
     }
 
@@ -646,6 +662,9 @@ impl MmioOps for VirtioMmio<'_> {
         if size != AccessSize::Word {
             return (0, MemTxResult::OK);
         }
+        if offset.0 == reg::INTERRUPT_STATUS {
+            return (self.isr.load(Ordering::SeqCst) as u64, MemTxResult::OK);
+        }
         let s = self.state.lock();
         (self.read_reg(&s, device, offset.0) as u64, MemTxResult::OK)
     }
@@ -670,6 +689,11 @@ impl MmioOps for VirtioMmio<'_> {
         }
         let mut s = self.state.lock();
         self.write_reg(&mut s, device, offset.0, value & 0xffff_ffff);
+        let ring = s.ring.take();
+        drop(s);
+        if let Some(q) = ring {
+            self.ring(q);
+        }
         MemTxResult::OK
     }
 

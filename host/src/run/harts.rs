@@ -16,6 +16,7 @@ use fief_core::memory::{AccessSize, MemTxAttrs};
 use super::{RunArgs, Trace, SLICE};
 use crate::gdb;
 use crate::gdb_arch::{Riscv32Fd, Riscv64Fd, RvArch};
+use fief_host::dma_workers::Activity;
 
 /// What one round of hart threads runs with.
 pub(super) struct RunHarts<'r> {
@@ -27,6 +28,8 @@ pub(super) struct RunHarts<'r> {
     pub(super) retired: &'r AtomicU64,
     pub(super) used: &'r [AtomicU64],
     pub(super) listener: Option<&'r TcpListener>,
+    /// What the DMA workers signal after each step (a hart in `wfi` waits on it).
+    pub(super) activity: &'static Activity,
     /// The first round (not after a reset).
     pub(super) first: bool,
 }
@@ -43,6 +46,7 @@ pub(super) fn run_harts(r: RunHarts<'_>) {
         retired,
         used,
         listener,
+        activity,
         first,
     } = r;
     let devices = board.devices;
@@ -83,8 +87,15 @@ pub(super) fn run_harts(r: RunHarts<'_>) {
                             (n, board.finish() != Some(Finish::Reset))
                         }
                         None => {
-                            let (n, limit) =
-                                hart_loop(board, hart, quit, max, trace_exits, trace_insns);
+                            let (n, limit) = hart_loop(
+                                board,
+                                hart,
+                                quit,
+                                activity,
+                                max,
+                                trace_exits,
+                                trace_insns,
+                            );
                             if limit {
                                 limit_hit.store(true, Ordering::Release);
                             }
@@ -203,6 +214,7 @@ fn hart_loop(
     board: &Virt<'static>,
     mut hart: Hart<'static>,
     quit: &AtomicBool,
+    activity: &Activity,
     max: Option<u64>,
     trace: bool,
     trace_insns: bool,
@@ -244,7 +256,9 @@ fn hart_loop(
             );
         }
         match exit {
-            Exit::Wfi => executed += wait_for_interrupt(board, &hart, quit, limit - executed),
+            Exit::Wfi => {
+                executed += wait_for_interrupt(board, &hart, quit, activity, limit - executed)
+            }
             Exit::Breakpoint(pc) => {
                 eprintln!("fief: hart {} stopped at ebreak {pc:#x}", hart.hart_id());
                 return (executed, false);
@@ -341,16 +355,22 @@ fn describe<B: Bus + ?Sized>(bus: &B, xlen: Xlen, pc: u64) -> Option<String> {
 /// Sleeps until one of the hart's enabled interrupts is pending (or a stop), or until it
 /// has waited `most` ticks of `mtime`; returns the ticks it waited (at most `most`), which
 /// `--max-insns` counts as instructions (so a hart that waits forever still ends).
+///
+/// Each nap ends at the next timer deadline, after 1 ms (interrupts from the console and
+/// the monitor are seen then), or as soon as a DMA worker finishes a step (`activity`): a
+/// virtio completion's interrupt wakes the hart at once.
 fn wait_for_interrupt(
     board: &Virt<'static>,
     hart: &Hart<'static>,
     quit: &AtomicBool,
+    activity: &Activity,
     most: u64,
 ) -> u64 {
     let clint = &board.devices.clint;
     let mie = hart.csr(csr::num::MIE).unwrap_or(0) as u32;
     let start = clint.mtime();
     loop {
+        let seen = activity.generation();
         clint.update();
         board.devices.rtc.update();
         let waited = clint.mtime().saturating_sub(start);
@@ -373,6 +393,6 @@ fn wait_for_interrupt(
             let ticks = deadline.saturating_sub(clint.mtime());
             nap = nap.min(Duration::from_nanos(ticks.saturating_mul(100)));
         }
-        std::thread::sleep(nap);
+        activity.wait(seen, nap);
     }
 }

@@ -586,6 +586,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
             retired: &retired,
             used: &used,
             listener: listener.as_ref(),
+            activity: workers.activity(),
             first: std::mem::take(&mut first),
         });
         let reset = board.finish() == Some(Finish::Reset);
