@@ -1,0 +1,211 @@
+/* What Fief's bare-metal virtio drivers share (virtio_drv.c, virtio_bench.c): the UART and
+ * finisher of QEMU virt, a virtio-mmio slot's registers, one split virtqueue per
+ * `struct queue` (both register layouts: legacy, version 1, QEMU 7.2's default, and modern,
+ * version 2), the device setup, offering a chain and waiting for it, and a virtio-blk
+ * request. Each image includes it once; its definitions are `static`.
+ *
+ * Options (define before including): NQUEUES (queues the image drives, default 1);
+ * WAIT_WFI: wait for a completion in `wfi` on the slot's PLIC interrupt (hart 0's M-mode
+ * context; the interrupt wakes `wfi` but takes no trap) instead of polling the used ring. */
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+typedef unsigned long long u64;
+
+#define UART ((volatile u8 *)0x10000000)
+#define FINISHER ((volatile u32 *)0x100000)
+#define VIRTIO_BASE 0x10001000u
+#define QSIZE 8
+#ifndef NQUEUES
+#define NQUEUES 1
+#endif
+
+__asm__(".section .text.init\n.globl _start\n_start:\n la sp, stack_top\n call main\n1: j 1b\n");
+
+static void putc_(char c) {
+  while ((UART[5] & 0x20) == 0) {
+  }
+  UART[0] = (u8)c;
+}
+static void puts_(const char *s) {
+  while (*s)
+    putc_(*s++);
+}
+static void hex(u32 v) {
+  for (int s = 28; s >= 0; s -= 4)
+    putc_("0123456789abcdef"[(v >> s) & 15]);
+}
+static void dec(u32 v) {
+  char b[11];
+  int i = 0;
+  do {
+    b[i++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (i)
+    putc_(b[--i]);
+}
+static void fail(u32 code) {
+  puts_("virtio: FAIL ");
+  dec(code);
+  putc_('\n');
+  *FINISHER = code << 16 | 0x3333;
+  for (;;) {
+  }
+}
+
+static volatile u32 *reg(u32 slot, u32 off) { return (volatile u32 *)(VIRTIO_BASE + slot * 0x1000 + off); }
+#define R(s, o) (*reg(s, o))
+#define FENCE() __asm__ volatile("fence rw, rw" ::: "memory")
+
+struct desc {
+  u64 addr;
+  u32 len;
+  u16 flags;
+  u16 next;
+};
+/* One queue's memory, page aligned: descriptors, avail ring, then (legacy) the used ring
+ * on the next page. */
+struct queue {
+  struct desc desc[QSIZE];
+  u16 avail_flags, avail_idx, avail_ring[QSIZE], used_event;
+  u8 pad[4096 - QSIZE * 16 - 6 - 2 * QSIZE];
+  u16 used_flags;
+  volatile u16 used_idx;
+  struct {
+    u32 id, len;
+  } used_ring[QSIZE];
+} __attribute__((aligned(4096)));
+
+static struct queue queues[NQUEUES];
+static u16 last_used[NQUEUES];
+/* The register layout of the slot being set up or driven. */
+static u32 version;
+
+static u8 hdr[16] __attribute__((aligned(16)));
+static u8 data[8192] __attribute__((aligned(16)));
+static volatile u8 status_byte;
+
+/* Resets the device in `slot`, accepts `features` (of the low 32 it offers; VERSION_1 too
+ * on the modern layout) and sets up its queue `qsel` in `q`; the driver is then ready. */
+static void setup(u32 slot, struct queue *q, u32 features, u32 qsel) {
+  R(slot, 0x70) = 0;
+  R(slot, 0x70) = 1;
+  R(slot, 0x70) = 3;
+  R(slot, 0x14) = 0;
+  u32 offered = R(slot, 0x10);
+  R(slot, 0x24) = 0;
+  R(slot, 0x20) = offered & features;
+  if (version == 2) {
+    R(slot, 0x14) = 1;
+    if ((R(slot, 0x10) & 1) == 0)
+      fail(10); /* VERSION_1 */
+    R(slot, 0x24) = 1;
+    R(slot, 0x20) = 1;
+    R(slot, 0x70) = 3 | 8;
+    if ((R(slot, 0x70) & 8) == 0)
+      fail(11);
+  }
+  R(slot, 0x30) = qsel;
+  if (R(slot, 0x34) < QSIZE)
+    fail(12);
+  R(slot, 0x38) = QSIZE;
+  if (version == 1) {
+    R(slot, 0x28) = 4096;
+    R(slot, 0x3c) = 4096;
+    R(slot, 0x40) = (u32)q >> 12;
+  } else {
+    R(slot, 0x80) = (u32)&q->desc;
+    R(slot, 0x84) = 0;
+    R(slot, 0x90) = (u32)&q->avail_flags;
+    R(slot, 0x94) = 0;
+    R(slot, 0xa0) = (u32)&q->used_flags;
+    R(slot, 0xa4) = 0;
+    R(slot, 0x44) = 1;
+  }
+  R(slot, 0x70) = version == 2 ? 15 : 7;
+}
+
+#ifdef WAIT_WFI
+/* The PLIC (QEMU virt's layout), context 0: hart 0's M mode. */
+#define PLIC(off) (*(volatile u32 *)(0x0c000000u + (off)))
+/* Enables the slot's source n + 1 and MEIE, with mstatus.MIE left clear. */
+static void irq_setup(u32 slot) {
+  PLIC(4 * (slot + 1)) = 1;
+  PLIC(0x2000) = 1u << (slot + 1);
+  PLIC(0x200000) = 0;
+  __asm__ volatile("csrs mie, %0" ::"r"(1u << 11));
+}
+/* Claims and completes a pending interrupt, the slot's ISR acknowledged first (so the
+ * level-triggered source is low when it completes). */
+static void irq_take(u32 slot) {
+  u32 id = PLIC(0x200004);
+  if (id) {
+    R(slot, 0x64) = R(slot, 0x60);
+    PLIC(0x200004) = id;
+  }
+}
+#endif
+
+/* Offers the chain at descriptor 0 of queue `qsel` (its memory: queues[qi]) and waits for
+ * it; returns the used length. */
+static u32 submit(u32 slot, int qi, u32 qsel) {
+  struct queue *q = &queues[qi];
+  q->avail_ring[q->avail_idx % QSIZE] = 0;
+  FENCE();
+  q->avail_idx++;
+  FENCE();
+  R(slot, 0x50) = qsel;
+  u32 spins = 0;
+  while (q->used_idx == last_used[qi]) {
+#ifdef WAIT_WFI
+    /* Sleep until the slot's interrupt (as Linux's driver waits), then take it. */
+    __asm__ volatile("wfi");
+    irq_take(slot);
+#else
+    /* An MMIO read while waiting: QEMU's TCG vCPU then lets its I/O completions in. */
+    (void)R(slot, 0x60);
+#endif
+    if (++spins > 100000000)
+      fail(20);
+  }
+  FENCE();
+  u32 len = q->used_ring[last_used[qi] % QSIZE].len;
+  last_used[qi]++;
+  u32 isr = R(slot, 0x60);
+  R(slot, 0x64) = isr;
+#ifdef WAIT_WFI
+  irq_take(slot);
+#endif
+  return len;
+}
+
+static u32 fnv(u32 h, const u8 *p, u32 n) {
+  for (u32 i = 0; i < n; i++)
+    h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
+/* A blk request on queue 0 (queues[0]): type, sector, len bytes of `data` (0: none);
+ * returns the status. */
+static u32 blk(u32 slot, u32 type, u32 sector, u32 len) {
+  struct queue *q = &queues[0];
+  for (int i = 0; i < 16; i++)
+    hdr[i] = 0;
+  hdr[0] = (u8)type;
+  hdr[8] = (u8)sector;
+  hdr[9] = (u8)(sector >> 8);
+  hdr[10] = (u8)(sector >> 16);
+  q->desc[0] = (struct desc){(u32)hdr, 16, 1, 1};
+  u16 next = 1;
+  if (len) {
+    q->desc[1] = (struct desc){(u32)data, len, (u16)(1 | (type == 0 ? 2 : 0)), 2};
+    next = 2;
+  } else {
+    q->desc[0].next = 1;
+  }
+  q->desc[next] = (struct desc){(u32)&status_byte, 1, 2, 0};
+  status_byte = 0xff;
+  submit(slot, 0, 0);
+  return status_byte;
+}
