@@ -810,8 +810,8 @@ impl fief_boards::dma::DmaDoorbell for LockCheckingBell {
     }
 }
 
-/// The doorbell is rung with no lock of the slot held, by the notify (a register write)
-/// and by a worker's step that sees more requests waiting: ringing wakes a worker that may
+/// The doorbell is rung with no lock of the slot held, by the notify and the kick at
+/// `DRIVER_OK` (register writes) and by a worker's step that sees more requests waiting: ringing wakes a worker that may
 /// preempt the ringing thread at once and whose first act is to take those locks (with
 /// them held, a polling driver waited a scheduler round per request: BENCHMARKS.md).
 #[test]
@@ -826,15 +826,19 @@ fn the_doorbell_rings_with_the_slots_locks_free() {
     bell.slot.set(rig.slot).ok().unwrap();
     rig.slot.set_doorbell(bell, 40);
     rig.init(0);
-    rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
-    rig.blk(3, req::IN, 2, BUF + 0x1400, 512, BUF + 0x3001);
-    assert_eq!(bell.rings.load(Ordering::SeqCst), 2, "one ring per notify");
-    assert_eq!(rig.step(), StepOutcome::Progress);
+    // DRIVER_OK kicks the queue that is ready (a register write too).
     assert_eq!(
         bell.rings.load(Ordering::SeqCst),
-        3,
-        "the step rang for the next one"
+        1,
+        "the kick at DRIVER_OK"
     );
+    assert_eq!(rig.step(), StepOutcome::Idle);
+    rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
+    rig.blk(3, req::IN, 2, BUF + 0x1400, 512, BUF + 0x3001);
+    assert_eq!(bell.rings.load(Ordering::SeqCst), 3, "one ring per notify");
+    assert_eq!(rig.step(), StepOutcome::Progress);
+    let rings = bell.rings.load(Ordering::SeqCst);
+    assert_eq!(rings, 4, "the step rang for the next one");
     assert_eq!(rig.step(), StepOutcome::Finished);
     assert_eq!(rig.used_idx(), 2);
     assert_eq!(rig.r(reg::INTERRUPT_STATUS), isr::USED_BUFFER);

@@ -139,9 +139,9 @@ struct State {
     fault: Option<DeviceFault>,
     /// Changes at every reset: a request taken before it is not put on the new rings.
     epoch: u32,
-    /// A queue notified by the register write in progress: its doorbell is rung once the
-    /// state lock is dropped.
-    ring: Option<usize>,
+    /// Queues (bit q: queue q) notified or kicked by the register write in progress: their
+    /// doorbells are rung once the state lock is dropped.
+    ring: u32,
 }
 
 impl State {
@@ -158,7 +158,7 @@ impl State {
         broken: false,
         fault: None,
         epoch: 0,
-        ring: None,
+        ring: 0,
     };
 }
 
@@ -488,9 +488,7 @@ impl<'a> VirtioMmio<'a> {
             return;
         }
         self.pending.fetch_or(1 << queue, Ordering::SeqCst);
-        if let Some((bell, base)) = *self.doorbell.lock() {
-            bell.ring(base + queue);
-        }
+        self.ring(queue);
     }
 
     fn notify(&self, s: &mut State, device: &dyn VirtioDevice, value: u64) {
@@ -507,7 +505,7 @@ impl<'a> VirtioMmio<'a> {
             return;
         }
         self.pending.fetch_or(1 << q, Ordering::SeqCst);
-        s.ring = Some(q);
+        s.ring |= 1 << q;
     }
 
     /// Rings the doorbell for `queue`, with no lock of the slot held: the ring may wake a
@@ -629,7 +627,9 @@ impl<'a> VirtioMmio<'a> {
                         // QEMU flushes its queued packets when the driver is ready).
                         for q in 0..device.queues().min(MAX_QUEUES) {
                             if s.queues[q].ready && s.queues[q].check().is_ok() && !s.broken {
-                                self.kick(q);
+                                // As `kick`, rung once the lock is dropped.
+                                self.pending.fetch_or(1 << q, Ordering::SeqCst);
+                                s.ring |= 1 << q;
                             }
                         }
                     }
@@ -689,10 +689,12 @@ impl MmioOps for VirtioMmio<'_> {
         }
         let mut s = self.state.lock();
         self.write_reg(&mut s, device, offset.0, value & 0xffff_ffff);
-        let ring = s.ring.take();
+        let ring = core::mem::take(&mut s.ring);
         drop(s);
-        if let Some(q) = ring {
-            self.ring(q);
+        for q in 0..MAX_QUEUES {
+            if ring & 1 << q != 0 {
+                self.ring(q);
+            }
         }
         MemTxResult::OK
     }
