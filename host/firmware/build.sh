@@ -23,6 +23,10 @@ echo "built image.bin"
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -c -o "$obj/virtio_drv.o" virtio_drv.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_drv.elf "$obj/virtio_drv.o"
 echo "built virtio_drv.elf"
+# Fief's bare-metal virtio-net driver (host/tests/virtio_net.rs: two instances on a UDP link).
+$CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -c -o "$obj/virtio_net.o" virtio_net.c
+$CC $ARCH $LDFLAGS -T link.ld -o virtio_net.elf "$obj/virtio_net.o"
+echo "built virtio_net.elf"
 # Several harts doing virtio-blk I/O under hot-plug (host/tests/virtio.rs's stress test).
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DHARTS=4 -DROUNDS=40 -c -o "$obj/virtio_stress.o" virtio_stress.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_stress.elf "$obj/virtio_stress.o"

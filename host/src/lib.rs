@@ -14,6 +14,8 @@
 //! * [`mtree`]: `info mtree`'s rendering.
 //! * [`virtio_host`]: the virtio devices' host back ends (raw image files, the host's
 //!   entropy) and their command-line spellings.
+//! * [`virtio_net`]: virtio-net's host back end, a UDP link (`-netdev socket,udp=` and
+//!   `-netdev dgram`), and its spellings.
 //! * [`virtio_plug`]: plugging and unplugging virtio devices in the board's slots.
 
 pub mod dma_workers;
@@ -24,4 +26,5 @@ pub mod line;
 pub mod monitor;
 pub mod mtree;
 pub mod virtio_host;
+pub mod virtio_net;
 pub mod virtio_plug;

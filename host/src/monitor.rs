@@ -11,6 +11,7 @@
 //! | `device_add uart,id=NAME,addr=ADDR[,irq=N]` | plug an NS16550A at a free address, its interrupt on PLIC source `N` (default: the first free one from 32) |
 //! | `device_add virtio-blk-device,drive=DRIVE[,id=NAME]` | plug a virtio-blk over a `-drive` into the highest free virtio-mmio slot |
 //! | `device_add virtio-rng-device[,id=NAME]` | plug a virtio-rng (the host's entropy) into the highest free slot |
+//! | `device_add virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]` | plug a virtio-net over a `-netdev` into the highest free slot |
 //! | `device_del ID` | unplug a device: `destroy_owner` in one transaction (rule L4); completes when no reader and no DMA lease can reach its memory any more (a virtio device: once its requests in flight have ended, [`crate::virtio_plug`]) |
 //! | `quit` | stop the emulator |
 //!
@@ -51,6 +52,8 @@ device_add uart,id=NAME,addr=ADDR[,irq=N]   plug an NS16550A UART at a free addr
 device_add virtio-blk-device,drive=DRIVE[,id=NAME]
                                             plug a virtio-blk over a -drive (highest free slot)
 device_add virtio-rng-device[,id=NAME]      plug a virtio-rng (the host's entropy)
+device_add virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]
+                                            plug a virtio-net over a -netdev
 device_del ID                               unplug a device; completes after its DMA leases end
 quit                                        stop the emulator
 ";
@@ -368,12 +371,13 @@ impl Monitor {
                 ))
             }
             "" => Err(
-                "device_add: which driver? (ram, uart, virtio-blk-device, virtio-rng-device)"
+                "device_add: which driver? (ram, uart, virtio-blk-device, virtio-rng-device, \
+                 virtio-net-device)"
                     .to_string(),
             ),
             other => Err(format!(
                 "device_add: unknown driver '{other}' (available: ram, uart, \
-                 virtio-blk-device, virtio-rng-device)"
+                 virtio-blk-device, virtio-rng-device, virtio-net-device)"
             )),
         }
     }

@@ -266,6 +266,15 @@ pub enum DeviceSpec {
         /// The chardev's id.
         chardev: String,
     },
+    /// `virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]`.
+    Net {
+        /// The `-netdev`'s id.
+        netdev: String,
+        /// The card's address (none: QEMU's default, `52:54:00:12:34:56` and up).
+        mac: Option<[u8; 6]>,
+        /// The device's id.
+        id: Option<String>,
+    },
     /// A `virtio-serial-device` with its `virtconsole`, resolved: output to `path`.
     Console {
         /// Where output goes (none: dropped).
@@ -290,16 +299,22 @@ impl DeviceSpec {
         let mut parts = text.split(',');
         let driver = parts.next().unwrap_or("");
         match driver {
-            "virtio-blk-device" | "virtio-rng-device" | "virtio-serial-device" | "virtconsole" => {}
+            "virtio-blk-device"
+            | "virtio-rng-device"
+            | "virtio-net-device"
+            | "virtio-serial-device"
+            | "virtconsole" => {}
             "" => return Err(format!("{option}: which device?")),
             other => {
                 return Err(format!(
                     "{option}: device '{other}' is not taken by Fief (available: \
-                     virtio-blk-device, virtio-rng-device, virtio-serial-device, virtconsole)"
+                     virtio-blk-device, virtio-rng-device, virtio-net-device, \
+                     virtio-serial-device, virtconsole)"
                 ))
             }
         }
         let (mut drive, mut id, mut chardev) = (None, None, None);
+        let (mut netdev, mut mac) = (None, None);
         for part in parts {
             let (k, v) = part
                 .split_once('=')
@@ -313,6 +328,12 @@ impl DeviceSpec {
                 }
                 ("drive", "virtio-blk-device") => drive = Some(v.to_string()),
                 ("chardev", "virtconsole") => chardev = Some(v.to_string()),
+                ("netdev", "virtio-net-device") => netdev = Some(v.to_string()),
+                ("mac", "virtio-net-device") => {
+                    mac = Some(crate::virtio_net::parse_mac(v).ok_or_else(|| {
+                        format!("{option}: mac={v}: say six hex bytes, 52:54:00:12:34:56")
+                    })?)
+                }
                 _ => {
                     return Err(format!(
                         "{option}: {driver}: property '{k}' is not taken by Fief"
@@ -337,6 +358,12 @@ impl DeviceSpec {
                 id,
             }),
             "virtio-rng-device" => Ok(DeviceSpec::Rng { id }),
+            "virtio-net-device" => Ok(DeviceSpec::Net {
+                netdev: netdev
+                    .ok_or_else(|| format!("{option}: virtio-net-device needs netdev=ID"))?,
+                mac,
+                id,
+            }),
             "" => Err(format!("{option}: which device?")),
             other => Err(format!(
                 "{option}: device '{other}' is not taken by Fief (available: \
@@ -350,6 +377,7 @@ impl DeviceSpec {
         match self {
             DeviceSpec::Blk { id, .. }
             | DeviceSpec::Rng { id }
+            | DeviceSpec::Net { id, .. }
             | DeviceSpec::Serial { id }
             | DeviceSpec::Console { id, .. } => id.as_deref(),
             DeviceSpec::Virtconsole { .. } => None,
@@ -395,7 +423,23 @@ mod tests {
                 id: Some("r".into())
             }
         );
-        let e = DeviceSpec::parse("-device", "virtio-net-device,netdev=n").unwrap_err();
+        assert_eq!(
+            DeviceSpec::parse(
+                "-device",
+                "virtio-net-device,netdev=n,mac=52:54:00:12:34:99"
+            )
+            .unwrap(),
+            DeviceSpec::Net {
+                netdev: "n".into(),
+                mac: Some([0x52, 0x54, 0, 0x12, 0x34, 0x99]),
+                id: None
+            }
+        );
+        let e = DeviceSpec::parse("-device", "virtio-net-device").unwrap_err();
+        assert!(e.contains("netdev=ID"), "{e}");
+        let e = DeviceSpec::parse("-device", "virtio-net-device,netdev=n,mac=1:2").unwrap_err();
+        assert!(e.contains("mac="), "{e}");
+        let e = DeviceSpec::parse("-device", "e1000,netdev=n").unwrap_err();
         assert!(e.contains("not taken"), "{e}");
         assert!(DeviceSpec::parse("-device", "virtio-blk-device")
             .unwrap_err()

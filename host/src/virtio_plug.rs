@@ -1,6 +1,7 @@
 //! Plugging virtio devices into `virt32`'s slots, from the command line (`-drive`,
-//! `-device`) and the monitor (`device_add virtio-blk-device,drive=ID,id=NAME`,
-//! `device_add virtio-rng-device,id=NAME`, `device_del NAME`), while the guest runs.
+//! `-netdev`, `-device`) and the monitor (`device_add virtio-blk-device,drive=ID,id=NAME`,
+//! `device_add virtio-rng-device,id=NAME`, `device_add virtio-net-device,netdev=ID`,
+//! `device_del NAME`), while the guest runs.
 //!
 //! A device takes the free slot with the highest address first, as QEMU's `virt` fills
 //! them (the first `-device` lands at `0x1000_8000`). Each plugged device is an owner
@@ -12,18 +13,33 @@
 //!
 //! Device models live for the process (the slot's reference is `'static`): a disk's model
 //! is made once per drive and reused by later plugs of that drive; one entropy model
-//! serves every virtio-rng.
+//! serves every virtio-rng; a network card's model is made at each plug (its MAC may
+//! differ) over its netdev's link, which lives for the process. A netdev serves one card
+//! at a time, as QEMU's. A card without `mac=` gets QEMU's default: `52:54:00:12:34:56`
+//! for the first, then the next free last byte (`qemu_macaddr_default_if_unset`).
 
 use std::sync::Mutex;
 
 use fief_boards::virt::{Virt, VIRTIO_SLOTS};
 use fief_boards::virtio::blk::VirtioBlk;
 use fief_boards::virtio::console::VirtioConsole;
+use fief_boards::virtio::net::VirtioNet;
 use fief_boards::virtio::rng::VirtioRng;
 use fief_boards::virtio::VirtioDevice;
 use fief_core::owner::OwnerHandle;
 
 use crate::virtio_host::{valid_id, DeviceSpec, DriveSpec, FileConsole, FileDisk, HostEntropy};
+use crate::virtio_net::{NetdevSpec, UdpNet};
+
+struct Netdev {
+    id: String,
+    link: &'static UdpNet,
+    /// The card using it.
+    user: Option<OwnerHandle>,
+}
+
+/// QEMU's default MAC prefix; the last byte is allocated from `0x56` up.
+const MAC_PREFIX: [u8; 5] = [0x52, 0x54, 0x00, 0x12, 0x34];
 
 struct Drive {
     spec: DriveSpec,
@@ -36,6 +52,7 @@ struct Plugged {
     owner: OwnerHandle,
     slot: usize,
     drive: Option<String>,
+    netdev: Option<String>,
     kind: &'static str,
 }
 
@@ -44,6 +61,9 @@ pub struct VirtioPlugs {
     drives: Mutex<Vec<Drive>>,
     plugged: Mutex<Vec<Plugged>>,
     rng: &'static VirtioRng<'static>,
+    netdevs: Mutex<Vec<Netdev>>,
+    /// Last bytes of `52:54:00:12:34:xx` addresses taken (QEMU's `mac_table`).
+    macs_used: Mutex<[bool; 256]>,
 }
 
 impl Default for VirtioPlugs {
@@ -59,7 +79,51 @@ impl VirtioPlugs {
             drives: Mutex::new(Vec::new()),
             plugged: Mutex::new(Vec::new()),
             rng: Box::leak(Box::new(VirtioRng::new(&HostEntropy))),
+            netdevs: Mutex::new(Vec::new()),
+            macs_used: Mutex::new([false; 256]),
         }
+    }
+
+    /// Binds the netdev's socket (a port in use is a clear error) and keeps it for
+    /// `-device virtio-net-device,netdev=ID`.
+    pub fn add_netdev(&self, spec: NetdevSpec) -> Result<(), String> {
+        let mut netdevs = self.netdevs.lock().map_err(|_| "netdev table poisoned")?;
+        if netdevs.iter().any(|n| n.id == spec.id) {
+            return Err(format!(
+                "-netdev: a netdev with id '{}' exists already",
+                spec.id
+            ));
+        }
+        let link = UdpNet::open(&spec)?;
+        netdevs.push(Netdev {
+            id: spec.id,
+            link,
+            user: None,
+        });
+        Ok(())
+    }
+
+    /// The card's MAC: the one asked for (marked taken if it has QEMU's prefix), or the
+    /// first free default, as QEMU's `qemu_macaddr_default_if_unset`.
+    fn mac(&self, asked: Option<[u8; 6]>) -> [u8; 6] {
+        let Ok(mut used) = self.macs_used.lock() else {
+            return asked.unwrap_or([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+        };
+        if let Some(mac) = asked {
+            if mac[..5] == MAC_PREFIX {
+                used[mac[5] as usize] = true;
+            }
+            return mac;
+        }
+        let last = (0x56..0x100)
+            .chain(0..0x56)
+            .find(|&b| !used[b])
+            .unwrap_or(0x56);
+        used[last] = true;
+        let mut mac = [0u8; 6];
+        mac[..5].copy_from_slice(&MAC_PREFIX);
+        mac[5] = last as u8;
+        mac
     }
 
     /// Opens the drive's file (a missing file, or a read-only one for a writable drive,
@@ -93,6 +157,7 @@ impl VirtioPlugs {
     ) -> Result<(String, usize), String> {
         let mut drives = self.drives.lock().map_err(|_| "drive table poisoned")?;
         let mut plugged = self.plugged.lock().map_err(|_| "device table poisoned")?;
+        let mut netdevs = self.netdevs.lock().map_err(|_| "netdev table poisoned")?;
         let slots = &board.devices.virtio;
         let slot = (0..VIRTIO_SLOTS)
             .rev()
@@ -102,6 +167,7 @@ impl VirtioPlugs {
                     && !plugged.iter().any(|p| p.slot == n)
             })
             .ok_or_else(|| format!("{option}: all {VIRTIO_SLOTS} virtio-mmio slots are in use"))?;
+        let mut link = None;
         let (device, kind, drive): (&'static dyn VirtioDevice, _, _) = match spec {
             DeviceSpec::Blk { drive, .. } => {
                 let d = drives
@@ -118,6 +184,20 @@ impl VirtioPlugs {
                 (d.model, "virtio-blk-device", Some(drive.clone()))
             }
             DeviceSpec::Rng { .. } => (self.rng, "virtio-rng-device", None),
+            DeviceSpec::Net { netdev, mac, .. } => {
+                let n = netdevs.iter().find(|n| &n.id == netdev).ok_or_else(|| {
+                    format!("{option}: no netdev '{netdev}' (give -netdev ...,id={netdev})")
+                })?;
+                if n.user.is_some() {
+                    return Err(format!(
+                        "{option}: netdev '{netdev}' is in use by another device"
+                    ));
+                }
+                link = Some((n.link, netdev.clone()));
+                let card: &'static VirtioNet<'static> =
+                    Box::leak(Box::new(VirtioNet::new(n.link, self.mac(*mac))));
+                (card, "virtio-net-device", None)
+            }
             DeviceSpec::Console { path, .. } => {
                 let backend: &'static FileConsole =
                     Box::leak(Box::new(FileConsole::open(path.as_deref())?));
@@ -170,10 +250,18 @@ impl VirtioPlugs {
                 d.user = Some(owner);
             }
         }
+        let netdev = link.map(|(link, name)| {
+            if let Some(n) = netdevs.iter_mut().find(|n| n.id == name) {
+                n.user = Some(owner);
+            }
+            link.attach(Some(&slots[slot]));
+            name
+        });
         plugged.push(Plugged {
             owner,
             slot,
             drive,
+            netdev,
             kind,
         });
         Ok((id, slot))
@@ -207,6 +295,11 @@ impl VirtioPlugs {
         match plugged.iter().find(|p| p.owner == owner) {
             Some(p) => {
                 board.devices.virtio[p.slot].unplug();
+                if let (Some(name), Ok(netdevs)) = (&p.netdev, self.netdevs.lock()) {
+                    if let Some(n) = netdevs.iter().find(|n| &n.id == name) {
+                        n.link.attach(None);
+                    }
+                }
                 true
             }
             None => false,
@@ -229,6 +322,11 @@ impl VirtioPlugs {
         if let (Some(name), Ok(mut drives)) = (p.drive, self.drives.lock()) {
             if let Some(d) = drives.iter_mut().find(|d| d.spec.id == name) {
                 d.user = None;
+            }
+        }
+        if let (Some(name), Ok(mut netdevs)) = (p.netdev, self.netdevs.lock()) {
+            if let Some(n) = netdevs.iter_mut().find(|n| n.id == name) {
+                n.user = None;
             }
         }
         Some(true)

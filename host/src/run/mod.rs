@@ -49,6 +49,7 @@ use fief_boards::virtio::Transport;
 use fief_host::dma_workers::DmaWorkers;
 use fief_host::monitor::{self, Monitor};
 use fief_host::virtio_host::{parse_chardev, DeviceSpec, DriveSpec};
+use fief_host::virtio_net::NetdevSpec;
 
 use crate::console::{self, RawMode, Serial};
 
@@ -162,8 +163,9 @@ pub struct RunArgs {
     /// (QEMU's `-drive`; may be repeated).
     #[arg(long = "drive", action = clap::ArgAction::Append)]
     pub drive: Vec<String>,
-    /// A virtio device: `virtio-blk-device,drive=ID[,id=NAME]` or
-    /// `virtio-rng-device[,id=NAME]` (QEMU's `-device`; may be repeated). The first goes
+    /// A virtio device: `virtio-blk-device,drive=ID[,id=NAME]`,
+    /// `virtio-rng-device[,id=NAME]` or `virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]`
+    /// (QEMU's `-device`; may be repeated). The first goes
     /// in the virtio-mmio slot with the highest address, as on QEMU.
     #[arg(long = "device", action = clap::ArgAction::Append)]
     pub device: Vec<String>,
@@ -175,6 +177,11 @@ pub struct RunArgs {
     /// `-chardev`; the file backend only).
     #[arg(long = "chardev", action = clap::ArgAction::Append)]
     pub chardev: Vec<String>,
+    /// A network back end for a virtio-net-device: `socket,id=ID,udp=HOST:PORT,
+    /// localaddr=HOST:PORT` or `dgram,id=ID,local.type=inet,...,remote.type=inet,...`
+    /// (QEMU's `-netdev`; UDP only).
+    #[arg(long = "netdev", action = clap::ArgAction::Append)]
+    pub netdev: Vec<String>,
 }
 
 impl RunArgs {
@@ -204,6 +211,7 @@ impl RunArgs {
             device: Vec::new(),
             global: Vec::new(),
             chardev: Vec::new(),
+            netdev: Vec::new(),
         }
     }
 }
@@ -556,6 +564,9 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     for drive in virtio.drives {
         monitor.virtio().add_drive(drive)?;
     }
+    for netdev in virtio.netdevs {
+        monitor.virtio().add_netdev(netdev)?;
+    }
     for device in &virtio.devices {
         monitor.device_add_virtio("-device", device)?;
     }
@@ -662,6 +673,7 @@ fn worker_step(board: &'static Virt<'static>, channel: usize, chunks: usize) -> 
 /// The virtio part of the command line, checked before anything is built.
 struct VirtioArgs {
     drives: Vec<DriveSpec>,
+    netdevs: Vec<NetdevSpec>,
     devices: Vec<DeviceSpec>,
     modern: bool,
 }
@@ -685,6 +697,20 @@ impl VirtioArgs {
             .iter()
             .map(|d| DriveSpec::parse(d))
             .collect::<Result<Vec<_>, _>>()?;
+        let netdevs = args
+            .netdev
+            .iter()
+            .map(|n| NetdevSpec::parse(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        for spec in &args.device {
+            if let DeviceSpec::Net { netdev, .. } = DeviceSpec::parse("-device", spec)? {
+                if !netdevs.iter().any(|n| n.id == netdev) {
+                    return Err(format!(
+                        "-device virtio-net-device: no -netdev with id '{netdev}'"
+                    ));
+                }
+            }
+        }
         let chardevs = args
             .chardev
             .iter()
@@ -713,6 +739,7 @@ impl VirtioArgs {
         }
         Ok(VirtioArgs {
             drives,
+            netdevs,
             devices,
             modern,
         })
