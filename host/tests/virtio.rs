@@ -170,8 +170,8 @@ fn bad_drives_and_devices_are_one_line_errors() {
         &format!("file={},format=qcow2,if=none,id=d", ro.display()),
     ]);
     assert!(e.contains("raw images only"), "{e}");
-    let e = run(&["-device", "virtio-net-device,netdev=n0"]);
-    assert!(e.contains("'virtio-net-device' is not taken"), "{e}");
+    let e = run(&["-device", "virtio-gpu-device"]);
+    assert!(e.contains("'virtio-gpu-device' is not taken"), "{e}");
     let e = run(&["-device", "virtio-blk-device,drive=nope"]);
     assert!(e.contains("no drive 'nope'"), "{e}");
     let e = run(&["-global", "virtio-mmio.foo=1"]);
