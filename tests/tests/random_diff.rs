@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 
 use fief_tests::randdiff::{compare, run_fief, split};
 use fief_tests::randprog::{
-    batch, batch_of, batch_xlen, Batch, Flavor, Xlen, MAX_PROGRAMS, SLOT64,
+    batch, batch_of, batch_xlen, Batch, Flavor, Xlen, MAX_PROGRAMS, NON_CANONICAL_BIT, SLOT64,
 };
 
 /// Random items per program body (as `diff-random`).
@@ -348,6 +348,11 @@ fn rv64_generator_reaches_every_trap_and_form() {
             t.iter()
                 .any(|x| x.0 == cause && x.2 & !0xff == 0xffff_ffff_c000_0000),
             "no {what} page fault in the top gigabyte"
+        );
+        assert!(
+            t.iter()
+                .any(|x| x.0 == cause && x.2 >> 32 == NON_CANONICAL_BIT >> 32),
+            "no {what} page fault at a non-canonical alias of the data area"
         );
     }
     assert!(

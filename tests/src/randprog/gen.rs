@@ -116,9 +116,12 @@ impl Gen<'_> {
     /// misaligned, in the alias window (under Sv32), in the code (loads), or unmapped.
     pub(super) fn address(&mut self, width: u32, load: bool) -> u64 {
         let mut addr: u64 = match self.rng.below(16) {
-            0 if self.rv64 && self.rng.one_in(2) => {
-                self.rng.pick(&FAULT_ADDRS64) + u64::from(self.rng.below(0x100))
-            }
+            0 if self.rv64 && self.rng.one_in(2) => match self.rng.below(4) {
+                // The data area with bit 39 set: not canonical for Sv39, though its low bits
+                // walk to the RAM gigapage (an access fault when bare).
+                3 => NON_CANONICAL_BIT | u64::from(self.data + self.rng.below(DATA_SIZE - 8)),
+                k => FAULT_ADDRS64[k as usize] + u64::from(self.rng.below(0x100)),
+            },
             0 => (FAULT_ADDR + self.rng.below(0x100)).into(),
             1 | 2 if load => (self.base + self.rng.below(CODE_END - 8)).into(),
             3..=6 if self.paged() => {

@@ -78,6 +78,9 @@ pub const FAULT_ADDR: u32 = 0x9000_0000;
 /// an access fault when bare), non-canonical for Sv39 (bit 38 set, 63:39 clear), and the
 /// top gigabyte (canonical, unmapped; above the 56-bit physical space when bare).
 pub const FAULT_ADDRS64: [u64; 3] = [0xc000_0000, 0x40_0000_0000, 0xffff_ffff_c000_0000];
+/// Set in an RV64 data address to make it non-canonical for Sv39 while its bits 38:0 still
+/// walk to the data (so that a walk that skipped the canonical check would succeed).
+pub const NON_CANONICAL_BIT: u64 = 1 << 39;
 /// The UART's transmit register.
 const UART: u32 = 0x1000_0000;
 /// The SiFive test finisher.
