@@ -850,3 +850,127 @@ fn the_doorbell_rings_with_the_slots_locks_free() {
         "rung with a lock held"
     );
 }
+
+/// A device whose configuration (one `u32`) the test changes, and which records the
+/// features the driver negotiated.
+struct Tunable {
+    value: AtomicU32,
+    negotiated: std::sync::atomic::AtomicU64,
+}
+
+impl VirtioDevice for Tunable {
+    fn device_id(&self) -> u32 {
+        fief_boards::virtio::device_id::RNG
+    }
+    fn features(&self) -> u64 {
+        1 << 3
+    }
+    fn queues(&self) -> usize {
+        1
+    }
+    fn read_config(&self, offset: u64, buf: &mut [u8]) {
+        let bytes = self.value.load(Ordering::SeqCst).to_le_bytes();
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = bytes.get(offset as usize + i).copied().unwrap_or(0);
+        }
+    }
+    fn negotiated(&self, driver_features: u64) {
+        self.negotiated.store(driver_features, Ordering::SeqCst);
+    }
+    fn serve(
+        &self,
+        _: usize,
+        _: &fief_boards::virtio::queue::Chain,
+        _: &fief_boards::virtio::guest::GuestMem<'_>,
+    ) -> Result<u32, fief_boards::virtio::RequestError> {
+        Ok(0)
+    }
+}
+
+fn tunable() -> &'static Tunable {
+    leak(Tunable {
+        value: AtomicU32::new(7),
+        negotiated: std::sync::atomic::AtomicU64::new(0),
+    })
+}
+
+/// `ConfigGeneration` moves on at a configuration change once the driver is ready, with a
+/// configuration-change interrupt (both `InterruptStatus` bits, as QEMU's
+/// `virtio_notify_config`); the driver's reset does not take it back; the legacy layout
+/// has no such register.
+#[test]
+fn config_generation_moves_on_when_the_configuration_changes() {
+    let dev = tunable();
+    let mut rig = Rig::new(Transport::Modern, Some(dev));
+    assert_eq!(rig.r(reg::CONFIG_GENERATION), 0);
+    dev.value.store(8, Ordering::SeqCst);
+    assert!(!rig.slot.config_changed(), "no driver yet: nothing to tell");
+    assert_eq!(rig.r(reg::CONFIG_GENERATION), 0);
+    assert_eq!(rig.r(reg::INTERRUPT_STATUS), 0);
+    rig.init(features::VERSION_1);
+    assert_eq!(rig.r(reg::CONFIG), 8);
+    dev.value.store(9, Ordering::SeqCst);
+    assert!(rig.slot.config_changed());
+    assert_eq!(rig.r(reg::CONFIG_GENERATION), 1);
+    assert_eq!(rig.r(reg::CONFIG), 9);
+    assert_eq!(
+        rig.r(reg::INTERRUPT_STATUS),
+        isr::USED_BUFFER | isr::CONFIG_CHANGE
+    );
+    assert!(rig.slot.irq.level());
+    rig.w(reg::INTERRUPT_ACK, isr::USED_BUFFER | isr::CONFIG_CHANGE);
+    assert!(!rig.slot.irq.level());
+    assert!(rig.slot.config_changed());
+    assert_eq!(rig.r(reg::CONFIG_GENERATION), 2);
+    rig.w(reg::STATUS, 0);
+    assert_eq!(rig.r(reg::CONFIG_GENERATION), 2, "a reset keeps it");
+    assert!(!rig.slot.irq.level(), "the reset lowers the interrupt");
+
+    let dev = tunable();
+    let mut rig = Rig::new(Transport::Legacy, Some(dev));
+    rig.init(0);
+    assert!(rig.slot.config_changed());
+    assert_eq!(rig.r(reg::CONFIG_GENERATION), 0, "not a legacy register");
+    assert_ne!(rig.r(reg::INTERRUPT_STATUS) & isr::CONFIG_CHANGE, 0);
+}
+
+/// Modern layout: a driver that accepted a feature the device did not offer reads
+/// `FEATURES_OK` back clear (virtio 1.2, 3.1.1; QEMU 7.2 keeps it and drops the bits);
+/// offered features negotiate; once `FEATURES_OK` is set, feature writes are ignored.
+#[test]
+fn features_ok_does_not_stick_with_a_feature_the_device_did_not_offer() {
+    let dev = tunable();
+    let rig = Rig::new(Transport::Modern, Some(dev));
+    let negotiate = |low: u32, high: u32| -> u32 {
+        rig.w(reg::STATUS, 0);
+        rig.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
+        rig.w(reg::DRIVER_FEATURES_SEL, 0);
+        rig.w(reg::DRIVER_FEATURES, low);
+        rig.w(reg::DRIVER_FEATURES_SEL, 1);
+        rig.w(reg::DRIVER_FEATURES, high);
+        rig.w(
+            reg::STATUS,
+            status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK,
+        );
+        rig.r(reg::STATUS)
+    };
+    let ok = status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK;
+    assert_eq!(negotiate(1 << 3, 1), ok, "offered: negotiated");
+    assert_eq!(dev.negotiated.load(Ordering::SeqCst), 1 << 3 | 1 << 32);
+    assert_eq!(negotiate(1 << 3 | 1 << 4, 1), ok & !status::FEATURES_OK);
+    assert_eq!(negotiate(1 << 3, 1 | 1 << 5), ok & !status::FEATURES_OK);
+    assert_eq!(negotiate(0, 1), ok, "the reset forgets the refused attempt");
+    // After FEATURES_OK the features stay what was negotiated.
+    rig.w(reg::DRIVER_FEATURES_SEL, 0);
+    rig.w(reg::DRIVER_FEATURES, 1 << 3);
+    assert_eq!(dev.negotiated.load(Ordering::SeqCst), 1 << 32);
+    rig.w(reg::STATUS, ok | status::DRIVER_OK);
+    assert_eq!(rig.r(reg::STATUS), ok | status::DRIVER_OK);
+
+    // The legacy layout has no FEATURES_OK: unoffered bits are dropped, as QEMU's.
+    let dev = tunable();
+    let rig = Rig::new(Transport::Legacy, Some(dev));
+    rig.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
+    rig.w(reg::DRIVER_FEATURES, 1 << 3 | 1 << 4);
+    assert_eq!(dev.negotiated.load(Ordering::SeqCst), 1 << 3);
+}

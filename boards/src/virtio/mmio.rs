@@ -131,10 +131,12 @@ struct State {
     device_features_sel: u32,
     driver_features_sel: u32,
     driver_features: u64,
+    /// Modern layout: a driver feature bit the device did not offer was written (the
+    /// bit itself is dropped); `FEATURES_OK` is then refused.
+    unoffered: bool,
     page_shift: u32,
     queue_sel: u32,
     queues: [Queue; MAX_QUEUES],
-    generation: u32,
     broken: bool,
     fault: Option<DeviceFault>,
     /// Changes at every reset: a request taken before it is not put on the new rings.
@@ -151,10 +153,10 @@ impl State {
         device_features_sel: 0,
         driver_features_sel: 0,
         driver_features: 0,
+        unoffered: false,
         page_shift: 0,
         queue_sel: 0,
         queues: [Queue::RESET; MAX_QUEUES],
-        generation: 0,
         broken: false,
         fault: None,
         epoch: 0,
@@ -172,6 +174,9 @@ pub struct VirtioMmio<'a> {
     pending: AtomicU32,
     /// Requests taken and not yet put on the used ring.
     in_flight: AtomicU32,
+    /// `ConfigGeneration`: moves on at every configuration change the driver is told of
+    /// ([`VirtioMmio::config_changed`]); a reset does not take it back (as QEMU's).
+    generation: AtomicU32,
     /// `InterruptStatus`, mirrored from the state at every change (made under the state
     /// lock), so that a driver polling it does not take the lock a worker needs.
     isr: AtomicU32,
@@ -213,6 +218,7 @@ impl<'a> VirtioMmio<'a> {
             doorbell: Mutex::new(None),
             pending: AtomicU32::new(0),
             in_flight: AtomicU32::new(0),
+            generation: AtomicU32::new(0),
             isr: AtomicU32::new(0),
             requester_id: AtomicU32::new(VIRTIO_REQUESTER_ID as u32),
             irq: IrqLine::new(),
@@ -491,6 +497,25 @@ impl<'a> VirtioMmio<'a> {
         self.ring(queue);
     }
 
+    /// The device's configuration changed (a disk's capacity after a resize): once the
+    /// driver is ready (`DRIVER_OK`), `ConfigGeneration` moves on and a
+    /// configuration-change interrupt is raised, as QEMU's `virtio_notify_config` does
+    /// (it sets both `InterruptStatus` bits); before that, nothing (the driver reads the
+    /// configuration when it starts). Returns whether the driver was told.
+    pub fn config_changed(&self) -> bool {
+        if !self.is_plugged() {
+            return false;
+        }
+        let mut s = self.state.lock();
+        if s.status & status::DRIVER_OK == 0 {
+            return false;
+        }
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        s.isr |= isr::USED_BUFFER | isr::CONFIG_CHANGE;
+        self.update_irq(&s);
+        true
+    }
+
     fn notify(&self, s: &mut State, device: &dyn VirtioDevice, value: u64) {
         let q = value as usize;
         if q >= device.queues() || q >= MAX_QUEUES {
@@ -540,7 +565,7 @@ impl<'a> VirtioMmio<'a> {
             reg::QUEUE_READY if !legacy => queue.map_or(0, |q| q.ready as u32),
             reg::INTERRUPT_STATUS => s.isr,
             reg::STATUS => s.status,
-            reg::CONFIG_GENERATION if !legacy => s.generation,
+            reg::CONFIG_GENERATION if !legacy => self.generation.load(Ordering::SeqCst),
             reg::QUEUE_DESC_LOW if !legacy => queue.map_or(0, |q| q.desc as u32),
             reg::QUEUE_DESC_HIGH if !legacy => queue.map_or(0, |q| (q.desc >> 32) as u32),
             reg::QUEUE_DRIVER_LOW if !legacy => queue.map_or(0, |q| q.avail as u32),
@@ -557,13 +582,25 @@ impl<'a> VirtioMmio<'a> {
         let has_queue = sel < device.queues() && sel < MAX_QUEUES;
         match offset {
             reg::DEVICE_FEATURES_SEL => s.device_features_sel = v as u32,
+            // Negotiation is over once FEATURES_OK is set (modern): later writes are
+            // ignored, as QEMU's `virtio_set_features` ignores them.
+            reg::DRIVER_FEATURES if !legacy && s.status & status::FEATURES_OK != 0 => {}
             reg::DRIVER_FEATURES => {
-                // Only what the device offers sticks.
+                // Only what the device offers sticks; on the modern layout, a bit it did
+                // not offer also makes the FEATURES_OK write fail.
                 let offered = self.host_features(device);
-                match (legacy, s.driver_features_sel) {
-                    (_, 0) => set_low(&mut s.driver_features, v & offered),
-                    (false, 1) => set_high(&mut s.driver_features, v & (offered >> 32)),
+                let (word, offered_word) = match (legacy, s.driver_features_sel) {
+                    (_, 0) => (0, offered & 0xffff_ffff),
+                    (false, 1) => (1, offered >> 32),
+                    _ => (2, 0),
+                };
+                match word {
+                    0 => set_low(&mut s.driver_features, v & offered_word),
+                    1 => set_high(&mut s.driver_features, v & offered_word),
                     _ => {}
+                }
+                if !legacy && v & !offered_word != 0 {
+                    s.unoffered = true;
                 }
                 device.negotiated(s.driver_features);
             }
@@ -619,6 +656,15 @@ impl<'a> VirtioMmio<'a> {
                 if v == 0 {
                     self.driver_reset(s, device);
                 } else {
+                    // FEATURES_OK (modern) does not stick when the driver accepted a
+                    // feature the device did not offer: the driver reads it back and
+                    // gives up (virtio 1.2, 3.1.1). QEMU 7.2 keeps it (it drops the
+                    // unoffered bits silently); Fief follows the specification.
+                    let v = if !legacy && s.unoffered && v & !s.status & status::FEATURES_OK != 0 {
+                        v & !status::FEATURES_OK
+                    } else {
+                        v
+                    };
                     let started = v & !s.status & status::DRIVER_OK != 0;
                     // DEVICE_NEEDS_RESET stays until the reset.
                     s.status = v | s.status & status::DEVICE_NEEDS_RESET;
