@@ -177,6 +177,59 @@ fn linux_boots_with_four_harts_and_init_prints_the_same_as_on_qemu() {
 /// guest on both machines.
 const OPENSBI64: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
 
+/// The rv64 kernel with no `-bios`, as a `qemu-system-riscv64 -M virt -kernel Image` user
+/// runs it: Fief's bundled RV64 SBI firmware (`firmware/sbi/fief-sbi64.elf`) boots it on one
+/// hart to init's last line and the power-off; QEMU runs the same kernel with the same
+/// firmware (`-bios fief-sbi64.elf`), and init prints the same lines on both.
+#[test]
+fn linux64_boots_on_the_bundled_rv64_firmware_as_on_qemu() {
+    let image = built_kernel(&["--rv64"]);
+    let firmware = repo().join("firmware/sbi/fief-sbi64.elf");
+    // init reads /dev/hwrng, which the rv64 kernel always has: give it virtio-rng.
+    let common = [
+        "-m",
+        "256M",
+        "-no-reboot",
+        "-append",
+        APPEND,
+        "-device",
+        "virtio-rng-device",
+    ];
+    let (q_console, q_status) = qemu_run(QEMU64, &firmware, &common, &image, TIMEOUT);
+    let q_lines = init_lines(&q_console);
+    assert_eq!(
+        q_lines.last().map(String::as_str),
+        Some("init: all checks passed"),
+        "init did not pass on QEMU; console:\n{q_console}"
+    );
+    assert_eq!(q_status, Some(0), "QEMU's power-off");
+    let (console, status, took) = fief(&[
+        "run",
+        "-M",
+        "virt64",
+        "-m",
+        "256M",
+        "--no-reboot",
+        "--kernel",
+        image.to_str().unwrap(),
+        "--append",
+        APPEND,
+        "-device",
+        "virtio-rng-device",
+    ]);
+    eprintln!("rv64 Linux on Fief's bundled firmware, 1 hart: to power-off in {took:?}");
+    assert!(
+        console.contains("fief-sbi: RustSBI") && console.contains("starts at 0x80200000 in S mode"),
+        "the bundled RV64 firmware did not start the kernel:\n{console}"
+    );
+    assert_eq!(status, Some(0), "the power-off; console:\n{console}");
+    assert_eq!(
+        init_lines(&console),
+        q_lines,
+        "init's lines differ between Fief (left) and QEMU (right)"
+    );
+}
+
 /// The 64 KiB init writes to `/written.bin` on the disk (tests/linux/init.c, `check_disk`).
 fn written_pattern() -> Vec<u8> {
     let mut s: u32 = 777;

@@ -54,20 +54,24 @@ fn fief(kernel: &Path, smp: &str, bios: Option<&Path>) -> (String, Option<i32>) 
 
 #[test]
 fn committed_firmware_matches_its_source() {
-    let out = std::env::temp_dir().join(format!("fief-sbi-{}.elf", std::process::id()));
+    let dir = std::env::temp_dir();
+    let out = dir.join(format!("fief-sbi-{}.elf", std::process::id()));
+    let out64 = dir.join(format!("fief-sbi64-{}.elf", std::process::id()));
     let status = Command::new(sbi_dir().join("build.sh"))
         .arg(&out)
+        .arg(&out64)
         .status()
         .expect("run firmware/sbi/build.sh");
     assert!(status.success(), "firmware/sbi/build.sh failed");
-    let fresh = std::fs::read(&out).unwrap();
-    let _ = std::fs::remove_file(&out);
-    let committed = std::fs::read(firmware()).unwrap();
-    assert!(
-        fresh == committed,
-        "firmware/sbi/fief-sbi.elf is not what its source builds to: run firmware/sbi/build.sh \
-         and commit the image"
-    );
+    for (fresh, committed) in [(out, "fief-sbi.elf"), (out64, "fief-sbi64.elf")] {
+        let bytes = std::fs::read(&fresh).unwrap();
+        let _ = std::fs::remove_file(&fresh);
+        assert!(
+            bytes == std::fs::read(sbi_dir().join(committed)).unwrap(),
+            "firmware/sbi/{committed} is not what its source builds to: run \
+             firmware/sbi/build.sh and commit the image"
+        );
+    }
 }
 
 #[test]

@@ -20,9 +20,9 @@ pub struct Tree {
     pub ram_end: usize,
     /// The harts have Sstc (`stimecmp`), by the first hart's `riscv,isa`.
     pub sstc: bool,
-    /// The `menvcfg` enables of the cache-block operations the harts have (Zicbom: CBIE
-    /// invalidate and CBCFE; Zicboz: CBZE), by the same `riscv,isa`, as OpenSBI sets them.
-    pub cbo_envcfg: usize,
+    /// The `menvcfg` enables of what the harts have (Zicbom: CBIE invalidate and CBCFE;
+    /// Zicboz: CBZE; Svpbmt on RV64: PBMTE), by the same `riscv,isa`, as OpenSBI sets them.
+    pub envcfg: usize,
 }
 
 /// `menvcfg.CBIE` = 3 (`cbo.inval` invalidates) and `menvcfg.CBCFE`.
@@ -78,7 +78,7 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
     if addr == 0 || !addr.is_multiple_of(4) {
         return Err(TreeError::NotATree);
     }
-    let (harts, (sstc, cbo_envcfg), ac, sc, ram_start, ram_size, offset) = {
+    let (harts, (sstc, envcfg), ac, sc, ram_start, ram_size, offset) = {
         // SAFETY: the caller guarantees `addr` is readable RAM; `from_ptr` checks the magic and
         // reads `totalsize` bytes.
         let fdt = unsafe { Fdt::from_ptr(addr as *const u8) }.map_err(|_| TreeError::NotATree)?;
@@ -97,12 +97,18 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
             .and_then(|p| p.as_str())
             .unwrap_or("");
         let has = |name: &str| isa.split('_').any(|ext| ext == name);
-        let mut cbo_envcfg = 0;
+        let mut envcfg = 0;
         if has("zicbom") {
-            cbo_envcfg |= ENVCFG_ZICBOM;
+            envcfg |= ENVCFG_ZICBOM;
         }
         if has("zicboz") {
-            cbo_envcfg |= ENVCFG_ZICBOZ;
+            envcfg |= ENVCFG_ZICBOZ;
+        }
+        // Svpbmt (RV64 only): without PBMTE a PTE's PBMT field is reserved and Linux's
+        // ioremap pages (PBMT = IO) fault.
+        #[cfg(target_pointer_width = "64")]
+        if has("svpbmt") {
+            envcfg |= 1 << 62;
         }
         let sstc = has("sstc");
         let cells = fdt.root().cell_sizes();
@@ -121,7 +127,7 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
         let ram_size = read_cells(&reg.value[4 * ac..], sc);
         (
             harts,
-            (sstc, cbo_envcfg),
+            (sstc, envcfg),
             ac,
             sc,
             ram_start,
@@ -154,6 +160,6 @@ pub unsafe fn read_and_patch(addr: usize) -> Result<Tree, TreeError> {
         ram_start,
         ram_end,
         sstc,
-        cbo_envcfg,
+        envcfg,
     })
 }

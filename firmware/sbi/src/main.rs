@@ -2,8 +2,8 @@
 //!
 //! Every hart enters at `_start` (the RAM base, M mode) with `a0` = its hart ID and `a1` = the
 //! device tree. One hart wins a lottery and boots: it reads the tree (harts, RAM), takes the
-//! firmware's region out of `/memory`, and enters the next stage, at RAM base + 4 MiB, in S
-//! mode with `a0` = hart ID and `a1` = the tree. The others park until the next stage starts
+//! firmware's region out of `/memory`, and enters the next stage, at RAM base + 4 MiB (on
+//! RV64, 2 MiB), in S mode with `a0` = hart ID and `a1` = the tree. The others park until the next stage starts
 //! them through HSM. Modules: [`platform`] (devices, what the tree said), [`dt`] (the tree),
 //! [`sbi`] (the SBI extensions), [`hsm`] (hart states, parking, cross-hart work), [`trap`]
 //! (M-mode traps), [`csr`].
@@ -129,7 +129,7 @@ extern "C" fn fief_main(hart: usize, dtb: usize) -> ! {
         tree.ram_start,
         tree.ram_end,
         tree.sstc,
-        tree.cbo_envcfg,
+        tree.envcfg,
     );
     hsm::init(hart);
     READY.store(true, Ordering::Release);
@@ -173,12 +173,13 @@ pub fn enter_next_stage(hart: usize, arg: usize, addr: usize) -> ! {
             core::arch::asm!("csrs 0x30a, {0}", in(reg) 1usize << 63)
         };
     }
-    let cbo = MACHINE.cbo_envcfg();
-    if cbo != 0 {
+    let envcfg = MACHINE.envcfg();
+    if envcfg != 0 {
         // Zicbom/Zicboz: S and U mode may use cbo.* (menvcfg.CBIE/CBCFE/CBZE, in the low
-        // word on rv32 too), as OpenSBI enables them when the hart has them.
+        // word on rv32 too); Svpbmt: PBMTE (RV64); as OpenSBI enables them when the hart
+        // has them.
         // SAFETY: menvcfg exists on harts that list these extensions (privileged spec 1.12).
-        unsafe { core::arch::asm!("csrs 0x30a, {0}", in(reg) cbo) };
+        unsafe { core::arch::asm!("csrs 0x30a, {0}", in(reg) envcfg) };
     }
     csr::write!(satp, 0);
     csr::write!(stvec, 0);

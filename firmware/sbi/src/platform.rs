@@ -25,8 +25,13 @@ pub const FW_SIZE: usize = 256 * 1024;
 pub const MAX_HARTS: usize = 8;
 /// Bytes of M-mode stack per hart.
 pub const STACK_SIZE: usize = 8192;
-/// Where the next stage starts, from the RAM base (QEMU's placement of a kernel on rv32).
-pub const NEXT_STAGE_OFFSET: usize = 4 << 20;
+/// Where the next stage starts, from the RAM base: QEMU's placement of a kernel after
+/// small firmware, the next 4 MiB boundary on rv32 and the next 2 MiB boundary on rv64.
+pub const NEXT_STAGE_OFFSET: usize = if cfg!(target_pointer_width = "64") {
+    2 << 20
+} else {
+    4 << 20
+};
 
 fn read32(addr: usize) -> u32 {
     // SAFETY: `addr` is one of the device registers above, which the board maps; M mode
@@ -122,7 +127,7 @@ pub struct Machine {
     ram_start: AtomicUsize,
     ram_end: AtomicUsize,
     sstc: AtomicBool,
-    cbo_envcfg: AtomicUsize,
+    envcfg: AtomicUsize,
 }
 
 /// The machine, filled in by the boot hart before any other hart reads it.
@@ -131,14 +136,14 @@ pub static MACHINE: Machine = Machine {
     ram_start: AtomicUsize::new(0),
     ram_end: AtomicUsize::new(0),
     sstc: AtomicBool::new(false),
-    cbo_envcfg: AtomicUsize::new(0),
+    envcfg: AtomicUsize::new(0),
 };
 
 impl Machine {
     /// Records what the device tree said.
-    pub fn set(&self, harts: usize, ram_start: usize, ram_end: usize, sstc: bool, cbo: usize) {
+    pub fn set(&self, harts: usize, ram_start: usize, ram_end: usize, sstc: bool, envcfg: usize) {
         self.sstc.store(sstc, Ordering::Release);
-        self.cbo_envcfg.store(cbo, Ordering::Release);
+        self.envcfg.store(envcfg, Ordering::Release);
         self.harts.store(harts, Ordering::Release);
         self.ram_start.store(ram_start, Ordering::Release);
         self.ram_end.store(ram_end, Ordering::Release);
@@ -149,10 +154,10 @@ impl Machine {
         self.sstc.load(Ordering::Acquire)
     }
 
-    /// The `menvcfg` bits that let S and U mode use the harts' cache-block operations
-    /// (0 when the device tree lists no Zicbom or Zicboz).
-    pub fn cbo_envcfg(&self) -> usize {
-        self.cbo_envcfg.load(Ordering::Acquire)
+    /// The `menvcfg` bits that let S and U mode use the harts' cache-block operations and
+    /// (RV64) Svpbmt (0 when the device tree lists none of them).
+    pub fn envcfg(&self) -> usize {
+        self.envcfg.load(Ordering::Acquire)
     }
 
     /// The mask of existing harts.

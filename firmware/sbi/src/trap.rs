@@ -21,22 +21,39 @@ core::arch::global_asm!(
     .p2align 2
 fief_trap_entry:
     csrrw sp, mscratch, sp
-    addi sp, sp, -128
+    addi sp, sp, -32*{rb}
     .irp r, 1,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .if {rb} == 8
+    sd x\r, \r*8(sp)
+    .else
     sw x\r, \r*4(sp)
+    .endif
     .endr
     csrr t0, mscratch
+    .if {rb} == 8
+    sd t0, 16(sp)
+    .else
     sw t0, 8(sp)
-    addi t0, sp, 128
+    .endif
+    addi t0, sp, 32*{rb}
     csrw mscratch, t0
     mv a0, sp
     call {handler}
     .irp r, 1,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .if {rb} == 8
+    ld x\r, \r*8(sp)
+    .else
     lw x\r, \r*4(sp)
+    .endif
     .endr
+    .if {rb} == 8
+    ld sp, 16(sp)
+    .else
     lw sp, 8(sp)
+    .endif
     mret
 "#,
+    rb = const core::mem::size_of::<usize>(),
     handler = sym trap_handler,
 );
 
@@ -84,7 +101,7 @@ extern "C" fn trap_handler(f: &mut Frame) {
     }
 }
 
-/// Emulates `rdtime`/`rdtimeh` (`csrrs rd, time[h], x0`) from the CLINT's `mtime`, for harts
+/// Emulates `rdtime` (and on RV32 `rdtimeh`: `csrrs rd, time[h], x0`) from the CLINT's `mtime`, for harts
 /// whose `time` CSR is not readable below M mode. Fief's hart and QEMU's implement it (and
 /// `mcounteren.TM` is set), so this runs only on harts without it or for U mode when the
 /// kernel left `scounteren.TM` clear.
@@ -106,7 +123,8 @@ fn emulate_rdtime(f: &mut Frame, epc: usize) -> bool {
     let time = platform::mtime();
     let value = match csr_num {
         0xc01 => time as usize,
-        0xc81 => (time >> 32) as usize,
+        // `timeh` exists on RV32 only.
+        0xc81 if cfg!(target_pointer_width = "32") => (time >> 32) as usize,
         _ => return false,
     };
     if rd != 0 {

@@ -63,9 +63,12 @@ use harts::{run_harts, RunHarts};
 pub const SLICE: u64 = 10_000;
 /// The bundled demo firmware (built from `host/firmware/demo.S`).
 pub const DEMO_FIRMWARE: &[u8] = include_bytes!("../../firmware/demo.elf");
-/// The bundled SBI firmware, `-bios default` (built from `firmware/sbi`, see its
+/// The bundled SBI firmware, `-bios default` on virt32 (built from `firmware/sbi`, see its
 /// `build.sh`): with `-kernel`, it runs first in M mode and enters the kernel in S mode.
 pub const SBI_FIRMWARE: &[u8] = include_bytes!("../../../firmware/sbi/fief-sbi.elf");
+/// The same firmware built for RV64, `-bios default` on virt64 (it enters the kernel at
+/// RAM base + 2 MiB, where virt64 puts it).
+pub const SBI_FIRMWARE64: &[u8] = include_bytes!("../../../firmware/sbi/fief-sbi64.elf");
 /// DMA worker threads.
 pub const DMA_WORKERS: usize = 2;
 /// Room for the device tree.
@@ -126,9 +129,8 @@ pub struct RunArgs {
     #[arg(long = "no-reboot")]
     pub no_reboot: bool,
     /// Firmware at the RAM base (the kernel then goes at RAM base + 4 MiB on virt32, + 2 MiB
-    /// on virt64): `default` (on virt32 the bundled SBI firmware, which enters the kernel in
-    /// S mode; virt64 has none bundled), a file, or `none` (the kernel is entered directly,
-    /// in M mode).
+    /// on virt64): `default` (the bundled SBI firmware of the board's XLEN, which enters the
+    /// kernel in S mode), a file, or `none` (the kernel is entered directly, in M mode).
     #[arg(long, default_value = "default")]
     pub bios: String,
     /// Where the UART's output goes: stdio, null or file:PATH.
@@ -362,7 +364,7 @@ impl Files {
         if args.kernel.is_none() && (args.initrd.is_some() || args.append.is_some()) {
             return Err("-initrd and -append only work with -kernel".to_string());
         }
-        // The bundled firmware and demo are RV32 programs.
+        // The bundled demo is an RV32 program; the SBI firmware comes in both XLENs.
         let bundled = board.xlen == Xlen::Rv32;
         let elf = match board.xlen {
             Xlen::Rv32 => ElfTarget::RISCV32,
@@ -370,16 +372,13 @@ impl Files {
         };
         let firmware = match args.bios.as_str() {
             "none" => None,
-            "default" if !bundled && args.kernel.is_some() => {
-                return Err(format!(
-                    "{} has no bundled firmware: give -bios FILE (e.g. OpenSBI's \
-                     fw_dynamic.bin) or -bios none",
-                    board.name
-                ))
-            }
             // As QEMU: the bundled firmware runs a kernel; without one, the bundled demo runs.
             "default" if args.kernel.is_some() => Some(ImageFile {
-                bytes: SBI_FIRMWARE.to_vec(),
+                bytes: match board.xlen {
+                    Xlen::Rv32 => SBI_FIRMWARE,
+                    Xlen::Rv64 => SBI_FIRMWARE64,
+                }
+                .to_vec(),
                 format: Format::Elf,
             }),
             "default" => None,
