@@ -73,13 +73,14 @@ fn qemu64(args: &[&str]) -> (String, Option<i32>) {
 
 /// The boot protocol's registers (hart id, the device tree at QEMU's address) and loads
 /// and stores past 4 GiB, on QEMU and on Fief, byte for byte.
+/// The same command line as QEMU's: `-M virt` with an ELF64 kernel is `virt64`.
 #[test]
 fn ram_past_4_gib_matches_qemu_riscv64() {
     let image = firmware("highram.elf");
     let image = image.to_str().unwrap();
     let (q_out, q_status) = qemu64(&["-m", "6G", "-bios", "none", "-kernel", image]);
     let (f_status, f_out, f_err) = fief(&[
-        "run", "-M", "virt64", "-m", "6G", "-bios", "none", "-kernel", image,
+        "run", "-M", "virt", "-m", "6G", "-bios", "none", "-kernel", image,
     ]);
     assert_eq!(
         (f_out.as_str(), Some(f_status)),
@@ -91,6 +92,76 @@ fn ram_past_4_gib_matches_qemu_riscv64() {
         q_out.ends_with("virt64: RAM past 4 GiB ok\n") && q_out.contains("00000000bfe00000"),
         "{q_out}"
     );
+}
+
+/// `-M virt` (and no `-M`) picks the board by the image's header: an RV64 Linux `Image`
+/// (`text_offset` 2 MiB) or an ELF64 gets `virt64`, an RV32 `Image` (4 MiB), an ELF32 or a
+/// raw file `virt32`; `virt32`/`virt64` named outright are kept (and refuse the other
+/// XLEN's ELF, as before).
+#[test]
+fn machine_virt_follows_the_image_xlen() {
+    let dir = std::env::temp_dir().join(format!("fief-virt-xlen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A Linux `Image` header (arch/riscv/kernel/head.S): `j .` as code, text_offset,
+    // image size, the magic "RISCV\0\0\0" and magic2 "RSC\x05".
+    let linux_image = |text_offset: u64| {
+        let mut h = vec![0u8; 64];
+        h[..4].copy_from_slice(&0x0000_006fu32.to_le_bytes());
+        h[8..16].copy_from_slice(&text_offset.to_le_bytes());
+        h[16..24].copy_from_slice(&64u64.to_le_bytes());
+        h[48..56].copy_from_slice(b"RISCV\0\0\0");
+        h[56..60].copy_from_slice(b"RSC\x05");
+        h
+    };
+    let isa_of = |kernel: &Path, machine: &[&str]| {
+        let dtb = dir.join("out.dtb");
+        let _ = std::fs::remove_file(&dtb);
+        let mut args = vec!["run"];
+        args.extend_from_slice(machine);
+        let dump = format!("dumpdtb={}", dtb.display());
+        args.extend([
+            "-M",
+            &dump,
+            "-bios",
+            "none",
+            "-kernel",
+            kernel.to_str().unwrap(),
+        ]);
+        let (status, _, err) = fief(&args);
+        assert_eq!(status, 0, "{args:?}: {err}");
+        let tree = std::fs::read(&dtb).unwrap();
+        if tree.windows(5).any(|w| w == b"rv64i") {
+            "virt64"
+        } else {
+            assert!(
+                tree.windows(5).any(|w| w == b"rv32i"),
+                "{args:?}: no riscv,isa"
+            );
+            "virt32"
+        }
+    };
+    let rv64_image = dir.join("rv64.Image");
+    std::fs::write(&rv64_image, linux_image(0x20_0000)).unwrap();
+    let rv32_image = dir.join("rv32.Image");
+    std::fs::write(&rv32_image, linux_image(0x40_0000)).unwrap();
+    let raw = dir.join("raw.bin");
+    std::fs::write(&raw, 0x0000_006fu32.to_le_bytes()).unwrap();
+    let elf64 = firmware("highram.elf");
+    let elf32 = Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware/fail42.elf");
+    for (kernel, machine, want) in [
+        (&rv64_image, &["-M", "virt"][..], "virt64"),
+        (&rv64_image, &[][..], "virt64"),
+        (&rv32_image, &["-M", "virt"][..], "virt32"),
+        (&raw, &["-M", "virt"][..], "virt32"),
+        (&elf64, &["-M", "virt"][..], "virt64"),
+        (&elf32, &["-M", "virt"][..], "virt32"),
+        (&elf32, &[][..], "virt32"),
+        (&rv64_image, &["-M", "virt32"][..], "virt32"),
+        (&rv32_image, &["-M", "virt64"][..], "virt64"),
+    ] {
+        assert_eq!(isa_of(kernel, machine), want, "{kernel:?} with {machine:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `-m 16G`: the guest's RAM is mapped lazily, so a run that touches a few pages (one of
@@ -183,7 +254,7 @@ fn virt64_refusals_are_one_line_errors() {
     let e = one_line(&["run", "-M", "virt128"]);
     assert_eq!(
         e,
-        "fief: unknown machine 'virt128' (available: virt32, virt64, and virt as an alias of \
-         virt32)\n"
+        "fief: unknown machine 'virt128' (available: virt32, virt64, and virt: virt64 for a \
+         64-bit image, else virt32)\n"
     );
 }

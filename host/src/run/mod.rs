@@ -92,9 +92,11 @@ pub enum Trace {
 /// Options shared by every command that builds a board.
 #[derive(Clone, Debug, clap::Args)]
 pub struct BoardArgs {
-    /// The board, QEMU style: `virt32` (or `virt`, its alias) or `virt64`, with properties
-    /// after commas (`virt64,dumpdtb=FILE`) or alone (`dumpdtb=FILE`); may be given again.
-    #[arg(short = 'M', long = "machine", default_value = "virt32", action = clap::ArgAction::Append)]
+    /// The board, QEMU style: `virt32`, `virt64`, or `virt` (the default: `virt64` when the
+    /// kernel, or else the -bios file, is an ELF64 or an RV64 Linux `Image`, as
+    /// `qemu-system-riscv64 -M virt` would run it; otherwise `virt32`), with properties after
+    /// commas (`virt64,dumpdtb=FILE`) or alone (`dumpdtb=FILE`); may be given again.
+    #[arg(short = 'M', long = "machine", default_value = "virt", action = clap::ArgAction::Append)]
     pub machine: Vec<String>,
     /// RAM size: a number with an optional K, M or G suffix (no suffix: MiB, as QEMU).
     #[arg(short = 'm', long = "memory", default_value = "128M")]
@@ -223,6 +225,8 @@ impl RunArgs {
 pub struct MachineSpec {
     /// The board.
     pub spec: &'static VirtSpec,
+    /// The name was `virt`: the images may choose `virt64` ([`RunArgs::resolve_virt`]).
+    pub by_image: bool,
     /// `dumpdtb=FILE`: write the device tree there and exit.
     pub dumpdtb: Option<PathBuf>,
 }
@@ -236,8 +240,8 @@ const MACHINES: &[(&str, &VirtSpec)] = &[
 
 impl BoardArgs {
     /// Parses the `-M` values as QEMU's `-machine [type=]NAME[,PROP=VALUE...]`, each
-    /// occurrence adding to the last; `virt` is an alias of `virt32` (Fief's `virt` is
-    /// 32-bit; `qemu-system-riscv64 -M virt` is `-M virt64`).
+    /// occurrence adding to the last; `virt` is `virt32` here, and `virt64` once
+    /// [`RunArgs::resolve_virt`] has seen a 64-bit image.
     pub fn machine(&self) -> Result<MachineSpec, String> {
         let mut name: Option<&str> = None;
         let mut dumpdtb = None;
@@ -258,15 +262,78 @@ impl BoardArgs {
                 }
             }
         }
-        let name = name.unwrap_or("virt32");
+        let name = name.unwrap_or("virt");
         match MACHINES.iter().find(|(n, _)| *n == name) {
-            Some((_, spec)) => Ok(MachineSpec { spec, dumpdtb }),
+            Some((_, spec)) => Ok(MachineSpec {
+                spec,
+                by_image: name == "virt",
+                dumpdtb,
+            }),
             None => Err(format!(
-                "unknown machine '{name}' (available: virt32, virt64, and virt as an alias of \
-                 virt32)"
+                "unknown machine '{name}' (available: virt32, virt64, and virt: virt64 for a \
+                 64-bit image, else virt32)"
             )),
         }
     }
+}
+
+impl RunArgs {
+    /// `-M virt` as QEMU's two binaries run the same command line: `virt64` when the kernel
+    /// (or, without one, the `-bios` file) is 64-bit by its header, an ELF64 or a Linux
+    /// `Image` whose `text_offset` is RV64's 2 MiB (RV32's is 4 MiB); `virt32` for 32-bit
+    /// and for images that do not say (raw, uImage). Returns the arguments with the board
+    /// named, or `None` when there is nothing to choose. A file that cannot be read is left
+    /// for the loader to report.
+    pub fn resolve_virt(&self) -> Result<Option<RunArgs>, String> {
+        if !self.board.machine()?.by_image {
+            return Ok(None);
+        }
+        let bios = match self.bios.as_str() {
+            "default" | "none" => None,
+            path => Some(Path::new(path)),
+        };
+        let Some(image) = self.kernel.as_deref().or(bios) else {
+            return Ok(None);
+        };
+        if image_xlen(image) != Some(Xlen::Rv64) {
+            return Ok(None);
+        }
+        let mut args = self.clone();
+        args.board.machine.push("virt64".to_string());
+        Ok(Some(args))
+    }
+}
+
+/// The XLEN an image's header states: an ELF's class (RISC-V machine), or a RISC-V Linux
+/// `Image`'s `text_offset` (`arch/riscv/kernel/head.S`: 2 MiB on RV64, 4 MiB on RV32).
+fn image_xlen(path: &Path) -> Option<Xlen> {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut len = 0;
+    while len < head.len() {
+        match file.read(&mut head[len..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    let head = &head[..len];
+    if head.len() >= 20 && head[..4] == *b"\x7fELF" && head[18..20] == 243u16.to_le_bytes() {
+        return match head[4] {
+            1 => Some(Xlen::Rv32),
+            2 => Some(Xlen::Rv64),
+            _ => None,
+        };
+    }
+    if head.len() >= 64 && head[0x38..0x3c] == *b"RSC\x05" {
+        let text_offset = u64::from_le_bytes(head[8..16].try_into().ok()?);
+        return match text_offset {
+            0x20_0000 => Some(Xlen::Rv64),
+            0x40_0000 => Some(Xlen::Rv32),
+            _ => None,
+        };
+    }
+    None
 }
 
 /// Parses a QEMU-style size for `board`'s RAM: `128M`, `1G`, `65536K`, `64` (MiB).
@@ -488,6 +555,8 @@ impl Clock for HostClock {
 
 /// Runs a board; returns the process exit status.
 pub fn run(args: &RunArgs) -> Result<u8, String> {
+    let resolved = args.resolve_virt()?;
+    let args = resolved.as_ref().unwrap_or(args);
     let socket = match args.monitor.as_deref() {
         None | Some("stdio") | Some("none") => None,
         Some(spec) => match spec.strip_prefix("unix:") {
