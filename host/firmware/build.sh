@@ -27,6 +27,10 @@ echo "built virtio_drv.elf"
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -c -o "$obj/virtio_net.o" virtio_net.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_net.elf "$obj/virtio_net.o"
 echo "built virtio_net.elf"
+# virtio-console input (host/tests/virtio.rs types into it through a socket chardev).
+$CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -c -o "$obj/virtio_con.o" virtio_con.c
+$CC $ARCH $LDFLAGS -T link.ld -o virtio_con.elf "$obj/virtio_con.o"
+echo "built virtio_con.elf"
 # Several harts doing virtio-blk I/O under hot-plug (host/tests/virtio.rs's stress test).
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DHARTS=4 -DROUNDS=40 -c -o "$obj/virtio_stress.o" virtio_stress.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_stress.elf "$obj/virtio_stress.o"

@@ -2,7 +2,8 @@
  * finisher of QEMU virt, a virtio-mmio slot's registers, one split virtqueue per
  * `struct queue` (both register layouts: legacy, version 1, QEMU 7.2's default, and modern,
  * version 2), the device setup, offering a chain and waiting for it, and a virtio-blk
- * request. Each image includes it once; its definitions are `static`.
+ * request. Each image includes it once; its definitions are `static` (an image that uses
+ * only some turns off -Wunused-function before the #include).
  *
  * Options (define before including): NQUEUES (queues the image drives, default 1);
  * WAIT_WFI: wait for a completion in `wfi` on the slot's PLIC interrupt (hart 0's M-mode
@@ -86,9 +87,9 @@ static u8 hdr[16] __attribute__((aligned(16)));
 static u8 data[8192] __attribute__((aligned(16)));
 static volatile u8 status_byte;
 
-/* Resets the device in `slot`, accepts `features` (of the low 32 it offers; VERSION_1 too
- * on the modern layout) and sets up its queue `qsel` in `q`; the driver is then ready. */
-static void setup(u32 slot, struct queue *q, u32 features, u32 qsel) {
+/* Resets the device in `slot` and accepts `features` (of the low 32 it offers; VERSION_1
+ * too on the modern layout). */
+static void device_init(u32 slot, u32 features) {
   R(slot, 0x70) = 0;
   R(slot, 0x70) = 1;
   R(slot, 0x70) = 3;
@@ -106,6 +107,10 @@ static void setup(u32 slot, struct queue *q, u32 features, u32 qsel) {
     if ((R(slot, 0x70) & 8) == 0)
       fail(11);
   }
+}
+
+/* Sets up the device's queue `qsel` in `q`. */
+static void queue_init(u32 slot, struct queue *q, u32 qsel) {
   R(slot, 0x30) = qsel;
   if (R(slot, 0x34) < QSIZE)
     fail(12);
@@ -123,7 +128,26 @@ static void setup(u32 slot, struct queue *q, u32 features, u32 qsel) {
     R(slot, 0xa4) = 0;
     R(slot, 0x44) = 1;
   }
-  R(slot, 0x70) = version == 2 ? 15 : 7;
+}
+
+/* The driver is ready. */
+static void driver_ok(u32 slot) { R(slot, 0x70) = version == 2 ? 15 : 7; }
+
+/* A device with one queue, `qsel` in `q`: init, the queue, ready. */
+static void setup(u32 slot, struct queue *q, u32 features, u32 qsel) {
+  device_init(slot, features);
+  queue_init(slot, q, qsel);
+  driver_ok(slot);
+}
+
+/* Offers descriptor 0 of queues[qi] on queue `qsel` without waiting for it. */
+static void offer(u32 slot, int qi, u32 qsel) {
+  struct queue *q = &queues[qi];
+  q->avail_ring[q->avail_idx % QSIZE] = 0;
+  FENCE();
+  q->avail_idx++;
+  FENCE();
+  R(slot, 0x50) = qsel;
 }
 
 #ifdef WAIT_WFI
@@ -151,11 +175,7 @@ static void irq_take(u32 slot) {
  * it; returns the used length. */
 static u32 submit(u32 slot, int qi, u32 qsel) {
   struct queue *q = &queues[qi];
-  q->avail_ring[q->avail_idx % QSIZE] = 0;
-  FENCE();
-  q->avail_idx++;
-  FENCE();
-  R(slot, 0x50) = qsel;
+  offer(slot, qi, qsel);
   u32 spins = 0;
   while (q->used_idx == last_used[qi]) {
 #ifdef WAIT_WFI

@@ -18,6 +18,7 @@
 //!   `-netdev dgram`), and its spellings.
 //! * [`virtio_plug`]: plugging and unplugging virtio devices in the board's slots.
 
+pub mod chardev;
 pub mod dma_workers;
 pub mod gdb_conn;
 pub mod hotplug_ram;

@@ -140,32 +140,6 @@ impl ConsoleBackend for FileConsole {
     }
 }
 
-/// `-chardev file,id=ID,path=PATH` (the only chardev Fief takes).
-pub fn parse_chardev(text: &str) -> Result<(String, PathBuf), String> {
-    let mut parts = text.split(',');
-    match parts.next() {
-        Some("file") => {}
-        Some(other) => {
-            return Err(format!(
-                "-chardev {other}: not taken (Fief takes file,id=ID,path=PATH)"
-            ))
-        }
-        None => return Err("-chardev: which backend?".to_string()),
-    }
-    let (mut id, mut path) = (None, None);
-    for part in parts {
-        match part.split_once('=') {
-            Some(("id", v)) if valid_id(v) => id = Some(v.to_string()),
-            Some(("path", v)) if !v.is_empty() => path = Some(PathBuf::from(v)),
-            _ => return Err(format!("-chardev: '{part}' is not taken (id=, path=)")),
-        }
-    }
-    Ok((
-        id.ok_or("-chardev: missing id=ID")?,
-        path.ok_or("-chardev: missing path=PATH")?,
-    ))
-}
-
 /// The host's entropy (`getrandom(2)`).
 pub struct HostEntropy;
 
@@ -275,10 +249,10 @@ pub enum DeviceSpec {
         /// The device's id.
         id: Option<String>,
     },
-    /// A `virtio-serial-device` with its `virtconsole`, resolved: output to `path`.
+    /// A `virtio-serial-device` with its `virtconsole`, resolved: its chardev.
     Console {
-        /// Where output goes (none: dropped).
-        path: Option<PathBuf>,
+        /// Where output goes and input comes from (none: output dropped, no input).
+        chardev: Option<crate::chardev::Chardev>,
         /// The device's id.
         id: Option<String>,
     },

@@ -22,12 +22,13 @@ use std::sync::Mutex;
 
 use fief_boards::virt::{Virt, VIRTIO_SLOTS};
 use fief_boards::virtio::blk::VirtioBlk;
-use fief_boards::virtio::console::VirtioConsole;
+use fief_boards::virtio::console::{ConsoleBackend, VirtioConsole};
 use fief_boards::virtio::net::VirtioNet;
 use fief_boards::virtio::rng::VirtioRng;
 use fief_boards::virtio::VirtioDevice;
 use fief_core::owner::OwnerHandle;
 
+use crate::chardev::{Chardev, SocketConsole};
 use crate::virtio_host::{valid_id, DeviceSpec, DriveSpec, FileConsole, FileDisk, HostEntropy};
 use crate::virtio_net::{NetdevSpec, UdpNet};
 
@@ -168,6 +169,7 @@ impl VirtioPlugs {
             })
             .ok_or_else(|| format!("{option}: all {VIRTIO_SLOTS} virtio-mmio slots are in use"))?;
         let mut link = None;
+        let mut console_link: Option<&'static SocketConsole> = None;
         let (device, kind, drive): (&'static dyn VirtioDevice, _, _) = match spec {
             DeviceSpec::Blk { drive, .. } => {
                 let d = drives
@@ -198,9 +200,18 @@ impl VirtioPlugs {
                     Box::leak(Box::new(VirtioNet::new(n.link, self.mac(*mac))));
                 (card, "virtio-net-device", None)
             }
-            DeviceSpec::Console { path, .. } => {
-                let backend: &'static FileConsole =
-                    Box::leak(Box::new(FileConsole::open(path.as_deref())?));
+            DeviceSpec::Console { chardev, .. } => {
+                let backend: &'static dyn ConsoleBackend = match chardev {
+                    Some(Chardev::Socket(path)) => {
+                        let socket = SocketConsole::open(path)?;
+                        console_link = Some(socket);
+                        socket
+                    }
+                    Some(Chardev::File(path)) => {
+                        Box::leak(Box::new(FileConsole::open(Some(path))?))
+                    }
+                    None => Box::leak(Box::new(FileConsole::open(None)?)),
+                };
                 let console: &'static VirtioConsole<'static> =
                     Box::leak(Box::new(VirtioConsole::new(backend)));
                 (console, "virtio-serial-device", None)
@@ -249,6 +260,9 @@ impl VirtioPlugs {
             if let Some(d) = drives.iter_mut().find(|d| &d.spec.id == name) {
                 d.user = Some(owner);
             }
+        }
+        if let Some(console) = console_link {
+            console.attach(Some(&slots[slot]));
         }
         let netdev = link.map(|(link, name)| {
             if let Some(n) = netdevs.iter_mut().find(|n| n.id == name) {

@@ -587,5 +587,138 @@ fn console_matches_qemu() {
         "-chardev",
         "socket,id=s",
     ]);
+    assert!(e.contains("Unix socket: path=PATH"), "{e}");
+    let e = one_line_error(&[
+        "run",
+        "-bios",
+        "none",
+        "-kernel",
+        k,
+        "-chardev",
+        "stdio,id=s",
+    ]);
     assert!(e.contains("not taken"), "{e}");
+    let e = one_line_error(&[
+        "run",
+        "-bios",
+        "none",
+        "-kernel",
+        k,
+        "-chardev",
+        "socket,id=s,path=/tmp/fief-never.sock,server=on,wait=on",
+    ]);
+    assert!(e.contains("server=on,wait=off"), "{e}");
+}
+
+/// Runs `cmd` (Fief or QEMU with a `-chardev socket` at `sock`), types `pieces` into the
+/// socket (a pause between them) and reads the console's answer line: (UART output, the
+/// answer, exit status).
+fn type_into_console(
+    mut cmd: Command,
+    sock: &Path,
+    pieces: &[&str],
+) -> (String, String, Option<i32>) {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut stream = loop {
+        match UnixStream::connect(sock) {
+            Ok(s) => break s,
+            Err(_) if start.elapsed() < Duration::from_secs(30) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(e) => {
+                let _ = child.kill();
+                panic!("cannot connect to {}: {e}", sock.display());
+            }
+        }
+    };
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        stream.write_all(piece.as_bytes()).unwrap();
+    }
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+        answer.push(byte[0]);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    (out, String::from_utf8_lossy(&answer).into_owned(), status)
+}
+
+/// virtio-console input: a client of QEMU's `-chardev socket,path=...,server=on,wait=off`
+/// types a line (in two pieces) into the console of `firmware/virtio_con.c`, which prints
+/// it on the UART and echoes it back through the console: the same on Fief as on QEMU.
+#[test]
+fn console_input_through_a_socket_chardev_matches_qemu() {
+    let elf = Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware/virtio_con.elf");
+    let args = |sock: &Path| {
+        vec![
+            "-chardev".to_string(),
+            format!("socket,id=c0,path={},server=on,wait=off", sock.display()),
+            "-device".into(),
+            "virtio-serial-device".into(),
+            "-device".into(),
+            "virtconsole,chardev=c0".into(),
+        ]
+    };
+    let pieces = ["typed into the ", "console\n"];
+    let q_sock = temp("q-con.sock");
+    let mut q = Command::new("qemu-system-riscv32");
+    q.args([
+        "-M",
+        "virt",
+        "-bios",
+        "none",
+        "-nographic",
+        "-monitor",
+        "none",
+    ])
+    .args(["-serial", "stdio", "-kernel"])
+    .arg(&elf)
+    .args(args(&q_sock));
+    let qemu = type_into_console(q, &q_sock, &pieces);
+    let f_sock = temp("f-con.sock");
+    let mut f = Command::new(env!("CARGO_BIN_EXE_fief"));
+    f.args(["run", "-bios", "none", "-kernel"])
+        .arg(&elf)
+        .args(args(&f_sock));
+    let fief = type_into_console(f, &f_sock, &pieces);
+    assert_eq!(fief, qemu);
+    assert_eq!(
+        qemu,
+        (
+            "console got: typed into the console\n".to_string(),
+            "echo: typed into the console\n".to_string(),
+            Some(0)
+        )
+    );
 }

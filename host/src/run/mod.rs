@@ -46,9 +46,10 @@ use fief_boards::dma::StepOutcome;
 use fief_boards::virt::VIRTIO_BASE;
 use fief_boards::virtio::mmio::MAX_QUEUES;
 use fief_boards::virtio::Transport;
+use fief_host::chardev::parse_chardev;
 use fief_host::dma_workers::DmaWorkers;
 use fief_host::monitor::{self, Monitor};
-use fief_host::virtio_host::{parse_chardev, DeviceSpec, DriveSpec};
+use fief_host::virtio_host::{DeviceSpec, DriveSpec};
 use fief_host::virtio_net::NetdevSpec;
 
 use crate::console::{self, RawMode, Serial};
@@ -787,14 +788,18 @@ impl VirtioArgs {
         let mut devices: Vec<DeviceSpec> = Vec::new();
         for d in &args.device {
             match DeviceSpec::parse("-device", d)? {
-                DeviceSpec::Serial { id } => devices.push(DeviceSpec::Console { path: None, id }),
+                DeviceSpec::Serial { id } => {
+                    devices.push(DeviceSpec::Console { chardev: None, id })
+                }
                 DeviceSpec::Virtconsole { chardev } => {
-                    let (_, path) = chardevs
+                    let (_, backend) = chardevs
                         .iter()
                         .find(|(id, _)| *id == chardev)
                         .ok_or_else(|| format!("-device virtconsole: no -chardev '{chardev}'"))?;
                     match devices.last_mut() {
-                        Some(DeviceSpec::Console { path: p @ None, .. }) => *p = Some(path.clone()),
+                        Some(DeviceSpec::Console {
+                            chardev: c @ None, ..
+                        }) => *c = Some(backend.clone()),
                         _ => {
                             return Err("-device virtconsole: put it after a \
                                         -device virtio-serial-device (one port each)"
