@@ -21,6 +21,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Mutex;
 
+use fief_core::cpu::riscv::tier::{BlockTier, Interp};
 use fief_core::cpu::riscv::{csr, irq, Exit, Hart, HartIrqs, Xlen};
 use fief_core::memory::{
     AccessRules, AccessSize, MemTxAttrs, MemTxResult, MmioOps, Priority, RamBlock, RegionOffset,
@@ -579,6 +580,15 @@ impl Machine {
 
     /// Runs until the finisher is written or about `max_insns` instructions have retired.
     pub fn run(&mut self, max_insns: u64) -> Result<RunResult, MachineError> {
+        self.run_with(max_insns, &mut Interp)
+    }
+
+    /// [`Machine::run`] with `tier` offered every decoded block ([`Hart::run_with`]).
+    pub fn run_with<T: BlockTier + ?Sized>(
+        &mut self,
+        max_insns: u64,
+        tier: &mut T,
+    ) -> Result<RunResult, MachineError> {
         let space = self.memory.space(self.space).ok_or(MachineError::NoView)?;
         let mut executed = 0u64;
         while executed < max_insns && self.finisher.finish().is_none() {
@@ -587,7 +597,7 @@ impl Machine {
             self.hart.set_time(self.clint.mtime());
             let exit = {
                 let section = space.section().ok_or(MachineError::NoView)?;
-                self.hart.run(&section, budget)
+                self.hart.run_with(&section, budget, tier)
             };
             let retired = match exit {
                 Exit::BudgetExhausted => budget,

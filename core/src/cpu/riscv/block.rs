@@ -92,6 +92,8 @@ pub(super) struct Micro {
 pub(super) struct Block {
     /// The virtual `pc` of the first instruction, or [`INVALID`].
     pub(super) pc: u64,
+    /// Which decoding this is: a new number at every `BlockCache::build` (`tier`).
+    pub(super) serial: u64,
     /// The code epoch in which the words were last checked against memory (0: never).
     pub(super) checked: u32,
     /// Instructions in the block (1..=[`BLOCK_INSNS`] when valid).
@@ -108,6 +110,7 @@ pub(super) struct Block {
 impl Block {
     const EMPTY: Block = Block {
         pc: INVALID,
+        serial: 0,
         checked: 0,
         count: 0,
         nwords: 0,
@@ -190,6 +193,8 @@ pub(super) struct BlockCache {
     pub(super) blocks: [Block; BLOCK_POOL],
     /// The pool entry the next new block takes.
     next: u16,
+    /// The last serial given to a block (`Block::serial`).
+    serial: u64,
     /// The current code epoch (never 0).
     pub(super) epoch: u32,
     /// Bit `(host address / 64) % CODE_LINES` is set for the host lines of every block
@@ -203,6 +208,7 @@ impl BlockCache {
             index: [0; BLOCK_INDEX],
             blocks: [Block::EMPTY; BLOCK_POOL],
             next: 0,
+            serial: 0,
             epoch: 1,
             code_lines: [0; CODE_LINES / 64],
         }
@@ -309,6 +315,8 @@ impl BlockCache {
         }
         blk.offs[count] = (off - start) as u8;
         blk.pc = pc;
+        self.serial += 1;
+        blk.serial = self.serial;
         blk.count = count as u8;
         let nwords = (off - wstart).div_ceil(4);
         blk.nwords = nwords as u8;

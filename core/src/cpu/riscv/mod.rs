@@ -18,7 +18,8 @@
 //! * `word`: RV64's word operations (`addw`, `sraiw`, `divuw`, ...), one ALU for the three
 //!   execution paths.
 //! * [`hart`]: the architectural state and its accessors; `run`: the run loop and the
-//!   block executor; `irqs`: the interrupt and stop word ([`HartIrqs`]); `execute`: the
+//!   block executor; [`tier`]: the hook through which the host's translating tier runs
+//!   decoded blocks ([`tier::BlockTier`], [`Hart::run_with`]); `irqs`: the interrupt and stop word ([`HartIrqs`]); `execute`: the
 //!   general interpreter; `memops`: fetches, loads, stores, AMOs and LR/SC through the TLB.
 //! * `bitmanip`: Zba, Zbb, Zbc, Zbs and Zicond (cargo feature `ext`), run inside blocks;
 //!   [`cbo`]: the cache-block operations of Zicbom and Zicboz (feature `ext`) and their
@@ -132,6 +133,7 @@ mod pmp;
 mod run;
 #[cfg(feature = "fpu")]
 pub mod softfloat;
+pub mod tier;
 pub mod tlb;
 pub mod trap;
 mod trigger;
@@ -141,6 +143,7 @@ mod word;
 #[allow(clippy::unwrap_used, missing_docs)]
 mod tests;
 
+pub use block::{BLOCK_INSNS, BLOCK_POOL};
 pub use csr::CsrError;
 pub use decode::{decode, decode_compressed};
 pub use hart::{Exit, Hart, HartIrqs};

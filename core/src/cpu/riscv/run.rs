@@ -14,6 +14,7 @@ use super::hart::Hart;
 use super::host;
 use super::insn::{Insn, Op};
 use super::irqs::{IRQ_BITS, STOP};
+use super::tier::{BlockRef, BlockTier, Interp, TierEnd};
 use super::tlb::PAGE_MASK;
 use super::trap::{irq, Exception};
 use super::trigger::DEBUGGER_HIT;
@@ -71,14 +72,26 @@ impl<'i> Hart<'i> {
 
     /// Runs up to `max_instructions` instructions (traps do not count).
     pub fn run<B: Bus + ?Sized>(&mut self, bus: &B, max_instructions: u64) -> Exit {
+        self.run_with(bus, max_instructions, &mut Interp)
+    }
+
+    /// [`Hart::run`], offering every checked decoded block to `tier` first (see
+    /// [`tier`](super::tier)); with [`Interp`] it is [`Hart::run`].
+    #[inline]
+    pub fn run_with<B: Bus + ?Sized, T: BlockTier + ?Sized>(
+        &mut self,
+        bus: &B,
+        max_instructions: u64,
+        tier: &mut T,
+    ) -> Exit {
         // Host pointers from an earlier slice are not valid under this borrow, and other
         // harts, DMA or the host may have written code since the last slice.
         self.tlb.flush();
         self.blocks.code_changed();
         self.tlb.generation = bus.generation();
         match self.xlen {
-            Xlen::Rv32 => self.run_loop::<B, true>(bus, max_instructions),
-            Xlen::Rv64 => self.run_loop::<B, false>(bus, max_instructions),
+            Xlen::Rv32 => self.run_loop::<B, T, true>(bus, max_instructions, tier),
+            Xlen::Rv64 => self.run_loop::<B, T, false>(bus, max_instructions, tier),
         }
     }
 
@@ -105,7 +118,12 @@ impl<'i> Hart<'i> {
     /// at a time through the previous path: fetch, decode, [`Hart::execute_fast`], else
     /// [`Hart::execute`].
     #[inline(always)]
-    fn run_loop<B: Bus + ?Sized, const RV32: bool>(&mut self, bus: &B, max: u64) -> Exit {
+    fn run_loop<B: Bus + ?Sized, T: BlockTier + ?Sized, const RV32: bool>(
+        &mut self,
+        bus: &B,
+        max: u64,
+        tier: &mut T,
+    ) -> Exit {
         let xlen = if RV32 { Xlen::Rv32 } else { Xlen::Rv64 };
         let irqs = self.irqs;
         let mut left = max;
@@ -188,7 +206,16 @@ impl<'i> Hart<'i> {
                     };
                 }
                 if idx != usize::MAX {
-                    match self.run_block::<B, RV32>(bus, idx, pc, left) {
+                    let block = BlockRef {
+                        block: &self.blocks.blocks[idx & (BLOCK_POOL - 1)],
+                        pool_index: idx & (BLOCK_POOL - 1),
+                    };
+                    let end = match tier.run_block(block, &mut self.regs, left) {
+                        None => self.run_block::<B, RV32>(bus, idx, pc, left),
+                        Some(TierEnd::Next { retired, pc }) => End::Next(retired, pc),
+                        Some(TierEnd::Single { retired, pc }) => End::Single(retired, pc),
+                    };
+                    match end {
                         End::Next(k, next) => {
                             left -= k;
                             pc = next;
