@@ -8,6 +8,8 @@
 //! * [`hotplug_ram`]: host memory behind `device_add ram`, unmapped once an unplug is
 //!   complete.
 //! * [`images`]: reading guest image files with their sizes checked before reading.
+//! * [`jit`]: the translating tier (`-accel tcg`): guest blocks compiled to x86-64 code,
+//!   its bounded W^X code cache.
 //! * [`mod@line`]: lines of bounded length from a byte stream (the monitor's socket).
 //! * [`monitor`]: the QEMU-style monitor (`info mtree`, `info qtree`, `device_add`,
 //!   `device_del`) reachable while the guest runs.
@@ -23,6 +25,7 @@ pub mod dma_workers;
 pub mod gdb_conn;
 pub mod hotplug_ram;
 pub mod images;
+pub mod jit;
 pub mod line;
 pub mod monitor;
 pub mod mtree;

@@ -68,7 +68,7 @@ fn qemu_spellings(args: impl Iterator<Item = String>) -> Vec<String> {
         .map(|a| match a.as_str() {
             "-machine" | "-kernel" | "-bios" | "-smp" | "-serial" | "-nographic" | "-gdb"
             | "-initrd" | "-append" | "-dtb" | "-no-reboot" | "-monitor" | "-drive" | "-device"
-            | "-global" | "-chardev" | "-netdev" => {
+            | "-global" | "-chardev" | "-netdev" | "-accel" | "-tb-size" => {
                 format!("-{a}")
             }
             _ => a,

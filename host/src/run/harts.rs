@@ -13,7 +13,9 @@ use fief_core::cpu::riscv::{csr, decode, decode_compressed, Exit, Hart, Priv, Xl
 use fief_core::cpu::Bus;
 use fief_core::memory::{AccessSize, MemTxAttrs};
 
-use super::{RunArgs, Trace, SLICE};
+use fief_host::jit::Jit;
+
+use super::{Accel, RunArgs, Trace, SLICE};
 use crate::gdb;
 use crate::gdb_arch::{Riscv32Fd, Riscv64Fd, RvArch};
 use fief_host::dma_workers::Activity;
@@ -30,6 +32,8 @@ pub(super) struct RunHarts<'r> {
     pub(super) listener: Option<&'r TcpListener>,
     /// What the DMA workers signal after each step (a hart in `wfi` waits on it).
     pub(super) activity: &'static Activity,
+    /// The execution tier.
+    pub(super) accel: Accel,
     /// The first round (not after a reset).
     pub(super) first: bool,
 }
@@ -48,6 +52,7 @@ pub(super) fn run_harts(r: RunHarts<'_>) {
         listener,
         activity,
         first,
+        accel,
     } = r;
     let devices = board.devices;
     let trace = |t: Trace| args.trace.contains(&t);
@@ -93,6 +98,7 @@ pub(super) fn run_harts(r: RunHarts<'_>) {
                                 quit,
                                 activity,
                                 max,
+                                accel,
                                 trace_exits,
                                 trace_insns,
                             );
@@ -216,9 +222,23 @@ fn hart_loop(
     quit: &AtomicBool,
     activity: &Activity,
     max: Option<u64>,
+    accel: Accel,
     trace: bool,
     trace_insns: bool,
 ) -> (u64, bool) {
+    let mut jit = match accel {
+        Accel::Tcg(mib) => match Jit::new(hart.xlen(), mib) {
+            Ok(jit) => Some(jit),
+            Err(e) => {
+                eprintln!(
+                    "fief: hart {}: -accel tcg: {e}; running the interpreter",
+                    hart.hart_id()
+                );
+                None
+            }
+        },
+        Accel::Interp => None,
+    };
     let clint = &board.devices.clint;
     let space = board.space();
     let mut executed = 0u64;
@@ -235,7 +255,10 @@ fn hart_loop(
         hart.set_time(clint.mtime());
         let exit = match space.section() {
             Some(section) if trace_insns => traced_run(&mut hart, &section, budget),
-            Some(section) => hart.run(&section, budget),
+            Some(section) => match jit.as_mut() {
+                Some(jit) => hart.run_with(&section, budget, jit),
+                None => hart.run(&section, budget),
+            },
             None => return (executed, false),
         };
         clint.update();

@@ -178,6 +178,14 @@ pub struct RunArgs {
     /// the default is the legacy one (version 1), as QEMU 7.2's.
     #[arg(long = "global", action = clap::ArgAction::Append)]
     pub global: Vec<String>,
+    /// The execution tier (QEMU's `-accel`): `interp` (the default: the core's
+    /// interpreter) or `tcg[,tb-size=N]` (the translating tier, x86-64 Unix hosts only;
+    /// elsewhere the interpreter runs, with a message).
+    #[arg(long, default_value = "interp")]
+    pub accel: String,
+    /// The translating tier's code cache per hart, in MiB (QEMU's `-tb-size`; default 32).
+    #[arg(long = "tb-size")]
+    pub tb_size: Option<usize>,
     /// A character device for a `virtconsole`: `file,id=ID,path=PATH` (QEMU's
     /// `-chardev`; the file backend only).
     #[arg(long = "chardev", action = clap::ArgAction::Append)]
@@ -217,6 +225,55 @@ impl RunArgs {
             global: Vec::new(),
             chardev: Vec::new(),
             netdev: Vec::new(),
+            accel: "interp".into(),
+            tb_size: None,
+        }
+    }
+}
+
+/// Which tier runs guest code (`-accel`, `-tb-size`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accel {
+    /// The core's interpreter.
+    Interp,
+    /// The translating tier (`fief_host::jit`), with a code cache of this many MiB per hart.
+    Tcg(usize),
+}
+
+impl RunArgs {
+    /// Parses `-accel NAME[,tb-size=N]` and `-tb-size N` (as QEMU spells them).
+    pub fn accel(&self) -> Result<Accel, String> {
+        let mut parts = self.accel.split(',');
+        let name = parts.next().unwrap_or_default();
+        let mut tb_size = self.tb_size;
+        for part in parts {
+            match part.split_once('=') {
+                Some(("tb-size", v)) => {
+                    let mib = v
+                        .parse()
+                        .map_err(|_| format!("-accel tb-size={v}: not a number of MiB"))?;
+                    tb_size = Some(mib);
+                }
+                _ => {
+                    return Err(format!(
+                        "-accel '{}': unknown property '{part}' (Fief takes tb-size=N)",
+                        self.accel
+                    ))
+                }
+            }
+        }
+        if tb_size == Some(0) {
+            return Err("-tb-size 0: the code cache needs at least 1 MiB".to_string());
+        }
+        match name {
+            "tcg" => Ok(Accel::Tcg(
+                tb_size.unwrap_or(fief_host::jit::DEFAULT_TB_SIZE_MIB),
+            )),
+            "interp" => Ok(Accel::Interp),
+            other => Err(format!(
+                "-accel {other}: Fief has tcg (the translating tier) and interp (the \
+                 interpreter)"
+            )),
         }
     }
 }
@@ -577,6 +634,16 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         return Err("the gdb stub serves one hart: use --smp 1".to_string());
     }
     let machine = args.board.machine()?;
+    let accel = match args.accel()? {
+        Accel::Tcg(_) if !fief_host::jit::AVAILABLE => {
+            eprintln!(
+                "fief: -accel tcg: the translating tier needs an x86-64 Unix host; running \
+                 the interpreter"
+            );
+            Accel::Interp
+        }
+        accel => accel,
+    };
     let virtio = VirtioArgs::parse(args)?;
     // Every file is read, its size checked against RAM, before the board is built.
     let ram = parse_size(&args.board.memory, machine.spec)?;
@@ -608,6 +675,14 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
         }
     };
     trace_boot(&boot);
+    if trace(Trace::Boot) {
+        match accel {
+            Accel::Interp => eprintln!("fief: trace: boot: accel interp (the interpreter)"),
+            Accel::Tcg(mib) => eprintln!(
+                "fief: trace: boot: accel tcg (the translating tier), tb-size {mib} MiB per hart"
+            ),
+        }
+    }
 
     let serial: &'static Serial = Box::leak(Box::new(Serial::open(&args.serial)?));
     devices.uart.set_sink(serial);
@@ -668,6 +743,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
             listener: listener.as_ref(),
             activity: workers.activity(),
             first: std::mem::take(&mut first),
+            accel,
         });
         let reset = board.finish() == Some(Finish::Reset);
         if !reset

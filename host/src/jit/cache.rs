@@ -1,0 +1,247 @@
+//! The code cache: one anonymous mapping of `-tb-size` MiB that holds translated blocks,
+//! filled from the start and flushed whole when the next block does not fit (QEMU's
+//! policy for its own `-tb-size`).
+//!
+//! **W^X.** The mapping is never writable and executable at once: it is created
+//! read-write, and every insertion makes it writable (`mprotect` to read-write), copies
+//! the block's bytes and makes it executable again (read-execute) before anything runs
+//! from it; in between no code of the cache runs (one cache per hart thread). Two
+//! `mprotect` calls per translated block: a few microseconds, paid once per block and
+//! code cache generation.
+//!
+//! The bookkeeping ([`Arena`]: where the next block goes, when to flush, which
+//! generation a block's [`CodeRef`] belongs to) is plain arithmetic with no `unsafe`,
+//! tested under Miri; the mapping ([`CodeCache`]) uses memmap2's safe calls, and calling
+//! into it is in [`super`].
+
+use memmap2::{Mmap, MmapMut};
+
+/// Where a block's code starts in the cache, and the cache generation it was written in
+/// (it is gone once the generation moved on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeRef {
+    /// Byte offset from the start of the mapping.
+    pub offset: usize,
+    /// The [`Arena::generation`] it was written in.
+    pub generation: u64,
+}
+
+/// Alignment of each block's code (a host cache-line quarter: the start of a block is
+/// a jump target).
+const ALIGN: usize = 16;
+
+/// The code cache's bookkeeping (see the module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arena {
+    capacity: usize,
+    used: usize,
+    generation: u64,
+    flushes: u64,
+}
+
+impl Arena {
+    /// An empty arena of `capacity` bytes.
+    pub fn new(capacity: usize) -> Arena {
+        Arena {
+            capacity,
+            used: 0,
+            generation: 1,
+            flushes: 0,
+        }
+    }
+
+    /// Space for `len` bytes: the offset, after flushing everything when they do not fit
+    /// behind what is there; `None` when they do not fit even in an empty cache.
+    pub fn reserve(&mut self, len: usize) -> Option<CodeRef> {
+        if len > self.capacity {
+            return None;
+        }
+        let start = self.used.next_multiple_of(ALIGN);
+        let start = if start.checked_add(len)? > self.capacity {
+            self.flush();
+            0
+        } else {
+            start
+        };
+        self.used = start + len;
+        Some(CodeRef {
+            offset: start,
+            generation: self.generation,
+        })
+    }
+
+    /// Forgets every block: their [`CodeRef`]s are stale from now on.
+    pub fn flush(&mut self) {
+        self.used = 0;
+        self.generation += 1;
+        self.flushes += 1;
+    }
+
+    /// Whether `r` still names code in the cache.
+    #[inline(always)]
+    pub fn is_live(&self, r: CodeRef) -> bool {
+        r.generation == self.generation
+    }
+
+    /// The current generation.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Bytes in use.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    /// How many times the cache was flushed whole.
+    pub fn flushes(&self) -> u64 {
+        self.flushes
+    }
+}
+
+/// Executable memory for translated blocks (see the module docs).
+pub struct CodeCache {
+    /// The mapping, read-execute at rest; `None` only while it is being filled, and for
+    /// good if the host refused a protection change.
+    map: Option<Mmap>,
+    arena: Arena,
+}
+
+/// Why the code cache could not be made or filled.
+#[derive(Debug)]
+pub enum CacheError {
+    /// The size is zero.
+    Empty,
+    /// The host refused the mapping or a protection change.
+    Host(std::io::Error),
+}
+
+impl std::fmt::Display for CacheError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheError::Empty => write!(f, "the code cache size is zero"),
+            CacheError::Host(e) => write!(f, "the host refused executable memory: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CacheError {}
+
+impl CodeCache {
+    /// A cache of `bytes` bytes, mapped read-execute (nothing in it yet).
+    pub fn new(bytes: usize) -> Result<CodeCache, CacheError> {
+        if bytes == 0 {
+            return Err(CacheError::Empty);
+        }
+        let map = MmapMut::map_anon(bytes).map_err(CacheError::Host)?;
+        let exec = map.make_exec().map_err(CacheError::Host)?;
+        Ok(CodeCache {
+            map: Some(exec),
+            arena: Arena::new(bytes),
+        })
+    }
+
+    /// Copies `code` into the cache (flushing it whole first when full): where it went,
+    /// or `None` when it is larger than the cache or the host refused a protection
+    /// change (then the cache stays unusable and every later call returns `None`).
+    pub fn insert(&mut self, code: &[u8]) -> Option<CodeRef> {
+        let at = self.arena.reserve(code.len())?;
+        let mut w: MmapMut = self.map.take()?.make_mut().ok()?;
+        w[at.offset..at.offset + code.len()].copy_from_slice(code);
+        self.map = Some(w.make_exec().ok()?);
+        Some(at)
+    }
+
+    /// The host address of live code `r`, while the mapping is executable.
+    #[inline(always)]
+    pub fn address(&self, r: CodeRef) -> Option<*const u8> {
+        match &self.map {
+            Some(m) if self.arena.is_live(r) => Some(m.as_ptr().wrapping_add(r.offset)),
+            _ => None,
+        }
+    }
+
+    /// The bookkeeping.
+    pub fn arena(&self) -> &Arena {
+        &self.arena
+    }
+
+    /// The start of the mapping (for tests that look at its protection).
+    pub fn base(&self) -> Option<*const u8> {
+        self.map.as_ref().map(|m| m.as_ptr())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Runs under Miri (`cargo +nightly miri test -p fief-host --lib jit::cache::tests::arena`).
+    #[test]
+    fn arena_fills_aligned_then_flushes_whole() {
+        let mut a = Arena::new(100);
+        let r0 = a.reserve(10).unwrap();
+        assert_eq!((r0.offset, r0.generation), (0, 1));
+        let r1 = a.reserve(30).unwrap();
+        assert_eq!(r1.offset, 16, "16-byte aligned");
+        assert_eq!(a.used(), 46);
+        assert!(a.is_live(r0) && a.is_live(r1));
+        // 48 + 60 > 100: everything goes, and the new block starts at 0.
+        let r2 = a.reserve(60).unwrap();
+        assert_eq!((r2.offset, r2.generation), (0, 2));
+        assert_eq!(a.flushes(), 1);
+        assert!(!a.is_live(r0) && !a.is_live(r1) && a.is_live(r2));
+        // Exactly full is not a flush.
+        let r3 = a.reserve(36).unwrap();
+        assert_eq!((r3.offset, a.used(), a.flushes()), (64, 100, 1));
+        // Larger than the whole cache: refused, nothing flushed.
+        assert_eq!(a.reserve(101), None);
+        assert_eq!(a.flushes(), 1);
+        assert!(a.is_live(r3));
+        a.flush();
+        assert!(!a.is_live(r3));
+        assert_eq!((a.used(), a.generation()), (0, 3));
+    }
+
+    /// The protection of the mapping that holds `p`, from `/proc/self/maps` (Linux).
+    #[cfg(target_os = "linux")]
+    fn protection(p: *const u8) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let a = p as usize;
+        for line in maps.lines() {
+            let mut f = line.split_whitespace();
+            let range = f.next().unwrap();
+            let perms = f.next().unwrap();
+            let (lo, hi) = range.split_once('-').unwrap();
+            let lo = usize::from_str_radix(lo, 16).unwrap();
+            let hi = usize::from_str_radix(hi, 16).unwrap();
+            if (lo..hi).contains(&a) {
+                return perms[..3].to_string();
+            }
+        }
+        panic!("{a:#x} is not mapped");
+    }
+
+    #[test]
+    #[cfg(all(target_os = "linux", not(miri)))]
+    fn the_mapping_is_never_writable_and_executable_at_rest() {
+        let mut c = CodeCache::new(4096).unwrap();
+        let base = c.base().unwrap();
+        assert_eq!(protection(base), "r-x");
+        let r = c.insert(&[0xc3; 100]).unwrap();
+        assert_eq!(protection(base), "r-x");
+        assert_eq!(c.address(r), Some(base));
+        let at = c.address(r).unwrap();
+        // SAFETY: byte 99 of the 100 just written at `at`, in the live read-execute mapping.
+        let last = unsafe { *at.add(99) };
+        assert_eq!(last, 0xc3);
+        // Full: flushed whole, the old reference is dead.
+        let r2 = c.insert(&[0x90; 4000]).unwrap();
+        assert_eq!(r2.offset, 0);
+        assert_eq!(c.address(r), None);
+        assert_eq!(protection(base), "r-x");
+        assert_eq!(c.insert(&[0; 4097]), None);
+        assert!(CodeCache::new(0).is_err());
+    }
+}
