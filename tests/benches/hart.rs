@@ -25,6 +25,9 @@
 //! a table with a ratio per program and in total. `FIEF_BENCH_SET=list,crc` picks programs;
 //! `FIEF_BENCH_SMALL=1` runs their `_small` images (for a profiler).
 //!
+//! `FIEF_BENCH_ACCEL=tcg` runs Fief's side with the translating tier (`fief run -accel
+//! tcg`), in either mode, and prints its counters after each Fief run.
+//!
 //! `FIEF_BENCH_XLEN=64` runs the RV64 builds of the same programs (`tests/firmware/rv64/`,
 //! the same C sources; no `bench_sv32`, Sv32 being RV32 only) on an RV64 hart and against
 //! `qemu-system-riscv64`, with the same options otherwise.
@@ -55,6 +58,16 @@ fn xlen() -> Xlen {
         Xlen::Rv32
     }
 }
+/// `FIEF_BENCH_ACCEL=tcg`: Fief's side runs with the translating tier (`fief_host::jit`,
+/// x86-64 Unix hosts; elsewhere the interpreter, with a message).
+fn tcg() -> bool {
+    let on = std::env::var("FIEF_BENCH_ACCEL").is_ok_and(|v| v == "tcg");
+    if on && !fief_host::jit::AVAILABLE {
+        eprintln!("FIEF_BENCH_ACCEL=tcg: no translating tier on this host; the interpreter runs");
+    }
+    on && fief_host::jit::AVAILABLE
+}
+
 /// Far more than `bench_mix` retires (about 1.1e9 instructions).
 const BUDGET: u64 = 100_000_000_000;
 
@@ -73,7 +86,24 @@ fn fief(path: &Path) -> (Duration, u64, String) {
     let start = Instant::now();
     let image = Image::from_bytes(&bytes).unwrap();
     let mut machine = Machine::new(&image).unwrap();
-    let result = machine.run(BUDGET).unwrap();
+    let result = match tcg() {
+        #[cfg(all(target_arch = "x86_64", unix))]
+        true => {
+            let mut jit = fief_host::jit::Jit::new(image.xlen, 32).unwrap();
+            let r = machine.run_with(BUDGET, &mut jit).unwrap();
+            let s = jit.stats();
+            eprintln!(
+                "  tcg: {} blocks translated ({:.1} us each, {} bytes), {} declined, {} runs",
+                s.translated,
+                s.compile_ns as f64 / 1e3 / (s.translated + s.declined).max(1) as f64,
+                s.code_bytes,
+                s.declined,
+                s.runs
+            );
+            r
+        }
+        _ => machine.run(BUDGET).unwrap(),
+    };
     let elapsed = start.elapsed();
     assert_eq!(
         result.exit_code,

@@ -243,11 +243,28 @@ fn hart_loop(
     let space = board.space();
     let mut executed = 0u64;
     let limit = max.unwrap_or(u64::MAX);
+    let report = |jit: &Option<Jit>, hart: &Hart<'static>| {
+        if let (Some(jit), true) = (jit, trace) {
+            let s = jit.stats();
+            eprintln!(
+                "fief: trace: hart {} tcg: {} blocks translated ({} bytes, {:.1} us each), \
+                 {} declined, {} runs in translated code",
+                hart.hart_id(),
+                s.translated,
+                s.code_bytes,
+                s.compile_ns as f64 / 1e3 / (s.translated + s.declined).max(1) as f64,
+                s.declined,
+                s.runs
+            );
+        }
+    };
     loop {
         if quit.load(Ordering::Acquire) || board.finish().is_some() {
+            report(&jit, &hart);
             return (executed, false);
         }
         if executed >= limit {
+            report(&jit, &hart);
             return (executed, true);
         }
         let budget = SLICE.min(limit - executed);
