@@ -1,6 +1,6 @@
 //! The translating tier (`fief run -accel tcg`): decoded blocks of the core's interpreter
 //! compiled to x86-64 code and run in its place, through the core's
-//! [`BlockTier`] hook (`fief_core::cpu::riscv::tier`).
+//! [`BlockTier`](fief_core::cpu::riscv::tier::BlockTier) hook.
 //!
 //! What it owns:
 //!

@@ -99,8 +99,7 @@ pub(super) fn run_harts(r: RunHarts<'_>) {
                                 activity,
                                 max,
                                 accel,
-                                trace_exits,
-                                trace_insns,
+                                (trace_exits, trace_insns),
                             );
                             if limit {
                                 limit_hit.store(true, Ordering::Release);
@@ -215,7 +214,8 @@ fn gdb_loop<A: RvArch>(
     }
 }
 
-/// One hart's thread; returns (instructions retired, whether the limit stopped it).
+/// One hart's thread (`accel` picks its tier; the flags are `--trace exits` and `--trace insn`);
+/// returns (instructions retired, whether the limit stopped it).
 fn hart_loop(
     board: &Virt<'static>,
     mut hart: Hart<'static>,
@@ -223,8 +223,7 @@ fn hart_loop(
     activity: &Activity,
     max: Option<u64>,
     accel: Accel,
-    trace: bool,
-    trace_insns: bool,
+    (trace, trace_insns): (bool, bool),
 ) -> (u64, bool) {
     let mut jit = match accel {
         Accel::Tcg(mib) => match Jit::new(hart.xlen(), mib) {
