@@ -974,3 +974,51 @@ fn features_ok_does_not_stick_with_a_feature_the_device_did_not_offer() {
     rig.w(reg::DRIVER_FEATURES, 1 << 3 | 1 << 4);
     assert_eq!(dev.negotiated.load(Ordering::SeqCst), 1 << 3);
 }
+
+/// A worker that read the device just before an unplug, and waits for the state lock to
+/// take a request, cannot take one after the unplug has returned: the unplug marks the
+/// slot empty under that lock (so it waits for it here), and a step that gets the lock
+/// after it takes nothing. Either way the request is never half taken, the slot releases
+/// once nothing is in flight and takes a device again. (Before, the unplug returned at
+/// once, the release saw nothing in flight, and the waiting worker then took and served
+/// a request of the released slot: the stress test's occasional "slot still busy" on a
+/// replug.)
+#[test]
+fn a_step_racing_an_unplug_takes_no_request_after_the_slot_is_released() {
+    let (_, blk) = disk(16, false);
+    let mut rig = Rig::new(Transport::Legacy, Some(blk));
+    rig.init(0);
+    rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
+    let (mem, space, leases, slot) = (rig.mem, rig.space, rig.leases, rig.slot);
+    let held = slot.hold_state_lock();
+    let worker = std::thread::spawn(move || {
+        let bus = LeaseBus {
+            memory: mem,
+            space,
+            leases,
+        };
+        slot.step(&bus, 0)
+    });
+    // Let the worker read the device and reach the state lock.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let unplug = std::thread::spawn(move || slot.unplug().is_some());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        !unplug.is_finished(),
+        "the unplug returned while a worker that saw the device could still take a request"
+    );
+    drop(held);
+    assert!(unplug.join().unwrap());
+    let outcome = worker.join().unwrap();
+    match outcome {
+        StepOutcome::Idle => assert_eq!(rig.used_idx(), 0),
+        _ => {
+            assert_eq!(outcome, StepOutcome::Finished);
+            assert_eq!(rig.used_idx(), 1, "taken before the unplug: completed");
+        }
+    }
+    assert_eq!(rig.slot.in_flight(), 0);
+    assert!(rig.slot.release());
+    assert_eq!(rig.step(), StepOutcome::Idle);
+    assert!(rig.slot.plug(blk), "the slot takes a device again");
+}

@@ -141,6 +141,9 @@ struct State {
     fault: Option<DeviceFault>,
     /// Changes at every reset: a request taken before it is not put on the new rings.
     epoch: u32,
+    /// No device in the slot (set by the unplug under this lock): no request is taken,
+    /// even by a worker that saw the device before it went.
+    empty: bool,
     /// Queues (bit q: queue q) notified or kicked by the register write in progress: their
     /// doorbells are rung once the state lock is dropped.
     ring: u32,
@@ -160,6 +163,7 @@ impl State {
         broken: false,
         fault: None,
         epoch: 0,
+        empty: true,
         ring: 0,
     };
 }
@@ -259,8 +263,7 @@ impl<'a> VirtioMmio<'a> {
         if d.is_some() || self.in_flight() != 0 {
             return false;
         }
-        self.reset_state(&mut self.state.lock(), None);
-        device.reset();
+        self.reset_state(&mut self.state.lock(), Some(device));
         *d = Some(device);
         true
     }
@@ -269,8 +272,14 @@ impl<'a> VirtioMmio<'a> {
     /// request is taken. Requests already taken end on their own and still go on the used
     /// ring (completed, or with an I/O error status): [`VirtioMmio::in_flight`] says when
     /// none is left; then [`VirtioMmio::release`] clears the slot.
+    ///
+    /// A worker may have read the device just before it went and wait for the state lock
+    /// to take a request: the unplug marks the state empty under that lock, so such a
+    /// step takes nothing, and a request taken before is counted in flight before the
+    /// unplug returns (without this, a request could start after the slot was released).
     pub fn unplug(&self) -> Option<&'a dyn VirtioDevice> {
         let device = self.device.lock().take();
+        self.state.lock().empty = true;
         self.pending.store(0, Ordering::SeqCst);
         device
     }
@@ -278,11 +287,24 @@ impl<'a> VirtioMmio<'a> {
     /// After an unplug, once nothing is in flight: the driver state goes and the
     /// interrupt is lowered. `false` (nothing done) while requests are in flight.
     pub fn release(&self) -> bool {
-        if self.in_flight() != 0 || self.is_plugged() {
+        if self.is_plugged() {
             return false;
         }
-        self.reset_state(&mut self.state.lock(), None);
+        // Under the state lock, where requests are taken: once the unplug has marked the
+        // state empty none is, so a count of 0 here stays 0.
+        let mut s = self.state.lock();
+        if self.in_flight() != 0 {
+            return false;
+        }
+        self.reset_state(&mut s, None);
         true
+    }
+
+    /// For tests: holds the slot's state lock until the value returned is dropped (so a
+    /// test can line up a worker's step and an unplug as they would race).
+    #[doc(hidden)]
+    pub fn hold_state_lock(&self) -> impl Sized + '_ {
+        self.state.lock()
     }
 
     /// Whether a device is plugged.
@@ -333,6 +355,7 @@ impl<'a> VirtioMmio<'a> {
         let epoch = s.epoch.wrapping_add(1);
         *s = State::RESET;
         s.epoch = epoch;
+        s.empty = device.is_none();
         self.pending.store(0, Ordering::SeqCst);
         self.isr.store(0, Ordering::SeqCst);
         if let Some(d) = device {
@@ -393,7 +416,8 @@ impl<'a> VirtioMmio<'a> {
             let mut s = self.state.lock();
             self.pending.fetch_and(!(1 << queue), Ordering::SeqCst);
             let q = s.queues[queue];
-            if s.broken
+            if s.empty
+                || s.broken
                 || s.status & status::DRIVER_OK == 0
                 || !q.ready
                 || queue >= device.queues()
