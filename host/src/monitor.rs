@@ -13,6 +13,7 @@
 //! | `device_add virtio-rng-device[,id=NAME]` | plug a virtio-rng (the host's entropy) into the highest free slot |
 //! | `device_add virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]` | plug a virtio-net over a `-netdev` into the highest free slot |
 //! | `device_del ID` | unplug a device: `destroy_owner` in one transaction (rule L4); completes when no reader and no DMA lease can reach its memory any more (a virtio device: once its requests in flight have ended, [`crate::virtio_plug`]) |
+//! | `block_resize DRIVE SIZE` | resize a `-drive`'s file; a plugged disk over it gets the new capacity, `ConfigGeneration` moves on and a configuration-change interrupt is raised ([`crate::virtio_plug::VirtioPlugs::block_resize`]) |
 //! | `quit` | stop the emulator |
 //!
 //! `device_del` waits up to [`UNPLUG_WAIT`] for the unplug to complete (an outstanding DMA
@@ -55,6 +56,8 @@ device_add virtio-rng-device[,id=NAME]      plug a virtio-rng (the host's entrop
 device_add virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]
                                             plug a virtio-net over a -netdev
 device_del ID                               unplug a device; completes after its DMA leases end
+block_resize DRIVE SIZE                     resize a -drive's file (SIZE: bytes, 64K, 1M, ...);
+                                            a plugged disk's driver is told (config change)
 quit                                        stop the emulator
 ";
 
@@ -237,6 +240,12 @@ impl Monitor {
                 )),
             },
             "device_add" => self.device_add_line(rest),
+            "block_resize" => match rest.split_whitespace().collect::<Vec<_>>()[..] {
+                [id, size] => parse_number(size, true)
+                    .map_err(|e| format!("block_resize: {e} (bytes, or with K, M or G)"))
+                    .and_then(|size| self.virtio.block_resize(self.board, id, size)),
+                _ => Err("block_resize: say block_resize DRIVE SIZE".to_string()),
+            },
             "device_del" => match rest {
                 "" => Err("device_del: which device? (device_del ID)".to_string()),
                 id => self.device_del(id, UNPLUG_WAIT).map(|u| match u {

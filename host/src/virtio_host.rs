@@ -3,7 +3,8 @@
 //! * [`FileDisk`]: a raw image file behind virtio-blk: positioned reads and writes
 //!   (`pread`/`pwrite`), `fdatasync` on a flush (so the host file is on disk before the
 //!   guest sees the flush complete), zeroing for discard and write-zeroes; read-only
-//!   drives are opened read-only; the capacity is the file's size.
+//!   drives are opened read-only; the capacity is the file's size (the monitor's
+//!   `block_resize` changes both).
 //! * [`HostEntropy`]: the host's `getrandom(2)` behind virtio-rng (through `libc`, already a
 //!   dependency: no crate needed for one system call).
 //! * [`DriveSpec`], [`DeviceSpec`]: QEMU's `-drive file=PATH,format=raw,if=none,id=ID
@@ -17,6 +18,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use fief_boards::virtio::blk::{BackendError, BlockBackend};
@@ -26,7 +28,8 @@ use fief_boards::virtio::rng::EntropySource;
 /// A raw disk image file (see the [module docs](self)).
 pub struct FileDisk {
     file: File,
-    size: u64,
+    /// The file's size: the capacity (changed by [`FileDisk::resize`]).
+    size: AtomicU64,
     read_only: bool,
 }
 
@@ -63,15 +66,26 @@ impl FileDisk {
             })?;
         Ok(FileDisk {
             file,
-            size: meta.len(),
+            size: AtomicU64::new(meta.len()),
             read_only,
         })
+    }
+
+    /// Makes the file `size` bytes long (cut or zero-extended), the new capacity (the
+    /// monitor's `block_resize`). A read-only drive is refused.
+    pub fn resize(&self, size: u64) -> Result<(), String> {
+        if self.read_only {
+            return Err("the drive is read-only".to_string());
+        }
+        self.file.set_len(size).map_err(|e| e.to_string())?;
+        self.size.store(size, Ordering::SeqCst);
+        Ok(())
     }
 }
 
 impl BlockBackend for FileDisk {
     fn capacity(&self) -> u64 {
-        self.size
+        self.size.load(Ordering::SeqCst)
     }
 
     fn read_only(&self) -> bool {

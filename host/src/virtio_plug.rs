@@ -44,6 +44,7 @@ const MAC_PREFIX: [u8; 5] = [0x52, 0x54, 0x00, 0x12, 0x34];
 
 struct Drive {
     spec: DriveSpec,
+    disk: &'static FileDisk,
     model: &'static VirtioBlk<'static>,
     /// The device using it.
     user: Option<OwnerHandle>,
@@ -127,6 +128,36 @@ impl VirtioPlugs {
         mac
     }
 
+    /// The monitor's `block_resize ID SIZE`: the drive's file becomes `size` bytes long
+    /// and, if a disk over it is plugged, its driver is told (the capacity in its
+    /// configuration changes, `ConfigGeneration` moves on, a configuration-change
+    /// interrupt). Returns the reply line.
+    pub fn block_resize(
+        &self,
+        board: &Virt<'static>,
+        id: &str,
+        size: u64,
+    ) -> Result<String, String> {
+        let drives = self.drives.lock().map_err(|_| "drive table poisoned")?;
+        let d = drives
+            .iter()
+            .find(|d| d.spec.id == id)
+            .ok_or_else(|| format!("block_resize: no drive '{id}'"))?;
+        d.disk
+            .resize(size)
+            .map_err(|e| format!("block_resize: drive '{id}': {e}"))?;
+        let plugged = self.plugged.lock().map_err(|_| "device table poisoned")?;
+        let told = plugged
+            .iter()
+            .find(|p| p.drive.as_deref() == Some(id))
+            .is_some_and(|p| board.devices.virtio[p.slot].config_changed());
+        Ok(format!(
+            "block_resize: drive '{id}' is now {size} bytes ({} sectors){}\n",
+            size / 512,
+            if told { "; its driver was told" } else { "" }
+        ))
+    }
+
     /// Opens the drive's file (a missing file, or a read-only one for a writable drive,
     /// is a clear error) and keeps it for `-device ...,drive=ID`.
     pub fn add_drive(&self, spec: DriveSpec) -> Result<(), String> {
@@ -142,6 +173,7 @@ impl VirtioPlugs {
         let model = Box::leak(Box::new(VirtioBlk::new(disk, &spec.id)));
         drives.push(Drive {
             spec,
+            disk,
             model,
             user: None,
         });

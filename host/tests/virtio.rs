@@ -723,3 +723,82 @@ fn console_input_through_a_socket_chardev_matches_qemu() {
         )
     );
 }
+
+fn reg32(board: &Virt32<'static>, slot: u64, off: u64) -> u32 {
+    board
+        .space()
+        .read(
+            GuestAddress(VIRTIO_BASE + 0x1000 * slot + off),
+            AccessSize::Word,
+            MemTxAttrs::UNSPECIFIED,
+        )
+        .0 as u32
+}
+
+fn set_reg32(board: &Virt32<'static>, slot: u64, off: u64, v: u32) {
+    let r = board.space().write(
+        GuestAddress(VIRTIO_BASE + 0x1000 * slot + off),
+        AccessSize::Word,
+        v as u64,
+        MemTxAttrs::UNSPECIFIED,
+    );
+    assert_eq!(r, fief_core::memory::MemTxResult::OK);
+}
+
+/// The monitor's `block_resize`: the drive's file changes size, a plugged disk's
+/// capacity follows, and once its driver is ready it is told (a configuration-change
+/// interrupt; `ConfigGeneration` on the modern layout is in `boards/tests/virtio.rs`).
+/// Read-only drives and bad sizes are one-line errors.
+#[test]
+fn block_resize_changes_the_capacity_and_tells_the_driver() {
+    let board = board();
+    let monitor = Monitor::new(board, None, || {});
+    let img = temp("resize.img");
+    image(&img, 16, 5);
+    let ro = temp("resize-ro.img");
+    image(&ro, 16, 6);
+    for spec in [
+        format!("file={},format=raw,if=none,id=hd0", img.display()),
+        format!("file={},format=raw,if=none,id=ro,readonly=on", ro.display()),
+    ] {
+        monitor
+            .virtio()
+            .add_drive(DriveSpec::parse(&spec).unwrap())
+            .unwrap();
+    }
+    // Not plugged: only the file changes.
+    let r = monitor.execute("block_resize hd0 16K").text;
+    assert!(
+        r.contains("now 16384 bytes (32 sectors)") && !r.contains("told"),
+        "{r}"
+    );
+    assert_eq!(std::fs::metadata(&img).unwrap().len(), 16384);
+    let r = monitor
+        .execute("device_add virtio-blk-device,drive=hd0,id=disk")
+        .text;
+    assert!(r.contains("slot 7"), "{r}");
+    assert_eq!(reg32(board, 7, 0x100), 32, "capacity in sectors");
+    // The driver is ready (ACKNOWLEDGE | DRIVER | DRIVER_OK): it is told.
+    set_reg32(board, 7, 0x70, 7);
+    let r = monitor.execute("block_resize hd0 1M").text;
+    assert!(r.contains("(2048 sectors); its driver was told"), "{r}");
+    assert_eq!(reg32(board, 7, 0x100), 2048);
+    assert_eq!(std::fs::metadata(&img).unwrap().len(), 1 << 20);
+    assert_eq!(reg32(board, 7, 0x60) & 2, 2, "configuration change");
+    assert!(board.devices.virtio[7].irq.level());
+    set_reg32(board, 7, 0x64, 3);
+    assert!(!board.devices.virtio[7].irq.level());
+    // The bytes before the old end are kept; the new ones read as zeros.
+    let bytes = std::fs::read(&img).unwrap();
+    assert!(bytes[16384..].iter().all(|&b| b == 0));
+    for (bad, says) in [
+        ("block_resize ro 1M", "read-only"),
+        ("block_resize nope 1M", "no drive 'nope'"),
+        ("block_resize hd0 lots", "bad number"),
+        ("block_resize hd0", "block_resize DRIVE SIZE"),
+    ] {
+        let r = monitor.execute(bad).text;
+        assert!(r.starts_with("Error: ") && r.contains(says), "{bad}: {r}");
+    }
+    assert_eq!(std::fs::metadata(&ro).unwrap().len(), 16 * 512);
+}
