@@ -18,6 +18,7 @@ use std::collections::BTreeSet;
 use fief_tests::randdiff::{compare, run_fief, split};
 use fief_tests::randprog::{
     batch, batch_of, batch_xlen, Batch, Flavor, Xlen, MAX_PROGRAMS, NON_CANONICAL_BIT, SLOT64,
+    START_OFF64,
 };
 
 /// Random items per program body (as `diff-random`).
@@ -266,7 +267,7 @@ fn traps(out: &str) -> Vec<(u64, u64, u64)> {
 fn code(b: &Batch) -> impl Iterator<Item = &[u8]> {
     b.image
         .chunks(SLOT64 as usize)
-        .map(|slot| &slot[0x300..0x8000])
+        .map(|slot| &slot[START_OFF64 as usize..0x8000])
 }
 
 /// Every halfword-aligned 32-bit window of an RV64 batch's code (where instructions may
@@ -320,7 +321,8 @@ fn random64_fp_batch_1() {
 
 /// The RV64 generator covers what it is for: every program finishes with 64-bit dumps; a
 /// batch raises every trap the RV32 one does, also page faults under Sv39 (non-canonical and
-/// unmapped addresses) and access faults above 4 GiB; its image holds the RV64 forms (OP-32
+/// unmapped addresses), access faults above 4 GiB and software and timer interrupts in M
+/// and in S/U; its image holds the RV64 forms (OP-32
 /// and OP-IMM-32 ALU and M operations, `ld`/`sd`/`lwu`, `.d` AMOs and LR/SC, RV64C's
 /// `c.ld`/`c.sd`/`c.ldsp`/`c.sdsp`/`c.addiw`/`c.addw`/`c.subw`, 6-bit shift amounts) and an
 /// Sv39 `satp`, so that none silently drops out.
@@ -424,6 +426,32 @@ fn rv64_generator_reaches_every_trap_and_form() {
     ] {
         assert!(has_c(mask, value), "no {name}");
     }
+    // Interrupts: software and timer, taken in M right after the `mie` write that enables
+    // them and in S/U at the first instruction after an `mret`; a `wfi` with one pending.
+    let word = |addr: u64| {
+        let off = (addr - 0x8000_0000) as usize;
+        u32::from_le_bytes(b.image[off..off + 4].try_into().unwrap())
+    };
+    let csrrs_mie = 0x3040_0073 | 2 << 12 | 29 << 15; // csrrs x0, mie, x29
+    for cause in [3, 7] {
+        let taken: Vec<u32> = t
+            .iter()
+            .filter(|x| x.0 == 1 << 63 | cause)
+            .map(|x| word(x.1 - 4))
+            .collect();
+        assert!(taken.contains(&csrrs_mie), "no interrupt {cause} in M");
+        assert!(
+            taken.contains(&0x3020_0073),
+            "no interrupt {cause} after mret"
+        );
+        assert!(taken.iter().all(|&w| w == csrrs_mie || w == 0x3020_0073));
+    }
+    assert!(
+        // (`w` steps by halfwords.)
+        w.windows(3)
+            .any(|p| p[0] == csrrs_mie && p[2] == 0x1050_0073),
+        "no wfi with an interrupt pending"
+    );
     let satp_c = out
         .lines()
         .filter(|l| l.starts_with("C "))

@@ -146,6 +146,9 @@ impl Gen<'_> {
     }
 
     pub(super) fn item(&mut self) {
+        if self.rv64 && self.mode == Mode::M && self.rng.one_in(40) {
+            return self.interrupt();
+        }
         if self.flavor == Flavor::Bitmanip && self.rng.one_in(4) {
             return self.bitmanip();
         }
@@ -554,6 +557,51 @@ impl Gen<'_> {
         self.push(it);
     }
 
+    /// Makes a software or timer interrupt pending while `mie` masks it (an `msip` or
+    /// `mtimecmp` write).
+    fn raise_masked(&mut self, it: &mut Item) -> u32 {
+        if self.rng.one_in(2) {
+            it.ws(&[
+                e::u(op::LUI, T0, CLINT >> 12),
+                e::addi(T1, 0, 1),
+                e::s(op::STORE, 2, T0, T1, 0),
+            ]);
+            irq::MSI
+        } else {
+            it.ws(&[
+                e::u(op::LUI, T0, MTIMECMP >> 12),
+                e::s(op::STORE, 3, T0, 0, 0),
+            ]);
+            irq::MTI
+        }
+    }
+
+    /// RV64, in M-mode: an interrupt made pending while masked, then enabled in `mie` with
+    /// `mstatus.MIE` set (taken right after the `mie` write) or clear (left pending; now and
+    /// then a `wfi`, which must complete at once), then masked and cleared again.
+    fn interrupt(&mut self) {
+        let mut it = Item::default();
+        let taken = self.rng.one_in(2);
+        // csrrsi/csrrci mstatus, MIE.
+        it.w(e::csr(if taken { 6 } else { 7 }, 0, 8, csrn::MSTATUS));
+        let bit = self.raise_masked(&mut it);
+        it.w(e::addi(T1, 0, 1 << bit));
+        it.w(e::csr(2, 0, T1, csrn::MIE));
+        if !taken && self.rng.one_in(2) {
+            it.w(e::WFI);
+        }
+        it.ws(&[
+            e::addi(T1, 0, 0x88),
+            e::csr(3, 0, T1, csrn::MIE),
+            e::u(op::LUI, T0, CLINT >> 12),
+            e::s(op::STORE, 2, T0, 0, 0),
+            e::u(op::LUI, T0, MTIMECMP >> 12),
+            e::addi(T1, 0, -1),
+            e::s(op::STORE, 3, T0, T1, 0),
+        ]);
+        self.push(it);
+    }
+
     fn trap(&mut self) {
         let mut it = Item::default();
         let mut choices: Vec<u32> = vec![
@@ -607,6 +655,14 @@ impl Gen<'_> {
                     } else {
                         (Mode::U, self.rng.pick(&[Satp::Bare, Satp::B, Satp::B]), 0)
                     };
+                    if self.rv64 && self.rng.one_in(4) {
+                        // An interrupt pending and enabled in mie, masked in M by
+                        // mstatus.MIE = 0: taken at the first instruction in S or U.
+                        it.w(e::csr(7, 0, 8, csrn::MSTATUS));
+                        let bit = self.raise_masked(&mut it);
+                        it.w(e::addi(T1, 0, 1 << bit));
+                        it.w(e::csr(2, 0, T1, csrn::MIE));
+                    }
                     it.ws(&self.li(T0, self.satp_value(satp)));
                     it.w(e::csrw(csrn::SATP, T0));
                     it.w(e::SFENCE_VMA);

@@ -17,8 +17,11 @@ pub(super) fn program(
 ) {
     let slot_bytes = slot.len() as u32;
     let base = IMAGE_BASE + index * slot_bytes;
-    let shift = if rv64 { RV64_SHIFT } else { 0 };
-    let (handler_off, start_off) = (HANDLER_OFF + shift, START_OFF + shift);
+    let (handler_off, start_off) = if rv64 {
+        (HANDLER_OFF64, START_OFF64)
+    } else {
+        (HANDLER_OFF, START_OFF)
+    };
     let li = |rd: Reg, value: u64| li(rv64, rd, value);
     let mut put = |off: u32, bytes: &[u8]| {
         slot[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
@@ -63,6 +66,22 @@ pub(super) fn program(
         a.print(base);
     }
     a.putc(b'\n');
+    if rv64 {
+        // An interrupt (mcause < 0): clear msip, mtimecmp := all ones, mie := 0, and return to
+        // the interrupted instruction.
+        a.ws(&[
+            e::csrr(T1, csrn::MCAUSE),
+            e::b(5, T1, 0, 4 * 10),
+            e::u(op::LUI, T0, CLINT >> 12),
+            e::s(op::STORE, 2, T0, 0, 0),
+            e::u(op::LUI, T0, MTIMECMP >> 12),
+            e::addi(T1, 0, -1),
+            e::s(op::STORE, 3, T0, T1, 0),
+            e::addi(T1, 0, 0x88),
+            e::csr(3, 0, T1, csrn::MIE),
+            e::MRET,
+        ]);
+    }
     // After a breakpoint, mtval := mepc: QEMU 7.2 leaves 0 there (randdiff::DEVIATIONS), and
     // the body may read mtval.
     a.ws(&[
@@ -187,6 +206,16 @@ pub(super) fn program(
     a.w(e::csrw(csrn::PMPADDR0, T0));
     a.ws(&li(T0, 0x1f));
     a.w(e::csrw(csrn::PMPCFG0, T0));
+    if rv64 {
+        // No interrupt pending: msip 0, mtimecmp all ones (QEMU's resets to 0).
+        a.ws(&[
+            e::u(op::LUI, T0, CLINT >> 12),
+            e::s(op::STORE, 2, T0, 0, 0),
+            e::u(op::LUI, T0, MTIMECMP >> 12),
+            e::addi(T1, 0, -1),
+            e::s(op::STORE, 3, T0, T1, 0),
+        ]);
+    }
     for c in [
         csrn::MSTATUS,
         csrn::SATP,

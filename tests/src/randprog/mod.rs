@@ -36,9 +36,18 @@
 //! [`ALIAS_VA`] of eight pages: RW, R-only, invalid, X-only (MXR), the other-privilege page
 //! (U in A for SUM, not-U in B), RW again (aliasing page 0), W-only (reserved), invalid.
 //!
+//! RV64 programs also take interrupts, at points both machines agree on: a machine software
+//! (`msip` = 1) or timer (`mtimecmp` = 0, due at once) interrupt is made pending while `mie`
+//! masks it, then enabled by a `mie` write in M-mode (taken right after it if `mstatus.MIE`
+//! is set; else left pending, and a `wfi` then completes at once), or before an `mret` to S
+//! or U (taken at the first instruction there). The handler prints it like a trap, clears
+//! `msip`, `mtimecmp` and `mie` and returns to the interrupted instruction. Nothing is ever
+//! made pending while it is enabled (QEMU takes an interrupt raised by a device write only at
+//! the end of its translation block).
+//!
 //! What never appears, because the two machines may legitimately differ: counter values
 //! (`cycle`, `time`, `instret` are only read where `mcounteren` = 0 makes them illegal),
-//! interrupts (`mie` stays 0), `misa` (extensions differ), writes of WLRL fields with values
+//! interrupts at RV32 (`mie` stays 0), `misa` (extensions differ), writes of WLRL fields with values
 //! outside their legal set, `mstatus.MPRV/TVM/TW/TSR/FS`, A/D-bit updates (every PTE has A and
 //! D set), and the reservation across traps.
 
@@ -83,16 +92,22 @@ pub const FAULT_ADDRS64: [u64; 3] = [0xc000_0000, 0x40_0000_0000, 0xffff_ffff_c0
 pub const NON_CANONICAL_BIT: u64 = 1 << 39;
 /// The UART's transmit register.
 const UART: u32 = 0x1000_0000;
+/// The CLINT's `msip` (hart 0) and, at `+0x4000`, `mtimecmp`.
+const CLINT: u32 = 0x200_0000;
+const MTIMECMP: u32 = CLINT + 0x4000;
 /// The SiFive test finisher.
 const FINISHER: u32 = 0x10_0000;
 
 const TABLE_OFF: u32 = 0x10;
 const PRINT_OFF: u32 = 0x20;
-/// The handler and the prologue at RV32; at RV64 both sit 0x100 higher (the printer prints
-/// 16 digits).
+/// The handler and the prologue at RV32.
 const HANDLER_OFF: u32 = 0x100;
 const START_OFF: u32 = 0x200;
-const RV64_SHIFT: u32 = 0x100;
+/// The handler at RV64 (after a printer of 16 digits).
+const HANDLER_OFF64: u32 = 0x200;
+/// Where an RV64 program's prologue (then its body) starts in its slot: after a handler
+/// that also returns from interrupts.
+pub const START_OFF64: u32 = 0x400;
 const CODE_END: u32 = 0x8000;
 const DATA_OFF: u32 = 0x8000;
 const DATA_SIZE: u32 = 0x4000;
@@ -108,6 +123,14 @@ const VAL: Reg = 30;
 const T2: Reg = 31;
 /// Body registers are `x1..=LAST_BODY`.
 const LAST_BODY: Reg = 26;
+
+/// Interrupt numbers (bits of `mie`/`mip`, `mcause` codes).
+mod irq {
+    /// Machine software interrupt.
+    pub const MSI: u32 = 3;
+    /// Machine timer interrupt.
+    pub const MTI: u32 = 7;
+}
 
 mod csrn {
     pub const SSTATUS: u16 = 0x100;
