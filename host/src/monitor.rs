@@ -12,6 +12,8 @@
 //! | `device_add virtio-blk-device,drive=DRIVE[,id=NAME]` | plug a virtio-blk over a `-drive` into the highest free virtio-mmio slot |
 //! | `device_add virtio-rng-device[,id=NAME]` | plug a virtio-rng (the host's entropy) into the highest free slot |
 //! | `device_add virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]` | plug a virtio-net over a `-netdev` into the highest free slot |
+//! | `device_add virtconsole,chardev=ID[,id=NAME]` | plug a virtio console (QEMU's `virtio-serial-device` with its `virtconsole` port, as one device) on a command line's `-chardev` into the highest free slot |
+//! | `device_add virtio-serial-device[,id=NAME]` | plug a virtio console with no port (its output is dropped) |
 //! | `device_del ID` | unplug a device: `destroy_owner` in one transaction (rule L4); completes when no reader and no DMA lease can reach its memory any more (a virtio device: once its requests in flight have ended, [`crate::virtio_plug`]) |
 //! | `block_resize DRIVE SIZE` | resize a `-drive`'s file; a plugged disk over it gets the new capacity, `ConfigGeneration` moves on and a configuration-change interrupt is raised ([`crate::virtio_plug::VirtioPlugs::block_resize`]) |
 //! | `quit` | stop the emulator |
@@ -55,6 +57,8 @@ device_add virtio-blk-device,drive=DRIVE[,id=NAME]
 device_add virtio-rng-device[,id=NAME]      plug a virtio-rng (the host's entropy)
 device_add virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]
                                             plug a virtio-net over a -netdev
+device_add virtconsole,chardev=ID[,id=NAME] plug a virtio console on a -chardev
+device_add virtio-serial-device[,id=NAME]   plug a virtio console with no port (output dropped)
 device_del ID                               unplug a device; completes after its DMA leases end
 block_resize DRIVE SIZE                     resize a -drive's file (SIZE: bytes, 64K, 1M, ...);
                                             a plugged disk's driver is told (config change)
@@ -189,6 +193,26 @@ impl Monitor {
 
     /// Plugs the virtio device `spec` asks for (`option` names the command in errors).
     pub fn device_add_virtio(&self, option: &str, spec: &DeviceSpec) -> Result<String, String> {
+        // A console is one device: a virtio-serial-device alone (no port: its output is
+        // dropped) or a virtconsole on a command line's -chardev.
+        let console;
+        let spec = match spec {
+            DeviceSpec::Serial { id } => {
+                console = DeviceSpec::Console {
+                    chardev: None,
+                    id: id.clone(),
+                };
+                &console
+            }
+            DeviceSpec::Virtconsole { chardev, id } => {
+                console = DeviceSpec::Console {
+                    chardev: Some(chardev.clone()),
+                    id: id.clone(),
+                };
+                &console
+            }
+            other => other,
+        };
         let (id, slot) = self.virtio.plug(self.board, option, spec)?;
         Ok(format!(
             "device_add: '{id}' in virtio-mmio slot {slot} at {:#x}, PLIC source {}\n",
@@ -328,7 +352,7 @@ impl Monitor {
     }
 
     fn device_add_line(&self, args: &str) -> Result<String, String> {
-        if args.starts_with("virtio-") {
+        if args.starts_with("virtio-") || args.starts_with("virtconsole") {
             let spec = DeviceSpec::parse("device_add", args)?;
             return self.device_add_virtio("device_add", &spec);
         }

@@ -253,6 +253,8 @@ pub enum DeviceSpec {
     Virtconsole {
         /// The chardev's id.
         chardev: String,
+        /// The port's id (through the monitor: the console's).
+        id: Option<String>,
     },
     /// `virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]`.
     Net {
@@ -263,10 +265,11 @@ pub enum DeviceSpec {
         /// The device's id.
         id: Option<String>,
     },
-    /// A `virtio-serial-device` with its `virtconsole`, resolved: its chardev.
+    /// A `virtio-serial-device` with its `virtconsole`, resolved: its chardev's id.
     Console {
-        /// Where output goes and input comes from (none: output dropped, no input).
-        chardev: Option<crate::chardev::Chardev>,
+        /// The `-chardev` output goes to and input comes from (none: output dropped, no
+        /// input).
+        chardev: Option<String>,
         /// The device's id.
         id: Option<String>,
     },
@@ -335,6 +338,7 @@ impl DeviceSpec {
                 return Ok(DeviceSpec::Virtconsole {
                     chardev: chardev
                         .ok_or_else(|| format!("{option}: virtconsole needs chardev=ID"))?,
+                    id,
                 })
             }
             _ => {}
@@ -368,7 +372,7 @@ impl DeviceSpec {
             | DeviceSpec::Net { id, .. }
             | DeviceSpec::Serial { id }
             | DeviceSpec::Console { id, .. } => id.as_deref(),
-            DeviceSpec::Virtconsole { .. } => None,
+            DeviceSpec::Virtconsole { id, .. } => id.as_deref(),
         }
     }
 }

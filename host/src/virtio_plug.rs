@@ -50,11 +50,22 @@ struct Drive {
     user: Option<OwnerHandle>,
 }
 
+/// A `-chardev` (opened at start, as QEMU opens them) and the console using it.
+struct ChardevEntry {
+    id: String,
+    backend: &'static dyn ConsoleBackend,
+    /// A socket chardev's input side (kicks the console's receive queue).
+    socket: Option<&'static SocketConsole>,
+    /// The console using it.
+    user: Option<OwnerHandle>,
+}
+
 struct Plugged {
     owner: OwnerHandle,
     slot: usize,
     drive: Option<String>,
     netdev: Option<String>,
+    chardev: Option<String>,
     kind: &'static str,
 }
 
@@ -64,6 +75,7 @@ pub struct VirtioPlugs {
     plugged: Mutex<Vec<Plugged>>,
     rng: &'static VirtioRng<'static>,
     netdevs: Mutex<Vec<Netdev>>,
+    chardevs: Mutex<Vec<ChardevEntry>>,
     /// Last bytes of `52:54:00:12:34:xx` addresses taken (QEMU's `mac_table`).
     macs_used: Mutex<[bool; 256]>,
 }
@@ -82,6 +94,7 @@ impl VirtioPlugs {
             plugged: Mutex::new(Vec::new()),
             rng: Box::leak(Box::new(VirtioRng::new(&HostEntropy))),
             netdevs: Mutex::new(Vec::new()),
+            chardevs: Mutex::new(Vec::new()),
             macs_used: Mutex::new([false; 256]),
         }
     }
@@ -100,6 +113,29 @@ impl VirtioPlugs {
         netdevs.push(Netdev {
             id: spec.id,
             link,
+            user: None,
+        });
+        Ok(())
+    }
+
+    /// Opens a `-chardev` (a file is created or truncated, a socket listens) and keeps it
+    /// for a console (`virtconsole,chardev=ID`).
+    pub fn add_chardev(&self, id: String, chardev: &Chardev) -> Result<(), String> {
+        let mut chardevs = self.chardevs.lock().map_err(|_| "chardev table poisoned")?;
+        if chardevs.iter().any(|c| c.id == id) {
+            return Err(format!("-chardev: a chardev with id '{id}' exists already"));
+        }
+        let (backend, socket): (&'static dyn ConsoleBackend, _) = match chardev {
+            Chardev::Socket(path) => {
+                let socket = SocketConsole::open(path)?;
+                (socket, Some(socket))
+            }
+            Chardev::File(path) => (Box::leak(Box::new(FileConsole::open(Some(path))?)), None),
+        };
+        chardevs.push(ChardevEntry {
+            id,
+            backend,
+            socket,
             user: None,
         });
         Ok(())
@@ -201,7 +237,8 @@ impl VirtioPlugs {
             })
             .ok_or_else(|| format!("{option}: all {VIRTIO_SLOTS} virtio-mmio slots are in use"))?;
         let mut link = None;
-        let mut console_link: Option<&'static SocketConsole> = None;
+        let mut chardevs = self.chardevs.lock().map_err(|_| "chardev table poisoned")?;
+        let mut console_link: Option<(Option<&'static SocketConsole>, String)> = None;
         let (device, kind, drive): (&'static dyn VirtioDevice, _, _) = match spec {
             DeviceSpec::Blk { drive, .. } => {
                 let d = drives
@@ -234,14 +271,19 @@ impl VirtioPlugs {
             }
             DeviceSpec::Console { chardev, .. } => {
                 let backend: &'static dyn ConsoleBackend = match chardev {
-                    Some(Chardev::Socket(path)) => {
-                        let socket = SocketConsole::open(path)?;
-                        console_link = Some(socket);
-                        socket
+                    Some(name) => {
+                        let c = chardevs.iter().find(|c| &c.id == name).ok_or_else(|| {
+                            format!("{option}: no chardev '{name}' (give -chardev ...,id={name})")
+                        })?;
+                        if c.user.is_some() {
+                            return Err(format!(
+                                "{option}: chardev '{name}' is in use by another console"
+                            ));
+                        }
+                        console_link = Some((c.socket, name.clone()));
+                        c.backend
                     }
-                    Some(Chardev::File(path)) => {
-                        Box::leak(Box::new(FileConsole::open(Some(path))?))
-                    }
+                    // No port: the console's output is dropped.
                     None => Box::leak(Box::new(FileConsole::open(None)?)),
                 };
                 let console: &'static VirtioConsole<'static> =
@@ -250,8 +292,7 @@ impl VirtioPlugs {
             }
             DeviceSpec::Serial { .. } | DeviceSpec::Virtconsole { .. } => {
                 return Err(format!(
-                    "{option}: virtio-serial-device and virtconsole are taken on the command \
-                     line only"
+                    "{option}: a console is plugged as one device (resolved by the caller)"
                 ))
             }
         };
@@ -293,9 +334,15 @@ impl VirtioPlugs {
                 d.user = Some(owner);
             }
         }
-        if let Some(console) = console_link {
-            console.attach(Some(&slots[slot]));
-        }
+        let chardev = console_link.map(|(socket, name)| {
+            if let Some(c) = chardevs.iter_mut().find(|c| c.id == name) {
+                c.user = Some(owner);
+            }
+            if let Some(socket) = socket {
+                socket.attach(Some(&slots[slot]));
+            }
+            name
+        });
         let netdev = link.map(|(link, name)| {
             if let Some(n) = netdevs.iter_mut().find(|n| n.id == name) {
                 n.user = Some(owner);
@@ -308,6 +355,7 @@ impl VirtioPlugs {
             slot,
             drive,
             netdev,
+            chardev,
             kind,
         });
         Ok((id, slot))
@@ -346,6 +394,15 @@ impl VirtioPlugs {
                         n.link.attach(None);
                     }
                 }
+                if let (Some(name), Ok(chardevs)) = (&p.chardev, self.chardevs.lock()) {
+                    if let Some(socket) = chardevs
+                        .iter()
+                        .find(|c| &c.id == name)
+                        .and_then(|c| c.socket)
+                    {
+                        socket.attach(None);
+                    }
+                }
                 true
             }
             None => false,
@@ -373,6 +430,11 @@ impl VirtioPlugs {
         if let (Some(name), Ok(mut netdevs)) = (p.netdev, self.netdevs.lock()) {
             if let Some(n) = netdevs.iter_mut().find(|n| n.id == name) {
                 n.user = None;
+            }
+        }
+        if let (Some(name), Ok(mut chardevs)) = (p.chardev, self.chardevs.lock()) {
+            if let Some(c) = chardevs.iter_mut().find(|c| c.id == name) {
+                c.user = None;
             }
         }
         Some(true)

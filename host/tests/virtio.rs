@@ -802,3 +802,71 @@ fn block_resize_changes_the_capacity_and_tells_the_driver() {
     }
     assert_eq!(std::fs::metadata(&ro).unwrap().len(), 16 * 512);
 }
+
+/// The console through the monitor: `device_add virtconsole,chardev=ID` plugs a console on
+/// a command line's `-chardev` (one console per chardev), `device_add
+/// virtio-serial-device` one with no port; `device_del` takes them out and frees the
+/// chardev for the next.
+#[test]
+fn monitor_plugs_and_unplugs_consoles() {
+    let board = board();
+    let workers = DmaWorkers::spawn(1, move |c, n| {
+        if c < 8 {
+            board.dma_step(c, n)
+        } else {
+            board.virtio_step((c - 8) / MAX_QUEUES, (c - 8) % MAX_QUEUES)
+        }
+    })
+    .unwrap();
+    for (n, s) in board.devices.virtio.iter().enumerate() {
+        s.set_doorbell(workers.doorbell(), 8 + n * MAX_QUEUES);
+    }
+    let monitor = Monitor::new(board, None, || {});
+    let sock = temp("hot-con.sock");
+    monitor
+        .virtio()
+        .add_chardev(
+            "c0".to_string(),
+            &fief_host::chardev::Chardev::Socket(sock.clone()),
+        )
+        .unwrap();
+    let e = monitor
+        .virtio()
+        .add_chardev(
+            "c0".to_string(),
+            &fief_host::chardev::Chardev::File(temp("x")),
+        )
+        .unwrap_err();
+    assert!(e.contains("exists already"), "{e}");
+    let r = monitor
+        .execute("device_add virtconsole,chardev=c0,id=con")
+        .text;
+    assert!(r.contains("'con' in virtio-mmio slot 7"), "{r}");
+    assert_eq!(device_id(board, 7), 3);
+    let r = monitor
+        .execute("device_add virtconsole,chardev=c0,id=con2")
+        .text;
+    assert!(r.contains("chardev 'c0' is in use"), "{r}");
+    let r = monitor.execute("device_add virtconsole,chardev=nope").text;
+    assert!(r.contains("no chardev 'nope'"), "{r}");
+    let r = monitor.execute("device_add virtconsole").text;
+    assert!(r.contains("needs chardev=ID"), "{r}");
+    let r = monitor
+        .execute("device_add virtio-serial-device,id=bare")
+        .text;
+    assert!(r.contains("'bare' in virtio-mmio slot 6"), "{r}");
+    assert_eq!(device_id(board, 6), 3);
+    for id in ["con", "bare"] {
+        assert_eq!(
+            monitor.device_del(id, Duration::from_secs(5)).unwrap(),
+            Unplug::Complete
+        );
+    }
+    assert_eq!(device_id(board, 7), 0);
+    let r = monitor
+        .execute("device_add virtconsole,chardev=c0,id=again")
+        .text;
+    assert!(r.contains("slot 7"), "the chardev is free again: {r}");
+    // Its socket still listens.
+    assert!(std::os::unix::net::UnixStream::connect(&sock).is_ok());
+}

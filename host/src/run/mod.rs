@@ -46,7 +46,7 @@ use fief_boards::dma::StepOutcome;
 use fief_boards::virt::VIRTIO_BASE;
 use fief_boards::virtio::mmio::MAX_QUEUES;
 use fief_boards::virtio::Transport;
-use fief_host::chardev::parse_chardev;
+use fief_host::chardev::{parse_chardev, Chardev};
 use fief_host::dma_workers::DmaWorkers;
 use fief_host::monitor::{self, Monitor};
 use fief_host::virtio_host::{DeviceSpec, DriveSpec};
@@ -711,6 +711,9 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     for netdev in virtio.netdevs {
         monitor.virtio().add_netdev(netdev)?;
     }
+    for (id, chardev) in virtio.chardevs {
+        monitor.virtio().add_chardev(id, &chardev)?;
+    }
     for device in &virtio.devices {
         monitor.device_add_virtio("-device", device)?;
     }
@@ -819,6 +822,7 @@ fn worker_step(board: &'static Virt<'static>, channel: usize, chunks: usize) -> 
 struct VirtioArgs {
     drives: Vec<DriveSpec>,
     netdevs: Vec<NetdevSpec>,
+    chardevs: Vec<(String, Chardev)>,
     devices: Vec<DeviceSpec>,
     modern: bool,
 }
@@ -867,15 +871,14 @@ impl VirtioArgs {
                 DeviceSpec::Serial { id } => {
                     devices.push(DeviceSpec::Console { chardev: None, id })
                 }
-                DeviceSpec::Virtconsole { chardev } => {
-                    let (_, backend) = chardevs
-                        .iter()
-                        .find(|(id, _)| *id == chardev)
-                        .ok_or_else(|| format!("-device virtconsole: no -chardev '{chardev}'"))?;
+                DeviceSpec::Virtconsole { chardev, .. } => {
+                    if !chardevs.iter().any(|(id, _)| *id == chardev) {
+                        return Err(format!("-device virtconsole: no -chardev '{chardev}'"));
+                    }
                     match devices.last_mut() {
                         Some(DeviceSpec::Console {
                             chardev: c @ None, ..
-                        }) => *c = Some(backend.clone()),
+                        }) => *c = Some(chardev),
                         _ => {
                             return Err("-device virtconsole: put it after a \
                                         -device virtio-serial-device (one port each)"
@@ -889,6 +892,7 @@ impl VirtioArgs {
         Ok(VirtioArgs {
             drives,
             netdevs,
+            chardevs,
             devices,
             modern,
         })
