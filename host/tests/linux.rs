@@ -5,7 +5,8 @@
 //! 7.2 as Debian ships it has no riscv32 OpenSBI) and init prints the same lines.
 //!
 //! The rv64 kernel (`scripts/build-linux --rv64`) boots on `virt64` with Debian's OpenSBI, a
-//! virtio-blk ext2 disk and virtio-rng, against `qemu-system-riscv64 -M virt` with the same
+//! virtio-blk ext2 disk, virtio-rng and a virtio-net card on a UDP link to an echoing peer in
+//! the test, against `qemu-system-riscv64 -M virt` with the same
 //! command line.
 //!
 //! `scripts/test-all` builds the kernels before nextest runs; here a missing kernel is a
@@ -13,8 +14,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::Read;
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fief_tests::qemu::{qemu_bios, qemu_run, QEMU64};
@@ -272,8 +276,9 @@ fn read_from_disk(disk: &Path, file: &str) -> Vec<u8> {
     out.stdout
 }
 
-/// The virtio devices of the rv64 run: the disk as a writable virtio-blk drive, and virtio-rng.
-fn virtio_args(disk: &Path) -> Vec<String> {
+/// The virtio devices of the rv64 run: the disk as a writable virtio-blk drive, virtio-rng,
+/// and a virtio-net card on a UDP link to `peer` (QEMU's default MAC on both).
+fn virtio_args(disk: &Path, peer: &EchoPeer) -> Vec<String> {
     vec![
         "-drive".into(),
         format!("file={},format=raw,if=none,id=d0", disk.display()),
@@ -281,7 +286,125 @@ fn virtio_args(disk: &Path) -> Vec<String> {
         "virtio-blk-device,drive=d0".into(),
         "-device".into(),
         "virtio-rng-device".into(),
+        "-netdev".into(),
+        format!(
+            "socket,id=n0,udp=127.0.0.1:{},localaddr=127.0.0.1:{}",
+            peer.port, peer.guest_port
+        ),
+        "-device".into(),
+        "virtio-net-device,netdev=n0".into(),
     ]
+}
+
+/// The host's end of the guest's link: answers ARP for 10.0.2.2 and echoes UDP datagrams
+/// to 10.0.2.2:7 with every payload byte xor 0x5a (what init's `check_net` expects).
+struct EchoPeer {
+    /// The peer's UDP port (the guest's `udp=`).
+    port: u16,
+    /// The port the guest's netdev binds (`localaddr=`; free a moment ago).
+    guest_port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u32>>,
+}
+
+const PEER_MAC: [u8; 6] = [0x52, 0x55, 0x0a, 0x00, 0x02, 0x02];
+const PEER_IP: [u8; 4] = [10, 0, 2, 2];
+
+/// The reply to one frame from the guest, if it wants one.
+fn echo_reply(f: &[u8]) -> Option<Vec<u8>> {
+    if f.len() < 42 {
+        return None;
+    }
+    let mut r = Vec::new();
+    r.extend_from_slice(&f[6..12]);
+    r.extend_from_slice(&PEER_MAC);
+    match (f[12], f[13]) {
+        // ARP request for 10.0.2.2.
+        (0x08, 0x06) if f[20..22] == [0, 1] && f[38..42] == PEER_IP => {
+            r.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2]);
+            r.extend_from_slice(&PEER_MAC);
+            r.extend_from_slice(&PEER_IP);
+            r.extend_from_slice(&f[22..32]); // the asker's MAC and IP
+            Some(r)
+        }
+        // IPv4 UDP to 10.0.2.2:7.
+        (0x08, 0x00) => {
+            let ihl = usize::from(f[14] & 15) * 4;
+            let udp = 14 + ihl;
+            if f[23] != 17
+                || f[30..34] != PEER_IP
+                || f.len() < udp + 8
+                || f[udp + 2..udp + 4] != [0, 7]
+            {
+                return None;
+            }
+            let len = usize::from(u16::from_be_bytes([f[udp + 4], f[udp + 5]]));
+            let payload = f.get(udp + 8..udp + len)?;
+            r.extend_from_slice(&[0x08, 0x00]);
+            let total = (20 + 8 + payload.len()) as u16;
+            let mut ip = vec![0x45, 0];
+            ip.extend_from_slice(&total.to_be_bytes());
+            ip.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0]);
+            ip.extend_from_slice(&PEER_IP);
+            ip.extend_from_slice(&f[26..30]);
+            let sum: u32 = ip
+                .chunks(2)
+                .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+                .sum();
+            let sum = (sum & 0xffff) + (sum >> 16);
+            let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
+            ip[10..12].copy_from_slice(&sum.to_be_bytes());
+            r.extend_from_slice(&ip);
+            r.extend_from_slice(&[0, 7]);
+            r.extend_from_slice(&f[udp..udp + 2]);
+            r.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+            r.extend_from_slice(&[0, 0]); // no UDP checksum (allowed over IPv4)
+            r.extend(payload.iter().map(|b| b ^ 0x5a));
+            Some(r)
+        }
+        _ => None,
+    }
+}
+
+impl EchoPeer {
+    fn start() -> EchoPeer {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let guest_port = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let port = sock.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut echoed = 0;
+            let mut buf = vec![0u8; 65536];
+            while !stopping.load(Ordering::SeqCst) {
+                if let Ok((n, from)) = sock.recv_from(&mut buf) {
+                    if let Some(reply) = echo_reply(&buf[..n]) {
+                        echoed += u32::from(reply[12..14] == [0x08, 0x00]);
+                        let _ = sock.send_to(&reply, from);
+                    }
+                }
+            }
+            echoed
+        });
+        EchoPeer {
+            port,
+            guest_port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the peer; how many datagrams it echoed.
+    fn finish(mut self) -> u32 {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().map_or(0, |t| t.join().unwrap())
+    }
 }
 
 /// The rv64 kernel (`scripts/build-linux --rv64`: FPU, ISA extensions, virtio drivers) on
@@ -296,7 +419,8 @@ fn linux64_on_virt64_with_a_virtio_disk_prints_the_same_as_on_qemu() {
     std::fs::create_dir_all(&dir).unwrap();
 
     let q_disk = make_disk(&dir, "qemu");
-    let q_virtio = virtio_args(&q_disk);
+    let q_peer = EchoPeer::start();
+    let q_virtio = virtio_args(&q_disk, &q_peer);
     let mut q_extra = vec!["-m", "256M", "-smp", "2", "-no-reboot", "-append", APPEND];
     q_extra.extend(q_virtio.iter().map(String::as_str));
     let start = Instant::now();
@@ -312,9 +436,11 @@ fn linux64_on_virt64_with_a_virtio_disk_prints_the_same_as_on_qemu() {
         "init did not pass on QEMU; console:\n{q_console}"
     );
     assert_eq!(q_status, Some(0), "QEMU's power-off");
+    assert!(q_peer.finish() > 0, "QEMU's guest sent no datagram to echo");
 
     let f_disk = make_disk(&dir, "fief");
-    let f_virtio = virtio_args(&f_disk);
+    let f_peer = EchoPeer::start();
+    let f_virtio = virtio_args(&f_disk, &f_peer);
     let mut args = vec![
         "run",
         "-M",
@@ -341,10 +467,12 @@ fn linux64_on_virt64_with_a_virtio_disk_prints_the_same_as_on_qemu() {
         "init did not pass on Fief; console:\n{console}"
     );
     assert_eq!(status, Some(0), "the power-off; console:\n{console}");
+    assert!(f_peer.finish() > 0, "Fief's guest sent no datagram to echo");
     for want in [
         "init: fp: 2 processes kept their FP registers and fflags across 2000 switches",
         "init: disk: wrote, synced and read back 64 KiB, checksum a2a2f115",
         "init: rng: 64 bytes from /dev/hwrng",
+        "init: net: eth0 52:54:00:12:34:56, 10.0.2.15 to 10.0.2.2: 64 bytes echoed",
     ] {
         assert!(
             f_lines.iter().any(|l| l == want),
