@@ -205,7 +205,7 @@ mod tests {
     }
 
     /// The protection of the mapping that holds `p`, from `/proc/self/maps` (Linux).
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", not(miri)))]
     fn protection(p: *const u8) -> String {
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
         let a = p as usize;
