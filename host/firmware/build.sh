@@ -35,6 +35,10 @@ echo "built virtio_con.elf"
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DHARTS=4 -DROUNDS=40 -c -o "$obj/virtio_stress.o" virtio_stress.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_stress.elf "$obj/virtio_stress.o"
 echo "built virtio_stress.elf"
+# The same under -DSOAK: runs until the host stops it, with DMA (host/tests/soak.rs, scripts/soak).
+$CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -DHARTS=4 -DSOAK -c -o "$obj/soak.o" virtio_stress.c
+$CC $ARCH $LDFLAGS -T link.ld -o soak.elf "$obj/soak.o"
+echo "built soak.elf"
 # The virtio-blk benchmark's driver (scripts/bench-virtio).
 $CC $ARCH -O2 -ffreestanding -fno-builtin -nostdlib -Wall -Wextra -Werror -c -o "$obj/virtio_bench.o" virtio_bench.c
 $CC $ARCH $LDFLAGS -T link.ld -o virtio_bench.elf "$obj/virtio_bench.o"

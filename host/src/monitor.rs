@@ -7,6 +7,7 @@
 //! | `help` | the commands |
 //! | `info mtree` | region tree and flat view |
 //! | `info qtree` | the owner tree: every device, its state and the regions it owns |
+//! | `info pools` | occupancy of every bounded pool: owners, regions (and those awaiting reclaim), DMA leases and bounce buffers, IRQ lines, plugged PLIC sources, virtio slots; hot-plug RAM mappings, UART models, pending unplugs |
 //! | `device_add ram,id=NAME,addr=ADDR,size=SIZE` | plug RAM (a new owner and its RAM region) at a free address |
 //! | `device_add uart,id=NAME,addr=ADDR[,irq=N]` | plug an NS16550A at a free address, its interrupt on PLIC source `N` (default: the first free one from 32) |
 //! | `device_add virtio-blk-device,drive=DRIVE[,id=NAME]` | plug a virtio-blk over a `-drive` into the highest free virtio-mmio slot |
@@ -29,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use fief_boards::uart::{SerialSink, Uart16550, UART_SIZE};
 use fief_boards::virt::{
-    Virt, DMA_DONE_IRQ, DMA_ERROR_IRQ, HOTPLUG_IRQ_FIRST, IRQ_LINES, PLIC_SOURCES, UART_IRQ,
+    Virt, VirtLeases, DMA_DONE_IRQ, DMA_ERROR_IRQ, HOTPLUG_IRQ_FIRST, HOTPLUG_IRQ_LINES,
+    IRQ_LINES, OWNERS, PLIC_SOURCES, REGIONS, UART_IRQ, VIRTIO_SLOTS,
 };
 use fief_core::memory::{Priority, RamBlock, RegionKind, RegionOffset, RegionSize, TopologyGuard};
 use fief_core::owner::{Lifecycle, OwnerHandle};
@@ -49,6 +51,7 @@ const HELP: &str = "\
 help                                        list the commands
 info mtree                                  show the memory tree and flat view
 info qtree                                  show the devices (owners) and what they own
+info pools                                  show how full each bounded pool is
 device_add ram,id=NAME,addr=ADDR,size=SIZE  plug RAM at a free address (size: 64K, 1M, ...)
 device_add uart,id=NAME,addr=ADDR[,irq=N]   plug an NS16550A UART at a free address, its
                                             interrupt on PLIC source N (default: first free from 32)
@@ -258,9 +261,10 @@ impl Monitor {
             "info" => match rest {
                 "mtree" => Ok(self.info_mtree()),
                 "qtree" => Ok(self.info_qtree()),
-                "" => Err("info: what? (info mtree, info qtree)".to_string()),
+                "pools" => Ok(self.info_pools()),
+                "" => Err("info: what? (info mtree, info qtree, info pools)".to_string()),
                 other => Err(format!(
-                    "info: unknown item '{other}' (info mtree, info qtree)"
+                    "info: unknown item '{other}' (info mtree, info qtree, info pools)"
                 )),
             },
             "device_add" => self.device_add_line(rest),
@@ -349,6 +353,46 @@ impl Monitor {
             self.board.devices.leases.active()
         );
         out
+    }
+
+    /// `info pools`: one `NAME: USED/CAPACITY` line per bounded pool (`NAME: COUNT` for
+    /// what has no fixed bound), for a person and for the soak's end check
+    /// (`host/tests/soak.rs`): after every plugged device is gone and no transfer is in
+    /// flight, each is back where it was before the first plug.
+    pub fn info_pools(&self) -> String {
+        let (owners, regions, retired) = {
+            let g = self.board.devices.memory.lock();
+            (g.owner_count(), g.region_count(), g.awaiting_reclaim())
+        };
+        let leases = &self.board.devices.leases;
+        let sources = self.irq_sources.lock().map(|s| s.len()).unwrap_or(0);
+        let (uarts_made, uarts_spare) = self
+            .uarts
+            .lock()
+            .map(|u| (u.made, u.spare.len()))
+            .unwrap_or((0, 0));
+        format!(
+            "owners: {owners}/{OWNERS}\n\
+             regions: {regions}/{REGIONS}\n\
+             regions awaiting reclaim: {retired}\n\
+             DMA leases: {}/{}\n\
+             DMA bounce buffers: {}/{}\n\
+             IRQ lines: {}/{IRQ_LINES}\n\
+             plugged PLIC sources: {sources}/{HOTPLUG_IRQ_LINES}\n\
+             virtio slots: {}/{VIRTIO_SLOTS}\n\
+             hot-plug RAM mappings: {}\n\
+             UART models made: {uarts_made}\n\
+             UART models spare: {uarts_spare}\n\
+             pending unplugs: {}\n",
+            leases.active(),
+            VirtLeases::CAPACITY,
+            leases.bounce_in_use(),
+            VirtLeases::BOUNCE_BUFFERS,
+            self.board.devices.wiring.len(),
+            self.virtio.list().len(),
+            self.ram.mappings(),
+            self.pending_unplugs(),
+        )
     }
 
     fn device_add_line(&self, args: &str) -> Result<String, String> {

@@ -213,6 +213,17 @@ impl<const L: usize, const B: usize, const BS: usize> LeaseTable<L, B, BS> {
         self.leases.lock().len()
     }
 
+    /// How many leases the table holds at most.
+    pub const CAPACITY: usize = L;
+
+    /// How many bounce buffers the table has.
+    pub const BOUNCE_BUFFERS: usize = B;
+
+    /// Bounce buffers currently in use.
+    pub fn bounce_in_use(&self) -> usize {
+        self.bounce_busy.load(Ordering::SeqCst).count_ones() as usize
+    }
+
     /// Changes every time a bounce buffer is freed: a caller that got [`DmaError::Busy`]
     /// retries once this differs from the value it read before mapping.
     pub fn bounce_epoch(&self) -> u32 {
