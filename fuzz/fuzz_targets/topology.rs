@@ -1,11 +1,14 @@
 //! Memory topology sequences (create/destroy regions and owners, add/remove subregions,
-//! enable/disable, move, priority, alias retarget; every commit) against the naive reference
-//! model the rendering proptest uses (`fief_tests::render_model`): every result and the
-//! published view at every 16-byte unit must match the model, and after a full teardown the
-//! pools hold only the root container and root owner.
+//! enable/disable, move, priority, alias retarget; every commit) and DMA leases (map,
+//! read/write, unmap, with unplugs that must wait for the leases pinning their RAM) against
+//! the naive reference model the rendering proptest uses (`fief_tests::render_model`):
+//! every result, the published view at every 16-byte unit, the bytes read through leases,
+//! unplug completion and the regions awaiting reclaim must match the model, and after a
+//! full teardown the pools hold only the root container and root owner, with no lease and
+//! no bounce buffer in use.
 #![no_main]
 
-use fief_tests::render_model::{run, NewKind, Op, Pick, UNIT};
+use fief_tests::render_model::{run, NewKind, Op, Pick, ROOT_SIZE, UNIT};
 use libfuzzer_sys::fuzz_target;
 
 /// Reads the input as operations, a few bytes each.
@@ -27,7 +30,7 @@ impl Bytes<'_> {
     fn op(&mut self) -> Option<Op> {
         let tag = self.byte()?;
         let prio = |b: u8| (b % 3) as i32 - 1;
-        Some(match tag % 11 {
+        Some(match tag % 14 {
             0..=2 => {
                 let owner = self.byte()? as usize;
                 let k = self.byte()?;
@@ -69,6 +72,31 @@ impl Bytes<'_> {
                 alias: self.pick()?,
                 target: self.pick()?,
                 offset: (self.byte()? % 16) as u64 * UNIT,
+            },
+            11 => {
+                let at = self.byte()? as u64;
+                let len = self.byte()? as u64;
+                Op::DmaMap {
+                    // A unit (or just past the root), a byte in it.
+                    addr: (at % (ROOT_SIZE / UNIT + 2)) * UNIT + (len >> 4) % UNIT,
+                    len: 1 + len % 200,
+                    write: at & 0x80 != 0,
+                }
+            }
+            12 => {
+                let lease = self.byte()? as usize;
+                let offset = self.byte()? as u64;
+                let n = self.byte()? as u64;
+                Op::DmaAccess {
+                    lease: lease & 0x7f,
+                    offset,
+                    n,
+                    write: lease & 0x80 != 0,
+                    seed: self.byte()?,
+                }
+            }
+            13 => Op::DmaUnmap {
+                lease: self.byte()? as usize,
             },
             _ => match self.byte()? % 3 {
                 0 => Op::SetPriority {

@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use fief_boards::uart::{SerialSink, Uart16550, UART_SIZE};
 use fief_boards::virt::{
-    Virt, VirtLeases, DMA_DONE_IRQ, DMA_ERROR_IRQ, HOTPLUG_IRQ_FIRST, HOTPLUG_IRQ_LINES,
-    IRQ_LINES, OWNERS, PLIC_SOURCES, REGIONS, UART_IRQ, VIRTIO_SLOTS,
+    Virt, VirtLeases, DMA_DONE_IRQ, DMA_ERROR_IRQ, HOTPLUG_IRQ_FIRST, HOTPLUG_IRQ_LINES, IRQ_LINES,
+    OWNERS, PLIC_SOURCES, REGIONS, UART_IRQ, VIRTIO_SLOTS,
 };
 use fief_core::memory::{Priority, RamBlock, RegionKind, RegionOffset, RegionSize, TopologyGuard};
 use fief_core::owner::{Lifecycle, OwnerHandle};

@@ -93,28 +93,52 @@ impl Monitor {
             out: stream.try_clone().unwrap(),
             reader: BufReader::new(stream),
         };
-        m.until_prompt();
+        m.until_prompt().expect("soak: the monitor's banner");
         m
     }
 
-    fn until_prompt(&mut self) -> String {
+    fn until_prompt(&mut self) -> Option<String> {
         let mut text = Vec::new();
         while !text.ends_with(b"(fief) ") {
             let mut chunk = Vec::new();
             match self.reader.read_until(b' ', &mut chunk) {
-                Ok(0) | Err(_) => panic!(
-                    "soak: the monitor went away; it had said: {}",
-                    String::from_utf8_lossy(&text)
-                ),
+                Ok(0) | Err(_) => return None,
                 Ok(_) => text.extend_from_slice(&chunk),
             }
         }
-        String::from_utf8_lossy(&text).into_owned()
+        Some(String::from_utf8_lossy(&text).into_owned())
     }
 
-    fn cmd(&mut self, line: &str) -> String {
-        writeln!(self.out, "{line}").unwrap();
+    /// The reply to `line`, or None if the monitor went away.
+    fn cmd(&mut self, line: &str) -> Option<String> {
+        writeln!(self.out, "{line}").ok()?;
         self.until_prompt()
+    }
+}
+
+impl Machine {
+    /// The monitor's reply to `line`; if it went away, fails with how fief ended.
+    fn cmd(&mut self, line: &str) -> String {
+        if let Some(reply) = self.mon.cmd(line) {
+            return reply;
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                break format!("{status}");
+            }
+            if Instant::now() > deadline {
+                break "still running".to_string();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        self.out.extend(self.out_rx.try_iter());
+        panic!(
+            "soak: {}: the monitor went away at '{line}'; fief: {status}\nguest: {}\nstderr: {}",
+            self.name,
+            self.out.join("\n"),
+            self.err_lines.lock().unwrap().join("\n")
+        );
     }
 
     /// `info pools` as name → (used, capacity or 0).
@@ -234,74 +258,80 @@ struct Counts {
     ram_pending: u64,
 }
 
-/// Unplugs disk `k` and plugs it back into its own slot (retrying while its slot still
-/// has requests in flight).
-fn replug_disk(mon: &mut Monitor, k: usize, counts: &mut Counts) {
-    let r = mon.cmd(&format!("device_del disk{k}"));
-    assert!(
-        r.contains("unplugged") || r.contains("completes when"),
-        "soak: device_del disk{k}: {r}"
-    );
-    counts.disk_unplugs += 1;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = mon.cmd(&format!(
-            "device_add virtio-blk-device,drive=hd{k},id=disk{k}"
+impl Machine {
+    /// Unplugs disk `k` and plugs it back into its own slot (retrying while its slot still
+    /// has requests in flight).
+    fn replug_disk(&mut self, k: usize) {
+        let r = self.cmd(&format!("device_del disk{k}"));
+        assert!(
+            r.contains("unplugged") || r.contains("completes when"),
+            "soak: device_del disk{k}: {r}"
+        );
+        self.counts.disk_unplugs += 1;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let r = self.cmd(&format!(
+                "device_add virtio-blk-device,drive=hd{k},id=disk{k}"
+            ));
+            if r.contains(&format!("in virtio-mmio slot {}", 7 - k)) {
+                self.counts.disk_plugs += 1;
+                return;
+            }
+            if r.contains("in virtio-mmio slot") {
+                // Its own slot still had requests in flight: it went to another one. Take it
+                // out again and retry until its slot is free.
+                let r = self.cmd(&format!("device_del disk{k}"));
+                assert!(!r.contains("Error"), "soak: device_del disk{k}: {r}");
+            } else {
+                assert!(
+                    r.contains("in use")
+                        || r.contains("still busy")
+                        || r.contains("exists already"),
+                    "soak: device_add disk{k}: {r}"
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "soak: disk{k} could not be plugged back in 60 s: {r}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Plugs RAM of the `i`th size at 0x90000000 (the harts' DMA target) and unplugs it.
+    fn cycle_ram(&mut self, i: usize) {
+        let size = RAM_SIZES[i % RAM_SIZES.len()];
+        let r = self.cmd(&format!(
+            "device_add ram,id=hot,addr=0x90000000,size={size}"
         ));
-        if r.contains(&format!("in virtio-mmio slot {}", 7 - k)) {
-            counts.disk_plugs += 1;
+        if !r.contains("RAM at") {
+            // A previous unplug of the same range may still wait for a DMA lease.
+            assert!(
+                r.contains("in use") || r.contains("overlaps") || r.contains("exists already"),
+                "soak: device_add ram size={size}: {r}"
+            );
+            self.counts.ram_refused += 1;
             return;
         }
-        if r.contains("in virtio-mmio slot") {
-            // Its own slot still had requests in flight: it went to another one. Take it
-            // out again and retry until its slot is free.
-            let r = mon.cmd(&format!("device_del disk{k}"));
-            assert!(!r.contains("Error"), "soak: device_del disk{k}: {r}");
-        } else {
-            assert!(
-                r.contains("in use") || r.contains("still busy") || r.contains("exists already"),
-                "soak: device_add disk{k}: {r}"
-            );
+        self.counts.ram_plugs += 1;
+        // A second device out of the harts' way, now and then.
+        let extra = i.is_multiple_of(3);
+        if extra {
+            let r = self.cmd("device_add ram,id=hot2,addr=0xa0000000,size=2M");
+            assert!(r.contains("RAM at"), "soak: device_add hot2: {r}");
+            self.counts.ram_plugs += 1;
         }
-        assert!(
-            Instant::now() < deadline,
-            "soak: disk{k} could not be plugged back in 60 s: {r}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Plugs RAM of the `i`th size at 0x90000000 (the harts' DMA target) and unplugs it.
-fn cycle_ram(mon: &mut Monitor, i: usize, counts: &mut Counts) {
-    let size = RAM_SIZES[i % RAM_SIZES.len()];
-    let r = mon.cmd(&format!("device_add ram,id=hot,addr=0x90000000,size={size}"));
-    if !r.contains("RAM at") {
-        // A previous unplug of the same range may still wait for a DMA lease.
-        assert!(
-            r.contains("in use") || r.contains("overlaps") || r.contains("exists already"),
-            "soak: device_add ram size={size}: {r}"
-        );
-        counts.ram_refused += 1;
-        return;
-    }
-    counts.ram_plugs += 1;
-    // A second device out of the harts' way, now and then.
-    let extra = i % 3 == 0;
-    if extra {
-        let r = mon.cmd("device_add ram,id=hot2,addr=0xa0000000,size=2M");
-        assert!(r.contains("RAM at"), "soak: device_add hot2: {r}");
-        counts.ram_plugs += 1;
-    }
-    // Long enough for the harts to DMA into it.
-    std::thread::sleep(Duration::from_millis(100));
-    for id in ["hot", "hot2"].iter().take(if extra { 2 } else { 1 }) {
-        let r = mon.cmd(&format!("device_del {id}"));
-        if r.contains("completes when") {
-            counts.ram_pending += 1;
-        } else {
-            assert!(r.contains("unplugged"), "soak: device_del {id}: {r}");
+        // Long enough for the harts to DMA into it.
+        std::thread::sleep(Duration::from_millis(100));
+        for id in ["hot", "hot2"].iter().take(if extra { 2 } else { 1 }) {
+            let r = self.cmd(&format!("device_del {id}"));
+            if r.contains("completes when") {
+                self.counts.ram_pending += 1;
+            } else {
+                assert!(r.contains("unplugged"), "soak: device_del {id}: {r}");
+            }
+            self.counts.ram_unplugs += 1;
         }
-        counts.ram_unplugs += 1;
     }
 }
 
@@ -332,7 +362,14 @@ impl Machine {
             .map(|h| temp(&format!("{name}-disk{h}.img")))
             .collect();
         let mut args: Vec<String> = [
-            "run", "-bios", "none", "-smp", &harts.to_string(), "-m", "64M", "-kernel",
+            "run",
+            "-bios",
+            "none",
+            "-smp",
+            &harts.to_string(),
+            "-m",
+            "64M",
+            "-kernel",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -387,9 +424,8 @@ impl Machine {
                 let _ = out_tx.send(line);
             }
         });
-        let mut mon = Monitor::connect(&sock);
-        let before = mon.pools();
-        Machine {
+        let mon = Monitor::connect(&sock);
+        let mut m = Machine {
             name,
             harts,
             child,
@@ -400,9 +436,11 @@ impl Machine {
             out: Vec::new(),
             err_lines,
             gdb_addr,
-            before,
+            before: BTreeMap::new(),
             counts: Counts::default(),
-        }
+        };
+        m.before = m.pools();
+        m
     }
 
     /// One monitor cycle: a disk out and back in, RAM in and out, now and then a look at
@@ -416,10 +454,10 @@ impl Machine {
                 self.out_rx.try_iter().collect::<Vec<_>>()
             );
         }
-        replug_disk(&mut self.mon, n % self.harts, &mut self.counts);
-        cycle_ram(&mut self.mon, n, &mut self.counts);
+        self.replug_disk(n % self.harts);
+        self.cycle_ram(n);
         if n % 16 == 15 {
-            let p = self.mon.pools();
+            let p = self.pools();
             for (pool, (used, cap)) in &p {
                 assert!(
                     *cap == 0 || used < cap,
@@ -482,7 +520,7 @@ impl Machine {
         ];
         let settle = Instant::now() + Duration::from_secs(10);
         let after = loop {
-            let p = self.mon.pools();
+            let p = self.pools();
             if IDLE.iter().all(|k| p[*k].0 == 0) || Instant::now() > settle {
                 break p;
             }
@@ -516,7 +554,11 @@ impl Machine {
             "soak: {}: fief ended with {status}: {errors}",
             self.name
         );
-        assert!(!errors.contains("panicked"), "soak: {}: {errors}", self.name);
+        assert!(
+            !errors.contains("panicked"),
+            "soak: {}: {errors}",
+            self.name
+        );
         let mut guest_bytes = 0u64;
         let mut totals = [0u64; 5];
         for h in 0..self.harts {
@@ -543,7 +585,11 @@ impl Machine {
             let rounds = nums[0] as u32;
             // More than the four rounds before the first look at the stop word: the hart
             // worked all along.
-            assert!(rounds > 4, "soak: {}: hart {h} did not get on: {line}", self.name);
+            assert!(
+                rounds > 4,
+                "soak: {}: hart {h} did not get on: {line}",
+                self.name
+            );
             assert_eq!(nums[2], nums[0], "soak: a DMA copy per round: {line}");
             // Read back and DMA-compared every round, its four blocks at the end.
             guest_bytes += nums[0] * 2 * 4096 + 4 * 4096;
@@ -557,7 +603,12 @@ impl Machine {
                 }
             }
             let got = std::fs::read(&self.disks[h]).unwrap();
-            assert_eq!(got.len(), want.len(), "soak: {}: disk {h}'s size", self.name);
+            assert_eq!(
+                got.len(),
+                want.len(),
+                "soak: {}: disk {h}'s size",
+                self.name
+            );
             if let Some(i) = (0..got.len()).find(|&i| got[i] != want[i]) {
                 panic!(
                     "soak: {}: disk {h} byte {i} is {:#x}, want {:#x}",

@@ -18,6 +18,11 @@
 //! Every operation's result (`Ok` or the exact refusal) must match what the model predicts,
 //! and after each one the published view must match the model at every 16-byte unit of a
 //! 0x400-byte root (first and last byte of each unit) and just past it.
+//!
+//! DMA leases (`render_model/dma.rs`) go through the same harness: map, read/write and unmap through a
+//! small [`LeaseTable`](fief_core::memory::LeaseTable) against a model of the leases and of
+//! every RAM region's bytes, with unplugs (region or owner destruction) that must wait for
+//! the leases pinning their RAM.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use fief_core::memory::{
@@ -47,6 +52,9 @@ macro_rules! ensure {
         }
     }};
 }
+
+mod dma;
+pub use dma::TestLeases;
 
 /// Addresses, sizes and offsets are multiples of this.
 pub const UNIT: u64 = 0x10;
@@ -139,6 +147,26 @@ pub enum Op {
     DestroyOwner {
         owner: usize,
     },
+    /// Map a DMA lease of `len` bytes at `addr` of the root's address space, for the device
+    /// to write (`write`) or to read.
+    DmaMap {
+        addr: u64,
+        len: u64,
+        write: bool,
+    },
+    /// Read or write `n` bytes at `offset` through lease number `lease` (modulo how many
+    /// were made; unmapped ones included, so stale handles get exercised too).
+    DmaAccess {
+        lease: usize,
+        offset: u64,
+        n: u64,
+        write: bool,
+        seed: u8,
+    },
+    /// Unmap lease number `lease` (a bounced write lease writes back what was written).
+    DmaUnmap {
+        lease: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,6 +191,8 @@ struct MRegion {
     priority: i32,
     /// When it was last added or moved (higher = more recent).
     seq: u64,
+    /// A RAM region's bytes (empty for the other kinds).
+    data: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -178,6 +208,7 @@ struct Model {
     regions: Vec<MRegion>,
     owners: Vec<MOwner>,
     seq: u64,
+    leases: Vec<dma::MLease>,
 }
 
 const STALE_REGION: Error = Error::Stale {
@@ -294,6 +325,9 @@ struct Harness {
     mem: Box<TestMemory>,
     model: Model,
     space: SpaceId,
+    leases: Box<TestLeases>,
+    /// The last check published the model's topology (not refused as too large).
+    published: bool,
 }
 
 impl Harness {
@@ -333,15 +367,25 @@ impl Harness {
                 addr: 0,
                 priority: 0,
                 seq: 0,
+                data: Vec::new(),
             });
             g.create_address_space(root, "root").unwrap()
         };
-        Harness { mem, model, space }
+        Harness {
+            mem,
+            model,
+            space,
+            leases: Box::default(),
+            published: true,
+        }
     }
 
     /// Applies `op` to both sides and checks that they agree on the outcome (`Ok`, or the
     /// same refusal).
     fn apply(&mut self, op: &Op) -> Result<(), String> {
+        if let Some(done) = self.apply_dma(op) {
+            return done;
+        }
         let m = &mut self.model;
         let nr = m.regions.len();
         let no = m.owners.len();
@@ -402,6 +446,11 @@ impl Harness {
                         addr: 0,
                         priority: 0,
                         seq: 0,
+                        data: if kind == MKind::Ram {
+                            vec![0; bytes as usize]
+                        } else {
+                            Vec::new()
+                        },
                     });
                 }
                 (expected, real.map(|_| ()))
@@ -596,6 +645,9 @@ impl Harness {
                 }
                 (expected, real)
             }
+            Op::DmaMap { .. } | Op::DmaAccess { .. } | Op::DmaUnmap { .. } => {
+                unreachable!("apply_dma took it")
+            }
         };
         // A commit that could not publish (view too large) keeps the change staged: the
         // model has it too, and the comparison waits for a publish that succeeds.
@@ -649,15 +701,15 @@ impl Harness {
 /// after each: the first disagreement, described.
 ///
 /// Then it tears everything down through the same checks (every region but the root, then
-/// every owner but the root) and requires the pools back to what a fresh memory holds: the
-/// root container and the root owner, nothing awaiting reclamation, every RAM block handed
-/// back.
+/// every owner but the root, then every lease) and requires the pools back to what a fresh
+/// memory holds: the root container and the root owner, nothing awaiting reclamation, every
+/// RAM block handed back, no lease and no bounce buffer in use.
 pub fn run(ops: &[Op]) -> Result<(), String> {
     let mut h = Harness::new();
-    h.check()?;
+    h.check_all()?;
     for op in ops {
         h.apply(op)?;
-        h.check()?;
+        h.check_all()?;
     }
     for r in 1..h.model.regions.len() {
         let region = Pick {
@@ -665,11 +717,33 @@ pub fn run(ops: &[Op]) -> Result<(), String> {
             sensible: false,
         };
         h.apply(&Op::DestroyRegion { region })?;
-        h.check()?;
+        h.check_all()?;
     }
     for owner in 1..h.model.owners.len() {
         h.apply(&Op::DestroyOwner { owner })?;
-        h.check()?;
+        h.check_all()?;
+    }
+    // Every unplug so far waits for the leases that pin its RAM: each answers `Revoked`
+    // now (or `Stale`, already unmapped); end them.
+    for lease in 0..h.model.leases.len() {
+        for write in [false, true] {
+            h.apply(&Op::DmaAccess {
+                lease,
+                offset: 0,
+                n: 0,
+                write,
+                seed: 0,
+            })?;
+        }
+        h.apply(&Op::DmaUnmap { lease })?;
+        h.check_all()?;
+    }
+    if (h.leases.active(), h.leases.bounce_in_use()) != (0, 0) {
+        return Err(format!(
+            "after teardown: {} leases, {} bounce buffers in use (want 0, 0)",
+            h.leases.active(),
+            h.leases.bounce_in_use()
+        ));
     }
     let mut g = h.mem.lock();
     g.reclaim();

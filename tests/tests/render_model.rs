@@ -13,14 +13,15 @@
 //! * a disabled or destroyed region resolves nothing.
 //!
 //! Random operation sequences (create, add/remove subregion, enable/disable, move, priority,
-//! alias retarget, destroy region, create/destroy owner) are applied both to a real
+//! alias retarget, destroy region, create/destroy owner, DMA lease map/access/unmap) are
+//! applied both to a real
 //! [`Memory`](fief_core::memory::Memory) and to the model; every operation's result (`Ok` or
 //! the exact refusal) must match what the model predicts, and after each one the published
 //! view must match the model at every 16-byte unit of a 0x400-byte root (first and last
 //! byte of each unit) and just past it.
 #![allow(clippy::unwrap_used)]
 
-use fief_tests::render_model::{run, NewKind, Op, Pick, UNIT};
+use fief_tests::render_model::{run, NewKind, Op, Pick, ROOT_SIZE, UNIT};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -86,6 +87,18 @@ fn op() -> impl Strategy<Value = Op> {
         }),
         1 => pick().prop_map(|region| Op::DestroyRegion { region }),
         1 => idx().prop_map(|owner| Op::DestroyOwner { owner }),
+        3 => (0..ROOT_SIZE + 2 * UNIT, 1..200u64, any::<bool>())
+            .prop_map(|(addr, len, write)| Op::DmaMap { addr, len, write }),
+        4 => (idx(), any::<u64>(), any::<u64>(), any::<bool>(), any::<u8>()).prop_map(
+            |(lease, offset, n, write, seed)| Op::DmaAccess {
+                lease,
+                offset,
+                n,
+                write,
+                seed
+            }
+        ),
+        2 => idx().prop_map(|lease| Op::DmaUnmap { lease }),
     ]
 }
 
