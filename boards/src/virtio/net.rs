@@ -20,7 +20,7 @@
 //!   for a reset, as QEMU's `virtio_error`); a frame longer than [`MAX_FRAME`] is dropped;
 //!   everything else goes to the back end as one frame.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use fief_core::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use super::guest::GuestMem;
 use super::queue::{Chain, QueueError};
