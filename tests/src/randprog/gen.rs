@@ -63,6 +63,12 @@ pub(super) struct Gen<'r> {
     pub(super) items: Vec<Item>,
     /// The instruction groups the body draws from.
     pub(super) flavor: Flavor,
+    /// `mstatus.TW` and `TSR` are known to be set (RV64: `trap_controls`); TVM may be set.
+    pub(super) tw: bool,
+    pub(super) tvm: bool,
+    /// `satp` holds `satp` (false after an S-mode write that TVM may have refused).
+    pub(super) satp_known: bool,
+    pub(super) tsr: bool,
     /// Page offsets (word-aligned) of the LRs made through the alias window: no SC goes to
     /// a data word at one of them (`randdiff::DEVIATIONS`, "LR/SC through two mappings").
     pub(super) alias_lr_offsets: Vec<u32>,
@@ -108,8 +114,10 @@ impl Gen<'_> {
         8 + self.rng.below(8)
     }
 
+    /// Whether S/U accesses are translated: only alias-window addresses depend on it (bare,
+    /// they would reach QEMU's PCIe window, absent on the test machine).
     fn paged(&self) -> bool {
-        self.mode != Mode::M && self.satp != Satp::Bare
+        self.mode != Mode::M && self.satp != Satp::Bare && self.satp_known
     }
 
     /// A data address for an access of `width` bytes: usually aligned in the data area; or
@@ -148,6 +156,9 @@ impl Gen<'_> {
     pub(super) fn item(&mut self) {
         if self.rv64 && self.mode == Mode::M && self.rng.one_in(40) {
             return self.interrupt();
+        }
+        if self.rv64 && self.mode == Mode::M && self.rng.one_in(40) {
+            return self.trap_controls();
         }
         if self.flavor == Flavor::Bitmanip && self.rng.one_in(4) {
             return self.bitmanip();
@@ -549,10 +560,50 @@ impl Gen<'_> {
                 8 => value & 0x1d,
                 _ => value & 0x1f,
             };
-            it.w(e::csr(5 + self.rng.below(3), rd, uimm as u32, c));
+            let f3 = 5 + self.rng.below(3);
+            it.w(e::csr(f3, rd, uimm as u32, c));
+            self.forget_trap_controls(c, f3);
         } else {
             it.ws(&self.li(T0, value));
-            it.w(e::csr(1 + self.rng.below(3), rd, T0, c));
+            let f3 = 1 + self.rng.below(3);
+            it.w(e::csr(f3, rd, T0, c));
+            self.forget_trap_controls(c, f3);
+        }
+        self.push(it);
+    }
+
+    /// A `csrrw[i]` of `mstatus` clears TW and TSR (its values never set them).
+    fn forget_trap_controls(&mut self, c: u16, f3: u32) {
+        if c == csrn::MSTATUS && (f3 == 1 || f3 == 5) {
+            self.tw = false;
+            self.tsr = false;
+            // TVM stays "maybe set": the write may have been skipped or have trapped.
+        }
+    }
+
+    /// RV64, in M-mode: sets or clears some of `mstatus.TVM`, `TW` and `TSR`, so that S-mode
+    /// `satp` accesses and `sfence.vma`, and `wfi` and `sret` in S-mode (generated only while
+    /// TW or TSR is known set, as they would wait or return otherwise) trap as illegal.
+    fn trap_controls(&mut self) {
+        // Stateful: a branch that skipped it would leave TW/TSR as they were.
+        let mut it = Item {
+            stateful: true,
+            ..Item::default()
+        };
+        let bits = (1 + self.rng.below(7)) as u64;
+        // Bit 20 TVM, 21 TW, 22 TSR.
+        let (tw, tsr) = (bits & 2 != 0, bits & 4 != 0);
+        let set = !self.rng.one_in(3);
+        it.ws(&self.li(T0, bits << 20));
+        it.w(e::csr(if set { 2 } else { 3 }, 0, T0, csrn::MSTATUS));
+        if bits & 1 != 0 {
+            self.tvm = set;
+        }
+        if tw {
+            self.tw = set;
+        }
+        if tsr {
+            self.tsr = set;
         }
         self.push(it);
     }
@@ -620,6 +671,13 @@ impl Gen<'_> {
             choices.push(e::SRET);
             choices.push(e::WFI);
         }
+        // In S, only while TSR / TW make them illegal (RV64).
+        if self.mode == Mode::S && self.tsr {
+            choices.push(e::SRET);
+        }
+        if self.mode == Mode::S && self.tw {
+            choices.push(e::WFI);
+        }
         it.w(self.rng.pick(&choices));
         self.push(it);
     }
@@ -666,6 +724,7 @@ impl Gen<'_> {
                     it.ws(&self.li(T0, self.satp_value(satp)));
                     it.w(e::csrw(csrn::SATP, T0));
                     it.w(e::SFENCE_VMA);
+                    self.satp_known = true;
                     it.ws(&self.li(T0, 0x1800));
                     it.w(e::csr(3, 0, T0, csrn::MSTATUS));
                     it.ws(&self.li(T0, mpp << 11));
@@ -682,6 +741,8 @@ impl Gen<'_> {
                 it.ws(&self.li(T0, self.satp_value(satp)));
                 it.w(e::csrw(csrn::SATP, T0));
                 it.w(e::SFENCE_VMA);
+                // Under TVM (maybe set) the write traps and satp keeps its value.
+                self.satp_known &= !self.tvm || satp == self.satp;
                 self.satp = satp;
             }
             _ => {

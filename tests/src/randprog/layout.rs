@@ -284,6 +284,10 @@ pub(super) fn program(
         items: Vec::new(),
         flavor,
         alias_lr_offsets: Vec::new(),
+        tw: false,
+        tsr: false,
+        tvm: false,
+        satp_known: true,
     };
     for _ in 0..body {
         g.item();

@@ -48,7 +48,9 @@
 //! What never appears, because the two machines may legitimately differ: counter values
 //! (`cycle`, `time`, `instret` are only read where `mcounteren` = 0 makes them illegal),
 //! interrupts at RV32 (`mie` stays 0), `misa` (extensions differ), writes of WLRL fields with values
-//! outside their legal set, `mstatus.MPRV/TVM/TW/TSR/FS`, A/D-bit updates (every PTE has A and
+//! outside their legal set, `mstatus.MPRV` (`randdiff::DEVIATIONS`), `mstatus.TVM/TW/TSR`
+//! at RV32 (RV64 programs set and clear them in M; `sret`/`wfi` in S appear only while TSR/TW
+//! are known set), `mstatus.FS` outside the `Fp` flavor, A/D-bit updates (every PTE has A and
 //! D set), and the reservation across traps.
 
 mod bitmanip;
