@@ -14,17 +14,12 @@ use fief_boards::virtio::mmio::{isr, reg};
 use fief_boards::virtio::queue::{desc_flags, QueueError};
 use fief_boards::virtio::rng::{EntropySource, VirtioRng};
 use fief_boards::virtio::{features, status, Transport, VirtioDevice, VirtioMmio};
-use fief_core::memory::{
-    AccessSize, AddressSpace, GuestAddress, LeaseTable, MemTxAttrs, MemTxResult, Memory, MmioOps,
-    Priority, RamBlock, RegionOffset, RegionSize, SpaceId,
-};
+use fief_core::memory::{AccessSize, GuestAddress, MemTxAttrs, MmioOps, RegionOffset};
 
-type Mem = Memory<'static, 16, 8, 1, 32>;
-type Leases = LeaseTable<16, 2, 64>;
+mod common;
 
-const SLOT: u64 = 0x1000_1000;
-const RAM: u64 = 0x8000_0000;
-const RAM_SIZE: usize = 0x10_0000;
+use common::{leak, SlotBoard, RAM, SLOT};
+
 const DESC: u64 = RAM + 0x1000;
 const AVAIL: u64 = RAM + 0x1800;
 const USED: u64 = RAM + 0x2000;
@@ -93,10 +88,7 @@ impl EntropySource for Counter {
 }
 
 struct Rig {
-    mem: &'static Mem,
-    leases: &'static Leases,
-    space: SpaceId,
-    slot: &'static VirtioMmio<'static>,
+    board: SlotBoard,
     num: u16,
     avail_idx: u16,
     /// Legacy: write `GuestPageSize` once before the reset, as Linux does at probe, instead
@@ -104,97 +96,22 @@ struct Rig {
     page_size_before_reset: bool,
 }
 
-fn leak<T>(v: T) -> &'static T {
-    Box::leak(Box::new(v))
+impl std::ops::Deref for Rig {
+    type Target = SlotBoard;
+
+    fn deref(&self) -> &SlotBoard {
+        &self.board
+    }
 }
 
 impl Rig {
     fn new(transport: Transport, device: Option<&'static dyn VirtioDevice>) -> Rig {
-        let mem: &'static Mem = leak(Mem::new());
-        let slot: &'static VirtioMmio<'static> = leak(VirtioMmio::new());
-        slot.set_transport(transport);
-        if let Some(d) = device {
-            assert!(slot.plug(d));
-        }
-        let mut g = mem.lock();
-        let root = g.root_owner().unwrap();
-        let system = g
-            .create_container(root, "system", RegionSize::FULL, None)
-            .unwrap();
-        let block = RamBlock::new(Box::leak(vec![0u8; RAM_SIZE].into_boxed_slice()));
-        let ram = g.create_ram(root, "ram", block).unwrap();
-        g.add_subregion(system, RegionOffset(RAM), ram, Priority(0))
-            .unwrap();
-        let owner = g.create_owner(root, "virtio0").unwrap();
-        let mmio = g
-            .create_mmio(owner, "virtio0", RegionSize::new(0x1000).unwrap(), slot)
-            .unwrap();
-        g.add_subregion(system, RegionOffset(SLOT), mmio, Priority(0))
-            .unwrap();
-        let space = g.create_address_space(system, "memory").unwrap();
-        g.realize(owner).unwrap();
-        drop(g);
         Rig {
-            mem,
-            leases: leak(Leases::new()),
-            space,
-            slot,
+            board: SlotBoard::new(transport, device),
             num: 8,
             avail_idx: 0,
             page_size_before_reset: false,
         }
-    }
-
-    fn space(&self) -> AddressSpace<'static, 'static, 32> {
-        self.mem.space(self.space).unwrap()
-    }
-
-    fn bus(&self) -> LeaseBus<'static, 'static, 16, 8, 1, 32, 16, 2, 64> {
-        LeaseBus {
-            memory: self.mem,
-            space: self.space,
-            leases: self.leases,
-        }
-    }
-
-    fn r(&self, off: u64) -> u32 {
-        let (v, r) = self.space().read(
-            GuestAddress(SLOT + off),
-            AccessSize::Word,
-            MemTxAttrs::UNSPECIFIED,
-        );
-        assert_eq!(r, MemTxResult::OK);
-        v as u32
-    }
-
-    fn w(&self, off: u64, v: u32) {
-        let r = self.space().write(
-            GuestAddress(SLOT + off),
-            AccessSize::Word,
-            v as u64,
-            MemTxAttrs::UNSPECIFIED,
-        );
-        assert_eq!(r, MemTxResult::OK);
-    }
-
-    fn poke(&self, addr: u64, data: &[u8]) {
-        assert!(self
-            .space()
-            .write_buf(GuestAddress(addr), data, MemTxAttrs::DEBUG)
-            .is_ok());
-    }
-
-    fn peek(&self, addr: u64, len: usize) -> Vec<u8> {
-        let mut b = vec![0u8; len];
-        assert!(self
-            .space()
-            .read_buf(GuestAddress(addr), &mut b, MemTxAttrs::DEBUG)
-            .is_ok());
-        b
-    }
-
-    fn u16_at(&self, addr: u64) -> u16 {
-        u16::from_le_bytes(self.peek(addr, 2).try_into().unwrap())
     }
 
     /// The driver's init sequence; `features` accepted (low word).

@@ -8,22 +8,17 @@
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use fief_boards::dma::{LeaseBus, StepOutcome};
+use fief_boards::dma::StepOutcome;
 use fief_boards::virtio::mmio::reg;
 use fief_boards::virtio::net::{feature, NetBackend, VirtioNet, MAX_FRAME, RX, TX};
 use fief_boards::virtio::queue::{desc_flags, QueueError};
-use fief_boards::virtio::{features, status, Transport, VirtioMmio};
-use fief_core::memory::{
-    AccessSize, AddressSpace, GuestAddress, LeaseTable, MemTxAttrs, MemTxResult, Memory, Priority,
-    RamBlock, RegionOffset, RegionSize, SpaceId,
-};
+use fief_boards::virtio::{features, status, Transport};
+use fief_core::memory::AccessSize;
 
-type Mem = Memory<'static, 16, 8, 1, 32>;
-type Leases = LeaseTable<16, 2, 64>;
+mod common;
 
-const SLOT: u64 = 0x1000_1000;
-const RAM: u64 = 0x8000_0000;
-const RAM_SIZE: usize = 0x10_0000;
+use common::{leak, SlotBoard, RAM};
+
 /// Queue q's table at `QUEUES + 0x4000 * q` (legacy: avail after it, used a page later).
 const QUEUES: u64 = RAM + 0x1_0000;
 const BUF: u64 = RAM + 0x2_0000;
@@ -53,19 +48,20 @@ impl NetBackend for Wire {
     }
 }
 
-fn leak<T>(v: T) -> &'static T {
-    Box::leak(Box::new(v))
-}
-
 struct Rig {
-    mem: &'static Mem,
-    leases: &'static Leases,
-    space: SpaceId,
-    slot: &'static VirtioMmio<'static>,
+    board: SlotBoard,
     wire: &'static Wire,
     net: &'static VirtioNet<'static>,
     avail_idx: [u16; 2],
     legacy: bool,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = SlotBoard;
+
+    fn deref(&self) -> &SlotBoard {
+        &self.board
+    }
 }
 
 impl Rig {
@@ -73,33 +69,8 @@ impl Rig {
         let wire: &'static Wire = leak(Wire::default());
         let net: &'static VirtioNet<'static> =
             leak(VirtioNet::new(wire, [0x52, 0x54, 0, 0x12, 0x34, 0x56]));
-        let mem: &'static Mem = leak(Mem::new());
-        let slot: &'static VirtioMmio<'static> = leak(VirtioMmio::new());
-        slot.set_transport(transport);
-        assert!(slot.plug(net));
-        let mut g = mem.lock();
-        let root = g.root_owner().unwrap();
-        let system = g
-            .create_container(root, "system", RegionSize::FULL, None)
-            .unwrap();
-        let block = RamBlock::new(Box::leak(vec![0u8; RAM_SIZE].into_boxed_slice()));
-        let ram = g.create_ram(root, "ram", block).unwrap();
-        g.add_subregion(system, RegionOffset(RAM), ram, Priority(0))
-            .unwrap();
-        let owner = g.create_owner(root, "virtio0").unwrap();
-        let mmio = g
-            .create_mmio(owner, "virtio0", RegionSize::new(0x1000).unwrap(), slot)
-            .unwrap();
-        g.add_subregion(system, RegionOffset(SLOT), mmio, Priority(0))
-            .unwrap();
-        let space = g.create_address_space(system, "memory").unwrap();
-        g.realize(owner).unwrap();
-        drop(g);
         Rig {
-            mem,
-            leases: leak(Leases::new()),
-            space,
-            slot,
+            board: SlotBoard::new(transport, Some(net)),
             wire,
             net,
             avail_idx: [0; 2],
@@ -107,62 +78,8 @@ impl Rig {
         }
     }
 
-    fn space(&self) -> AddressSpace<'static, 'static, 32> {
-        self.mem.space(self.space).unwrap()
-    }
-
-    fn bus(&self) -> LeaseBus<'static, 'static, 16, 8, 1, 32, 16, 2, 64> {
-        LeaseBus {
-            memory: self.mem,
-            space: self.space,
-            leases: self.leases,
-        }
-    }
-
-    fn r(&self, off: u64) -> u32 {
-        let (v, r) = self.space().read(
-            GuestAddress(SLOT + off),
-            AccessSize::Word,
-            MemTxAttrs::UNSPECIFIED,
-        );
-        assert_eq!(r, MemTxResult::OK);
-        v as u32
-    }
-
     fn config_byte(&self, off: u64) -> u8 {
-        let (v, r) = self.space().read(
-            GuestAddress(SLOT + reg::CONFIG + off),
-            AccessSize::Byte,
-            MemTxAttrs::UNSPECIFIED,
-        );
-        assert_eq!(r, MemTxResult::OK);
-        v as u8
-    }
-
-    fn w(&self, off: u64, v: u32) {
-        let r = self.space().write(
-            GuestAddress(SLOT + off),
-            AccessSize::Word,
-            v as u64,
-            MemTxAttrs::UNSPECIFIED,
-        );
-        assert_eq!(r, MemTxResult::OK);
-    }
-
-    fn poke(&self, addr: u64, data: &[u8]) {
-        assert!(self
-            .space()
-            .write_buf(GuestAddress(addr), data, MemTxAttrs::DEBUG)
-            .is_ok());
-    }
-
-    fn peek(&self, addr: u64, len: usize) -> Vec<u8> {
-        let mut b = vec![0u8; len];
-        assert!(self
-            .space()
-            .read_buf(GuestAddress(addr), &mut b, MemTxAttrs::DEBUG)
-            .is_ok());
-        b
+        self.read(reg::CONFIG + off, AccessSize::Byte) as u8
     }
 
     fn desc_table(q: usize) -> u64 {
