@@ -324,6 +324,12 @@ impl Harness {
                 "unplug of owner {o} complete"
             );
         }
+        // Reclaim is lazy (a commit, an unplug check or `reclaim` runs it), and it stops
+        // while released RAM blocks wait to be taken: take them and run it, so that what
+        // still waits is what cannot be reclaimed.
+        g.reclaim();
+        while g.take_released_ram().is_some() {}
+        g.reclaim();
         let awaiting = (0..m.regions.len())
             .filter(|&r| !m.regions[r].alive && pinned(r))
             .count();
