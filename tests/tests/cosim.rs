@@ -31,6 +31,13 @@ fn crate_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("cosim-m4")
 }
 
+/// Cargo's home (`CARGO_HOME`, else `~/.cargo`), whose registry sources panic paths name.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+}
+
 /// Builds the firmware once per test process; returns the ELF's path.
 fn firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
@@ -39,6 +46,18 @@ fn firmware() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         // The firmware's own .cargo/config.toml sets its target, linker script and runner;
         // flags or a target dir inherited from the outer build would override them.
+        // Panic locations keep source paths in flash: the checkout's and cargo's home are
+        // remapped (appended to the config's rustflags), so that the size measured against
+        // the budget is the same wherever the tree is cloned (CI clones to a longer path).
+        let root = dir.parent().and_then(Path::parent).expect("tests/cosim-m4 in the tree");
+        let mut remap = vec![format!("--remap-path-prefix={}=fief", root.display())];
+        if let Some(home) = cargo_home() {
+            remap.push(format!("--remap-path-prefix={}=cargo", home.display()));
+        }
+        let rustflags = format!(
+            "target.thumbv7em-none-eabihf.rustflags=[{}]",
+            remap.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(",")
+        );
         let status = Command::new(cargo)
             .args([
                 "build",
@@ -47,6 +66,8 @@ fn firmware() -> &'static Path {
                 "target",
                 "--features",
                 "defmt",
+                "--config",
+                &rustflags,
             ])
             .current_dir(&dir)
             .env_remove("RUSTFLAGS")
