@@ -49,14 +49,21 @@ fn firmware() -> &'static Path {
         // Panic locations keep source paths in flash: the checkout's and cargo's home are
         // remapped (appended to the config's rustflags), so that the size measured against
         // the budget is the same wherever the tree is cloned (CI clones to a longer path).
-        let root = dir.parent().and_then(Path::parent).expect("tests/cosim-m4 in the tree");
+        let root = dir
+            .parent()
+            .and_then(Path::parent)
+            .expect("tests/cosim-m4 in the tree");
         let mut remap = vec![format!("--remap-path-prefix={}=fief", root.display())];
         if let Some(home) = cargo_home() {
             remap.push(format!("--remap-path-prefix={}=cargo", home.display()));
         }
         let rustflags = format!(
             "target.thumbv7em-none-eabihf.rustflags=[{}]",
-            remap.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(",")
+            remap
+                .iter()
+                .map(|f| format!("{f:?}"))
+                .collect::<Vec<_>>()
+                .join(",")
         );
         let status = Command::new(cargo)
             .args([
