@@ -87,6 +87,17 @@ pub(super) struct Micro {
     pub(super) imm: i32,
 }
 
+/// The micro-op after a block's last instruction (`Block::insns[count]`), where the block
+/// executor's loop ends: an [`Op::Illegal`] with `rd` 0, which the decoder never produces
+/// (it gives `rd` 1..=32), so the loop needs no count check per instruction.
+pub(super) const END: Micro = Micro {
+    op: Op::Illegal,
+    rd: 0,
+    rs1: 0,
+    rs2: 0,
+    imm: 0,
+};
+
 /// One block (see the module docs).
 #[derive(Clone, Copy)]
 pub(super) struct Block {
@@ -104,7 +115,8 @@ pub(super) struct Block {
     pub(super) offs: [u8; BLOCK_INSNS + 1],
     /// The guest words from `pc & !3` that hold the block.
     pub(super) words: [u32; BLOCK_WORDS],
-    pub(super) insns: [Micro; BLOCK_INSNS],
+    /// The decoded instructions, then [`END`] at `insns[count]` (and after).
+    pub(super) insns: [Micro; BLOCK_INSNS + 1],
 }
 
 impl Block {
@@ -116,13 +128,7 @@ impl Block {
         nwords: 0,
         offs: [0; BLOCK_INSNS + 1],
         words: [0; BLOCK_WORDS],
-        insns: [Micro {
-            op: Op::Illegal,
-            rd: 0,
-            rs1: 0,
-            rs2: 0,
-            imm: 0,
-        }; BLOCK_INSNS],
+        insns: [END; BLOCK_INSNS + 1],
     };
 }
 
@@ -313,6 +319,7 @@ impl BlockCache {
         if count == 0 {
             return None;
         }
+        debug_assert_eq!(blk.insns[count], END);
         blk.offs[count] = (off - start) as u8;
         blk.pc = pc;
         self.serial += 1;

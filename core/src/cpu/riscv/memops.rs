@@ -6,7 +6,7 @@
 use super::hart::{Hart, Reservation};
 use super::host::{self, AmoOp};
 use super::mmu::Access;
-use super::tlb::PAGE_MASK;
+use super::tlb::{Tlb, PAGE_MASK};
 use super::trap::{cause, Exception};
 use super::trigger::Touch;
 use crate::cpu::Bus;
@@ -22,7 +22,21 @@ impl Hart<'_> {
         va: u64,
         size: u32,
     ) -> Result<(u64, bool), Exception> {
-        let e = self.tlb.entry(self.data_prv, va);
+        self.load_in_set(bus, Tlb::set_of(self.data_prv), va, size)
+    }
+
+    /// [`Hart::load_in_block`] with the TLB set of `data_prv` given ([`Tlb::set_of`]):
+    /// the block executor computes it once per block (no instruction of a block changes
+    /// `data_prv`), not once per access.
+    #[inline(always)]
+    pub(super) fn load_in_set<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        set: usize,
+        va: u64,
+        size: u32,
+    ) -> Result<(u64, bool), Exception> {
+        let e = self.tlb.entry_in(set, va);
         if e.tag_r == va & !PAGE_MASK && !e.host_r.is_null() {
             let off = va & PAGE_MASK;
             if va & (size as u64 - 1) == 0 {
@@ -55,7 +69,21 @@ impl Hart<'_> {
         size: u32,
         value: u64,
     ) -> Result<bool, Exception> {
-        let e = self.tlb.entry(self.data_prv, va);
+        self.store_in_set(bus, Tlb::set_of(self.data_prv), va, size, value)
+    }
+
+    /// [`Hart::store_in_block`] with the TLB set of `data_prv` given (as
+    /// [`Hart::load_in_set`]).
+    #[inline(always)]
+    pub(super) fn store_in_set<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        set: usize,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<bool, Exception> {
+        let e = self.tlb.entry_in(set, va);
         if e.tag_w == va & !PAGE_MASK && !e.host_w.is_null() {
             let off = va & PAGE_MASK;
             // SAFETY: live, writable, 8-aligned TLB page; `off` is inside it.

@@ -15,7 +15,7 @@ use super::host;
 use super::insn::{Insn, Op};
 use super::irqs::{IRQ_BITS, STOP};
 use super::tier::{BlockRef, BlockTier, Interp, TierEnd};
-use super::tlb::PAGE_MASK;
+use super::tlb::{Tlb, PAGE_MASK};
 use super::trap::{irq, Exception};
 use super::trigger::DEBUGGER_HIT;
 use super::word;
@@ -60,6 +60,24 @@ pub(super) enum End {
     /// operation: run it through the general path.
     Single(u64, u64),
 }
+
+impl End {
+    /// This end with `done` more instructions retired before it (earlier rounds of a
+    /// block that looped on itself: `Hart::run_block`).
+    #[inline(always)]
+    fn after(self, done: u64) -> End {
+        match self {
+            End::Next(k, pc) => End::Next(done + k, pc),
+            End::Trap(k, pc, e) => End::Trap(done + k, pc, e),
+            End::Single(k, pc) => End::Single(done + k, pc),
+        }
+    }
+}
+
+/// Whether a block whose taken branch goes back to its own start runs again inside
+/// `Hart::run_block`, after the checks the run loop makes between blocks, rather than
+/// returning to the run loop (off on bare metal, where the firmware's flash is tight).
+const SELF_LOOP: bool = cfg!(not(target_os = "none"));
 
 /// A fetch-page tag no page address equals (page addresses are 4 KiB aligned).
 const INVALID_PAGE: u64 = 1;
@@ -211,7 +229,7 @@ impl<'i> Hart<'i> {
                         pool_index: idx & (BLOCK_POOL - 1),
                     };
                     let end = match tier.run_block(block, &mut self.regs, left) {
-                        None => self.run_block::<B, RV32>(bus, idx, pc, left),
+                        None => self.run_block::<B, RV32>(bus, idx, pc, left, lease_writes),
                         Some(TierEnd::Next { retired, pc }) => End::Next(retired, pc),
                         Some(TierEnd::Single { retired, pc }) => End::Single(retired, pc),
                     };
@@ -371,7 +389,13 @@ impl<'i> Hart<'i> {
     }
 
     /// Runs pool block `idx`, which starts at `pc` (checked), for at most `left`
-    /// instructions: see [`End`].
+    /// instructions: see [`End`]. `lease_writes` is the run loop's DMA write count.
+    ///
+    /// A taken branch back to the block's own start (a loop that fits in one block) runs
+    /// the block again here when the run loop would: the budget holds the whole block, no
+    /// interrupt or stop is pending and enabled, the DMA write count has not moved and
+    /// the block is still checked in this code epoch (the page and the block are the
+    /// same). Otherwise, and for every other exit, the run loop takes over as before.
     #[inline(always)]
     fn run_block<B: Bus + ?Sized, const RV32: bool>(
         &mut self,
@@ -379,6 +403,7 @@ impl<'i> Hart<'i> {
         idx: usize,
         pc: u64,
         left: u64,
+        lease_writes: u32,
     ) -> End {
         let idx = idx & (BLOCK_POOL - 1);
         let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
@@ -391,16 +416,26 @@ impl<'i> Hart<'i> {
                 v as i64
             }
         };
-        // Clamped so that the compiler sees `i < BLOCK_INSNS`: no bounds checks below.
         let count = (self.blocks.blocks[idx].count as usize).min(BLOCK_INSNS);
-        let n = if count as u64 > left {
-            left as usize
-        } else {
-            count
-        };
+        if count as u64 > left {
+            // The budget ends inside the block: the rest goes one instruction at a time
+            // through the general path (at most `BLOCK_INSNS - 1` instructions per run).
+            return End::Single(0, pc);
+        }
+        // `data_prv` does not change inside a block: its TLB set is looked up once.
+        let dset = Tlb::set_of(self.data_prv);
+        // Instructions retired in earlier rounds of a block that loops on itself.
+        let mut done: u64 = 0;
         let mut i = 0;
-        while i < n {
-            let u = self.blocks.blocks[idx].insns[i];
+        loop {
+            // The loop ends at the block's `END` micro-op (the `Op::Illegal` arm), so there
+            // is no count check per instruction.
+            debug_assert!(i <= count);
+            // SAFETY: `i <= count <= BLOCK_INSNS`, inside `insns` (`BLOCK_INSNS + 1`
+            // entries): every arm either leaves the loop or goes on to `i + 1` after a
+            // decoded instruction (`i < count`), and `insns[count]` is `block::END`, whose
+            // arm leaves (`BlockCache::build`; `count` is clamped above).
+            let u = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
             // `u8` indices into the 256-slot file: no mask and no bounds check (masking
             // them measured about 8 % slower on `bench_mix`).
             let a = self.regs[u.rs1 as usize];
@@ -411,12 +446,13 @@ impl<'i> Hart<'i> {
             // The instruction's `pc` and the next one (only where needed).
             macro_rules! at {
                 () => {
-                    pc.wrapping_add(self.blocks.blocks[idx].offs[i] as u64) & m
+                    pc.wrapping_add(self.blocks.blocks[idx].offs[i.min(BLOCK_INSNS)] as u64) & m
                 };
             }
             macro_rules! next {
                 () => {
-                    pc.wrapping_add(self.blocks.blocks[idx].offs[i + 1] as u64) & m
+                    pc.wrapping_add(self.blocks.blocks[idx].offs[(i + 1).min(BLOCK_INSNS)] as u64)
+                        & m
                 };
             }
             macro_rules! continue_block {
@@ -427,29 +463,39 @@ impl<'i> Hart<'i> {
             }
             macro_rules! load {
                 ($size:expr, $ext:expr) => {
-                    match self.load_in_block(bus, ea, $size) {
+                    match self.load_in_set(bus, dset, ea, $size) {
                         Ok((v, false)) => $ext(v),
                         Ok((v, true)) => {
                             self.regs[rd] = $ext(v);
-                            return End::Next(i as u64 + 1, next!());
+                            return End::Next(done + i as u64 + 1, next!());
                         }
-                        Err(e) => return End::Trap(i as u64, at!(), e),
+                        Err(e) => return End::Trap(done + i as u64, at!(), e),
                     }
                 };
             }
             macro_rules! store {
                 ($size:expr) => {
-                    match self.store_in_block(bus, ea, $size, b) {
+                    match self.store_in_set(bus, dset, ea, $size, b) {
                         Ok(false) => continue_block!(),
-                        Ok(true) => return End::Next(i as u64 + 1, next!()),
-                        Err(e) => return End::Trap(i as u64, at!(), e),
+                        Ok(true) => return End::Next(done + i as u64 + 1, next!()),
+                        Err(e) => return End::Trap(done + i as u64, at!(), e),
                     }
                 };
             }
             macro_rules! branch {
                 ($cond:expr) => {
                     if $cond {
-                        return End::Next(i as u64 + 1, at!().wrapping_add(imm) & m);
+                        let target = at!().wrapping_add(imm) & m;
+                        let retired = done + i as u64 + 1;
+                        if SELF_LOOP
+                            && target == pc
+                            && self.again(bus, idx, left - retired, count, lease_writes)
+                        {
+                            done = retired;
+                            i = 0;
+                            continue;
+                        }
+                        return End::Next(retired, target);
                     } else {
                         continue_block!()
                     }
@@ -507,12 +553,12 @@ impl<'i> Hart<'i> {
                 Op::Remu => a.checked_rem(b).unwrap_or(a),
                 Op::Jal => {
                     self.regs[rd] = next!();
-                    return End::Next(i as u64 + 1, at!().wrapping_add(imm) & m);
+                    return End::Next(done + i as u64 + 1, at!().wrapping_add(imm) & m);
                 }
                 Op::Jalr => {
                     // The target is computed before the link is written (rd may be rs1).
                     self.regs[rd] = next!();
-                    return End::Next(i as u64 + 1, ea & !1);
+                    return End::Next(done + i as u64 + 1, ea & !1);
                 }
                 Op::Beq => branch!(a == b),
                 Op::Bne => branch!(a != b),
@@ -529,19 +575,37 @@ impl<'i> Hart<'i> {
                 _ if cfg!(feature = "fpu") && u.op.is_fp() => {
                     match self.fp_block_step(bus, idx, i, pc, ea, m) {
                         None => continue_block!(),
-                        Some(end) => return end,
+                        Some(end) => return end.after(done),
                     }
                 }
+                // Past the last instruction (`block::END`: `rd` 0, which no decoded
+                // instruction has): the block ran to its end.
+                Op::Illegal if u.rd == 0 => return End::Next(done + i as u64, at!()),
                 // Only as a block's last instruction.
-                _ => return End::Single(i as u64, at!()),
+                _ => return End::Single(done + i as u64, at!()),
             };
             self.regs[rd] = value;
             i += 1;
         }
-        End::Next(
-            n as u64,
-            pc.wrapping_add(self.blocks.blocks[idx].offs[n.min(BLOCK_INSNS)] as u64) & m,
-        )
+    }
+
+    /// Whether block `idx`, `count` instructions long, may run again at once, with `left`
+    /// instructions of budget after its round that just ended: what the run loop checks
+    /// between blocks (see [`Hart::run_block`]).
+    #[inline(always)]
+    fn again<B: Bus + ?Sized>(
+        &self,
+        bus: &B,
+        idx: usize,
+        left: u64,
+        count: usize,
+        lease_writes: u32,
+    ) -> bool {
+        let pending = self.irqs.pending.load(Ordering::Relaxed) | self.csr.mip_sw;
+        left >= count as u64
+            && pending & self.int_mask == 0
+            && bus.lease_writes() == lease_writes
+            && self.blocks.blocks[idx].checked == self.blocks.epoch
     }
 
     /// Counts one instruction of the general path, which may have written `mcycle` or

@@ -145,4 +145,18 @@ impl Tlb {
     pub(super) fn entry(&self, prv: Priv, va: u64) -> &TlbEntry {
         &self.sets[prv.index()][Self::index(va)]
     }
+
+    /// The set of privilege level `prv` ([`Priv::index`], clamped so that the compiler
+    /// sees it in range): computed once per block by the block executor, which then looks
+    /// entries up with [`Tlb::entry_in`].
+    #[inline(always)]
+    pub(super) fn set_of(prv: Priv) -> usize {
+        prv.index().min(2)
+    }
+
+    /// The entry of set `set` (from [`Tlb::set_of`]) that would hold `va`.
+    #[inline(always)]
+    pub(super) fn entry_in(&self, set: usize, va: u64) -> &TlbEntry {
+        &self.sets[set.min(2)][Self::index(va)]
+    }
 }

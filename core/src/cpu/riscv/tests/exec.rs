@@ -480,6 +480,67 @@ fn rv64_word_ops_and_doubleword_memory() {
 }
 
 #[test]
+fn a_block_looping_on_itself_stops_at_the_budget() {
+    // `li x3, 50`, then a loop that is one block (its `bne` goes back to its own start, so
+    // the block executor runs it again itself): `run(n)` stops after exactly `n`
+    // instructions, with the same state as `n` single steps, for every `n` across the loop's
+    // rounds and its end.
+    let prog = [
+        li(3, 50),
+        addi(1, 1, 1),
+        addi(2, 2, 3),
+        bne(1, 3, -8),
+        addi(4, 0, 7),
+        EBREAK,
+    ];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        for n in (1..40u64).chain(148..=152) {
+            let mut once = Hart::new(0, Xlen::Rv32, RAM_BASE);
+            let mut steps = Hart::new(0, Xlen::Rv32, RAM_BASE);
+            assert_eq!(once.run(sec, n), Exit::BudgetExhausted, "n = {n}");
+            for _ in 0..n {
+                assert_eq!(steps.step(sec), Exit::BudgetExhausted, "n = {n}");
+            }
+            for r in 1..5 {
+                assert_eq!(once.reg(r), steps.reg(r), "x{r} after {n}");
+            }
+            assert_eq!(once.pc(), steps.pc(), "pc after {n}");
+            assert_eq!(once.csr(num::MINSTRET), Some(n));
+            assert_eq!(steps.csr(num::MINSTRET), Some(n));
+        }
+    });
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "spins until another thread's stop request: too slow in Miri"
+)]
+fn a_block_looping_on_itself_sees_a_stop_request() {
+    // `addi x1, x1, 1; bne x1, x0, -4`: one block that loops on itself for 2^32 rounds.
+    // A stop requested by another thread while it runs ends the run at once (the check
+    // between the loop's rounds), long before the budget or the loop's end.
+    let prog = [addi(1, 1, 1), bne(1, 0, -4)];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let irqs = crate::cpu::riscv::HartIrqs::new();
+        let mut h = Hart::with_irqs(0, Xlen::Rv32, RAM_BASE, &irqs);
+        let exit = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                irqs.request_stop();
+            });
+            h.run(sec, u64::MAX)
+        });
+        assert_eq!(exit, Exit::Stopped);
+        assert!(
+            h.reg(1) > 0 && h.reg(1) < 0xffff_ffff,
+            "x1 = {:#x}",
+            h.reg(1)
+        );
+    });
+}
+
+#[test]
 fn blocks_are_cut_to_the_budget() {
     // One straight-line block of 8 `addi`s: `run(n)` retires exactly `n` of them and stops
     // at the next one, for every `n`, and a run continues where the last one stopped.
