@@ -1,20 +1,30 @@
 //! The translating tier against the interpreter: thousands of random blocks of the
 //! instructions the tier translates (RV32I/RV64I ALU, M, RV64's word operations, `lui`,
-//! `auipc`, conditional branches inside the block, and a final `jal`, `jalr`, branch, CSR
-//! instruction, or none), some compressed, some with a load inside (which the tier must
-//! leave to the interpreter), each run from the same random register state by the
-//! interpreter alone and with the tier ([`Jit`]); registers, the final `pc` and
-//! `minstret` must be equal.
+//! `auipc`, loads and stores, conditional branches inside the block, and a final `jal`,
+//! `jalr`, branch, CSR instruction, or none), some compressed, each run from the same
+//! random register and memory state by the interpreter alone and with the tier ([`Jit`]);
+//! registers, the final `pc`, `minstret`, the trap record and guest memory (the data
+//! pages and the block's own slot) must be equal.
+//!
+//! The loads and stores cover the TLB fast path (a data area of two RAM pages through
+//! `x30`), misses (the TLB starts empty in every run), misaligned addresses, MMIO (the
+//! UART's scratch register through `x28`), access faults (random base registers, stores
+//! near address 0) and stores into the running block's own code (`sw x29` over a later
+//! instruction, which must end the block so that the new instruction runs).
 //!
 //! Each block sits in a 256-byte slot of guest RAM; the rest of the slot is `ebreak`s,
 //! where every exit of the block (a taken branch, a jump, the fall-through) lands, and
-//! the hart stops there (`set_debug_ebreak`).
+//! the hart stops there (`set_debug_ebreak`); a trap goes to an `ebreak` at `mtvec`.
+//!
+//! `chained_loops_*`: a loop that loads and stores, chained block to block inside the
+//! tier, against the interpreter for budgets that end anywhere in it, and stopped by an
+//! interrupt raised from another thread while it runs chained.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
-use fief_core::cpu::riscv::{csr, Xlen};
+use fief_core::cpu::riscv::{csr, irq, Exit, Priv, TrapRecord, Xlen};
 use fief_host::jit::Jit;
-use fief_tests::machine::{Image, Machine, RAM_BASE};
+use fief_tests::machine::{Image, Machine, RAM_BASE, UART_BASE};
 use fief_tests::rvenc::{self, op};
 
 /// Blocks per test (one slot each).
@@ -26,6 +36,16 @@ const PADS: u64 = 72;
 const EBREAK: u32 = 0x0010_0073;
 /// Each block is run again this many slots later.
 const REVISIT: u64 = 20;
+/// The data pages (`x30` points into them, 2 KiB from either end).
+const DATA: u64 = RAM_BASE + 0x20_0000;
+const DATA_LEN: usize = 8192;
+/// The trap handler: an `ebreak`.
+const TRAP: u64 = RAM_BASE + 0x30_0000;
+/// The loop's counter (a host line apart from the loop's code in the code-line filter,
+/// which wraps every 64 KiB).
+const LOOP_DATA: u64 = RAM_BASE + 0x20_4800;
+/// `xori x1, x1, 0x555`: what `sw x29` writes over code.
+const PATCH: u32 = 0x5550_c093;
 
 /// xorshift64*: deterministic, no dependency.
 struct Rng(u64);
@@ -43,9 +63,10 @@ impl Rng {
     fn reg(&mut self) -> u32 {
         self.below(32) as u32
     }
-    /// A destination: x1..x30 (x31 holds the slot's pad address for `jalr`).
+    /// A destination: x1..x27 (x28 holds the UART's scratch register address, x29
+    /// [`PATCH`], x30 a data address, x31 the slot's pad address for `jalr`).
     fn rd(&mut self) -> u32 {
-        1 + self.below(30) as u32
+        1 + self.below(27) as u32
     }
     /// A register value with the edge cases often.
     fn value(&mut self) -> u64 {
@@ -185,6 +206,59 @@ fn branch(rng: &mut Rng, at: u64) -> u32 {
     )
 }
 
+/// A random load or store at slot offset `at` (see the module docs for the kinds).
+fn mem(rng: &mut Rng, rv64: bool, at: u64) -> u32 {
+    // (f3, size) of the loads and stores.
+    let loads: &[(u32, i32)] = if rv64 {
+        &[(0, 1), (1, 2), (2, 4), (4, 1), (5, 2), (6, 4), (3, 8)]
+    } else {
+        &[(0, 1), (1, 2), (2, 4), (4, 1), (5, 2)]
+    };
+    let stores: &[(u32, i32)] = if rv64 {
+        &[(0, 1), (1, 2), (2, 4), (3, 8)]
+    } else {
+        &[(0, 1), (1, 2), (2, 4)]
+    };
+    let pick = |rng: &mut Rng, l: &[(u32, i32)]| l[rng.below(l.len() as u64) as usize];
+    let aligned = |rng: &mut Rng, size: i32| {
+        let off = (rng.below(4096) as i32 - 2048) & !(size - 1);
+        // One in eight misaligned.
+        if size > 1 && rng.below(8) == 0 {
+            off | 1
+        } else {
+            off
+        }
+    };
+    match rng.below(16) {
+        0..=4 => {
+            let (f3, size) = pick(rng, loads);
+            rvenc::i(op::LOAD, f3, rng.rd(), 30, aligned(rng, size))
+        }
+        5..=9 => {
+            let (f3, size) = pick(rng, stores);
+            rvenc::s(op::STORE, f3, 30, rng.reg(), aligned(rng, size))
+        }
+        // MMIO: the UART's scratch register.
+        10 => rvenc::i(op::LOAD, 4, rng.rd(), 28, 0),
+        11 => rvenc::s(op::STORE, 0, 28, rng.reg(), 0),
+        // Access faults (or RAM, when the random base happens to point there).
+        12 => {
+            let (f3, _) = pick(rng, loads);
+            rvenc::i(op::LOAD, f3, rng.rd(), rng.reg(), aligned(rng, 1))
+        }
+        13 => {
+            let (f3, size) = pick(rng, stores);
+            rvenc::s(op::STORE, f3, 0, rng.reg(), aligned(rng, size))
+        }
+        // Over a later word of this block (or its pads).
+        _ => {
+            let target = (at + 4).next_multiple_of(4) + 4 * rng.below(4);
+            let target = target.min(PADS - 4);
+            rvenc::s(op::STORE, 2, 31, 29, target as i32 - PADS as i32)
+        }
+    }
+}
+
 /// One random block's bytes (at most `PADS` long) for a slot.
 fn block(rng: &mut Rng, rv64: bool) -> Vec<u8> {
     let mut code = Vec::new();
@@ -193,11 +267,8 @@ fn block(rng: &mut Rng, rv64: bool) -> Vec<u8> {
         let pick = rng.below(16);
         let insn = if pick == 0 {
             branch(rng, code.len() as u64).to_le_bytes().to_vec()
-        } else if pick == 1 && rng.below(4) == 0 {
-            // A load: the tier must leave the block to the interpreter.
-            rvenc::i(op::LOAD, 2, rng.rd(), 31, 0)
-                .to_le_bytes()
-                .to_vec()
+        } else if pick < 5 {
+            mem(rng, rv64, code.len() as u64).to_le_bytes().to_vec()
         } else {
             alu(rng, rv64)
         };
@@ -227,14 +298,37 @@ fn block(rng: &mut Rng, rv64: bool) -> Vec<u8> {
     code
 }
 
-/// The outcome of one run: registers x0..x31, `pc`, instructions retired.
-fn run(m: &mut Machine, jit: Option<&mut Jit>, regs: &[u64; 32], pc: u64) -> ([u64; 32], u64, u64) {
+/// The outcome of one run: registers x0..x31, `pc`, instructions retired, the last trap
+/// (with the count of traps taken in the run), the data pages and the slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Outcome {
+    regs: [u64; 32],
+    pc: u64,
+    retired: u64,
+    trap: TrapRecord,
+    data: Vec<u8>,
+    slot: Vec<u8>,
+}
+
+/// Runs the block at `pc` from `regs` and the memory `data`/`code` (restored first).
+fn run(
+    m: &mut Machine,
+    jit: Option<&mut Jit>,
+    regs: &[u64; 32],
+    pc: u64,
+    data: &[u8],
+    code: &[u8],
+) -> Outcome {
+    m.write_mem(DATA, data).unwrap();
+    m.write_mem(pc, code).unwrap();
     for (i, &v) in regs.iter().enumerate() {
         m.hart.set_reg(i, v);
     }
     m.hart.set_pc(pc);
     m.hart.set_csr(csr::num::MSCRATCH, 0x5a5a_1234).unwrap();
+    m.hart.set_csr(csr::num::MSTATUS, 0).unwrap();
     let before = m.hart.csr(csr::num::MINSTRET).unwrap();
+    let traps = m.hart.last_trap().count;
     let r = match jit {
         Some(j) => m.run_with(1000, j).unwrap(),
         None => m.run(1000).unwrap(),
@@ -244,11 +338,40 @@ fn run(m: &mut Machine, jit: Option<&mut Jit>, regs: &[u64; 32], pc: u64) -> ([u
         *o = m.hart.reg(i);
     }
     let after = m.hart.csr(csr::num::MINSTRET).unwrap();
-    (out, r.pc, after.wrapping_sub(before))
+    let mut trap = m.hart.last_trap();
+    trap.count = trap.count.wrapping_sub(traps);
+    if trap.count == 0 {
+        // No trap in this run: what is left is an earlier run's.
+        trap = TrapRecord {
+            count: 0,
+            cause: 0,
+            epc: 0,
+            tval: 0,
+            to: Priv::Machine,
+            handler: 0,
+        };
+    }
+    Outcome {
+        regs: out,
+        pc: r.pc,
+        retired: after.wrapping_sub(before),
+        trap,
+        data: m.read_mem(DATA, DATA_LEN).unwrap(),
+        slot: m.read_mem(pc, SLOT as usize).unwrap(),
+    }
+}
+
+/// What kinds of ending the runs had, to check the test covers them.
+#[derive(Debug, Default)]
+struct Coverage {
+    traps: u64,
+    data_written: u64,
+    code_written: u64,
+    ended_home: u64,
 }
 
 /// Runs `SLOTS` random blocks under both tiers and compares; returns the tier.
-fn differential(xlen: Xlen, seed: u64, jit: Jit) -> Jit {
+fn differential(xlen: Xlen, seed: u64, jit: Jit) -> (Jit, Coverage) {
     let rv64 = xlen == Xlen::Rv64;
     let mut rng = Rng(seed);
     let mut ram = Vec::with_capacity(SLOTS * SLOT as usize);
@@ -262,93 +385,136 @@ fn differential(xlen: Xlen, seed: u64, jit: Jit) -> Jit {
         }
         ram.extend(slot);
     }
+    let data: Vec<u8> = (0..DATA_LEN).map(|_| rng.next() as u8).collect();
     let image = Image {
         xlen,
         entry: RAM_BASE,
-        segments: vec![(RAM_BASE, ram.clone(), ram.len() as u64)],
+        segments: vec![
+            (RAM_BASE, ram.clone(), ram.len() as u64),
+            (TRAP, EBREAK.to_le_bytes().to_vec(), 4),
+        ],
     };
     let mut m = Machine::new(&image).unwrap();
     m.hart.set_debug_ebreak(true);
+    m.hart.set_csr(csr::num::MTVEC, TRAP).unwrap();
     let mut jit = jit;
+    let mut cov = Coverage::default();
     let mut seen = Vec::with_capacity(SLOTS);
     for s in 0..SLOTS as u64 {
         let base = RAM_BASE + s * SLOT;
+        let code = &ram[(s * SLOT) as usize..((s + 1) * SLOT) as usize];
         let mut regs = [0u64; 32];
         for r in regs.iter_mut().skip(1) {
             *r = rng.value();
         }
+        regs[28] = UART_BASE + 7;
+        regs[29] = PATCH as u64;
+        regs[30] = DATA + 2048 + 8 * rng.below(512);
         regs[31] = base + PADS;
-        let want = run(&mut m, None, &regs, base);
-        let got = run(&mut m, Some(&mut jit), &regs, base);
+        let want = run(&mut m, None, &regs, base, &data, code);
+        let got = run(&mut m, Some(&mut jit), &regs, base, &data, code);
         let mask = if rv64 { u64::MAX } else { 0xffff_ffff };
         let regs_masked: Vec<u64> = regs.iter().map(|v| v & mask).collect();
-        assert_eq!(
-            got,
-            want,
-            "{xlen:?} seed {seed:#x} slot {s}: block {:02x?} from registers {regs_masked:x?}: \
-             (registers, pc, retired) with the tier differ from the interpreter's",
-            &ram[(s * SLOT) as usize..(s * SLOT + PADS) as usize]
-        );
-        // The run ended on one of the slot's `ebreak`s, not somewhere else.
-        let off = want.1.wrapping_sub(RAM_BASE) as usize;
-        assert!(
-            (base..base + SLOT).contains(&want.1) && ram[off..off + 4] == EBREAK.to_le_bytes(),
-            "slot {s}: ended at {:#x} (mcause {:#x}): block {:02x?}",
-            want.1,
-            m.hart.csr(csr::num::MCAUSE).unwrap(),
-            &ram[(s * SLOT) as usize..(s * SLOT + PADS) as usize]
-        );
+        if got != want {
+            let diff: Vec<usize> = (0..DATA_LEN)
+                .filter(|&i| got.data[i] != want.data[i])
+                .collect();
+            panic!(
+                "{xlen:?} seed {seed:#x} slot {s}: block {:02x?} from registers \
+                 {regs_masked:x?}: with the tier {:x?} {:x?} {:x?} (slot {:02x?}), the \
+                 interpreter {:x?} {:x?} {:x?} (slot {:02x?}); data differs at {diff:x?}",
+                &code[..PADS as usize],
+                (got.pc, got.retired),
+                got.regs,
+                got.trap,
+                &got.slot[..PADS as usize],
+                (want.pc, want.retired),
+                want.regs,
+                want.trap,
+                &want.slot[..PADS as usize],
+            );
+        }
+        // Most runs end on one of the slot's `ebreak`s or the trap handler's (a random
+        // store may also have sent one elsewhere: still compared).
+        cov.ended_home += (want.pc == TRAP || (base..base + SLOT).contains(&want.pc)) as u64;
+        cov.traps += (want.trap.count != 0) as u64;
+        cov.data_written += (want.data != data) as u64;
+        cov.code_written += (want.slot != code) as u64;
         seen.push((regs, want));
         // An earlier block again: its translation is reused, or made again when the pool
         // slot was decoded anew or the code cache flushed since.
         if s >= REVISIT {
-            let (regs, want) = seen[(s - REVISIT) as usize];
-            let got = run(&mut m, Some(&mut jit), &regs, base - REVISIT * SLOT);
-            assert_eq!(
-                got,
-                want,
-                "{xlen:?} seed {seed:#x} slot {} again",
-                s - REVISIT
+            let r = s - REVISIT;
+            let (regs, want) = &seen[r as usize];
+            let code = &ram[(r * SLOT) as usize..((r + 1) * SLOT) as usize];
+            let got = run(
+                &mut m,
+                Some(&mut jit),
+                regs,
+                base - REVISIT * SLOT,
+                &data,
+                code,
+            );
+            assert!(
+                &got == want,
+                "{xlen:?} seed {seed:#x} slot {r} again: with the tier {:x?} {:x?} {:x?}, \
+                 the interpreter {:x?} {:x?} {:x?}, data equal: {}",
+                (got.pc, got.retired),
+                got.regs,
+                got.trap,
+                (want.pc, want.retired),
+                want.regs,
+                want.trap,
+                got.data == want.data
             );
         }
     }
-    jit
+    (jit, cov)
 }
 
 #[test]
 fn rv32_random_blocks_match_the_interpreter() {
-    let jit = differential(
+    let (jit, cov) = differential(
         Xlen::Rv32,
         0x1234_5678_9abc_def1,
         Jit::new(Xlen::Rv32, 4).unwrap(),
     );
     let st = jit.stats();
-    // Most blocks are translated and run in generated code; the ones with a load are not.
+    // Most blocks are translated and run in generated code, and the runs cover traps,
+    // data stores and stores into code.
     assert!(st.translated > SLOTS as u64 / 2, "{st:?}");
-    assert!(st.declined > 10, "{st:?}");
     assert!(st.runs >= st.translated, "{st:?}");
+    assert!(
+        cov.traps > 100 && cov.data_written > 500 && cov.code_written > 50,
+        "{cov:?}"
+    );
+    assert!(cov.ended_home > SLOTS as u64 * 9 / 10, "{cov:?}");
 }
 
 #[test]
 fn rv64_random_blocks_match_the_interpreter() {
-    let jit = differential(
+    let (jit, cov) = differential(
         Xlen::Rv64,
         0x0fed_cba9_8765_4321,
         Jit::new(Xlen::Rv64, 4).unwrap(),
     );
     let st = jit.stats();
     assert!(st.translated > SLOTS as u64 / 2, "{st:?}");
-    assert!(st.declined > 10, "{st:?}");
+    assert!(
+        cov.traps > 100 && cov.data_written > 500 && cov.code_written > 50,
+        "{cov:?}"
+    );
+    assert!(cov.ended_home > SLOTS as u64 * 9 / 10, "{cov:?}");
 }
 
 #[test]
 fn a_full_code_cache_is_flushed_whole_and_blocks_translated_again() {
-    // 2 KiB holds about 20 blocks: the 3000 fill it many times over, and a block run
+    // 4 KiB holds about 10 blocks: the 3000 fill it many times over, and a block run
     // again 20 slots (about 45 translations) later finds its code overwritten.
-    let jit = differential(
+    let (jit, _) = differential(
         Xlen::Rv32,
         0x5555_aaaa_1111_eeee,
-        Jit::with_cache_bytes(Xlen::Rv32, 2048).unwrap(),
+        Jit::with_cache_bytes(Xlen::Rv32, 4096).unwrap(),
     );
     eprintln!("{:?} flushes {}", jit.stats(), jit.flushes());
     assert!(
@@ -356,5 +522,93 @@ fn a_full_code_cache_is_flushed_whole_and_blocks_translated_again() {
         "{:?} flushes {}",
         jit.stats(),
         jit.flushes()
+    );
+}
+
+/// A machine running: `mtvec` = an `ebreak`, `mie.MSIE` and `mstatus.MIE` set, then a
+/// loop that increments the word at `DATA` and a running sum in `a1` (a load, ALU, a store
+/// and a jump: one block that chains to itself).
+fn loop_machine(xlen: Xlen) -> Machine {
+    let mut words = Vec::new();
+    words.extend(rvenc::li(10, LOOP_DATA as u32)); // a0 = LOOP_DATA
+    words.extend(rvenc::li(6, TRAP as u32));
+    words.push(rvenc::csrw(csr::num::MTVEC, 6));
+    words.push(rvenc::addi(6, 0, 8));
+    words.push(rvenc::csrw(csr::num::MIE, 6));
+    words.push(rvenc::csr(6, 0, 8, csr::num::MSTATUS)); // csrrsi x0, mstatus, 8
+                                                        // loop:
+    words.push(rvenc::i(op::LOAD, 2, 5, 10, 0)); // lw t0, 0(a0)
+    words.push(rvenc::addi(5, 5, 1));
+    words.push(rvenc::r(op::OP, 0, 0, 11, 11, 5)); // add a1, a1, t0
+    words.push(rvenc::s(op::STORE, 2, 10, 5, 0)); // sw t0, 0(a0)
+    words.push(rvenc::jal(0, -16));
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen,
+        entry: RAM_BASE,
+        segments: vec![
+            (RAM_BASE, code.clone(), code.len() as u64),
+            (TRAP, EBREAK.to_le_bytes().to_vec(), 4),
+            (LOOP_DATA, vec![0; 8], 8),
+        ],
+    };
+    let mut m = Machine::new(&image).unwrap();
+    m.hart.set_debug_ebreak(true);
+    m
+}
+
+#[test]
+fn chained_loops_stop_exactly_at_the_budget() {
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        for budget in [1, 7, 16, 17, 33, 100, 1001, 12_345, 100_000] {
+            let mut a = loop_machine(xlen);
+            let mut b = loop_machine(xlen);
+            let mut jit = Jit::new(xlen, 4).unwrap();
+            let ea = a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp);
+            let eb = b.run_slice_with(budget, &mut jit);
+            assert_eq!(ea.unwrap(), Exit::BudgetExhausted);
+            assert_eq!(eb.unwrap(), Exit::BudgetExhausted);
+            let state = |m: &Machine| {
+                (
+                    m.hart.pc(),
+                    m.hart.reg(5),
+                    m.hart.reg(11),
+                    m.hart.csr(csr::num::MINSTRET).unwrap(),
+                    m.read_mem(LOOP_DATA, 4).unwrap(),
+                )
+            };
+            assert_eq!(state(&b), state(&a), "{xlen:?} budget {budget}");
+            if budget == 100_000 {
+                // Chained: far fewer calls into generated code than blocks run.
+                let st = jit.stats();
+                assert!(st.runs < 1000, "{st:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn chained_loops_take_an_interrupt_raised_while_they_run() {
+    let mut m = loop_machine(Xlen::Rv32);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap();
+    let irqs = m.hart.irqs();
+    let raiser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        irqs.raise(irq::MSI);
+    });
+    // About ten seconds of the loop chained, if nothing stopped it.
+    let exit = m.run_slice_with(4_000_000_000, &mut jit).unwrap();
+    raiser.join().unwrap();
+    assert_eq!(exit, Exit::Breakpoint(TRAP), "{:?}", jit.stats());
+    let t = m.hart.last_trap();
+    assert_eq!(t.cause, 1 << 31 | irq::MSI as u64);
+    // Taken between two blocks of the loop: at its first instruction.
+    assert_eq!(t.epc, RAM_BASE + 4 * 8);
+    assert!(m.hart.reg(5) > 1000, "the loop ran before the interrupt");
+    // Taken while the loop ran chained, not once the budget ran out (at most 16 left).
+    let retired = m.hart.csr(csr::num::MINSTRET).unwrap();
+    assert!(
+        retired < 3_000_000_000,
+        "taken after {retired} instructions"
     );
 }

@@ -24,8 +24,8 @@ use std::sync::Mutex;
 use fief_core::cpu::riscv::tier::{BlockTier, Interp};
 use fief_core::cpu::riscv::{csr, irq, Exit, Hart, HartIrqs, Xlen};
 use fief_core::memory::{
-    AccessRules, AccessSize, MemTxAttrs, MemTxResult, MmioOps, Priority, RamBlock, RegionOffset,
-    RegionSize, SizeRule, SpaceId,
+    AccessRules, AccessSize, GuestAddress, MemTxAttrs, MemTxResult, MmioOps, Priority, RamBlock,
+    RegionOffset, RegionSize, SizeRule, SpaceId,
 };
 
 use crate::{leak, TestMemory};
@@ -623,6 +623,68 @@ impl Machine {
             instructions: executed,
             pc: self.hart.pc(),
         })
+    }
+
+    /// One call of [`Hart::run_with`] for up to `budget` instructions, with no slicing,
+    /// timer or finisher handling around it (tests of what happens inside one time slice).
+    pub fn run_slice_with<T: BlockTier + ?Sized>(
+        &mut self,
+        budget: u64,
+        tier: &mut T,
+    ) -> Result<Exit, MachineError> {
+        let space = self.memory.space(self.space).ok_or(MachineError::NoView)?;
+        let section = space.section().ok_or(MachineError::NoView)?;
+        Ok(self.hart.run_with(&section, budget, tier))
+    }
+
+    /// Reads `len` bytes of guest memory at `addr` (debug accesses, 8 bytes at a time
+    /// where aligned; unmapped bytes read as 0).
+    pub fn read_mem(&self, addr: u64, len: usize) -> Result<Vec<u8>, MachineError> {
+        let space = self.memory.space(self.space).ok_or(MachineError::NoView)?;
+        let section = space.section().ok_or(MachineError::NoView)?;
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let a = addr + out.len() as u64;
+            if a.is_multiple_of(8) && len - out.len() >= 8 {
+                let v = section
+                    .read(GuestAddress(a), AccessSize::Double, MemTxAttrs::DEBUG)
+                    .0;
+                out.extend(v.to_le_bytes());
+            } else {
+                out.push(
+                    section
+                        .read(GuestAddress(a), AccessSize::Byte, MemTxAttrs::DEBUG)
+                        .0 as u8,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes `bytes` to guest memory at `addr` (debug accesses, 8 bytes at a time where
+    /// aligned).
+    pub fn write_mem(&self, addr: u64, bytes: &[u8]) -> Result<(), MachineError> {
+        let space = self.memory.space(self.space).ok_or(MachineError::NoView)?;
+        let section = space.section().ok_or(MachineError::NoView)?;
+        let mut i = 0;
+        while i < bytes.len() {
+            let a = GuestAddress(addr + i as u64);
+            if a.0.is_multiple_of(8) && bytes.len() - i >= 8 {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&bytes[i..i + 8]);
+                let _ = section.write(
+                    a,
+                    AccessSize::Double,
+                    u64::from_le_bytes(w),
+                    MemTxAttrs::DEBUG,
+                );
+                i += 8;
+            } else {
+                let _ = section.write(a, AccessSize::Byte, bytes[i] as u64, MemTxAttrs::DEBUG);
+                i += 1;
+            }
+        }
+        Ok(())
     }
 
     /// The low 32 bits of `minstret`.

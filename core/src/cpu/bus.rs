@@ -10,6 +10,7 @@
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
+use crate::atomic::AtomicU32;
 use crate::memory::{AccessSize, GuestAddress, MemTxAttrs, MemTxResult, ReadSection};
 
 /// Host memory backing one whole guest page, valid for the lifetime `'b` of the bus borrow
@@ -65,6 +66,13 @@ pub trait Bus {
     fn lease_writes(&self) -> u32 {
         0
     }
+
+    /// The atomic that [`Bus::lease_writes`] reads, for code that reads the count itself
+    /// (a translating tier); `None` (the default) when there is none, and then such code
+    /// must go through [`Bus::lease_writes`].
+    fn lease_writes_counter(&self) -> Option<&AtomicU32> {
+        None
+    }
 }
 
 impl<const F: usize> Bus for ReadSection<'_, '_, F> {
@@ -94,5 +102,9 @@ impl<const F: usize> Bus for ReadSection<'_, '_, F> {
     #[inline]
     fn lease_writes(&self) -> u32 {
         ReadSection::lease_writes(self)
+    }
+
+    fn lease_writes_counter(&self) -> Option<&AtomicU32> {
+        Some(ReadSection::lease_writes_counter(self))
     }
 }

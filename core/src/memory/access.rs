@@ -200,6 +200,12 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
         self.lease_writes.load(Ordering::Relaxed)
     }
 
+    /// The atomic behind [`ReadSection::lease_writes`] (a translating tier reads it from
+    /// generated code).
+    pub fn lease_writes_counter(&self) -> &AtomicU32 {
+        self.lease_writes
+    }
+
     /// The range that holds all of `[addr, addr + n)`, trying the last one hit first.
     #[inline]
     fn range_for(&self, addr: u64, n: u64) -> Option<&FlatRange<'a>> {

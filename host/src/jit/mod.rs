@@ -12,13 +12,24 @@
 //! * [`Jit`] (here): the tier itself: a table from the hart's block-pool slots to their
 //!   translations, keyed by the block's serial (a new one at every decoding, so
 //!   self-modifying code, DMA writes and code epochs are all handled by the interpreter's
-//!   own checks before a block reaches the tier), and the one call into generated code.
+//!   own checks before a block reaches the tier), the jump cache that chained blocks
+//!   look their successors up in ([`x86::Chain`]), and the one call into generated code.
 //!
-//! Only blocks that cannot trap are translated (ALU, M, branches, jumps; see `x86`), so
-//! there is nothing to make precise: a block with a load, store, FP or bit-manipulation
-//! instruction before its last stays in the interpreter. Everything around a block
-//! (budget, interrupts, code epochs, privilege and `satp`, the general path) is the
+//! Translated: integer ALU, M, branches, jumps, loads and stores with the TLB fast path
+//! inline (see `x86`); a block with an FP, bit-manipulation or system instruction before
+//! its last stays in the interpreter. Whatever leaves the fast path (a TLB miss, MMIO, a
+//! misaligned access, a store to code, a fault) ends the block *before* that instruction,
+//! and the interpreter's general path runs it, so traps are precise. Blocks continue into
+//! their successors (chaining) only when the run loop's checks at a block boundary pass
+//! (budget, interrupts, DMA, the code epoch); otherwise everything around a block is the
 //! interpreter's.
+//!
+//! **The jump cache and epochs.** An entry is made when the run loop offers a checked
+//! block, stamped with the tier's sequence number, which moves on whenever the offered
+//! code epoch differs from the last one seen (a `u64`, so the core's `u32` epoch wrapping
+//! round cannot make an old entry current again) or the code cache is flushed. So a
+//! chained jump only reaches a block the run loop checked against memory, on a fetch page
+//! without execute triggers, in the current epoch, with its code still in the cache.
 //!
 //! Calling generated code cannot run under Miri (it is host machine code); the test that
 //! runs it is the differential one (`host/tests/jit_diff.rs`). The tier exists on
@@ -44,7 +55,7 @@ pub use none::Jit;
 /// Hosts without the tier: a `Jit` that cannot be made.
 #[cfg(not(all(target_arch = "x86_64", unix)))]
 mod none {
-    use fief_core::cpu::riscv::tier::{BlockRef, BlockTier, TierEnd};
+    use fief_core::cpu::riscv::tier::{BlockRef, BlockTier, TierCtx, TierEnd};
     use fief_core::cpu::riscv::Xlen;
 
     /// No translating tier on this host (none can be made).
@@ -63,7 +74,7 @@ mod none {
     }
 
     impl BlockTier for Jit {
-        fn run_block(&mut self, _: BlockRef<'_>, _: &mut [u64; 256], _: u64) -> Option<TierEnd> {
+        fn run_block(&mut self, _: BlockRef<'_>, _: &mut TierCtx) -> Option<TierEnd> {
             match *self {}
         }
     }
@@ -89,11 +100,11 @@ pub struct JitStats {
 mod imp {
     use std::time::Instant;
 
-    use fief_core::cpu::riscv::tier::{BlockRef, BlockTier, TierEnd};
+    use fief_core::cpu::riscv::tier::{BlockRef, BlockTier, TierCtx, TierEnd};
     use fief_core::cpu::riscv::{Xlen, BLOCK_POOL};
 
     use super::cache::{CacheError, CodeCache, CodeRef};
-    use super::x86::{self, Ret};
+    use super::x86::{self, Chain, JumpEntry, Ret};
     use super::JitStats;
 
     /// What the tier knows of one block-pool slot.
@@ -103,15 +114,22 @@ mod imp {
         serial: u64,
         /// Its code, or `None` when the translator declined the block.
         code: Option<CodeRef>,
+        /// Offset of its chain entry from the start of its code.
+        chain_entry: u32,
     }
 
     /// The signature of generated code (see `x86`).
-    type Entry = unsafe extern "sysv64" fn(*mut u64) -> Ret;
+    type Entry = unsafe extern "sysv64" fn(*mut u64, *const TierCtx, *const Chain) -> Ret;
 
     /// The translating tier of one hart (see the module docs).
     pub struct Jit {
         cache: CodeCache,
         slots: Box<[Slot]>,
+        chain: Box<Chain>,
+        /// The code epoch of the last block offered.
+        epoch: u32,
+        /// The code cache generation `chain.seq` was last moved on for.
+        generation: u64,
         rv32: bool,
         stats: JitStats,
     }
@@ -128,10 +146,15 @@ mod imp {
             let empty = Slot {
                 serial: 0,
                 code: None,
+                chain_entry: 0,
             };
+            let cache = CodeCache::new(bytes).map_err(|e: CacheError| e.to_string())?;
             Ok(Jit {
-                cache: CodeCache::new(bytes).map_err(|e: CacheError| e.to_string())?,
+                generation: cache.arena().generation(),
+                cache,
                 slots: vec![empty; BLOCK_POOL].into_boxed_slice(),
+                chain: Chain::new(),
+                epoch: 0,
                 rv32: xlen == Xlen::Rv32,
                 stats: JitStats::default(),
             })
@@ -150,11 +173,13 @@ mod imp {
         /// Translates `block` into the cache and records it in its slot.
         #[cold]
         #[inline(never)]
-        fn translate(&mut self, block: BlockRef<'_>) -> Option<CodeRef> {
+        fn translate(&mut self, block: BlockRef<'_>) -> Option<(CodeRef, u32)> {
             let start = Instant::now();
-            let code = x86::translate(block, self.rv32).and_then(|bytes| {
-                let r = self.cache.insert(&bytes);
-                self.stats.code_bytes += bytes.len() as u64;
+            let mut chain_entry = 0;
+            let code = x86::translate(block, self.rv32).and_then(|c| {
+                let r = self.cache.insert(&c.bytes);
+                self.stats.code_bytes += c.bytes.len() as u64;
+                chain_entry = c.chain_entry as u32;
                 r
             });
             match code {
@@ -165,26 +190,32 @@ mod imp {
             self.slots[block.pool_index()] = Slot {
                 serial: block.serial(),
                 code,
+                chain_entry,
             };
-            code
+            if self.cache.arena().generation() != self.generation {
+                // Flushed: every jump-cache entry names dead code.
+                self.generation = self.cache.arena().generation();
+                self.chain.seq += 1;
+            }
+            code.map(|c| (c, chain_entry))
         }
     }
 
     impl BlockTier for Jit {
         #[inline]
-        fn run_block(
-            &mut self,
-            block: BlockRef<'_>,
-            regs: &mut [u64; 256],
-            left: u64,
-        ) -> Option<TierEnd> {
-            if block.len() as u64 > left {
+        fn run_block(&mut self, block: BlockRef<'_>, ctx: &mut TierCtx) -> Option<TierEnd> {
+            if block.len() as u64 > ctx.left {
                 return None;
             }
+            if ctx.epoch != self.epoch {
+                // A new code epoch: no block is known to be checked in it yet.
+                self.epoch = ctx.epoch;
+                self.chain.seq += 1;
+            }
             let slot = self.slots[block.pool_index()];
-            let code = if slot.serial == block.serial() {
+            let (code, chain_entry) = if slot.serial == block.serial() {
                 match slot.code {
-                    Some(r) if self.cache.arena().is_live(r) => r,
+                    Some(r) if self.cache.arena().is_live(r) => (r, slot.chain_entry),
                     // Flushed since: translate again.
                     Some(_) => self.translate(block)?,
                     None => return None,
@@ -193,15 +224,29 @@ mod imp {
                 self.translate(block)?
             };
             let at = self.cache.address(code)?;
+            // The run loop checked this block in this epoch: later blocks may chain to it.
+            self.chain.entries[Chain::index(block.pc())] = JumpEntry::new(
+                block.pc(),
+                self.chain.seq,
+                at.addr() as u64 + chain_entry as u64,
+            );
             // SAFETY: `at` is the start of code that `x86::translate` made for exactly this
             // block (same pool slot and serial, so the same decoded instructions) and that
-            // is still in the cache (live generation), which is mapped read-execute now. That
-            // code follows `Entry`'s System V signature: it reads and writes only the 256
-            // `u64` slots at its argument (displacements below 8 * 256) and `rax`, `rcx`,
-            // `rdx` and the flags, uses no stack, cannot fault, and returns.
+            // is still in the cache (live generation), which is mapped read-execute now;
+            // the code follows `Entry`'s System V signature (`x86` docs). It reads and
+            // writes the 256 register slots at `ctx.regs` (the hart's register file,
+            // which nothing else touches during the call), reads `ctx` and `self.chain`
+            // (alive and unchanged during the call), reads the data TLB and code-line
+            // filter at `ctx`'s pointers and the atomics at `ctx.pending`/`lease_writes`
+            // with plain loads (valid for the call: `TierCtx` docs), and accesses guest
+            // RAM only through host pages of TLB hits, aligned and inside the page, as the
+            // interpreter's atomics do. It jumps only to chain entries in the jump cache
+            // stamped with the current `seq`, which are code of blocks offered in this
+            // code epoch and still in this cache generation (module docs). It uses no
+            // stack, touches only caller-saved registers, cannot fault, and returns.
             let ret = unsafe {
                 let f: Entry = std::mem::transmute::<*const u8, Entry>(at);
-                f(regs.as_mut_ptr())
+                f(ctx.regs, ctx, &*self.chain)
             };
             self.stats.runs += 1;
             Some(ret.end())

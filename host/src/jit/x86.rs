@@ -1,31 +1,59 @@
 //! The x86-64 translator: a decoded block ([`BlockRef`]) to host code, with dynasm-rs.
 //!
-//! The generated code is a `extern "sysv64" fn(regs: *mut u64) -> Ret` ([`Ret`]): `rdi`
-//! holds the hart's register file (256 `u64` slots), every guest register lives there
-//! (loaded and stored per instruction), and the code returns the next guest `pc` in `rax`
-//! and the instructions retired in `rdx` (bit 63 set for [`TierEnd::Single`]). It touches
-//! only `rax`, `rcx`, `rdx` and the flags (all caller-saved) and the register file, has no
-//! stack frame, and cannot fault: every operation it translates is total (division by
-//! zero and overflow are tested for and give what the M extension says).
+//! **Calling convention.** Generated code is an `extern "sysv64" fn(regs: *mut u64, ctx:
+//! *const TierCtx, chain: *const Chain) -> Ret` ([`Ret`]). Inside it `rdi` holds the
+//! hart's register file (256 `u64` slots; every guest register lives there, loaded and
+//! stored per instruction), `rsi` the core's [`TierCtx`], `r11` the tier's jump cache
+//! ([`Chain`], moved from `rdx` in the prologue) and `r8` the instructions retired since
+//! the call (zeroed in the prologue). A block's code has two entries: the start (the
+//! prologue, for calls from Rust) and [`Code::chain_entry`], just past it, where other
+//! blocks jump with the registers above already set. The code returns the next guest
+//! `pc` in `rax` and the instructions retired in `rdx` (bit 63 set for
+//! [`TierEnd::Single`]). It touches only `rax`, `rcx`, `rdx`, `r8`–`r11` and the flags
+//! (all caller-saved), the register file and guest RAM pages the TLB maps, has no stack
+//! frame, and cannot fault: every operation it translates is total (division by zero and
+//! overflow are tested for and give what the M extension says), and a memory access is
+//! only made through a TLB host page, aligned and inside it.
 //!
-//! Translated: RV32I/RV64I's register-register and register-immediate ALU operations,
-//! `lui`, `auipc`, the M extension, RV64's word operations, conditional branches (a taken
-//! one leaves the block), and `jal`/`jalr` (they end a block). RV32 values stay
-//! zero-extended in their `u64` slots (32-bit x86 operations do that by themselves), as
-//! the interpreter keeps them. A block with anything else before its last instruction is
-//! not translated; anything else as its last instruction is left to the interpreter's
-//! general path ([`TierEnd::Single`]).
+//! **Translated**: RV32I/RV64I's register-register and register-immediate ALU operations,
+//! `lui`, `auipc`, the M extension, RV64's word operations, loads and stores (RV64's `ld`,
+//! `lwu`, `sd` too), conditional branches (a taken one leaves the block), and `jal`/`jalr`
+//! (they end a block). RV32 values stay zero-extended in their `u64` slots (32-bit x86
+//! operations do that by themselves), as the interpreter keeps them. A block with
+//! anything else before its last instruction is not translated; anything else as its
+//! last instruction is left to the interpreter's general path ([`TierEnd::Single`]).
+//!
+//! **Loads and stores** take the TLB fast path inline: `va = rs1 + imm` (32 bits on
+//! RV32), aligned to the size, the data TLB entry's tag equal to `va & !0xfff` and its host
+//! pointer not null; a store also needs its host line clear in the code-line filter.
+//! Anything else (a miss, MMIO, misaligned, a fault, a store to code) leaves the block
+//! *before* the instruction with [`TierEnd::Single`] at its `pc`: the interpreter's
+//! general path executes it (refill, device access, the trap with its own `pc`), so traps
+//! are precise by construction. Guest RAM is host atomics in the interpreter
+//! (`host::load`/`store`); aligned x86 moves of the same width are the same accesses.
+//!
+//! **Chaining.** Every exit with a known next `pc` (the fall-through, a taken branch,
+//! `jal`, `jalr`) goes through the block's chain stub, which continues in the next block's
+//! code without returning when (as the run loop would check before it) at least
+//! [`BLOCK_INSNS`] instructions of budget are left, no enabled interrupt is pending, the
+//! DMA write count is the one the epoch started with, and the jump cache has the next
+//! `pc`'s code stamped with the current epoch's sequence number ([`Chain`]: entries are
+//! only made for blocks the run loop offered in that epoch). Otherwise it returns.
 
 use dynasmrt::x64::X64Relocation;
-use dynasmrt::{dynasm, DynasmApi, DynasmLabelApi, VecAssembler};
-use fief_core::cpu::riscv::tier::{BlockRef, TierEnd};
-use fief_core::cpu::riscv::Op;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+use fief_core::cpu::riscv::tier::{
+    BlockRef, TierCtx, TierEnd, CODE_LINES, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST_R, TLB_HOST_W,
+    TLB_TAG_R, TLB_TAG_W,
+};
+use fief_core::cpu::riscv::{Op, BLOCK_INSNS};
 
 /// What generated code returns (`rax`, `rdx` in the System V ABI).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Ret {
-    /// The next `pc` (or the last instruction's for [`TierEnd::Single`]).
+    /// The next `pc` (or the `pc` of the instruction left to the interpreter for
+    /// [`TierEnd::Single`]).
     pub pc: u64,
     /// Instructions retired, with [`SINGLE`] set for [`TierEnd::Single`].
     pub retired: u64,
@@ -51,6 +79,82 @@ impl Ret {
         }
     }
 }
+
+/// Entries of the jump cache (a power of two).
+pub const JUMP_CACHE: usize = 4096;
+
+/// One jump-cache entry: the code of the block at `pc`, valid while `seq` is the tier's
+/// current [`Chain::seq`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JumpEntry {
+    /// The guest `pc` (1: none; `pc`s are even).
+    pub pc: u64,
+    /// The sequence number it was made in (0: never).
+    pub seq: u64,
+    /// The host address of the block's chain entry.
+    pub code: u64,
+    _pad: u64,
+}
+
+impl JumpEntry {
+    /// The entry for the block at `pc` whose chain entry is at host address `code`, made
+    /// in sequence `seq`.
+    pub fn new(pc: u64, seq: u64, code: u64) -> JumpEntry {
+        JumpEntry {
+            pc,
+            seq,
+            code,
+            _pad: 0,
+        }
+    }
+}
+
+/// The jump cache that generated code reads (`r11`): direct-mapped by `(pc >> 1) %
+/// JUMP_CACHE`. `seq` names the current code epoch *and* code-cache generation: it moves
+/// on whenever either changes (see `Jit`), so one compare says the entry's block was
+/// offered by the run loop in this epoch and its code is still in the cache.
+#[repr(C)]
+pub struct Chain {
+    /// The current sequence number (never 0).
+    pub seq: u64,
+    _pad: [u64; 3],
+    /// The entries.
+    pub entries: [JumpEntry; JUMP_CACHE],
+}
+
+impl Chain {
+    /// An empty jump cache, boxed (128 KiB).
+    pub fn new() -> Box<Chain> {
+        Box::new(Chain {
+            seq: 1,
+            _pad: [0; 3],
+            entries: [JumpEntry {
+                pc: 1,
+                ..JumpEntry::default()
+            }; JUMP_CACHE],
+        })
+    }
+
+    /// The entry slot for `pc`.
+    pub fn index(pc: u64) -> usize {
+        (pc >> 1) as usize & (JUMP_CACHE - 1)
+    }
+}
+
+/// Offset of the entries in [`Chain`].
+const CHAIN_ENTRIES: i32 = std::mem::offset_of!(Chain, entries) as i32;
+const CHAIN_SEQ: i32 = std::mem::offset_of!(Chain, seq) as i32;
+
+/// Offsets of [`TierCtx`]'s fields from `rsi`.
+const CTX_TLB: i32 = std::mem::offset_of!(TierCtx, tlb) as i32;
+const CTX_CODE_LINES: i32 = std::mem::offset_of!(TierCtx, code_lines) as i32;
+const CTX_PENDING: i32 = std::mem::offset_of!(TierCtx, pending) as i32;
+const CTX_LEASE: i32 = std::mem::offset_of!(TierCtx, lease_writes) as i32;
+const CTX_LEFT: i32 = std::mem::offset_of!(TierCtx, left) as i32;
+const CTX_INT_MASK: i32 = std::mem::offset_of!(TierCtx, int_mask) as i32;
+const CTX_MIP_SW: i32 = std::mem::offset_of!(TierCtx, mip_sw) as i32;
+const CTX_LEASE_SEEN: i32 = std::mem::offset_of!(TierCtx, lease_seen) as i32;
 
 type Asm = VecAssembler<X64Relocation>;
 
@@ -100,16 +204,60 @@ pub fn translates(op: Op, rv32: bool) -> bool {
             | Bgeu
             | Jal
             | Jalr
-    ) || (!rv32 && op.is_word())
+            | Lb
+            | Lh
+            | Lw
+            | Lbu
+            | Lhu
+            | Sb
+            | Sh
+            | Sw
+    ) || (!rv32 && (op.is_word() || matches!(op, Ld | Lwu | Sd)))
+}
+
+/// A translated block: its machine code and where its chain entry is.
+pub struct Code {
+    /// The bytes (position-independent).
+    pub bytes: Vec<u8>,
+    /// Offset of the entry other blocks jump to (past the prologue).
+    pub chain_entry: usize,
+}
+
+/// The size and extension of a load or store.
+fn mem_kind(op: Op) -> Option<(u32, bool)> {
+    Some(match op {
+        Op::Lb => (1, true),
+        Op::Lh => (2, true),
+        Op::Lw => (4, true),
+        Op::Lbu => (1, true),
+        Op::Lhu => (2, true),
+        Op::Lwu => (4, true),
+        Op::Ld => (8, true),
+        Op::Sb => (1, false),
+        Op::Sh => (2, false),
+        Op::Sw => (4, false),
+        Op::Sd => (8, false),
+        _ => return None,
+    })
 }
 
 /// Translates `block` (XLEN 32 when `rv32`): its machine code, or `None` when an
 /// instruction before the last is not one [`translates`] takes.
-pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Vec<u8>> {
+pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
     let n = block.len();
     let m: u64 = if rv32 { 0xffff_ffff } else { u64::MAX };
     let pc0 = block.pc();
     let mut ops = Asm::new(0);
+    // Exits to the interpreter before instruction `i` at `pc`, emitted out of line.
+    let mut singles: Vec<(DynamicLabel, u64, usize)> = Vec::new();
+    let chain = ops.new_dynamic_label();
+    dynasm!(ops
+        ; .arch x64
+        ; xor r8d, r8d
+        ; mov r11, rdx
+    );
+    let chain_entry = ops.offset().0;
+    let mut ended = false;
     for i in 0..n {
         let u = block.insn(i);
         let at = pc0.wrapping_add(u.offset as u64) & m;
@@ -123,17 +271,21 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Vec<u8>> {
                 return None;
             }
             // The last instruction: the interpreter's general path runs it.
-            dynasm!(ops
-                ; .arch x64
-                ; mov rax, QWORD at as i64
-                ; mov rdx, QWORD (i as u64 | SINGLE) as i64
-                ; ret
-            );
-            return ops.finalize().ok();
+            let l = ops.new_dynamic_label();
+            singles.push((l, at, i));
+            dynasm!(ops ; .arch x64 ; jmp =>l);
+            ended = true;
+            break;
         }
         let imm = u.imm;
         let (a, b, d) = (slot(u.rs1), slot(u.rs2), slot(u.rd));
         let retired = i as i32 + 1;
+        if let Some((size, load)) = mem_kind(u.op) {
+            let slow = ops.new_dynamic_label();
+            singles.push((slow, at, i));
+            mem_access(&mut ops, u.op, size, load, a, b, d, imm, rv32, slow);
+            continue;
+        }
         match u.op {
             Op::Jal => {
                 let target = at.wrapping_add(imm as i64 as u64) & m;
@@ -142,10 +294,11 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Vec<u8>> {
                     ; mov rax, QWORD next as i64
                     ; mov QWORD [rdi + d], rax
                     ; mov rax, QWORD target as i64
-                    ; mov edx, retired
-                    ; ret
+                    ; add r8, retired
+                    ; jmp =>chain
                 );
-                return ops.finalize().ok();
+                ended = true;
+                break;
             }
             Op::Jalr => {
                 // The target first: rd may be rs1.
@@ -168,10 +321,11 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Vec<u8>> {
                     ; .arch x64
                     ; mov rcx, QWORD next as i64
                     ; mov QWORD [rdi + d], rcx
-                    ; mov edx, retired
-                    ; ret
+                    ; add r8, retired
+                    ; jmp =>chain
                 );
-                return ops.finalize().ok();
+                ended = true;
+                break;
             }
             Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
                 let target = at.wrapping_add(imm as i64 as u64) & m;
@@ -192,8 +346,8 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Vec<u8>> {
                 dynasm!(ops
                     ; .arch x64
                     ; mov rax, QWORD target as i64
-                    ; mov edx, retired
-                    ; ret
+                    ; add r8, retired
+                    ; jmp =>chain
                     ; skip:
                 );
                 continue;
@@ -208,15 +362,161 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Vec<u8>> {
         }
         dynasm!(ops ; .arch x64 ; mov QWORD [rdi + d], rax);
     }
-    // Fell through the whole block.
-    let end = pc0.wrapping_add(block.byte_len() as u64) & m;
+    if !ended {
+        // Fell through the whole block.
+        let end = pc0.wrapping_add(block.byte_len() as u64) & m;
+        dynasm!(ops
+            ; .arch x64
+            ; mov rax, QWORD end as i64
+            ; add r8, n as i32
+        );
+    }
+    chain_stub(&mut ops, chain);
+    for (l, at, i) in singles {
+        dynasm!(ops
+            ; .arch x64
+            ; =>l
+            ; mov rax, QWORD at as i64
+            ; lea rdx, [r8 + i as i32]
+            ; bts rdx, 63
+            ; ret
+        );
+    }
+    Some(Code {
+        bytes: ops.finalize().ok()?,
+        chain_entry,
+    })
+}
+
+/// The chain stub at `label`: `rax` holds the next `pc` and `r8` the instructions retired
+/// so far; continues in the next block when the run loop's checks pass (module docs),
+/// else returns them.
+fn chain_stub(ops: &mut Asm, label: DynamicLabel) {
+    let jmask = (JUMP_CACHE - 1) as i32;
     dynasm!(ops
         ; .arch x64
-        ; mov rax, QWORD end as i64
-        ; mov edx, n as i32
+        ; =>label
+        // The budget: the next block may have BLOCK_INSNS instructions.
+        ; mov rcx, QWORD [rsi + CTX_LEFT]
+        ; sub rcx, r8
+        ; cmp rcx, BLOCK_INSNS as i32
+        ; jb >out
+        // Interrupts, as the run loop: (pending | mip_sw) & int_mask.
+        ; mov rcx, QWORD [rsi + CTX_PENDING]
+        ; mov ecx, DWORD [rcx]
+        ; or ecx, DWORD [rsi + CTX_MIP_SW]
+        ; test DWORD [rsi + CTX_INT_MASK], ecx
+        ; jnz >out
+        // DMA wrote guest RAM since the epoch started (or the count is unknown).
+        ; mov rcx, QWORD [rsi + CTX_LEASE]
+        ; test rcx, rcx
+        ; jz >out
+        ; mov ecx, DWORD [rcx]
+        ; cmp ecx, DWORD [rsi + CTX_LEASE_SEEN]
+        ; jne >out
+        // The jump cache: this pc, offered in this epoch.
+        ; mov rcx, rax
+        ; shr rcx, 1
+        ; and ecx, jmask
+        ; shl ecx, 5
+        ; add rcx, r11
+        ; cmp rax, QWORD [rcx + CHAIN_ENTRIES]
+        ; jne >out
+        ; mov rdx, QWORD [r11 + CHAIN_SEQ]
+        ; cmp rdx, QWORD [rcx + CHAIN_ENTRIES + 8]
+        ; jne >out
+        ; jmp QWORD [rcx + CHAIN_ENTRIES + 16]
+        ; out:
+        ; mov rdx, r8
         ; ret
     );
-    ops.finalize().ok()
+}
+
+/// A load or store of `size` bytes at `rs1 + imm` (slot displacements `a`, `b`, `d`)
+/// through the TLB fast path; anything else jumps to `slow` (the interpreter runs the
+/// instruction).
+#[allow(clippy::too_many_arguments)]
+fn mem_access(
+    ops: &mut Asm,
+    op: Op,
+    size: u32,
+    load: bool,
+    a: i32,
+    b: i32,
+    d: i32,
+    imm: i32,
+    rv32: bool,
+    slow: DynamicLabel,
+) {
+    // va in rcx.
+    if rv32 {
+        dynasm!(ops ; .arch x64 ; mov ecx, DWORD [rdi + a] ; add ecx, imm);
+    } else {
+        dynasm!(ops ; .arch x64 ; mov rcx, QWORD [rdi + a] ; add rcx, imm);
+    }
+    if size > 1 {
+        dynasm!(ops ; .arch x64 ; test cl, (size - 1) as i8 ; jnz =>slow);
+    }
+    let (tag, host) = if load {
+        (TLB_TAG_R as i32, TLB_HOST_R as i32)
+    } else {
+        (TLB_TAG_W as i32, TLB_HOST_W as i32)
+    };
+    debug_assert_eq!(TLB_ENTRY_BYTES, 48);
+    // The entry: tlb + ((va >> 12) % TLB_ENTRIES) * 48, into rax.
+    dynasm!(ops
+        ; .arch x64
+        ; mov rax, rcx
+        ; shr rax, 12
+        ; and eax, (TLB_ENTRIES - 1) as i32
+        ; lea eax, [rax + rax * 2]
+        ; shl eax, 4
+        ; add rax, QWORD [rsi + CTX_TLB]
+        ; mov rdx, rcx
+        ; and rdx, -4096
+        ; cmp rdx, QWORD [rax + tag]
+        ; jne =>slow
+        ; mov rax, QWORD [rax + host]
+        ; test rax, rax
+        ; jz =>slow
+        ; and ecx, 0xfff
+    );
+    if load {
+        match (op, rv32) {
+            (Op::Lb, true) => dynasm!(ops ; .arch x64 ; movsx eax, BYTE [rax + rcx]),
+            (Op::Lh, true) => dynasm!(ops ; .arch x64 ; movsx eax, WORD [rax + rcx]),
+            (Op::Lb, false) => dynasm!(ops ; .arch x64 ; movsx rax, BYTE [rax + rcx]),
+            (Op::Lh, false) => dynasm!(ops ; .arch x64 ; movsx rax, WORD [rax + rcx]),
+            (Op::Lw, false) => dynasm!(ops ; .arch x64 ; movsxd rax, DWORD [rax + rcx]),
+            (Op::Lw | Op::Lwu, _) => dynasm!(ops ; .arch x64 ; mov eax, DWORD [rax + rcx]),
+            (Op::Lbu, _) => dynasm!(ops ; .arch x64 ; movzx eax, BYTE [rax + rcx]),
+            (Op::Lhu, _) => dynasm!(ops ; .arch x64 ; movzx eax, WORD [rax + rcx]),
+            _ => dynasm!(ops ; .arch x64 ; mov rax, QWORD [rax + rcx]),
+        }
+        dynasm!(ops ; .arch x64 ; mov QWORD [rdi + d], rax);
+        return;
+    }
+    // A store: its host line must not hold a block checked in this epoch.
+    dynasm!(ops
+        ; .arch x64
+        ; add rax, rcx
+        ; mov rdx, rax
+        ; shr rdx, 6
+        ; and edx, (CODE_LINES - 1) as i32
+        ; mov r9, rdx
+        ; shr r9d, 6
+        ; mov r10, QWORD [rsi + CTX_CODE_LINES]
+        ; mov r9, QWORD [r10 + r9 * 8]
+        ; bt r9, rdx
+        ; jc =>slow
+        ; mov rdx, QWORD [rdi + b]
+    );
+    match size {
+        1 => dynasm!(ops ; .arch x64 ; mov BYTE [rax], dl),
+        2 => dynasm!(ops ; .arch x64 ; mov WORD [rax], dx),
+        4 => dynasm!(ops ; .arch x64 ; mov DWORD [rax], edx),
+        _ => dynasm!(ops ; .arch x64 ; mov QWORD [rax], rdx),
+    }
 }
 
 /// RV32's ALU operation `op` into `rax` (zero-extended), sources at `a`, `b`.

@@ -191,7 +191,7 @@ pub(super) fn is_cond_branch(op: Op) -> bool {
 }
 
 /// 64-byte host lines tracked by the code-line filter (a power of two).
-const CODE_LINES: usize = 1024;
+pub(super) const CODE_LINES: usize = 1024;
 
 /// The block cache of one hart (see the module docs).
 pub(super) struct BlockCache {
@@ -241,6 +241,12 @@ impl BlockCache {
     pub(super) fn is_code_line(&self, addr: usize) -> bool {
         let line = (addr >> 6) & (CODE_LINES - 1);
         self.code_lines[line >> 6] & (1 << (line & 63)) != 0
+    }
+
+    /// The code-line filter's words (for a tier: `tier::TierCtx::code_lines`).
+    #[inline(always)]
+    pub(super) fn code_lines_ptr(&self) -> *const u64 {
+        self.code_lines.as_ptr()
     }
 
     /// Stamps block `idx`, whose words start at host address `host_lo`, as checked in this

@@ -14,7 +14,7 @@ use super::hart::Hart;
 use super::host;
 use super::insn::{Insn, Op};
 use super::irqs::{IRQ_BITS, STOP};
-use super::tier::{BlockRef, BlockTier, Interp, TierEnd};
+use super::tier::{BlockRef, BlockTier, Interp, TierCtx, TierEnd};
 use super::tlb::{Tlb, PAGE_MASK};
 use super::trap::{irq, Exception};
 use super::trigger::DEBUGGER_HIT;
@@ -156,6 +156,11 @@ impl<'i> Hart<'i> {
         let mut page_host: *mut u8 = core::ptr::null_mut();
         // The bus's DMA write count when the code epoch last started (`block`).
         let mut lease_writes = bus.lease_writes();
+        // What a tier reads the count through (`tier`).
+        let lease_counter: *const u32 = match bus.lease_writes_counter() {
+            Some(c) => c.as_ptr(),
+            None => core::ptr::null(),
+        };
         // Before a slow event: write the local state back to the hart.
         macro_rules! sync {
             () => {{
@@ -228,7 +233,21 @@ impl<'i> Hart<'i> {
                         block: &self.blocks.blocks[idx & (BLOCK_POOL - 1)],
                         pool_index: idx & (BLOCK_POOL - 1),
                     };
-                    let end = match tier.run_block(block, &mut self.regs, left) {
+                    // Everything the tier may read or write (`tier`); with `Interp` this
+                    // is never built.
+                    let mut ctx = TierCtx {
+                        regs: self.regs.as_mut_ptr(),
+                        tlb: self.tlb.sets[self.data_prv.index()].as_ptr().cast(),
+                        code_lines: self.blocks.code_lines_ptr(),
+                        pending: irqs.pending.as_ptr(),
+                        lease_writes: lease_counter,
+                        left,
+                        int_mask,
+                        mip_sw,
+                        lease_seen: lease_writes,
+                        epoch: self.blocks.epoch,
+                    };
+                    let end = match tier.run_block(block, &mut ctx) {
                         None => self.run_block::<B, RV32>(bus, idx, pc, left, lease_writes),
                         Some(TierEnd::Next { retired, pc }) => End::Next(retired, pc),
                         Some(TierEnd::Single { retired, pc }) => End::Single(retired, pc),

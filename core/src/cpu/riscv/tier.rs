@@ -1,22 +1,38 @@
 //! The hook for a faster execution tier: [`BlockTier`], which the run loop asks to execute
 //! a decoded block (`block`) before its own block executor does, and what it sees of the
-//! block ([`BlockRef`]) and returns ([`TierEnd`]).
+//! block ([`BlockRef`]), of the hart ([`TierCtx`]) and returns ([`TierEnd`]).
 //!
 //! The run loop does everything around a block exactly as without a tier: the budget and
 //! interrupt checks, the fetch page, the DMA write count and the code epoch, and checking
 //! the block against guest memory. Only then does it offer the checked block to the tier,
-//! with the register file and the remaining budget. The tier either runs the block's
-//! instructions itself and says how it ended, or declines (`None`), and the interpreter
-//! runs the block as always. [`Interp`], the tier of [`Hart::run`](super::Hart::run),
-//! always declines, inlined, so the interpreter's loop compiles as before.
+//! with a [`TierCtx`]: the register file, the data TLB, the code-line filter, the
+//! interrupt word and the remaining budget. The tier either runs the block's instructions
+//! itself and says how it ended, or declines (`None`), and the interpreter runs the block
+//! as always. [`Interp`], the tier of [`Hart::run`](super::Hart::run), always declines,
+//! inlined, so the interpreter's loop compiles as before (the context is never built).
 //!
-//! A tier may only run blocks whose instructions change nothing but integer registers
-//! and cannot trap (register ALU operations, branches, jumps): anything else (memory,
-//! CSRs, counters, the FP state) it leaves to the interpreter by declining, or, for the
-//! block's last instruction only, by ending with [`TierEnd::Single`].
+//! **What a tier may do.** Change integer registers (ALU, branches, jumps) and load and
+//! store guest RAM through the data TLB's host pointers, exactly as the block executor's
+//! fast path does (aligned, a TLB hit with a host pointer; a store not to a line of
+//! [`TierCtx::code_lines`]). Anything else — a TLB miss, MMIO, a misaligned access, a
+//! store to a code line, CSRs, the FP state — it leaves to the interpreter by ending
+//! *before* that instruction with [`TierEnd::Single`], so the general path executes it
+//! (and takes its trap with its own `pc`, earlier instructions' effects kept).
+//!
+//! **Continuing into the next block** without returning (chaining) is allowed when the
+//! tier checks, at the block boundary, what the run loop would: at least
+//! [`BLOCK_INSNS`](super::BLOCK_INSNS) instructions of budget left, no pending enabled
+//! interrupt (`(*pending | mip_sw) & int_mask`), the DMA write count unchanged, and that
+//! the next block was offered by the run loop (so checked against memory, on a fetch page
+//! without execute triggers) in the current code epoch ([`TierCtx::epoch`]). The context
+//! stays valid for the whole call, and nothing that changes the epoch, the privilege or
+//! the translation happens inside a tier.
+
+use core::mem::offset_of;
 
 use super::block::Block;
 use super::insn::Op;
+use super::tlb::{TlbEntry, TLB_SIZE};
 
 /// How a block run by a tier ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,16 +57,10 @@ pub enum TierEnd {
 
 /// A faster tier for decoded blocks (see the module docs).
 pub trait BlockTier {
-    /// Runs the checked block `block` on the integer register file `regs` (slots 0..=31
-    /// are x0..x31, x0 always 0; writes to x0 go to slot 32; RV32 values are kept
-    /// zero-extended), retiring at most `left` instructions, or returns `None` to leave it
-    /// to the interpreter (then `regs` must be unchanged).
-    fn run_block(
-        &mut self,
-        block: BlockRef<'_>,
-        regs: &mut [u64; 256],
-        left: u64,
-    ) -> Option<TierEnd>;
+    /// Runs the checked block `block` on the hart state in `ctx` (see [`TierCtx`]),
+    /// retiring at most `ctx.left` instructions, or returns `None` to leave it to the
+    /// interpreter (then nothing may have changed).
+    fn run_block(&mut self, block: BlockRef<'_>, ctx: &mut TierCtx) -> Option<TierEnd>;
 }
 
 /// The interpreter alone: declines every block.
@@ -59,10 +69,67 @@ pub struct Interp;
 
 impl BlockTier for Interp {
     #[inline(always)]
-    fn run_block(&mut self, _: BlockRef<'_>, _: &mut [u64; 256], _: u64) -> Option<TierEnd> {
+    fn run_block(&mut self, _: BlockRef<'_>, _: &mut TierCtx) -> Option<TierEnd> {
         None
     }
 }
+
+/// What a tier sees of the hart while it runs a block (the one boundary between the core
+/// and generated code: plain data and raw pointers, `#[repr(C)]` so that generated code
+/// reads its fields at fixed offsets, `core::mem::offset_of!`). The run loop fills it for
+/// each call; every pointer is valid, and nothing else accesses what it points to except
+/// other harts and DMA on guest RAM and the interrupt word, for the duration of
+/// [`BlockTier::run_block`].
+#[repr(C)]
+#[derive(Debug)]
+pub struct TierCtx {
+    /// The integer register file, 256 `u64` slots: slots 0..=31 are x0..x31, x0 always 0;
+    /// writes to x0 go to slot 32; RV32 values are kept zero-extended.
+    pub regs: *mut u64,
+    /// The data TLB of the current data-access privilege: [`TLB_SIZE`] entries of
+    /// [`TLB_ENTRY_BYTES`], the entry for `va` at index `(va >> 12) % TLB_SIZE`. A load
+    /// may use the host page at [`TLB_HOST_R`] when the tag at [`TLB_TAG_R`] equals
+    /// `va & !0xfff` and the pointer is not null, a store likewise with [`TLB_TAG_W`] and
+    /// [`TLB_HOST_W`]; the host page is 8-byte aligned and 4 KiB long.
+    pub tlb: *const u8,
+    /// The code-line filter: [`CODE_LINES`] bits, bit `(host address / 64) % CODE_LINES`
+    /// in `u64` words; a store whose host address has its bit set must be left to the
+    /// interpreter (it may write a block checked in this code epoch).
+    pub code_lines: *const u64,
+    /// The hart's interrupt and stop word (an atomic `u32`; read it with a plain load).
+    pub pending: *const u32,
+    /// The bus's DMA write count (an atomic `u32`), or null when the bus gives none (then
+    /// a tier must not chain).
+    pub lease_writes: *const u32,
+    /// Instructions the tier may still retire in this call.
+    pub left: u64,
+    /// The run loop's interrupt mask: an interrupt is taken when
+    /// `(*pending | mip_sw) & int_mask != 0`.
+    pub int_mask: u32,
+    /// The software-written `mip` bits.
+    pub mip_sw: u32,
+    /// The DMA write count the current code epoch started with.
+    pub lease_seen: u32,
+    /// The current code epoch: it changes whenever code, the translation of `pc`, the
+    /// privilege or triggers may have changed, and at every time slice (it wraps after
+    /// 2^32 changes).
+    pub epoch: u32,
+}
+
+/// Bytes per data TLB entry in [`TierCtx::tlb`].
+pub const TLB_ENTRY_BYTES: usize = core::mem::size_of::<TlbEntry>();
+/// Entries in [`TierCtx::tlb`].
+pub const TLB_ENTRIES: usize = TLB_SIZE;
+/// Offset of an entry's read tag.
+pub const TLB_TAG_R: usize = offset_of!(TlbEntry, tag_r);
+/// Offset of an entry's write tag.
+pub const TLB_TAG_W: usize = offset_of!(TlbEntry, tag_w);
+/// Offset of an entry's host page for reads (a pointer, null for none).
+pub const TLB_HOST_R: usize = offset_of!(TlbEntry, host_r);
+/// Offset of an entry's host page for writes (a pointer, null for none).
+pub const TLB_HOST_W: usize = offset_of!(TlbEntry, host_w);
+/// Bits of [`TierCtx::code_lines`] (a power of two).
+pub const CODE_LINES: usize = super::block::CODE_LINES;
 
 /// One decoded instruction of a block, as a tier sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -42,8 +42,10 @@ pub(super) const PAGE_MASK: u64 = PAGE_SIZE - 1;
 /// A tag no page address equals (page addresses are 4 KiB aligned).
 const INVALID: u64 = 1;
 
-/// One TLB entry (see the module docs).
+/// One TLB entry (see the module docs); `#[repr(C)]`: a translating tier reads it at
+/// fixed offsets (`tier`).
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub(super) struct TlbEntry {
     pub(super) tag_r: u64,
     pub(super) tag_w: u64,
