@@ -41,8 +41,14 @@ _start:
     sw t2, 4(t0)
     li t0, 0x80
     csrw mie, t0
-    csrsi mstatus, 8
+    /* Wait with mstatus.MIE clear: wfi wakes on the pending MTIP (enabled in mie) whatever
+     * MIE says, and the trap is taken only when MIE is set after it. With MIE set before
+     * the wfi, an interrupt that arrives first (the deadline passed while QEMU's vCPU
+     * thread was descheduled) would be taken with mepc at the wfi, and the wfi after mret
+     * would wait for an interrupt that never comes. */
 2:  wfi
+    csrsi mstatus, 8
+    csrci mstatus, 8
     la t0, timer_hits
     lw t0, 0(t0)
     beqz t0, 2b
@@ -54,6 +60,7 @@ _start:
     TEST(5)                          /* software interrupt */
     li t0, 0x08
     csrw mie, t0
+    csrsi mstatus, 8
     li t0, CLINT
     li t1, 1
     sw t1, 0(t0)

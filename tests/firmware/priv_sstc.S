@@ -216,18 +216,22 @@ TEST_BEGIN priv_sstc
   PROBE_S CAUSE_ILLEGAL, 0x32, csrr t1, STIMECMP
   TEST_PASS
 
-/* S mode: enable interrupts, arm the timer 2000 ticks ahead, wait for it. */
+/* S mode: enable the timer interrupt in sie, arm it 2000 ticks ahead, wait for it in wfi
+ * with sstatus.SIE clear (wfi wakes on a pending interrupt enabled in sie whatever SIE
+ * says), then take it by setting SIE. With SIE set before the wfi, an interrupt that
+ * arrives first (the deadline passed while QEMU's vCPU thread was descheduled) would be
+ * taken with sepc at the wfi, and the wfi after sret would wait forever. */
 s_wait:
   li t0, STIP
   csrs sie, t0
-  csrsi sstatus, MSTATUS_SIE
   ARM 2000
 1:
   wfi
+  csrsi sstatus, MSTATUS_SIE
+  csrci sstatus, MSTATUS_SIE
   la t0, sti_count
   REG_L t0, 0(t0)
   beqz t0, 1b
-  csrci sstatus, MSTATUS_SIE
   ret
 
 /* S mode: spin until the M handler counted the interrupt. */

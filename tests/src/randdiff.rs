@@ -168,22 +168,50 @@ impl fmt::Display for Mismatch {
     }
 }
 
+/// How long Fief may take over one batch, in wall time, before the run counts as hung. The
+/// instruction budget ([`BUDGET_PER_PROGRAM`]) bounds a guest that runs on; this bounds a
+/// hart that stops retiring inside one slice (a loop in its interrupt check), which the
+/// budget cannot see. A batch takes seconds even in a debug build on a loaded machine.
+pub const FIEF_WALL_LIMIT: Duration = Duration::from_secs(300);
+
 /// The whole output and finisher status of `batch` on Fief's test machine (an RV64 hart for
-/// an RV64 batch).
+/// an RV64 batch), run for at most [`BUDGET_PER_PROGRAM`] instructions a program. Panics
+/// (fails the test, naming the seed) when the run does not return within
+/// [`FIEF_WALL_LIMIT`].
 pub fn run_fief(batch: &Batch) -> (String, Option<u32>) {
+    run_fief_within(batch, FIEF_WALL_LIMIT)
+}
+
+/// [`run_fief`] with a wall-time limit of `limit`.
+pub fn run_fief_within(batch: &Batch, limit: Duration) -> (String, Option<u32>) {
     let image = Image {
         xlen: batch.xlen,
         entry: RAM_BASE,
         segments: vec![(RAM_BASE, batch.image.clone(), batch.image.len() as u64)],
     };
-    let mut m = Machine::new(&image).expect("the image fits the test machine");
-    let r = m
-        .run(BUDGET_PER_PROGRAM * batch.programs as u64)
-        .expect("the machine runs");
-    (
-        String::from_utf8_lossy(&r.console).into_owned(),
-        r.exit_code,
-    )
+    let budget = BUDGET_PER_PROGRAM * batch.programs as u64;
+    let (done, result) = std::sync::mpsc::channel();
+    // The machine runs on a thread of its own so that a hart that never returns fails the
+    // test here; the thread is left behind (the test process ends with the test).
+    std::thread::spawn(move || {
+        let mut m = Machine::new(&image).expect("the image fits the test machine");
+        let r = m.run(budget).expect("the machine runs");
+        let _ = done.send((
+            String::from_utf8_lossy(&r.console).into_owned(),
+            r.exit_code,
+        ));
+    });
+    match result.recv_timeout(limit) {
+        Ok(out) => out,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+            "seed {:#x}: Fief did not return from the batch ({budget} instructions at most) \
+             within {limit:?}: the hart stopped retiring instructions",
+            batch.seed
+        ),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("seed {:#x}: Fief's run of the batch panicked", batch.seed)
+        }
+    }
 }
 
 /// The whole output and exit status of `batch` on `qemu-system-riscv32 -M virt -bios none`
@@ -297,7 +325,14 @@ pub fn compare(batch: &Batch) -> Result<usize, Box<Mismatch>> {
         return Err(Box::new(Mismatch {
             seed: batch.seed,
             program: fp.len(),
-            fief: format!("{} programs, finisher {f_status:?}\n", fp.len()),
+            fief: match f_status {
+                None => format!(
+                    "{} programs, not finished in {} instructions\n",
+                    fp.len(),
+                    BUDGET_PER_PROGRAM * batch.programs as u64
+                ),
+                Some(_) => format!("{} programs, finisher {f_status:?}\n", fp.len()),
+            },
             qemu: format!("{} programs, exit status {q_status:?}\n", qp.len()),
         }));
     }

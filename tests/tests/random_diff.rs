@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use fief_tests::randdiff::{compare, run_fief, split};
+use fief_tests::randdiff::{compare, run_fief, run_fief_within, split};
 use fief_tests::randprog::{
     batch, batch_of, batch_xlen, Batch, Flavor, Xlen, MAX_PROGRAMS, NON_CANONICAL_BIT, SLOT64,
     START_OFF64,
@@ -59,6 +59,17 @@ fn random_programs_batch_3() {
 #[test]
 fn random_programs_batch_4() {
     diff(0xf1ef_0004);
+}
+
+/// Fief's side of the differential has a wall-time limit: a run that does not return in
+/// time (here: at once) fails the test naming the seed instead of hanging it.
+#[test]
+#[should_panic(expected = "seed 0xf1ef0000: Fief did not return from the batch")]
+fn a_fief_run_that_does_not_return_in_time_fails() {
+    let _ = run_fief_within(
+        &batch(0xf1ef_0000, MAX_PROGRAMS, BODY),
+        std::time::Duration::ZERO,
+    );
 }
 
 /// The generator keeps covering what the differential is for: every program finishes, and a
