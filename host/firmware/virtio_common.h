@@ -1,82 +1,40 @@
-/* What Fief's bare-metal virtio drivers share (virtio_drv.c, virtio_bench.c): the UART and
- * finisher of QEMU virt, a virtio-mmio slot's registers, one split virtqueue per
- * `struct queue` (both register layouts: legacy, version 1, QEMU 7.2's default, and modern,
+/* What Fief's single-hart bare-metal virtio drivers share (virtio_drv.c, virtio_bench.c,
+ * virtio_con.c, virtio_net.c), over virtio_mmio.h: the entry point, hex output and `fail`,
+ * one split virtqueue per `struct queue` (both register layouts: legacy, version 1, QEMU 7.2's default, and modern,
  * version 2), the device setup, offering a chain and waiting for it, and a virtio-blk
  * request. Each image includes it once; its definitions are `static` (an image that uses
  * only some turns off -Wunused-function before the #include).
  *
- * Options (define before including): NQUEUES (queues the image drives, default 1);
+ * Options (define before including): NQUEUES (queues the image drives, default 1); QSIZE
+ * (entries a queue, default 8); FAIL_PREFIX (what `fail` prints before ": FAIL", default
+ * "virtio");
  * WAIT_WFI: wait for a completion in `wfi` on the slot's PLIC interrupt (hart 0's M-mode
  * context; the interrupt wakes `wfi` but takes no trap) instead of polling the used ring. */
-typedef unsigned int u32;
-typedef unsigned short u16;
-typedef unsigned char u8;
-typedef unsigned long long u64;
+#include "virtio_mmio.h"
 
-#define UART ((volatile u8 *)0x10000000)
-#define FINISHER ((volatile u32 *)0x100000)
-#define VIRTIO_BASE 0x10001000u
-#define QSIZE 8
 #ifndef NQUEUES
 #define NQUEUES 1
+#endif
+#ifndef FAIL_PREFIX
+#define FAIL_PREFIX "virtio"
 #endif
 
 __asm__(".section .text.init\n.globl _start\n_start:\n la sp, stack_top\n call main\n1: j 1b\n");
 
-static void putc_(char c) {
-  while ((UART[5] & 0x20) == 0) {
-  }
-  UART[0] = (u8)c;
-}
-static void puts_(const char *s) {
-  while (*s)
-    putc_(*s++);
-}
-static void hex(u32 v) {
-  for (int s = 28; s >= 0; s -= 4)
+/* v in `digits` hex digits. */
+static void hexn(u32 v, int digits) {
+  for (int s = 4 * (digits - 1); s >= 0; s -= 4)
     putc_("0123456789abcdef"[(v >> s) & 15]);
 }
-static void dec(u32 v) {
-  char b[11];
-  int i = 0;
-  do {
-    b[i++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (i)
-    putc_(b[--i]);
-}
+static void hex(u32 v) { hexn(v, 8); }
 static void fail(u32 code) {
-  puts_("virtio: FAIL ");
+  puts_(FAIL_PREFIX ": FAIL ");
   dec(code);
   putc_('\n');
   *FINISHER = code << 16 | 0x3333;
   for (;;) {
   }
 }
-
-static volatile u32 *reg(u32 slot, u32 off) { return (volatile u32 *)(VIRTIO_BASE + slot * 0x1000 + off); }
-#define R(s, o) (*reg(s, o))
-#define FENCE() __asm__ volatile("fence rw, rw" ::: "memory")
-
-struct desc {
-  u64 addr;
-  u32 len;
-  u16 flags;
-  u16 next;
-};
-/* One queue's memory, page aligned: descriptors, avail ring, then (legacy) the used ring
- * on the next page. */
-struct queue {
-  struct desc desc[QSIZE];
-  u16 avail_flags, avail_idx, avail_ring[QSIZE], used_event;
-  u8 pad[4096 - QSIZE * 16 - 6 - 2 * QSIZE];
-  u16 used_flags;
-  volatile u16 used_idx;
-  struct {
-    u32 id, len;
-  } used_ring[QSIZE];
-} __attribute__((aligned(4096)));
 
 static struct queue queues[NQUEUES];
 static u16 last_used[NQUEUES];
@@ -198,12 +156,6 @@ static u32 submit(u32 slot, int qi, u32 qsel) {
   irq_take(slot);
 #endif
   return len;
-}
-
-static u32 fnv(u32 h, const u8 *p, u32 n) {
-  for (u32 i = 0; i < n; i++)
-    h = (h ^ p[i]) * 16777619u;
-  return h;
 }
 
 /* A blk request on queue 0 (queues[0]): type, sector, len bytes of `data` (0: none);

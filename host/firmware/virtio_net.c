@@ -12,88 +12,28 @@
  * through the finisher (fails with a code if the link stays silent 30 s). Works with both
  * register layouts: the header is 10 bytes legacy, 12 with VIRTIO_F_VERSION_1.
  * Built by build.sh (rv32imac, -O2, no libc). */
-typedef unsigned int u32;
-typedef unsigned short u16;
-typedef unsigned char u8;
-typedef unsigned long long u64;
-
-#define UART ((volatile u8 *)0x10000000)
-#define FINISHER ((volatile u32 *)0x100000)
-#define MTIME ((volatile u32 *)0x200bff8)
-#define VIRTIO_BASE 0x10001000u
 #define QSIZE 16
+#define FAIL_PREFIX "net"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "virtio_common.h"
+
+#define MTIME ((volatile u32 *)0x200bff8)
 #define NFRAMES 16
 #define BUFLEN 1536
 #define ETHERTYPE 0x88b5 /* local experimental */
 
-__asm__(".section .text.init\n.globl _start\n_start:\n la sp, stack_top\n call main\n1: j 1b\n");
-
-static void putc_(char c) {
-  while ((UART[5] & 0x20) == 0) {
-  }
-  UART[0] = (u8)c;
-}
-static void puts_(const char *s) {
-  while (*s)
-    putc_(*s++);
-}
-static void hex(u32 v, int digits) {
-  for (int s = 4 * (digits - 1); s >= 0; s -= 4)
-    putc_("0123456789abcdef"[(v >> s) & 15]);
-}
-static void dec(u32 v) {
-  char b[11];
-  int i = 0;
-  do {
-    b[i++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (i)
-    putc_(b[--i]);
-}
-static void fail(u32 code) {
-  puts_("net: FAIL ");
-  dec(code);
-  putc_('\n');
-  *FINISHER = code << 16 | 0x3333;
-  for (;;) {
-  }
-}
 static void mac_(const u8 *m) {
   for (int i = 0; i < 6; i++) {
     if (i)
       putc_(':');
-    hex(m[i], 2);
+    hexn(m[i], 2);
   }
 }
 
 static u32 slot;
-static volatile u32 *reg(u32 off) { return (volatile u32 *)(VIRTIO_BASE + slot * 0x1000 + off); }
-#define R(o) (*reg(o))
-#define FENCE() __asm__ volatile("fence rw, rw" ::: "memory")
-
-struct desc {
-  u64 addr;
-  u32 len;
-  u16 flags;
-  u16 next;
-};
-/* One queue's memory, page aligned: descriptors, avail ring, then (legacy) the used ring
- * on the next page. */
-struct queue {
-  struct desc desc[QSIZE];
-  u16 avail_flags, avail_idx, avail_ring[QSIZE], used_event;
-  u8 pad[4096 - QSIZE * 16 - 6 - 2 * QSIZE];
-  u16 used_flags;
-  volatile u16 used_idx;
-  struct {
-    u32 id, len;
-  } used_ring[QSIZE];
-} __attribute__((aligned(4096)));
-
 static struct queue rxq, txq;
 static u16 rx_last, tx_last;
-static u32 version, hdr_len;
+static u32 hdr_len;
 static u8 mac[6], peer[6];
 static u8 rxbuf[QSIZE][BUFLEN] __attribute__((aligned(16)));
 static u8 txhdr[12];
@@ -102,34 +42,9 @@ static u32 got_hash[NFRAMES];
 static u8 got[NFRAMES];
 static u32 ngot, peer_seen, bad_bytes, odd_frames;
 
-static u32 fnv(u32 h, const u8 *p, u32 n) {
-  for (u32 i = 0; i < n; i++)
-    h = (h ^ p[i]) * 16777619u;
-  return h;
-}
-
 /* Data frame i's length and payload byte j, from the sender's MAC. */
 static u32 frame_len(u32 i) { return 60 + (i * 97) % 1455; }
 static u8 pattern(const u8 *from, u32 i, u32 j) { return (u8)(from[5] * 7 + i * 13 + j * 3 + (j >> 8)); }
-
-static void queue_setup(u32 sel, struct queue *q) {
-  R(0x30) = sel;
-  if (R(0x34) < QSIZE)
-    fail(12);
-  R(0x38) = QSIZE;
-  if (version == 1) {
-    R(0x3c) = 4096;
-    R(0x40) = (u32)q >> 12;
-  } else {
-    R(0x80) = (u32)&q->desc;
-    R(0x84) = 0;
-    R(0x90) = (u32)&q->avail_flags;
-    R(0x94) = 0;
-    R(0xa0) = (u32)&q->used_flags;
-    R(0xa4) = 0;
-    R(0x44) = 1;
-  }
-}
 
 static void post_rx(u16 i) {
   rxq.desc[i] = (struct desc){(u32)rxbuf[i], BUFLEN, 2, 0};
@@ -137,7 +52,7 @@ static void post_rx(u16 i) {
   FENCE();
   rxq.avail_idx++;
   FENCE();
-  R(0x50) = 0;
+  R(slot, 0x50) = 0;
 }
 
 /* Sends the frame in txbuf (len bytes) after a zero header; waits for its completion. */
@@ -150,7 +65,7 @@ static void send(u32 len) {
   FENCE();
   txq.avail_idx++;
   FENCE();
-  R(0x50) = 1;
+  R(slot, 0x50) = 1;
   u32 start = *MTIME;
   while (txq.used_idx == tx_last) {
     if (*MTIME - start > 100000000u)
@@ -158,7 +73,7 @@ static void send(u32 len) {
   }
   FENCE();
   tx_last++;
-  R(0x64) = R(0x60);
+  R(slot, 0x64) = R(slot, 0x60);
 }
 
 static void build(u8 kind, u32 i, u32 len) {
@@ -211,19 +126,19 @@ static void poll_rx(void) {
     }
     post_rx((u16)id);
   }
-  R(0x64) = R(0x60);
+  R(slot, 0x64) = R(slot, 0x60);
 }
 
 int main(void) {
   for (slot = 0; slot < 8; slot++) {
-    if (R(0) != 0x74726976)
+    if (R(slot, 0) != 0x74726976)
       fail(1);
-    if (R(8) == 1)
+    if (R(slot, 8) == 1)
       break;
   }
   if (slot == 8)
     fail(2);
-  version = R(4);
+  version = R(slot, 4);
   hdr_len = version == 2 ? 12 : 10;
   puts_("net: slot ");
   dec(slot);
@@ -232,30 +147,28 @@ int main(void) {
   puts_(", header ");
   dec(hdr_len);
   puts_(" bytes\n");
-  R(0x70) = 0;
-  R(0x70) = 1;
-  R(0x70) = 3;
-  R(0x14) = 0;
-  u32 offered = R(0x10);
+  R(slot, 0x70) = 0;
+  R(slot, 0x70) = 1;
+  R(slot, 0x70) = 3;
+  R(slot, 0x14) = 0;
+  u32 offered = R(slot, 0x10);
   puts_("net: features");
   if (offered & (1u << 5))
     puts_(" MAC");
   if (offered & (1u << 16))
     puts_(" STATUS");
   putc_('\n');
-  R(0x24) = 0;
-  R(0x20) = offered & (1u << 5 | 1u << 16);
+  R(slot, 0x24) = 0;
+  R(slot, 0x20) = offered & (1u << 5 | 1u << 16);
   if (version == 2) {
-    R(0x14) = 1;
-    if ((R(0x10) & 1) == 0)
+    R(slot, 0x14) = 1;
+    if ((R(slot, 0x10) & 1) == 0)
       fail(10); /* VERSION_1 */
-    R(0x24) = 1;
-    R(0x20) = 1;
-    R(0x70) = 3 | 8;
-    if ((R(0x70) & 8) == 0)
+    R(slot, 0x24) = 1;
+    R(slot, 0x20) = 1;
+    R(slot, 0x70) = 3 | 8;
+    if ((R(slot, 0x70) & 8) == 0)
       fail(11);
-  } else {
-    R(0x28) = 4096;
   }
   for (int b = 0; b < 6; b++)
     mac[b] = *(volatile u8 *)(VIRTIO_BASE + slot * 0x1000 + 0x100 + b);
@@ -265,9 +178,9 @@ int main(void) {
   puts_(", link ");
   puts_(link & 1 ? "up" : "down");
   putc_('\n');
-  queue_setup(0, &rxq);
-  queue_setup(1, &txq);
-  R(0x70) = version == 2 ? 15 : 7;
+  queue_init(slot, &rxq, 0);
+  queue_init(slot, &txq, 1);
+  R(slot, 0x70) = version == 2 ? 15 : 7;
   for (u16 i = 0; i < QSIZE; i++)
     post_rx(i);
 
@@ -298,7 +211,7 @@ int main(void) {
   puts_(" frames from ");
   mac_(mac);
   puts_(", checksum ");
-  hex(sent, 8);
+  hex(sent);
   putc_('\n');
   /* 3. The peer's data frames. */
   start = *MTIME;
@@ -315,7 +228,7 @@ int main(void) {
   puts_(" frames from ");
   mac_(peer);
   puts_(", checksum ");
-  hex(recvd, 8);
+  hex(recvd);
   puts_(", bad bytes ");
   dec(bad_bytes);
   putc_('\n');

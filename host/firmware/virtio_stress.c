@@ -17,15 +17,10 @@
  * R rounds, G reconnects, D dma, P hot done, U hot refused"; hart 0 then prints "soak: all
  * harts done" and waits (the host checks the pools, then quits). Any other DMA status fails
  * with 0x50 + h, a wrong DMA byte with 0x60 + h. */
-typedef unsigned int u32;
-typedef unsigned short u16;
-typedef unsigned char u8;
-typedef unsigned long long u64;
-
-#define UART ((volatile u8 *)0x10000000)
-#define FINISHER ((volatile u32 *)0x100000)
-#define VIRTIO_BASE 0x10001000u
 #define QSIZE 4
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "virtio_mmio.h"
+
 #define MAX_HARTS 4
 #ifndef ROUNDS
 #define ROUNDS 200
@@ -48,51 +43,11 @@ static void lock(void) {
 }
 static void unlock(void) { __atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE); }
 
-static void putc_(char c) {
-  while ((UART[5] & 0x20) == 0) {
-  }
-  UART[0] = (u8)c;
-}
-static void puts_(const char *s) {
-  while (*s)
-    putc_(*s++);
-}
-static void dec(u32 v) {
-  char b[11];
-  int i = 0;
-  do {
-    b[i++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (i)
-    putc_(b[--i]);
-}
 static void fail(u32 code) {
   *FINISHER = code << 16 | 0x3333;
   for (;;) {
   }
 }
-
-static volatile u32 *reg(u32 slot, u32 off) { return (volatile u32 *)(VIRTIO_BASE + slot * 0x1000 + off); }
-#define R(s, o) (*reg(s, o))
-#define FENCE() __asm__ volatile("fence rw, rw" ::: "memory")
-
-struct desc {
-  u64 addr;
-  u32 len;
-  u16 flags;
-  u16 next;
-};
-struct queue {
-  struct desc desc[QSIZE];
-  u16 avail_flags, avail_idx, avail_ring[QSIZE], used_event;
-  u8 pad[4096 - QSIZE * 16 - 6 - 2 * QSIZE];
-  u16 used_flags;
-  volatile u16 used_idx;
-  struct {
-    u32 id, len;
-  } used_ring[QSIZE];
-} __attribute__((aligned(4096)));
 
 struct hart {
   struct queue q;

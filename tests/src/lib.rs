@@ -134,6 +134,7 @@ impl MmioOps for RecordingDevice {
         self.rules
     }
 }
+pub mod images;
 pub mod machine;
 pub mod plain;
 pub mod qemu;
