@@ -93,11 +93,13 @@ fn fief(path: &Path) -> (Duration, u64, String) {
             let r = machine.run_with(BUDGET, &mut jit).unwrap();
             let s = jit.stats();
             eprintln!(
-                "  tcg: {} blocks translated ({:.1} us each, {} bytes), {} declined, {} runs",
+                "  tcg: {} blocks translated ({:.1} us each, {} bytes), {} declined, {} reused, \
+                 {} runs",
                 s.translated,
                 s.compile_ns as f64 / 1e3 / (s.translated + s.declined).max(1) as f64,
                 s.code_bytes,
                 s.declined,
+                s.reused,
                 s.runs
             );
             r

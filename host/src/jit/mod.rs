@@ -90,6 +90,10 @@ pub struct JitStats {
     pub declined: u64,
     /// Block runs in generated code.
     pub runs: u64,
+    /// Block decodings that found the translation of an identical earlier decoding of the
+    /// same `pc` still in the cache (a block evicted from the interpreter's pool and
+    /// decoded again) and reused it.
+    pub reused: u64,
     /// Nanoseconds spent translating and inserting blocks.
     pub compile_ns: u64,
     /// Bytes of generated code written.
@@ -98,9 +102,10 @@ pub struct JitStats {
 
 #[cfg(all(target_arch = "x86_64", unix))]
 mod imp {
+    use std::collections::HashMap;
     use std::time::Instant;
 
-    use fief_core::cpu::riscv::tier::{BlockRef, BlockTier, TierCtx, TierEnd};
+    use fief_core::cpu::riscv::tier::{BlockInsn, BlockRef, BlockTier, TierCtx, TierEnd};
     use fief_core::cpu::riscv::{Xlen, BLOCK_POOL};
 
     use super::cache::{CacheError, CodeCache, CodeRef};
@@ -118,6 +123,19 @@ mod imp {
         chain_entry: u32,
     }
 
+    /// A translation by content: what it was made from (everything `x86::translate`
+    /// reads besides the `pc`: the instructions with their offsets and the byte length).
+    struct Known {
+        insns: Vec<BlockInsn>,
+        byte_len: u8,
+        code: Option<CodeRef>,
+        chain_entry: u32,
+    }
+
+    /// Most entries of `Jit::known` before it is cleared (it is cleared at every code
+    /// cache flush too).
+    const KNOWN_MAX: usize = 1 << 16;
+
     /// The signature of generated code (see `x86`).
     type Entry = unsafe extern "sysv64" fn(*mut u64, *const TierCtx, *const Chain) -> Ret;
 
@@ -125,6 +143,8 @@ mod imp {
     pub struct Jit {
         cache: CodeCache,
         slots: Box<[Slot]>,
+        /// Translations by `pc`, for blocks the interpreter decodes again unchanged.
+        known: HashMap<u64, Known>,
         chain: Box<Chain>,
         /// The code epoch of the last block offered.
         epoch: u32,
@@ -153,6 +173,7 @@ mod imp {
                 generation: cache.arena().generation(),
                 cache,
                 slots: vec![empty; BLOCK_POOL].into_boxed_slice(),
+                known: HashMap::new(),
                 chain: Chain::new(),
                 epoch: 0,
                 rv32: xlen == Xlen::Rv32,
@@ -170,33 +191,62 @@ mod imp {
             self.cache.arena().flushes()
         }
 
-        /// Translates `block` into the cache and records it in its slot.
+        /// Translates `block` into the cache (or finds the translation of an identical
+        /// earlier decoding of its `pc`) and records it in its slot.
         #[cold]
         #[inline(never)]
         fn translate(&mut self, block: BlockRef<'_>) -> Option<(CodeRef, u32)> {
-            let start = Instant::now();
-            let mut chain_entry = 0;
-            let code = x86::translate(block, self.rv32).and_then(|c| {
-                let r = self.cache.insert(&c.bytes);
-                self.stats.code_bytes += c.bytes.len() as u64;
-                chain_entry = c.chain_entry as u32;
-                r
-            });
-            match code {
-                Some(_) => self.stats.translated += 1,
-                None => self.stats.declined += 1,
-            }
-            self.stats.compile_ns += start.elapsed().as_nanos() as u64;
+            let insns: Vec<BlockInsn> = (0..block.len()).map(|i| block.insn(i)).collect();
+            let (code, chain_entry) = match self.known.get(&block.pc()) {
+                Some(k)
+                    if k.byte_len == block.byte_len()
+                        && k.insns == insns
+                        && k.code.is_none_or(|c| self.cache.arena().is_live(c)) =>
+                {
+                    self.stats.reused += 1;
+                    (k.code, k.chain_entry)
+                }
+                _ => {
+                    let start = Instant::now();
+                    let mut chain_entry = 0;
+                    let code = x86::translate(block, self.rv32).and_then(|c| {
+                        let r = self.cache.insert(&c.bytes);
+                        self.stats.code_bytes += c.bytes.len() as u64;
+                        chain_entry = c.chain_entry as u32;
+                        r
+                    });
+                    match code {
+                        Some(_) => self.stats.translated += 1,
+                        None => self.stats.declined += 1,
+                    }
+                    self.stats.compile_ns += start.elapsed().as_nanos() as u64;
+                    if self.cache.arena().generation() != self.generation {
+                        // Flushed: every jump-cache entry and known translation names
+                        // dead code.
+                        self.generation = self.cache.arena().generation();
+                        self.chain.seq += 1;
+                        self.known.clear();
+                    }
+                    if self.known.len() >= KNOWN_MAX {
+                        self.known.clear();
+                    }
+                    self.known.insert(
+                        block.pc(),
+                        Known {
+                            insns,
+                            byte_len: block.byte_len(),
+                            code,
+                            chain_entry,
+                        },
+                    );
+                    (code, chain_entry)
+                }
+            };
             self.slots[block.pool_index()] = Slot {
                 serial: block.serial(),
                 code,
                 chain_entry,
             };
-            if self.cache.arena().generation() != self.generation {
-                // Flushed: every jump-cache entry names dead code.
-                self.generation = self.cache.arena().generation();
-                self.chain.seq += 1;
-            }
             code.map(|c| (c, chain_entry))
         }
     }
