@@ -74,10 +74,10 @@ impl End {
     }
 }
 
-/// Whether a block whose taken branch goes back to its own start runs again inside
-/// `Hart::run_block`, after the checks the run loop makes between blocks, rather than
-/// returning to the run loop (off on bare metal, where the firmware's flash is tight).
-const SELF_LOOP: bool = cfg!(not(target_os = "none"));
+/// Whether `Hart::run_block` goes on into the next block itself (after the checks the run
+/// loop makes between blocks) rather than returning to the run loop: off on bare metal,
+/// where the firmware's flash is tight.
+const CHAIN: bool = cfg!(not(target_os = "none"));
 
 /// A fetch-page tag no page address equals (page addresses are 4 KiB aligned).
 const INVALID_PAGE: u64 = 1;
@@ -248,7 +248,14 @@ impl<'i> Hart<'i> {
                         epoch: self.blocks.epoch,
                     };
                     let end = match tier.run_block(block, &mut ctx) {
-                        None => self.run_block::<B, RV32>(bus, idx, pc, left, lease_writes),
+                        None => self.run_block::<B, RV32>(
+                            bus,
+                            idx,
+                            pc,
+                            left,
+                            lease_writes,
+                            T::DECLINES_ALL,
+                        ),
                         Some(TierEnd::Next { retired, pc }) => End::Next(retired, pc),
                         Some(TierEnd::Single { retired, pc }) => End::Single(retired, pc),
                     };
@@ -410,21 +417,22 @@ impl<'i> Hart<'i> {
     /// Runs pool block `idx`, which starts at `pc` (checked), for at most `left`
     /// instructions: see [`End`]. `lease_writes` is the run loop's DMA write count.
     ///
-    /// A taken branch back to the block's own start (a loop that fits in one block) runs
-    /// the block again here when the run loop would: the budget holds the whole block, no
-    /// interrupt or stop is pending and enabled, the DMA write count has not moved and
-    /// the block is still checked in this code epoch (the page and the block are the
-    /// same). Otherwise, and for every other exit, the run loop takes over as before.
+    /// A taken branch back to the block's own start (a loop that fits in one block), and,
+    /// when `chain` (no other tier is to be offered blocks), any jump, taken branch or end
+    /// of the block that leads to another block of the same page, goes on with that block
+    /// here when the run loop would run it next without more ado ([`Hart::chained`]).
+    /// Otherwise, and for every other exit, the run loop takes over as before.
     #[inline(always)]
     fn run_block<B: Bus + ?Sized, const RV32: bool>(
         &mut self,
         bus: &B,
         idx: usize,
-        pc: u64,
+        mut pc: u64,
         left: u64,
         lease_writes: u32,
+        chain: bool,
     ) -> End {
-        let idx = idx & (BLOCK_POOL - 1);
+        let mut idx = idx & (BLOCK_POOL - 1);
         let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
         let sh: u64 = if RV32 { 31 } else { 63 };
         let bits: u32 = if RV32 { 32 } else { 64 };
@@ -443,188 +451,210 @@ impl<'i> Hart<'i> {
         }
         // `data_prv` does not change inside a block: its TLB set is looked up once.
         let dset = Tlb::set_of(self.data_prv);
-        // Instructions retired in earlier rounds of a block that loops on itself.
+        // Instructions retired in the blocks run before this one (`go!` below).
         let mut done: u64 = 0;
-        let mut i = 0;
-        loop {
-            // The loop ends at the block's `END` micro-op (the `Op::Illegal` arm), so there
-            // is no count check per instruction.
-            debug_assert!(i <= count);
-            // SAFETY: `i <= count <= BLOCK_INSNS`, inside `insns` (`BLOCK_INSNS + 1`
-            // entries): every arm either leaves the loop or goes on to `i + 1` after a
-            // decoded instruction (`i < count`), and `insns[count]` is `block::END`, whose
-            // arm leaves (`BlockCache::build`; `count` is clamped above).
-            let u = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
-            // `u8` indices into the 256-slot file: no mask and no bounds check (masking
-            // them measured about 8 % slower on `bench_mix`).
-            let a = self.regs[u.rs1 as usize];
-            let b = self.regs[u.rs2 as usize];
-            let rd = u.rd as usize;
-            let imm = u.imm as i64 as u64;
-            let ea = a.wrapping_add(imm) & m;
-            // The instruction's `pc` and the next one (only where needed).
-            macro_rules! at {
-                () => {
-                    pc.wrapping_add(self.blocks.blocks[idx].offs[i.min(BLOCK_INSNS)] as u64) & m
-                };
-            }
-            macro_rules! next {
-                () => {
-                    pc.wrapping_add(self.blocks.blocks[idx].offs[(i + 1).min(BLOCK_INSNS)] as u64)
-                        & m
-                };
-            }
-            macro_rules! continue_block {
-                () => {{
-                    i += 1;
-                    continue;
-                }};
-            }
-            macro_rules! load {
-                ($size:expr, $ext:expr) => {
-                    match self.load_in_set(bus, dset, ea, $size) {
-                        Ok((v, false)) => $ext(v),
-                        Ok((v, true)) => {
-                            self.regs[rd] = $ext(v);
-                            return End::Next(done + i as u64 + 1, next!());
+        // One round per block: the block stays the same inside the inner loop.
+        'block: loop {
+            let mut i = 0;
+            loop {
+                // The loop ends at the block's `END` micro-op (the `Op::Illegal` arm), so there
+                // is no count check per instruction.
+                debug_assert!(i <= self.blocks.blocks[idx].count as usize);
+                // SAFETY: `i <= count <= BLOCK_INSNS` for the block's `count`, inside `insns`
+                // (`BLOCK_INSNS + 1` entries): `i` starts at 0 in every block (the first and
+                // each chained one), every arm either leaves the loop, restarts it at 0 or goes
+                // on to `i + 1` after a decoded instruction (`i < count`), and `insns[count]` is
+                // `block::END`, whose arm leaves or restarts (`BlockCache::build` makes at most
+                // `BLOCK_INSNS` instructions and writes nothing else into `insns`).
+                let u = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
+                // `u8` indices into the 256-slot file: no mask and no bounds check (masking
+                // them measured about 8 % slower on `bench_mix`).
+                let a = self.regs[u.rs1 as usize];
+                let b = self.regs[u.rs2 as usize];
+                let rd = u.rd as usize;
+                let imm = u.imm as i64 as u64;
+                let ea = a.wrapping_add(imm) & m;
+                // The instruction's `pc` and the next one (only where needed).
+                macro_rules! at {
+                    () => {
+                        pc.wrapping_add(self.blocks.blocks[idx].offs[i.min(BLOCK_INSNS)] as u64) & m
+                    };
+                }
+                macro_rules! next {
+                    () => {
+                        pc.wrapping_add(
+                            self.blocks.blocks[idx].offs[(i + 1).min(BLOCK_INSNS)] as u64,
+                        ) & m
+                    };
+                }
+                macro_rules! continue_block {
+                    () => {{
+                        i += 1;
+                        continue;
+                    }};
+                }
+                macro_rules! load {
+                    ($size:expr, $ext:expr) => {
+                        match self.load_in_set(bus, dset, ea, $size) {
+                            Ok((v, false)) => $ext(v),
+                            Ok((v, true)) => {
+                                self.regs[rd] = $ext(v);
+                                return End::Next(done + i as u64 + 1, next!());
+                            }
+                            Err(e) => return End::Trap(done + i as u64, at!(), e),
                         }
-                        Err(e) => return End::Trap(done + i as u64, at!(), e),
-                    }
-                };
-            }
-            macro_rules! store {
-                ($size:expr) => {
-                    match self.store_in_set(bus, dset, ea, $size, b) {
-                        Ok(false) => continue_block!(),
-                        Ok(true) => return End::Next(done + i as u64 + 1, next!()),
-                        Err(e) => return End::Trap(done + i as u64, at!(), e),
-                    }
-                };
-            }
-            macro_rules! branch {
-                ($cond:expr) => {
-                    if $cond {
-                        let target = at!().wrapping_add(imm) & m;
-                        let retired = done + i as u64 + 1;
-                        if SELF_LOOP
-                            && target == pc
-                            && self.again(bus, idx, left - retired, count, lease_writes)
-                        {
-                            done = retired;
-                            i = 0;
-                            continue;
+                    };
+                }
+                macro_rules! store {
+                    ($size:expr) => {
+                        match self.store_in_set(bus, dset, ea, $size, b) {
+                            Ok(false) => continue_block!(),
+                            Ok(true) => return End::Next(done + i as u64 + 1, next!()),
+                            Err(e) => return End::Trap(done + i as u64, at!(), e),
+                        }
+                    };
+                }
+                // The block ends with `retired` instructions retired in all: go on at `target`,
+                // here or in the run loop.
+                macro_rules! go {
+                    ($target:expr, $retired:expr) => {{
+                        let target = $target;
+                        let retired = $retired;
+                        if target == pc {
+                            // A loop: the same block again, without leaving the inner loop.
+                            if self.chained(bus, idx, left - retired, lease_writes) {
+                                done = retired;
+                                i = 0;
+                                continue;
+                            }
+                        } else if CHAIN && chain && (target ^ pc) & !PAGE_MASK == 0 {
+                            let n = self.blocks.slot(target);
+                            if self.blocks.blocks[n].pc == target
+                                && self.chained(bus, n, left - retired, lease_writes)
+                            {
+                                done = retired;
+                                idx = n;
+                                pc = target;
+                                continue 'block;
+                            }
                         }
                         return End::Next(retired, target);
-                    } else {
-                        continue_block!()
+                    }};
+                }
+                macro_rules! branch {
+                    ($cond:expr) => {
+                        if $cond {
+                            go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
+                        } else {
+                            continue_block!()
+                        }
+                    };
+                }
+                // The ALU arms below repeat `execute_fast`'s on purpose: one shared
+                // `#[inline(always)]` function for both measured about 20 % slower on
+                // `bench_mix` (the nested dispatch was not merged into one jump table).
+                let value = match u.op {
+                    Op::Lui => imm & m,
+                    Op::Auipc => at!().wrapping_add(imm) & m,
+                    Op::Lb => load!(1, |v: u64| v as i8 as i64 as u64 & m),
+                    Op::Lh => load!(2, |v: u64| v as i16 as i64 as u64 & m),
+                    Op::Lw => load!(4, |v: u64| v as i32 as i64 as u64 & m),
+                    Op::Lbu => load!(1, |v: u64| v),
+                    Op::Lhu => load!(2, |v: u64| v),
+                    Op::Sb => store!(1),
+                    Op::Sh => store!(2),
+                    Op::Sw => store!(4),
+                    Op::Ld if !RV32 && word::FAST => load!(8, |v: u64| v),
+                    Op::Lwu if !RV32 && word::FAST => load!(4, |v: u64| v),
+                    Op::Sd if !RV32 && word::FAST => store!(8),
+                    Op::Addi => ea,
+                    Op::Slti => (sx(a) < imm as i64) as u64,
+                    Op::Sltiu => (a < imm & m) as u64,
+                    Op::Xori => (a ^ imm) & m,
+                    Op::Ori => (a | imm) & m,
+                    Op::Andi => a & imm,
+                    Op::Slli => (a << (imm & sh)) & m,
+                    Op::Srli => a >> (imm & sh),
+                    Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
+                    Op::Add => a.wrapping_add(b) & m,
+                    Op::Sub => a.wrapping_sub(b) & m,
+                    Op::Sll => (a << (b & sh)) & m,
+                    Op::Slt => (sx(a) < sx(b)) as u64,
+                    Op::Sltu => (a < b) as u64,
+                    Op::Xor => a ^ b,
+                    Op::Srl => a >> (b & sh),
+                    Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
+                    Op::Or => a | b,
+                    Op::And => a & b,
+                    Op::Mul => a.wrapping_mul(b) & m,
+                    Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
+                    Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
+                    Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
+                    Op::Div => match sx(b) {
+                        0 => m,
+                        d => sx(a).wrapping_div(d) as u64 & m,
+                    },
+                    Op::Divu => a.checked_div(b).unwrap_or(m),
+                    Op::Rem => match sx(b) {
+                        0 => a,
+                        d => sx(a).wrapping_rem(d) as u64 & m,
+                    },
+                    Op::Remu => a.checked_rem(b).unwrap_or(a),
+                    Op::Jal => {
+                        self.regs[rd] = next!();
+                        go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
                     }
+                    Op::Jalr => {
+                        // The target is computed before the link is written (rd may be rs1).
+                        self.regs[rd] = next!();
+                        go!(ea & !1, done + i as u64 + 1)
+                    }
+                    Op::Beq => branch!(a == b),
+                    Op::Bne => branch!(a != b),
+                    Op::Blt => branch!(sx(a) < sx(b)),
+                    Op::Bge => branch!(sx(a) >= sx(b)),
+                    Op::Bltu => branch!(a < b),
+                    Op::Bgeu => branch!(a >= b),
+                    _ if !RV32 && word::FAST && u.op.is_word() => word::alu(u.op, a, b, imm),
+                    // Zb* and Zicond, out of line (`bitmanip`).
+                    _ if cfg!(feature = "ext") && u.op.is_bitmanip() => {
+                        bitmanip::alu::<RV32>(u.op, a, b, imm)
+                    }
+                    // F and D, out of line (`fp_block_step`).
+                    _ if cfg!(feature = "fpu") && u.op.is_fp() => {
+                        match self.fp_block_step(bus, idx, i, pc, ea, m) {
+                            None => continue_block!(),
+                            Some(end) => return end.after(done),
+                        }
+                    }
+                    // Past the last instruction (`block::END`: `rd` 0, which no decoded
+                    // instruction has): the block ran to its end.
+                    Op::Illegal if u.rd == 0 => go!(at!(), done + i as u64),
+                    // Only as a block's last instruction.
+                    _ => return End::Single(done + i as u64, at!()),
                 };
+                self.regs[rd] = value;
+                i += 1;
             }
-            // The ALU arms below repeat `execute_fast`'s on purpose: one shared
-            // `#[inline(always)]` function for both measured about 20 % slower on
-            // `bench_mix` (the nested dispatch was not merged into one jump table).
-            let value = match u.op {
-                Op::Lui => imm & m,
-                Op::Auipc => at!().wrapping_add(imm) & m,
-                Op::Lb => load!(1, |v: u64| v as i8 as i64 as u64 & m),
-                Op::Lh => load!(2, |v: u64| v as i16 as i64 as u64 & m),
-                Op::Lw => load!(4, |v: u64| v as i32 as i64 as u64 & m),
-                Op::Lbu => load!(1, |v: u64| v),
-                Op::Lhu => load!(2, |v: u64| v),
-                Op::Sb => store!(1),
-                Op::Sh => store!(2),
-                Op::Sw => store!(4),
-                Op::Ld if !RV32 && word::FAST => load!(8, |v: u64| v),
-                Op::Lwu if !RV32 && word::FAST => load!(4, |v: u64| v),
-                Op::Sd if !RV32 && word::FAST => store!(8),
-                Op::Addi => ea,
-                Op::Slti => (sx(a) < imm as i64) as u64,
-                Op::Sltiu => (a < imm & m) as u64,
-                Op::Xori => (a ^ imm) & m,
-                Op::Ori => (a | imm) & m,
-                Op::Andi => a & imm,
-                Op::Slli => (a << (imm & sh)) & m,
-                Op::Srli => a >> (imm & sh),
-                Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
-                Op::Add => a.wrapping_add(b) & m,
-                Op::Sub => a.wrapping_sub(b) & m,
-                Op::Sll => (a << (b & sh)) & m,
-                Op::Slt => (sx(a) < sx(b)) as u64,
-                Op::Sltu => (a < b) as u64,
-                Op::Xor => a ^ b,
-                Op::Srl => a >> (b & sh),
-                Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
-                Op::Or => a | b,
-                Op::And => a & b,
-                Op::Mul => a.wrapping_mul(b) & m,
-                Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
-                Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
-                Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
-                Op::Div => match sx(b) {
-                    0 => m,
-                    d => sx(a).wrapping_div(d) as u64 & m,
-                },
-                Op::Divu => a.checked_div(b).unwrap_or(m),
-                Op::Rem => match sx(b) {
-                    0 => a,
-                    d => sx(a).wrapping_rem(d) as u64 & m,
-                },
-                Op::Remu => a.checked_rem(b).unwrap_or(a),
-                Op::Jal => {
-                    self.regs[rd] = next!();
-                    return End::Next(done + i as u64 + 1, at!().wrapping_add(imm) & m);
-                }
-                Op::Jalr => {
-                    // The target is computed before the link is written (rd may be rs1).
-                    self.regs[rd] = next!();
-                    return End::Next(done + i as u64 + 1, ea & !1);
-                }
-                Op::Beq => branch!(a == b),
-                Op::Bne => branch!(a != b),
-                Op::Blt => branch!(sx(a) < sx(b)),
-                Op::Bge => branch!(sx(a) >= sx(b)),
-                Op::Bltu => branch!(a < b),
-                Op::Bgeu => branch!(a >= b),
-                _ if !RV32 && word::FAST && u.op.is_word() => word::alu(u.op, a, b, imm),
-                // Zb* and Zicond, out of line (`bitmanip`).
-                _ if cfg!(feature = "ext") && u.op.is_bitmanip() => {
-                    bitmanip::alu::<RV32>(u.op, a, b, imm)
-                }
-                // F and D, out of line (`fp_block_step`).
-                _ if cfg!(feature = "fpu") && u.op.is_fp() => {
-                    match self.fp_block_step(bus, idx, i, pc, ea, m) {
-                        None => continue_block!(),
-                        Some(end) => return end.after(done),
-                    }
-                }
-                // Past the last instruction (`block::END`: `rd` 0, which no decoded
-                // instruction has): the block ran to its end.
-                Op::Illegal if u.rd == 0 => return End::Next(done + i as u64, at!()),
-                // Only as a block's last instruction.
-                _ => return End::Single(done + i as u64, at!()),
-            };
-            self.regs[rd] = value;
-            i += 1;
         }
     }
 
-    /// Whether block `idx`, `count` instructions long, may run again at once, with `left`
-    /// instructions of budget after its round that just ended: what the run loop checks
-    /// between blocks (see [`Hart::run_block`]).
+    /// Whether block `idx` (its `pc` the next one) runs next inside [`Hart::run_block`]
+    /// with `left` instructions of budget left, rather than through the run loop: it is
+    /// what the run loop would do next with nothing else to do first. The caller checked
+    /// that the block is the one at the next `pc` and that it is the same fetch page (the
+    /// block's own start, a loop, or, with `chain`, a block of the same page); here: the
+    /// block is checked in this code epoch, the budget holds all of it, no interrupt or
+    /// stop is pending and enabled, and the DMA write count is still the run loop's.
     #[inline(always)]
-    fn again<B: Bus + ?Sized>(
-        &self,
-        bus: &B,
-        idx: usize,
-        left: u64,
-        count: usize,
-        lease_writes: u32,
-    ) -> bool {
+    fn chained<B: Bus + ?Sized>(&self, bus: &B, idx: usize, left: u64, lease_writes: u32) -> bool {
+        let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
         let pending = self.irqs.pending.load(Ordering::Relaxed) | self.csr.mip_sw;
-        left >= count as u64
+        CHAIN
+            && b.checked == self.blocks.epoch
+            && b.count as u64 <= left
             && pending & self.int_mask == 0
             && bus.lease_writes() == lease_writes
-            && self.blocks.blocks[idx].checked == self.blocks.epoch
     }
 
     /// Counts one instruction of the general path, which may have written `mcycle` or

@@ -57,6 +57,12 @@ pub enum TierEnd {
 
 /// A faster tier for decoded blocks (see the module docs).
 pub trait BlockTier {
+    /// Whether this tier declines every block (the interpreter alone, [`Interp`]): the
+    /// interpreter's block executor may then go on from one block into the next itself,
+    /// with the run loop's checks between them, instead of returning to offer each block
+    /// to the tier.
+    const DECLINES_ALL: bool = false;
+
     /// Runs the checked block `block` on the hart state in `ctx` (see [`TierCtx`]),
     /// retiring at most `ctx.left` instructions, or returns `None` to leave it to the
     /// interpreter (then nothing may have changed).
@@ -68,6 +74,8 @@ pub trait BlockTier {
 pub struct Interp;
 
 impl BlockTier for Interp {
+    const DECLINES_ALL: bool = true;
+
     #[inline(always)]
     fn run_block(&mut self, _: BlockRef<'_>, _: &mut TierCtx) -> Option<TierEnd> {
         None

@@ -482,9 +482,9 @@ fn rv64_word_ops_and_doubleword_memory() {
 #[test]
 fn a_block_looping_on_itself_stops_at_the_budget() {
     // `li x3, 50`, then a loop that is one block (its `bne` goes back to its own start, so
-    // the block executor runs it again itself): `run(n)` stops after exactly `n`
-    // instructions, with the same state as `n` single steps, for every `n` across the loop's
-    // rounds and its end.
+    // the block executor runs it again itself, as it goes on from the first block into the
+    // loop's): `run(n)` stops after exactly `n` instructions, with the same state as `n`
+    // single steps, for every `n` across the loop's rounds and its end.
     let prog = [
         li(3, 50),
         addi(1, 1, 1),
