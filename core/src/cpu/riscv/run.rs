@@ -237,7 +237,14 @@ impl<'i> Hart<'i> {
                     // is never built.
                     let mut ctx = TierCtx {
                         regs: self.regs.as_mut_ptr(),
-                        tlb: self.tlb.sets[self.data_prv.index()].as_ptr().cast(),
+                        // No bounds check (`index` < 3): nothing here may survive
+                        // when the tier (`Interp`) ignores the context.
+                        tlb: self
+                            .tlb
+                            .sets
+                            .as_ptr()
+                            .wrapping_add(self.data_prv.index())
+                            .cast(),
                         code_lines: self.blocks.code_lines_ptr(),
                         pending: irqs.pending.as_ptr(),
                         lease_writes: lease_counter,
