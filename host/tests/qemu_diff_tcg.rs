@@ -22,13 +22,28 @@ fn image(xlen: Xlen, name: &str) -> PathBuf {
     dir.join(format!("{name}.elf"))
 }
 
-/// `fief run -accel tcg`: console, exit status, standard error.
+/// `fief run ACCEL...` with `FIEF_ACCEL` unset: console, exit status, standard error.
 fn fief(xlen: Xlen, image: &Path, accel: &[&str]) -> (String, Option<i32>, String) {
+    fief_env(xlen, image, accel, None)
+}
+
+/// [`fief`] with `FIEF_ACCEL` set to `env` (unset for `None`).
+fn fief_env(
+    xlen: Xlen,
+    image: &Path,
+    accel: &[&str],
+    env: Option<&str>,
+) -> (String, Option<i32>, String) {
     let board = match xlen {
         Xlen::Rv32 => "virt32",
         Xlen::Rv64 => "virt64",
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_fief"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fief"));
+    cmd.env_remove("FIEF_ACCEL");
+    if let Some(v) = env {
+        cmd.env("FIEF_ACCEL", v);
+    }
+    let out = cmd
         .args([
             "run",
             "-M",
@@ -159,6 +174,10 @@ fn accel_spellings_and_refusals() {
     for (args, msg) in [
         (&["-accel", "kvm"][..], "-accel kvm: Fief has tcg"),
         (
+            &["-accel", "tcg,tb-size=x"],
+            "tb-size=x is not a number of MiB",
+        ),
+        (
             &["-accel", "tcg,thread=multi"],
             "unknown property 'thread=multi'",
         ),
@@ -171,4 +190,36 @@ fn accel_spellings_and_refusals() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+/// `FIEF_ACCEL` chooses the tier when `-accel` is not given (the test suite's second pass
+/// runs every guest under `tcg` with it), `-accel` overrides it, and a bad value is refused
+/// in one line naming the variable.
+#[test]
+fn fief_accel_environment_variable() {
+    let path = image(Xlen::Rv32, "isa_rv32m");
+    for env in ["tcg", "tcg,tb-size=4"] {
+        let (_, status, stderr) = fief_env(Xlen::Rv32, &path, &[], Some(env));
+        assert_eq!(status, Some(0), "{stderr}");
+        assert!(
+            stderr.contains("accel tcg (the translating tier)"),
+            "{stderr}"
+        );
+        assert!(counter(&stderr, "runs in translated code") > 0, "{stderr}");
+    }
+    let (_, _, stderr) = fief_env(Xlen::Rv32, &path, &[], Some("tcg,tb-size=4"));
+    assert!(stderr.contains("tb-size 4 MiB"), "{stderr}");
+    let (_, status, stderr) = fief_env(Xlen::Rv32, &path, &["-accel", "interp"], Some("tcg"));
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(stderr.contains("accel interp"), "{stderr}");
+    assert!(!stderr.contains(" tcg: "), "{stderr}");
+    // Empty is unset.
+    let (_, _, stderr) = fief_env(Xlen::Rv32, &path, &[], Some(""));
+    assert!(stderr.contains("accel interp"), "{stderr}");
+    let (_, status, stderr) = fief_env(Xlen::Rv32, &path, &[], Some("kvm"));
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("FIEF_ACCEL=kvm: Fief has tcg") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
 }

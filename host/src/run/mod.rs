@@ -180,9 +180,10 @@ pub struct RunArgs {
     pub global: Vec<String>,
     /// The execution tier (QEMU's `-accel`): `interp` (the default: the core's
     /// interpreter) or `tcg[,tb-size=N]` (the translating tier, x86-64 Unix hosts only;
-    /// elsewhere the interpreter runs, with a message).
-    #[arg(long, default_value = "interp")]
-    pub accel: String,
+    /// elsewhere the interpreter runs, with a message). Without it, the environment
+    /// variable `FIEF_ACCEL` (same values) chooses.
+    #[arg(long)]
+    pub accel: Option<String>,
     /// The translating tier's code cache per hart, in MiB (QEMU's `-tb-size`; default 32).
     #[arg(long = "tb-size")]
     pub tb_size: Option<usize>,
@@ -225,7 +226,7 @@ impl RunArgs {
             global: Vec::new(),
             chardev: Vec::new(),
             netdev: Vec::new(),
-            accel: "interp".into(),
+            accel: None,
             tb_size: None,
         }
     }
@@ -241,9 +242,23 @@ pub enum Accel {
 }
 
 impl RunArgs {
-    /// Parses `-accel NAME[,tb-size=N]` and `-tb-size N` (as QEMU spells them).
+    /// Parses `-accel NAME[,tb-size=N]` and `-tb-size N` (as QEMU spells them); without
+    /// `-accel`, the value of the environment variable [`ACCEL_ENV`], and without that
+    /// `interp`.
     pub fn accel(&self) -> Result<Accel, String> {
-        let mut parts = self.accel.split(',');
+        let env = std::env::var(ACCEL_ENV).ok().filter(|v| !v.is_empty());
+        self.accel_from(env.as_deref())
+    }
+
+    /// [`RunArgs::accel`] with `env` as the value of [`ACCEL_ENV`].
+    fn accel_from(&self, env: Option<&str>) -> Result<Accel, String> {
+        // Where the spelling came from, for the error messages.
+        let (spec, from) = match (&self.accel, env) {
+            (Some(a), _) => (a.as_str(), format!("-accel {a}")),
+            (None, Some(e)) => (e, format!("{ACCEL_ENV}={e}")),
+            (None, None) => ("interp", "-accel interp".to_string()),
+        };
+        let mut parts = spec.split(',');
         let name = parts.next().unwrap_or_default();
         let mut tb_size = self.tb_size;
         for part in parts {
@@ -251,13 +266,12 @@ impl RunArgs {
                 Some(("tb-size", v)) => {
                     let mib = v
                         .parse()
-                        .map_err(|_| format!("-accel tb-size={v}: not a number of MiB"))?;
+                        .map_err(|_| format!("{from}: tb-size={v} is not a number of MiB"))?;
                     tb_size = Some(mib);
                 }
                 _ => {
                     return Err(format!(
-                        "-accel '{}': unknown property '{part}' (Fief takes tb-size=N)",
-                        self.accel
+                        "{from}: unknown property '{part}' (Fief takes tb-size=N)"
                     ))
                 }
             }
@@ -270,13 +284,16 @@ impl RunArgs {
                 tb_size.unwrap_or(fief_host::jit::DEFAULT_TB_SIZE_MIB),
             )),
             "interp" => Ok(Accel::Interp),
-            other => Err(format!(
-                "-accel {other}: Fief has tcg (the translating tier) and interp (the \
-                 interpreter)"
+            _ => Err(format!(
+                "{from}: Fief has tcg (the translating tier) and interp (the interpreter)"
             )),
         }
     }
 }
+
+/// The environment variable that chooses the tier when `-accel` is not given (`interp` or
+/// `tcg[,tb-size=N]`): the test suite's second pass runs every guest under `tcg` with it.
+pub const ACCEL_ENV: &str = "FIEF_ACCEL";
 
 /// What `-M`/`-machine` said: the board and its properties.
 #[derive(Clone, Debug, PartialEq, Eq)]
