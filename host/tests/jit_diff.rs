@@ -26,6 +26,7 @@ use fief_core::cpu::riscv::{csr, irq, Exit, Priv, TrapRecord, Xlen};
 use fief_host::jit::Jit;
 use fief_tests::machine::{Image, Machine, RAM_BASE, UART_BASE};
 use fief_tests::rvenc::{self, op};
+use fief_tests::tier::Tier;
 
 /// Blocks per test (one slot each).
 const SLOTS: usize = 3000;
@@ -331,7 +332,7 @@ fn run(
     let traps = m.hart.last_trap().count;
     let r = match jit {
         Some(j) => m.run_with(1000, j).unwrap(),
-        None => m.run(1000).unwrap(),
+        None => m.run_on(Tier::Interp, 1000).unwrap(),
     };
     let mut out = [0; 32];
     for (i, o) in out.iter_mut().enumerate() {

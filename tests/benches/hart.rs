@@ -49,6 +49,7 @@ use std::time::{Duration, Instant};
 use fief_core::cpu::riscv::{csr, Xlen};
 use fief_tests::machine::{Image, Machine};
 use fief_tests::qemu;
+use fief_tests::tier::Tier;
 
 /// `FIEF_BENCH_XLEN=64`: the RV64 images and `qemu-system-riscv64`.
 fn xlen() -> Xlen {
@@ -104,7 +105,7 @@ fn fief(path: &Path) -> (Duration, u64, String) {
             );
             r
         }
-        _ => machine.run(BUDGET).unwrap(),
+        _ => machine.run_on(Tier::Interp, BUDGET).unwrap(),
     };
     let elapsed = start.elapsed();
     assert_eq!(

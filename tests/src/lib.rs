@@ -142,6 +142,8 @@ pub mod randdiff;
 pub mod randprog;
 pub mod render_model;
 pub mod rvenc;
+pub mod tier;
+pub mod tierdiff;
 
 /// A fresh test memory with a full-size root container (owned by the root owner) as its
 /// first address space: `(memory, root owner, root container, space)`.

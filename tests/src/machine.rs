@@ -28,6 +28,9 @@ use fief_core::memory::{
     RegionOffset, RegionSize, SizeRule, SpaceId,
 };
 
+use fief_host::jit::{Jit, JitStats};
+
+use crate::tier::Tier;
 use crate::{leak, TestMemory};
 
 /// Where RAM starts.
@@ -61,6 +64,8 @@ pub enum MachineError {
     Memory(fief_core::memory::Error),
     /// The address space has no view to pin.
     NoView,
+    /// `FIEF_ACCEL` names no tier, or the translating tier could not be made.
+    Tier(String),
 }
 
 impl fmt::Display for MachineError {
@@ -76,6 +81,7 @@ impl fmt::Display for MachineError {
             ),
             MachineError::Memory(e) => write!(f, "memory topology: {e}"),
             MachineError::NoView => write!(f, "the address space has no published view"),
+            MachineError::Tier(e) => write!(f, "execution tier: {e}"),
         }
     }
 }
@@ -499,6 +505,9 @@ pub struct RunResult {
     pub instructions: u64,
     /// The hart's `pc` when the run ended.
     pub pc: u64,
+    /// The translating tier's counters when it ran ([`Machine::run_on`] with
+    /// [`Tier::Tcg`]).
+    pub jit: Option<JitStats>,
 }
 
 /// The test machine (see the [module docs](self)).
@@ -578,9 +587,26 @@ impl Machine {
         })
     }
 
-    /// Runs until the finisher is written or about `max_insns` instructions have retired.
+    /// Runs until the finisher is written or about `max_insns` instructions have retired,
+    /// under the tier that `FIEF_ACCEL` names ([`Tier::from_env`]: the interpreter by
+    /// default, the translating tier for `tcg`).
     pub fn run(&mut self, max_insns: u64) -> Result<RunResult, MachineError> {
-        self.run_with(max_insns, &mut Interp)
+        let tier = Tier::from_env().map_err(MachineError::Tier)?;
+        self.run_on(tier, max_insns)
+    }
+
+    /// [`Machine::run`] under `tier` (a fresh translating tier for [`Tier::Tcg`], whose
+    /// counters the result carries).
+    pub fn run_on(&mut self, tier: Tier, max_insns: u64) -> Result<RunResult, MachineError> {
+        match tier {
+            Tier::Tcg(mib) if fief_host::jit::AVAILABLE => {
+                let mut jit = Jit::new(self.hart.xlen(), mib).map_err(MachineError::Tier)?;
+                let mut r = self.run_with(max_insns, &mut jit)?;
+                r.jit = Some(jit.stats());
+                Ok(r)
+            }
+            _ => self.run_with(max_insns, &mut Interp),
+        }
     }
 
     /// [`Machine::run`] with `tier` offered every decoded block ([`Hart::run_with`]).
@@ -622,6 +648,7 @@ impl Machine {
             console: self.uart.output(),
             instructions: executed,
             pc: self.hart.pc(),
+            jit: None,
         })
     }
 

@@ -1,4 +1,4 @@
-//! `diff-random [--xlen 32|64] [--gen base|bitmanip|fp] [--full] [BATCHES] [FIRST_SEED]
+//! `diff-random [--tier] [--xlen 32|64] [--gen base|bitmanip|fp] [--full] [BATCHES] [FIRST_SEED]
 //! [PROGRAMS_PER_BATCH]`: runs that many batches of random programs (`fief_tests::randprog`,
 //! of the generator `--gen` names, `base` by default; RV32 programs on
 //! `qemu-system-riscv32`, or with `--xlen 64` RV64 ones on `qemu-system-riscv64`) on Fief
@@ -6,9 +6,12 @@
 //! difference (exit status 1, the programs' outputs side by side; `--full` prints every
 //! data word instead of checksums, to find the bytes that differ). `scripts/diff-random`
 //! drives it. `--write SEED FILE` writes one batch's image instead (to debug it by hand).
+//! `--tier` compares Fief's two execution tiers instead of Fief and QEMU: each batch runs
+//! under the interpreter and under the translating tier (`fief_tests::tierdiff`).
 
 use fief_tests::randdiff::compare_xlen;
 use fief_tests::randprog::{self, Flavor, Xlen};
+use fief_tests::tierdiff::compare_tiers;
 
 /// Random items per program body.
 const BODY: usize = 300;
@@ -33,8 +36,14 @@ fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut flavor = Flavor::Base;
     let mut xlen = Xlen::Rv32;
+    let mut tier = false;
     loop {
         match args.first().map(String::as_str) {
+            Some("--tier") => {
+                tier = true;
+                args.remove(0);
+                continue;
+            }
             Some("--gen") => {
                 let name = args.get(1).cloned().unwrap_or_default();
                 flavor = Flavor::from_name(&name).unwrap_or_else(|| {
@@ -74,6 +83,29 @@ fn main() {
     let batches = arg(args, 0, 1);
     let first = arg(args, 1, 0x5eed_0000);
     let per = (arg(args, 2, 64) as usize).clamp(1, randprog::MAX_PROGRAMS);
+    if tier {
+        let (mut programs, mut runs, mut translated) = (0, 0, 0);
+        for seed in first..first + batches {
+            let b = randprog::batch_xlen(xlen, flavor, seed, per, BODY, full);
+            match compare_tiers(&b) {
+                Ok(stats) => {
+                    programs += per;
+                    runs += stats.runs;
+                    translated += stats.translated;
+                }
+                Err(m) => {
+                    println!("{m}");
+                    println!("after {programs} programs agreed");
+                    std::process::exit(1)
+                }
+            }
+        }
+        println!(
+            "{programs} programs agreed under both tiers ({batches} batches from seed \
+             {first:#x}; {translated} blocks translated, {runs} runs in translated code)"
+        );
+        return;
+    }
     let mut programs = 0;
     for seed in first..first + batches {
         let result = compare_xlen(xlen, flavor, seed, per, BODY, full);
