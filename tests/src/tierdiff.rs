@@ -3,7 +3,8 @@
 //! translating tier ([`fief_host::jit::Jit`]), and everything observable must agree: every
 //! program's output (its trap records, registers, CSRs and data-area checksums, or every
 //! data word with `full_dump`), the finisher's status, and at the end the whole integer
-//! register file, `pc`, `minstret`, `mcycle` and the instructions retired.
+//! register file, `pc`, `minstret`, `mcycle`, the instructions retired and every byte of the
+//! batch's RAM.
 //!
 //! No QEMU is involved, so batches are cheap: `tests/tests/random_tier.rs` runs a few
 //! hundred programs of every generator at both XLENs, and `scripts/diff-random --tier`
@@ -67,6 +68,8 @@ struct Outcome {
     result: RunResult,
     /// x0..x31, `pc`, `minstret`, `mcycle`, one per line.
     state: String,
+    /// The batch's RAM (every program's slot: code, data, page tables) at the end.
+    memory: Vec<u8>,
 }
 
 fn run(batch: &Batch, jit: Option<&mut Jit>) -> Outcome {
@@ -97,7 +100,14 @@ fn run(batch: &Batch, jit: Option<&mut Jit>) -> Outcome {
         "retired {} finisher {:?}\n",
         result.instructions, result.finish
     ));
-    Outcome { result, state }
+    let memory = m
+        .read_mem(RAM_BASE, batch.image.len())
+        .expect("the machine's RAM reads");
+    Outcome {
+        result,
+        state,
+        memory,
+    }
 }
 
 /// Runs `batch` under the interpreter and under a fresh translating tier and compares them
@@ -138,6 +148,21 @@ pub fn compare_tiers_with(batch: &Batch, jit: &mut Jit) -> Result<(), Box<TierMi
     }
     if i.state != t.state {
         return mismatch(None, i.state, t.state);
+    }
+    if let Some(at) = (0..i.memory.len())
+        .step_by(8)
+        .find(|&k| i.memory[k..k + 8] != t.memory[k..k + 8])
+    {
+        let word = |m: &[u8]| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&m[at..at + 8]);
+            format!(
+                "memory at {:#x}: {:#018x}\n",
+                RAM_BASE + at as u64,
+                u64::from_le_bytes(w)
+            )
+        };
+        return mismatch(None, word(&i.memory), word(&t.memory));
     }
     if ip.len() != batch.programs || i.result.exit_code != Some(0) {
         return mismatch(
