@@ -107,6 +107,8 @@
 //!   15 instructions later than with a check per instruction; one raised by this hart's own
 //!   MMIO store or CSR write is taken before the next instruction, as before. `wfi` and
 //!   stop requests are unchanged.
+//!   The block executor makes the same check when it goes on into the next block itself
+//!   (a loop's block, or with the interpreter alone the next block of the page).
 //! * **Budget**: a block is cut to the remaining budget, so `run(n)` retires at most `n`
 //!   instructions (exactly as before: traps use budget without retiring). `minstret` and
 //!   `mcycle` are added in batches, exactly, since `mcountinhibit` only changes on the

@@ -129,8 +129,12 @@ impl<'i> Hart<'i> {
     /// instruction of `run`, after every jump or taken branch and every instruction that leaves
     /// the block path (system instructions, traps, MMIO accesses), and otherwise after at
     /// most [`BLOCK_INSNS`] instructions (QEMU checks at translation-block boundaries too).
-    /// A block is cut short to the remaining budget, so `run(n)` never retires more than
-    /// `n` instructions. The block's last instruction, when it is one the block executor
+    /// The block executor itself goes on with the next block when the run loop would do
+    /// nothing else before it (a loop's block again, and with the interpreter alone the
+    /// next block of the same page: [`Hart::run_block`]), after the same interrupt, budget,
+    /// DMA-count and code-epoch checks. A block longer than the remaining budget runs one
+    /// instruction at a time, so `run(n)` never retires more than `n` instructions. The
+    /// block's last instruction, when it is one the block executor
     /// does not run, and code the block path cannot run (a fetch page that is not host
     /// RAM, a 32-bit instruction across a page boundary, fetch faults) go one instruction
     /// at a time through the previous path: fetch, decode, [`Hart::execute_fast`], else
