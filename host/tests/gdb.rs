@@ -6,62 +6,17 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// A GDB remote-protocol client over TCP (acknowledged mode).
-struct Rsp(TcpStream);
+mod gdb_client;
 
+use gdb_client::Rsp;
+
+/// What this file asks of the client beyond `gdb_client`.
 impl Rsp {
-    fn send(&mut self, body: &str) -> String {
-        let sum = body.bytes().fold(0u8, |a, b| a.wrapping_add(b));
-        write!(self.0, "${body}#{sum:02x}").unwrap();
-        self.reply()
-    }
-
-    /// Reads one packet (skipping acknowledgements) and acknowledges it.
-    fn reply(&mut self) -> String {
-        let mut byte = [0u8; 1];
-        loop {
-            self.0.read_exact(&mut byte).unwrap();
-            if byte[0] == b'$' {
-                break;
-            }
-        }
-        let mut body = Vec::new();
-        loop {
-            self.0.read_exact(&mut byte).unwrap();
-            if byte[0] == b'#' {
-                break;
-            }
-            body.push(byte[0]);
-        }
-        let mut sum = [0u8; 2];
-        self.0.read_exact(&mut sum).unwrap();
-        let expected = body.iter().fold(0u8, |a, &b| a.wrapping_add(b));
-        assert_eq!(
-            std::str::from_utf8(&sum).unwrap(),
-            format!("{expected:02x}")
-        );
-        self.0.write_all(b"+").unwrap();
-        // Run-length encoding: `X*N` is X followed by N - 29 more copies of it.
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < body.len() {
-            if body[i] == b'*' && i + 1 < body.len() {
-                let last = *out.last().unwrap();
-                out.extend(std::iter::repeat_n(last, (body[i + 1] - 29) as usize));
-                i += 2;
-            } else {
-                out.push(body[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8(out).unwrap()
-    }
-
     /// The `pc` from a `g` reply (x0..x31 then pc, 32-bit little-endian hex each).
     fn pc(&mut self) -> u32 {
         let regs = self.send("g");

@@ -6,74 +6,16 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// A GDB remote-protocol client in ack mode.
-struct Rsp(TcpStream);
+mod gdb_client;
 
-impl Rsp {
-    fn connect(addr: &str) -> Rsp {
-        let s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        Rsp(s)
-    }
-
-    fn raw(&mut self, bytes: &[u8]) {
-        self.0.write_all(bytes).unwrap();
-    }
-
-    fn byte(&mut self) -> u8 {
-        let mut b = [0u8; 1];
-        self.0.read_exact(&mut b).unwrap();
-        b[0]
-    }
-
-    fn send(&mut self, body: &str) -> String {
-        let sum = body.bytes().fold(0u8, |a, b| a.wrapping_add(b));
-        self.raw(format!("${body}#{sum:02x}").as_bytes());
-        self.reply()
-    }
-
-    /// The next packet (acks skipped), acknowledged.
-    fn reply(&mut self) -> String {
-        let body = self.packet();
-        self.raw(b"+");
-        body
-    }
-
-    /// The next packet (acks skipped), run-length decoded (`X*N`: N - 29 more X).
-    fn packet(&mut self) -> String {
-        while self.byte() != b'$' {}
-        let mut body = Vec::new();
-        loop {
-            match self.byte() {
-                b'#' => break,
-                b => body.push(b),
-            }
-        }
-        self.byte();
-        self.byte();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < body.len() {
-            if body[i] == b'*' && i + 1 < body.len() {
-                let last = *out.last().unwrap();
-                out.extend(std::iter::repeat_n(last, (body[i + 1] - 29) as usize));
-                i += 2;
-            } else {
-                out.push(body[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8(out).unwrap()
-    }
-}
+use gdb_client::Rsp;
 
 fn firmware(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -143,7 +85,7 @@ fn still_running(child: &mut Child) -> bool {
 #[test]
 fn bad_packets_get_a_nak_or_an_error_and_the_session_goes_on() {
     let (mut child, addr, _stderr) = spin(&["-S"], Stdio::null());
-    let mut gdb = Rsp::connect(&addr);
+    let mut gdb = Rsp::connect(&addr, Duration::from_secs(20));
     let stop = gdb.send("?");
     assert!(stop.starts_with('S') || stop.starts_with('T'), "{stop}");
     // A wrong checksum: NAK, and the packet is not acted on.
@@ -180,7 +122,7 @@ fn bad_packets_get_a_nak_or_an_error_and_the_session_goes_on() {
 #[test]
 fn a_debugger_that_goes_away_lets_the_guest_run_and_the_next_one_is_served() {
     let (mut child, addr, stderr) = spin(&["-S"], Stdio::null());
-    let mut gdb = Rsp::connect(&addr);
+    let mut gdb = Rsp::connect(&addr, Duration::from_secs(20));
     let stop = gdb.send("?");
     assert!(stop.starts_with('S') || stop.starts_with('T'), "{stop}");
     let pc1 = gdb.send("g")[32 * 8..].to_string();
@@ -192,7 +134,7 @@ fn a_debugger_that_goes_away_lets_the_guest_run_and_the_next_one_is_served() {
     assert!(line.contains("the debugger went away"), "{line}");
     // The guest ran on: the next debugger finds it elsewhere in its loop, or at least
     // stopped by the attach.
-    let mut gdb = Rsp::connect(&addr);
+    let mut gdb = Rsp::connect(&addr, Duration::from_secs(20));
     let stop = gdb.send("?");
     assert!(stop.starts_with('S') || stop.starts_with('T'), "{stop}");
     let pc2 = gdb.send("g")[32 * 8..].to_string();
@@ -202,7 +144,7 @@ fn a_debugger_that_goes_away_lets_the_guest_run_and_the_next_one_is_served() {
     std::thread::sleep(Duration::from_millis(50));
     drop(gdb);
     assert!(still_running(&mut child));
-    let mut gdb = Rsp::connect(&addr);
+    let mut gdb = Rsp::connect(&addr, Duration::from_secs(20));
     assert!(gdb.send("?").len() >= 3);
     gdb.raw(b"$k#6b");
     assert_eq!(exits(&mut child), Some(0));
@@ -221,7 +163,7 @@ fn ctrl_a_x_ends_a_run_waiting_for_its_debugger() {
 fn ctrl_a_x_ends_a_run_with_an_idle_debugger_attached() {
     let (mut child, addr, _stderr) = spin(&["-S"], Stdio::piped());
     let mut stdin = child.stdin.take().unwrap();
-    let mut gdb = Rsp::connect(&addr);
+    let mut gdb = Rsp::connect(&addr, Duration::from_secs(20));
     assert!(gdb.send("?").len() >= 3);
     stdin.write_all(b"\x01x").unwrap();
     assert_eq!(exits(&mut child), Some(0));
@@ -236,7 +178,7 @@ fn monitor_quit_ends_a_run_waiting_for_or_attached_to_a_debugger() {
         let spec = format!("unix:{}", sock.display());
         let (mut child, addr, _stderr) = spin(&["-S", "--monitor", &spec], Stdio::null());
         let _gdb = attached.then(|| {
-            let mut gdb = Rsp::connect(&addr);
+            let mut gdb = Rsp::connect(&addr, Duration::from_secs(20));
             assert!(gdb.send("?").len() >= 3);
             gdb
         });
@@ -252,7 +194,7 @@ fn a_debugger_that_goes_away_takes_its_hardware_points_with_it() {
     // uart.elf runs to its end; a hardware breakpoint on its first instruction, left
     // behind by a debugger that went away, would stop it there for good.
     let (mut child, addr, _stderr) = guest("uart.elf", &["-S", "--serial", "null"], Stdio::null());
-    let mut gdb = Rsp::connect(&addr);
+    let mut gdb = Rsp::connect(&addr, Duration::from_secs(20));
     assert!(gdb.send("?").len() >= 3);
     assert_eq!(gdb.send("Z1,80000000,4"), "OK");
     assert_eq!(gdb.send("Z2,80001000,4"), "OK");

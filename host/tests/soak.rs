@@ -19,8 +19,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -28,6 +27,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod gdb_client;
+
+use gdb_client::Rsp;
 
 /// How much the RSS may grow from just after warm-up to the end.
 const RSS_BOUND: u64 = 16 << 20;
@@ -159,61 +162,10 @@ impl Machine {
     }
 }
 
-/// A GDB remote-protocol client in ack mode.
-struct Rsp(TcpStream);
-
-impl Rsp {
-    fn raw(&mut self, bytes: &[u8]) {
-        self.0.write_all(bytes).unwrap();
-    }
-
-    fn byte(&mut self) -> u8 {
-        let mut b = [0u8; 1];
-        self.0.read_exact(&mut b).unwrap();
-        b[0]
-    }
-
-    fn send(&mut self, body: &str) -> String {
-        let sum = body.bytes().fold(0u8, |a, b| a.wrapping_add(b));
-        self.raw(format!("${body}#{sum:02x}").as_bytes());
-        self.reply()
-    }
-
-    /// The next packet (acks skipped), acknowledged and run-length decoded.
-    fn reply(&mut self) -> String {
-        while self.byte() != b'$' {}
-        let mut body = Vec::new();
-        loop {
-            match self.byte() {
-                b'#' => break,
-                b => body.push(b),
-            }
-        }
-        self.byte();
-        self.byte();
-        self.raw(b"+");
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < body.len() {
-            if body[i] == b'*' && i + 1 < body.len() {
-                let last = *out.last().unwrap();
-                out.extend(std::iter::repeat_n(last, (body[i + 1] - 29) as usize));
-                i += 2;
-            } else {
-                out.push(body[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8(out).unwrap()
-    }
-}
-
 /// One debugger session: attach, look, run a while, interrupt, detach. Returns the bytes
 /// read at the entry (the code, which never changes).
 fn gdb_session(addr: &str, run_for: Duration) -> String {
-    let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut gdb = Rsp(s);
+    let mut gdb = Rsp::connect(addr, Duration::from_secs(60));
     let stop = gdb.send("?");
     assert!(
         stop.starts_with('S') || stop.starts_with('T'),

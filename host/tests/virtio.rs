@@ -557,58 +557,33 @@ fn console_matches_qemu() {
     assert_eq!(std::fs::read_to_string(&f_con).unwrap(), line);
     // A virtconsole needs its chardev and a virtio-serial-device before it.
     let k = k.to_str().unwrap();
-    let e = one_line_error(&[
-        "run",
-        "-bios",
-        "none",
-        "-kernel",
-        k,
-        "-device",
-        "virtconsole,chardev=c9",
-    ]);
-    assert!(e.contains("no -chardev 'c9'"), "{e}");
-    let e = one_line_error(&[
-        "run",
-        "-bios",
-        "none",
-        "-kernel",
-        k,
-        "-chardev",
-        "file,id=c0,path=/tmp/x",
-        "-device",
-        "virtconsole,chardev=c0",
-    ]);
-    assert!(e.contains("after a -device virtio-serial-device"), "{e}");
-    let e = one_line_error(&[
-        "run",
-        "-bios",
-        "none",
-        "-kernel",
-        k,
-        "-chardev",
-        "socket,id=s",
-    ]);
-    assert!(e.contains("Unix socket: path=PATH"), "{e}");
-    let e = one_line_error(&[
-        "run",
-        "-bios",
-        "none",
-        "-kernel",
-        k,
-        "-chardev",
-        "stdio,id=s",
-    ]);
-    assert!(e.contains("not taken"), "{e}");
-    let e = one_line_error(&[
-        "run",
-        "-bios",
-        "none",
-        "-kernel",
-        k,
-        "-chardev",
-        "socket,id=s,path=/tmp/fief-never.sock,server=on,wait=on",
-    ]);
-    assert!(e.contains("server=on,wait=off"), "{e}");
+    let refused: [(&[&str], &str); 5] = [
+        (&["-device", "virtconsole,chardev=c9"], "no -chardev 'c9'"),
+        (
+            &[
+                "-chardev",
+                "file,id=c0,path=/tmp/x",
+                "-device",
+                "virtconsole,chardev=c0",
+            ],
+            "after a -device virtio-serial-device",
+        ),
+        (&["-chardev", "socket,id=s"], "Unix socket: path=PATH"),
+        (&["-chardev", "stdio,id=s"], "not taken"),
+        (
+            &[
+                "-chardev",
+                "socket,id=s,path=/tmp/fief-never.sock,server=on,wait=on",
+            ],
+            "server=on,wait=off",
+        ),
+    ];
+    for (extra, expected) in refused {
+        let mut args = vec!["run", "-bios", "none", "-kernel", k];
+        args.extend_from_slice(extra);
+        let e = one_line_error(&args);
+        assert!(e.contains(expected), "{extra:?}: {e}");
+    }
 }
 
 /// Runs `cmd` (Fief or QEMU with a `-chardev socket` at `sock`), types `pieces` into the
