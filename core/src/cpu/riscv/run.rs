@@ -8,7 +8,7 @@
 use crate::atomic::Ordering;
 
 use super::bitmanip;
-use super::block::{BLOCK_INSNS, BLOCK_POOL, BLOCK_WORDS};
+use super::block::{BLOCK_INSNS, BLOCK_POOL};
 use super::decode::decode_any;
 use super::hart::Hart;
 use super::host;
@@ -385,44 +385,6 @@ impl<'i> Hart<'i> {
         self.pc = pc;
         self.retire(synced - left);
         exit
-    }
-
-    /// Whether pool block `idx` is the block at `pc` and, checked in this code epoch or
-    /// now, its words match guest memory in the fetch page at `page_host`.
-    #[inline(always)]
-    fn block_valid(&mut self, idx: usize, pc: u64, page_host: *mut u8) -> bool {
-        let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
-        if b.pc != pc {
-            return false;
-        }
-        if b.checked == self.blocks.epoch {
-            return true;
-        }
-        self.block_check(idx, pc, page_host)
-    }
-
-    /// The first entry of block `idx` (at `pc`) in this code epoch: compares its words
-    /// with guest memory in the fetch page at `page_host`, and stamps it when they match.
-    #[inline(never)]
-    fn block_check(&mut self, idx: usize, pc: u64, page_host: *mut u8) -> bool {
-        let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
-        let w0 = (pc & PAGE_MASK & !3) as usize;
-        let n = (b.nwords as usize).min(BLOCK_WORDS);
-        // All words are read and the differences accumulated: one branch at the end rather
-        // than one per word.
-        let mut diff = 0;
-        for (k, &w) in b.words[..n].iter().enumerate() {
-            // SAFETY: `page_host` is a live, 8-aligned host page (see `run_loop`); a block
-            // at `pc` was built from words `w0 / 4 .. w0 / 4 + nwords`, all inside the page
-            // (`BlockCache::build`), so this is an aligned word inside it.
-            let cur = unsafe { host::load(page_host.add(w0 + 4 * k), 4) } as u32;
-            diff |= cur ^ w;
-        }
-        if diff != 0 {
-            return false;
-        }
-        self.blocks.mark_checked(idx, page_host.addr() + w0);
-        true
     }
 
     /// Runs pool block `idx`, which starts at `pc` (checked), for at most `left`
