@@ -95,13 +95,14 @@ fn fief(path: &Path) -> (Duration, u64, String) {
             let s = jit.stats();
             eprintln!(
                 "  tcg: {} blocks translated ({:.1} us each, {} bytes), {} declined, {} reused, \
-                 {} runs",
+                 {} runs; {}",
                 s.translated,
                 s.compile_ns as f64 / 1e3 / (s.translated + s.declined).max(1) as f64,
                 s.code_bytes,
                 s.declined,
                 s.reused,
-                s.runs
+                s.runs,
+                s.exits_line()
             );
             r
         }

@@ -98,6 +98,87 @@ pub struct JitStats {
     pub compile_ns: u64,
     /// Bytes of generated code written.
     pub code_bytes: u64,
+    /// Returns from generated code to the run loop, by why ([`ExitKind`] as the index).
+    pub exits: [u64; ExitKind::COUNT],
+    /// Code epochs the tier saw begin (each empties the jump cache).
+    pub epochs: u64,
+}
+
+/// Why generated code returned to the run loop (the index into [`JitStats::exits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitKind {
+    /// The block's last instruction is not translated (a system, CSR, FP... instruction):
+    /// the interpreter's general path runs it.
+    Untranslated = 0,
+    /// A load or store whose address is not aligned to its size.
+    Misaligned = 1,
+    /// A load or store whose page is not in the data TLB (tag differs).
+    TlbMiss = 2,
+    /// A load or store whose TLB entry has no host page (MMIO, or not yet writable).
+    NoHost = 3,
+    /// A store whose host line has its bit set in the code-line filter.
+    CodeLine = 4,
+    /// At a block boundary: fewer than a block's worth of budget left.
+    Budget = 5,
+    /// At a block boundary: an enabled interrupt pending (or a stop request).
+    Interrupt = 6,
+    /// At a block boundary: DMA wrote guest RAM since the code epoch began.
+    Dma = 7,
+    /// At a block boundary: the next `pc` is not in the jump cache.
+    ChainMiss = 8,
+    /// At a block boundary: the jump cache has the next `pc` from an earlier code epoch
+    /// or code-cache generation.
+    ChainStale = 9,
+}
+
+impl ExitKind {
+    /// How many kinds there are.
+    pub const COUNT: usize = 10;
+    /// Every kind, in index order.
+    pub const ALL: [ExitKind; ExitKind::COUNT] = [
+        ExitKind::Untranslated,
+        ExitKind::Misaligned,
+        ExitKind::TlbMiss,
+        ExitKind::NoHost,
+        ExitKind::CodeLine,
+        ExitKind::Budget,
+        ExitKind::Interrupt,
+        ExitKind::Dma,
+        ExitKind::ChainMiss,
+        ExitKind::ChainStale,
+    ];
+
+    /// Its short name (as the stats line prints it).
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitKind::Untranslated => "untranslated",
+            ExitKind::Misaligned => "misaligned",
+            ExitKind::TlbMiss => "tlb-miss",
+            ExitKind::NoHost => "no-host",
+            ExitKind::CodeLine => "code-line",
+            ExitKind::Budget => "budget",
+            ExitKind::Interrupt => "interrupt",
+            ExitKind::Dma => "dma",
+            ExitKind::ChainMiss => "chain-miss",
+            ExitKind::ChainStale => "chain-stale",
+        }
+    }
+}
+
+impl JitStats {
+    /// The exit counters as `name count` pairs, largest first, zeros left out (for the
+    /// `--trace` and bench lines).
+    pub fn exits_line(&self) -> String {
+        let mut v: Vec<(u64, &str)> = ExitKind::ALL
+            .iter()
+            .map(|&k| (self.exits[k as usize], k.name()))
+            .filter(|&(n, _)| n != 0)
+            .collect();
+        v.sort_by(|a, b| b.0.cmp(&a.0));
+        let parts: Vec<String> = v.iter().map(|(n, k)| format!("{k} {n}")).collect();
+        format!("exits: {}; epochs {}", parts.join(", "), self.epochs)
+    }
 }
 
 #[cfg(all(target_arch = "x86_64", unix))]
@@ -261,6 +342,7 @@ mod imp {
                 // A new code epoch: no block is known to be checked in it yet.
                 self.epoch = ctx.epoch;
                 self.chain.seq += 1;
+                self.stats.epochs += 1;
             }
             let slot = self.slots[block.pool_index()];
             let (code, chain_entry) = if slot.serial == block.serial() {
@@ -299,6 +381,7 @@ mod imp {
                 f(ctx.regs, ctx, &*self.chain)
             };
             self.stats.runs += 1;
+            self.stats.exits[ret.kind()] += 1;
             Some(ret.end())
         }
     }

@@ -9,7 +9,8 @@
 //! prologue, for calls from Rust) and [`Code::chain_entry`], just past it, where other
 //! blocks jump with the registers above already set. The code returns the next guest
 //! `pc` in `rax` and the instructions retired in `rdx` (bit 63 set for
-//! [`TierEnd::Single`]). It touches only `rax`, `rcx`, `rdx`, `r8`–`r11` and the flags
+//! [`TierEnd::Single`], bits 56–62 the [`ExitKind`]: why it returned, counted in the
+//! tier's stats; each exit path sets its own, so the fast paths pay nothing for it). It touches only `rax`, `rcx`, `rdx`, `r8`–`r11` and the flags
 //! (all caller-saved), the register file and guest RAM pages the TLB maps, has no stack
 //! frame, and cannot fault: every operation it translates is total (division by zero and
 //! overflow are tested for and give what the M extension says), and a memory access is
@@ -48,6 +49,8 @@ use fief_core::cpu::riscv::tier::{
 };
 use fief_core::cpu::riscv::{Op, BLOCK_INSNS};
 
+use super::ExitKind;
+
 /// What generated code returns (`rax`, `rdx` in the System V ABI).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -62,21 +65,34 @@ pub struct Ret {
 /// The flag in [`Ret::retired`] for [`TierEnd::Single`].
 pub const SINGLE: u64 = 1 << 63;
 
+/// The lowest bit of the [`ExitKind`] field of [`Ret::retired`] (bits 56 to 62; the
+/// count below it cannot reach 2^56: it is at most the run loop's budget per call).
+pub const KIND_SHIFT: u32 = 56;
+
+/// The retired count in [`Ret::retired`].
+const RETIRED_MASK: u64 = (1 << KIND_SHIFT) - 1;
+
 impl Ret {
     /// As the run loop takes it.
     #[inline(always)]
     pub fn end(self) -> TierEnd {
         if self.retired & SINGLE != 0 {
             TierEnd::Single {
-                retired: self.retired & !SINGLE,
+                retired: self.retired & RETIRED_MASK,
                 pc: self.pc,
             }
         } else {
             TierEnd::Next {
-                retired: self.retired,
+                retired: self.retired & RETIRED_MASK,
                 pc: self.pc,
             }
         }
+    }
+
+    /// Why the code returned: an [`ExitKind`] as its index.
+    #[inline(always)]
+    pub fn kind(self) -> usize {
+        ((self.retired >> KIND_SHIFT) as usize & 0x7f).min(ExitKind::COUNT - 1)
     }
 }
 
@@ -248,8 +264,10 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
     let m: u64 = if rv32 { 0xffff_ffff } else { u64::MAX };
     let pc0 = block.pc();
     let mut ops = Asm::new(0);
-    // Exits to the interpreter before instruction `i` at `pc`, emitted out of line.
-    let mut singles: Vec<(DynamicLabel, u64, usize)> = Vec::new();
+    // Exits to the interpreter before instruction `i` at `pc`, emitted out of line, each
+    // with the labels of its reasons.
+    let mut singles: Vec<(DynamicLabel, u64, usize, Vec<(DynamicLabel, ExitKind)>)> =
+        Vec::new();
     let chain = ops.new_dynamic_label();
     dynasm!(ops
         ; .arch x64
@@ -272,8 +290,9 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
             }
             // The last instruction: the interpreter's general path runs it.
             let l = ops.new_dynamic_label();
-            singles.push((l, at, i));
-            dynasm!(ops ; .arch x64 ; jmp =>l);
+            let why = ops.new_dynamic_label();
+            singles.push((l, at, i, vec![(why, ExitKind::Untranslated)]));
+            dynasm!(ops ; .arch x64 ; jmp =>why);
             ended = true;
             break;
         }
@@ -282,8 +301,24 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
         let retired = i as i32 + 1;
         if let Some((size, load)) = mem_kind(u.op) {
             let slow = ops.new_dynamic_label();
-            singles.push((slow, at, i));
-            mem_access(&mut ops, u.op, size, load, a, b, d, imm, rv32, slow);
+            let why = MemExits {
+                misaligned: ops.new_dynamic_label(),
+                tlb_miss: ops.new_dynamic_label(),
+                no_host: ops.new_dynamic_label(),
+                code_line: ops.new_dynamic_label(),
+            };
+            mem_access(&mut ops, u.op, size, load, a, b, d, imm, rv32, &why);
+            let mut reasons = vec![
+                (why.tlb_miss, ExitKind::TlbMiss),
+                (why.no_host, ExitKind::NoHost),
+            ];
+            if size > 1 {
+                reasons.push((why.misaligned, ExitKind::Misaligned));
+            }
+            if !load {
+                reasons.push((why.code_line, ExitKind::CodeLine));
+            }
+            singles.push((slow, at, i, reasons));
             continue;
         }
         match u.op {
@@ -372,12 +407,22 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
         );
     }
     chain_stub(&mut ops, chain);
-    for (l, at, i) in singles {
+    for (l, at, i, reasons) in singles {
+        // Each reason puts its kind in edx and comes to the shared exit.
+        for (why, kind) in reasons {
+            dynasm!(ops
+                ; .arch x64
+                ; =>why
+                ; mov edx, kind as i32
+                ; jmp =>l
+            );
+        }
         dynasm!(ops
             ; .arch x64
             ; =>l
             ; mov rax, QWORD at as i64
-            ; lea rdx, [r8 + i as i32]
+            ; shl rdx, KIND_SHIFT as i8
+            ; lea rdx, [rdx + r8 + i as i32]
             ; bts rdx, 63
             ; ret
         );
@@ -400,20 +445,20 @@ fn chain_stub(ops: &mut Asm, label: DynamicLabel) {
         ; mov rcx, QWORD [rsi + CTX_LEFT]
         ; sub rcx, r8
         ; cmp rcx, BLOCK_INSNS as i32
-        ; jb >out
+        ; jb >budget
         // Interrupts, as the run loop: (pending | mip_sw) & int_mask.
         ; mov rcx, QWORD [rsi + CTX_PENDING]
         ; mov ecx, DWORD [rcx]
         ; or ecx, DWORD [rsi + CTX_MIP_SW]
         ; test DWORD [rsi + CTX_INT_MASK], ecx
-        ; jnz >out
+        ; jnz >interrupt
         // DMA wrote guest RAM since the epoch started (or the count is unknown).
         ; mov rcx, QWORD [rsi + CTX_LEASE]
         ; test rcx, rcx
-        ; jz >out
+        ; jz >dma
         ; mov ecx, DWORD [rcx]
         ; cmp ecx, DWORD [rsi + CTX_LEASE_SEEN]
-        ; jne >out
+        ; jne >dma
         // The jump cache: this pc, offered in this epoch.
         ; mov rcx, rax
         ; shr rcx, 1
@@ -421,20 +466,45 @@ fn chain_stub(ops: &mut Asm, label: DynamicLabel) {
         ; shl ecx, 5
         ; add rcx, r11
         ; cmp rax, QWORD [rcx + CHAIN_ENTRIES]
-        ; jne >out
+        ; jne >miss
         ; mov rdx, QWORD [r11 + CHAIN_SEQ]
         ; cmp rdx, QWORD [rcx + CHAIN_ENTRIES + 8]
-        ; jne >out
+        ; jne >stale
         ; jmp QWORD [rcx + CHAIN_ENTRIES + 16]
+        // Returns: the kind in edx, then the retired count below it.
+        ; budget:
+        ; mov edx, ExitKind::Budget as i32
+        ; jmp >out
+        ; interrupt:
+        ; mov edx, ExitKind::Interrupt as i32
+        ; jmp >out
+        ; dma:
+        ; mov edx, ExitKind::Dma as i32
+        ; jmp >out
+        ; stale:
+        ; mov edx, ExitKind::ChainStale as i32
+        ; jmp >out
+        ; miss:
+        ; mov edx, ExitKind::ChainMiss as i32
         ; out:
-        ; mov rdx, r8
+        ; shl rdx, KIND_SHIFT as i8
+        ; add rdx, r8
         ; ret
     );
 }
 
+/// Where a load or store leaves the fast path, by why (each label sets its
+/// [`ExitKind`] and returns [`TierEnd::Single`] before the instruction).
+struct MemExits {
+    misaligned: DynamicLabel,
+    tlb_miss: DynamicLabel,
+    no_host: DynamicLabel,
+    code_line: DynamicLabel,
+}
+
 /// A load or store of `size` bytes at `rs1 + imm` (slot displacements `a`, `b`, `d`)
-/// through the TLB fast path; anything else jumps to `slow` (the interpreter runs the
-/// instruction).
+/// through the TLB fast path; anything else jumps to one of `why`'s labels (the
+/// interpreter runs the instruction).
 #[allow(clippy::too_many_arguments)]
 fn mem_access(
     ops: &mut Asm,
@@ -446,7 +516,7 @@ fn mem_access(
     d: i32,
     imm: i32,
     rv32: bool,
-    slow: DynamicLabel,
+    why: &MemExits,
 ) {
     // va in rcx.
     if rv32 {
@@ -455,7 +525,7 @@ fn mem_access(
         dynasm!(ops ; .arch x64 ; mov rcx, QWORD [rdi + a] ; add rcx, imm);
     }
     if size > 1 {
-        dynasm!(ops ; .arch x64 ; test cl, (size - 1) as i8 ; jnz =>slow);
+        dynasm!(ops ; .arch x64 ; test cl, (size - 1) as i8 ; jnz =>why.misaligned);
     }
     let (tag, host) = if load {
         (TLB_TAG_R as i32, TLB_HOST_R as i32)
@@ -475,10 +545,10 @@ fn mem_access(
         ; mov rdx, rcx
         ; and rdx, -4096
         ; cmp rdx, QWORD [rax + tag]
-        ; jne =>slow
+        ; jne =>why.tlb_miss
         ; mov rax, QWORD [rax + host]
         ; test rax, rax
-        ; jz =>slow
+        ; jz =>why.no_host
         ; and ecx, 0xfff
     );
     if load {
@@ -508,7 +578,7 @@ fn mem_access(
         ; mov r10, QWORD [rsi + CTX_CODE_LINES]
         ; mov r9, QWORD [r10 + r9 * 8]
         ; bt r9, rdx
-        ; jc =>slow
+        ; jc =>why.code_line
         ; mov rdx, QWORD [rdi + b]
     );
     match size {

@@ -249,14 +249,15 @@ fn hart_loop(
             let s = jit.stats();
             eprintln!(
                 "fief: trace: hart {} tcg: {} blocks translated ({} bytes, {:.1} us each), \
-                 {} declined, {} reused, {} runs in translated code",
+                 {} declined, {} reused, {} runs in translated code; {}",
                 hart.hart_id(),
                 s.translated,
                 s.code_bytes,
                 s.compile_ns as f64 / 1e3 / (s.translated + s.declined).max(1) as f64,
                 s.declined,
                 s.reused,
-                s.runs
+                s.runs,
+                s.exits_line()
             );
         }
     };
