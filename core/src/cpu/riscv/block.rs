@@ -22,9 +22,12 @@
 //! changed behind the hart's back or the `pc`'s translation may have changed:
 //!
 //! * a store of this hart that lands on a 64-byte host line holding a block checked in this
-//!   epoch ([`BlockCache::is_code_line`], a 1024-bit filter keyed by host address, so one
-//!   load and a bit test per store; a false hit only costs a re-check). The store also ends
-//!   the running block, so the next instruction sees the new code, as before;
+//!   epoch ([`BlockCache::is_code_line`]: a 1024-bit filter keyed by host address, so one
+//!   load and a bit test per store, and behind a set bit the line's tag, so a data line 64
+//!   KiB (or a multiple) away from checked code is told apart from it and keeps the epoch;
+//!   two code lines on one bit make it match every line, a false hit that only costs a
+//!   re-check). The store also ends the running block, so the next instruction sees the
+//!   new code, as before;
 //! * every DMA write through a lease into guest RAM: the memory counts them
 //!   ([`ReadSection::lease_writes`](crate::memory::ReadSection::lease_writes)) and the run
 //!   loop compares the count at every block entry (one load), so code written by DMA runs
@@ -210,7 +213,15 @@ pub(super) struct BlockCache {
     /// Bit `(host address / 64) % CODE_LINES` is set for the host lines of every block
     /// checked in this epoch (a superset: several lines share a bit).
     code_lines: [u64; CODE_LINES / 64],
+    /// Behind each set bit of `code_lines`: the line (`host address / 64`) divided by
+    /// `CODE_LINES` of the code line that set it, or [`ANY_LINE`] when lines of two
+    /// different tags did. Written when a bit is set in this epoch, so never cleared (an
+    /// entry behind a clear bit is stale and never read).
+    code_tags: [u64; CODE_LINES],
 }
+
+/// A `code_tags` entry that matches every line (two code lines share its bit).
+const ANY_LINE: u64 = u64::MAX;
 
 impl BlockCache {
     pub(super) const fn new() -> BlockCache {
@@ -221,6 +232,7 @@ impl BlockCache {
             serial: 0,
             epoch: 1,
             code_lines: [0; CODE_LINES / 64],
+            code_tags: [0; CODE_LINES],
         }
     }
 
@@ -240,11 +252,21 @@ impl BlockCache {
     }
 
     /// Whether a store to host address `addr` may have written a block checked in this
-    /// epoch.
+    /// epoch: its filter bit is set and the line's tag matches (exact unless two code
+    /// lines share the bit). A tier tests the bit alone (`TierCtx::code_lines`) and leaves
+    /// a store with it set to the interpreter, which asks here.
     #[inline(always)]
     pub(super) fn is_code_line(&self, addr: usize) -> bool {
-        let line = (addr >> 6) & (CODE_LINES - 1);
-        self.code_lines[line >> 6] & (1 << (line & 63)) != 0
+        let l = (addr >> 6) & (CODE_LINES - 1);
+        self.code_lines[l >> 6] & (1 << (l & 63)) != 0 && self.tag_matches(addr)
+    }
+
+    /// The tag test behind a set filter bit (see `code_tags`).
+    #[inline]
+    fn tag_matches(&self, addr: usize) -> bool {
+        let line = addr >> 6;
+        let tag = self.code_tags[line & (CODE_LINES - 1)];
+        tag == ANY_LINE || tag == (line / CODE_LINES) as u64
     }
 
     /// The code-line filter's words (for a tier: `tier::TierCtx::code_lines`).
@@ -264,7 +286,16 @@ impl BlockCache {
         let mut line = host_lo >> 6;
         while line <= last >> 6 {
             let l = line & (CODE_LINES - 1);
-            self.code_lines[l >> 6] |= 1 << (l & 63);
+            let tag = (line / CODE_LINES) as u64;
+            let bit = 1 << (l & 63);
+            if self.code_lines[l >> 6] & bit == 0 {
+                // The first code line on this bit in this epoch.
+                self.code_lines[l >> 6] |= bit;
+                self.code_tags[l] = tag;
+            } else if self.code_tags[l] != tag {
+                // A second one: the bit now stands for every line.
+                self.code_tags[l] = ANY_LINE;
+            }
             line += 1;
         }
     }
@@ -414,13 +445,33 @@ mod tests {
         assert!(c.is_code_line(0x1077));
         assert!(!c.is_code_line(0x1080));
         assert!(!c.is_code_line(0x0ffc));
-        // The filter wraps at 64 KiB: a false hit, never a miss.
+        // The filter's bits wrap at 64 KiB, its tags tell the lines apart: a data line 64
+        // KiB away keeps the epoch.
+        assert!(!c.is_code_line(0x1_1040));
+        assert!(!c.is_code_line(0x7_1077));
+        // A second block on the same bits 64 KiB away: both are code, and with two tags on
+        // a bit every line on it counts as code (a false hit, never a miss).
+        c.mark_checked(i, 0x1_1038);
+        assert!(c.is_code_line(0x1040));
         assert!(c.is_code_line(0x1_1040));
+        assert!(c.is_code_line(0x5_1040));
+        assert!(!c.is_code_line(0x5_1080));
+        // The same line checked again keeps its exact tag.
+        let j = c.build(0x8000_0100, Xlen::Rv32, |w| mem[w]).unwrap();
+        c.mark_checked(j, 0x2000);
+        c.mark_checked(j, 0x2000);
+        assert!(c.is_code_line(0x2000));
+        assert!(!c.is_code_line(0x3_2000));
         let e = c.epoch;
         c.code_changed();
         assert_ne!(c.blocks[i].checked, c.epoch);
         assert_eq!(c.epoch, e + 1);
         assert!(!c.is_code_line(0x1040));
+        // A new epoch's first line on a bit sets its tag afresh (the old tag is stale).
+        c.mark_checked(i, 0x5_1038);
+        assert!(c.is_code_line(0x5_1040));
+        assert!(!c.is_code_line(0x1040));
+        assert!(!c.is_code_line(0x1_1040));
         // Wrapping clears every stamp rather than letting an old one match again.
         c.mark_checked(i, 0x1038);
         c.epoch = u32::MAX;

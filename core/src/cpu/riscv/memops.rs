@@ -187,12 +187,13 @@ impl Hart<'_> {
         va: u64,
         size: u32,
     ) -> Result<u64, Exception> {
-        // MMIO (a device may have written code, e.g. a DMA engine whose status this polls)
-        // or a TLB miss: a new code epoch (`block`).
-        self.blocks.code_changed();
         if va & (size as u64 - 1) != 0 {
+            // It may be MMIO: a new code epoch (`block`).
+            self.blocks.code_changed();
             return self.load_misaligned(bus, va, size);
         }
+        // A TLB miss that maps RAM changes no code and no translation of the `pc` (a walk
+        // that paged starts a new code epoch itself: `mmu`), so it keeps the epoch.
         let (pa, p) = self.translate(bus, va, size as u64, Access::Load)?;
         if self.triggers.data_armed {
             self.data_trigger(va, size as u64, Touch::Load)?;
@@ -201,6 +202,9 @@ impl Hart<'_> {
             // SAFETY: as in `load`.
             return Ok(unsafe { host::load(p, size) });
         }
+        // MMIO (a device may have written code, e.g. a DMA engine whose status this
+        // polls): a new code epoch (`block`).
+        self.blocks.code_changed();
         let (v, r) = bus.read(pa, access_size(size), self.attrs);
         if r.is_ok() {
             Ok(v)
@@ -247,11 +251,13 @@ impl Hart<'_> {
         size: u32,
         value: u64,
     ) -> Result<(), Exception> {
-        // MMIO or a TLB miss (this may be a store to code): a new code epoch (`block`).
-        self.blocks.code_changed();
         if va & (size as u64 - 1) != 0 {
+            // MMIO or a store to code: a new code epoch (`block`).
+            self.blocks.code_changed();
             return self.store_misaligned(bus, va, size, value);
         }
+        // A TLB miss that maps RAM keeps the epoch (as in `load_slow`); the store itself
+        // is checked against the code-line filter as on the fast path.
         let (pa, p) = self.translate(bus, va, size as u64, Access::Store)?;
         if self.triggers.data_armed {
             self.data_trigger(va, size as u64, Touch::Store)?;
@@ -259,8 +265,13 @@ impl Hart<'_> {
         if !p.is_null() {
             // SAFETY: as in `store`.
             unsafe { host::store(p, size, value) };
+            if self.blocks.is_code_line(p.addr()) {
+                self.blocks.code_changed();
+            }
             return Ok(());
         }
+        // MMIO (a device may write code): a new code epoch (`block`).
+        self.blocks.code_changed();
         if bus.write(pa, access_size(size), value, self.attrs).is_ok() {
             Ok(())
         } else {

@@ -253,6 +253,9 @@ struct Found {
     /// log2 of the size of the mapping the page belongs to (12 for a 4 KiB page, 16 for a
     /// NAPOT page, more for a superpage).
     span: u8,
+    /// Whether the walk read page tables (and may have written their A/D bits, or read
+    /// them from a device): not a bare or M-mode translation.
+    paged: bool,
 }
 
 impl Hart<'_> {
@@ -315,6 +318,13 @@ impl Hart<'_> {
             Err(Fault::Page) => return Err(Exception::new(access.page_fault(), va)),
             Err(Fault::Access) => return Err(Exception::new(access.access_fault(), va)),
         };
+        if found.paged && access != Access::Fetch {
+            // A data access's walk may have written a PTE (A/D) on a line of code checked
+            // in this epoch, or read a device: a new code epoch (`block`), as every data
+            // TLB miss had before. A bare or M-mode fill touches no guest memory and keeps
+            // it. (A fetch's fill keeps the behaviour it had: no new epoch.)
+            self.blocks.code_changed();
+        }
         let (ppage, mut perms) = (found.ppage, found.perms);
         let access_fault = Exception::new(access.access_fault(), va);
         let cacheable = match self.pmp.decide(ppage, PAGE_SIZE, prv) {
@@ -396,6 +406,7 @@ impl Hart<'_> {
                     ppage: va & !PAGE_MASK & self.xmask,
                     perms: Perms::ALL,
                     span: 12,
+                    paged: false,
                 })
             }
         };
@@ -518,6 +529,7 @@ impl Hart<'_> {
                     ppage,
                     perms,
                     span: (12 + span_pages) as u8,
+                    paged: true,
                 });
             }
         }

@@ -330,6 +330,36 @@ fn own_store_to_an_already_checked_block_is_seen_without_fence_i() {
     });
 }
 
+#[test]
+fn own_store_that_misses_the_tlb_to_an_already_checked_block_is_seen_without_fence_i() {
+    // As above, but the patching store misses the TLB (a load 256 KiB on, RAM on the same
+    // TLB entry, evicted the code page) and goes through the slow path, which keeps the
+    // code epoch for RAM (a refill changes no code) and so must test the code-line filter
+    // itself.
+    let new_insn = li(10, 2);
+    let mut prog = vec![NOP; 18];
+    prog[0] = auipc(1, 0);
+    prog[1] = lui(3, 0x40000);
+    prog[2] = add(3, 3, 1);
+    prog[3] = lw(4, 3, 0); // a load miss: it keeps the epoch, and evicts the code page
+    prog[4] = jal(5, (16 - 4) * 4); // F: x10 = 1
+    prog[5] = addi(6, 10, 0);
+    prog[6] = lui(2, new_insn.wrapping_add(0x800) & 0xffff_f000);
+    prog[7] = addi(2, 2, ((new_insn & 0xfff) as i32) << 20 >> 20);
+    prog[8] = sw(2, 1, 16 * 4); // F's first word: a TLB miss
+    prog[9] = jal(5, (16 - 9) * 4); // F again: x10 = 2
+    prog[10] = EBREAK;
+    prog[16] = li(10, 1);
+    prog[17] = jalr(0, 5, 0);
+    with_machine(0x80000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        assert_eq!(h.run(sec, 100), Exit::Breakpoint(RAM_BASE + 10 * 4));
+        assert_eq!(h.reg(6), 1, "the first call ran the old F");
+        assert_eq!(h.reg(10), 2, "the second call ran the patched F");
+    });
+}
+
 /// The guest calls F (word 16: x10 = 1) until it returns 2, all in one time slice, with
 /// `between` (at word 3) between calls; `patch` runs on another thread 20 ms in and must
 /// make the guest see F changed to x10 = 2. Returns the exit and x10.
