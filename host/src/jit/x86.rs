@@ -266,8 +266,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
     let mut ops = Asm::new(0);
     // Exits to the interpreter before instruction `i` at `pc`, emitted out of line, each
     // with the labels of its reasons.
-    let mut singles: Vec<(DynamicLabel, u64, usize, Vec<(DynamicLabel, ExitKind)>)> =
-        Vec::new();
+    let mut singles: Vec<(DynamicLabel, u64, usize, Vec<(DynamicLabel, ExitKind)>)> = Vec::new();
     let chain = ops.new_dynamic_label();
     dynasm!(ops
         ; .arch x64
