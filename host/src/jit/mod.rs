@@ -175,7 +175,7 @@ impl JitStats {
             .map(|&k| (self.exits[k as usize], k.name()))
             .filter(|&(n, _)| n != 0)
             .collect();
-        v.sort_by(|a, b| b.0.cmp(&a.0));
+        v.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
         let parts: Vec<String> = v.iter().map(|(n, k)| format!("{k} {n}")).collect();
         format!("exits: {}; epochs {}", parts.join(", "), self.epochs)
     }

@@ -257,6 +257,10 @@ fn mem_kind(op: Op) -> Option<(u32, bool)> {
     })
 }
 
+/// An exit to the interpreter before instruction `i` (its label, `pc` and `i`) and the
+/// labels that reach it, each with its reason.
+type Single = (DynamicLabel, u64, usize, Vec<(DynamicLabel, ExitKind)>);
+
 /// Translates `block` (XLEN 32 when `rv32`): its machine code, or `None` when an
 /// instruction before the last is not one [`translates`] takes.
 pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
@@ -266,7 +270,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
     let mut ops = Asm::new(0);
     // Exits to the interpreter before instruction `i` at `pc`, emitted out of line, each
     // with the labels of its reasons.
-    let mut singles: Vec<(DynamicLabel, u64, usize, Vec<(DynamicLabel, ExitKind)>)> = Vec::new();
+    let mut singles: Vec<Single> = Vec::new();
     let chain = ops.new_dynamic_label();
     dynasm!(ops
         ; .arch x64
