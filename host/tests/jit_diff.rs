@@ -23,7 +23,7 @@
 #![allow(clippy::unwrap_used)]
 
 use fief_core::cpu::riscv::{csr, irq, Exit, Priv, TrapRecord, Xlen};
-use fief_host::jit::Jit;
+use fief_host::jit::{ExitKind, Jit, JitStats};
 use fief_tests::machine::{Image, Machine, RAM_BASE, UART_BASE};
 use fief_tests::rvenc::{self, op};
 use fief_tests::tier::Tier;
@@ -473,6 +473,24 @@ fn differential(xlen: Xlen, seed: u64, jit: Jit) -> (Jit, Coverage) {
     (jit, cov)
 }
 
+/// Every return from generated code is counted once, under its kind, and the random blocks
+/// reach each kind of slow path (so a kind set on the wrong exit path shows as a zero).
+fn check_exits(st: &JitStats) {
+    assert_eq!(st.exits.iter().sum::<u64>(), st.runs, "{st:?}");
+    for k in [
+        ExitKind::Untranslated,
+        ExitKind::Misaligned,
+        ExitKind::TlbMiss,
+        ExitKind::NoHost,
+        ExitKind::CodeLine,
+        ExitKind::ChainMiss,
+    ] {
+        assert!(st.exits[k as usize] > 0, "no {} exit: {st:?}", k.name());
+    }
+    // Each run starts in a new code epoch.
+    assert!(st.epochs > 0, "{st:?}");
+}
+
 #[test]
 fn rv32_random_blocks_match_the_interpreter() {
     let (jit, cov) = differential(
@@ -485,6 +503,7 @@ fn rv32_random_blocks_match_the_interpreter() {
     // data stores and stores into code.
     assert!(st.translated > SLOTS as u64 / 2, "{st:?}");
     assert!(st.runs >= st.translated, "{st:?}");
+    check_exits(&st);
     assert!(
         cov.traps > 100 && cov.data_written > 500 && cov.code_written > 50,
         "{cov:?}"
@@ -501,6 +520,7 @@ fn rv64_random_blocks_match_the_interpreter() {
     );
     let st = jit.stats();
     assert!(st.translated > SLOTS as u64 / 2, "{st:?}");
+    check_exits(&st);
     assert!(
         cov.traps > 100 && cov.data_written > 500 && cov.code_written > 50,
         "{cov:?}"
@@ -583,6 +603,12 @@ fn chained_loops_stop_exactly_at_the_budget() {
                 // Chained: far fewer calls into generated code than blocks run.
                 let st = jit.stats();
                 assert!(st.runs < 1000, "{st:?}");
+                // It ends in the chain stub's budget test (RV32: on RV64 `li` sign-extends
+                // the loop's addresses above 2 GiB and the machine ends up in a fetch
+                // fault loop in the interpreter, the same under both tiers).
+                if xlen == Xlen::Rv32 {
+                    assert!(st.exits[ExitKind::Budget as usize] > 0, "{st:?}");
+                }
             }
         }
     }
@@ -601,6 +627,13 @@ fn chained_loops_take_an_interrupt_raised_while_they_run() {
     let exit = m.run_slice_with(4_000_000_000, &mut jit).unwrap();
     raiser.join().unwrap();
     assert_eq!(exit, Exit::Breakpoint(TRAP), "{:?}", jit.stats());
+    // The chain stub's interrupt test returned.
+    assert_eq!(
+        jit.stats().exits[ExitKind::Interrupt as usize],
+        1,
+        "{:?}",
+        jit.stats()
+    );
     let t = m.hart.last_trap();
     assert_eq!(t.cause, 1 << 31 | irq::MSI as u64);
     // Taken between two blocks of the loop: at its first instruction.
