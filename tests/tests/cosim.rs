@@ -19,7 +19,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Flash budget: `.vector_table + .text + .rodata + .data` (initial values), in bytes.
-const FLASH_BUDGET: u64 = 80 * 1024;
+/// 80 KiB until December 2026; 84 KiB since the code-epoch work for the translating tier
+/// (docs/cosim.md says what it costs and what would win it back).
+const FLASH_BUDGET: u64 = 84 * 1024;
 /// RAM budget: `.data + .bss` (the hart, the board and its pools, the guest's flash and
 /// SRAM copies), in bytes. The stack comes on top.
 const RAM_BUDGET: u64 = 96 * 1024;
