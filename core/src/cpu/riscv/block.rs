@@ -47,6 +47,12 @@
 //! hart's plain stores it gives the ISA's guarantee (`fence.i` on this hart) and at worst
 //! a time slice of delay without one.
 //!
+//! **Fused pairs.** An operation followed by an `addi` (`lw`, `lbu`, `addi`, `slli`, `mul`,
+//! `add`, `and`: the most frequent such pairs in the benchmark set) is decoded into one
+//! fused micro-op with the `addi` kept in the next slot, which the block executor runs in
+//! one dispatch (`fuse`); retirement counts, the budget and precise traps are as for two
+//! instructions, and a tier sees the two instructions ([`Op::unfused`]).
+//!
 //! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
 //! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a
 //! block whose table slot was taken over, or whose pool entry was reused, just fails the
@@ -195,6 +201,37 @@ pub(super) fn is_cond_branch(op: Op) -> bool {
         op,
         Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
     )
+}
+
+/// Whether `BlockCache::build` fuses pairs ([`fuse`]): off on bare metal, where the
+/// firmware's flash is tight.
+pub(super) const FUSE: bool = cfg!(not(target_os = "none"));
+
+/// Fuses pairs of a block's instructions (`insns`, without the `END` slot): an operation
+/// that has a fused form with `addi` ([`Op::fused_with_addi`]: `lw`, `lbu`, `addi`,
+/// `slli`, `mul`, `add`, `and`, the first operations of the most frequent pairs in the
+/// benchmark set) followed by an `addi` becomes that fused operation, and the `addi` stays
+/// in the next slot, where the block executor reads its operands: the pair then costs one
+/// dispatch instead of two. Both instructions still retire one by one (the executor
+/// counts two), an exception in the first has its own `pc` with nothing of the second
+/// done, and a first half that ends the block (a load off the TLB fast path) ends it
+/// before the second. A fused pair is never split by the budget: a block runs whole or
+/// not at all (`Hart::run_block`). A jump into the middle of a pair starts another block
+/// at the second instruction (blocks are keyed by their first `pc`), which runs it alone.
+/// A tier sees the pair as its two instructions ([`Op::unfused`] in
+/// `tier::BlockRef::insn`).
+pub(super) fn fuse(insns: &mut [Micro]) {
+    let mut k = 0;
+    while k + 1 < insns.len() {
+        match insns[k].op.fused_with_addi() {
+            Some(f) if insns[k + 1].op == Op::Addi => {
+                insns[k].op = f;
+                // The `addi` is this pair's second half, not the start of another pair.
+                k += 2;
+            }
+            _ => k += 1,
+        }
+    }
 }
 
 /// 64-byte host lines tracked by the code-line filter (a power of two).
@@ -360,6 +397,9 @@ impl BlockCache {
         if count == 0 {
             return None;
         }
+        if FUSE {
+            fuse(&mut blk.insns[..count]);
+        }
         debug_assert_eq!(blk.insns[count], END);
         blk.offs[count] = (off - start) as u8;
         blk.pc = pc;
@@ -510,6 +550,58 @@ mod tests {
         assert_eq!(c.blocks[i].nwords, 1);
         // The block at a `pc` is rebuilt in place.
         assert_eq!(c.build(0x8000_0ffc, Xlen::Rv32, |w| mem[w]), Some(i));
+    }
+
+    #[test]
+    fn pairs_with_an_addi_are_fused_and_tiers_see_them_unfused() {
+        // lw, addi | addi, addi | addi (its pair partner is a `lui`, not fusable) | lui,
+        // addi | mul, addi: the last `addi` alone (a pair's second half starts no pair).
+        let mut mem = [0u32; 1024];
+        let words = [
+            0x0002_a303, // lw x6, 0(x5)
+            0x0013_0313, // addi x6, x6, 1
+            0x0034_0413, // addi x8, x8, 3
+            0x0054_0413, // addi x8, x8, 5
+            0x0010_8093, // addi x1, x1, 1
+            0x1234_54b7, // lui x9, 0x12345
+            0x6784_8493, // addi x9, x9, 0x678
+            0x0263_0533, // mul x10, x6, x6
+            0x0015_0513, // addi x10, x10, 1
+            0x0015_0513, // addi x10, x10, 1
+            0x0000_006f, // jal x0, 0
+        ];
+        mem[..words.len()].copy_from_slice(&words);
+        let mut c = BlockCache::new();
+        let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+        let b = &c.blocks[i];
+        let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+        let want = [
+            Op::LwAddi,
+            Op::Addi,
+            Op::AddiAddi,
+            Op::Addi,
+            Op::Addi,
+            Op::Lui,
+            Op::Addi,
+            Op::MulAddi,
+            Op::Addi,
+            Op::Addi,
+            Op::Jal,
+        ];
+        assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+        // A tier is given the decoded instructions themselves.
+        let r = super::super::tier::BlockRef {
+            block: b,
+            pool_index: i,
+        };
+        for (k, &w) in words.iter().enumerate() {
+            let d = decode_any(w, Xlen::Rv32);
+            let t = r.insn(k);
+            assert_eq!(
+                (t.op, t.rd, t.rs1, t.rs2, t.imm),
+                (d.op, d.rd, d.rs1, d.rs2, d.imm)
+            );
+        }
     }
 
     #[test]

@@ -80,6 +80,17 @@ pub enum Op {
     Divu,
     Rem,
     Remu,
+    // Fused pairs: never produced by `decode`, only by `block`'s fusion pass in a decoded
+    // block (see `block::fuse`), where the block executor runs the named operation and
+    // then the `addi` in the block's next slot in one dispatch. [`Op::unfused`] gives the
+    // first instruction's own operation back.
+    LwAddi,
+    LbuAddi,
+    AddiAddi,
+    MulAddi,
+    SlliAddi,
+    AddAddi,
+    AndAddi,
     // A (aq/rl are not kept: every AMO is sequentially consistent)
     LrW,
     ScW,
@@ -282,6 +293,38 @@ impl Op {
     #[inline]
     pub fn is_word(self) -> bool {
         (Op::Addiw as u8..=Op::Remuw as u8).contains(&(self as u8))
+    }
+
+    /// The operation of a fused pair's first instruction (see [`Op::LwAddi`]); any other
+    /// operation unchanged.
+    #[inline]
+    pub fn unfused(self) -> Op {
+        match self {
+            Op::LwAddi => Op::Lw,
+            Op::LbuAddi => Op::Lbu,
+            Op::AddiAddi => Op::Addi,
+            Op::MulAddi => Op::Mul,
+            Op::SlliAddi => Op::Slli,
+            Op::AddAddi => Op::Add,
+            Op::AndAddi => Op::And,
+            op => op,
+        }
+    }
+
+    /// The fused pair (see [`Op::LwAddi`]) of this operation followed by an `addi`, if
+    /// there is one.
+    #[inline]
+    pub fn fused_with_addi(self) -> Option<Op> {
+        Some(match self {
+            Op::Lw => Op::LwAddi,
+            Op::Lbu => Op::LbuAddi,
+            Op::Addi => Op::AddiAddi,
+            Op::Mul => Op::MulAddi,
+            Op::Slli => Op::SlliAddi,
+            Op::Add => Op::AddAddi,
+            Op::And => Op::AndAddi,
+            _ => return None,
+        })
     }
 
     /// Whether this is a Zba/Zbb/Zbc/Zbs or Zicond operation (executed by `bitmanip`).

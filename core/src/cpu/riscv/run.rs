@@ -8,7 +8,7 @@
 use crate::atomic::Ordering;
 
 use super::bitmanip;
-use super::block::{BLOCK_INSNS, BLOCK_POOL};
+use super::block::{BLOCK_INSNS, BLOCK_POOL, FUSE};
 use super::decode::decode_any;
 use super::hart::Hart;
 use super::host;
@@ -429,14 +429,15 @@ impl<'i> Hart<'i> {
         // One round per block: the block stays the same inside the inner loop.
         'block: loop {
             let mut i = 0;
-            loop {
+            let (target, retired): (u64, u64) = loop {
                 // The loop ends at the block's `END` micro-op (the `Op::Illegal` arm), so there
                 // is no count check per instruction.
                 debug_assert!(i <= self.blocks.blocks[idx].count as usize);
                 // SAFETY: `i <= count <= BLOCK_INSNS` for the block's `count`, inside `insns`
                 // (`BLOCK_INSNS + 1` entries): `i` starts at 0 in every block (the first and
                 // each chained one), every arm either leaves the loop, restarts it at 0 or goes
-                // on to `i + 1` after a decoded instruction (`i < count`), and `insns[count]` is
+                // on to `i + 1` after a decoded instruction (`i < count`) or to `i + 2` after a
+                // fused pair (`then_addi`: `i + 1 < count`), and `insns[count]` is
                 // `block::END`, whose arm leaves or restarts (`BlockCache::build` makes at most
                 // `BLOCK_INSNS` instructions and writes nothing else into `insns`).
                 let u = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
@@ -487,31 +488,27 @@ impl<'i> Hart<'i> {
                         }
                     };
                 }
-                // The block ends with `retired` instructions retired in all: go on at `target`,
-                // here or in the run loop.
+                // The block ends with `retired` instructions retired in all: go on at `target`
+                // (the shared tail after this loop).
                 macro_rules! go {
-                    ($target:expr, $retired:expr) => {{
-                        let target = $target;
-                        let retired = $retired;
-                        if target == pc {
-                            // A loop: the same block again, without leaving the inner loop.
-                            if self.chained(bus, idx, left - retired, lease_writes) {
-                                done = retired;
-                                i = 0;
-                                continue;
-                            }
-                        } else if CHAIN && chain && (target ^ pc) & !PAGE_MASK == 0 {
-                            let n = self.blocks.slot(target);
-                            if self.blocks.blocks[n].pc == target
-                                && self.chained(bus, n, left - retired, lease_writes)
-                            {
-                                done = retired;
-                                idx = n;
-                                pc = target;
-                                continue 'block;
-                            }
-                        }
-                        return End::Next(retired, target);
+                    ($target:expr, $retired:expr) => {
+                        break ($target, $retired)
+                    };
+                }
+                // A fused pair's second half (`block::fuse`): after the first instruction's
+                // `value`, the `addi` in the next slot; both retire, one dispatch.
+                macro_rules! then_addi {
+                    ($value:expr) => {{
+                        self.regs[rd] = $value;
+                        debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
+                        // SAFETY: a fused operation is never a block's last instruction
+                        // (`block::fuse` fuses only with a next slot below `count`), so
+                        // `i + 1 < count <= BLOCK_INSNS`: inside `insns`.
+                        let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i + 1) };
+                        self.regs[n.rd as usize] =
+                            self.regs[n.rs1 as usize].wrapping_add(n.imm as i64 as u64) & m;
+                        i += 2;
+                        continue;
                     }};
                 }
                 macro_rules! branch {
@@ -573,6 +570,13 @@ impl<'i> Hart<'i> {
                         d => sx(a).wrapping_rem(d) as u64 & m,
                     },
                     Op::Remu => a.checked_rem(b).unwrap_or(a),
+                    Op::LwAddi if FUSE => then_addi!(load!(4, |v: u64| v as i32 as i64 as u64 & m)),
+                    Op::LbuAddi if FUSE => then_addi!(load!(1, |v: u64| v)),
+                    Op::AddiAddi if FUSE => then_addi!(ea),
+                    Op::MulAddi if FUSE => then_addi!(a.wrapping_mul(b) & m),
+                    Op::SlliAddi if FUSE => then_addi!((a << (imm & sh)) & m),
+                    Op::AddAddi if FUSE => then_addi!(a.wrapping_add(b) & m),
+                    Op::AndAddi if FUSE => then_addi!(a & b),
                     Op::Jal => {
                         self.regs[rd] = next!();
                         go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
@@ -608,7 +612,27 @@ impl<'i> Hart<'i> {
                 };
                 self.regs[rd] = value;
                 i += 1;
+            };
+            // One tail for every jump, taken branch and block end: go on here (the same
+            // block again for a loop, or another block of the page when `chain`), or in the
+            // run loop.
+            if target == pc {
+                if self.chained(bus, idx, left - retired, lease_writes) {
+                    done = retired;
+                    continue 'block;
+                }
+            } else if CHAIN && chain && (target ^ pc) & !PAGE_MASK == 0 {
+                let n = self.blocks.slot(target);
+                if self.blocks.blocks[n].pc == target
+                    && self.chained(bus, n, left - retired, lease_writes)
+                {
+                    done = retired;
+                    idx = n;
+                    pc = target;
+                    continue 'block;
+                }
             }
+            return End::Next(retired, target);
         }
     }
 

@@ -199,7 +199,8 @@ impl<'a> BlockRef<'a> {
     pub fn insn(&self, i: usize) -> BlockInsn {
         let u = self.block.insns[i];
         BlockInsn {
-            op: u.op,
+            // A fused pair is its two instructions here (`block::fuse`).
+            op: u.op.unfused(),
             rd: u.rd,
             rs1: u.rs1,
             rs2: u.rs2,

@@ -19,6 +19,7 @@ mod ext_words;
 mod fp_rv64;
 #[cfg(feature = "fpu")]
 mod fp_words;
+mod fused;
 #[cfg(feature = "rv64")]
 mod paging;
 mod paths;

@@ -1,0 +1,154 @@
+//! Fused pairs in decoded blocks (`block::fuse`): the block executor runs an operation and
+//! the `addi` after it in one dispatch, with each instruction's retirement, budget and
+//! precise-trap `pc` as if unfused.
+
+use super::asm::*;
+use super::{with_machine, MMIO_BASE, RAM_BASE};
+use crate::cpu::riscv::{cause, csr::num, Exit, Hart, Xlen};
+
+const fn mul(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    op(1, 0, rd, rs1, rs2)
+}
+const fn and(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    op(0, 7, rd, rs1, rs2)
+}
+const fn slli(rd: u32, rs1: u32, sh: i32) -> u32 {
+    i(sh, rs1, 1, rd, 0x13)
+}
+const fn lbu(rd: u32, rs1: u32, off: i32) -> u32 {
+    load(4, rd, rs1, off)
+}
+
+/// A loop of one block holding every fused kind (`lw`, `lbu`, `addi`, `slli`, `mul`,
+/// `add`, `and`, each followed by an `addi`), 15 instructions, run 20 times.
+const LOOP: [u32; 18] = [
+    li(3, 20),
+    lw(6, 5, 0), // fused: lw + addi
+    addi(6, 6, 1),
+    lbu(7, 5, 1), // fused: lbu + addi (the base register)
+    addi(5, 5, 4),
+    addi(8, 8, 3), // fused: addi + addi
+    addi(8, 8, 5),
+    slli(9, 6, 2), // fused: slli + addi
+    addi(9, 9, -1),
+    mul(10, 9, 6), // fused: mul + addi
+    addi(10, 10, 7),
+    add(11, 11, 10), // fused: add + addi
+    addi(11, 11, 1),
+    and(12, 11, 9), // fused: and + addi (the loop counter)
+    addi(1, 1, 1),
+    bne(1, 3, -56),
+    addi(4, 0, 7),
+    EBREAK,
+];
+
+/// The loop's data: 20 words at RAM_BASE + 0x8000.
+const DATA: [u32; 20] = {
+    let mut d = [0; 20];
+    let mut k = 0;
+    while k < 20 {
+        d[k] = 0x0101_0101u32.wrapping_mul(k as u32 + 3) ^ 0x5a00_a500;
+        k += 1;
+    }
+    d
+};
+
+fn hart() -> Hart<'static> {
+    let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+    h.set_debug_ebreak(true);
+    h.set_reg(5, RAM_BASE + 0x8000);
+    h
+}
+
+#[test]
+fn fused_pairs_stop_exactly_at_the_budget() {
+    // `run(n)` ends after exactly `n` instructions with the state of `n` single steps
+    // (which never run a block, so never a fused pair) for every `n` that ends inside the
+    // loop's block, at its rounds' ends and at the loop's end: a budget that ends between
+    // a pair's halves runs the block one instruction at a time.
+    with_machine(0x10000, &[(0, &LOOP), (0x8000, &DATA)], |sec, _| {
+        let total = 1 + 15 * 20 + 1;
+        for n in (1..=48u64).chain(total - 3..=total) {
+            let mut once = hart();
+            let mut steps = hart();
+            assert_eq!(once.run(sec, n), Exit::BudgetExhausted, "n = {n}");
+            for _ in 0..n {
+                assert_eq!(steps.step(sec), Exit::BudgetExhausted, "n = {n}");
+            }
+            for r in 1..13 {
+                assert_eq!(once.reg(r), steps.reg(r), "x{r} after {n}");
+            }
+            assert_eq!(once.pc(), steps.pc(), "pc after {n}");
+            assert_eq!(once.csr(num::MINSTRET), Some(n));
+            assert_eq!(steps.csr(num::MINSTRET), Some(n));
+        }
+        // The whole program in one run equals it step by step.
+        let mut once = hart();
+        let mut steps = hart();
+        assert!(matches!(once.run(sec, 10_000), Exit::Breakpoint(_)));
+        while !matches!(steps.step(sec), Exit::Breakpoint(_)) {}
+        for r in 1..13 {
+            assert_eq!(once.reg(r), steps.reg(r), "x{r} at the end");
+        }
+        assert_eq!((once.reg(1), once.reg(4)), (20, 7));
+        assert_eq!(once.csr(num::MINSTRET), Some(total));
+    });
+}
+
+#[test]
+fn a_jump_into_the_middle_of_a_fused_pair_runs_its_second_half_only() {
+    // `lw x6; addi x7, x7, 1` is a fused pair in the first block; the `jal` goes back to
+    // the `addi` (a block of its own), twice: x7 counts one per pass, 3 in all.
+    let prog = [
+        li(3, 3),
+        lw(6, 5, 0), // fused with the next
+        addi(7, 7, 1),
+        addi(1, 1, 1),
+        beq(1, 3, 8),
+        jal(0, -12), // to the `addi x7`
+        EBREAK,
+    ];
+    with_machine(0x10000, &[(0, &prog), (0x8000, &DATA)], |sec, _| {
+        let mut h = hart();
+        assert!(matches!(h.run(sec, 1000), Exit::Breakpoint(_)));
+        assert_eq!((h.reg(1), h.reg(7)), (3, 3));
+        assert_eq!(h.reg(6), DATA[0] as u64);
+        assert_eq!(h.csr(num::MINSTRET), Some(1 + 5 + 4 + 3));
+    });
+}
+
+#[test]
+fn a_fault_in_a_fused_pairs_first_half_leaves_the_second_undone() {
+    // `lw x6, 0(x5)` from unmapped memory, fused with `addi x7, x7, 1`: the access fault
+    // has the `lw`'s `pc`, and neither the load nor the `addi` happened.
+    let prog = [csrw(num::MTVEC, 4), lw(6, 5, 0), addi(7, 7, 1), EBREAK];
+    let handler = [EBREAK];
+    with_machine(0x10000, &[(0, &prog), (0x100, &handler)], |sec, _| {
+        let mut h = hart();
+        h.set_reg(4, RAM_BASE + 0x100);
+        h.set_reg(5, 0x40);
+        h.set_reg(6, 0x66);
+        assert_eq!(h.run(sec, 1000), Exit::Breakpoint(RAM_BASE + 0x100));
+        assert_eq!(h.csr(num::MEPC), Some(RAM_BASE + 4));
+        assert_eq!(h.csr(num::MCAUSE), Some(cause::LOAD_ACCESS));
+        assert_eq!((h.reg(6), h.reg(7)), (0x66, 0));
+        assert_eq!(h.csr(num::MINSTRET), Some(1));
+    });
+}
+
+#[test]
+fn a_fused_pairs_first_half_off_the_fast_path_still_runs_the_second() {
+    // `lw x6, 0(x5)` from the MMIO registers ends the block after it (the load left the
+    // TLB fast path); the `addi` it was fused with runs next, once. (The first instruction
+    // of a run goes through the general path, which fills the fetch page's TLB entry: the
+    // pair is the start of the first block.)
+    let prog = [li(9, 1), lw(6, 5, 0), addi(7, 7, 1), addi(8, 8, 1), EBREAK];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = hart();
+        h.set_reg(5, MMIO_BASE);
+        h.set_reg(6, 0x66);
+        assert!(matches!(h.run(sec, 1000), Exit::Breakpoint(_)));
+        assert_eq!((h.reg(6), h.reg(7), h.reg(8)), (0, 1, 1));
+        assert_eq!(h.csr(num::MINSTRET), Some(4));
+    });
+}
