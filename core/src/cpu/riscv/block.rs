@@ -21,7 +21,8 @@
 //! now. The epoch ends (every stamp goes stale at once, in O(1)) when code may have
 //! changed behind the hart's back or the `pc`'s translation may have changed:
 //!
-//! * a store of this hart that lands on a 64-byte host line holding a block checked in this
+//! * a store of this hart, plain or atomic (AMO, a successful SC), that lands on a 64-byte
+//!   host line holding a block checked in this
 //!   epoch ([`BlockCache::is_code_line`]: a 1024-bit filter keyed by host address, so one
 //!   load and a bit test per store, and behind a set bit the line's tag, so a data line 64
 //!   KiB (or a multiple) away from checked code is told apart from it and keeps the epoch;
@@ -34,12 +35,16 @@
 //!   from the next block on;
 //! * every time slice ([`Hart::run`](super::Hart::run)): plain stores by other harts and
 //!   writes of a debugger or the host are seen at the latest at the next slice, as the
-//!   TLB's host pointers are;
-//! * every instruction that leaves the block path (CSR and system instructions, so
-//!   `fence.i`, `sfence.vma` and `satp` writes; AMOs and LR/SC), every trap and interrupt
-//!   (privilege changes), and every load or store off the TLB fast path (MMIO, so a guest
-//!   that polls a DMA engine's status or takes its completion interrupt sees the code
-//!   the engine wrote).
+//!   TLB's host pointers are; and `fence.i`, which sees them at once;
+//! * every change of what the `pc` may translate to, since a checked block keeps no host
+//!   address: a new privilege (traps, interrupts, `mret`, `sret`) and every TLB flush that
+//!   may remap (`satp`, `sfence.vma`, PMP, `menvcfg`, triggers: `Tlb::remaps`), which the
+//!   run loop tells by comparing both after every slow event. Other CSR instructions,
+//!   AMOs, LR/SC, a trap taken at the same privilege and `mstatus.SUM/MXR` changes keep
+//!   the epoch (a Linux kernel runs millions of them: each used to start one);
+//! * every load or store off the TLB fast path to MMIO (so a guest that polls a DMA
+//!   engine's status or takes its completion interrupt sees the code the engine wrote),
+//!   and every misaligned one (it may be MMIO).
 //!
 //! This is stronger than the ISA requires (Zifencei: a hart's fetches need see stores,
 //! its own included, only after it executes `fence.i`), and what QEMU's precise

@@ -630,7 +630,8 @@ impl Hart<'_> {
         let old = self.csr.mstatus;
         self.csr.mstatus = next;
         if (old ^ next) & (mstatus::SUM | mstatus::MXR) != 0 {
-            self.flush_tlb();
+            // Data permissions only: the `pc`'s translation stays (`Tlb::remaps`).
+            self.tlb.forget_permissions();
         }
     }
 }

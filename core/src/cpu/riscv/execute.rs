@@ -136,7 +136,11 @@ impl Hart<'_> {
                 core::sync::atomic::fence(Ordering::SeqCst);
                 0
             }
-            Op::FenceI => 0, // the run loop starts a new code epoch after this (`block`)
+            Op::FenceI => {
+                // Code other harts wrote is fetched from now on: a new code epoch (`block`).
+                self.blocks.code_changed();
+                0
+            }
             Op::Ecall => {
                 return Err(Exception::new(cause::ECALL_U + self.prv as u64, 0));
             }

@@ -298,15 +298,22 @@ impl Hart<'_> {
         if !p.is_null() {
             // SAFETY: live, writable, 8-aligned TLB page; `va` (hence `p`) is aligned to
             // `size` and the word is inside the page.
-            return Ok(unsafe {
+            let old = unsafe {
                 if size == 4 {
                     host::amo32(p, op, operand as u32) as u64
                 } else {
                     host::amo64(p, op, operand)
                 }
-            });
+            };
+            // Checked like a plain store: it may have written code (`block`).
+            if self.blocks.is_code_line(p.addr()) {
+                self.blocks.code_changed();
+            }
+            return Ok(old);
         }
-        // MMIO (or unaligned host memory): read-modify-write through the bus.
+        // MMIO (or unaligned host memory): read-modify-write through the bus; a device
+        // may write code, so a new code epoch as for any MMIO store (`block`).
+        self.blocks.code_changed();
         let fault = Exception::new(cause::STORE_ACCESS, va);
         let (old, r) = bus.read(pa, access_size(size), self.attrs);
         if !r.is_ok() {
@@ -371,8 +378,14 @@ impl Hart<'_> {
                     host::cas64(p, res.value, value).is_ok()
                 }
             };
+            // Checked like a plain store: it may have written code (`block`).
+            if ok && self.blocks.is_code_line(p.addr()) {
+                self.blocks.code_changed();
+            }
             return Ok(ok);
         }
+        // MMIO: a new code epoch, as for any MMIO store (`block`).
+        self.blocks.code_changed();
         let fault = Exception::new(cause::STORE_ACCESS, va);
         let (cur, r) = bus.read(pa, access_size(size), self.attrs);
         if !r.is_ok() {

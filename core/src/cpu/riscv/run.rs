@@ -113,6 +113,14 @@ impl<'i> Hart<'i> {
         }
     }
 
+    /// What the translation of a fetch address depends on besides guest memory: the
+    /// privilege and [`Tlb::remaps`](super::tlb::Tlb::remaps) (`satp`, PMP, `menvcfg`,
+    /// `sfence.vma`, triggers).
+    #[inline(always)]
+    fn fetch_context(&self) -> u64 {
+        (self.tlb.remaps as u64) << 8 | self.prv as u64
+    }
+
     /// The interpreter loop (see the module docs), with XLEN a constant.
     ///
     /// The loop keeps in locals what only a "slow" instruction (anything but the plain
@@ -165,6 +173,9 @@ impl<'i> Hart<'i> {
             Some(c) => c.as_ptr(),
             None => core::ptr::null(),
         };
+        // What the `pc`'s translation depends on besides memory: the privilege and the
+        // TLB's remap count. A slow event that changes neither keeps the code epoch.
+        let mut fetch_context = self.fetch_context();
         // Before a slow event: write the local state back to the hart.
         macro_rules! sync {
             () => {{
@@ -178,8 +189,15 @@ impl<'i> Hart<'i> {
             () => {{
                 pc = self.pc;
                 page = INVALID_PAGE;
-                // The privilege, the translation or memory may have changed.
-                self.blocks.code_changed();
+                // A new privilege, `satp`, PMP or `sfence.vma` may change what the `pc`
+                // translates to, and a block checked in this epoch keeps no host address:
+                // a new code epoch. Writes to code were seen where they happened (stores,
+                // AMOs, MMIO, `fence.i`: `block`).
+                let now = self.fetch_context();
+                if now != fetch_context {
+                    fetch_context = now;
+                    self.blocks.code_changed();
+                }
                 int_mask = self.int_mask;
                 mip_sw = self.csr.mip_sw;
             }};

@@ -78,6 +78,10 @@ pub(super) struct Tlb {
     spans: [[u8; TLB_SIZE]; 3],
     /// Flat-view generation of the bus the entries were filled from.
     pub(super) generation: u32,
+    /// Moves on (wrapping) at every flush that may change what a virtual address
+    /// translates to ([`Tlb::flush`], [`Tlb::flush_va`]): with the privilege, what the run
+    /// loop compares to tell whether the `pc`'s translation may have changed (`run`).
+    pub(super) remaps: u32,
 }
 
 // SAFETY: the host pointers are only dereferenced inside `Hart::run`, while the bus borrow
@@ -94,11 +98,21 @@ impl Tlb {
             #[cfg(feature = "rv64")]
             spans: [[12; TLB_SIZE]; 3],
             generation: 0,
+            remaps: 0,
         }
     }
 
-    /// Forgets every entry.
+    /// Forgets every entry: translations may have changed (`satp`, `sfence.vma`, PMP,
+    /// `menvcfg`, triggers).
     pub(super) fn flush(&mut self) {
+        self.remaps = self.remaps.wrapping_add(1);
+        self.forget_permissions();
+    }
+
+    /// Forgets every entry for a change of data-access permissions alone
+    /// (`mstatus.SUM/MXR`): no address translates differently, and no fetch is allowed
+    /// or refused differently, so [`Tlb::remaps`] stays.
+    pub(super) fn forget_permissions(&mut self) {
         for set in &mut self.sets {
             set.fill(TlbEntry::EMPTY);
         }
@@ -108,6 +122,7 @@ impl Tlb {
     /// recorded) covers `va`, in every privilege set.
     #[cfg(feature = "rv64")]
     pub(super) fn flush_va(&mut self, va: u64) {
+        self.remaps = self.remaps.wrapping_add(1);
         for (set, spans) in self.sets.iter_mut().zip(&self.spans) {
             for (e, &span) in set.iter_mut().zip(spans) {
                 let tag = [e.tag_r, e.tag_w, e.tag_x]

@@ -12,6 +12,7 @@ use crate::memory::{
 
 mod asm;
 mod decode;
+mod epochs;
 mod exec;
 #[cfg(feature = "ext")]
 mod ext_words;

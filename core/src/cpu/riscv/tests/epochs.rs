@@ -1,0 +1,228 @@
+//! When the code epoch ends and when it does not (`block`): atomics that write a checked
+//! block are seen at once; a new privilege, a `satp` write or an `sfence.vma` makes the
+//! same virtual `pc` run the code it now translates to; and CSR instructions, AMOs, LR/SC
+//! and traps taken at the same privilege keep the epoch, so blocks are not checked against
+//! memory again after each of them.
+
+use std::vec;
+use std::vec::Vec;
+
+use super::asm::*;
+use super::{with_machine, RAM_BASE};
+use crate::cpu::riscv::csr::num;
+use crate::cpu::riscv::{Exit, Hart, Priv, Xlen};
+
+/// `amoswap.w rd, rs2, (rs1)`.
+const fn amoswap_w(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b00001, 2, rd, rs1, rs2)
+}
+
+/// `amoadd.w rd, rs2, (rs1)`.
+const fn amoadd_w(rd: u32, rs1: u32, rs2: u32) -> u32 {
+    amo(0b00000, 2, rd, rs1, rs2)
+}
+
+/// A program that runs F (word 16: `x10 = 1`) once, so that F is checked in this epoch,
+/// then patches F's first word with `li x10, 2` through `patch` (two words, with `x3` =
+/// F's address and `x2` = the new instruction) and calls F again, with nothing in between
+/// that would start a new code epoch.
+fn patch_checked_block(patch: [u32; 2]) -> (u64, u64) {
+    let new_insn = li(10, 2);
+    let mut prog = vec![NOP; 18];
+    prog[0] = auipc(1, 0);
+    prog[1] = addi(3, 1, 16 * 4);
+    prog[2] = sw(0, 1, 256); // warm the write TLB for this page (a miss is a new epoch)
+    prog[3] = jal(5, (16 - 3) * 4); // F: x10 = 1
+    prog[4] = addi(6, 10, 0);
+    prog[5] = lui(2, new_insn.wrapping_add(0x800) & 0xffff_f000);
+    prog[6] = addi(2, 2, ((new_insn & 0xfff) as i32) << 20 >> 20);
+    prog[7] = patch[0];
+    prog[8] = patch[1];
+    prog[9] = jal(5, (16 - 9) * 4); // F again
+    prog[10] = EBREAK;
+    prog[16] = li(10, 1);
+    prog[17] = jalr(0, 5, 0);
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        assert_eq!(h.run(sec, 100), Exit::Breakpoint(RAM_BASE + 10 * 4));
+        (h.reg(6), h.reg(10))
+    })
+}
+
+#[test]
+fn an_amo_to_an_already_checked_block_is_seen_without_fence_i() {
+    let (first, second) = patch_checked_block([amoswap_w(0, 3, 2), NOP]);
+    assert_eq!(first, 1, "the first call ran the old F");
+    assert_eq!(second, 2, "the second call ran the F the AMO wrote");
+}
+
+#[test]
+fn a_successful_sc_to_an_already_checked_block_is_seen_without_fence_i() {
+    let (first, second) = patch_checked_block([lr_w(4, 3), sc_w(4, 3, 2)]);
+    assert_eq!(first, 1, "the first call ran the old F");
+    assert_eq!(second, 2, "the second call ran the F the SC wrote");
+}
+
+#[test]
+fn csr_instructions_atomics_and_same_privilege_traps_keep_the_code_epoch() {
+    // 1000 iterations of a loop with a CSR write and read, an AMO, an LR/SC pair and an
+    // M-mode ecall to an M-mode handler that returns with mret: thousands of slow events,
+    // none of which changes code or the `pc`'s translation.
+    let mut prog = vec![NOP; 32];
+    prog[0] = li(1, 1000);
+    prog[1] = auipc(3, 0);
+    prog[2] = addi(3, 3, 0x400); // data
+    prog[3] = csrw(num::MSCRATCH, 1);
+    prog[4] = csrr(2, num::MSCRATCH);
+    prog[5] = amoadd_w(0, 3, 1);
+    prog[6] = lr_w(4, 3);
+    prog[7] = sc_w(4, 3, 4);
+    prog[8] = ECALL;
+    prog[9] = addi(1, 1, -1);
+    prog[10] = bne(1, 0, -7 * 4); // -> word 3
+    prog[11] = EBREAK;
+    // The handler (word 16): step over the ecall.
+    prog[16] = csrr(7, num::MEPC);
+    prog[17] = addi(7, 7, 4);
+    prog[18] = csrw(num::MEPC, 7);
+    prog[19] = MRET;
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::MTVEC, RAM_BASE + 16 * 4).unwrap();
+        h.set_csr(num::MSTATUS, 3 << 11).unwrap(); // MPP = M: mret stays in M
+        let before = h.blocks.epoch;
+        assert_eq!(h.run(sec, 100_000), Exit::Breakpoint(RAM_BASE + 11 * 4));
+        assert_eq!(h.reg(2), 1, "the loop ran to the end");
+        let epochs = h.blocks.epoch.wrapping_sub(before);
+        // One for the time slice; a few for blocks of the handler's page, checked once.
+        assert!(epochs <= 4, "{epochs} code epochs for 9000 slow events");
+    });
+}
+
+/// Sv32 page tables in RAM: two roots, each with one level-0 table that maps the 16
+/// pages of RAM at their own addresses, except that table B maps page 8 (F's page) to
+/// page 9. Returns the image words to place and the two `satp` values.
+fn two_address_spaces() -> (Vec<(u64, Vec<u32>)>, [u64; 2]) {
+    const V: u32 = 1;
+    const RWXAD: u32 = 2 | 4 | 8 | 64 | 128;
+    let pte = |pa: u64, flags: u32| ((pa >> 12) as u32) << 10 | flags;
+    let mut out = Vec::new();
+    let mut satps = [0; 2];
+    for (k, (root, l0)) in [(0x2000, 0x4000), (0x3000, 0x5000)].into_iter().enumerate() {
+        let mut r = vec![0u32; 1024];
+        r[(RAM_BASE >> 22) as usize] = pte(RAM_BASE + l0, V);
+        let mut t = vec![0u32; 1024];
+        for (i, e) in t.iter_mut().enumerate().take(16) {
+            *e = pte(RAM_BASE + 0x1000 * i as u64, V | RWXAD);
+        }
+        if k == 1 {
+            t[8] = pte(RAM_BASE + 0x9000, V | RWXAD);
+        }
+        out.push((root, r));
+        out.push((l0, t));
+        satps[k] = 1 << 31 | (RAM_BASE + root) >> 12;
+    }
+    (out, satps)
+}
+
+/// F at page 8 (`nop; li x10, 1; ret`) and its twin at page 9 (`li x10, 2`). The `nop`
+/// goes one instruction at a time (its fetch fills the TLB), so the block that the
+/// second call finds checked (or not) is the one at F + 4.
+fn f_and_its_twin() -> [(u64, Vec<u32>); 2] {
+    [
+        (0x8000, vec![NOP, li(10, 1), jalr(0, 5, 0)]),
+        (0x9000, vec![NOP, li(10, 2), jalr(0, 5, 0)]),
+    ]
+}
+
+/// Runs `prog` (at RAM_BASE, privilege `prv`, `satp` A or B as `space` says, MPP = S,
+/// `x8`/`x9` from `regs`) with the two address spaces and F in place, to its `ebreak`;
+/// returns `x7`, `x10`.
+fn run_with_two_spaces(
+    prog: &[u32],
+    prv: Priv,
+    space: usize,
+    regs: impl Fn([u64; 2]) -> [u64; 2],
+) -> (u64, u64) {
+    let (tables, satps) = two_address_spaces();
+    let code = f_and_its_twin();
+    let mut image: Vec<(u64, &[u32])> = vec![(0, prog)];
+    image.extend(tables.iter().map(|(at, w)| (*at, &w[..])));
+    image.extend(code.iter().map(|(at, w)| (*at, &w[..])));
+    let handler = [EBREAK];
+    image.push((0x7000, &handler)); // any trap stops the run here
+    with_machine(0x10000, &image, |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::MTVEC, RAM_BASE + 0x7000).unwrap();
+        // One PMP entry over everything (NAPOT, RWX): S may fetch.
+        h.set_csr(num::PMPADDR0, u32::MAX as u64).unwrap();
+        h.set_csr(num::PMPCFG0, 0x1f).unwrap();
+        h.set_csr(num::SATP, satps[space]).unwrap();
+        h.set_csr(num::MSTATUS, 1 << 11).unwrap(); // MPP = S
+        h.set_privilege(prv);
+        let [x8, x9] = regs(satps);
+        h.set_reg(8, x8);
+        h.set_reg(9, x9);
+        let end = RAM_BASE + 4 * (prog.len() as u64 - 1);
+        let exit = h.run(sec, 1000);
+        let t = h.last_trap();
+        assert_eq!(exit, Exit::Breakpoint(end), "trap {} at {:#x} ({:#x})", t.cause, t.epc, t.tval);
+        (h.reg(7), h.reg(10))
+    })
+}
+
+#[test]
+fn a_satp_write_makes_the_same_pc_run_the_code_it_now_maps() {
+    let prog = [
+        lui(6, 0x8000_8000), // F's address
+        jalr(5, 6, 0),
+        addi(7, 10, 0),
+        csrw(num::SATP, 8),
+        jalr(5, 6, 0),
+        EBREAK,
+    ];
+    let (first, second) = run_with_two_spaces(&prog, Priv::Supervisor, 0, |s| [s[1], 0]);
+    assert_eq!((first, second), (1, 2));
+}
+
+#[test]
+fn an_sfence_vma_after_a_pte_change_makes_the_same_pc_run_the_code_it_now_maps() {
+    let prog = [
+        sw(0, 9, 400), // warm the write TLB for the table (a walk is a new epoch)
+        lui(6, 0x8000_8000),
+        jalr(5, 6, 0),
+        addi(7, 10, 0),
+        sw(8, 9, 0), // table A's PTE of page 8 now maps page 9
+        SFENCE_VMA,
+        jalr(5, 6, 0),
+        EBREAK,
+    ];
+    let pte = (((RAM_BASE + 0x9000) >> 12) as u64) << 10 | 0xcf;
+    let (first, second) = run_with_two_spaces(&prog, Priv::Supervisor, 0, |_| {
+        [pte, RAM_BASE + 0x4000 + 8 * 4]
+    });
+    assert_eq!((first, second), (1, 2));
+}
+
+#[test]
+fn a_privilege_change_makes_the_same_pc_run_the_code_it_now_maps() {
+    // F runs in M (no translation: page 8), then mret to S, where `satp` (B, written
+    // before the run: M's fetches ignore it) maps F's address to page 9. The `csrw mepc`
+    // between keeps the epoch; the mret must not.
+    let prog = [
+        lui(6, 0x8000_8000),
+        jalr(5, 6, 0),
+        addi(7, 10, 0),
+        auipc(9, 0),
+        addi(9, 9, 16), // -> the jalr after the mret
+        csrw(num::MEPC, 9),
+        MRET,
+        jalr(5, 6, 0),
+        EBREAK,
+    ];
+    let (first, second) = run_with_two_spaces(&prog, Priv::Machine, 1, |_| [0, 0]);
+    assert_eq!((first, second), (1, 2));
+}
