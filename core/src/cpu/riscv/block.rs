@@ -42,6 +42,8 @@
 //!   run loop tells by comparing both after every slow event. Other CSR instructions,
 //!   AMOs, LR/SC, a trap taken at the same privilege and `mstatus.SUM/MXR` changes keep
 //!   the epoch (a Linux kernel runs millions of them: each used to start one);
+//! * every page walk that sets a PTE's A or D bit (it writes guest memory; a walk that
+//!   only reads page tables keeps the epoch);
 //! * every load or store off the TLB fast path to MMIO (so a guest that polls a DMA
 //!   engine's status or takes its completion interrupt sees the code the engine wrote),
 //!   and every misaligned one (it may be MMIO).

@@ -193,7 +193,7 @@ impl Hart<'_> {
             return self.load_misaligned(bus, va, size);
         }
         // A TLB miss that maps RAM changes no code and no translation of the `pc` (a walk
-        // that paged starts a new code epoch itself: `mmu`), so it keeps the epoch.
+        // that wrote a PTE starts a new code epoch itself: `mmu`), so it keeps the epoch.
         let (pa, p) = self.translate(bus, va, size as u64, Access::Load)?;
         if self.triggers.data_armed {
             self.data_trigger(va, size as u64, Touch::Load)?;

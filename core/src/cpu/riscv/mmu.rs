@@ -253,9 +253,9 @@ struct Found {
     /// log2 of the size of the mapping the page belongs to (12 for a 4 KiB page, 16 for a
     /// NAPOT page, more for a superpage).
     span: u8,
-    /// Whether the walk read page tables (and may have written their A/D bits, or read
-    /// them from a device): not a bare or M-mode translation.
-    paged: bool,
+    /// Whether the walk wrote a PTE (set its A or D bit), which may have been on a line
+    /// of checked code.
+    wrote_pte: bool,
 }
 
 impl Hart<'_> {
@@ -318,11 +318,11 @@ impl Hart<'_> {
             Err(Fault::Page) => return Err(Exception::new(access.page_fault(), va)),
             Err(Fault::Access) => return Err(Exception::new(access.access_fault(), va)),
         };
-        if found.paged && access != Access::Fetch {
-            // A data access's walk may have written a PTE (A/D) on a line of code checked
-            // in this epoch, or read a device: a new code epoch (`block`), as every data
-            // TLB miss had before. A bare or M-mode fill touches no guest memory and keeps
-            // it. (A fetch's fill keeps the behaviour it had: no new epoch.)
+        if found.wrote_pte {
+            // The walk wrote guest memory, maybe on a line of code checked in this epoch: a
+            // new code epoch (`block`). A walk that only read page tables keeps it (Linux
+            // creates its PTEs with A and D set, so this is rare; every data TLB miss
+            // under paging used to start an epoch).
             self.blocks.code_changed();
         }
         let (ppage, mut perms) = (found.ppage, found.perms);
@@ -406,7 +406,7 @@ impl Hart<'_> {
                     ppage: va & !PAGE_MASK & self.xmask,
                     perms: Perms::ALL,
                     span: 12,
-                    paged: false,
+                    wrote_pte: false,
                 })
             }
         };
@@ -504,6 +504,7 @@ impl Hart<'_> {
                 if !perms.allows(access) {
                     return Err(Fault::Page);
                 }
+                let mut wrote_pte = false;
                 if hart {
                     let need = PTE_A | if access == Access::Store { PTE_D } else { 0 };
                     if pte & need != need {
@@ -515,7 +516,10 @@ impl Hart<'_> {
                         }
                         let new = pte | need;
                         match self.pte_cas(bus, pte_addr, wide, pte, new) {
-                            Ok(true) => pte = new,
+                            Ok(true) => {
+                                pte = new;
+                                wrote_pte = true;
+                            }
                             Ok(false) => continue 'walk,
                             Err(()) => return Err(Fault::Access),
                         }
@@ -529,7 +533,7 @@ impl Hart<'_> {
                     ppage,
                     perms,
                     span: (12 + span_pages) as u8,
-                    paged: true,
+                    wrote_pte,
                 });
             }
         }

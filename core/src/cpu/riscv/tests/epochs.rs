@@ -169,7 +169,14 @@ fn run_with_two_spaces(
         let end = RAM_BASE + 4 * (prog.len() as u64 - 1);
         let exit = h.run(sec, 1000);
         let t = h.last_trap();
-        assert_eq!(exit, Exit::Breakpoint(end), "trap {} at {:#x} ({:#x})", t.cause, t.epc, t.tval);
+        assert_eq!(
+            exit,
+            Exit::Breakpoint(end),
+            "trap {} at {:#x} ({:#x})",
+            t.cause,
+            t.epc,
+            t.tval
+        );
         (h.reg(7), h.reg(10))
     })
 }
@@ -225,4 +232,34 @@ fn a_privilege_change_makes_the_same_pc_run_the_code_it_now_maps() {
     ];
     let (first, second) = run_with_two_spaces(&prog, Priv::Machine, 1, |_| [0, 0]);
     assert_eq!((first, second), (1, 2));
+}
+
+#[test]
+fn a_walk_starts_a_code_epoch_only_when_it_sets_a_pte_bit() {
+    // In S-mode with Sv32: a load through a PTE with A already set (page 10), then one
+    // through a PTE without A (page 11), which the walk sets. Only the second walk writes
+    // guest memory (maybe code), so the run sees two epochs: the slice's and that one.
+    let (mut tables, satps) = two_address_spaces();
+    tables[1].1[11] = (((RAM_BASE + 0xb000) >> 12) as u32) << 10 | 0xf; // V R W X, no A
+    let prog = [lw(1, 9, 0), lw(1, 8, 0), EBREAK];
+    let mut image: Vec<(u64, &[u32])> = vec![(0, &prog)];
+    image.extend(tables.iter().map(|(at, w)| (*at, &w[..])));
+    with_machine(0x10000, &image, |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::PMPADDR0, u32::MAX as u64).unwrap();
+        h.set_csr(num::PMPCFG0, 0x1f).unwrap();
+        h.set_csr(num::SATP, satps[0]).unwrap();
+        h.set_privilege(Priv::Supervisor);
+        h.set_reg(9, RAM_BASE + 0xa000);
+        h.set_reg(8, RAM_BASE + 0xb000);
+        let before = h.blocks.epoch;
+        assert_eq!(h.run(sec, 10), Exit::Breakpoint(RAM_BASE + 8));
+        assert_eq!(
+            super::peek(sec, RAM_BASE + 0x4000 + 11 * 4) & 0x40,
+            0x40,
+            "the walk set A"
+        );
+        assert_eq!(h.blocks.epoch.wrapping_sub(before), 2);
+    });
 }
