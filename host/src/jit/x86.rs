@@ -45,7 +45,7 @@ use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use fief_core::cpu::riscv::tier::{
     BlockRef, TierCtx, TierEnd, CODE_LINES, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST_R, TLB_HOST_W,
-    TLB_TAG_R, TLB_TAG_W,
+    TLB_INDEX_BITS, TLB_TAG_R, TLB_TAG_W,
 };
 use fief_core::cpu::riscv::{Op, BLOCK_INSNS};
 
@@ -536,11 +536,14 @@ fn mem_access(
         (TLB_TAG_W as i32, TLB_HOST_W as i32)
     };
     debug_assert_eq!(TLB_ENTRY_BYTES, 48);
-    // The entry: tlb + ((va >> 12) % TLB_ENTRIES) * 48, into rax.
+    // The entry: tlb + ((vpn ^ vpn >> TLB_INDEX_BITS) % TLB_ENTRIES) * 48, into rax.
     dynasm!(ops
         ; .arch x64
         ; mov rax, rcx
         ; shr rax, 12
+        ; mov rdx, rax
+        ; shr rdx, TLB_INDEX_BITS as i8
+        ; xor eax, edx
         ; and eax, (TLB_ENTRIES - 1) as i32
         ; lea eax, [rax + rax * 2]
         ; shl eax, 4

@@ -32,7 +32,7 @@ use core::mem::offset_of;
 
 use super::block::Block;
 use super::insn::Op;
-use super::tlb::{TlbEntry, TLB_SIZE};
+use super::tlb::{TlbEntry, TLB_BITS, TLB_SIZE};
 
 /// How a block run by a tier ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,8 @@ pub struct TierCtx {
     /// writes to x0 go to slot 32; RV32 values are kept zero-extended.
     pub regs: *mut u64,
     /// The data TLB of the current data-access privilege: [`TLB_SIZE`] entries of
-    /// [`TLB_ENTRY_BYTES`], the entry for `va` at index `(va >> 12) % TLB_SIZE`. A load
+    /// [`TLB_ENTRY_BYTES`], the entry for `va` at index `(vpn ^ (vpn >> TLB_INDEX_BITS))
+    /// % TLB_SIZE` with `vpn = va >> 12`. A load
     /// may use the host page at [`TLB_HOST_R`] when the tag at [`TLB_TAG_R`] equals
     /// `va & !0xfff` and the pointer is not null, a store likewise with [`TLB_TAG_W`] and
     /// [`TLB_HOST_W`]; the host page is 8-byte aligned and 4 KiB long.
@@ -128,6 +129,9 @@ pub struct TierCtx {
 pub const TLB_ENTRY_BYTES: usize = core::mem::size_of::<TlbEntry>();
 /// Entries in [`TierCtx::tlb`].
 pub const TLB_ENTRIES: usize = TLB_SIZE;
+/// log2 of [`TLB_ENTRIES`]: how far the page number is shifted before it is XORed into the
+/// index ([`TierCtx::tlb`]).
+pub const TLB_INDEX_BITS: u32 = TLB_BITS;
 /// Offset of an entry's read tag.
 pub const TLB_TAG_R: usize = offset_of!(TlbEntry, tag_r);
 /// Offset of an entry's write tag.

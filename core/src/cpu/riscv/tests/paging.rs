@@ -529,12 +529,17 @@ fn sfence_vma_by_address_drops_every_piece_of_a_superpage_and_by_asid_only_its_o
         let pte_a = t.map(sec, a, DATA + 0x1_0000, 0, RWAD);
         let b = 0x4020_0000u64; // 2 MiB superpage over the first 2 MiB of RAM
         let pte_b = t.map(sec, b, RAM_BASE, 1, RWAD);
-        let (b1, b2) = (b + 0x7000, b + 0x9000);
+        let (b1, b2) = (b + 0x6000, b + 0x9000);
+        // The stale reads below need `a`'s TLB entry to survive the other accesses.
+        let slot = |va: u64| crate::cpu::riscv::tlb::Tlb::index(va);
+        for other in [b1, b2, pte_a, pte_b, RAM_BASE] {
+            assert_ne!(slot(a), slot(other), "{other:#x} shares a's TLB entry");
+        }
         poke64(sec, DATA + 0x1_0000, 1);
         poke64(sec, DATA + 0x1_1000, 11);
-        poke64(sec, RAM_BASE + 0x7000, 2);
+        poke64(sec, RAM_BASE + 0x6000, 2);
         poke64(sec, RAM_BASE + 0x9000, 3);
-        poke64(sec, RAM_BASE + 0x20_7000, 22);
+        poke64(sec, RAM_BASE + 0x20_6000, 22);
         poke64(sec, RAM_BASE + 0x20_9000, 33);
         let prog = [
             ld(3, 1, 0),   // a: 1
