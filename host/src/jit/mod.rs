@@ -184,9 +184,10 @@ impl JitStats {
 #[cfg(all(target_arch = "x86_64", unix))]
 mod imp {
     use std::collections::HashMap;
+    use std::hash::BuildHasherDefault;
     use std::time::Instant;
 
-    use fief_core::cpu::riscv::tier::{BlockInsn, BlockRef, BlockTier, TierCtx, TierEnd};
+    use fief_core::cpu::riscv::tier::{BlockRef, BlockTier, TierCtx, TierEnd, BLOCK_MAX_WORDS};
     use fief_core::cpu::riscv::{Xlen, BLOCK_POOL};
 
     use super::cache::{CacheError, CodeCache, CodeRef};
@@ -204,13 +205,43 @@ mod imp {
         chain_entry: u32,
     }
 
-    /// A translation by content: what it was made from (everything `x86::translate`
-    /// reads besides the `pc`: the instructions with their offsets and the byte length).
+    /// A translation by content: the guest words its block was decoded from (with the
+    /// `pc`, its key, they determine every decoded instruction: `BlockRef::words`), kept
+    /// inline so that recognising a block decoded again is one probe and one compare
+    /// with no allocation (a Linux boot decodes blocks again millions of times: the hart's
+    /// pool holds 512).
     struct Known {
-        insns: Vec<BlockInsn>,
-        byte_len: u8,
+        words: [u32; BLOCK_MAX_WORDS],
+        nwords: u8,
         code: Option<CodeRef>,
         chain_entry: u32,
+    }
+
+    impl Known {
+        fn matches(&self, block: &BlockRef<'_>) -> bool {
+            let w = block.words();
+            self.nwords as usize == w.len() && &self.words[..w.len()] == w
+        }
+    }
+
+    /// The hasher of `Jit::known`'s `pc` keys: one multiply (Fibonacci hashing). Written
+    /// here rather than taken from a crate because it is eight lines on the tier's hot
+    /// path and std's SipHash costs several times as much for one `u64`.
+    #[derive(Default)]
+    struct PcHasher(u64);
+
+    impl std::hash::Hasher for PcHasher {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            }
+        }
+        fn write_u64(&mut self, pc: u64) {
+            self.0 = (self.0 ^ pc).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
     }
 
     /// Most entries of `Jit::known` before it is cleared (it is cleared at every code
@@ -225,7 +256,7 @@ mod imp {
         cache: CodeCache,
         slots: Box<[Slot]>,
         /// Translations by `pc`, for blocks the interpreter decodes again unchanged.
-        known: HashMap<u64, Known>,
+        known: HashMap<u64, Known, BuildHasherDefault<PcHasher>>,
         chain: Box<Chain>,
         /// The code epoch of the last block offered.
         epoch: u32,
@@ -254,7 +285,7 @@ mod imp {
                 generation: cache.arena().generation(),
                 cache,
                 slots: vec![empty; BLOCK_POOL].into_boxed_slice(),
-                known: HashMap::new(),
+                known: HashMap::default(),
                 chain: Chain::new(),
                 epoch: 0,
                 rv32: xlen == Xlen::Rv32,
@@ -277,11 +308,9 @@ mod imp {
         #[cold]
         #[inline(never)]
         fn translate(&mut self, block: BlockRef<'_>) -> Option<(CodeRef, u32)> {
-            let insns: Vec<BlockInsn> = (0..block.len()).map(|i| block.insn(i)).collect();
             let (code, chain_entry) = match self.known.get(&block.pc()) {
                 Some(k)
-                    if k.byte_len == block.byte_len()
-                        && k.insns == insns
+                    if k.matches(&block)
                         && k.code.is_none_or(|c| self.cache.arena().is_live(c)) =>
                 {
                     self.stats.reused += 1;
@@ -311,11 +340,13 @@ mod imp {
                     if self.known.len() >= KNOWN_MAX {
                         self.known.clear();
                     }
+                    let mut words = [0; BLOCK_MAX_WORDS];
+                    words[..block.words().len()].copy_from_slice(block.words());
                     self.known.insert(
                         block.pc(),
                         Known {
-                            insns,
-                            byte_len: block.byte_len(),
+                            words,
+                            nwords: block.words().len() as u8,
                             code,
                             chain_entry,
                         },

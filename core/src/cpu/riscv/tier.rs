@@ -30,7 +30,7 @@
 
 use core::mem::offset_of;
 
-use super::block::Block;
+use super::block::{Block, BLOCK_WORDS};
 use super::insn::Op;
 use super::tlb::{TlbEntry, TLB_BITS, TLB_SIZE};
 
@@ -217,4 +217,15 @@ impl<'a> BlockRef<'a> {
     pub fn byte_len(&self) -> u8 {
         self.block.offs[self.len()]
     }
+
+    /// The aligned guest words it was decoded from (at most [`BLOCK_MAX_WORDS`], from
+    /// `pc & !3`): with the `pc` (and the hart's XLEN) they determine every instruction,
+    /// so a tier may recognise a block decoded again by them.
+    #[inline(always)]
+    pub fn words(&self) -> &'a [u32] {
+        &self.block.words[..(self.block.nwords as usize).min(BLOCK_WORDS)]
+    }
 }
+
+/// Most words [`BlockRef::words`] holds.
+pub const BLOCK_MAX_WORDS: usize = BLOCK_WORDS;

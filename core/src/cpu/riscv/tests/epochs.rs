@@ -207,7 +207,7 @@ fn an_sfence_vma_after_a_pte_change_makes_the_same_pc_run_the_code_it_now_maps()
         jalr(5, 6, 0),
         EBREAK,
     ];
-    let pte = (((RAM_BASE + 0x9000) >> 12) as u64) << 10 | 0xcf;
+    let pte = ((RAM_BASE + 0x9000) >> 12) << 10 | 0xcf;
     let (first, second) = run_with_two_spaces(&prog, Priv::Supervisor, 0, |_| {
         [pte, RAM_BASE + 0x4000 + 8 * 4]
     });
