@@ -17,8 +17,10 @@
 //! the hart stops there (`set_debug_ebreak`); a trap goes to an `ebreak` at `mtvec`.
 //!
 //! `chained_loops_*`: a loop that loads and stores, chained block to block inside the
-//! tier, against the interpreter for budgets that end anywhere in it, and stopped by an
-//! interrupt raised from another thread while it runs chained.
+//! tier (through a direct link), against the interpreter for budgets that end anywhere
+//! in it, and stopped by an interrupt raised from another thread while it runs chained.
+//! `links_made_before_code_is_patched_*`: links made in one code epoch are not followed
+//! in the next, after the loop they lead to was patched.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -608,6 +610,8 @@ fn chained_loops_stop_exactly_at_the_budget() {
                 // fault loop in the interpreter, the same under both tiers).
                 if xlen == Xlen::Rv32 {
                     assert!(st.exits[ExitKind::Budget as usize] > 0, "{st:?}");
+                    // Through the loop's direct link (its `jal` to itself).
+                    assert!(st.links >= 1, "{st:?}");
                 }
             }
         }
@@ -634,6 +638,8 @@ fn chained_loops_take_an_interrupt_raised_while_they_run() {
         "{:?}",
         jit.stats()
     );
+    // The loop ran linked to itself.
+    assert!(jit.stats().links >= 1, "{:?}", jit.stats());
     let t = m.hart.last_trap();
     assert_eq!(t.cause, 1 << 31 | irq::MSI as u64);
     // Taken between two blocks of the loop: at its first instruction.
@@ -645,4 +651,65 @@ fn chained_loops_take_an_interrupt_raised_while_they_run() {
         retired < 3_000_000_000,
         "taken after {retired} instructions"
     );
+}
+
+/// A program whose block `P` (`addi t1, x0, 50; j L`) is linked to the loop `L` (`t0 +=
+/// 1` fifty times, a branch linked to itself) in passes 0 and 1; pass 2 stores `addi t0,
+/// t0, 100` over `L`'s first instruction (and runs `fence.i`); pass 3 runs `P` again in
+/// the new code epoch. `t0` ends at 3 * 50 + 50 * 100 when the links of the old epoch
+/// were dropped, at 4 * 50 if `P` still jumped into `L`'s old code.
+fn patched_loop_machine() -> Machine {
+    const L: u32 = RAM_BASE as u32 + 40;
+    let (t0, t1, t2, t3, t4, a0, a2) = (5, 6, 7, 28, 29, 10, 12);
+    let mut w = Vec::new();
+    w.extend(rvenc::li(a0, L)); // 0
+    w.extend(rvenc::li(a2, rvenc::addi(t0, t0, 100))); // 8
+    w.push(rvenc::addi(t2, 0, 0)); // 16: pass = 0
+    w.push(rvenc::addi(t4, 0, 2)); // 20: the pass that patches
+    w.push(rvenc::addi(t1, 0, 50)); // 24 = P
+    w.push(rvenc::jal(0, 12)); // 28: j L
+    w.push(EBREAK); // 32
+    w.push(EBREAK); // 36
+    w.push(rvenc::addi(t0, t0, 1)); // 40 = L
+    w.push(rvenc::addi(t1, t1, -1)); // 44
+    w.push(rvenc::b(1, t1, 0, -8)); // 48: bne t1, x0, L
+    w.push(rvenc::b(1, t2, t4, 12)); // 52: bne t2, t4, 64
+    w.push(rvenc::s(op::STORE, 2, a0, a2, 0)); // 56: sw a2, 0(a0)
+    w.push(rvenc::i(op::MISC_MEM, 1, 0, 0, 0)); // 60: fence.i
+    w.push(rvenc::addi(t2, t2, 1)); // 64
+    w.push(rvenc::addi(t3, 0, 4)); // 68
+    w.push(rvenc::b(4, t2, t3, -48)); // 72: blt t2, t3, P
+    w.push(EBREAK); // 76
+    let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen: Xlen::Rv32,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut m = Machine::new(&image).unwrap();
+    m.hart.set_debug_ebreak(true);
+    m
+}
+
+#[test]
+fn links_made_before_code_is_patched_are_dropped_with_its_epoch() {
+    let mut a = patched_loop_machine();
+    let mut b = patched_loop_machine();
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap();
+    let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
+    let eb = b.run_slice_with(100_000, &mut jit);
+    let end = RAM_BASE + 76;
+    assert_eq!(ea.unwrap(), Exit::Breakpoint(end));
+    assert_eq!(a.hart.reg(5), 3 * 50 + 50 * 100, "the interpreter");
+    assert_eq!(eb.unwrap(), Exit::Breakpoint(end), "{:?}", jit.stats());
+    assert_eq!(b.hart.reg(5), a.hart.reg(5), "{:?}", jit.stats());
+    assert_eq!(
+        b.hart.csr(csr::num::MINSTRET).unwrap(),
+        a.hart.csr(csr::num::MINSTRET).unwrap()
+    );
+    // P's exit and L's branch were linked (so the test covers dropping them), and the
+    // loop ran in generated code without returning per iteration.
+    let st = jit.stats();
+    assert!(st.links >= 2, "{st:?}");
+    assert!(st.runs < 60, "{st:?}");
 }

@@ -74,6 +74,12 @@ impl Arena {
         })
     }
 
+    /// Whether reserving `len` bytes would flush the cache first (false when they do
+    /// not fit even in an empty one).
+    pub fn would_flush(&self, len: usize) -> bool {
+        len <= self.capacity && self.used.next_multiple_of(ALIGN) + len > self.capacity
+    }
+
     /// Forgets every block: their [`CodeRef`]s are stale from now on.
     pub fn flush(&mut self) {
         self.used = 0;
@@ -219,6 +225,16 @@ impl CodeCache {
         } else {
             None
         }
+    }
+
+    /// Whether inserting `len` bytes would flush the cache first ([`Arena::would_flush`]).
+    pub fn would_flush(&self, len: usize) -> bool {
+        self.arena.would_flush(len)
+    }
+
+    /// Forgets every block now ([`Arena::flush`]).
+    pub fn flush(&mut self) {
+        self.arena.flush();
     }
 
     /// The bookkeeping.

@@ -24,12 +24,29 @@
 //! (budget, interrupts, DMA, the code epoch); otherwise everything around a block is the
 //! interpreter's.
 //!
-//! **The jump cache and epochs.** An entry is made when the run loop offers a checked
-//! block, stamped with the tier's sequence number, which moves on whenever the offered
-//! code epoch differs from the last one seen (a `u64`, so the core's `u32` epoch wrapping
-//! round cannot make an old entry current again) or the code cache is flushed. So a
-//! chained jump only reaches a block the run loop checked against memory, on a fetch page
-//! without execute triggers, in the current epoch, with its code still in the cache.
+//! **The jump cache, direct links and epochs.** A jump-cache entry is made when the run
+//! loop offers a checked block, stamped with the tier's sequence number, which moves on
+//! whenever the offered code epoch differs from the last one seen (a `u64`, so the core's
+//! `u32` epoch wrapping round cannot make an old entry current again) or the code cache
+//! is flushed. So a chained jump only reaches a block the run loop checked against
+//! memory, on a fetch page without execute triggers, in the current epoch, with its code
+//! still in the cache.
+//!
+//! A *direct link* (an exit's slot pointed at its successor's code, `x86`) is made by
+//! generated code only from a jump-cache entry of the current sequence, and every link
+//! is undone (its slot given back its unlinked target, from the link log) in the same
+//! step that moves the sequence on, before any generated code runs in the new one. So
+//! at any time every linked slot leads to a block offered in the current sequence: the
+//! same guarantee as the jump cache's, and the sequence check needs no code at the
+//! exit. The two checks that cannot be folded into the sequence stay at every exit,
+//! linked or not, because their state changes under running code: the interrupt word
+//! (other threads, the timer) and the DMA write count (device threads write guest RAM
+//! at any time; the run loop would end the epoch at the next boundary, so the exit
+//! leaves instead). The budget is a compare with a register. A cache flush numbers the
+//! slots from 0 again; it moves the sequence on as well, and no live code names an old
+//! slot. A link to a block whose pool slot was decoded again in the same epoch is still
+//! right: within an epoch guest code is unchanged, so the old translation is still
+//! that `pc`'s code (the jump cache relies on the same).
 //!
 //! Calling generated code cannot run under Miri (it is host machine code); the test that
 //! runs it is the differential one (`host/tests/jit_diff.rs`). The tier exists on
@@ -102,6 +119,9 @@ pub struct JitStats {
     pub exits: [u64; ExitKind::COUNT],
     /// Code epochs the tier saw begin (each empties the jump cache).
     pub epochs: u64,
+    /// Direct links made (a block's exit slot pointed at its successor's code; each is
+    /// undone when the sequence moves on).
+    pub links: u64,
 }
 
 /// Why generated code returned to the run loop (the index into [`JitStats::exits`]).
@@ -177,7 +197,12 @@ impl JitStats {
             .collect();
         v.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
         let parts: Vec<String> = v.iter().map(|(n, k)| format!("{k} {n}")).collect();
-        format!("exits: {}; epochs {}", parts.join(", "), self.epochs)
+        format!(
+            "exits: {}; epochs {}; links {}",
+            parts.join(", "),
+            self.epochs,
+            self.links
+        )
     }
 }
 
@@ -191,7 +216,7 @@ mod imp {
     use fief_core::cpu::riscv::{Xlen, BLOCK_POOL};
 
     use super::cache::{CacheError, CodeCache, CodeRef};
-    use super::x86::{self, Chain, JumpEntry, Ret};
+    use super::x86::{self, Chain, JumpEntry, Ret, MAX_LINKS};
     use super::JitStats;
 
     /// What the tier knows of one block-pool slot.
@@ -249,7 +274,7 @@ mod imp {
     const KNOWN_MAX: usize = 1 << 16;
 
     /// The signature of generated code (see `x86`).
-    type Entry = unsafe extern "sysv64" fn(*mut u64, *const TierCtx, *const Chain) -> Ret;
+    type Entry = unsafe extern "sysv64" fn(*mut u64, *const TierCtx, *mut Chain) -> Ret;
 
     /// The translating tier of one hart (see the module docs).
     pub struct Jit {
@@ -258,6 +283,14 @@ mod imp {
         /// Translations by `pc`, for blocks the interpreter decodes again unchanged.
         known: HashMap<u64, Known, BuildHasherDefault<PcHasher>>,
         chain: Box<Chain>,
+        /// The link slots (`x86`): slot `i` holds the host address its exit jumps to,
+        /// `unlinked[i]` when not linked. Written by generated code (linking, through
+        /// `chain.links`) and here (unlinking, at a new sequence).
+        links: Box<[u64]>,
+        /// Each slot's unlinked target (its exit's jump-cache lookup).
+        unlinked: Box<[u64]>,
+        /// Slots handed out in this code-cache generation.
+        links_used: usize,
         /// The code epoch of the last block offered.
         epoch: u32,
         /// The code cache generation `chain.seq` was last moved on for.
@@ -281,7 +314,13 @@ mod imp {
                 chain_entry: 0,
             };
             let cache = CodeCache::new(bytes).map_err(|e: CacheError| e.to_string())?;
+            // Every direct exit is more than 32 bytes of code, so the cache runs out of
+            // space before its slots do (zeroed: committed by the host as used).
+            let n_links = (bytes / 32).clamp(64, MAX_LINKS);
             Ok(Jit {
+                links: vec![0; n_links].into_boxed_slice(),
+                unlinked: vec![0; n_links].into_boxed_slice(),
+                links_used: 0,
                 generation: cache.arena().generation(),
                 cache,
                 slots: vec![empty; BLOCK_POOL].into_boxed_slice(),
@@ -295,7 +334,34 @@ mod imp {
 
         /// What it did so far.
         pub fn stats(&self) -> JitStats {
-            self.stats
+            let mut st = self.stats;
+            st.links += self.chain.log_len;
+            st
+        }
+
+        /// Moves the sequence on: every jump-cache entry is stale and every link made in
+        /// the old sequence is undone (the slots in the log get their unlinked target
+        /// back), so no generated code reaches a block not offered in the new one.
+        fn next_seq(&mut self) {
+            self.chain.seq += 1;
+            let n = (self.chain.log_len as usize).min(x86::LINK_LOG);
+            let base = self.links.as_ptr().addr();
+            for &a in &self.chain.log[..n] {
+                let i = (a as usize).wrapping_sub(base) / 8;
+                if let (Some(l), Some(&u)) = (self.links.get_mut(i), self.unlinked.get(i)) {
+                    *l = u;
+                }
+            }
+            self.stats.links += n as u64;
+            self.chain.log_len = 0;
+        }
+
+        /// After a code-cache flush: nothing of the old generation may be reached.
+        fn flushed(&mut self) {
+            self.generation = self.cache.arena().generation();
+            self.next_seq();
+            self.links_used = 0;
+            self.known.clear();
         }
 
         /// How many times the code cache was flushed whole.
@@ -319,11 +385,30 @@ mod imp {
                 _ => {
                     let start = Instant::now();
                     let mut chain_entry = 0;
-                    let code = x86::translate(block, self.rv32).and_then(|c| {
-                        let r = self.cache.insert(&c.bytes);
+                    let mut made = x86::translate(block, self.rv32, self.links_used);
+                    if let Some(c) = &made {
+                        if self.cache.would_flush(c.bytes.len())
+                            || self.links_used + c.unlinked.len() > self.links.len()
+                        {
+                            // Flush first: the slots are numbered from 0 again.
+                            self.cache.flush();
+                            self.flushed();
+                            made = x86::translate(block, self.rv32, 0);
+                        }
+                    }
+                    let code = made.and_then(|c| {
+                        let base = self.links_used;
+                        let r = self.cache.insert(&c.bytes)?;
+                        let at = self.cache.address(r)?.addr() as u64;
+                        for (j, &off) in c.unlinked.iter().enumerate() {
+                            let target = at + off as u64;
+                            self.links[base + j] = target;
+                            self.unlinked[base + j] = target;
+                        }
+                        self.links_used += c.unlinked.len();
                         self.stats.code_bytes += c.bytes.len() as u64;
                         chain_entry = c.chain_entry as u32;
-                        r
+                        Some(r)
                     });
                     match code {
                         Some(_) => self.stats.translated += 1,
@@ -331,11 +416,10 @@ mod imp {
                     }
                     self.stats.compile_ns += start.elapsed().as_nanos() as u64;
                     if self.cache.arena().generation() != self.generation {
-                        // Flushed: every jump-cache entry and known translation names
+                        // Flushed (cannot happen after `would_flush` said no; kept as
+                        // the rule): every jump-cache entry and known translation names
                         // dead code.
-                        self.generation = self.cache.arena().generation();
-                        self.chain.seq += 1;
-                        self.known.clear();
+                        self.flushed();
                     }
                     if self.known.len() >= KNOWN_MAX {
                         self.known.clear();
@@ -372,7 +456,7 @@ mod imp {
             if ctx.epoch != self.epoch {
                 // A new code epoch: no block is known to be checked in it yet.
                 self.epoch = ctx.epoch;
-                self.chain.seq += 1;
+                self.next_seq();
                 self.stats.epochs += 1;
             }
             let slot = self.slots[block.pool_index()];
@@ -393,23 +477,31 @@ mod imp {
                 self.chain.seq,
                 at.addr() as u64 + chain_entry as u64,
             );
+            // The slots' address, derived afresh for this call (the tier writes them
+            // between calls).
+            self.chain.links = self.links.as_mut_ptr();
             // SAFETY: `at` is the start of code that `x86::translate` made for exactly this
             // block (same pool slot and serial, so the same decoded instructions) and that
             // is still in the cache (live generation), which is mapped read-execute now;
             // the code follows `Entry`'s System V signature (`x86` docs). It reads and
             // writes the 256 register slots at `ctx.regs` (the hart's register file,
-            // which nothing else touches during the call), reads `ctx` and `self.chain`
-            // (alive and unchanged during the call), reads the data TLB and code-line
-            // filter at `ctx`'s pointers and the atomics at `ctx.pending`/`lease_writes`
-            // with plain loads (valid for the call: `TierCtx` docs), and accesses guest
-            // RAM only through host pages of TLB hits, aligned and inside the page, as the
-            // interpreter's atomics do. It jumps only to chain entries in the jump cache
-            // stamped with the current `seq`, which are code of blocks offered in this
-            // code epoch and still in this cache generation (module docs). It uses no
-            // stack, touches only caller-saved registers, cannot fault, and returns.
+            // which nothing else touches during the call), reads `ctx` (alive and
+            // unchanged during the call) and `self.chain` (borrowed mutably for the call:
+            // it writes only the link log), reads the data TLB and code-line filter at
+            // `ctx`'s pointers and the atomics at `ctx.pending`/`lease_writes` with plain
+            // loads (valid for the call: `TierCtx` docs), and accesses guest RAM only
+            // through host pages of TLB hits, aligned and inside the page, as the
+            // interpreter's atomics do. It reads and writes the link slots only at
+            // indices its blocks were given (below `links_used`, inside `self.links`,
+            // which nothing else touches during the call). It jumps only to chain entries
+            // in the jump cache stamped with the current `seq` and to linked slots, made
+            // from such entries in this sequence (all others were undone by `next_seq`),
+            // so to code of blocks offered in this code epoch and still in this cache
+            // generation (module docs). It pushes the six callee-saved registers it uses
+            // on the stack and pops them before it returns, cannot fault, and returns.
             let ret = unsafe {
                 let f: Entry = std::mem::transmute::<*const u8, Entry>(at);
-                f(ctx.regs, ctx, &*self.chain)
+                f(ctx.regs, ctx, &mut *self.chain)
             };
             self.stats.runs += 1;
             self.stats.exits[ret.kind()] += 1;

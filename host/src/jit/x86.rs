@@ -1,20 +1,28 @@
 //! The x86-64 translator: a decoded block ([`BlockRef`]) to host code, with dynasm-rs.
 //!
 //! **Calling convention.** Generated code is an `extern "sysv64" fn(regs: *mut u64, ctx:
-//! *const TierCtx, chain: *const Chain) -> Ret` ([`Ret`]). Inside it `rdi` holds the
+//! *const TierCtx, chain: *mut Chain) -> Ret` ([`Ret`]). Inside it `rdi` holds the
 //! hart's register file (256 `u64` slots; every guest register lives there, loaded and
 //! stored per instruction), `rsi` the core's [`TierCtx`], `r11` the tier's jump cache
 //! ([`Chain`], moved from `rdx` in the prologue) and `r8` the instructions retired since
-//! the call (zeroed in the prologue). A block's code has two entries: the start (the
-//! prologue, for calls from Rust) and [`Code::chain_entry`], just past it, where other
-//! blocks jump with the registers above already set. The code returns the next guest
-//! `pc` in `rax` and the instructions retired in `rdx` (bit 63 set for
-//! [`TierEnd::Single`], bits 56–62 the [`ExitKind`]: why it returned, counted in the
-//! tier's stats; each exit path sets its own, so the fast paths pay nothing for it). It touches only `rax`, `rcx`, `rdx`, `r8`–`r11` and the flags
-//! (all caller-saved), the register file and guest RAM pages the TLB maps, has no stack
-//! frame, and cannot fault: every operation it translates is total (division by zero and
-//! overflow are tested for and give what the M extension says), and a memory access is
-//! only made through a TLB host page, aligned and inside it.
+//! the call (zeroed in the prologue). The prologue saves the callee-saved registers on
+//! the stack and loads what every block boundary tests: `r12` = `left - BLOCK_INSNS`
+//! (the budget; -1 when a software interrupt is already pending and enabled, so that
+//! nothing chains), `r13` the interrupt word's address, `r14d` the interrupt mask, `r15`
+//! the DMA write count's address and `ebx` the count the epoch started with (`r15` at
+//! [`Chain::one`] and `ebx` 0 when the bus gives no count: every boundary leaves), and
+//! `rbp` the link slots. A block's code has two entries: the start (the prologue, for
+//! calls from Rust) and [`Code::chain_entry`], just past it, where other blocks jump with
+//! the registers above already set. Every return goes through the block's epilogue,
+//! which restores the saved registers. The code returns the next guest `pc` in `rax` and
+//! the instructions retired in `rdx` (bit 63 set for [`TierEnd::Single`], bits 56–62 the
+//! [`ExitKind`]: why it returned, counted in the tier's stats; each exit path sets its
+//! own, so the fast paths pay nothing for it). Besides the callee-saved registers it
+//! restores it touches only `rax`, `rcx`, `rdx`, `r8`–`r11` and the flags, the register
+//! file, guest RAM pages the TLB maps, the link slots and the [`Chain`]'s link log, and
+//! cannot fault: every operation it translates is total (division by zero and overflow
+//! are tested for and give what the M extension says), and a memory access is only made
+//! through a TLB host page, aligned and inside it.
 //!
 //! **Translated**: RV32I/RV64I's register-register and register-immediate ALU operations,
 //! `lui`, `auipc`, the M extension, RV64's word operations, loads and stores (RV64's `ld`,
@@ -33,13 +41,28 @@
 //! are precise by construction. Guest RAM is host atomics in the interpreter
 //! (`host::load`/`store`); aligned x86 moves of the same width are the same accesses.
 //!
-//! **Chaining.** Every exit with a known next `pc` (the fall-through, a taken branch,
-//! `jal`, `jalr`) goes through the block's chain stub, which continues in the next block's
-//! code without returning when (as the run loop would check before it) at least
-//! [`BLOCK_INSNS`] instructions of budget are left, no enabled interrupt is pending, the
-//! DMA write count is the one the epoch started with, and the jump cache has the next
-//! `pc`'s code stamped with the current epoch's sequence number ([`Chain`]: entries are
-//! only made for blocks the run loop offered in that epoch). Otherwise it returns.
+//! **Chaining and direct links** (QEMU's `goto_tb`). At every exit to a next `pc` the
+//! code first makes the run loop's checks at a block boundary, in registers: `r8 >
+//! r12` (fewer than [`BLOCK_INSNS`] instructions of budget left), `[r13] & r14d` (an
+//! enabled interrupt pending, or a stop request), `[r15] != ebx` (DMA wrote guest RAM
+//! since the epoch began); any of them returns with its [`ExitKind`]. Then:
+//!
+//! * an exit to a *known* `pc` (the fall-through, a taken branch, `jal`) jumps through
+//!   its own **link slot**, `jmp [rbp + 8 * slot]`: a `u64` in the tier's slot array, an
+//!   ordinary heap allocation that is never executable. An unlinked slot holds the
+//!   address of the exit's own lookup code (just after the jump), which looks the `pc`
+//!   up in the jump cache and, on an entry of the current sequence, writes the entry's
+//!   code address into the slot (logging the slot's address in [`Chain::log`]) and
+//!   jumps there; from then on the exit goes straight to its successor. No code is
+//!   ever patched, so the cache's pages stay read-execute (W^X) and a link costs one
+//!   store, not two `mprotect`s.
+//! * `jalr` looks its target up in the jump cache every time (no slot).
+//!
+//! A jump-cache entry is only made for a block the run loop offered in the current
+//! sequence, and the tier undoes every logged link whenever the sequence moves on (the
+//! argument is in `super`'s docs). With the log full (more than [`LINK_LOG`] links in
+//! one sequence) exits stay unlinked and keep using the lookup. Otherwise everything
+//! returns to the run loop.
 
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
@@ -126,29 +149,51 @@ impl JumpEntry {
     }
 }
 
+/// Entries of the link log ([`Chain::log`]): links made in one sequence beyond it are
+/// not made (those exits keep looking their successor up in the jump cache).
+pub const LINK_LOG: usize = 4096;
+
 /// The jump cache that generated code reads (`r11`): direct-mapped by `(pc >> 1) %
 /// JUMP_CACHE`. `seq` names the current code epoch *and* code-cache generation: it moves
 /// on whenever either changes (see `Jit`), so one compare says the entry's block was
 /// offered by the run loop in this epoch and its code is still in the cache.
+///
+/// It also carries the link slots' address (`links`, set by the tier before each call)
+/// and the log of the slots that generated code linked in the current sequence
+/// (`log[..log_len]`, each the host address of a slot), which the tier unlinks when the
+/// sequence moves on (module docs of `super`).
 #[repr(C)]
 pub struct Chain {
     /// The current sequence number (never 0).
     pub seq: u64,
-    _pad: [u64; 3],
+    /// The link slots (one `u64` host code address per direct exit; see `super`).
+    pub links: *mut u64,
+    /// How many entries of `log` are in use (at most [`LINK_LOG`]).
+    pub log_len: u64,
+    /// Always 1: what generated code compares the DMA count with when the bus gives
+    /// none (a count of 0 is then expected, so every boundary leaves).
+    pub one: u32,
+    _pad: u32,
     /// The entries.
     pub entries: [JumpEntry; JUMP_CACHE],
+    /// The slots linked in this sequence (their host addresses).
+    pub log: [u64; LINK_LOG],
 }
 
 impl Chain {
-    /// An empty jump cache, boxed (128 KiB).
+    /// An empty jump cache, boxed (160 KiB).
     pub fn new() -> Box<Chain> {
         Box::new(Chain {
             seq: 1,
-            _pad: [0; 3],
+            links: std::ptr::null_mut(),
+            log_len: 0,
+            one: 1,
+            _pad: 0,
             entries: [JumpEntry {
                 pc: 1,
                 ..JumpEntry::default()
             }; JUMP_CACHE],
+            log: [0; LINK_LOG],
         })
     }
 
@@ -161,6 +206,10 @@ impl Chain {
 /// Offset of the entries in [`Chain`].
 const CHAIN_ENTRIES: i32 = std::mem::offset_of!(Chain, entries) as i32;
 const CHAIN_SEQ: i32 = std::mem::offset_of!(Chain, seq) as i32;
+const CHAIN_LINKS: i32 = std::mem::offset_of!(Chain, links) as i32;
+const CHAIN_LOG_LEN: i32 = std::mem::offset_of!(Chain, log_len) as i32;
+const CHAIN_ONE: i32 = std::mem::offset_of!(Chain, one) as i32;
+const CHAIN_LOG: i32 = std::mem::offset_of!(Chain, log) as i32;
 
 /// Offsets of [`TierCtx`]'s fields from `rsi`.
 const CTX_TLB: i32 = std::mem::offset_of!(TierCtx, tlb) as i32;
@@ -231,12 +280,78 @@ pub fn translates(op: Op, rv32: bool) -> bool {
     ) || (!rv32 && (op.is_word() || matches!(op, Ld | Lwu | Sd)))
 }
 
-/// A translated block: its machine code and where its chain entry is.
+/// A translated block: its machine code, where its chain entry is, and its link slots.
 pub struct Code {
     /// The bytes (position-independent).
     pub bytes: Vec<u8>,
     /// Offset of the entry other blocks jump to (past the prologue).
     pub chain_entry: usize,
+    /// For each of its direct exits, in slot order (slot `slot_base + j` for entry `j`):
+    /// the offset of the code an unlinked slot jumps to (the exit's jump-cache lookup).
+    pub unlinked: Vec<usize>,
+}
+
+/// The labels every exit of a block may jump to (emitted once per block by
+/// [`shared_tail`]).
+struct Tail {
+    /// A boundary check failed: return with that kind (`rax` = next `pc`).
+    budget: DynamicLabel,
+    interrupt: DynamicLabel,
+    dma: DynamicLabel,
+    /// The jump-cache lookup that links the slot at `rdx` on a hit.
+    lookup_link: DynamicLabel,
+    /// The jump-cache lookup alone (`jalr`).
+    lookup: DynamicLabel,
+    /// Restores the callee-saved registers and returns `rax`, `rdx`.
+    epilogue: DynamicLabel,
+}
+
+/// The run loop's checks at a block boundary, in the registers the prologue loaded:
+/// `r8` instructions retired (already counting the leaving block's), `rax` the next
+/// `pc`. Leaves through `t`'s labels when one fails.
+fn boundary_checks(ops: &mut Asm, t: &Tail) {
+    dynasm!(ops
+        ; .arch x64
+        // The budget: the next block may have BLOCK_INSNS instructions (r12 = left -
+        // BLOCK_INSNS, or -1 when nothing may chain).
+        ; cmp r8, r12
+        ; jg =>t.budget
+        // Interrupts, as the run loop: (pending | mip_sw) & int_mask, with mip_sw &
+        // int_mask known to be 0 (else r12 = -1).
+        ; test DWORD [r13], r14d
+        ; jnz =>t.interrupt
+        // DMA wrote guest RAM since the epoch started.
+        ; cmp DWORD [r15], ebx
+        ; jne =>t.dma
+    );
+}
+
+/// A direct exit to the known `target` after `retired` instructions of the block,
+/// through link slot `slot` (its unlinked code's offset is pushed to `unlinked`).
+fn direct_exit(
+    ops: &mut Asm,
+    t: &Tail,
+    target: u64,
+    retired: i32,
+    slot: usize,
+    rv32: bool,
+    unlinked: &mut Vec<usize>,
+) {
+    let disp = 8 * slot as i32;
+    if rv32 {
+        dynasm!(ops ; .arch x64 ; mov eax, target as u32 as i32);
+    } else {
+        dynasm!(ops ; .arch x64 ; mov rax, QWORD target as i64);
+    }
+    dynasm!(ops ; .arch x64 ; add r8, retired);
+    boundary_checks(ops, t);
+    dynasm!(ops ; .arch x64 ; jmp QWORD [rbp + disp]);
+    unlinked.push(ops.offset().0);
+    dynasm!(ops
+        ; .arch x64
+        ; lea rdx, [rbp + disp]
+        ; jmp =>t.lookup_link
+    );
 }
 
 /// The size and extension of a load or store.
@@ -261,9 +376,13 @@ fn mem_kind(op: Op) -> Option<(u32, bool)> {
 /// labels that reach it, each with its reason.
 type Single = (DynamicLabel, u64, usize, Vec<(DynamicLabel, ExitKind)>);
 
-/// Translates `block` (XLEN 32 when `rv32`): its machine code, or `None` when an
-/// instruction before the last is not one [`translates`] takes.
-pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
+/// Most link slots [`translate`] may number (their displacements from `rbp` are 32-bit).
+pub const MAX_LINKS: usize = 1 << 24;
+
+/// Translates `block` (XLEN 32 when `rv32`), its direct exits through link slots
+/// `slot_base..` (below [`MAX_LINKS`]): its machine code, or `None` when an instruction
+/// before the last is not one [`translates`] takes.
+pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Code> {
     let n = block.len();
     let m: u64 = if rv32 { 0xffff_ffff } else { u64::MAX };
     let pc0 = block.pc();
@@ -271,12 +390,19 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
     // Exits to the interpreter before instruction `i` at `pc`, emitted out of line, each
     // with the labels of its reasons.
     let mut singles: Vec<Single> = Vec::new();
-    let chain = ops.new_dynamic_label();
-    dynasm!(ops
-        ; .arch x64
-        ; xor r8d, r8d
-        ; mov r11, rdx
-    );
+    // Taken branches: their exits, out of line (label, target, retired).
+    let mut taken: Vec<(DynamicLabel, u64, i32)> = Vec::new();
+    let mut unlinked = Vec::new();
+    let mut next_slot = slot_base;
+    let t = Tail {
+        budget: ops.new_dynamic_label(),
+        interrupt: ops.new_dynamic_label(),
+        dma: ops.new_dynamic_label(),
+        lookup_link: ops.new_dynamic_label(),
+        lookup: ops.new_dynamic_label(),
+        epilogue: ops.new_dynamic_label(),
+    };
+    prologue(&mut ops);
     let chain_entry = ops.offset().0;
     let mut ended = false;
     for i in 0..n {
@@ -331,10 +457,17 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
                     ; .arch x64
                     ; mov rax, QWORD next as i64
                     ; mov QWORD [rdi + d], rax
-                    ; mov rax, QWORD target as i64
-                    ; add r8, retired
-                    ; jmp =>chain
                 );
+                direct_exit(
+                    &mut ops,
+                    &t,
+                    target,
+                    retired,
+                    next_slot,
+                    rv32,
+                    &mut unlinked,
+                );
+                next_slot += 1;
                 ended = true;
                 break;
             }
@@ -360,8 +493,9 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
                     ; mov rcx, QWORD next as i64
                     ; mov QWORD [rdi + d], rcx
                     ; add r8, retired
-                    ; jmp =>chain
                 );
+                boundary_checks(&mut ops, &t);
+                dynasm!(ops ; .arch x64 ; jmp =>t.lookup);
                 ended = true;
                 break;
             }
@@ -372,22 +506,17 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
                 } else {
                     dynasm!(ops ; .arch x64 ; mov rax, QWORD [rdi + a] ; cmp rax, QWORD [rdi + b]);
                 }
-                // Not taken: skip the exit.
+                // Taken: to the exit, out of line.
+                let l = ops.new_dynamic_label();
                 match u.op {
-                    Op::Beq => dynasm!(ops ; .arch x64 ; jne >skip),
-                    Op::Bne => dynasm!(ops ; .arch x64 ; je >skip),
-                    Op::Blt => dynasm!(ops ; .arch x64 ; jge >skip),
-                    Op::Bge => dynasm!(ops ; .arch x64 ; jl >skip),
-                    Op::Bltu => dynasm!(ops ; .arch x64 ; jae >skip),
-                    _ => dynasm!(ops ; .arch x64 ; jb >skip),
+                    Op::Beq => dynasm!(ops ; .arch x64 ; je =>l),
+                    Op::Bne => dynasm!(ops ; .arch x64 ; jne =>l),
+                    Op::Blt => dynasm!(ops ; .arch x64 ; jl =>l),
+                    Op::Bge => dynasm!(ops ; .arch x64 ; jge =>l),
+                    Op::Bltu => dynasm!(ops ; .arch x64 ; jb =>l),
+                    _ => dynasm!(ops ; .arch x64 ; jae =>l),
                 }
-                dynasm!(ops
-                    ; .arch x64
-                    ; mov rax, QWORD target as i64
-                    ; add r8, retired
-                    ; jmp =>chain
-                    ; skip:
-                );
+                taken.push((l, target, retired));
                 continue;
             }
             _ => {}
@@ -403,13 +532,26 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
     if !ended {
         // Fell through the whole block.
         let end = pc0.wrapping_add(block.byte_len() as u64) & m;
-        dynasm!(ops
-            ; .arch x64
-            ; mov rax, QWORD end as i64
-            ; add r8, n as i32
-        );
+        direct_exit(&mut ops, &t, end, n as i32, next_slot, rv32, &mut unlinked);
+        next_slot += 1;
     }
-    chain_stub(&mut ops, chain);
+    for (l, target, retired) in taken {
+        dynasm!(ops ; .arch x64 ; =>l);
+        direct_exit(
+            &mut ops,
+            &t,
+            target,
+            retired,
+            next_slot,
+            rv32,
+            &mut unlinked,
+        );
+        next_slot += 1;
+    }
+    if next_slot > MAX_LINKS {
+        return None;
+    }
+    shared_tail(&mut ops, &t);
     for (l, at, i, reasons) in singles {
         // Each reason puts its kind in edx and comes to the shared exit.
         for (why, kind) in reasons {
@@ -427,71 +569,123 @@ pub fn translate(block: BlockRef<'_>, rv32: bool) -> Option<Code> {
             ; shl rdx, KIND_SHIFT as i8
             ; lea rdx, [rdx + r8 + i as i32]
             ; bts rdx, 63
-            ; ret
+            ; jmp =>t.epilogue
         );
     }
     Some(Code {
         bytes: ops.finalize().ok()?,
         chain_entry,
+        unlinked,
     })
 }
 
-/// The chain stub at `label`: `rax` holds the next `pc` and `r8` the instructions retired
-/// so far; continues in the next block when the run loop's checks pass (module docs),
-/// else returns them.
-fn chain_stub(ops: &mut Asm, label: DynamicLabel) {
-    let jmask = (JUMP_CACHE - 1) as i32;
+/// The entry from Rust: saves the callee-saved registers and loads what the boundary
+/// checks and links use (module docs).
+fn prologue(ops: &mut Asm) {
     dynasm!(ops
         ; .arch x64
-        ; =>label
-        // The budget: the next block may have BLOCK_INSNS instructions.
-        ; mov rcx, QWORD [rsi + CTX_LEFT]
-        ; sub rcx, r8
-        ; cmp rcx, BLOCK_INSNS as i32
-        ; jb >budget
-        // Interrupts, as the run loop: (pending | mip_sw) & int_mask.
-        ; mov rcx, QWORD [rsi + CTX_PENDING]
-        ; mov ecx, DWORD [rcx]
-        ; or ecx, DWORD [rsi + CTX_MIP_SW]
-        ; test DWORD [rsi + CTX_INT_MASK], ecx
-        ; jnz >interrupt
-        // DMA wrote guest RAM since the epoch started (or the count is unknown).
-        ; mov rcx, QWORD [rsi + CTX_LEASE]
-        ; test rcx, rcx
-        ; jz >dma
-        ; mov ecx, DWORD [rcx]
-        ; cmp ecx, DWORD [rsi + CTX_LEASE_SEEN]
-        ; jne >dma
-        // The jump cache: this pc, offered in this epoch.
+        ; push rbx
+        ; push rbp
+        ; push r12
+        ; push r13
+        ; push r14
+        ; push r15
+        ; xor r8d, r8d
+        ; mov r11, rdx
+        ; mov rbp, QWORD [r11 + CHAIN_LINKS]
+        ; mov r12, QWORD [rsi + CTX_LEFT]
+        ; sub r12, BLOCK_INSNS as i32
+        ; mov r13, QWORD [rsi + CTX_PENDING]
+        ; mov r14d, DWORD [rsi + CTX_INT_MASK]
+        ; mov r15, QWORD [rsi + CTX_LEASE]
+        ; mov ebx, DWORD [rsi + CTX_LEASE_SEEN]
+        ; test r15, r15
+        ; jnz >counted
+        // No DMA count: compare 1 with 0, so every boundary leaves (`dma`).
+        ; lea r15, [r11 + CHAIN_ONE]
+        ; xor ebx, ebx
+        ; counted:
+        // A software interrupt already pending and enabled (the run loop would have
+        // taken it first): nothing may chain.
+        ; mov eax, DWORD [rsi + CTX_MIP_SW]
+        ; test eax, r14d
+        ; jz >ok
+        ; mov r12, -1
+        ; ok:
+    );
+}
+
+/// The block's shared exits: the jump-cache lookups (`rax` = next `pc`), the returns
+/// with a kind, and the epilogue.
+fn shared_tail(ops: &mut Asm, t: &Tail) {
+    let jmask = (JUMP_CACHE - 1) as i32;
+    let miss = ops.new_dynamic_label();
+    let stale = ops.new_dynamic_label();
+    let out = ops.new_dynamic_label();
+    let go = ops.new_dynamic_label();
+    dynasm!(ops
+        ; .arch x64
+        // The jump cache: this pc, offered in this sequence; then the slot at rdx is
+        // linked to it (logged, so the tier unlinks it when the sequence moves on),
+        // unless the log is full.
+        ; =>t.lookup_link
         ; mov rcx, rax
         ; shr rcx, 1
         ; and ecx, jmask
         ; shl ecx, 5
         ; add rcx, r11
         ; cmp rax, QWORD [rcx + CHAIN_ENTRIES]
-        ; jne >miss
-        ; mov rdx, QWORD [r11 + CHAIN_SEQ]
-        ; cmp rdx, QWORD [rcx + CHAIN_ENTRIES + 8]
-        ; jne >stale
+        ; jne =>miss
+        ; mov r9, QWORD [r11 + CHAIN_SEQ]
+        ; cmp r9, QWORD [rcx + CHAIN_ENTRIES + 8]
+        ; jne =>stale
+        ; mov rcx, QWORD [rcx + CHAIN_ENTRIES + 16]
+        ; mov r9, QWORD [r11 + CHAIN_LOG_LEN]
+        ; cmp r9, LINK_LOG as i32
+        ; jae =>go
+        ; mov QWORD [rdx], rcx
+        ; mov QWORD [r11 + r9 * 8 + CHAIN_LOG], rdx
+        ; add r9, 1
+        ; mov QWORD [r11 + CHAIN_LOG_LEN], r9
+        ; =>go
+        ; jmp rcx
+        ; =>t.lookup
+        ; mov rcx, rax
+        ; shr rcx, 1
+        ; and ecx, jmask
+        ; shl ecx, 5
+        ; add rcx, r11
+        ; cmp rax, QWORD [rcx + CHAIN_ENTRIES]
+        ; jne =>miss
+        ; mov r9, QWORD [r11 + CHAIN_SEQ]
+        ; cmp r9, QWORD [rcx + CHAIN_ENTRIES + 8]
+        ; jne =>stale
         ; jmp QWORD [rcx + CHAIN_ENTRIES + 16]
         // Returns: the kind in edx, then the retired count below it.
-        ; budget:
+        ; =>t.budget
         ; mov edx, ExitKind::Budget as i32
-        ; jmp >out
-        ; interrupt:
+        ; jmp =>out
+        ; =>t.interrupt
         ; mov edx, ExitKind::Interrupt as i32
-        ; jmp >out
-        ; dma:
+        ; jmp =>out
+        ; =>t.dma
         ; mov edx, ExitKind::Dma as i32
-        ; jmp >out
-        ; stale:
+        ; jmp =>out
+        ; =>stale
         ; mov edx, ExitKind::ChainStale as i32
-        ; jmp >out
-        ; miss:
+        ; jmp =>out
+        ; =>miss
         ; mov edx, ExitKind::ChainMiss as i32
-        ; out:
+        ; =>out
         ; shl rdx, KIND_SHIFT as i8
         ; add rdx, r8
+        ; =>t.epilogue
+        ; pop r15
+        ; pop r14
+        ; pop r13
+        ; pop r12
+        ; pop rbp
+        ; pop rbx
         ; ret
     );
 }
