@@ -291,6 +291,8 @@ mod imp {
         unlinked: Box<[u64]>,
         /// Slots handed out in this code-cache generation.
         links_used: usize,
+        /// What generated code reads as the DMA write count when the bus gives none.
+        no_lease: Box<u32>,
         /// The code epoch of the last block offered.
         epoch: u32,
         /// The code cache generation `chain.seq` was last moved on for.
@@ -321,6 +323,7 @@ mod imp {
                 links: vec![0; n_links].into_boxed_slice(),
                 unlinked: vec![0; n_links].into_boxed_slice(),
                 links_used: 0,
+                no_lease: Box::new(0),
                 generation: cache.arena().generation(),
                 cache,
                 slots: vec![empty; BLOCK_POOL].into_boxed_slice(),
@@ -450,8 +453,15 @@ mod imp {
     impl BlockTier for Jit {
         #[inline]
         fn run_block(&mut self, block: BlockRef<'_>, ctx: &mut TierCtx) -> Option<TierEnd> {
-            if block.len() as u64 > ctx.left {
+            if block.len() as u64 > ctx.left || ctx.mip_sw & ctx.int_mask != 0 {
+                // Too little budget, or an interrupt the run loop takes first (it never
+                // offers a block then; generated code tests the interrupt word alone).
                 return None;
+            }
+            if ctx.lease_writes.is_null() {
+                // No DMA count: one that always differs, so no boundary chains.
+                ctx.lease_writes = &*self.no_lease;
+                ctx.lease_seen = !*self.no_lease;
             }
             if ctx.epoch != self.epoch {
                 // A new code epoch: no block is known to be checked in it yet.

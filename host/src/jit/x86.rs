@@ -2,27 +2,32 @@
 //!
 //! **Calling convention.** Generated code is an `extern "sysv64" fn(regs: *mut u64, ctx:
 //! *const TierCtx, chain: *mut Chain) -> Ret` ([`Ret`]). Inside it `rdi` holds the
-//! hart's register file (256 `u64` slots; every guest register lives there, loaded and
-//! stored per instruction), `rsi` the core's [`TierCtx`], `r11` the tier's jump cache
-//! ([`Chain`], moved from `rdx` in the prologue) and `r8` the instructions retired since
-//! the call (zeroed in the prologue). The prologue saves the callee-saved registers on
-//! the stack and loads what every block boundary tests: `r12` = `left - BLOCK_INSNS`
-//! (the budget; -1 when a software interrupt is already pending and enabled, so that
-//! nothing chains), `r13` the interrupt word's address, `r14d` the interrupt mask, `r15`
-//! the DMA write count's address and `ebx` the count the epoch started with (`r15` at
-//! [`Chain::one`] and `ebx` 0 when the bus gives no count: every boundary leaves), and
-//! `rbp` the link slots. A block's code has two entries: the start (the prologue, for
-//! calls from Rust) and [`Code::chain_entry`], just past it, where other blocks jump with
-//! the registers above already set. Every return goes through the block's epilogue,
-//! which restores the saved registers. The code returns the next guest `pc` in `rax` and
-//! the instructions retired in `rdx` (bit 63 set for [`TierEnd::Single`], bits 56–62 the
-//! [`ExitKind`]: why it returned, counted in the tier's stats; each exit path sets its
-//! own, so the fast paths pay nothing for it). Besides the callee-saved registers it
-//! restores it touches only `rax`, `rcx`, `rdx`, `r8`–`r11` and the flags, the register
-//! file, guest RAM pages the TLB maps, the link slots and the [`Chain`]'s link log, and
-//! cannot fault: every operation it translates is total (division by zero and overflow
-//! are tested for and give what the M extension says), and a memory access is only made
-//! through a TLB host page, aligned and inside it.
+//! hart's register file (256 `u64` slots), `rsi` the core's [`TierCtx`], `r11` the
+//! tier's jump cache ([`Chain`], moved from `rdx` in the prologue), `rbp` the link slots
+//! and `r8` the instructions retired since the call (zeroed in the prologue); `rbx` and
+//! `r12`–`r15` hold guest registers within a block (below). The prologue saves the
+//! callee-saved registers on the stack; every return goes through the block's epilogue,
+//! which restores them. A block's code has two entries: the start (the prologue, for
+//! calls from Rust) and [`Code::chain_entry`], just past it, where other blocks jump
+//! with `rdi`, `rsi`, `r11`, `rbp` and `r8` set. The code returns the next guest `pc` in
+//! `rax` and the instructions retired in `rdx` (bit 63 set for [`TierEnd::Single`], bits
+//! 56–62 the [`ExitKind`]: why it returned, counted in the tier's stats; each exit path
+//! sets its own, so the fast paths pay nothing for it). Besides the callee-saved
+//! registers it restores it touches only `rax`, `rcx`, `rdx`, `r8`–`r11` and the flags,
+//! the register file, guest RAM pages the TLB maps, the link slots and the [`Chain`]'s
+//! link log, and cannot fault: every operation it translates is total (division by zero
+//! and overflow are tested for and give what the M extension says), and a memory access
+//! is only made through a TLB host page, aligned and inside it.
+//!
+//! **Guest registers in host registers** (`Cache`). Each block keeps up to five of the
+//! guest registers it uses at least twice in `rbx`, `r12`–`r15`: loaded at its chain
+//! entry, operated on there (the common ALU operations in place or through `rax`, load
+//! results, store values, address bases, branch and `jalr` operands), and stored back to
+//! the register file at every way out of the block (a direct or indirect exit before its
+//! boundary checks, a return to the interpreter before an instruction), so the run loop,
+//! the interpreter and the next block always find the register file up to date. An
+//! instruction without a register form (M, `slt`, shifts by register, RV64 word
+//! operations) stores its cached sources first and reads the register file as before.
 //!
 //! **Translated**: RV32I/RV64I's register-register and register-immediate ALU operations,
 //! `lui`, `auipc`, the M extension, RV64's word operations, loads and stores (RV64's `ld`,
@@ -42,10 +47,13 @@
 //! (`host::load`/`store`); aligned x86 moves of the same width are the same accesses.
 //!
 //! **Chaining and direct links** (QEMU's `goto_tb`). At every exit to a next `pc` the
-//! code first makes the run loop's checks at a block boundary, in registers: `r8 >
-//! r12` (fewer than [`BLOCK_INSNS`] instructions of budget left), `[r13] & r14d` (an
-//! enabled interrupt pending, or a stop request), `[r15] != ebx` (DMA wrote guest RAM
-//! since the epoch began); any of them returns with its [`ExitKind`]. Then:
+//! code first makes the run loop's checks at a block boundary: fewer than
+//! [`BLOCK_INSNS`] instructions of budget left (`r8 + BLOCK_INSNS > ctx.left`), an
+//! enabled interrupt pending or a stop request (`*ctx.pending & ctx.int_mask`; the tier
+//! declines a block when `mip_sw & int_mask` is already set), DMA wrote guest RAM since
+//! the epoch began (`*ctx.lease_writes != ctx.lease_seen`; the tier points a missing
+//! count at a word that always differs); any of them returns with its [`ExitKind`].
+//! Then:
 //!
 //! * an exit to a *known* `pc` (the fall-through, a taken branch, `jal`) jumps through
 //!   its own **link slot**, `jmp [rbp + 8 * slot]`: a `u64` in the tier's slot array, an
@@ -67,8 +75,8 @@
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use fief_core::cpu::riscv::tier::{
-    BlockRef, TierCtx, TierEnd, CODE_LINES, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST_R, TLB_HOST_W,
-    TLB_INDEX_BITS, TLB_TAG_R, TLB_TAG_W,
+    BlockInsn, BlockRef, TierCtx, TierEnd, CODE_LINES, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST_R,
+    TLB_HOST_W, TLB_INDEX_BITS, TLB_TAG_R, TLB_TAG_W,
 };
 use fief_core::cpu::riscv::{Op, BLOCK_INSNS};
 
@@ -170,10 +178,7 @@ pub struct Chain {
     pub links: *mut u64,
     /// How many entries of `log` are in use (at most [`LINK_LOG`]).
     pub log_len: u64,
-    /// Always 1: what generated code compares the DMA count with when the bus gives
-    /// none (a count of 0 is then expected, so every boundary leaves).
-    pub one: u32,
-    _pad: u32,
+    _pad: u64,
     /// The entries.
     pub entries: [JumpEntry; JUMP_CACHE],
     /// The slots linked in this sequence (their host addresses).
@@ -187,7 +192,6 @@ impl Chain {
             seq: 1,
             links: std::ptr::null_mut(),
             log_len: 0,
-            one: 1,
             _pad: 0,
             entries: [JumpEntry {
                 pc: 1,
@@ -208,7 +212,6 @@ const CHAIN_ENTRIES: i32 = std::mem::offset_of!(Chain, entries) as i32;
 const CHAIN_SEQ: i32 = std::mem::offset_of!(Chain, seq) as i32;
 const CHAIN_LINKS: i32 = std::mem::offset_of!(Chain, links) as i32;
 const CHAIN_LOG_LEN: i32 = std::mem::offset_of!(Chain, log_len) as i32;
-const CHAIN_ONE: i32 = std::mem::offset_of!(Chain, one) as i32;
 const CHAIN_LOG: i32 = std::mem::offset_of!(Chain, log) as i32;
 
 /// Offsets of [`TierCtx`]'s fields from `rsi`.
@@ -218,7 +221,6 @@ const CTX_PENDING: i32 = std::mem::offset_of!(TierCtx, pending) as i32;
 const CTX_LEASE: i32 = std::mem::offset_of!(TierCtx, lease_writes) as i32;
 const CTX_LEFT: i32 = std::mem::offset_of!(TierCtx, left) as i32;
 const CTX_INT_MASK: i32 = std::mem::offset_of!(TierCtx, int_mask) as i32;
-const CTX_MIP_SW: i32 = std::mem::offset_of!(TierCtx, mip_sw) as i32;
 const CTX_LEASE_SEEN: i32 = std::mem::offset_of!(TierCtx, lease_seen) as i32;
 
 type Asm = VecAssembler<X64Relocation>;
@@ -312,31 +314,39 @@ struct Tail {
 fn boundary_checks(ops: &mut Asm, t: &Tail) {
     dynasm!(ops
         ; .arch x64
-        // The budget: the next block may have BLOCK_INSNS instructions (r12 = left -
-        // BLOCK_INSNS, or -1 when nothing may chain).
-        ; cmp r8, r12
-        ; jg =>t.budget
+        // The budget: the next block may have BLOCK_INSNS instructions.
+        ; lea rcx, [r8 + BLOCK_INSNS as i32]
+        ; cmp rcx, QWORD [rsi + CTX_LEFT]
+        ; ja =>t.budget
         // Interrupts, as the run loop: (pending | mip_sw) & int_mask, with mip_sw &
-        // int_mask known to be 0 (else r12 = -1).
-        ; test DWORD [r13], r14d
+        // int_mask 0 (the tier declines the block otherwise).
+        ; mov rcx, QWORD [rsi + CTX_PENDING]
+        ; mov ecx, DWORD [rcx]
+        ; test ecx, DWORD [rsi + CTX_INT_MASK]
         ; jnz =>t.interrupt
-        // DMA wrote guest RAM since the epoch started.
-        ; cmp DWORD [r15], ebx
+        // DMA wrote guest RAM since the epoch started (the tier points the count at a
+        // word that differs when the bus gives none).
+        ; mov rcx, QWORD [rsi + CTX_LEASE]
+        ; mov ecx, DWORD [rcx]
+        ; cmp ecx, DWORD [rsi + CTX_LEASE_SEEN]
         ; jne =>t.dma
     );
 }
 
 /// A direct exit to the known `target` after `retired` instructions of the block,
 /// through link slot `slot` (its unlinked code's offset is pushed to `unlinked`).
+#[allow(clippy::too_many_arguments)]
 fn direct_exit(
     ops: &mut Asm,
     t: &Tail,
+    c: &Cache,
     target: u64,
     retired: i32,
     slot: usize,
     rv32: bool,
     unlinked: &mut Vec<usize>,
 ) {
+    c.write_back(ops);
     let disp = 8 * slot as i32;
     if rv32 {
         dynasm!(ops ; .arch x64 ; mov eax, target as u32 as i32);
@@ -404,6 +414,8 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     };
     prologue(&mut ops);
     let chain_entry = ops.offset().0;
+    let c = Cache::choose(block, rv32);
+    c.load(&mut ops);
     let mut ended = false;
     for i in 0..n {
         let u = block.insn(i);
@@ -426,7 +438,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             break;
         }
         let imm = u.imm;
-        let (a, b, d) = (slot(u.rs1), slot(u.rs2), slot(u.rd));
+        let (a, b) = (slot(u.rs1), slot(u.rs2));
         let retired = i as i32 + 1;
         if let Some((size, load)) = mem_kind(u.op) {
             let slow = ops.new_dynamic_label();
@@ -436,7 +448,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                 no_host: ops.new_dynamic_label(),
                 code_line: ops.new_dynamic_label(),
             };
-            mem_access(&mut ops, u.op, size, load, a, b, d, imm, rv32, &why);
+            mem_access(&mut ops, &c, u.op, size, load, &u, rv32, &why);
             let mut reasons = vec![
                 (why.tlb_miss, ExitKind::TlbMiss),
                 (why.no_host, ExitKind::NoHost),
@@ -453,14 +465,12 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         match u.op {
             Op::Jal => {
                 let target = at.wrapping_add(imm as i64 as u64) & m;
-                dynasm!(ops
-                    ; .arch x64
-                    ; mov rax, QWORD next as i64
-                    ; mov QWORD [rdi + d], rax
-                );
+                dynasm!(ops ; .arch x64 ; mov rax, QWORD next as i64);
+                c.put(&mut ops, u.rd, RAX);
                 direct_exit(
                     &mut ops,
                     &t,
+                    &c,
                     target,
                     retired,
                     next_slot,
@@ -473,27 +483,19 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             }
             Op::Jalr => {
                 // The target first: rd may be rs1.
-                if rv32 {
-                    dynasm!(ops
-                        ; .arch x64
-                        ; mov eax, DWORD [rdi + a]
-                        ; add eax, imm
-                        ; and eax, -2
-                    );
-                } else {
-                    dynasm!(ops
-                        ; .arch x64
-                        ; mov rax, QWORD [rdi + a]
-                        ; add rax, imm
-                        ; and rax, -2
-                    );
+                let x = c.get(&mut ops, u.rs1, RAX, rv32);
+                if x != RAX {
+                    dynasm!(ops ; .arch x64 ; mov rax, Rq(x));
                 }
-                dynasm!(ops
-                    ; .arch x64
-                    ; mov rcx, QWORD next as i64
-                    ; mov QWORD [rdi + d], rcx
-                    ; add r8, retired
-                );
+                if rv32 {
+                    dynasm!(ops ; .arch x64 ; add eax, imm ; and eax, -2);
+                } else {
+                    dynasm!(ops ; .arch x64 ; add rax, imm ; and rax, -2);
+                }
+                dynasm!(ops ; .arch x64 ; mov rcx, QWORD next as i64);
+                c.put(&mut ops, u.rd, RCX);
+                c.write_back(&mut ops);
+                dynasm!(ops ; .arch x64 ; add r8, retired);
                 boundary_checks(&mut ops, &t);
                 dynasm!(ops ; .arch x64 ; jmp =>t.lookup);
                 ended = true;
@@ -501,10 +503,12 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             }
             Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
                 let target = at.wrapping_add(imm as i64 as u64) & m;
+                let x = c.get(&mut ops, u.rs1, RAX, rv32);
+                let y = c.get(&mut ops, u.rs2, RCX, rv32);
                 if rv32 {
-                    dynasm!(ops ; .arch x64 ; mov eax, DWORD [rdi + a] ; cmp eax, DWORD [rdi + b]);
+                    dynasm!(ops ; .arch x64 ; cmp Rd(x), Rd(y));
                 } else {
-                    dynasm!(ops ; .arch x64 ; mov rax, QWORD [rdi + a] ; cmp rax, QWORD [rdi + b]);
+                    dynasm!(ops ; .arch x64 ; cmp Rq(x), Rq(y));
                 }
                 // Taken: to the exit, out of line.
                 let l = ops.new_dynamic_label();
@@ -521,18 +525,33 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             }
             _ => {}
         }
-        // A value in rax, stored to rd below.
+        if c.any(&u) && alu_cached(&mut ops, &c, &u, rv32) {
+            continue;
+        }
+        // The memory forms: the cached sources to memory first, the value in rax,
+        // then to rd.
+        c.spill(&mut ops, u.rs1);
+        c.spill(&mut ops, u.rs2);
         if rv32 {
             alu32(&mut ops, u.op, a, b, imm, at);
         } else {
             alu64(&mut ops, u.op, a, b, imm, at);
         }
-        dynasm!(ops ; .arch x64 ; mov QWORD [rdi + d], rax);
+        c.put(&mut ops, u.rd, RAX);
     }
     if !ended {
         // Fell through the whole block.
         let end = pc0.wrapping_add(block.byte_len() as u64) & m;
-        direct_exit(&mut ops, &t, end, n as i32, next_slot, rv32, &mut unlinked);
+        direct_exit(
+            &mut ops,
+            &t,
+            &c,
+            end,
+            n as i32,
+            next_slot,
+            rv32,
+            &mut unlinked,
+        );
         next_slot += 1;
     }
     for (l, target, retired) in taken {
@@ -540,6 +559,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         direct_exit(
             &mut ops,
             &t,
+            &c,
             target,
             retired,
             next_slot,
@@ -562,9 +582,10 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                 ; jmp =>l
             );
         }
+        dynasm!(ops ; .arch x64 ; =>l);
+        c.write_back(&mut ops);
         dynasm!(ops
             ; .arch x64
-            ; =>l
             ; mov rax, QWORD at as i64
             ; shl rdx, KIND_SHIFT as i8
             ; lea rdx, [rdx + r8 + i as i32]
@@ -593,25 +614,6 @@ fn prologue(ops: &mut Asm) {
         ; xor r8d, r8d
         ; mov r11, rdx
         ; mov rbp, QWORD [r11 + CHAIN_LINKS]
-        ; mov r12, QWORD [rsi + CTX_LEFT]
-        ; sub r12, BLOCK_INSNS as i32
-        ; mov r13, QWORD [rsi + CTX_PENDING]
-        ; mov r14d, DWORD [rsi + CTX_INT_MASK]
-        ; mov r15, QWORD [rsi + CTX_LEASE]
-        ; mov ebx, DWORD [rsi + CTX_LEASE_SEEN]
-        ; test r15, r15
-        ; jnz >counted
-        // No DMA count: compare 1 with 0, so every boundary leaves (`dma`).
-        ; lea r15, [r11 + CHAIN_ONE]
-        ; xor ebx, ebx
-        ; counted:
-        // A software interrupt already pending and enabled (the run loop would have
-        // taken it first): nothing may chain.
-        ; mov eax, DWORD [rsi + CTX_MIP_SW]
-        ; test eax, r14d
-        ; jz >ok
-        ; mov r12, -1
-        ; ok:
     );
 }
 
@@ -705,21 +707,22 @@ struct MemExits {
 #[allow(clippy::too_many_arguments)]
 fn mem_access(
     ops: &mut Asm,
+    c: &Cache,
     op: Op,
     size: u32,
     load: bool,
-    a: i32,
-    b: i32,
-    d: i32,
-    imm: i32,
+    u: &BlockInsn,
     rv32: bool,
     why: &MemExits,
 ) {
+    let imm = u.imm;
     // va in rcx.
-    if rv32 {
-        dynasm!(ops ; .arch x64 ; mov ecx, DWORD [rdi + a] ; add ecx, imm);
-    } else {
-        dynasm!(ops ; .arch x64 ; mov rcx, QWORD [rdi + a] ; add rcx, imm);
+    let x = c.get(ops, u.rs1, RCX, rv32);
+    match (x == RCX, rv32) {
+        (true, true) => dynasm!(ops ; .arch x64 ; add ecx, imm),
+        (true, false) => dynasm!(ops ; .arch x64 ; add rcx, imm),
+        (false, true) => dynasm!(ops ; .arch x64 ; mov ecx, Rd(x) ; add ecx, imm),
+        (false, false) => dynasm!(ops ; .arch x64 ; mov rcx, Rq(x) ; add rcx, imm),
     }
     if size > 1 {
         dynasm!(ops ; .arch x64 ; test cl, (size - 1) as i8 ; jnz =>why.misaligned);
@@ -763,7 +766,7 @@ fn mem_access(
             (Op::Lhu, _) => dynasm!(ops ; .arch x64 ; movzx eax, WORD [rax + rcx]),
             _ => dynasm!(ops ; .arch x64 ; mov rax, QWORD [rax + rcx]),
         }
-        dynasm!(ops ; .arch x64 ; mov QWORD [rdi + d], rax);
+        c.put(ops, u.rd, RAX);
         return;
     }
     // A store: its host line must not hold a block checked in this epoch.
@@ -779,14 +782,233 @@ fn mem_access(
         ; mov r9, QWORD [r10 + r9 * 8]
         ; bt r9, rdx
         ; jc =>why.code_line
-        ; mov rdx, QWORD [rdi + b]
     );
+    let y = c.get(ops, u.rs2, RDX, false);
+    if y != RDX {
+        dynasm!(ops ; .arch x64 ; mov rdx, Rq(y));
+    }
     match size {
         1 => dynasm!(ops ; .arch x64 ; mov BYTE [rax], dl),
         2 => dynasm!(ops ; .arch x64 ; mov WORD [rax], dx),
         4 => dynasm!(ops ; .arch x64 ; mov DWORD [rax], edx),
         _ => dynasm!(ops ; .arch x64 ; mov QWORD [rax], rdx),
     }
+}
+
+/// Host register numbers (dynasm's `Rq(n)`).
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+
+/// The host registers that hold guest registers within a block (callee-saved: the
+/// prologue saves them): `rbx`, `r12`–`r15`.
+const CACHE_REGS: [u8; 5] = [3, 12, 13, 14, 15];
+
+/// Which guest registers a block keeps in host registers ([`CACHE_REGS`]): those it
+/// uses at least twice, most used first. Each is loaded at the block's chain entry and,
+/// when the block writes it, stored back at every exit (the direct and indirect exits
+/// before their boundary checks, the returns to the interpreter before an instruction);
+/// an instruction the cached forms do not cover reads its cached sources from memory
+/// after storing them there.
+struct Cache {
+    /// The host register of each guest register slot (0 for none: slot 0 is `x0`,
+    /// never cached).
+    host: [u8; 33],
+    /// (guest slot, host register) of every cached register.
+    all: Vec<(u8, u8)>,
+    /// Those the block writes (stored back at its exits).
+    written: Vec<(u8, u8)>,
+}
+
+/// Which of `rs1`, `rs2`, `rd` instruction `op` reads and writes.
+fn operands(op: Op) -> (bool, bool, bool) {
+    use Op::*;
+    match op {
+        Lui | Auipc | Jal => (false, false, true),
+        Beq | Bne | Blt | Bge | Bltu | Bgeu => (true, true, false),
+        Sb | Sh | Sw | Sd => (true, true, false),
+        Jalr | Lb | Lh | Lw | Lbu | Lhu | Lwu | Ld | Addi | Slti | Sltiu | Xori | Ori | Andi
+        | Slli | Srli | Srai | Addiw | Slliw | Srliw | Sraiw => (true, false, true),
+        _ => (true, true, true),
+    }
+}
+
+impl Cache {
+    /// The registers to cache in `block` (its translated instructions).
+    fn choose(block: BlockRef<'_>, rv32: bool) -> Cache {
+        let mut uses = [0u32; 33];
+        let mut writes = [false; 33];
+        for i in 0..block.len() {
+            let u = block.insn(i);
+            if !translates(u.op, rv32) {
+                break;
+            }
+            let (r1, r2, w) = operands(u.op);
+            if r1 {
+                uses[u.rs1 as usize & 31] += 1;
+            }
+            if r2 {
+                uses[u.rs2 as usize & 31] += 1;
+            }
+            if w && (1..32).contains(&u.rd) {
+                uses[u.rd as usize] += 1;
+                writes[u.rd as usize] = true;
+            }
+        }
+        let mut regs: Vec<u8> = (1..32u8).filter(|&r| uses[r as usize] >= 2).collect();
+        regs.sort_by_key(|&r| (std::cmp::Reverse(uses[r as usize]), r));
+        regs.truncate(CACHE_REGS.len());
+        let mut c = Cache {
+            host: [0; 33],
+            all: Vec::new(),
+            written: Vec::new(),
+        };
+        for (&r, &h) in regs.iter().zip(CACHE_REGS.iter()) {
+            c.host[r as usize] = h;
+            c.all.push((r, h));
+            if writes[r as usize] {
+                c.written.push((r, h));
+            }
+        }
+        c
+    }
+
+    /// The host register of guest register slot `r`, if cached.
+    fn of(&self, r: u8) -> Option<u8> {
+        match self.host.get(r as usize) {
+            Some(&h) if h != 0 => Some(h),
+            _ => None,
+        }
+    }
+
+    /// Whether instruction `u` names a cached register.
+    fn any(&self, u: &BlockInsn) -> bool {
+        self.of(u.rs1).is_some() || self.of(u.rs2).is_some() || self.of(u.rd).is_some()
+    }
+
+    /// Loads the cached registers (at the chain entry).
+    fn load(&self, ops: &mut Asm) {
+        for &(r, h) in &self.all {
+            dynasm!(ops ; .arch x64 ; mov Rq(h), QWORD [rdi + slot(r)]);
+        }
+    }
+
+    /// Stores the written cached registers back to the register file.
+    fn write_back(&self, ops: &mut Asm) {
+        for &(r, h) in &self.written {
+            dynasm!(ops ; .arch x64 ; mov QWORD [rdi + slot(r)], Rq(h));
+        }
+    }
+
+    /// Stores cached register `r` to its slot (before a memory-form operation reads it).
+    fn spill(&self, ops: &mut Asm, r: u8) {
+        if let Some(h) = self.of(r) {
+            dynasm!(ops ; .arch x64 ; mov QWORD [rdi + slot(r)], Rq(h));
+        }
+    }
+
+    /// The host register holding guest register `r`: its cache register, or `scratch`
+    /// loaded from the register file.
+    fn get(&self, ops: &mut Asm, r: u8, scratch: u8, rv32: bool) -> u8 {
+        if let Some(h) = self.of(r) {
+            return h;
+        }
+        if rv32 {
+            dynasm!(ops ; .arch x64 ; mov Rd(scratch), DWORD [rdi + slot(r)]);
+        } else {
+            dynasm!(ops ; .arch x64 ; mov Rq(scratch), QWORD [rdi + slot(r)]);
+        }
+        scratch
+    }
+
+    /// Writes host register `from` to guest register slot `rd` (slot 32, `x0`'s sink,
+    /// is never cached).
+    fn put(&self, ops: &mut Asm, rd: u8, from: u8) {
+        match self.of(rd) {
+            Some(h) => {
+                if h != from {
+                    dynasm!(ops ; .arch x64 ; mov Rq(h), Rq(from));
+                }
+            }
+            None => dynasm!(ops ; .arch x64 ; mov QWORD [rdi + slot(rd)], Rq(from)),
+        }
+    }
+}
+
+/// The register forms of the common ALU operations, for an instruction that names a
+/// cached register: in place (`op rd, src`) when `rd` is a cached `rs1`, else through
+/// `rax`. Returns false (nothing emitted) for the other operations.
+fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, rv32: bool) -> bool {
+    use Op::*;
+    let imm = u.imm;
+    let sh = (imm & if rv32 { 31 } else { 63 }) as i8;
+    let imm_op = matches!(u.op, Addi | Andi | Ori | Xori | Slli | Srli | Srai);
+    let reg_op = matches!(u.op, Add | Sub | And | Or | Xor);
+    if u.op == Lui {
+        match c.of(u.rd) {
+            Some(h) if rv32 => dynasm!(ops ; .arch x64 ; mov Rd(h), imm),
+            Some(h) => dynasm!(ops ; .arch x64 ; mov Rq(h), QWORD imm as i64),
+            None => return false,
+        }
+        return true;
+    }
+    if !imm_op && !reg_op {
+        return false;
+    }
+    // The destination: rd's own register when it is rs1's (in place), else rax.
+    let in_place = c.of(u.rd).is_some() && u.rd == u.rs1;
+    let dst = if in_place {
+        c.of(u.rd).unwrap_or(RAX)
+    } else {
+        let x = c.get(ops, u.rs1, RAX, rv32);
+        if x != RAX {
+            if rv32 {
+                dynasm!(ops ; .arch x64 ; mov eax, Rd(x));
+            } else {
+                dynasm!(ops ; .arch x64 ; mov rax, Rq(x));
+            }
+        }
+        RAX
+    };
+    if imm_op {
+        match (u.op, rv32) {
+            (Addi, true) => dynasm!(ops ; .arch x64 ; add Rd(dst), imm),
+            (Andi, true) => dynasm!(ops ; .arch x64 ; and Rd(dst), imm),
+            (Ori, true) => dynasm!(ops ; .arch x64 ; or Rd(dst), imm),
+            (Xori, true) => dynasm!(ops ; .arch x64 ; xor Rd(dst), imm),
+            (Slli, true) => dynasm!(ops ; .arch x64 ; shl Rd(dst), sh),
+            (Srli, true) => dynasm!(ops ; .arch x64 ; shr Rd(dst), sh),
+            (Srai, true) => dynasm!(ops ; .arch x64 ; sar Rd(dst), sh),
+            (Addi, false) => dynasm!(ops ; .arch x64 ; add Rq(dst), imm),
+            (Andi, false) => dynasm!(ops ; .arch x64 ; and Rq(dst), imm),
+            (Ori, false) => dynasm!(ops ; .arch x64 ; or Rq(dst), imm),
+            (Xori, false) => dynasm!(ops ; .arch x64 ; xor Rq(dst), imm),
+            (Slli, false) => dynasm!(ops ; .arch x64 ; shl Rq(dst), sh),
+            (Srli, false) => dynasm!(ops ; .arch x64 ; shr Rq(dst), sh),
+            _ => dynasm!(ops ; .arch x64 ; sar Rq(dst), sh),
+        }
+    } else {
+        // rs2 is read after rax took rs1 (rs2 may be rd: rd's register is only written
+        // by the `put` below, or in place when rd is rs1, which then equals rs2's
+        // value read here).
+        let y = c.get(ops, u.rs2, RCX, rv32);
+        match (u.op, rv32) {
+            (Add, true) => dynasm!(ops ; .arch x64 ; add Rd(dst), Rd(y)),
+            (Sub, true) => dynasm!(ops ; .arch x64 ; sub Rd(dst), Rd(y)),
+            (And, true) => dynasm!(ops ; .arch x64 ; and Rd(dst), Rd(y)),
+            (Or, true) => dynasm!(ops ; .arch x64 ; or Rd(dst), Rd(y)),
+            (Xor, true) => dynasm!(ops ; .arch x64 ; xor Rd(dst), Rd(y)),
+            (Add, false) => dynasm!(ops ; .arch x64 ; add Rq(dst), Rq(y)),
+            (Sub, false) => dynasm!(ops ; .arch x64 ; sub Rq(dst), Rq(y)),
+            (And, false) => dynasm!(ops ; .arch x64 ; and Rq(dst), Rq(y)),
+            (Or, false) => dynasm!(ops ; .arch x64 ; or Rq(dst), Rq(y)),
+            _ => dynasm!(ops ; .arch x64 ; xor Rq(dst), Rq(y)),
+        }
+    }
+    if dst == RAX {
+        c.put(ops, u.rd, RAX);
+    }
+    true
 }
 
 /// RV32's ALU operation `op` into `rax` (zero-extended), sources at `a`, `b`.
