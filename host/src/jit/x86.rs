@@ -26,7 +26,7 @@
 //! the register file at every way out of the block (a direct or indirect exit before its
 //! boundary checks, a return to the interpreter before an instruction), so the run loop,
 //! the interpreter and the next block always find the register file up to date. An
-//! instruction without a register form (M, `slt`, shifts by register, RV64 word
+//! instruction without a register form (the M extension but `mul`, RV64 word
 //! operations) stores its cached sources first and reads the register file as before.
 //!
 //! **Translated**: RV32I/RV64I's register-register and register-immediate ALU operations,
@@ -525,7 +525,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             }
             _ => {}
         }
-        if c.any(&u) && alu_cached(&mut ops, &c, &u, rv32) {
+        if c.any(&u) && alu_cached(&mut ops, &c, &u, at, rv32) {
             continue;
         }
         // The memory forms: the cached sources to memory first, the value in rax,
@@ -935,20 +935,79 @@ impl Cache {
     }
 }
 
-/// The register forms of the common ALU operations, for an instruction that names a
+/// The register forms of the common ALU operations (and `mul`, the comparisons, shifts
+/// by register, `lui`/`auipc` into a cached register), for an instruction that names a
 /// cached register: in place (`op rd, src`) when `rd` is a cached `rs1`, else through
 /// `rax`. Returns false (nothing emitted) for the other operations.
-fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, rv32: bool) -> bool {
+fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, at: u64, rv32: bool) -> bool {
     use Op::*;
     let imm = u.imm;
     let sh = (imm & if rv32 { 31 } else { 63 }) as i8;
     let imm_op = matches!(u.op, Addi | Andi | Ori | Xori | Slli | Srli | Srai);
-    let reg_op = matches!(u.op, Add | Sub | And | Or | Xor);
-    if u.op == Lui {
+    let reg_op = matches!(u.op, Add | Sub | And | Or | Xor | Mul);
+    if matches!(u.op, Lui | Auipc) {
+        // A constant (`at` is the instruction's pc for `auipc`).
+        let v = if u.op == Lui {
+            imm as i64 as u64
+        } else {
+            at.wrapping_add(imm as i64 as u64)
+        };
         match c.of(u.rd) {
-            Some(h) if rv32 => dynasm!(ops ; .arch x64 ; mov Rd(h), imm),
-            Some(h) => dynasm!(ops ; .arch x64 ; mov Rq(h), QWORD imm as i64),
+            Some(h) if rv32 => dynasm!(ops ; .arch x64 ; mov Rd(h), v as u32 as i32),
+            Some(h) => dynasm!(ops ; .arch x64 ; mov Rq(h), QWORD v as i64),
             None => return false,
+        }
+        return true;
+    }
+    if matches!(u.op, Slt | Sltu | Slti | Sltiu) {
+        // 0 or 1 into edx.
+        let x = c.get(ops, u.rs1, RAX, rv32);
+        let y = if matches!(u.op, Slt | Sltu) {
+            Some(c.get(ops, u.rs2, RCX, rv32))
+        } else {
+            None
+        };
+        dynasm!(ops ; .arch x64 ; xor edx, edx);
+        match (y, rv32) {
+            (Some(y), true) => dynasm!(ops ; .arch x64 ; cmp Rd(x), Rd(y)),
+            (Some(y), false) => dynasm!(ops ; .arch x64 ; cmp Rq(x), Rq(y)),
+            (None, true) => dynasm!(ops ; .arch x64 ; cmp Rd(x), imm),
+            (None, false) => dynasm!(ops ; .arch x64 ; cmp Rq(x), imm),
+        }
+        if matches!(u.op, Slt | Slti) {
+            dynasm!(ops ; .arch x64 ; setl dl);
+        } else {
+            dynasm!(ops ; .arch x64 ; setb dl);
+        }
+        c.put(ops, u.rd, RDX);
+        return true;
+    }
+    if matches!(u.op, Sll | Srl | Sra) {
+        // The count in cl first, then rs1 shifted in place or in rax.
+        let y = c.get(ops, u.rs2, RCX, rv32);
+        if y != RCX {
+            dynasm!(ops ; .arch x64 ; mov ecx, Rd(y));
+        }
+        let in_place = c.of(u.rd).is_some() && u.rd == u.rs1;
+        let dst = if in_place {
+            c.of(u.rd).unwrap_or(RAX)
+        } else {
+            let x = c.get(ops, u.rs1, RAX, rv32);
+            if x != RAX {
+                dynasm!(ops ; .arch x64 ; mov rax, Rq(x));
+            }
+            RAX
+        };
+        match (u.op, rv32) {
+            (Sll, true) => dynasm!(ops ; .arch x64 ; shl Rd(dst), cl),
+            (Srl, true) => dynasm!(ops ; .arch x64 ; shr Rd(dst), cl),
+            (Sra, true) => dynasm!(ops ; .arch x64 ; sar Rd(dst), cl),
+            (Sll, false) => dynasm!(ops ; .arch x64 ; shl Rq(dst), cl),
+            (Srl, false) => dynasm!(ops ; .arch x64 ; shr Rq(dst), cl),
+            _ => dynasm!(ops ; .arch x64 ; sar Rq(dst), cl),
+        }
+        if dst == RAX {
+            c.put(ops, u.rd, RAX);
         }
         return true;
     }
@@ -998,6 +1057,8 @@ fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, rv32: bool) -> bool {
             (And, true) => dynasm!(ops ; .arch x64 ; and Rd(dst), Rd(y)),
             (Or, true) => dynasm!(ops ; .arch x64 ; or Rd(dst), Rd(y)),
             (Xor, true) => dynasm!(ops ; .arch x64 ; xor Rd(dst), Rd(y)),
+            (Mul, true) => dynasm!(ops ; .arch x64 ; imul Rd(dst), Rd(y)),
+            (Mul, false) => dynasm!(ops ; .arch x64 ; imul Rq(dst), Rq(y)),
             (Add, false) => dynasm!(ops ; .arch x64 ; add Rq(dst), Rq(y)),
             (Sub, false) => dynasm!(ops ; .arch x64 ; sub Rq(dst), Rq(y)),
             (And, false) => dynasm!(ops ; .arch x64 ; and Rq(dst), Rq(y)),
