@@ -64,6 +64,9 @@
 //!   jumps there; from then on the exit goes straight to its successor. No code is
 //!   ever patched, so the cache's pages stay read-execute (W^X) and a link costs one
 //!   store, not two `mprotect`s.
+//! * an exit to the block's own start (a loop of one block) jumps straight back past the
+//!   chain entry, the cached registers still in place (stored back only when a check
+//!   fails and it returns): the block is running, so it is valid in this sequence.
 //! * `jalr` looks its target up in the jump cache every time (no slot).
 //!
 //! A jump-cache entry is only made for a block the run loop offered in the current
@@ -333,6 +336,47 @@ fn boundary_checks(ops: &mut Asm, t: &Tail) {
     );
 }
 
+/// An exit back to the block's own start (`target`, a loop of one block) after
+/// `retired` instructions: the boundary checks, then straight to `body` with the cached
+/// registers still in place (the same code a link to itself would reach, and the block
+/// is valid in this sequence: it is running). The registers are stored back only when a
+/// check fails and the code returns.
+fn self_exit(
+    ops: &mut Asm,
+    t: &Tail,
+    c: &Cache,
+    body: DynamicLabel,
+    target: u64,
+    retired: i32,
+    rv32: bool,
+) {
+    if rv32 {
+        dynasm!(ops ; .arch x64 ; mov eax, target as u32 as i32);
+    } else {
+        dynasm!(ops ; .arch x64 ; mov rax, QWORD target as i64);
+    }
+    dynasm!(ops ; .arch x64 ; add r8, retired);
+    let fail = Tail {
+        budget: ops.new_dynamic_label(),
+        interrupt: ops.new_dynamic_label(),
+        dma: ops.new_dynamic_label(),
+        lookup_link: t.lookup_link,
+        lookup: t.lookup,
+        epilogue: t.epilogue,
+    };
+    boundary_checks(ops, &fail);
+    dynasm!(ops ; .arch x64 ; jmp =>body);
+    for (l, to) in [
+        (fail.budget, t.budget),
+        (fail.interrupt, t.interrupt),
+        (fail.dma, t.dma),
+    ] {
+        dynasm!(ops ; .arch x64 ; =>l);
+        c.write_back(ops);
+        dynasm!(ops ; .arch x64 ; jmp =>to);
+    }
+}
+
 /// A direct exit to the known `target` after `retired` instructions of the block,
 /// through link slot `slot` (its unlinked code's offset is pushed to `unlinked`).
 #[allow(clippy::too_many_arguments)]
@@ -416,6 +460,9 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     let chain_entry = ops.offset().0;
     let c = Cache::choose(block, rv32);
     c.load(&mut ops);
+    // Where a jump back to the block's own start continues (registers still loaded).
+    let body = ops.new_dynamic_label();
+    dynasm!(ops ; .arch x64 ; =>body);
     let mut ended = false;
     for i in 0..n {
         let u = block.insn(i);
@@ -467,17 +514,21 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                 let target = at.wrapping_add(imm as i64 as u64) & m;
                 dynasm!(ops ; .arch x64 ; mov rax, QWORD next as i64);
                 c.put(&mut ops, u.rd, RAX);
-                direct_exit(
-                    &mut ops,
-                    &t,
-                    &c,
-                    target,
-                    retired,
-                    next_slot,
-                    rv32,
-                    &mut unlinked,
-                );
-                next_slot += 1;
+                if target == pc0 {
+                    self_exit(&mut ops, &t, &c, body, target, retired, rv32);
+                } else {
+                    direct_exit(
+                        &mut ops,
+                        &t,
+                        &c,
+                        target,
+                        retired,
+                        next_slot,
+                        rv32,
+                        &mut unlinked,
+                    );
+                    next_slot += 1;
+                }
                 ended = true;
                 break;
             }
@@ -556,6 +607,10 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     }
     for (l, target, retired) in taken {
         dynasm!(ops ; .arch x64 ; =>l);
+        if target == pc0 {
+            self_exit(&mut ops, &t, &c, body, target, retired, rv32);
+            continue;
+        }
         direct_exit(
             &mut ops,
             &t,
