@@ -576,7 +576,9 @@ impl Machine {
             g.commit()?;
             space
         };
-        let hart = Hart::with_irqs(0, image.xlen, image.entry, irqs);
+        let mut hart = Hart::with_irqs(0, image.xlen, image.entry, irqs);
+        // The machine's only hart: its code stays checked across time slices.
+        hart.set_sole_hart(true);
         Ok(Machine {
             memory,
             space,

@@ -786,6 +786,9 @@ impl<'a> Virt<'a> {
         }
         let irqs = self.devices.harts.get(i)?;
         let mut hart = Hart::with_irqs(i as u64, self.spec.xlen, pc, irqs);
+        // With one hart, nothing stores to its memory behind the memory's back: its
+        // decoded code may stay checked across time slices.
+        hart.set_sole_hart(self.harts == 1);
         hart.set_reg(10, i as u64);
         hart.set_reg(11, dtb_addr);
         if self.mrom {

@@ -190,14 +190,25 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
         self.pin.epoch()
     }
 
-    /// How many times a DMA lease of this memory has written guest RAM (wrapping; see
-    /// [`LeaseTable`](super::LeaseTable)): a CPU's decoded-code cache compares it to see
-    /// code that DMA wrote. A relaxed load, cheap enough for every block entry: a reader
-    /// that sees a new count puts `fence(Acquire)` before it reads the memory, and then
-    /// sees the bytes written before the count moved (they were counted with `Release`).
+    /// How many times guest RAM (or ROM) of this memory was written other than through a
+    /// CPU's own host pointers (wrapping): every write of a DMA lease
+    /// ([`LeaseTable`](super::LeaseTable)) and every write to RAM or ROM through a
+    /// section's [`write`](ReadSection::write) or [`write_buf`](ReadSection::write_buf)
+    /// (debuggers, loaders, devices that write guest memory that way). A CPU's
+    /// decoded-code cache compares it to see code written behind its back. A relaxed load,
+    /// cheap enough for every block entry: a reader that sees a new count puts
+    /// `fence(Acquire)` before it reads the memory, and then sees the bytes written before
+    /// the count moved (they were counted with `Release`).
     #[inline]
     pub fn lease_writes(&self) -> u32 {
         self.lease_writes.load(Ordering::Relaxed)
+    }
+
+    /// Counts a write to RAM or ROM through this section ([`ReadSection::lease_writes`]),
+    /// after the bytes are written.
+    #[inline]
+    fn note_ram_write(&self) {
+        self.lease_writes.fetch_add(1, Ordering::Release);
     }
 
     /// The atomic behind [`ReadSection::lease_writes`] (a translating tier reads it from
@@ -287,6 +298,7 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
                 if !range.readonly && offset.checked_add(n).is_some_and(|end| end <= ram.len()) {
                     // SAFETY: in bounds (checked); the block is alive while the view is pinned.
                     unsafe { ram.store(offset, size, value) };
+                    self.note_ram_write();
                     return MemTxResult::OK;
                 }
             }
@@ -326,6 +338,7 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
             Some(ram) if offset.checked_add(n).is_some_and(|end| end <= ram.len()) => {
                 // SAFETY: in bounds (checked); the block is alive while the view is pinned.
                 unsafe { ram.store(offset, size, value) };
+                self.note_ram_write();
                 MemTxResult::OK
             }
             _ => MemTxResult::ERROR,
@@ -432,6 +445,7 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
             {
                 // SAFETY: in bounds (checked); block alive while the view is pinned.
                 unsafe { ram.copy_from(offset, input) };
+                self.note_ram_write();
                 MemTxResult::OK
             } else {
                 MemTxResult::ERROR

@@ -33,9 +33,15 @@
 //!   ([`ReadSection::lease_writes`](crate::memory::ReadSection::lease_writes)) and the run
 //!   loop compares the count at every block entry (one load), so code written by DMA runs
 //!   from the next block on;
-//! * every time slice ([`Hart::run`](super::Hart::run)): plain stores by other harts and
-//!   writes of a debugger or the host are seen at the latest at the next slice, as the
-//!   TLB's host pointers are; and `fence.i`, which sees them at once;
+//! * every write to guest memory not made through this hart's host pointers that the
+//!   memory counts ([`ReadSection::lease_writes`](crate::memory::ReadSection::lease_writes):
+//!   debuggers, loaders and devices writing through a section), compared like DMA's;
+//! * every time slice ([`Hart::run`](super::Hart::run)) unless the hart is the machine's
+//!   only one ([`Hart::set_sole_hart`](super::Hart::set_sole_hart)): plain stores by other
+//!   harts are seen at the latest at the next slice; and `fence.i`, which sees them at
+//!   once. A sole hart's next slice keeps the epoch when the counted writes and the fetch
+//!   context (privilege, TLB remaps: a debugger may change `satp`) are what they were at
+//!   the end of the last one, so a loop's blocks and a tier's chains outlive the slice;
 //! * every change of what the `pc` may translate to, since a checked block keeps no host
 //!   address: a new privilege (traps, interrupts, `mret`, `sret`) and every TLB flush that
 //!   may remap (`satp`, `sfence.vma`, PMP, `menvcfg`, triggers: `Tlb::remaps`), which the
@@ -262,6 +268,14 @@ pub(super) struct BlockCache {
     /// different tags did. Written when a bit is set in this epoch, so never cleared (an
     /// entry behind a clear bit is stale and never read).
     code_tags: [u64; CODE_LINES],
+    /// Whether other harts may store to this hart's memory (the default): then every time
+    /// slice starts a new code epoch (`Hart::set_sole_hart`).
+    pub(super) shared: bool,
+    /// At the end of the last time slice: the memory's count of writes made other than
+    /// through this hart's host pointers (`Bus::lease_writes`), as the run loop last saw
+    /// it, and the fetch context (privilege and TLB remaps, `Hart::fetch_context`).
+    pub(super) writes_seen: u32,
+    pub(super) fetch_seen: u64,
 }
 
 /// A `code_tags` entry that matches every line (two code lines share its bit).
@@ -277,6 +291,9 @@ impl BlockCache {
             epoch: 1,
             code_lines: [0; CODE_LINES / 64],
             code_tags: [0; CODE_LINES],
+            shared: true,
+            writes_seen: 0,
+            fetch_seen: 0,
         }
     }
 

@@ -631,7 +631,7 @@ impl Hart<'_> {
         self.csr.mstatus = next;
         if (old ^ next) & (mstatus::SUM | mstatus::MXR) != 0 {
             // Data permissions only: the `pc`'s translation stays (`Tlb::remaps`).
-            self.tlb.forget_permissions();
+            self.tlb.forget();
         }
     }
 }

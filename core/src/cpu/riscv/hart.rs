@@ -239,6 +239,18 @@ impl<'i> Hart<'i> {
         self.debug_ebreak = on;
     }
 
+    /// Tells the hart whether it is its machine's only one (default: not). A sole hart's
+    /// decoded blocks (and a tier's chains between them) stay checked from one time slice
+    /// to the next unless something the memory counts wrote guest memory or the privilege
+    /// or translation changed in between; otherwise every slice checks them against memory
+    /// again, so that plain stores of other harts are seen within a slice even without
+    /// `fence.i` (see `block`). Plain stores to its memory from anything the memory does
+    /// not count (another hart, host code writing through raw pointers) then need a
+    /// `fence.i` on this hart to be fetched.
+    pub fn set_sole_hart(&mut self, sole: bool) {
+        self.blocks.shared = !sole;
+    }
+
     /// Forgets every TLB entry.
     pub fn flush_tlb(&mut self) {
         self.tlb.flush();

@@ -91,15 +91,16 @@
 //! * **Self-modifying code**: a block is keyed by the virtual `pc` and checked against
 //!   guest memory (the words it was decoded from, through the fetch page's host pointer)
 //!   at its first entry in each *code epoch*; later entries compare a stamp. A new epoch
-//!   starts at every time slice, every instruction that leaves the block path (so
-//!   `fence.i`, `sfence.vma`, `satp` writes), every trap or interrupt, every MMIO access
-//!   or TLB miss, every store of this hart to a 64-byte host line that holds a checked
-//!   block (a 1024-bit filter tested on each store), and every DMA write through a lease
-//!   (a count of them compared at each block entry). So this hart's own stores are seen by
-//!   the next instruction (such a store also ends the running block), DMA's at the next
-//!   block, and plain stores by other harts or a debugger at the latest at this hart's next
-//!   `fence.i`, MMIO access, trap or time slice: what Zifencei requires, and more. Details
-//!   in `block`.
+//!   starts when code may have changed or the `pc`'s translation may have: `fence.i`, a
+//!   new privilege, `satp`, `sfence.vma` and PMP writes, MMIO accesses, page walks that
+//!   set A/D bits, every store or AMO of this hart to a 64-byte host line that holds a
+//!   checked block (a 1024-bit filter tested on each store), every write to guest memory
+//!   the memory counts (DMA leases, debuggers, loaders: a count compared at each block
+//!   entry), and every time slice unless the hart is its machine's only one. Other CSR
+//!   instructions, AMOs and traps keep it. So this hart's own stores are seen by the next
+//!   instruction (such a store also ends the running block), DMA's and a debugger's at the
+//!   next block, and plain stores by other harts at the latest at this hart's next
+//!   `fence.i` or time slice: what Zifencei requires, and more. Details in `block`.
 //! * **Interrupts** are checked between blocks (one relaxed atomic load): before the first
 //!   instruction of a `run`, after every jump, taken branch, trap, system instruction and MMIO
 //!   access, and at the latest after 16 instructions, as QEMU checks at translation-block

@@ -102,10 +102,17 @@ impl<'i> Hart<'i> {
         max_instructions: u64,
         tier: &mut T,
     ) -> Exit {
-        // Host pointers from an earlier slice are not valid under this borrow, and other
-        // harts, DMA or the host may have written code since the last slice.
-        self.tlb.flush();
-        self.blocks.code_changed();
+        // Host pointers from an earlier slice are not valid under this borrow (no
+        // translation changed, so this counts no remap).
+        self.tlb.forget();
+        // Other harts may have written code since the last slice, and DMA, a debugger or
+        // the host (counted), or a debugger may have changed the privilege or `satp`.
+        if self.blocks.shared
+            || bus.lease_writes() != self.blocks.writes_seen
+            || self.fetch_context() != self.blocks.fetch_seen
+        {
+            self.blocks.code_changed();
+        }
         self.tlb.generation = bus.generation();
         match self.xlen {
             Xlen::Rv32 => self.run_loop::<B, T, true>(bus, max_instructions, tier),
@@ -402,6 +409,11 @@ impl<'i> Hart<'i> {
         };
         self.pc = pc;
         self.retire(synced - left);
+        // What the next slice compares (`run_with`): the count as of this slice's last
+        // check (older than the bus's if writes came since: then the next slice starts a
+        // new epoch).
+        self.blocks.writes_seen = lease_writes;
+        self.blocks.fetch_seen = self.fetch_context();
         exit
     }
 

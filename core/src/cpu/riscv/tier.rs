@@ -120,8 +120,8 @@ pub struct TierCtx {
     /// The DMA write count the current code epoch started with.
     pub lease_seen: u32,
     /// The current code epoch: it changes whenever code, the translation of `pc`, the
-    /// privilege or triggers may have changed, and at every time slice (it wraps after
-    /// 2^32 changes).
+    /// privilege or triggers may have changed, and at every time slice of a hart that is
+    /// not its machine's only one (it wraps after 2^32 changes).
     pub epoch: u32,
 }
 

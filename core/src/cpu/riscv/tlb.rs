@@ -113,13 +113,14 @@ impl Tlb {
     /// `menvcfg`, triggers).
     pub(super) fn flush(&mut self) {
         self.remaps = self.remaps.wrapping_add(1);
-        self.forget_permissions();
+        self.forget();
     }
 
-    /// Forgets every entry for a change of data-access permissions alone
-    /// (`mstatus.SUM/MXR`): no address translates differently, and no fetch is allowed
-    /// or refused differently, so [`Tlb::remaps`] stays.
-    pub(super) fn forget_permissions(&mut self) {
+    /// Forgets every entry when no address translates differently and no fetch is allowed
+    /// or refused differently, so [`Tlb::remaps`] stays: a new time slice (host pointers
+    /// are valid for one slice) or a change of data-access permissions alone
+    /// (`mstatus.SUM/MXR`).
+    pub(super) fn forget(&mut self) {
         for set in &mut self.sets {
             set.fill(TlbEntry::EMPTY);
         }

@@ -129,7 +129,9 @@ fn two_address_spaces() -> (Vec<(u64, Vec<u32>)>, [u64; 2]) {
 
 /// F at page 8 (`nop; li x10, 1; ret`) and its twin at page 9 (`li x10, 2`). The `nop`
 /// goes one instruction at a time (its fetch fills the TLB), so the block that the
-/// second call finds checked (or not) is the one at F + 4.
+/// second call finds checked (or not) is the one at F + 4. Programs calling F start at
+/// [`PROG`], whose blocks do not share F + 4's slot of the block index.
+const PROG: u64 = 0x100;
 fn f_and_its_twin() -> [(u64, Vec<u32>); 2] {
     [
         (0x8000, vec![NOP, li(10, 1), jalr(0, 5, 0)]),
@@ -148,13 +150,13 @@ fn run_with_two_spaces(
 ) -> (u64, u64) {
     let (tables, satps) = two_address_spaces();
     let code = f_and_its_twin();
-    let mut image: Vec<(u64, &[u32])> = vec![(0, prog)];
+    let mut image: Vec<(u64, &[u32])> = vec![(PROG, prog)];
     image.extend(tables.iter().map(|(at, w)| (*at, &w[..])));
     image.extend(code.iter().map(|(at, w)| (*at, &w[..])));
     let handler = [EBREAK];
     image.push((0x7000, &handler)); // any trap stops the run here
     with_machine(0x10000, &image, |sec, _| {
-        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE + PROG);
         h.set_debug_ebreak(true);
         h.set_csr(num::MTVEC, RAM_BASE + 0x7000).unwrap();
         // One PMP entry over everything (NAPOT, RWX): S may fetch.
@@ -166,7 +168,7 @@ fn run_with_two_spaces(
         let [x8, x9] = regs(satps);
         h.set_reg(8, x8);
         h.set_reg(9, x9);
-        let end = RAM_BASE + 4 * (prog.len() as u64 - 1);
+        let end = RAM_BASE + PROG + 4 * (prog.len() as u64 - 1);
         let exit = h.run(sec, 1000);
         let t = h.last_trap();
         assert_eq!(
@@ -261,5 +263,75 @@ fn a_walk_starts_a_code_epoch_only_when_it_sets_a_pte_bit() {
             "the walk set A"
         );
         assert_eq!(h.blocks.epoch.wrapping_sub(before), 2);
+    });
+}
+
+/// A loop that calls F (word 16: `x10 = 1`) and counts in `x11`, forever.
+fn call_f_forever() -> Vec<u32> {
+    let mut prog = vec![NOP; 18];
+    prog[0] = jal(5, 16 * 4); // F
+    prog[1] = addi(11, 11, 1);
+    prog[2] = jal(0, -8); // -> word 0
+    prog[16] = li(10, 1);
+    prog[17] = jalr(0, 5, 0);
+    prog
+}
+
+#[test]
+fn a_sole_hart_keeps_the_code_epoch_across_time_slices_and_a_shared_one_does_not() {
+    let prog = call_f_forever();
+    for sole in [true, false] {
+        with_machine(0x10000, &[(0, &prog)], |sec, _| {
+            let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+            h.set_sole_hart(sole);
+            assert_eq!(h.run(sec, 1000), Exit::BudgetExhausted);
+            let before = h.blocks.epoch;
+            for _ in 0..10 {
+                assert_eq!(h.run(sec, 1000), Exit::BudgetExhausted);
+            }
+            let epochs = h.blocks.epoch.wrapping_sub(before);
+            assert_eq!(epochs, if sole { 0 } else { 10 }, "sole {sole}");
+        });
+    }
+}
+
+#[test]
+fn a_sole_hart_sees_code_a_debugger_wrote_between_time_slices() {
+    let prog = call_f_forever();
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_sole_hart(true);
+        assert_eq!(h.run(sec, 1000), Exit::BudgetExhausted);
+        assert_eq!(h.reg(10), 1);
+        // A debugger's write goes through the section, which counts it.
+        super::poke(sec, RAM_BASE + 16 * 4, li(10, 2));
+        assert_eq!(h.run(sec, 1000), Exit::BudgetExhausted);
+        assert_eq!(h.reg(10), 2, "the patched F ran");
+    });
+}
+
+#[test]
+fn a_sole_hart_sees_a_satp_a_debugger_changed_between_time_slices() {
+    // F's address maps to page 8 under `satp` A and to page 9 under B.
+    let prog = [lui(6, 0x8000_8000), jalr(5, 6, 0), EBREAK];
+    let (tables, satps) = two_address_spaces();
+    let code = f_and_its_twin();
+    let mut image: Vec<(u64, &[u32])> = vec![(PROG, &prog)];
+    image.extend(tables.iter().map(|(at, w)| (*at, &w[..])));
+    image.extend(code.iter().map(|(at, w)| (*at, &w[..])));
+    with_machine(0x10000, &image, |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE + PROG);
+        h.set_sole_hart(true);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::PMPADDR0, u32::MAX as u64).unwrap();
+        h.set_csr(num::PMPCFG0, 0x1f).unwrap();
+        h.set_csr(num::SATP, satps[0]).unwrap();
+        h.set_privilege(Priv::Supervisor);
+        assert_eq!(h.run(sec, 100), Exit::Breakpoint(RAM_BASE + PROG + 8));
+        assert_eq!(h.reg(10), 1);
+        h.set_csr(num::SATP, satps[1]).unwrap();
+        h.set_pc(RAM_BASE + PROG);
+        assert_eq!(h.run(sec, 100), Exit::Breakpoint(RAM_BASE + PROG + 8));
+        assert_eq!(h.reg(10), 2, "F's address now runs page 9");
     });
 }
