@@ -515,7 +515,7 @@ pub struct Machine {
     memory: Box<TestMemory>,
     space: SpaceId,
     /// The hart.
-    pub hart: Hart<'static>,
+    pub hart: Box<Hart<'static>>,
     /// The finisher.
     pub finisher: &'static Finisher,
     /// The UART.
@@ -576,7 +576,9 @@ impl Machine {
             g.commit()?;
             space
         };
-        let mut hart = Hart::with_irqs(0, image.xlen, image.entry, irqs);
+        // Boxed: a hart is a few hundred KiB (its TLB and decoded blocks), too much to
+        // move around on a test thread's 2 MiB stack in an unoptimised build.
+        let mut hart = Box::new(Hart::with_irqs(0, image.xlen, image.entry, irqs));
         // The machine's only hart: its code stays checked across time slices.
         hart.set_sole_hart(true);
         Ok(Machine {
