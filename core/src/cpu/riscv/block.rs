@@ -61,10 +61,12 @@
 //! a time slice of delay without one.
 //!
 //! **Fused pairs.** An operation followed by an `addi` (`lw`, `lbu`, `addi`, `slli`, `mul`,
-//! `add`, `and`: the most frequent such pairs in the benchmark set) is decoded into one
-//! fused micro-op with the `addi` kept in the next slot, which the block executor runs in
-//! one dispatch (`fuse`); retirement counts, the budget and precise traps are as for two
-//! instructions, and a tier sees the two instructions ([`Op::unfused`]).
+//! `add`, `and`) or by a conditional branch (`addi`, `add`, `xor`, `srli`, `andi`, `lw`,
+//! `sw`, `sb`), the most frequent such pairs in the benchmark set, is decoded into one
+//! fused micro-op with the second instruction kept in the next slot, which the block
+//! executor runs in one dispatch (`fuse`); retirement counts, the budget and precise
+//! traps are as for two instructions, and a tier sees the two instructions
+//! ([`Op::unfused`]).
 //!
 //! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
 //! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a
@@ -221,14 +223,15 @@ pub(super) fn is_cond_branch(op: Op) -> bool {
 pub(super) const FUSE: bool = cfg!(not(target_os = "none"));
 
 /// Fuses pairs of a block's instructions (`insns`, without the `END` slot): an operation
-/// that has a fused form with `addi` ([`Op::fused_with_addi`]: `lw`, `lbu`, `addi`,
-/// `slli`, `mul`, `add`, `and`, the first operations of the most frequent pairs in the
-/// benchmark set) followed by an `addi` becomes that fused operation, and the `addi` stays
-/// in the next slot, where the block executor reads its operands: the pair then costs one
+/// that has a fused form with the next one ([`Op::fused_with`]: an `addi`, or a
+/// conditional branch, after the first operations of the most frequent pairs in the
+/// benchmark set) becomes that fused operation, and the second instruction stays in the
+/// next slot, where the block executor reads its operands: the pair then costs one
 /// dispatch instead of two. Both instructions still retire one by one (the executor
 /// counts two), an exception in the first has its own `pc` with nothing of the second
-/// done, and a first half that ends the block (a load off the TLB fast path) ends it
-/// before the second. A fused pair is never split by the budget: a block runs whole or
+/// done, and a first half that ends the block (an access off the TLB fast path, a store
+/// to code) ends it before the second; a taken branch as the second half leaves the block
+/// with both counted. A fused pair is never split by the budget: a block runs whole or
 /// not at all (`Hart::run_block`). A jump into the middle of a pair starts another block
 /// at the second instruction (blocks are keyed by their first `pc`), which runs it alone.
 /// A tier sees the pair as its two instructions ([`Op::unfused`] in
@@ -236,13 +239,13 @@ pub(super) const FUSE: bool = cfg!(not(target_os = "none"));
 pub(super) fn fuse(insns: &mut [Micro]) {
     let mut k = 0;
     while k + 1 < insns.len() {
-        match insns[k].op.fused_with_addi() {
-            Some(f) if insns[k + 1].op == Op::Addi => {
+        match insns[k].op.fused_with(insns[k + 1].op) {
+            Some(f) => {
                 insns[k].op = f;
-                // The `addi` is this pair's second half, not the start of another pair.
+                // The second half is this pair's, not the start of another pair.
                 k += 2;
             }
-            _ => k += 1,
+            None => k += 1,
         }
     }
 }
@@ -577,9 +580,10 @@ mod tests {
     }
 
     #[test]
-    fn pairs_with_an_addi_are_fused_and_tiers_see_them_unfused() {
+    fn pairs_are_fused_and_tiers_see_them_unfused() {
         // lw, addi | addi, addi | addi (its pair partner is a `lui`, not fusable) | lui,
-        // addi | mul, addi: the last `addi` alone (a pair's second half starts no pair).
+        // addi | mul, addi | addi (a pair's second half starts no pair, and `addi` with
+        // `xor` is none) | xor, bne | jal.
         let mut mem = [0u32; 1024];
         let words = [
             0x0002_a303, // lw x6, 0(x5)
@@ -592,6 +596,8 @@ mod tests {
             0x0263_0533, // mul x10, x6, x6
             0x0015_0513, // addi x10, x10, 1
             0x0015_0513, // addi x10, x10, 1
+            0x0020_c0b3, // xor x1, x1, x2
+            0x0000_9063, // bne x1, x0, 0
             0x0000_006f, // jal x0, 0
         ];
         mem[..words.len()].copy_from_slice(&words);
@@ -610,6 +616,8 @@ mod tests {
             Op::MulAddi,
             Op::Addi,
             Op::Addi,
+            Op::XorBr,
+            Op::Bne,
             Op::Jal,
         ];
         assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));

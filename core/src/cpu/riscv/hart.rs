@@ -265,6 +265,8 @@ impl<'i> Hart<'i> {
         } else {
             self.prv
         };
+        // The block executor's fast TLB view follows the data-access privilege.
+        self.tlb.select_fast(Tlb::set_of(self.data_prv));
         let m_on = self.prv < Priv::Machine || ms & mstatus::MIE != 0;
         let s_on =
             self.prv < Priv::Supervisor || (self.prv == Priv::Supervisor && ms & mstatus::SIE != 0);

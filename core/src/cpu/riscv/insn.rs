@@ -91,6 +91,15 @@ pub enum Op {
     SlliAddi,
     AddAddi,
     AndAddi,
+    // The named operation, then the conditional branch in the next slot.
+    AddiBr,
+    AddBr,
+    XorBr,
+    SrliBr,
+    AndiBr,
+    LwBr,
+    SwBr,
+    SbBr,
     // A (aq/rl are not kept: every AMO is sequentially consistent)
     LrW,
     ScW,
@@ -307,22 +316,43 @@ impl Op {
             Op::SlliAddi => Op::Slli,
             Op::AddAddi => Op::Add,
             Op::AndAddi => Op::And,
+            Op::AddiBr => Op::Addi,
+            Op::AddBr => Op::Add,
+            Op::XorBr => Op::Xor,
+            Op::SrliBr => Op::Srli,
+            Op::AndiBr => Op::Andi,
+            Op::LwBr => Op::Lw,
+            Op::SwBr => Op::Sw,
+            Op::SbBr => Op::Sb,
             op => op,
         }
     }
 
-    /// The fused pair (see [`Op::LwAddi`]) of this operation followed by an `addi`, if
-    /// there is one.
+    /// The fused pair (see [`Op::LwAddi`]) of this operation followed by `next`, if there
+    /// is one: an `addi` after `lw`, `lbu`, `addi`, `slli`, `mul`, `add` or `and`, a
+    /// conditional branch after `addi`, `add`, `xor`, `srli`, `andi`, `lw`, `sw` or `sb`.
     #[inline]
-    pub fn fused_with_addi(self) -> Option<Op> {
-        Some(match self {
-            Op::Lw => Op::LwAddi,
-            Op::Lbu => Op::LbuAddi,
-            Op::Addi => Op::AddiAddi,
-            Op::Mul => Op::MulAddi,
-            Op::Slli => Op::SlliAddi,
-            Op::Add => Op::AddAddi,
-            Op::And => Op::AndAddi,
+    pub fn fused_with(self, next: Op) -> Option<Op> {
+        use Op::*;
+        Some(match (self, next) {
+            (Lw, Addi) => LwAddi,
+            (Lbu, Addi) => LbuAddi,
+            (Addi, Addi) => AddiAddi,
+            (Slli, Addi) => SlliAddi,
+            (Mul, Addi) => MulAddi,
+            (Add, Addi) => AddAddi,
+            (And, Addi) => AndAddi,
+            (_, Beq | Bne | Blt | Bge | Bltu | Bgeu) => match self {
+                Addi => AddiBr,
+                Add => AddBr,
+                Xor => XorBr,
+                Srli => SrliBr,
+                Andi => AndiBr,
+                Lw => LwBr,
+                Sw => SwBr,
+                Sb => SbBr,
+                _ => return None,
+            },
             _ => return None,
         })
     }

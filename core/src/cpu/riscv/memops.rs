@@ -6,7 +6,7 @@
 use super::hart::{Hart, Reservation};
 use super::host::{self, AmoOp};
 use super::mmu::Access;
-use super::tlb::{Tlb, PAGE_MASK};
+use super::tlb::{self, FastEntry, Tlb, PAGE_MASK};
 use super::trap::{cause, Exception};
 use super::trigger::Touch;
 use crate::cpu::Bus;
@@ -30,6 +30,53 @@ impl Hart<'_> {
     /// `data_prv`), not once per access.
     #[inline(always)]
     pub(super) fn load_in_set<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        set: usize,
+        va: u64,
+        size: u32,
+    ) -> Result<(u64, bool), Exception> {
+        if tlb::FAST {
+            // The page and the alignment in one compare (a misaligned `va` equals no tag,
+            // and takes the entry's path below, out of line).
+            let f = self.tlb.fast(va);
+            if f.tag_r == va & (!PAGE_MASK | (size as u64 - 1)) {
+                let p = f.base_r.wrapping_add(va as usize);
+                // SAFETY: a fast tag matches only for a live, 8-aligned host page of the
+                // entry (`Tlb::store`, tlb docs): `base_r + va` is inside it, aligned to
+                // `size` with the access inside the page.
+                let v = unsafe { host::load(p, size) };
+                return Ok((v, false));
+            }
+            return self.load_in_set_cold(bus, set, va, size);
+        }
+        self.load_in_set_entry(bus, set, va, size)
+    }
+
+    /// [`Hart::load_in_set`] when its fast view missed: the entry's own path, which
+    /// copies a hit on a host page into the fast view. (`set` is not used: with the fast
+    /// view, the block executor need not keep it.)
+    #[cold]
+    #[inline(never)]
+    fn load_in_set_cold<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        _set: usize,
+        va: u64,
+        size: u32,
+    ) -> Result<(u64, bool), Exception> {
+        let set = Tlb::set_of(self.data_prv);
+        let f = FastEntry::of(self.tlb.entry_in(set, va));
+        if f.tag_r == va & !PAGE_MASK || f.tag_w == va & !PAGE_MASK {
+            self.tlb.set_fast(set, va, f);
+        }
+        self.load_in_set_entry(bus, set, va, size)
+    }
+
+    /// [`Hart::load_in_set`] through the TLB entry: an aligned or misaligned access
+    /// inside a host page, else the slow path.
+    #[inline(always)]
+    fn load_in_set_entry<B: Bus + ?Sized>(
         &mut self,
         bus: &B,
         set: usize,
@@ -76,6 +123,55 @@ impl Hart<'_> {
     /// [`Hart::load_in_set`]).
     #[inline(always)]
     pub(super) fn store_in_set<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        set: usize,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<bool, Exception> {
+        if tlb::FAST {
+            // As in `load_in_set`.
+            let f = self.tlb.fast(va);
+            if f.tag_w == va & (!PAGE_MASK | (size as u64 - 1)) {
+                let p = f.base_w.wrapping_add(va as usize);
+                // SAFETY: a fast write tag matches only for a live, writable, 8-aligned
+                // host page of the entry: `p` is inside it, aligned to `size` with the
+                // access inside the page.
+                unsafe { host::store(p, size, value) };
+                if self.blocks.is_code_line(p.addr()) {
+                    self.blocks.code_changed();
+                    return Ok(true);
+                }
+                return Ok(false);
+            }
+            return self.store_in_set_cold(bus, set, va, size, value);
+        }
+        self.store_in_set_entry(bus, set, va, size, value)
+    }
+
+    /// [`Hart::store_in_set`] when its fast view missed (as `load_in_set_cold`).
+    #[cold]
+    #[inline(never)]
+    fn store_in_set_cold<B: Bus + ?Sized>(
+        &mut self,
+        bus: &B,
+        _set: usize,
+        va: u64,
+        size: u32,
+        value: u64,
+    ) -> Result<bool, Exception> {
+        let set = Tlb::set_of(self.data_prv);
+        let f = FastEntry::of(self.tlb.entry_in(set, va));
+        if f.tag_r == va & !PAGE_MASK || f.tag_w == va & !PAGE_MASK {
+            self.tlb.set_fast(set, va, f);
+        }
+        self.store_in_set_entry(bus, set, va, size, value)
+    }
+
+    /// [`Hart::store_in_set`] through the TLB entry.
+    #[inline(always)]
+    fn store_in_set_entry<B: Bus + ?Sized>(
         &mut self,
         bus: &B,
         set: usize,

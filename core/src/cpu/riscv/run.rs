@@ -15,7 +15,7 @@ use super::host;
 use super::insn::{Insn, Op};
 use super::irqs::{IRQ_BITS, STOP};
 use super::tier::{BlockRef, BlockTier, Interp, TierCtx, TierEnd};
-use super::tlb::{Tlb, PAGE_MASK};
+use super::tlb::{self, Tlb, PAGE_MASK};
 use super::trap::{irq, Exception};
 use super::trigger::DEBUGGER_HIT;
 use super::word;
@@ -452,8 +452,13 @@ impl<'i> Hart<'i> {
             // through the general path (at most `BLOCK_INSNS - 1` instructions per run).
             return End::Single(0, pc);
         }
-        // `data_prv` does not change inside a block: its TLB set is looked up once.
-        let dset = Tlb::set_of(self.data_prv);
+        // `data_prv` does not change inside a block: its TLB set is looked up once (only
+        // without the fast TLB view, which is always that set's: `tlb::FAST`).
+        let dset = if tlb::FAST {
+            0
+        } else {
+            Tlb::set_of(self.data_prv)
+        };
         // Instructions retired in the blocks run before this one (`go!` below).
         let mut done: u64 = 0;
         // One round per block: the block stays the same inside the inner loop.
@@ -511,8 +516,13 @@ impl<'i> Hart<'i> {
                 }
                 macro_rules! store {
                     ($size:expr) => {
+                        store_then!($size, continue_block!())
+                    };
+                }
+                macro_rules! store_then {
+                    ($size:expr, $then:expr) => {
                         match self.store_in_set(bus, dset, ea, $size, b) {
-                            Ok(false) => continue_block!(),
+                            Ok(false) => $then,
                             Ok(true) => return End::Next(done + i as u64 + 1, next!()),
                             Err(e) => return End::Trap(done + i as u64, at!(), e),
                         }
@@ -539,6 +549,34 @@ impl<'i> Hart<'i> {
                             self.regs[n.rs1 as usize].wrapping_add(n.imm as i64 as u64) & m;
                         i += 2;
                         continue;
+                    }};
+                }
+                // A fused pair's second half when it is a conditional branch (`block::fuse`):
+                // its condition without a second dispatch (`Beq` to `Bgeu` are consecutive:
+                // equal, less than, less than unsigned, each then negated).
+                macro_rules! then_branch {
+                    () => {{
+                        debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
+                        i += 1;
+                        // SAFETY: as in `then_addi`: now `i < count <= BLOCK_INSNS`.
+                        let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
+                        let (a, b) = (self.regs[n.rs1 as usize], self.regs[n.rs2 as usize]);
+                        let k = (n.op as u8).wrapping_sub(Op::Beq as u8);
+                        debug_assert!(k < 6, "{:?} is not a conditional branch", n.op);
+                        let c = if k < 2 {
+                            a == b
+                        } else if k < 4 {
+                            sx(a) < sx(b)
+                        } else {
+                            a < b
+                        };
+                        if c != (k & 1 != 0) {
+                            go!(
+                                at!().wrapping_add(n.imm as i64 as u64) & m,
+                                done + i as u64 + 1
+                            )
+                        }
+                        continue_block!()
                     }};
                 }
                 macro_rules! branch {
@@ -607,6 +645,32 @@ impl<'i> Hart<'i> {
                     Op::SlliAddi if FUSE => then_addi!((a << (imm & sh)) & m),
                     Op::AddAddi if FUSE => then_addi!(a.wrapping_add(b) & m),
                     Op::AndAddi if FUSE => then_addi!(a & b),
+                    Op::AddiBr if FUSE => {
+                        self.regs[rd] = ea;
+                        then_branch!()
+                    }
+                    Op::AddBr if FUSE => {
+                        self.regs[rd] = a.wrapping_add(b) & m;
+                        then_branch!()
+                    }
+                    Op::XorBr if FUSE => {
+                        self.regs[rd] = a ^ b;
+                        then_branch!()
+                    }
+                    Op::SrliBr if FUSE => {
+                        self.regs[rd] = a >> (imm & sh);
+                        then_branch!()
+                    }
+                    Op::AndiBr if FUSE => {
+                        self.regs[rd] = a & imm;
+                        then_branch!()
+                    }
+                    Op::LwBr if FUSE => {
+                        self.regs[rd] = load!(4, |v: u64| v as i32 as i64 as u64 & m);
+                        then_branch!()
+                    }
+                    Op::SwBr if FUSE => store_then!(4, then_branch!()),
+                    Op::SbBr if FUSE => store_then!(1, then_branch!()),
                     Op::Jal => {
                         self.regs[rd] = next!();
                         go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
@@ -647,14 +711,17 @@ impl<'i> Hart<'i> {
             // block again for a loop, or another block of the page when `chain`), or in the
             // run loop.
             if target == pc {
-                if self.chained(bus, idx, left - retired, lease_writes) {
+                // The same block: checked in this epoch when it was entered, and nothing in
+                // it since ended the epoch (a store to code, an access off the TLB fast path
+                // leave this function at once), so its stamp is not compared again.
+                if self.chained(bus, idx, left - retired, lease_writes, false) {
                     done = retired;
                     continue 'block;
                 }
             } else if CHAIN && chain && (target ^ pc) & !PAGE_MASK == 0 {
                 let n = self.blocks.slot(target);
                 if self.blocks.blocks[n].pc == target
-                    && self.chained(bus, n, left - retired, lease_writes)
+                    && self.chained(bus, n, left - retired, lease_writes, true)
                 {
                     done = retired;
                     idx = n;
@@ -672,13 +739,22 @@ impl<'i> Hart<'i> {
     /// that the block is the one at the next `pc` and that it is the same fetch page (the
     /// block's own start, a loop, or, with `chain`, a block of the same page); here: the
     /// block is checked in this code epoch, the budget holds all of it, no interrupt or
-    /// stop is pending and enabled, and the DMA write count is still the run loop's.
+    /// stop is pending and enabled, and the DMA write count is still the run loop's. The
+    /// code-epoch stamp is compared only when `check_epoch` (not for the block that is
+    /// running, which was checked when entered).
     #[inline(always)]
-    fn chained<B: Bus + ?Sized>(&self, bus: &B, idx: usize, left: u64, lease_writes: u32) -> bool {
+    fn chained<B: Bus + ?Sized>(
+        &self,
+        bus: &B,
+        idx: usize,
+        left: u64,
+        lease_writes: u32,
+        check_epoch: bool,
+    ) -> bool {
         let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
         let pending = self.irqs.pending.load(Ordering::Relaxed) | self.csr.mip_sw;
         CHAIN
-            && b.checked == self.blocks.epoch
+            && (!check_epoch || b.checked == self.blocks.epoch)
             && b.count as u64 <= left
             && pending & self.int_mask == 0
             && bus.lease_writes() == lease_writes

@@ -2,7 +2,7 @@
 //!
 //! # TLB
 //!
-//! Direct-mapped ([`Tlb::index`]: page-number bits folded by XOR), [`TLB_SIZE`] entries per privilege level (U, S, M: the level that makes
+//! Direct-mapped (`Tlb::index`: page-number bits folded by XOR), [`TLB_SIZE`] entries per privilege level (U, S, M: the level that makes
 //! the access, so `MPRV` and traps switch sets instead of flushing). An entry maps one
 //! 4 KiB virtual page (its whole virtual address above the page offset is the tag, so
 //! 64-bit addresses that differ only in high bits never alias) to a physical page and keeps one tag per access kind (read, write,
@@ -25,6 +25,16 @@
 //! address: each entry records the size of the mapping it is a 4 KiB piece of (a
 //! superpage or a Svnapot page), and every piece of a mapping that covers the address
 //! goes, in every privilege set.
+//!
+//! Beside the set of the data-access privilege, the TLB keeps a *fast view* of it for the
+//! block executor's loads and stores (`FastEntry`, not on bare metal): tags only where
+//! there is a host page, and the host page minus the page address, so that a hit is one
+//! compare (page and alignment together) and one addition. It is derived from the entries
+//! (filled by `Tlb::store`, copied on a miss that the entry hits, emptied by every
+//! flush, `sfence.vma` and whenever the data-access privilege changes). It is smaller
+//! than a set, so a copy may outlive its entry's eviction by another page: a translation
+//! of the same tables with no flush since, as a larger TLB would keep. The translating
+//! tier reads the entries themselves.
 //!
 //! # Decoded code
 //!
@@ -75,9 +85,75 @@ impl TlbEntry {
     };
 }
 
+/// Whether the TLB keeps [`FastEntry`]s for the block executor's loads and stores: off on
+/// bare metal, where RAM is tight (the firmware's hart uses [`TlbEntry`]s alone).
+pub(super) const FAST: bool = cfg!(not(target_os = "none"));
+
+/// [`FastEntry`]s kept when [`FAST`] (a power of two; none on bare metal). Fewer than a
+/// set's entries: the hart lives on test threads' stacks, and a set's worth (8 KiB) took
+/// them past their size in debug builds.
+const FAST_ENTRIES: usize = if FAST { 64 } else { 0 };
+/// Words of `Tlb::fast_used` (a bit per fast entry).
+const FAST_WORDS: usize = FAST_ENTRIES.div_ceil(64);
+
+/// A [`FastEntry`] tag no access equals: the block executor compares a tag with the
+/// address's page and its low three bits (the alignment), so [`INVALID`] (1) would match
+/// a misaligned access to page 0; bits 3..12 are never compared.
+const NO_FAST_TAG: u64 = PAGE_MASK & !7;
+
+/// The block executor's view of a [`TlbEntry`] of the data-access privilege's set (kept
+/// beside it by [`Tlb::store`], and copied from it on a miss: `Hart::load_in_set`): the
+/// read and write tags only where the entry also has a host page, and each host page
+/// minus the page's virtual address (wrapping), so that a hit is one compare (the tag
+/// against the address with its alignment bits) and the host address one addition, with
+/// no null check. It never allows more than its entry does.
+#[derive(Clone, Copy)]
+pub(super) struct FastEntry {
+    /// The entry's `tag_r` when it has a `host_r`, else [`NO_FAST_TAG`].
+    pub(super) tag_r: u64,
+    /// The entry's `tag_w` when it has a `host_w`, else [`NO_FAST_TAG`].
+    pub(super) tag_w: u64,
+    /// `host_r` minus the page address (wrapping): `base_r + va` is `va`'s host address.
+    pub(super) base_r: *mut u8,
+    /// `host_w` minus the page address (wrapping).
+    pub(super) base_w: *mut u8,
+}
+
+impl FastEntry {
+    const EMPTY: FastEntry = FastEntry {
+        tag_r: NO_FAST_TAG,
+        tag_w: NO_FAST_TAG,
+        base_r: core::ptr::null_mut(),
+        base_w: core::ptr::null_mut(),
+    };
+
+    /// The fast view of `e`.
+    pub(super) fn of(e: &TlbEntry) -> FastEntry {
+        let mut f = FastEntry::EMPTY;
+        if !e.host_r.is_null() && e.tag_r != INVALID {
+            f.tag_r = e.tag_r;
+            f.base_r = e.host_r.wrapping_sub(e.tag_r as usize);
+        }
+        if !e.host_w.is_null() && e.tag_w != INVALID {
+            f.tag_w = e.tag_w;
+            f.base_w = e.host_w.wrapping_sub(e.tag_w as usize);
+        }
+        f
+    }
+}
+
 /// The TLB of one hart.
 pub(super) struct Tlb {
     pub(super) sets: [[TlbEntry; TLB_SIZE]; 3],
+    /// The fast view of entries of set `fast_set` (when [`FAST`]), by
+    /// [`Tlb::fast_index`]: the set of the data-access privilege (`Hart::recompute`
+    /// selects it), so that the block executor finds it at a fixed place.
+    fast: [FastEntry; FAST_ENTRIES],
+    /// The set `fast` mirrors ([`Tlb::select_fast`]).
+    fast_set: usize,
+    /// Bit `i` is set when `fast[i]` may be other than empty: a privilege change or a
+    /// flush clears only those (a trap-heavy guest switches sets twice per trap).
+    fast_used: [u64; FAST_WORDS],
     /// For each entry, log2 of the size of the mapping it is a piece of (12 for a 4 KiB
     /// page): kept apart from the entries, which the hot paths read. Only with the `rv64`
     /// feature; without it `sfence.vma` always flushes everything.
@@ -102,6 +178,9 @@ impl Tlb {
     pub(super) const fn new() -> Tlb {
         Tlb {
             sets: [[TlbEntry::EMPTY; TLB_SIZE]; 3],
+            fast: [FastEntry::EMPTY; FAST_ENTRIES],
+            fast_set: 0,
+            fast_used: [0; FAST_WORDS],
             #[cfg(feature = "rv64")]
             spans: [[12; TLB_SIZE]; 3],
             generation: 0,
@@ -124,6 +203,21 @@ impl Tlb {
         for set in &mut self.sets {
             set.fill(TlbEntry::EMPTY);
         }
+        self.clear_fast();
+    }
+
+    /// Empties the fast view (the entries `fast_used` names).
+    #[inline]
+    fn clear_fast(&mut self) {
+        for (w, used) in self.fast_used.iter_mut().enumerate() {
+            let mut bits = core::mem::take(used);
+            while bits != 0 {
+                if let Some(f) = self.fast.get_mut(w * 64 + bits.trailing_zeros() as usize) {
+                    *f = FastEntry::EMPTY;
+                }
+                bits &= bits - 1;
+            }
+        }
     }
 
     /// Forgets the entries that translate `va`: every entry whose mapping (of the size it
@@ -131,6 +225,8 @@ impl Tlb {
     #[cfg(feature = "rv64")]
     pub(super) fn flush_va(&mut self, va: u64) {
         self.remaps = self.remaps.wrapping_add(1);
+        // The fast view is indexed otherwise: all of it goes.
+        self.clear_fast();
         for (set, spans) in self.sets.iter_mut().zip(&self.spans) {
             for (e, &span) in set.iter_mut().zip(spans) {
                 let tag = [e.tag_r, e.tag_w, e.tag_x]
@@ -150,6 +246,9 @@ impl Tlb {
     #[inline]
     pub(super) fn store(&mut self, prv: Priv, va: u64, e: TlbEntry, span: u8) {
         let i = Self::index(va);
+        if prv.index() == self.fast_set {
+            self.put_fast(va, FastEntry::of(&e));
+        }
         self.sets[prv.index()][i] = e;
         #[cfg(feature = "rv64")]
         {
@@ -189,6 +288,49 @@ impl Tlb {
     #[inline(always)]
     pub(super) fn entry_in(&self, set: usize, va: u64) -> &TlbEntry {
         &self.sets[set.min(2)][Self::index(va)]
+    }
+
+    /// The fast view of the entry of the selected set that would hold `va` (only when
+    /// [`FAST`]).
+    #[inline(always)]
+    pub(super) fn fast(&self, va: u64) -> &FastEntry {
+        &self.fast[Self::fast_index(va)]
+    }
+
+    /// The slot of `va` in the fast view: as [`Tlb::index`], folded to its size.
+    #[inline(always)]
+    fn fast_index(va: u64) -> usize {
+        let vpn = va >> 12;
+        ((vpn ^ (vpn >> 6)) as usize) & (FAST_ENTRIES.max(1) - 1)
+    }
+
+    /// Keeps `f` in `va`'s fast slot (of the selected set).
+    #[inline]
+    fn put_fast(&mut self, va: u64, f: FastEntry) {
+        let i = Self::fast_index(va);
+        if let Some(slot) = self.fast.get_mut(i) {
+            *slot = f;
+            self.fast_used[i / 64] |= 1 << (i % 64);
+        }
+    }
+
+    /// Keeps `f` as the fast view of `va`'s entry of set `set`, if that is the selected
+    /// set.
+    #[inline]
+    pub(super) fn set_fast(&mut self, set: usize, va: u64, f: FastEntry) {
+        if set == self.fast_set {
+            self.put_fast(va, f);
+        }
+    }
+
+    /// Makes the fast view mirror set `set` ([`Tlb::set_of`] of the data-access
+    /// privilege), forgetting it when that changes.
+    #[inline]
+    pub(super) fn select_fast(&mut self, set: usize) {
+        if set != self.fast_set {
+            self.clear_fast();
+            self.fast_set = set;
+        }
     }
 }
 

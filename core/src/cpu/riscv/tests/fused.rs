@@ -18,6 +18,12 @@ const fn slli(rd: u32, rs1: u32, sh: i32) -> u32 {
 const fn lbu(rd: u32, rs1: u32, off: i32) -> u32 {
     load(4, rd, rs1, off)
 }
+const fn branch(f3: u32, rs1: u32, rs2: u32, off: i32) -> u32 {
+    b(off, rs2, rs1, f3)
+}
+const fn sb(rs2: u32, rs1: u32, off: i32) -> u32 {
+    store(0, rs2, rs1, off)
+}
 
 /// A loop of one block holding every fused kind (`lw`, `lbu`, `addi`, `slli`, `mul`,
 /// `add`, `and`, each followed by an `addi`), 15 instructions, run 20 times.
@@ -52,6 +58,55 @@ const DATA: [u32; 20] = {
     }
     d
 };
+
+/// A loop over `BRANCH_DATA` with every kind of operation fused with a conditional branch
+/// (`lw`+`bge`, `sw`+`bltu`, `andi`+`beq`, `srli`+`bne`, `xor`+`blt`, `add`+`bgeu`,
+/// `sb`+`bne`, `addi`+`bne`), each branch skipping a counter's `addi` when taken, so that
+/// the data takes each branch both ways.
+const BRANCHES: [u32; 27] = [
+    li(3, 12),
+    lw(6, 5, 0),
+    branch(5, 6, 0, 8), // bge x6, x0
+    addi(11, 11, 1),
+    sw(6, 5, 0x200),
+    branch(6, 6, 12, 8), // bltu x6, x12
+    addi(13, 13, 1),
+    i(3, 6, 7, 7, 0x13), // andi x7, x6, 3
+    beq(7, 0, 8),
+    addi(14, 14, 1),
+    i(3, 6, 5, 8, 0x13), // srli x8, x6, 3
+    bne(8, 0, 8),
+    addi(15, 15, 1),
+    op(0, 4, 9, 9, 6),  // xor x9, x9, x6
+    branch(4, 9, 0, 8), // blt x9, x0
+    addi(16, 16, 1),
+    add(10, 10, 6),
+    branch(7, 10, 12, 8), // bgeu x10, x12
+    addi(17, 17, 1),
+    sb(6, 5, 0x300),
+    bne(6, 0, 8),
+    addi(18, 18, 1),
+    addi(5, 5, 4),
+    op(0, 4, 19, 19, 5), // xor x19, x19, x5
+    addi(1, 1, 1),
+    bne(1, 3, -96),
+    EBREAK,
+];
+
+const BRANCH_DATA: [u32; 12] = [
+    0,
+    5,
+    -7i32 as u32,
+    8,
+    0x7fff_fff0,
+    u32::MAX,
+    3,
+    0x4000_0000,
+    12,
+    -8i32 as u32,
+    1,
+    0x3fff_ffff,
+];
 
 fn hart() -> Hart<'static> {
     let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
@@ -93,6 +148,51 @@ fn fused_pairs_stop_exactly_at_the_budget() {
         assert_eq!((once.reg(1), once.reg(4)), (20, 7));
         assert_eq!(once.csr(num::MINSTRET), Some(total));
     });
+}
+
+#[test]
+fn fused_branches_take_both_ways_and_stop_exactly_at_the_budget() {
+    // As `fused_pairs_stop_exactly_at_the_budget`, for pairs whose second half is a
+    // conditional branch: each of the six conditions, taken and not.
+    with_machine(
+        0x10000,
+        &[(0, &BRANCHES), (0x8000, &BRANCH_DATA)],
+        |sec, _| {
+            let start = |h: &mut Hart<'static>| h.set_reg(12, 0x4000_0000);
+            let mut steps = hart();
+            start(&mut steps);
+            let mut total = 0;
+            while !matches!(steps.step(sec), Exit::Breakpoint(_)) {
+                total += 1;
+            }
+            let mut once = hart();
+            start(&mut once);
+            assert!(matches!(once.run(sec, 10_000), Exit::Breakpoint(_)));
+            for r in 1..20 {
+                assert_eq!(once.reg(r), steps.reg(r), "x{r} at the end");
+            }
+            assert_eq!(once.csr(num::MINSTRET), Some(total));
+            // Every counter moved, and none on every round: each branch went both ways.
+            for r in [11, 13, 14, 15, 16, 17, 18] {
+                assert!((1..12).contains(&once.reg(r)), "x{r} = {}", once.reg(r));
+            }
+            for n in (1..=70u64).chain(total - 3..=total) {
+                let mut once = hart();
+                let mut steps = hart();
+                start(&mut once);
+                start(&mut steps);
+                assert_eq!(once.run(sec, n), Exit::BudgetExhausted, "n = {n}");
+                for _ in 0..n {
+                    assert_eq!(steps.step(sec), Exit::BudgetExhausted, "n = {n}");
+                }
+                for r in 1..20 {
+                    assert_eq!(once.reg(r), steps.reg(r), "x{r} after {n}");
+                }
+                assert_eq!(once.pc(), steps.pc(), "pc after {n}");
+                assert_eq!(once.csr(num::MINSTRET), Some(n));
+            }
+        },
+    );
 }
 
 #[test]
@@ -151,4 +251,27 @@ fn a_fused_pairs_first_half_off_the_fast_path_still_runs_the_second() {
         assert_eq!((h.reg(6), h.reg(7), h.reg(8)), (0, 1, 1));
         assert_eq!(h.csr(num::MINSTRET), Some(4));
     });
+}
+
+#[test]
+fn a_misaligned_access_to_page_zero_in_a_block_faults() {
+    // `lh x6, 1(x0)` and `sh x6, 1(x0)` inside a block: nothing is mapped at page 0, so
+    // each raises an access fault, though the address's page and alignment bits (1) are
+    // what an empty main TLB entry's tag holds (the fast view's empty tag differs). The
+    // code is on RAM's second page, so that page 0's TLB slot stays empty.
+    for (word, want) in [
+        (load(1, 6, 0, 1), cause::LOAD_ACCESS),
+        (store(1, 6, 0, 1), cause::STORE_ACCESS),
+    ] {
+        let prog = [csrw(num::MTVEC, 4), li(9, 1), word, EBREAK];
+        let handler = [EBREAK];
+        with_machine(0x10000, &[(0x1000, &prog), (0x1100, &handler)], |sec, _| {
+            let mut h = hart();
+            h.set_pc(RAM_BASE + 0x1000);
+            h.set_reg(4, RAM_BASE + 0x1100);
+            assert_eq!(h.run(sec, 1000), Exit::Breakpoint(RAM_BASE + 0x1100));
+            assert_eq!(h.csr(num::MCAUSE), Some(want));
+            assert_eq!(h.csr(num::MEPC), Some(RAM_BASE + 0x1008));
+        });
+    }
 }

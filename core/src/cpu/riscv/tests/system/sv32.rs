@@ -162,6 +162,41 @@ fn sfence_vma_and_satp_writes_flush_the_tlb() {
 }
 
 #[test]
+fn mprv_switches_the_block_executors_data_translation_within_a_slice() {
+    // M-mode loads from 0x8000_8000 (physical: 1), then with MPRV and MPP = U through
+    // Sv32 (mapped to 0x8000_9000: 2), then without MPRV again (1): all in one slice and
+    // in decoded blocks, so the block executor's fast TLB view (`tlb::FastEntry`, one set:
+    // the data-access privilege's) must follow each change.
+    let prog = [
+        lw(3, 1, 0),
+        csr(2, 0, num::MSTATUS, 7), // csrs mstatus, x7: MPRV
+        lw(4, 1, 0),
+        csr(3, 0, num::MSTATUS, 7), // csrc mstatus, x7
+        lw(8, 1, 0),
+        csr(2, 0, num::MSTATUS, 7),
+        lw(9, 1, 0),
+        EBREAK,
+    ];
+    with_handler(&prog, |h, sec| {
+        let va = RAM_BASE + 0x8000;
+        poke(sec, ROOT + (va >> 22) * 4, pte(L0, V));
+        poke(
+            sec,
+            pte_addr(va),
+            pte(RAM_BASE + 0x9000, V | R | W | U | A | D),
+        );
+        poke(sec, RAM_BASE + 0x8000, 1);
+        poke(sec, RAM_BASE + 0x9000, 2);
+        h.set_csr(num::SATP, (1 << 31) | (ROOT >> 12)).unwrap();
+        h.set_reg(1, va);
+        h.set_reg(7, mstatus::MPRV);
+        run_to_break(h, sec);
+        assert_eq!(h.privilege(), Priv::Machine);
+        assert_eq!((h.reg(3), h.reg(4), h.reg(8), h.reg(9)), (1, 2, 1, 2));
+    });
+}
+
+#[test]
 fn a_block_is_not_reused_across_a_privilege_change_that_remaps_its_pc() {
     // M-mode calls code A at 0x8000_3000 (physical), then mrets to S-mode at the same
     // virtual address, which Sv32 maps to code B at 0x8000_6000: all in one slice, so only
