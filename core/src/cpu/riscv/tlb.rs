@@ -95,6 +95,8 @@ pub(super) const FAST: bool = cfg!(not(target_os = "none"));
 const FAST_ENTRIES: usize = if FAST { 64 } else { 0 };
 /// Words of `Tlb::fast_used` (a bit per fast entry).
 const FAST_WORDS: usize = FAST_ENTRIES.div_ceil(64);
+/// The mask of a fast-view slot (0 when there is no view: the index is never used then).
+const FAST_MASK: usize = FAST_ENTRIES.saturating_sub(1);
 
 /// A [`FastEntry`] tag no access equals: the block executor compares a tag with the
 /// address's page and its low three bits (the alignment), so [`INVALID`] (1) would match
@@ -301,7 +303,7 @@ impl Tlb {
     #[inline(always)]
     fn fast_index(va: u64) -> usize {
         let vpn = va >> 12;
-        ((vpn ^ (vpn >> 6)) as usize) & (FAST_ENTRIES.max(1) - 1)
+        ((vpn ^ (vpn >> 6)) as usize) & FAST_MASK
     }
 
     /// Keeps `f` in `va`'s fast slot (of the selected set).
