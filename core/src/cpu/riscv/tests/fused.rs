@@ -116,6 +116,9 @@ fn hart() -> Hart<'static> {
 }
 
 #[test]
+// Two fresh harts for each of 74 budgets: many minutes under Miri, which the smaller fused
+// tests already take through the same block executor and host accesses.
+#[cfg_attr(miri, ignore)]
 fn fused_pairs_stop_exactly_at_the_budget() {
     // `run(n)` ends after exactly `n` instructions with the state of `n` single steps
     // (which never run a block, so never a fused pair) for every `n` that ends inside the
@@ -151,6 +154,9 @@ fn fused_pairs_stop_exactly_at_the_budget() {
 }
 
 #[test]
+// Two fresh harts for each of 74 budgets: many minutes under Miri, which the smaller fused
+// tests already take through the same block executor and host accesses.
+#[cfg_attr(miri, ignore)]
 fn fused_branches_take_both_ways_and_stop_exactly_at_the_budget() {
     // As `fused_pairs_stop_exactly_at_the_budget`, for pairs whose second half is a
     // conditional branch: each of the six conditions, taken and not.
