@@ -21,6 +21,8 @@
 //! the interpreter for budgets that end anywhere in it, and stopped by an interrupt raised from another thread while it runs chained.
 //! `links_made_before_code_is_patched_*`: links made in one code epoch are not followed
 //! in the next, after the loop they lead to was patched.
+//! `blocks_are_translated_only_at_their_hot_run`: the tier leaves a block to the
+//! interpreter until it has run `Jit::with_hot_runs` times.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -498,7 +500,7 @@ fn rv32_random_blocks_match_the_interpreter() {
     let (jit, cov) = differential(
         Xlen::Rv32,
         0x1234_5678_9abc_def1,
-        Jit::new(Xlen::Rv32, 4).unwrap(),
+        Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1),
     );
     let st = jit.stats();
     // Most blocks are translated and run in generated code, and the runs cover traps,
@@ -518,7 +520,7 @@ fn rv64_random_blocks_match_the_interpreter() {
     let (jit, cov) = differential(
         Xlen::Rv64,
         0x0fed_cba9_8765_4321,
-        Jit::new(Xlen::Rv64, 4).unwrap(),
+        Jit::new(Xlen::Rv64, 4).unwrap().with_hot_runs(1),
     );
     let st = jit.stats();
     assert!(st.translated > SLOTS as u64 / 2, "{st:?}");
@@ -537,7 +539,9 @@ fn a_full_code_cache_is_flushed_whole_and_blocks_translated_again() {
     let (jit, _) = differential(
         Xlen::Rv32,
         0x5555_aaaa_1111_eeee,
-        Jit::with_cache_bytes(Xlen::Rv32, 4096).unwrap(),
+        Jit::with_cache_bytes(Xlen::Rv32, 4096)
+            .unwrap()
+            .with_hot_runs(1),
     );
     eprintln!("{:?} flushes {}", jit.stats(), jit.flushes());
     assert!(
@@ -591,7 +595,7 @@ fn chained_loops_stop_exactly_at_the_budget() {
         for budget in [1, 7, 16, 17, 33, 100, 1001, 12_345, 100_000] {
             let mut a = loop_machine(xlen);
             let mut b = loop_machine(xlen);
-            let mut jit = Jit::new(xlen, 4).unwrap();
+            let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
             let ea = a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp);
             let eb = b.run_slice_with(budget, &mut jit);
             assert_eq!(ea.unwrap(), Exit::BudgetExhausted);
@@ -624,7 +628,7 @@ fn chained_loops_stop_exactly_at_the_budget() {
 #[test]
 fn chained_loops_take_an_interrupt_raised_while_they_run() {
     let mut m = loop_machine(Xlen::Rv32);
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap();
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
     let irqs = m.hart.irqs();
     let raiser = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -696,7 +700,7 @@ fn patched_loop_machine() -> Machine {
 fn links_made_before_code_is_patched_are_dropped_with_its_epoch() {
     let mut a = patched_loop_machine();
     let mut b = patched_loop_machine();
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap();
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
     let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
     let eb = b.run_slice_with(100_000, &mut jit);
     let end = RAM_BASE + 76;
@@ -713,4 +717,68 @@ fn links_made_before_code_is_patched_are_dropped_with_its_epoch() {
     let st = jit.stats();
     assert!(st.links >= 1, "{st:?}");
     assert!(st.runs < 60, "{st:?}");
+}
+
+/// A loop of two blocks run `k` times: `A` (`li t0, k; j B`), `B` (`addi t0, t0, -1; j
+/// C`), `C` (`bne t0, x0, B`, then the `ebreak` at `RAM_BASE + 24` that stops the hart).
+/// Neither loop block jumps to its own start, so the run loop offers each of them to the
+/// tier once per iteration until they are translated and chained.
+fn two_block_loop(k: u32) -> Machine {
+    let mut w = Vec::new();
+    w.extend(rvenc::li(5, k)); // 0: A
+    w.push(rvenc::jal(0, 4)); // 8: j B
+    w.push(rvenc::addi(5, 5, -1)); // 12: B
+    w.push(rvenc::jal(0, 4)); // 16: j C
+    w.push(rvenc::b(1, 5, 0, -8)); // 20: C: bne t0, x0, B
+    w.push(EBREAK); // 24
+    let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen: Xlen::Rv32,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut m = Machine::new(&image).unwrap();
+    m.hart.set_debug_ebreak(true);
+    m
+}
+
+#[test]
+fn blocks_are_translated_only_at_their_hot_run() {
+    let hot = 16;
+    // Fewer runs than `hot`: the interpreter runs everything, nothing is translated.
+    let mut m = two_block_loop(hot - 1);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(hot);
+    let exit = m.run_slice_with(10_000, &mut jit).unwrap();
+    let st = jit.stats();
+    assert_eq!(exit, Exit::Breakpoint(RAM_BASE + 24), "{st:?}");
+    assert_eq!(m.hart.reg(5), 0);
+    assert_eq!((st.translated, st.runs), (0, 0), "{st:?}");
+    assert_eq!(st.cold, 1 + 2 * (hot as u64 - 1), "{st:?}");
+
+    // More: `B` and `C` are translated at their `hot`-th run and then run (chained) in
+    // generated code; `A`, run once, never is. The result is the interpreter's.
+    let k = 1000;
+    let mut a = two_block_loop(k);
+    let mut b = two_block_loop(k);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(hot);
+    let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
+    let eb = b.run_slice_with(100_000, &mut jit);
+    let st = jit.stats();
+    assert_eq!(ea.unwrap(), Exit::Breakpoint(RAM_BASE + 24));
+    assert_eq!(eb.unwrap(), Exit::Breakpoint(RAM_BASE + 24), "{st:?}");
+    assert_eq!(b.hart.reg(5), 0);
+    assert_eq!(
+        b.hart.csr(csr::num::MINSTRET).unwrap(),
+        a.hart.csr(csr::num::MINSTRET).unwrap()
+    );
+    assert_eq!(st.translated, 2, "{st:?}");
+    assert_eq!(st.cold, 1 + 2 * (hot as u64 - 1), "{st:?}");
+    assert!(st.runs >= 1 && st.runs < 10, "chained: {st:?}");
+
+    // At the first run when asked (what the differential tests use): `A` too.
+    let mut m = two_block_loop(hot - 1);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    m.run_slice_with(10_000, &mut jit).unwrap();
+    let st = jit.stats();
+    assert_eq!((st.translated, st.cold), (3, 0), "{st:?}");
 }

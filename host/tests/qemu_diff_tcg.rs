@@ -84,7 +84,9 @@ fn diff(xlen: Xlen, names: &[&str]) {
     for name in names {
         let path = image(xlen, name);
         let (q_console, q_status) = qemu_xlen(xlen, &path, Duration::from_secs(60));
-        let (f_console, f_status, stderr) = fief(xlen, &path, &["-accel", "tcg"]);
+        // Every block translated at its first run (short programs: most blocks run
+        // only a few times).
+        let (f_console, f_status, stderr) = fief(xlen, &path, &["-accel", "tcg,hot-runs=1"]);
         assert_eq!(
             (f_console.as_str(), f_status),
             (q_console.as_str(), q_status),
@@ -166,6 +168,16 @@ fn accel_spellings_and_refusals() {
             "{stderr}"
         );
     }
+    // Fief's `hot-runs=N`: a block is translated at its N-th run. No block of this short
+    // program runs 16 times (the default); with 1 every block is translated.
+    let (_, status, stderr) = fief(Xlen::Rv32, &path, &["-accel", "tcg"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(stderr.contains("blocks translated at run 16"), "{stderr}");
+    assert_eq!(counter(&stderr, "blocks translated"), 0, "{stderr}");
+    let (_, status, stderr) = fief(Xlen::Rv32, &path, &["-accel", "tcg,hot-runs=1"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(stderr.contains("blocks translated at run 1"), "{stderr}");
+    assert!(counter(&stderr, "blocks translated") > 0, "{stderr}");
     // The default is the interpreter, which translates nothing.
     let (_, status, stderr) = fief(Xlen::Rv32, &path, &[]);
     assert_eq!(status, Some(0), "{stderr}");
@@ -182,6 +194,10 @@ fn accel_spellings_and_refusals() {
             "unknown property 'thread=multi'",
         ),
         (&["-accel", "tcg", "-tb-size", "0"], "-tb-size 0"),
+        (
+            &["-accel", "tcg,hot-runs=0"],
+            "hot-runs=0 is not a count of runs",
+        ),
     ] {
         let (_, status, stderr) = fief(Xlen::Rv32, &path, args);
         assert_eq!(status, Some(1), "{args:?}: {stderr}");
@@ -198,7 +214,7 @@ fn accel_spellings_and_refusals() {
 #[test]
 fn fief_accel_environment_variable() {
     let path = image(Xlen::Rv32, "isa_rv32m");
-    for env in ["tcg", "tcg,tb-size=4"] {
+    for env in ["tcg,hot-runs=1", "tcg,tb-size=4,hot-runs=1"] {
         let (_, status, stderr) = fief_env(Xlen::Rv32, &path, &[], Some(env));
         assert_eq!(status, Some(0), "{stderr}");
         assert!(

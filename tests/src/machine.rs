@@ -600,11 +600,14 @@ impl Machine {
     }
 
     /// [`Machine::run`] under `tier` (a fresh translating tier for [`Tier::Tcg`], whose
-    /// counters the result carries).
+    /// counters the result carries; it translates every block at its first run, so that
+    /// guest tests run as much generated code as they can: `Jit::with_hot_runs`).
     pub fn run_on(&mut self, tier: Tier, max_insns: u64) -> Result<RunResult, MachineError> {
         match tier {
             Tier::Tcg(mib) if fief_host::jit::AVAILABLE => {
-                let mut jit = Jit::new(self.hart.xlen(), mib).map_err(MachineError::Tier)?;
+                let mut jit = Jit::new(self.hart.xlen(), mib)
+                    .map_err(MachineError::Tier)?
+                    .with_hot_runs(1);
                 let mut r = self.run_with(max_insns, &mut jit)?;
                 r.jit = Some(jit.stats());
                 Ok(r)

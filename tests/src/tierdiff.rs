@@ -114,7 +114,9 @@ fn run(batch: &Batch, jit: Option<&mut Jit>) -> Outcome {
 /// (see the [module docs](self)): the translating tier's counters, or the first
 /// difference. Also a difference: either side not finishing every program with a pass.
 pub fn compare_tiers(batch: &Batch) -> Result<JitStats, Box<TierMismatch>> {
-    let mut jit = Jit::new(batch.xlen, DEFAULT_TB_SIZE_MIB).expect("the code cache is mapped");
+    let mut jit = Jit::new(batch.xlen, DEFAULT_TB_SIZE_MIB)
+        .expect("the code cache is mapped")
+        .with_hot_runs(1);
     compare_tiers_with(batch, &mut jit)?;
     Ok(jit.stats())
 }

@@ -64,7 +64,9 @@ fn rv64_fp_programs_agree_under_both_tiers() {
 #[test]
 fn programs_agree_with_a_code_cache_flushed_while_they_run() {
     let b = batch_xlen(Xlen::Rv32, Flavor::Base, 0x7e1_6000, 12, BODY, true);
-    let mut jit = Jit::with_cache_bytes(Xlen::Rv32, 16 << 10).unwrap();
+    let mut jit = Jit::with_cache_bytes(Xlen::Rv32, 16 << 10)
+        .unwrap()
+        .with_hot_runs(1);
     if let Err(m) = compare_tiers_with(&b, &mut jit) {
         panic!("{m}");
     }

@@ -24,6 +24,15 @@
 //! (budget, interrupts, DMA, the code epoch); otherwise everything around a block is the
 //! interpreter's.
 //!
+//! **Only hot blocks are translated** (as QEMU's tiers do): a block the run loop offers is
+//! left to the interpreter (the tier declines it) until its `pc` has been offered
+//! [`Jit::with_hot_runs`] times ([`DEFAULT_HOT_RUNS`]), counted in a small direct-mapped
+//! table by `pc` (so the count survives the hart decoding the block again; a collision
+//! only starts a count over). Most of a Linux boot's blocks run a few times: translating
+//! each cost more than interpreting it. A block that is not translated never enters the
+//! jump cache, so chained code reaching it returns to the run loop, as for a block the
+//! translator declines.
+//!
 //! **The jump cache, direct links and epochs.** A jump-cache entry is made when the run
 //! loop offers a checked block, stamped with the tier's sequence number, which moves on
 //! whenever the offered code epoch differs from the last one seen (a `u64`, so the core's
@@ -64,6 +73,10 @@ pub const AVAILABLE: bool = cfg!(all(target_arch = "x86_64", unix));
 /// The default `-tb-size` in MiB.
 pub const DEFAULT_TB_SIZE_MIB: usize = 32;
 
+/// The default of [`Jit::with_hot_runs`]: a block is translated when the run loop offers
+/// it for the this-many-th time (by its `pc`); before that the interpreter runs it.
+pub const DEFAULT_HOT_RUNS: u32 = 16;
+
 #[cfg(all(target_arch = "x86_64", unix))]
 pub use imp::Jit;
 #[cfg(not(all(target_arch = "x86_64", unix)))]
@@ -88,6 +101,12 @@ mod none {
         pub fn stats(&self) -> super::JitStats {
             match *self {}
         }
+
+        /// The tier translating blocks at their `n`-th run (never called: no `Jit`
+        /// exists).
+        pub fn with_hot_runs(self, _: u32) -> Jit {
+            match self {}
+        }
     }
 
     impl BlockTier for Jit {
@@ -111,6 +130,9 @@ pub struct JitStats {
     /// same `pc` still in the cache (a block evicted from the interpreter's pool and
     /// decoded again) and reused it.
     pub reused: u64,
+    /// Offered blocks left to the interpreter because they had not run often enough yet
+    /// to be translated ([`Jit::with_hot_runs`]).
+    pub cold: u64,
     /// Nanoseconds spent translating and inserting blocks.
     pub compile_ns: u64,
     /// Bytes of generated code written.
@@ -198,10 +220,11 @@ impl JitStats {
         v.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
         let parts: Vec<String> = v.iter().map(|(n, k)| format!("{k} {n}")).collect();
         format!(
-            "exits: {}; epochs {}; links {}",
+            "exits: {}; epochs {}; links {}; cold runs {}",
             parts.join(", "),
             self.epochs,
-            self.links
+            self.links,
+            self.cold
         )
     }
 }
@@ -228,6 +251,27 @@ mod imp {
         code: Option<CodeRef>,
         /// Offset of its chain entry from the start of its code.
         chain_entry: u32,
+        /// Whether `code` is `None` because the block was not hot yet (rather than
+        /// declined by the translator): each run counts on (`Jit::warm`).
+        cold: bool,
+    }
+
+    /// One entry of `Jit::heat`: how many times the run loop offered the block at `pc`
+    /// while it was not translated.
+    #[derive(Clone, Copy, Default)]
+    struct Heat {
+        pc: u64,
+        runs: u32,
+    }
+
+    /// log2 of the entries of `Jit::heat`.
+    const HEAT_BITS: u32 = 15;
+
+    /// The index of `pc`'s entry in `Jit::heat` (Fibonacci hashing of the halfword
+    /// address).
+    #[inline(always)]
+    fn heat_index(pc: u64) -> usize {
+        ((pc >> 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HEAT_BITS)) as usize
     }
 
     /// A translation by content: the guest words its block was decoded from (with the
@@ -280,6 +324,11 @@ mod imp {
     pub struct Jit {
         cache: CodeCache,
         slots: Box<[Slot]>,
+        /// Run counts of blocks not translated yet, by `pc` (direct-mapped,
+        /// `heat_index`).
+        heat: Box<[Heat]>,
+        /// The run at which a block is translated (1: at its first).
+        hot_runs: u32,
         /// Translations by `pc`, for blocks the interpreter decodes again unchanged.
         known: HashMap<u64, Known, BuildHasherDefault<PcHasher>>,
         chain: Box<Chain>,
@@ -314,6 +363,7 @@ mod imp {
                 serial: 0,
                 code: None,
                 chain_entry: 0,
+                cold: false,
             };
             let cache = CodeCache::new(bytes).map_err(|e: CacheError| e.to_string())?;
             // Every direct exit is more than 32 bytes of code, so the cache runs out of
@@ -327,12 +377,22 @@ mod imp {
                 generation: cache.arena().generation(),
                 cache,
                 slots: vec![empty; BLOCK_POOL].into_boxed_slice(),
+                heat: vec![Heat::default(); 1 << HEAT_BITS].into_boxed_slice(),
+                hot_runs: super::DEFAULT_HOT_RUNS,
                 known: HashMap::default(),
                 chain: Chain::new(),
                 epoch: 0,
                 rv32: xlen == Xlen::Rv32,
                 stats: JitStats::default(),
             })
+        }
+
+        /// The tier translating a block only at its `n`-th run (by `pc`; 0 and 1: at its
+        /// first), the interpreter running it before (module docs). Differential tests
+        /// use 1, so that every block they run is translated.
+        pub fn with_hot_runs(mut self, n: u32) -> Jit {
+            self.hot_runs = n.max(1);
+            self
         }
 
         /// What it did so far.
@@ -370,6 +430,32 @@ mod imp {
         /// How many times the code cache was flushed whole.
         pub fn flushes(&self) -> u64 {
             self.cache.arena().flushes()
+        }
+
+        /// A block with no translation yet (a new decoding, or one not hot before): counts
+        /// its run and translates it (`translate`) once it is hot, else records it cold
+        /// in its slot and declines it.
+        #[inline(never)]
+        fn warm(&mut self, block: BlockRef<'_>) -> Option<(CodeRef, u32)> {
+            if self.hot_runs > 1 {
+                let pc = block.pc();
+                let e = &mut self.heat[heat_index(pc)];
+                if e.pc != pc {
+                    *e = Heat { pc, runs: 0 };
+                }
+                e.runs = e.runs.saturating_add(1);
+                if e.runs < self.hot_runs {
+                    self.slots[block.pool_index()] = Slot {
+                        serial: block.serial(),
+                        code: None,
+                        chain_entry: 0,
+                        cold: true,
+                    };
+                    self.stats.cold += 1;
+                    return None;
+                }
+            }
+            self.translate(block)
         }
 
         /// Translates `block` into the cache (or finds the translation of an identical
@@ -445,6 +531,7 @@ mod imp {
                 serial: block.serial(),
                 code,
                 chain_entry,
+                cold: false,
             };
             code.map(|c| (c, chain_entry))
         }
@@ -475,10 +562,11 @@ mod imp {
                     Some(r) if self.cache.arena().is_live(r) => (r, slot.chain_entry),
                     // Flushed since: translate again.
                     Some(_) => self.translate(block)?,
+                    None if slot.cold => self.warm(block)?,
                     None => return None,
                 }
             } else {
-                self.translate(block)?
+                self.warm(block)?
             };
             let at = self.cache.address(code)?;
             // The run loop checked this block in this epoch: later blocks may chain to it.

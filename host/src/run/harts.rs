@@ -228,8 +228,8 @@ fn hart_loop(
     (trace, trace_insns): (bool, bool),
 ) -> (u64, bool) {
     let mut jit = match accel {
-        Accel::Tcg(mib) => match Jit::new(hart.xlen(), mib) {
-            Ok(jit) => Some(jit),
+        Accel::Tcg(mib, hot) => match Jit::new(hart.xlen(), mib) {
+            Ok(jit) => Some(jit.with_hot_runs(hot)),
             Err(e) => {
                 eprintln!(
                     "fief: hart {}: -accel tcg: {e}; running the interpreter",

@@ -179,9 +179,10 @@ pub struct RunArgs {
     #[arg(long = "global", action = clap::ArgAction::Append)]
     pub global: Vec<String>,
     /// The execution tier (QEMU's `-accel`): `interp` (the default: the core's
-    /// interpreter) or `tcg[,tb-size=N]` (the translating tier, x86-64 Unix hosts only;
-    /// elsewhere the interpreter runs, with a message). Without it, the environment
-    /// variable `FIEF_ACCEL` (same values) chooses.
+    /// interpreter) or `tcg[,tb-size=N][,hot-runs=N]` (the translating tier, x86-64 Unix
+    /// hosts only; elsewhere the interpreter runs, with a message; `hot-runs`, Fief's
+    /// own: a block is translated at its N-th run, default 16, 1 for at once). Without
+    /// it, the environment variable `FIEF_ACCEL` (same values) chooses.
     #[arg(long)]
     pub accel: Option<String>,
     /// The translating tier's code cache per hart, in MiB (QEMU's `-tb-size`; default 32).
@@ -237,12 +238,13 @@ impl RunArgs {
 pub enum Accel {
     /// The core's interpreter.
     Interp,
-    /// The translating tier (`fief_host::jit`), with a code cache of this many MiB per hart.
-    Tcg(usize),
+    /// The translating tier (`fief_host::jit`), with a code cache of this many MiB per hart
+    /// and translating a block at this run (`Jit::with_hot_runs`).
+    Tcg(usize, u32),
 }
 
 impl RunArgs {
-    /// Parses `-accel NAME[,tb-size=N]` and `-tb-size N` (as QEMU spells them); without
+    /// Parses `-accel NAME[,tb-size=N][,hot-runs=N]` and `-tb-size N` (as QEMU spells them); without
     /// `-accel`, the value of the environment variable [`ACCEL_ENV`], and without that
     /// `interp`.
     pub fn accel(&self) -> Result<Accel, String> {
@@ -261,6 +263,7 @@ impl RunArgs {
         let mut parts = spec.split(',');
         let name = parts.next().unwrap_or_default();
         let mut tb_size = self.tb_size;
+        let mut hot_runs = fief_host::jit::DEFAULT_HOT_RUNS;
         for part in parts {
             match part.split_once('=') {
                 Some(("tb-size", v)) => {
@@ -269,9 +272,15 @@ impl RunArgs {
                         .map_err(|_| format!("{from}: tb-size={v} is not a number of MiB"))?;
                     tb_size = Some(mib);
                 }
+                Some(("hot-runs", v)) => {
+                    hot_runs =
+                        v.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                            format!("{from}: hot-runs={v} is not a count of runs")
+                        })?;
+                }
                 _ => {
                     return Err(format!(
-                        "{from}: unknown property '{part}' (Fief takes tb-size=N)"
+                        "{from}: unknown property '{part}' (Fief takes tb-size=N and hot-runs=N)"
                     ))
                 }
             }
@@ -282,6 +291,7 @@ impl RunArgs {
         match name {
             "tcg" => Ok(Accel::Tcg(
                 tb_size.unwrap_or(fief_host::jit::DEFAULT_TB_SIZE_MIB),
+                hot_runs,
             )),
             "interp" => Ok(Accel::Interp),
             _ => Err(format!(
@@ -292,7 +302,7 @@ impl RunArgs {
 }
 
 /// The environment variable that chooses the tier when `-accel` is not given (`interp` or
-/// `tcg[,tb-size=N]`): the test suite's second pass runs every guest under `tcg` with it.
+/// `tcg[,tb-size=N][,hot-runs=N]`): the test suite's second pass runs every guest under `tcg` with it.
 pub const ACCEL_ENV: &str = "FIEF_ACCEL";
 
 /// What `-M`/`-machine` said: the board and its properties.
@@ -652,7 +662,7 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     }
     let machine = args.board.machine()?;
     let accel = match args.accel()? {
-        Accel::Tcg(_) if !fief_host::jit::AVAILABLE => {
+        Accel::Tcg(..) if !fief_host::jit::AVAILABLE => {
             eprintln!(
                 "fief: -accel tcg: the translating tier needs an x86-64 Unix host; running \
                  the interpreter"
@@ -695,8 +705,9 @@ pub fn run(args: &RunArgs) -> Result<u8, String> {
     if trace(Trace::Boot) {
         match accel {
             Accel::Interp => eprintln!("fief: trace: boot: accel interp (the interpreter)"),
-            Accel::Tcg(mib) => eprintln!(
-                "fief: trace: boot: accel tcg (the translating tier), tb-size {mib} MiB per hart"
+            Accel::Tcg(mib, hot) => eprintln!(
+                "fief: trace: boot: accel tcg (the translating tier), tb-size {mib} MiB per hart, \
+                 blocks translated at run {hot}"
             ),
         }
     }
