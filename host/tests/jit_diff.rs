@@ -556,13 +556,18 @@ fn a_full_code_cache_is_flushed_whole_and_blocks_translated_again() {
 /// loop that increments the word at `DATA` and a running sum in `a1` (a load, ALU, a store
 /// and a jump: one block that chains to itself).
 fn loop_machine(xlen: Xlen) -> Machine {
+    loop_machine_at(xlen, LOOP_DATA)
+}
+
+/// [`loop_machine`] with its counter at `data`.
+fn loop_machine_at(xlen: Xlen, data: u64) -> Machine {
     let mut words = Vec::new();
     // RV64's `li` of an address above 2 GiB must not sign-extend it (`li64`).
     let li = |rd, value: u64| match xlen {
         Xlen::Rv32 => rvenc::li(rd, value as u32).to_vec(),
         Xlen::Rv64 => rvenc::li64(rd, value),
     };
-    words.extend(li(10, LOOP_DATA)); // a0 = LOOP_DATA
+    words.extend(li(10, data)); // a0 = data
     words.extend(li(6, TRAP));
     words.push(rvenc::csrw(csr::num::MTVEC, 6));
     words.push(rvenc::addi(6, 0, 8));
@@ -581,7 +586,7 @@ fn loop_machine(xlen: Xlen) -> Machine {
         segments: vec![
             (RAM_BASE, code.clone(), code.len() as u64),
             (TRAP, EBREAK.to_le_bytes().to_vec(), 4),
-            (LOOP_DATA, vec![0; 8], 8),
+            (data, vec![0; 8], 8),
         ],
     };
     let mut m = Machine::new(&image).unwrap();
@@ -623,6 +628,30 @@ fn chained_loops_stop_exactly_at_the_budget() {
             }
         }
     }
+}
+
+/// The loop's stores go to a host line 64 KiB past its code (guest RAM is one host
+/// mapping), which has the code's bit in the code-line filter (it wraps every 64 KiB)
+/// but another tag: generated code checks the tag behind a set bit, as the interpreter
+/// does, and stores there without returning.
+#[test]
+fn stores_to_a_line_sharing_a_code_lines_filter_bit_stay_in_generated_code() {
+    // The loop is the block at RAM_BASE + 32: its counter on the same offset of the
+    // next 64 KiB.
+    let data = RAM_BASE + 0x1_0000 + 32;
+    let mut a = loop_machine_at(Xlen::Rv32, data);
+    let mut b = loop_machine_at(Xlen::Rv32, data);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap();
+    let budget = 100_000;
+    let ea = a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp);
+    let eb = b.run_slice_with(budget, &mut jit);
+    assert_eq!(ea.unwrap(), Exit::BudgetExhausted);
+    assert_eq!(eb.unwrap(), Exit::BudgetExhausted);
+    assert_eq!(b.read_mem(data, 4).unwrap(), a.read_mem(data, 4).unwrap());
+    assert_eq!(b.hart.reg(11), a.hart.reg(11));
+    let st = jit.stats();
+    assert_eq!(st.exits[ExitKind::CodeLine as usize], 0, "{st:?}");
+    assert!(st.runs < 1000, "{st:?}");
 }
 
 #[test]

@@ -282,7 +282,7 @@ pub(super) struct BlockCache {
 }
 
 /// A `code_tags` entry that matches every line (two code lines share its bit).
-const ANY_LINE: u64 = u64::MAX;
+pub(super) const ANY_LINE: u64 = u64::MAX;
 
 impl BlockCache {
     pub(super) const fn new() -> BlockCache {
@@ -317,8 +317,8 @@ impl BlockCache {
 
     /// Whether a store to host address `addr` may have written a block checked in this
     /// epoch: its filter bit is set and the line's tag matches (exact unless two code
-    /// lines share the bit). A tier tests the bit alone (`TierCtx::code_lines`) and leaves
-    /// a store with it set to the interpreter, which asks here.
+    /// lines share the bit). A tier makes the same two tests (`TierCtx::code_lines`,
+    /// `TierCtx::code_tags`).
     #[inline(always)]
     pub(super) fn is_code_line(&self, addr: usize) -> bool {
         let l = (addr >> 6) & (CODE_LINES - 1);
@@ -337,6 +337,12 @@ impl BlockCache {
     #[inline(always)]
     pub(super) fn code_lines_ptr(&self) -> *const u64 {
         self.code_lines.as_ptr()
+    }
+
+    /// The tags behind the filter's bits (for a tier: `tier::TierCtx::code_tags`).
+    #[inline(always)]
+    pub(super) fn code_tags_ptr(&self) -> *const u64 {
+        self.code_tags.as_ptr()
     }
 
     /// Stamps block `idx`, whose words start at host address `host_lo`, as checked in this

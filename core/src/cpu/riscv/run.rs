@@ -275,6 +275,7 @@ impl<'i> Hart<'i> {
                             .wrapping_add(self.data_prv.index())
                             .cast(),
                         code_lines: self.blocks.code_lines_ptr(),
+                        code_tags: self.blocks.code_tags_ptr(),
                         pending: irqs.pending.as_ptr(),
                         lease_writes: lease_counter,
                         left,

@@ -103,8 +103,15 @@ pub struct TierCtx {
     pub tlb: *const u8,
     /// The code-line filter: [`CODE_LINES`] bits, bit `(host address / 64) % CODE_LINES`
     /// in `u64` words; a store whose host address has its bit set must be left to the
-    /// interpreter (it may write a block checked in this code epoch).
+    /// interpreter (it may write a block checked in this code epoch), unless the
+    /// line's tag says otherwise ([`TierCtx::code_tags`]).
     pub code_lines: *const u64,
+    /// Behind each set bit of [`TierCtx::code_lines`]: [`CODE_LINES`] `u64` tags, the one
+    /// for host address `a` at index `(a / 64) % CODE_LINES`. A store whose bit is set
+    /// may still be made by a tier when that tag is neither [`CODE_TAG_ANY`] nor
+    /// `a / 64 / CODE_LINES` (the bit was set by another line that shares it). A tag
+    /// behind a clear bit is stale: read it only when the bit is set.
+    pub code_tags: *const u64,
     /// The hart's interrupt and stop word (an atomic `u32`; read it with a plain load).
     pub pending: *const u32,
     /// The bus's DMA write count (an atomic `u32`), or null when the bus gives none (then
@@ -142,6 +149,9 @@ pub const TLB_HOST_R: usize = offset_of!(TlbEntry, host_r);
 pub const TLB_HOST_W: usize = offset_of!(TlbEntry, host_w);
 /// Bits of [`TierCtx::code_lines`] (a power of two).
 pub const CODE_LINES: usize = super::block::CODE_LINES;
+/// A tag of [`TierCtx::code_tags`] that matches every line (two code lines share its
+/// bit).
+pub const CODE_TAG_ANY: u64 = super::block::ANY_LINE;
 
 /// One decoded instruction of a block, as a tier sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

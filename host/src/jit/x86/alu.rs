@@ -3,14 +3,51 @@
 
 use super::*;
 
+/// `op dst, src` on host registers, 32-bit when `rv32` (which zero-extends into the
+/// whole register, as RV32 values are kept) and 64-bit otherwise: one emitter for both
+/// widths.
+macro_rules! rr {
+    ($ops:expr, $rv32:expr, $op:ident, $dst:expr, $src:expr) => {
+        if $rv32 {
+            dynasm!($ops ; .arch x64 ; $op Rd($dst), Rd($src))
+        } else {
+            dynasm!($ops ; .arch x64 ; $op Rq($dst), Rq($src))
+        }
+    };
+}
+
+/// `op dst, imm` on a host register at either width (see [`rr`]).
+macro_rules! ri {
+    ($ops:expr, $rv32:expr, $op:ident, $dst:expr, $imm:expr) => {
+        if $rv32 {
+            dynasm!($ops ; .arch x64 ; $op Rd($dst), $imm)
+        } else {
+            dynasm!($ops ; .arch x64 ; $op Rq($dst), $imm)
+        }
+    };
+}
+
+/// `op dst, cl` (a shift by register) at either width (see [`rr`]).
+macro_rules! rcl {
+    ($ops:expr, $rv32:expr, $op:ident, $dst:expr) => {
+        if $rv32 {
+            dynasm!($ops ; .arch x64 ; $op Rd($dst), cl)
+        } else {
+            dynasm!($ops ; .arch x64 ; $op Rq($dst), cl)
+        }
+    };
+}
+
 /// The register forms of the common ALU operations (and `mul`, the comparisons, shifts
 /// by register, `lui`/`auipc` into a cached register), for an instruction that names a
 /// cached register: in place (`op rd, src`) when `rd` is a cached `rs1`, else through
-/// `rax`. Returns false (nothing emitted) for the other operations.
+/// `rax`; one emitter for RV32 and RV64 (the width from `rv32`). Returns false (nothing
+/// emitted) for the other operations.
 pub(super) fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, at: u64, rv32: bool) -> bool {
     use Op::*;
     let imm = u.imm;
     let sh = (imm & if rv32 { 31 } else { 63 }) as i8;
+    let w = rv32;
     let imm_op = matches!(u.op, Addi | Andi | Ori | Xori | Slli | Srli | Srai);
     let reg_op = matches!(u.op, Add | Sub | And | Or | Xor | Mul);
     if matches!(u.op, Lui | Auipc) {
@@ -36,11 +73,9 @@ pub(super) fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, at: u64, rv32:
             None
         };
         dynasm!(ops ; .arch x64 ; xor edx, edx);
-        match (y, rv32) {
-            (Some(y), true) => dynasm!(ops ; .arch x64 ; cmp Rd(x), Rd(y)),
-            (Some(y), false) => dynasm!(ops ; .arch x64 ; cmp Rq(x), Rq(y)),
-            (None, true) => dynasm!(ops ; .arch x64 ; cmp Rd(x), imm),
-            (None, false) => dynasm!(ops ; .arch x64 ; cmp Rq(x), imm),
+        match y {
+            Some(y) => rr!(ops, w, cmp, x, y),
+            None => ri!(ops, w, cmp, x, imm),
         }
         if matches!(u.op, Slt | Slti) {
             dynasm!(ops ; .arch x64 ; setl dl);
@@ -56,23 +91,11 @@ pub(super) fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, at: u64, rv32:
         if y != RCX {
             dynasm!(ops ; .arch x64 ; mov ecx, Rd(y));
         }
-        let in_place = c.of(u.rd).is_some() && u.rd == u.rs1;
-        let dst = if in_place {
-            c.of(u.rd).unwrap_or(RAX)
-        } else {
-            let x = c.get(ops, u.rs1, RAX, rv32);
-            if x != RAX {
-                dynasm!(ops ; .arch x64 ; mov rax, Rq(x));
-            }
-            RAX
-        };
-        match (u.op, rv32) {
-            (Sll, true) => dynasm!(ops ; .arch x64 ; shl Rd(dst), cl),
-            (Srl, true) => dynasm!(ops ; .arch x64 ; shr Rd(dst), cl),
-            (Sra, true) => dynasm!(ops ; .arch x64 ; sar Rd(dst), cl),
-            (Sll, false) => dynasm!(ops ; .arch x64 ; shl Rq(dst), cl),
-            (Srl, false) => dynasm!(ops ; .arch x64 ; shr Rq(dst), cl),
-            _ => dynasm!(ops ; .arch x64 ; sar Rq(dst), cl),
+        let dst = dest(ops, c, u, rv32);
+        match u.op {
+            Sll => rcl!(ops, w, shl, dst),
+            Srl => rcl!(ops, w, shr, dst),
+            _ => rcl!(ops, w, sar, dst),
         }
         if dst == RAX {
             c.put(ops, u.rd, RAX);
@@ -82,62 +105,48 @@ pub(super) fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, at: u64, rv32:
     if !imm_op && !reg_op {
         return false;
     }
-    // The destination: rd's own register when it is rs1's (in place), else rax.
-    let in_place = c.of(u.rd).is_some() && u.rd == u.rs1;
-    let dst = if in_place {
-        c.of(u.rd).unwrap_or(RAX)
-    } else {
-        let x = c.get(ops, u.rs1, RAX, rv32);
-        if x != RAX {
-            if rv32 {
-                dynasm!(ops ; .arch x64 ; mov eax, Rd(x));
-            } else {
-                dynasm!(ops ; .arch x64 ; mov rax, Rq(x));
-            }
-        }
-        RAX
-    };
+    let dst = dest(ops, c, u, rv32);
     if imm_op {
-        match (u.op, rv32) {
-            (Addi, true) => dynasm!(ops ; .arch x64 ; add Rd(dst), imm),
-            (Andi, true) => dynasm!(ops ; .arch x64 ; and Rd(dst), imm),
-            (Ori, true) => dynasm!(ops ; .arch x64 ; or Rd(dst), imm),
-            (Xori, true) => dynasm!(ops ; .arch x64 ; xor Rd(dst), imm),
-            (Slli, true) => dynasm!(ops ; .arch x64 ; shl Rd(dst), sh),
-            (Srli, true) => dynasm!(ops ; .arch x64 ; shr Rd(dst), sh),
-            (Srai, true) => dynasm!(ops ; .arch x64 ; sar Rd(dst), sh),
-            (Addi, false) => dynasm!(ops ; .arch x64 ; add Rq(dst), imm),
-            (Andi, false) => dynasm!(ops ; .arch x64 ; and Rq(dst), imm),
-            (Ori, false) => dynasm!(ops ; .arch x64 ; or Rq(dst), imm),
-            (Xori, false) => dynasm!(ops ; .arch x64 ; xor Rq(dst), imm),
-            (Slli, false) => dynasm!(ops ; .arch x64 ; shl Rq(dst), sh),
-            (Srli, false) => dynasm!(ops ; .arch x64 ; shr Rq(dst), sh),
-            _ => dynasm!(ops ; .arch x64 ; sar Rq(dst), sh),
+        match u.op {
+            Addi => ri!(ops, w, add, dst, imm),
+            Andi => ri!(ops, w, and, dst, imm),
+            Ori => ri!(ops, w, or, dst, imm),
+            Xori => ri!(ops, w, xor, dst, imm),
+            Slli => ri!(ops, w, shl, dst, sh),
+            Srli => ri!(ops, w, shr, dst, sh),
+            _ => ri!(ops, w, sar, dst, sh),
         }
     } else {
         // rs2 is read after rax took rs1 (rs2 may be rd: rd's register is only written
         // by the `put` below, or in place when rd is rs1, which then equals rs2's
         // value read here).
         let y = c.get(ops, u.rs2, RCX, rv32);
-        match (u.op, rv32) {
-            (Add, true) => dynasm!(ops ; .arch x64 ; add Rd(dst), Rd(y)),
-            (Sub, true) => dynasm!(ops ; .arch x64 ; sub Rd(dst), Rd(y)),
-            (And, true) => dynasm!(ops ; .arch x64 ; and Rd(dst), Rd(y)),
-            (Or, true) => dynasm!(ops ; .arch x64 ; or Rd(dst), Rd(y)),
-            (Xor, true) => dynasm!(ops ; .arch x64 ; xor Rd(dst), Rd(y)),
-            (Mul, true) => dynasm!(ops ; .arch x64 ; imul Rd(dst), Rd(y)),
-            (Mul, false) => dynasm!(ops ; .arch x64 ; imul Rq(dst), Rq(y)),
-            (Add, false) => dynasm!(ops ; .arch x64 ; add Rq(dst), Rq(y)),
-            (Sub, false) => dynasm!(ops ; .arch x64 ; sub Rq(dst), Rq(y)),
-            (And, false) => dynasm!(ops ; .arch x64 ; and Rq(dst), Rq(y)),
-            (Or, false) => dynasm!(ops ; .arch x64 ; or Rq(dst), Rq(y)),
-            _ => dynasm!(ops ; .arch x64 ; xor Rq(dst), Rq(y)),
+        match u.op {
+            Add => rr!(ops, w, add, dst, y),
+            Sub => rr!(ops, w, sub, dst, y),
+            And => rr!(ops, w, and, dst, y),
+            Or => rr!(ops, w, or, dst, y),
+            Xor => rr!(ops, w, xor, dst, y),
+            _ => rr!(ops, w, imul, dst, y),
         }
     }
     if dst == RAX {
         c.put(ops, u.rd, RAX);
     }
     true
+}
+
+/// Where an operation on `rs1` computes: `rd`'s own register when `rd` is a cached
+/// `rs1` (in place), else `rax` holding `rs1`.
+fn dest(ops: &mut Asm, c: &Cache, u: &BlockInsn, rv32: bool) -> u8 {
+    if let (Some(h), true) = (c.of(u.rd), u.rd == u.rs1) {
+        return h;
+    }
+    let x = c.get(ops, u.rs1, RAX, rv32);
+    if x != RAX {
+        rr!(ops, rv32, mov, RAX, x);
+    }
+    RAX
 }
 
 /// RV32's ALU operation `op` into `rax` (zero-extended), sources at `a`, `b`.

@@ -12,9 +12,18 @@ pub(super) struct MemExits {
     pub(super) code_line: DynamicLabel,
 }
 
+/// A store's tag check behind a set code-line filter bit, emitted out of line
+/// ([`tag_check`]): where it starts and where the store goes on.
+pub(super) struct TagCheck {
+    pub(super) check: DynamicLabel,
+    pub(super) back: DynamicLabel,
+    pub(super) code_line: DynamicLabel,
+}
+
 /// A load or store of `size` bytes at `rs1 + imm` (slot displacements `a`, `b`, `d`)
 /// through the TLB fast path; anything else jumps to one of `why`'s labels (the
-/// interpreter runs the instruction).
+/// interpreter runs the instruction). A store returns its tag check, for the caller to
+/// emit out of line.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn mem_access(
     ops: &mut Asm,
@@ -25,7 +34,7 @@ pub(super) fn mem_access(
     u: &BlockInsn,
     rv32: bool,
     why: &MemExits,
-) {
+) -> Option<TagCheck> {
     let imm = u.imm;
     // va in rcx.
     let x = c.get(ops, u.rs1, RCX, rv32);
@@ -78,9 +87,15 @@ pub(super) fn mem_access(
             _ => dynasm!(ops ; .arch x64 ; mov rax, QWORD [rax + rcx]),
         }
         c.put(ops, u.rd, RAX);
-        return;
+        return None;
     }
-    // A store: its host line must not hold a block checked in this epoch.
+    // A store: its host line must not hold a block checked in this epoch: the filter
+    // bit here, the tag behind a set bit out of line (`tag_check`), which comes back.
+    let t = TagCheck {
+        check: ops.new_dynamic_label(),
+        back: ops.new_dynamic_label(),
+        code_line: why.code_line,
+    };
     dynasm!(ops
         ; .arch x64
         ; add rax, rcx
@@ -92,7 +107,8 @@ pub(super) fn mem_access(
         ; mov r10, QWORD [rsi + CTX_CODE_LINES]
         ; mov r9, QWORD [r10 + r9 * 8]
         ; bt r9, rdx
-        ; jc =>why.code_line
+        ; jc =>t.check
+        ; =>t.back
     );
     let y = c.get(ops, u.rs2, RDX, false);
     if y != RDX {
@@ -104,4 +120,26 @@ pub(super) fn mem_access(
         4 => dynasm!(ops ; .arch x64 ; mov DWORD [rax], edx),
         _ => dynasm!(ops ; .arch x64 ; mov QWORD [rax], rdx),
     }
+    Some(t)
+}
+
+/// A store's tag check (out of line; `rax` the host address, `rdx` its line modulo
+/// [`CODE_LINES`], `r9`/`r10` free): to `t.code_line` when the tag behind the set bit is
+/// [`CODE_TAG_ANY`] or this line's (`rax / 64 / CODE_LINES`), as the interpreter's
+/// `is_code_line`; else back to the store.
+pub(super) fn tag_check(ops: &mut Asm, t: &TagCheck) {
+    let shift = (6 + CODE_LINES.trailing_zeros()) as i8;
+    dynasm!(ops
+        ; .arch x64
+        ; =>t.check
+        ; mov r10, QWORD [rsi + CTX_CODE_TAGS]
+        ; mov r10, QWORD [r10 + rdx * 8]
+        ; cmp r10, CODE_TAG_ANY as i32
+        ; je =>t.code_line
+        ; mov r9, rax
+        ; shr r9, shift
+        ; cmp r10, r9
+        ; je =>t.code_line
+        ; jmp =>t.back
+    );
 }

@@ -39,7 +39,8 @@
 //!
 //! **Loads and stores** take the TLB fast path inline: `va = rs1 + imm` (32 bits on
 //! RV32), aligned to the size, the data TLB entry's tag equal to `va & !0xfff` and its host
-//! pointer not null; a store also needs its host line clear in the code-line filter.
+//! pointer not null; a store also needs its host line clear in the code-line filter, or
+//! the tag behind its set bit naming another line (checked out of line).
 //! Anything else (a miss, MMIO, misaligned, a fault, a store to code) leaves the block
 //! *before* the instruction with [`TierEnd::Single`] at its `pc`: the interpreter's
 //! general path executes it (refill, device access, the trap with its own `pc`), so traps
@@ -78,8 +79,8 @@
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use fief_core::cpu::riscv::tier::{
-    BlockInsn, BlockRef, TierCtx, TierEnd, CODE_LINES, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST_R,
-    TLB_HOST_W, TLB_INDEX_BITS, TLB_TAG_R, TLB_TAG_W,
+    BlockInsn, BlockRef, TierCtx, TierEnd, CODE_LINES, CODE_TAG_ANY, TLB_ENTRIES, TLB_ENTRY_BYTES,
+    TLB_HOST_R, TLB_HOST_W, TLB_INDEX_BITS, TLB_TAG_R, TLB_TAG_W,
 };
 use fief_core::cpu::riscv::{Op, BLOCK_INSNS};
 
@@ -90,7 +91,7 @@ mod mem;
 mod regs;
 
 use alu::{alu32, alu64, alu_cached};
-use mem::{mem_access, MemExits};
+use mem::{mem_access, tag_check, MemExits};
 use regs::{Cache, RAX, RCX, RDX};
 
 /// What generated code returns (`rax`, `rdx` in the System V ABI).
@@ -228,6 +229,7 @@ const CHAIN_LOG: i32 = std::mem::offset_of!(Chain, log) as i32;
 /// Offsets of [`TierCtx`]'s fields from `rsi`.
 const CTX_TLB: i32 = std::mem::offset_of!(TierCtx, tlb) as i32;
 const CTX_CODE_LINES: i32 = std::mem::offset_of!(TierCtx, code_lines) as i32;
+const CTX_CODE_TAGS: i32 = std::mem::offset_of!(TierCtx, code_tags) as i32;
 const CTX_PENDING: i32 = std::mem::offset_of!(TierCtx, pending) as i32;
 const CTX_LEASE: i32 = std::mem::offset_of!(TierCtx, lease_writes) as i32;
 const CTX_LEFT: i32 = std::mem::offset_of!(TierCtx, left) as i32;
@@ -344,26 +346,35 @@ fn boundary_checks(ops: &mut Asm, t: &Tail) {
     );
 }
 
-/// An exit back to the block's own start (`target`, a loop of one block) after
-/// `retired` instructions: the boundary checks, then straight to `body` with the cached
-/// registers still in place (the same code a link to itself would reach, and the block
-/// is valid in this sequence: it is running). The registers are stored back only when a
-/// check fails and the code returns.
-fn self_exit(
+/// The start of every exit to a known `target` after `retired` instructions of the
+/// block: `rax` = `target`, the count in `r8`, the boundary checks. With `again` `None`
+/// the cached registers are stored back first (the code goes on to another block or
+/// returns; the caller emits the jump). With `again` `Some(body)` (an exit to the
+/// block's own start) they stay in place and the code jumps to `body`; they are stored
+/// back only on the paths where a check fails and the code returns.
+#[allow(clippy::too_many_arguments)]
+fn store_back_and_check(
     ops: &mut Asm,
     t: &Tail,
     c: &Cache,
-    body: DynamicLabel,
     target: u64,
     retired: i32,
     rv32: bool,
+    again: Option<DynamicLabel>,
 ) {
+    if again.is_none() {
+        c.write_back(ops);
+    }
     if rv32 {
         dynasm!(ops ; .arch x64 ; mov eax, target as u32 as i32);
     } else {
         dynasm!(ops ; .arch x64 ; mov rax, QWORD target as i64);
     }
     dynasm!(ops ; .arch x64 ; add r8, retired);
+    let Some(body) = again else {
+        boundary_checks(ops, t);
+        return;
+    };
     let fail = Tail {
         budget: ops.new_dynamic_label(),
         interrupt: ops.new_dynamic_label(),
@@ -398,15 +409,8 @@ fn direct_exit(
     rv32: bool,
     unlinked: &mut Vec<usize>,
 ) {
-    c.write_back(ops);
+    store_back_and_check(ops, t, c, target, retired, rv32, None);
     let disp = 8 * slot as i32;
-    if rv32 {
-        dynasm!(ops ; .arch x64 ; mov eax, target as u32 as i32);
-    } else {
-        dynasm!(ops ; .arch x64 ; mov rax, QWORD target as i64);
-    }
-    dynasm!(ops ; .arch x64 ; add r8, retired);
-    boundary_checks(ops, t);
     dynasm!(ops ; .arch x64 ; jmp QWORD [rbp + disp]);
     unlinked.push(ops.offset().0);
     dynasm!(ops
@@ -455,6 +459,8 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     // Taken branches: their exits, out of line (label, target, retired).
     let mut taken: Vec<(DynamicLabel, u64, i32)> = Vec::new();
     let mut unlinked = Vec::new();
+    // Stores' tag checks, out of line.
+    let mut tag_checks = Vec::new();
     let mut next_slot = slot_base;
     let t = Tail {
         budget: ops.new_dynamic_label(),
@@ -503,7 +509,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                 no_host: ops.new_dynamic_label(),
                 code_line: ops.new_dynamic_label(),
             };
-            mem_access(&mut ops, &c, u.op, size, load, &u, rv32, &why);
+            tag_checks.extend(mem_access(&mut ops, &c, u.op, size, load, &u, rv32, &why));
             let mut reasons = vec![
                 (why.tlb_miss, ExitKind::TlbMiss),
                 (why.no_host, ExitKind::NoHost),
@@ -523,7 +529,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                 dynasm!(ops ; .arch x64 ; mov rax, QWORD next as i64);
                 c.put(&mut ops, u.rd, RAX);
                 if target == pc0 {
-                    self_exit(&mut ops, &t, &c, body, target, retired, rv32);
+                    store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some(body));
                 } else {
                     direct_exit(
                         &mut ops,
@@ -616,7 +622,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     for (l, target, retired) in taken {
         dynasm!(ops ; .arch x64 ; =>l);
         if target == pc0 {
-            self_exit(&mut ops, &t, &c, body, target, retired, rv32);
+            store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some(body));
             continue;
         }
         direct_exit(
@@ -635,6 +641,9 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         return None;
     }
     shared_tail(&mut ops, &t);
+    for tc in &tag_checks {
+        tag_check(&mut ops, tc);
+    }
     for (l, at, i, reasons) in singles {
         // Each reason puts its kind in edx and comes to the shared exit.
         for (why, kind) in reasons {
