@@ -274,6 +274,8 @@ impl<'i> Hart<'i> {
                             .as_ptr()
                             .wrapping_add(self.data_prv.index())
                             .cast(),
+                        // The fast view follows the data-access privilege (`recompute`).
+                        fast_tlb: self.tlb.fast_ptr().cast(),
                         code_lines: self.blocks.code_lines_ptr(),
                         code_tags: self.blocks.code_tags_ptr(),
                         pending: irqs.pending.as_ptr(),

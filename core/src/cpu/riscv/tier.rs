@@ -32,7 +32,7 @@ use core::mem::offset_of;
 
 use super::block::{Block, BLOCK_WORDS};
 use super::insn::Op;
-use super::tlb::{TlbEntry, TLB_BITS, TLB_SIZE};
+use super::tlb::{FastEntry, TlbEntry, TLB_BITS, TLB_SIZE};
 
 /// How a block run by a tier ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +101,14 @@ pub struct TierCtx {
     /// `va & !0xfff` and the pointer is not null, a store likewise with [`TLB_TAG_W`] and
     /// [`TLB_HOST_W`]; the host page is 8-byte aligned and 4 KiB long.
     pub tlb: *const u8,
+    /// The data TLB's fast view of the same set: [`TLB_FAST_ENTRIES`] entries of
+    /// [`TLB_FAST_BYTES`], the one for `va` at index `(vpn ^ (vpn >> TLB_FAST_BITS)) %
+    /// TLB_FAST_ENTRIES`. A load of `size` bytes may use host address `base + va` (the
+    /// pointer at [`TLB_FAST_BASE_R`], wrapping) when the tag at [`TLB_FAST_TAG_R`] equals
+    /// `va & (!0xfff | (size - 1))` (the page and the alignment in one compare: a tag
+    /// matches only where there is a host page), a store likewise with [`TLB_FAST_TAG_W`]
+    /// and [`TLB_FAST_BASE_W`]. A miss here says nothing: [`TierCtx::tlb`] may still hit.
+    pub fast_tlb: *const u8,
     /// The code-line filter: [`CODE_LINES`] bits, bit `(host address / 64) % CODE_LINES`
     /// in `u64` words; a store whose host address has its bit set must be left to the
     /// interpreter (it may write a block checked in this code epoch), unless the
@@ -147,6 +155,21 @@ pub const TLB_TAG_W: usize = offset_of!(TlbEntry, tag_w);
 pub const TLB_HOST_R: usize = offset_of!(TlbEntry, host_r);
 /// Offset of an entry's host page for writes (a pointer, null for none).
 pub const TLB_HOST_W: usize = offset_of!(TlbEntry, host_w);
+/// Entries of [`TierCtx::fast_tlb`] (a power of two; 0 on bare metal, where there is no
+/// fast view).
+pub const TLB_FAST_ENTRIES: usize = super::tlb::FAST_ENTRIES;
+/// How far the page number is shifted before it is XORed into the fast view's index.
+pub const TLB_FAST_BITS: u32 = TLB_FAST_ENTRIES.trailing_zeros();
+/// Bytes per entry of [`TierCtx::fast_tlb`].
+pub const TLB_FAST_BYTES: usize = core::mem::size_of::<FastEntry>();
+/// Offset of a fast entry's read tag.
+pub const TLB_FAST_TAG_R: usize = offset_of!(FastEntry, tag_r);
+/// Offset of a fast entry's write tag.
+pub const TLB_FAST_TAG_W: usize = offset_of!(FastEntry, tag_w);
+/// Offset of a fast entry's read base (host page minus page address).
+pub const TLB_FAST_BASE_R: usize = offset_of!(FastEntry, base_r);
+/// Offset of a fast entry's write base.
+pub const TLB_FAST_BASE_W: usize = offset_of!(FastEntry, base_w);
 /// Bits of [`TierCtx::code_lines`] (a power of two).
 pub const CODE_LINES: usize = super::block::CODE_LINES;
 /// A tag of [`TierCtx::code_tags`] that matches every line (two code lines share its

@@ -34,7 +34,7 @@
 //! flush, `sfence.vma` and whenever the data-access privilege changes). It is smaller
 //! than a set, so a copy may outlive its entry's eviction by another page: a translation
 //! of the same tables with no flush since, as a larger TLB would keep. The translating
-//! tier reads the entries themselves.
+//! tier reads the fast view first and the entries behind a miss in it.
 //!
 //! # Decoded code
 //!
@@ -92,7 +92,7 @@ pub(super) const FAST: bool = cfg!(not(target_os = "none"));
 /// [`FastEntry`]s kept when [`FAST`] (a power of two; none on bare metal). Fewer than a
 /// set's entries: the hart lives on test threads' stacks, and a set's worth (8 KiB) took
 /// them past their size in debug builds.
-const FAST_ENTRIES: usize = if FAST { 64 } else { 0 };
+pub(super) const FAST_ENTRIES: usize = if FAST { 64 } else { 0 };
 /// Words of `Tlb::fast_used` (a bit per fast entry).
 const FAST_WORDS: usize = FAST_ENTRIES.div_ceil(64);
 /// The mask of a fast-view slot (0 when there is no view: the index is never used then).
@@ -290,6 +290,12 @@ impl Tlb {
     #[inline(always)]
     pub(super) fn entry_in(&self, set: usize, va: u64) -> &TlbEntry {
         &self.sets[set.min(2)][Self::index(va)]
+    }
+
+    /// The fast view's entries (for a tier: `tier::TierCtx::fast_tlb`).
+    #[inline(always)]
+    pub(super) fn fast_ptr(&self) -> *const FastEntry {
+        self.fast.as_ptr()
     }
 
     /// The fast view of the entry of the selected set that would hold `va` (only when

@@ -38,9 +38,12 @@
 //! last instruction is left to the interpreter's general path ([`TierEnd::Single`]).
 //!
 //! **Loads and stores** take the TLB fast path inline: `va = rs1 + imm` (32 bits on
-//! RV32), aligned to the size, the data TLB entry's tag equal to `va & !0xfff` and its host
-//! pointer not null; a store also needs its host line clear in the code-line filter, or
-//! the tag behind its set bit naming another line (checked out of line).
+//! RV32); the TLB's fast view (`TierCtx::fast_tlb`, as the interpreter's block executor
+//! uses it: one compare for the page and the alignment, the host address by one
+//! addition), and behind a miss there, out of line, the data TLB entry itself (aligned
+//! to the size, its tag equal to `va & !0xfff` and its host pointer not null); a store
+//! also needs its host line clear in the code-line filter, or the tag behind its set bit
+//! naming another line (checked out of line).
 //! Anything else (a miss, MMIO, misaligned, a fault, a store to code) leaves the block
 //! *before* the instruction with [`TierEnd::Single`] at its `pc`: the interpreter's
 //! general path executes it (refill, device access, the trap with its own `pc`), so traps
@@ -80,7 +83,8 @@ use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use fief_core::cpu::riscv::tier::{
     BlockInsn, BlockRef, TierCtx, TierEnd, CODE_LINES, CODE_TAG_ANY, TLB_ENTRIES, TLB_ENTRY_BYTES,
-    TLB_HOST_R, TLB_HOST_W, TLB_INDEX_BITS, TLB_TAG_R, TLB_TAG_W,
+    TLB_FAST_BASE_R, TLB_FAST_BASE_W, TLB_FAST_BITS, TLB_FAST_BYTES, TLB_FAST_ENTRIES,
+    TLB_FAST_TAG_R, TLB_FAST_TAG_W, TLB_HOST_R, TLB_HOST_W, TLB_INDEX_BITS, TLB_TAG_R, TLB_TAG_W,
 };
 use fief_core::cpu::riscv::{Op, BLOCK_INSNS};
 
@@ -91,7 +95,7 @@ mod mem;
 mod regs;
 
 use alu::{alu32, alu64, alu_cached};
-use mem::{mem_access, tag_check, MemExits};
+use mem::{cold, mem_access, MemExits};
 use regs::{Cache, RAX, RCX, RDX};
 
 /// What generated code returns (`rax`, `rdx` in the System V ABI).
@@ -228,6 +232,7 @@ const CHAIN_LOG: i32 = std::mem::offset_of!(Chain, log) as i32;
 
 /// Offsets of [`TierCtx`]'s fields from `rsi`.
 const CTX_TLB: i32 = std::mem::offset_of!(TierCtx, tlb) as i32;
+const CTX_FAST_TLB: i32 = std::mem::offset_of!(TierCtx, fast_tlb) as i32;
 const CTX_CODE_LINES: i32 = std::mem::offset_of!(TierCtx, code_lines) as i32;
 const CTX_CODE_TAGS: i32 = std::mem::offset_of!(TierCtx, code_tags) as i32;
 const CTX_PENDING: i32 = std::mem::offset_of!(TierCtx, pending) as i32;
@@ -459,8 +464,8 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     // Taken branches: their exits, out of line (label, target, retired).
     let mut taken: Vec<(DynamicLabel, u64, i32)> = Vec::new();
     let mut unlinked = Vec::new();
-    // Stores' tag checks, out of line.
-    let mut tag_checks = Vec::new();
+    // Loads' and stores' code out of line.
+    let mut colds = Vec::new();
     let mut next_slot = slot_base;
     let t = Tail {
         budget: ops.new_dynamic_label(),
@@ -509,7 +514,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                 no_host: ops.new_dynamic_label(),
                 code_line: ops.new_dynamic_label(),
             };
-            tag_checks.extend(mem_access(&mut ops, &c, u.op, size, load, &u, rv32, &why));
+            colds.push(mem_access(&mut ops, &c, u.op, size, load, &u, rv32, &why));
             let mut reasons = vec![
                 (why.tlb_miss, ExitKind::TlbMiss),
                 (why.no_host, ExitKind::NoHost),
@@ -641,8 +646,8 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         return None;
     }
     shared_tail(&mut ops, &t);
-    for tc in &tag_checks {
-        tag_check(&mut ops, tc);
+    for k in &colds {
+        cold(&mut ops, k);
     }
     for (l, at, i, reasons) in singles {
         // Each reason puts its kind in edx and comes to the shared exit.
