@@ -23,6 +23,8 @@
 //! in the next, after the loop they lead to was patched.
 //! `blocks_are_translated_only_at_their_hot_run`: the tier leaves a block to the
 //! interpreter until it has run `Jit::with_hot_runs` times.
+//! `hot_blocks_whose_runs_are_short_*`: and gives a hot block back to the interpreter
+//! when its runs in generated code are mostly short.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -810,4 +812,64 @@ fn blocks_are_translated_only_at_their_hot_run() {
     m.run_slice_with(10_000, &mut jit).unwrap();
     let st = jit.stats();
     assert_eq!((st.translated, st.cold), (3, 0), "{st:?}");
+}
+
+/// A loop whose block `B` (`addi t2, t2, 3; addi t0, t0, -1; csrr t1, mscratch`) ends at a
+/// CSR instruction, which the tier leaves to the interpreter, and `C` (`andn t4, t4, t4;
+/// bne t0, x0, B`), which the translator declines (a bit-manipulation instruction before
+/// its last), jumps back to it: so the run loop offers `B` at every iteration, and every
+/// run of `B` in generated code returns inside `B`, at the CSR instruction. The `ebreak`
+/// at `RAM_BASE + 28` stops the hart.
+fn csr_loop(k: u32) -> Machine {
+    let mut w = Vec::new();
+    w.extend(rvenc::li(5, k)); // 0: A
+    w.push(rvenc::addi(7, 7, 3)); // 8: B
+    w.push(rvenc::addi(5, 5, -1)); // 12
+    w.push(rvenc::csrr(6, csr::num::MSCRATCH)); // 16
+    w.push(rvenc::r(op::OP, 7, 0x20, 29, 29, 29)); // 20: C: andn t4, t4, t4
+    w.push(rvenc::b(1, 5, 0, -16)); // 24: bne t0, x0, B
+    w.push(EBREAK); // 28
+    let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen: Xlen::Rv32,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut m = Machine::new(&image).unwrap();
+    m.hart.set_debug_ebreak(true);
+    m
+}
+
+#[test]
+fn hot_blocks_whose_runs_are_short_go_back_to_the_interpreter() {
+    let k = 1000;
+    let mut a = csr_loop(k);
+    let mut b = csr_loop(k);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(16);
+    let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
+    let eb = b.run_slice_with(100_000, &mut jit);
+    let st = jit.stats();
+    assert_eq!(ea.unwrap(), Exit::Breakpoint(RAM_BASE + 28));
+    assert_eq!(eb.unwrap(), Exit::Breakpoint(RAM_BASE + 28), "{st:?}");
+    for r in [5, 6, 7] {
+        assert_eq!(b.hart.reg(r), a.hart.reg(r), "x{r} {st:?}");
+    }
+    assert_eq!(
+        b.hart.csr(csr::num::MINSTRET).unwrap(),
+        a.hart.csr(csr::num::MINSTRET).unwrap()
+    );
+    // `B` was translated, ran in generated code until judged, and was given back: far
+    // fewer runs than the loop's iterations.
+    assert!(st.translated >= 1, "{st:?}");
+    assert!(st.demoted >= 1, "{st:?}");
+    assert!(st.runs < 200, "{st:?}");
+
+    // With every block translated at once (`hot-runs=1`), nothing is given back.
+    let mut c = csr_loop(k);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    c.run_slice_with(100_000, &mut jit).unwrap();
+    let st = jit.stats();
+    assert_eq!(c.hart.reg(7), a.hart.reg(7));
+    assert_eq!(st.demoted, 0, "{st:?}");
+    assert!(st.runs >= k as u64, "{st:?}");
 }

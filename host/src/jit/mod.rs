@@ -33,6 +33,17 @@
 //! jump cache, so chained code reaching it returns to the run loop, as for a block the
 //! translator declines.
 //!
+//! **Hot blocks that do not pay are given back**: a translated block whose runs from the
+//! run loop mostly (3 in 4 of every 32) end inside it, reaching no successor, is declined
+//! from then on (`Jit::judge`; by `pc`, in the same table): entering and leaving
+//! generated code costs more than the interpreter spends on one block. (Counting runs of
+//! fewer than 32 instructions as short instead gave back blocks that paid: the
+//! benchmark set's `bench_mem` took 30 % more host instructions.) In a Linux boot
+//! most translated blocks are such (a stale jump-cache entry after a privilege change, a
+//! TLB miss, a store near code, an untranslated instruction), while a compute loop's runs
+//! chain on for many blocks. Blocks linked to a given-back block still chain into its
+//! code (it is still right: the jump cache and links keep their own rules).
+//!
 //! **The jump cache, direct links and epochs.** A jump-cache entry is made when the run
 //! loop offers a checked block, stamped with the tier's sequence number, which moves on
 //! whenever the offered code epoch differs from the last one seen (a `u64`, so the core's
@@ -126,6 +137,11 @@ pub struct JitStats {
     pub declined: u64,
     /// Block runs in generated code.
     pub runs: u64,
+    /// Instructions retired in generated code.
+    pub retired: u64,
+    /// Hot blocks given back to the interpreter because their runs in generated code
+    /// mostly ended inside them ([`Jit::with_hot_runs`]).
+    pub demoted: u64,
     /// Block decodings that found the translation of an identical earlier decoding of the
     /// same `pc` still in the cache (a block evicted from the interpreter's pool and
     /// decoded again) and reused it.
@@ -220,11 +236,13 @@ impl JitStats {
         v.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
         let parts: Vec<String> = v.iter().map(|(n, k)| format!("{k} {n}")).collect();
         format!(
-            "exits: {}; epochs {}; links {}; cold runs {}",
+            "exits: {}; epochs {}; links {}; cold runs {}; retired {}; demoted {}",
             parts.join(", "),
             self.epochs,
             self.links,
-            self.cold
+            self.cold,
+            self.retired,
+            self.demoted
         )
     }
 }
@@ -257,12 +275,23 @@ mod imp {
     }
 
     /// One entry of `Jit::heat`: how many times the run loop offered the block at `pc`
-    /// while it was not translated.
+    /// while it was not translated, and once it was, how its runs in generated code went.
     #[derive(Clone, Copy, Default)]
     struct Heat {
         pc: u64,
+        /// Offers before it was hot (saturating), or [`DEMOTED`].
         runs: u32,
+        /// Runs in generated code in the current judging window (`Jit::judge`).
+        judged: u16,
+        /// How many of those ended inside the block (no successor reached).
+        short: u16,
     }
+
+    /// `Heat::runs` of a block given back to the interpreter for good (`Jit::judge`).
+    const DEMOTED: u32 = u32::MAX;
+
+    /// Runs in generated code after which a hot block is judged (`Jit::judge`).
+    const JUDGE_RUNS: u16 = 32;
 
     /// log2 of the entries of `Jit::heat`.
     const HEAT_BITS: u32 = 15;
@@ -388,8 +417,10 @@ mod imp {
         }
 
         /// The tier translating a block only at its `n`-th run (by `pc`; 0 and 1: at its
-        /// first), the interpreter running it before (module docs). Differential tests
-        /// use 1, so that every block they run is translated.
+        /// first), the interpreter running it before; with more than 1, hot blocks whose
+        /// runs end inside them are given back to the interpreter (module docs).
+        /// Differential tests use 1, so that every block they run is translated and run
+        /// in generated code.
         pub fn with_hot_runs(mut self, n: u32) -> Jit {
             self.hot_runs = n.max(1);
             self
@@ -441,9 +472,21 @@ mod imp {
                 let pc = block.pc();
                 let e = &mut self.heat[heat_index(pc)];
                 if e.pc != pc {
-                    *e = Heat { pc, runs: 0 };
+                    *e = Heat {
+                        pc,
+                        ..Heat::default()
+                    };
                 }
-                e.runs = e.runs.saturating_add(1);
+                if e.runs == DEMOTED {
+                    self.slots[block.pool_index()] = Slot {
+                        serial: block.serial(),
+                        code: None,
+                        chain_entry: 0,
+                        cold: false,
+                    };
+                    return None;
+                }
+                e.runs = e.runs.saturating_add(1).min(DEMOTED - 1);
                 if e.runs < self.hot_runs {
                     self.slots[block.pool_index()] = Slot {
                         serial: block.serial(),
@@ -456,6 +499,42 @@ mod imp {
                 }
             }
             self.translate(block)
+        }
+
+        /// After a run of hot `block` in generated code that retired `retired`
+        /// instructions: every [`JUDGE_RUNS`] runs, a block whose runs mostly (3 in 4)
+        /// ended inside it (retired no more than its own instructions) is given back to
+        /// the interpreter for good (its `pc`, while its heat entry lasts): entering
+        /// generated code from the run loop costs more than the interpreter spends on one
+        /// block (a Linux boot's blocks
+        /// mostly leave at a stale jump-cache entry, a TLB miss, a store near code or an
+        /// untranslated instruction). Blocks linked to it still chain into its code.
+        #[inline(always)]
+        fn judge(&mut self, block: &BlockRef<'_>, retired: u64) {
+            if self.hot_runs <= 1 {
+                return;
+            }
+            let pc = block.pc();
+            let e = &mut self.heat[heat_index(pc)];
+            if e.pc != pc || e.runs == DEMOTED {
+                return;
+            }
+            e.judged += 1;
+            e.short += (retired <= block.len() as u64) as u16;
+            if e.judged >= JUDGE_RUNS {
+                if e.short * 4 >= e.judged * 3 {
+                    e.runs = DEMOTED;
+                    self.stats.demoted += 1;
+                    self.slots[block.pool_index()] = Slot {
+                        serial: block.serial(),
+                        code: None,
+                        chain_entry: 0,
+                        cold: false,
+                    };
+                }
+                e.judged = 0;
+                e.short = 0;
+            }
         }
 
         /// Translates `block` into the cache (or finds the translation of an identical
@@ -603,7 +682,11 @@ mod imp {
             };
             self.stats.runs += 1;
             self.stats.exits[ret.kind()] += 1;
-            Some(ret.end())
+            let end = ret.end();
+            let (TierEnd::Next { retired, .. } | TierEnd::Single { retired, .. }) = end;
+            self.stats.retired += retired;
+            self.judge(&block, retired);
+            Some(end)
         }
     }
 }
