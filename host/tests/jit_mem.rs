@@ -1,10 +1,14 @@
 //! The translating tier's loads and stores beside the random differential
 //! (`jit_diff.rs`): a loop whose two data pages share a slot of the TLB's fast view
 //! (`TierCtx::fast_tlb`) but not an entry of the TLB set stays in generated code (the
-//! entry's lookup behind a fast-view miss), with the interpreter's result.
+//! entry's lookup behind a fast-view miss), with the interpreter's result; a store from
+//! generated code into a code line whose code-line filter bit another code line shares
+//! (the tag behind the bit then matches every line) leaves to the interpreter, which
+//! starts a code epoch, so the patched code runs.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
+use fief_core::cpu::riscv::tier::Interp;
 use fief_core::cpu::riscv::tier::{TLB_ENTRIES, TLB_FAST_BITS, TLB_FAST_ENTRIES, TLB_INDEX_BITS};
 use fief_core::cpu::riscv::{Exit, Xlen};
 use fief_host::jit::{ExitKind, Jit};
@@ -60,7 +64,7 @@ fn a_miss_in_the_fast_view_that_the_tlb_entry_hits_stays_in_generated_code() {
     let mut b = two_page_loop();
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
     let budget = 100_000;
-    let xa = a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp);
+    let xa = a.run_slice_with(budget, &mut Interp);
     let xb = b.run_slice_with(budget, &mut jit);
     assert_eq!(xa.unwrap(), Exit::BudgetExhausted);
     assert_eq!(xb.unwrap(), Exit::BudgetExhausted);
@@ -75,4 +79,64 @@ fn a_miss_in_the_fast_view_that_the_tlb_entry_hits_stays_in_generated_code() {
     // pages then evict each other); then the loop ran chained in generated code.
     assert!(st.exits[ExitKind::TlbMiss as usize] <= 4, "{st:?}");
     assert!(st.runs < 100, "{st:?}");
+}
+
+/// Pass 1 calls `FAR` and `T` (two code lines 64 KiB apart: one filter bit, so its tag
+/// matches every line), then stores `addi t0, t0, 100` over `T`'s first instruction
+/// from a translated block; pass 2 calls `T` again. `t0` ends at 1 + 100 when the
+/// store left to the interpreter (a new code epoch), at 2 if `T`'s old code ran again.
+fn shared_bit_patch() -> Machine {
+    const T: u64 = RAM_BASE + 64;
+    const FAR: u64 = RAM_BASE + 0x1_0040;
+    let (t0, t1, t2, ra, a0, a2) = (5, 6, 7, 1, 10, 12);
+    let mut w = Vec::new();
+    w.extend(rvenc::li(a0, T as u32)); // 0
+    w.extend(rvenc::li(a2, rvenc::addi(t0, t0, 100))); // 8
+    w.push(rvenc::s(op::STORE, 2, a0, 0, 0x7c0)); // 16: the page's write entry, no code
+    w.push(rvenc::addi(t2, 0, 0)); // 20
+    w.push(rvenc::jal(ra, (FAR - RAM_BASE) as i32 - 24)); // 24 = P: call FAR
+    w.push(rvenc::jal(ra, 64 - 28)); // 28: call T
+    w.push(rvenc::b(1, t2, 0, 20)); // 32: bne t2, x0, END
+    w.push(rvenc::s(op::STORE, 2, a0, a2, 0)); // 36: sw a2, 0(a0)
+    w.push(rvenc::addi(t2, 0, 1)); // 40
+    w.push(rvenc::jal(0, -20)); // 44: j P
+    w.extend([EBREAK; 4]); // 48; 52 = END
+    w.push(rvenc::addi(t0, t0, 1)); // 64 = T
+    w.push(rvenc::jalr(0, ra, 0));
+    let far = [rvenc::addi(t1, t1, 1), rvenc::jalr(0, ra, 0)];
+    let bytes = |w: &[u32]| -> Vec<u8> { w.iter().flat_map(|w| w.to_le_bytes()).collect() };
+    let (code, far) = (bytes(&w), bytes(&far));
+    let image = Image {
+        xlen: Xlen::Rv32,
+        entry: RAM_BASE,
+        segments: vec![
+            (RAM_BASE, code.clone(), code.len() as u64),
+            (FAR, far.clone(), far.len() as u64),
+        ],
+    };
+    let mut m = Machine::new(&image).unwrap();
+    m.hart.set_debug_ebreak(true);
+    m
+}
+
+/// `ebreak`.
+const EBREAK: u32 = 0x0010_0073;
+
+#[test]
+fn a_store_to_code_behind_a_shared_filter_bit_leaves_generated_code() {
+    let mut a = shared_bit_patch();
+    let mut b = shared_bit_patch();
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let end = RAM_BASE + 52;
+    assert_eq!(
+        a.run_slice_with(10_000, &mut Interp).unwrap(),
+        Exit::Breakpoint(end)
+    );
+    assert_eq!(a.hart.reg(5), 101, "the interpreter");
+    let eb = b.run_slice_with(10_000, &mut jit).unwrap();
+    let st = jit.stats();
+    assert_eq!(eb, Exit::Breakpoint(end), "{st:?}");
+    assert_eq!(b.hart.reg(5), 101, "{st:?}");
+    // The patching store was made in generated code up to its tag check.
+    assert_eq!(st.exits[ExitKind::CodeLine as usize], 1, "{st:?}");
 }
