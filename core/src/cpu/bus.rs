@@ -60,6 +60,16 @@ pub trait Bus {
         0
     }
 
+    /// The identity of the flat view the bus answers from ([`FlatView::id`]), or 0 when
+    /// it has none (the default): a CPU keeps host pointers from [`Bus::host_page`] across
+    /// bus borrows only while this stays the same and is not 0 (not on bare metal).
+    ///
+    /// [`FlatView::id`]: crate::memory::FlatView::id
+    #[cfg(not(target_os = "none"))]
+    fn view_id(&self) -> u64 {
+        0
+    }
+
     /// A count that moves whenever DMA writes guest RAM behind the CPU's back (see
     /// [`ReadSection::lease_writes`]); a CPU with a decoded-code cache checks its code
     /// again when it moved. A bus that no DMA writes to keeps the default, 0.
@@ -97,6 +107,12 @@ impl<const F: usize> Bus for ReadSection<'_, '_, F> {
 
     fn generation(&self) -> u32 {
         self.view().generation()
+    }
+
+    #[cfg(not(target_os = "none"))]
+    #[inline]
+    fn view_id(&self) -> u64 {
+        self.view().id()
     }
 
     #[inline]

@@ -113,13 +113,24 @@ pub struct FlatView<'a, const F: usize> {
     pub(crate) ranges: [FlatRange<'a>; F],
     pub(crate) len: usize,
     pub(crate) generation: u32,
+    /// This rendering's identity ([`FlatView::id`]; 0 for none).
+    #[cfg(not(target_os = "none"))]
+    id: u64,
 }
+
+/// The last identity a rendering was given ([`FlatView::id`]): one count for the whole
+/// process, so that no two renderings of any memories share one. Not on bare metal, where a
+/// CPU keeps no host pointers from one section to the next.
+#[cfg(not(target_os = "none"))]
+static VIEW_IDS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 impl<const F: usize> ConstInit for FlatView<'_, F> {
     const INIT: Self = FlatView {
         ranges: [FlatRange::EMPTY; F],
         len: 0,
         generation: 0,
+        #[cfg(not(target_os = "none"))]
+        id: 0,
     };
 }
 
@@ -148,6 +159,30 @@ impl<'a, const F: usize> FlatView<'a, F> {
     /// TLB entry tagged with it is invalid once the generation moves on.
     pub fn generation(&self) -> u32 {
         self.generation
+    }
+
+    /// An identity of this rendering that no other rendering of any memory of this process
+    /// has or will have (never 0 once rendered; 0 before, and always on bare metal).
+    /// Unlike the [generation](FlatView::generation), which counts per address space and
+    /// repeats across spaces and memories, two pins with the same identity pin the same
+    /// view, with the same RAM behind the same host addresses: a CPU may keep host pointers
+    /// it took from one section and use them in a later section whose view has the same
+    /// identity (a hart's TLB across time slices), since that view keeps them alive (L7).
+    pub fn id(&self) -> u64 {
+        #[cfg(not(target_os = "none"))]
+        return self.id;
+        #[cfg(target_os = "none")]
+        0
+    }
+
+    /// Gives this (new) rendering a new identity ([`FlatView::id`]).
+    pub(crate) fn renew_id(&mut self) {
+        // Only uniqueness matters: the identity reaches readers inside the view, which the
+        // publication orders.
+        #[cfg(not(target_os = "none"))]
+        {
+            self.id = VIEW_IDS.fetch_add(1, core::sync::atomic::Ordering::Relaxed) + 1;
+        }
     }
 
     /// Index of the range holding `addr`.

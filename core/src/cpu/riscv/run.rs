@@ -102,8 +102,12 @@ impl<'i> Hart<'i> {
         max_instructions: u64,
         tier: &mut T,
     ) -> Exit {
-        // Host pointers from an earlier slice are not valid under this borrow (no
-        // translation changed, so this counts no remap).
+        // Host pointers from an earlier slice are valid under this borrow only when it pins
+        // the same view (`Tlb::keep_for`); forgetting them changes no translation, so this
+        // counts no remap.
+        #[cfg(not(target_os = "none"))]
+        self.tlb.keep_for(bus.view_id());
+        #[cfg(target_os = "none")]
         self.tlb.forget();
         // Other harts may have written code since the last slice, and DMA, a debugger or
         // the host (counted), or a debugger may have changed the privilege or `satp`.
@@ -113,7 +117,6 @@ impl<'i> Hart<'i> {
         {
             self.blocks.code_changed();
         }
-        self.tlb.generation = bus.generation();
         match self.xlen {
             Xlen::Rv32 => self.run_loop::<B, T, true>(bus, max_instructions, tier),
             Xlen::Rv64 => self.run_loop::<B, T, false>(bus, max_instructions, tier),

@@ -12,11 +12,18 @@
 //! with no bus call; MMIO pages keep a null host pointer and go through the bus with the
 //! cached physical address.
 //!
-//! Host pointers are valid only while the bus borrow they came from lasts (the pinned
-//! flat view of rule L7). The TLB records the flat-view generation it was filled under,
-//! and [`Hart::run`](super::Hart::run) flushes it when a time slice starts, so no pointer
-//! survives into a slice with another (or the same) pinned view; `satp` writes and changes
-//! of `mstatus.SUM/MXR` flush it too.
+//! Host pointers are valid while the flat view they came from is pinned (rule L7). The TLB
+//! records the identity of that view (`Tlb::view`: [`FlatView::id`], unique among all
+//! renderings of all memories of the process, unlike a space's generation), and
+//! [`Hart::run`](super::Hart::run) forgets every entry when a time slice starts under a
+//! bus whose view has another identity or none ([`Bus::view_id`] 0): so pointers are only
+//! dereferenced while the view they came from is pinned again, and a slice under the same
+//! view (no commit changed the space in between: the usual case) keeps the entries and
+//! their fast view instead of filling them again. On bare metal every slice forgets them
+//! (no identities there). `satp` writes and changes of `mstatus.SUM/MXR` flush it too.
+//!
+//! [`FlatView::id`]: crate::memory::FlatView::id
+//! [`Bus::view_id`]: crate::cpu::Bus::view_id
 //!
 //! Entries are not tagged with an ASID: every `satp` write flushes, so the TLB only holds
 //! translations of the current `satp`. `sfence.vma` therefore flushes everything when it
@@ -33,7 +40,9 @@
 //! (filled by `Tlb::store`, copied on a miss that the entry hits, emptied by every
 //! flush, `sfence.vma` and whenever the data-access privilege changes). It is smaller
 //! than a set, so a copy may outlive its entry's eviction by another page: a translation
-//! of the same tables with no flush since, as a larger TLB would keep. The translating
+//! of the same tables with no flush since, as a larger TLB would keep. (A slot per entry
+//! of the set, at the entry's index, measured no fewer host instructions once the TLB
+//! outlives time slices, and more without that.) The translating
 //! tier reads the fast view first and the entries behind a miss in it.
 //!
 //! # Decoded code
@@ -161,17 +170,20 @@ pub(super) struct Tlb {
     /// feature; without it `sfence.vma` always flushes everything.
     #[cfg(feature = "rv64")]
     spans: [[u8; TLB_SIZE]; 3],
-    /// Flat-view generation of the bus the entries were filled from.
-    pub(super) generation: u32,
+    /// The identity ([`FlatView::id`](crate::memory::FlatView::id)) of the view the
+    /// entries' host pointers came from (0: none, or not known); see [`Tlb::keep_for`].
+    #[cfg(not(target_os = "none"))]
+    view: u64,
     /// Moves on (wrapping) at every flush that may change what a virtual address
     /// translates to ([`Tlb::flush`], [`Tlb::flush_va`]): with the privilege, what the run
     /// loop compares to tell whether the `pc`'s translation may have changed (`run`).
     pub(super) remaps: u32,
 }
 
-// SAFETY: the host pointers are only dereferenced inside `Hart::run`, while the bus borrow
-// that produced them is alive (the TLB is flushed when a slice starts), from the thread
-// running the hart. Moving or sharing the TLB between slices moves dead pointers only.
+// SAFETY: the host pointers are only dereferenced inside `Hart::run`, from the thread
+// running the hart, while a bus borrow pins the view they came from (the slice that filled
+// them, or a later one whose view has the same identity: `Tlb::keep_for`). Between slices
+// they are only kept, never dereferenced, so moving or sharing the TLB moves addresses only.
 unsafe impl Send for Tlb {}
 // SAFETY: `&Tlb` gives no way to dereference the pointers.
 unsafe impl Sync for Tlb {}
@@ -185,7 +197,8 @@ impl Tlb {
             fast_used: [0; FAST_WORDS],
             #[cfg(feature = "rv64")]
             spans: [[12; TLB_SIZE]; 3],
-            generation: 0,
+            #[cfg(not(target_os = "none"))]
+            view: 0,
             remaps: 0,
         }
     }
@@ -194,6 +207,21 @@ impl Tlb {
     /// `menvcfg`, triggers).
     pub(super) fn flush(&mut self) {
         self.remaps = self.remaps.wrapping_add(1);
+        self.forget();
+    }
+
+    /// Called when a time slice starts under a bus whose view has identity `view`
+    /// ([`Bus::view_id`](crate::cpu::Bus::view_id)): keeps the entries when their host
+    /// pointers came from that same view (pinned again now, so they are alive), else
+    /// forgets them all ([`Tlb::forget`]) and records `view`. 0 is no identity: always
+    /// forgets. (Not on bare metal, where every slice forgets them.)
+    #[cfg(not(target_os = "none"))]
+    #[inline]
+    pub(super) fn keep_for(&mut self, view: u64) {
+        if view != 0 && view == self.view {
+            return;
+        }
+        self.view = view;
         self.forget();
     }
 

@@ -346,6 +346,7 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize>
                 views.write_copy(copy, |view| {
                     render(regions, space.root, scratch, view)?;
                     view.generation = generation;
+                    view.renew_id();
                     Ok::<bool, Error>(views.read_current(|current| {
                         current.is_some_and(|c| c.ranges() == view.ranges())
                     }))

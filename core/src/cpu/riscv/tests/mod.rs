@@ -25,6 +25,7 @@ mod fused;
 mod paging;
 mod paths;
 mod rv64;
+mod slices;
 mod system;
 
 pub const RAM_BASE: u64 = 0x8000_0000;

@@ -152,6 +152,9 @@ fn probe(
     va: u64,
 ) -> Result<u64, (u64, u64)> {
     let before = h.last_trap().count;
+    // A fresh translation: the tests change PTEs between probes with no `sfence.vma`, and
+    // the TLB outlives a run (`slices`).
+    h.flush_tlb();
     h.set_privilege(Priv::Machine);
     match kind {
         Kind::Fetch => {
@@ -602,6 +605,8 @@ fn sv32_non_leaf_ptes_with_d_a_or_u_page_fault() {
         h.set_csr(num::SATP, (1 << 31) | (TABLES >> 12)).unwrap();
         for bits in [0, D, A, U] {
             super::poke(sec, root_pte, (((l0 >> 12) << 10) | V | bits) as u32);
+            // As `sfence.vma` (the TLB outlives a run: `slices`).
+            h.flush_tlb();
             let before = h.last_trap().count;
             h.set_privilege(Priv::Machine);
             h.set_csr(num::MSTATUS, mstatus::MPRV | (1 << 11)).unwrap();

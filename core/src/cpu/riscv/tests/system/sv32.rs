@@ -117,7 +117,12 @@ fn sv32_translation_page_faults_and_ad_bits() {
         h.set_reg(7, 0x4000_4000);
         h.set_pc(code_va + 40);
         h.run(sec, 1);
-        // (each `run` starts with an empty TLB, so the new mapping is seen here.)
+        // ... in a later run either (the TLB outlives a run under the same view: `slices`),
+        assert_eq!(h.reg(6), 0xabcd);
+        // ... until a flush (as `sfence.vma`).
+        h.flush_tlb();
+        h.set_pc(code_va + 40);
+        h.run(sec, 1);
         assert_eq!(h.reg(6), 0x77);
     });
 }
