@@ -226,9 +226,9 @@ impl Tlb {
     }
 
     /// Forgets every entry when no address translates differently and no fetch is allowed
-    /// or refused differently, so [`Tlb::remaps`] stays: a new time slice (host pointers
-    /// are valid for one slice) or a change of data-access permissions alone
-    /// (`mstatus.SUM/MXR`).
+    /// or refused differently, so [`Tlb::remaps`] stays: a new time slice under another
+    /// view ([`Tlb::keep_for`]; every slice on bare metal) or a change of data-access
+    /// permissions alone (`mstatus.SUM/MXR`).
     pub(super) fn forget(&mut self) {
         for set in &mut self.sets {
             set.fill(TlbEntry::EMPTY);
