@@ -245,6 +245,13 @@ fn hart_loop(
     let mut executed = 0u64;
     let limit = max.unwrap_or(u64::MAX);
     let report = |jit: &Option<Jit>, hart: &Hart<'static>| {
+        if trace {
+            eprintln!(
+                "fief: trace: hart {} blocks: {} decoded",
+                hart.hart_id(),
+                hart.blocks_decoded()
+            );
+        }
         if let (Some(jit), true) = (jit, trace) {
             let s = jit.stats();
             eprintln!(

@@ -251,6 +251,14 @@ impl<'i> Hart<'i> {
         self.blocks.shared = !sole;
     }
 
+    /// How many blocks this hart has decoded since it was made (a block decoded again,
+    /// after its pool entry was reused or its code changed, counts again): with the
+    /// instruction count, how well the block pool holds the guest's code
+    /// (`fief run --trace exits`).
+    pub fn blocks_decoded(&self) -> u64 {
+        self.blocks.decoded()
+    }
+
     /// Forgets every TLB entry.
     pub fn flush_tlb(&mut self) {
         self.tlb.flush();

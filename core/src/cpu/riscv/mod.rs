@@ -85,7 +85,7 @@
 //!   16 instructions, in one page, ending at the first jump or at the first instruction
 //!   it leaves to the general executor (CSR and system instructions, fences, AMOs, LR/SC;
 //!   RV64's `ld`/`lwu`/`sd` and word operations run in blocks with the `rv64` feature, the
-//!   shared `word` ALU); a conditional branch leaves the block only when taken. A fixed pool (512 blocks, 4096-slot index on
+//!   shared `word` ALU); a conditional branch leaves the block only when taken. A fixed pool (4096 blocks, 16384-slot index on
 //!   hosts; 32 and 256 on bare metal), no heap. Inside a block there is no fetch, TLB or
 //!   decode work per instruction: one 8-byte load of the decoded form and one `match`.
 //! * **Self-modifying code**: a block is keyed by the virtual `pc` and checked against

@@ -50,13 +50,12 @@ pub(super) fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, at: u64, rv32:
     let w = rv32;
     let imm_op = matches!(u.op, Addi | Andi | Ori | Xori | Slli | Srli | Srai);
     let reg_op = matches!(u.op, Add | Sub | And | Or | Xor | Mul);
-    if matches!(u.op, Lui | Auipc) || (u.op == Addi && u.rs1 == 0) {
-        // A constant (`at` is the instruction's pc for `auipc`; `addi rd, x0, imm` is
-        // `li`).
-        let v = if u.op == Auipc {
-            at.wrapping_add(imm as i64 as u64)
-        } else {
+    if matches!(u.op, Lui | Auipc) {
+        // A constant (`at` is the instruction's pc for `auipc`).
+        let v = if u.op == Lui {
             imm as i64 as u64
+        } else {
+            at.wrapping_add(imm as i64 as u64)
         };
         match c.of(u.rd) {
             Some(h) if rv32 => dynasm!(ops ; .arch x64 ; mov Rd(h), v as u32 as i32),
@@ -159,8 +158,6 @@ pub(super) fn alu32(ops: &mut Asm, op: Op, a: i32, b: i32, imm: i32, at: u64) {
             let v = (at as u32).wrapping_add(imm as u32) as i32;
             dynasm!(ops ; .arch x64 ; mov eax, v)
         }
-        // `li` (x0's slot is 0).
-        Op::Addi if a == 0 => dynasm!(ops ; .arch x64 ; mov eax, imm),
         Op::Addi => dynasm!(ops ; .arch x64 ; mov eax, DWORD [rdi + a] ; add eax, imm),
         Op::Xori => dynasm!(ops ; .arch x64 ; mov eax, DWORD [rdi + a] ; xor eax, imm),
         Op::Ori => dynasm!(ops ; .arch x64 ; mov eax, DWORD [rdi + a] ; or eax, imm),
@@ -214,7 +211,6 @@ pub(super) fn alu64(ops: &mut Asm, op: Op, a: i32, b: i32, imm: i32, at: u64) {
             let v = at.wrapping_add(imm as i64 as u64) as i64;
             dynasm!(ops ; .arch x64 ; mov rax, QWORD v)
         }
-        Op::Addi if a == 0 => dynasm!(ops ; .arch x64 ; mov rax, QWORD imm as i64),
         Op::Addi => dynasm!(ops ; .arch x64 ; mov rax, QWORD [rdi + a] ; add rax, imm),
         Op::Xori => dynasm!(ops ; .arch x64 ; mov rax, QWORD [rdi + a] ; xor rax, imm),
         Op::Ori => dynasm!(ops ; .arch x64 ; mov rax, QWORD [rdi + a] ; or rax, imm),

@@ -574,21 +574,11 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
                 let target = at.wrapping_add(imm as i64 as u64) & m;
                 let x = c.get(&mut ops, u.rs1, RAX, rv32);
-                if u.rs2 == 0 {
-                    // Against x0: `test` sets the flags as `cmp x, 0` does (CF and OF
-                    // clear), without reading x0's slot.
-                    if rv32 {
-                        dynasm!(ops ; .arch x64 ; test Rd(x), Rd(x));
-                    } else {
-                        dynasm!(ops ; .arch x64 ; test Rq(x), Rq(x));
-                    }
+                let y = c.get(&mut ops, u.rs2, RCX, rv32);
+                if rv32 {
+                    dynasm!(ops ; .arch x64 ; cmp Rd(x), Rd(y));
                 } else {
-                    let y = c.get(&mut ops, u.rs2, RCX, rv32);
-                    if rv32 {
-                        dynasm!(ops ; .arch x64 ; cmp Rd(x), Rd(y));
-                    } else {
-                        dynasm!(ops ; .arch x64 ; cmp Rq(x), Rq(y));
-                    }
+                    dynasm!(ops ; .arch x64 ; cmp Rq(x), Rq(y));
                 }
                 // Taken: to the exit, out of line.
                 let l = ops.new_dynamic_label();

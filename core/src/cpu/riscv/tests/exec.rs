@@ -588,3 +588,30 @@ fn blocks_are_cut_to_the_budget() {
         }
     });
 }
+
+/// The block pool holds a loop of 1000 blocks (more than the 512 it held before, fewer
+/// than a kernel's hot code needs): each is decoded once, not again at every pass
+/// (`BLOCK_POOL`; the index spans the loop's 8000 bytes without conflicts).
+#[test]
+#[cfg_attr(miri, ignore = "Miri runs a 512-block pool (block::BLOCK_POOL)")]
+fn a_loop_of_a_thousand_blocks_is_decoded_once() {
+    const BLOCKS: i32 = 1000;
+    let mut prog = vec![li(2, 3)];
+    for _ in 0..BLOCKS {
+        // One block each: the `jal` to the next word ends it.
+        prog.push(addi(1, 1, 1));
+        prog.push(jal(0, 4));
+    }
+    prog.push(addi(2, 2, -1));
+    // Out of a branch's reach: a `jal` back while x2 is not 0.
+    prog.push(beq(2, 0, 8));
+    prog.push(jal(0, -(BLOCKS * 8 + 8)));
+    run_prog(&prog, |h, _| {
+        assert_eq!(h.reg(1), 3 * BLOCKS as u64);
+        let decoded = h.blocks_decoded();
+        assert!(
+            decoded < BLOCKS as u64 + 10,
+            "{decoded} decodings for {BLOCKS} blocks run 3 times"
+        );
+    });
+}

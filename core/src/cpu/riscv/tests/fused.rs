@@ -108,8 +108,9 @@ const BRANCH_DATA: [u32; 12] = [
     0x3fff_ffff,
 ];
 
-fn hart() -> Hart<'static> {
-    let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+/// A hart on the heap: the budget tests keep four at once, about 1 MiB each on hosts.
+fn hart() -> std::boxed::Box<Hart<'static>> {
+    let mut h = std::boxed::Box::new(Hart::new(0, Xlen::Rv32, RAM_BASE));
     h.set_debug_ebreak(true);
     h.set_reg(5, RAM_BASE + 0x8000);
     h
