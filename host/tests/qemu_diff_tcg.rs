@@ -178,8 +178,16 @@ fn accel_spellings_and_refusals() {
     assert_eq!(status, Some(0), "{stderr}");
     assert!(stderr.contains("blocks translated at run 1"), "{stderr}");
     assert!(counter(&stderr, "blocks translated") > 0, "{stderr}");
-    // The default is the interpreter, which translates nothing.
+    // The default is the translating tier where it exists (this test runs on x86-64 Unix
+    // hosts only), with the default hot-run count; `-accel interp` translates nothing.
     let (_, status, stderr) = fief(Xlen::Rv32, &path, &[]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("accel tcg (the translating tier), tb-size 32 MiB per hart, blocks translated at run 16"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(" tcg: "), "{stderr}");
+    let (_, status, stderr) = fief(Xlen::Rv32, &path, &["-accel", "interp"]);
     assert_eq!(status, Some(0), "{stderr}");
     assert!(stderr.contains("accel interp"), "{stderr}");
     assert!(!stderr.contains(" tcg: "), "{stderr}");
@@ -229,9 +237,15 @@ fn fief_accel_environment_variable() {
     assert_eq!(status, Some(0), "{stderr}");
     assert!(stderr.contains("accel interp"), "{stderr}");
     assert!(!stderr.contains(" tcg: "), "{stderr}");
-    // Empty is unset.
+    // Empty is unset (the default, the translating tier).
     let (_, _, stderr) = fief_env(Xlen::Rv32, &path, &[], Some(""));
-    assert!(stderr.contains("accel interp"), "{stderr}");
+    assert!(stderr.contains("accel tcg"), "{stderr}");
+    let (_, status, stderr) = fief_env(Xlen::Rv32, &path, &[], Some("interp"));
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("accel interp") && !stderr.contains(" tcg: "),
+        "{stderr}"
+    );
     let (_, status, stderr) = fief_env(Xlen::Rv32, &path, &[], Some("kvm"));
     assert_eq!(status, Some(1), "{stderr}");
     assert!(

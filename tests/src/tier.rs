@@ -1,11 +1,12 @@
 //! Which execution tier the test machine's [`Machine::run`](crate::machine::Machine::run)
-//! runs guest code with, chosen as `fief run` chooses it without `-accel`: by the
-//! environment variable [`ACCEL_ENV`] (`FIEF_ACCEL`): `interp` (the default: the core's
-//! interpreter alone) or `tcg[,tb-size=N]` (the host's translating tier,
-//! [`fief_host::jit::Jit`], offered every block; where it does not exist, not an x86-64
-//! Unix host, the interpreter runs, as in `fief run`). The test suite's second pass
-//! (`scripts/test-all`) sets it to `tcg`, so every in-process guest test (firmware images,
-//! QEMU differentials, random programs) runs under both tiers.
+//! runs guest code with, read as `fief run` reads it without `-accel`: from the
+//! environment variable [`ACCEL_ENV`] (`FIEF_ACCEL`): `interp` (the core's interpreter
+//! alone) or `tcg[,tb-size=N]` (the host's translating tier, [`fief_host::jit::Jit`],
+//! offered every block; where it does not exist, not an x86-64 Unix host, the interpreter
+//! runs, as in `fief run`). Unset, the test machine runs the interpreter (`fief run`'s own
+//! default is the translating tier). The test suite (`scripts/test-all`) sets it in both
+//! passes, `interp` then `tcg`, so every in-process guest test (firmware images, QEMU
+//! differentials, random programs) runs under both tiers.
 
 use std::fmt;
 

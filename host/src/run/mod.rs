@@ -178,11 +178,12 @@ pub struct RunArgs {
     /// the default is the legacy one (version 1), as QEMU 7.2's.
     #[arg(long = "global", action = clap::ArgAction::Append)]
     pub global: Vec<String>,
-    /// The execution tier (QEMU's `-accel`): `interp` (the default: the core's
-    /// interpreter) or `tcg[,tb-size=N][,hot-runs=N]` (the translating tier, x86-64 Unix
-    /// hosts only; elsewhere the interpreter runs, with a message; `hot-runs`, Fief's
-    /// own: a block is translated at its N-th run, default 16, 1 for at once). Without
-    /// it, the environment variable `FIEF_ACCEL` (same values) chooses.
+    /// The execution tier (QEMU's `-accel`): `tcg[,tb-size=N][,hot-runs=N]` (the
+    /// translating tier, the default where it exists: x86-64 Unix hosts; elsewhere the
+    /// interpreter runs, with a message when asked for; `hot-runs`, Fief's own: a block is
+    /// translated at its N-th run, default 16, 1 for at once) or `interp` (the core's
+    /// interpreter alone). Without it, the environment variable `FIEF_ACCEL` (same values)
+    /// chooses.
     #[arg(long)]
     pub accel: Option<String>,
     /// The translating tier's code cache per hart, in MiB (QEMU's `-tb-size`; default 32).
@@ -246,6 +247,7 @@ pub enum Accel {
 impl RunArgs {
     /// Parses `-accel NAME[,tb-size=N][,hot-runs=N]` and `-tb-size N` (as QEMU spells them); without
     /// `-accel`, the value of the environment variable [`ACCEL_ENV`], and without that
+    /// `tcg` where the translating tier exists ([`fief_host::jit::AVAILABLE`]), else
     /// `interp`.
     pub fn accel(&self) -> Result<Accel, String> {
         let env = std::env::var(ACCEL_ENV).ok().filter(|v| !v.is_empty());
@@ -258,6 +260,7 @@ impl RunArgs {
         let (spec, from) = match (&self.accel, env) {
             (Some(a), _) => (a.as_str(), format!("-accel {a}")),
             (None, Some(e)) => (e, format!("{ACCEL_ENV}={e}")),
+            (None, None) if fief_host::jit::AVAILABLE => ("tcg", "-accel tcg".to_string()),
             (None, None) => ("interp", "-accel interp".to_string()),
         };
         let mut parts = spec.split(',');
