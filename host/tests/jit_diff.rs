@@ -716,15 +716,7 @@ fn patched_loop_machine() -> Machine {
     w.push(rvenc::addi(t3, 0, 4)); // 68
     w.push(rvenc::b(4, t2, t3, -48)); // 72: blt t2, t3, P
     w.push(EBREAK); // 76
-    let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let image = Image {
-        xlen: Xlen::Rv32,
-        entry: RAM_BASE,
-        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
-    };
-    let mut m = Machine::new(&image).unwrap();
-    m.hart.set_debug_ebreak(true);
-    m
+    rv32_machine(&w)
 }
 
 #[test]
@@ -762,15 +754,7 @@ fn two_block_loop(k: u32) -> Machine {
     w.push(rvenc::jal(0, 4)); // 16: j C
     w.push(rvenc::b(1, 5, 0, -8)); // 20: C: bne t0, x0, B
     w.push(EBREAK); // 24
-    let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let image = Image {
-        xlen: Xlen::Rv32,
-        entry: RAM_BASE,
-        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
-    };
-    let mut m = Machine::new(&image).unwrap();
-    m.hart.set_debug_ebreak(true);
-    m
+    rv32_machine(&w)
 }
 
 #[test]
@@ -829,15 +813,7 @@ fn csr_loop(k: u32) -> Machine {
     w.push(rvenc::r(op::OP, 7, 0x20, 29, 29, 29)); // 20: C: andn t4, t4, t4
     w.push(rvenc::b(1, 5, 0, -16)); // 24: bne t0, x0, B
     w.push(EBREAK); // 28
-    let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let image = Image {
-        xlen: Xlen::Rv32,
-        entry: RAM_BASE,
-        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
-    };
-    let mut m = Machine::new(&image).unwrap();
-    m.hart.set_debug_ebreak(true);
-    m
+    rv32_machine(&w)
 }
 
 #[test]
@@ -872,4 +848,17 @@ fn hot_blocks_whose_runs_are_short_go_back_to_the_interpreter() {
     assert_eq!(c.hart.reg(7), a.hart.reg(7));
     assert_eq!(st.demoted, 0, "{st:?}");
     assert!(st.runs >= k as u64, "{st:?}");
+}
+
+/// An RV32 test machine running `words` from `RAM_BASE`, stopped by `ebreak`.
+fn rv32_machine(words: &[u32]) -> Machine {
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen: Xlen::Rv32,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut m = Machine::new(&image).unwrap();
+    m.hart.set_debug_ebreak(true);
+    m
 }
