@@ -839,6 +839,10 @@ fn hot_blocks_whose_runs_are_short_go_back_to_the_interpreter() {
     assert!(st.translated >= 1, "{st:?}");
     assert!(st.demoted >= 1, "{st:?}");
     assert!(st.runs < 200, "{st:?}");
+    // Then both loop blocks are declined for good (`C` by the translator, `B` given
+    // back): the run loop stops offering them (`TierCtx::declined`), where it offered
+    // both at every iteration before.
+    assert!(st.offered < 300, "{st:?}");
 
     // With every block translated at once (`hot-runs=1`), nothing is given back.
     let mut c = csr_loop(k);

@@ -135,6 +135,9 @@ pub struct JitStats {
     pub translated: u64,
     /// Block decodings the translator declined (left to the interpreter).
     pub declined: u64,
+    /// Blocks the run loop offered (calls of `run_block`): a block the tier declines for
+    /// good is offered once per decoding ([`TierCtx::declined`](fief_core::cpu::riscv::tier::TierCtx::declined)).
+    pub offered: u64,
     /// Block runs in generated code.
     pub runs: u64,
     /// Instructions retired in generated code.
@@ -619,6 +622,7 @@ mod imp {
     impl BlockTier for Jit {
         #[inline]
         fn run_block(&mut self, block: BlockRef<'_>, ctx: &mut TierCtx) -> Option<TierEnd> {
+            self.stats.offered += 1;
             if block.len() as u64 > ctx.left || ctx.mip_sw & ctx.int_mask != 0 {
                 // Too little budget, or an interrupt the run loop takes first (it never
                 // offers a block then; generated code tests the interrupt word alone).
@@ -636,16 +640,24 @@ mod imp {
                 self.stats.epochs += 1;
             }
             let slot = self.slots[block.pool_index()];
-            let (code, chain_entry) = if slot.serial == block.serial() {
+            let found = if slot.serial == block.serial() {
                 match slot.code {
-                    Some(r) if self.cache.arena().is_live(r) => (r, slot.chain_entry),
+                    Some(r) if self.cache.arena().is_live(r) => Some((r, slot.chain_entry)),
                     // Flushed since: translate again.
-                    Some(_) => self.translate(block)?,
-                    None if slot.cold => self.warm(block)?,
-                    None => return None,
+                    Some(_) => self.translate(block),
+                    None if slot.cold => self.warm(block),
+                    None => None,
                 }
             } else {
-                self.warm(block)?
+                self.warm(block)
+            };
+            let Some((code, chain_entry)) = found else {
+                // Declined for good when its slot says so: not cold, no code (the
+                // translator declined it, or it was given back, `judge`). The run loop
+                // then stops offering this decoding (`TierCtx::declined`).
+                let s = &self.slots[block.pool_index()];
+                ctx.declined = s.serial == block.serial() && s.code.is_none() && !s.cold;
+                return None;
             };
             let at = self.cache.address(code)?;
             // The run loop checked this block in this epoch: later blocks may chain to it.

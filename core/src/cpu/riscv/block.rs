@@ -151,6 +151,9 @@ pub(super) struct Block {
     pub(super) count: u8,
     /// Words in `words`.
     pub(super) nwords: u8,
+    /// The tier declines this decoding for good ([`TierCtx::declined`](super::tier::TierCtx::declined)):
+    /// it is no longer offered, and the block executor chains into it.
+    pub(super) declined: bool,
     /// Offset of instruction `i` from `pc`; `offs[count]` is the block's length in bytes.
     pub(super) offs: [u8; BLOCK_INSNS + 1],
     /// The guest words from `pc & !3` that hold the block.
@@ -169,6 +172,7 @@ impl Block {
         checked: 0,
         count: 0,
         nwords: 0,
+        declined: false,
         offs: [0; BLOCK_INSNS + 1],
         words: [0; BLOCK_WORDS],
         insns: [END; BLOCK_INSNS + 1],

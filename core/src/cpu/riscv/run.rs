@@ -288,8 +288,18 @@ impl<'i> Hart<'i> {
                         mip_sw,
                         lease_seen: lease_writes,
                         epoch: self.blocks.epoch,
+                        declined: false,
                     };
-                    let end = match tier.run_block(block, &mut ctx) {
+                    let offered = if block.block.declined {
+                        None
+                    } else {
+                        let r = tier.run_block(block, &mut ctx);
+                        if ctx.declined {
+                            self.blocks.blocks[idx & (BLOCK_POOL - 1)].declined = true;
+                        }
+                        r
+                    };
+                    let end = match offered {
                         None => self.run_block::<B, RV32>(
                             bus,
                             idx,
@@ -427,7 +437,8 @@ impl<'i> Hart<'i> {
     /// instructions: see [`End`]. `lease_writes` is the run loop's DMA write count.
     ///
     /// A taken branch back to the block's own start (a loop that fits in one block), and,
-    /// when `chain` (no other tier is to be offered blocks), any jump, taken branch or end
+    /// when `chain` (no other tier is to be offered blocks) or into a block the tier
+    /// declines for good (`Block::declined`), any jump, taken branch or end
     /// of the block that leads to another block of the same page, goes on with that block
     /// here when the run loop would run it next without more ado ([`Hart::chained`]).
     /// Otherwise, and for every other exit, the run loop takes over as before.
@@ -724,9 +735,13 @@ impl<'i> Hart<'i> {
                     done = retired;
                     continue 'block;
                 }
-            } else if CHAIN && chain && (target ^ pc) & !PAGE_MASK == 0 {
+            } else if CHAIN && (target ^ pc) & !PAGE_MASK == 0 {
+                // With a tier, only into a block it declines for good (`TierCtx::declined`):
+                // any other is offered to it by the run loop.
                 let n = self.blocks.slot(target);
-                if self.blocks.blocks[n].pc == target
+                let next = &self.blocks.blocks[n];
+                if next.pc == target
+                    && (chain || next.declined)
                     && self.chained(bus, n, left - retired, lease_writes, true)
                 {
                     done = retired;

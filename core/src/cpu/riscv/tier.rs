@@ -65,7 +65,7 @@ pub trait BlockTier {
 
     /// Runs the checked block `block` on the hart state in `ctx` (see [`TierCtx`]),
     /// retiring at most `ctx.left` instructions, or returns `None` to leave it to the
-    /// interpreter (then nothing may have changed).
+    /// interpreter (then nothing may have changed but [`TierCtx::declined`]).
     fn run_block(&mut self, block: BlockRef<'_>, ctx: &mut TierCtx) -> Option<TierEnd>;
 }
 
@@ -138,6 +138,13 @@ pub struct TierCtx {
     /// privilege or triggers may have changed, and at every time slice of a hart that is
     /// not its machine's only one (it wraps after 2^32 changes).
     pub epoch: u32,
+    /// Written by the tier, `false` when the call begins: set with a `None` from
+    /// [`BlockTier::run_block`] when the tier will decline this decoding of the block
+    /// whenever it is offered again (it cannot translate it, or its translation did not
+    /// pay). The run loop then stops offering it: the interpreter's block executor runs
+    /// it, and goes on into it from other blocks of its page, as with the interpreter
+    /// alone. Generated code never reads it.
+    pub declined: bool,
 }
 
 /// Bytes per data TLB entry in [`TierCtx::tlb`].
