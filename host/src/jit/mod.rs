@@ -277,6 +277,19 @@ mod imp {
         cold: bool,
     }
 
+    impl Slot {
+        /// Declined for good for the decoding `serial`: the translator declined it, or its
+        /// translation was given back (`Jit::judge`).
+        fn declined(serial: u64) -> Slot {
+            Slot {
+                serial,
+                code: None,
+                chain_entry: 0,
+                cold: false,
+            }
+        }
+    }
+
     /// One entry of `Jit::heat`: how many times the run loop offered the block at `pc`
     /// while it was not translated, and once it was, how its runs in generated code went.
     #[derive(Clone, Copy, Default)]
@@ -481,12 +494,7 @@ mod imp {
                     };
                 }
                 if e.runs == DEMOTED {
-                    self.slots[block.pool_index()] = Slot {
-                        serial: block.serial(),
-                        code: None,
-                        chain_entry: 0,
-                        cold: false,
-                    };
+                    self.slots[block.pool_index()] = Slot::declined(block.serial());
                     return None;
                 }
                 e.runs = e.runs.saturating_add(1).min(DEMOTED - 1);
@@ -528,12 +536,7 @@ mod imp {
                 if e.short * 4 >= e.judged * 3 {
                     e.runs = DEMOTED;
                     self.stats.demoted += 1;
-                    self.slots[block.pool_index()] = Slot {
-                        serial: block.serial(),
-                        code: None,
-                        chain_entry: 0,
-                        cold: false,
-                    };
+                    self.slots[block.pool_index()] = Slot::declined(block.serial());
                 }
                 e.judged = 0;
                 e.short = 0;

@@ -261,38 +261,40 @@ impl<'i> Hart<'i> {
                     };
                 }
                 if idx != usize::MAX {
-                    let block = BlockRef {
-                        block: &self.blocks.blocks[idx & (BLOCK_POOL - 1)],
-                        pool_index: idx & (BLOCK_POOL - 1),
-                    };
-                    // Everything the tier may read or write (`tier`); with `Interp` this
-                    // is never built.
-                    let mut ctx = TierCtx {
-                        regs: self.regs.as_mut_ptr(),
-                        // No bounds check (`index` < 3): nothing here may survive
-                        // when the tier (`Interp`) ignores the context.
-                        tlb: self
-                            .tlb
-                            .sets
-                            .as_ptr()
-                            .wrapping_add(self.data_prv.index())
-                            .cast(),
-                        // The fast view follows the data-access privilege (`recompute`).
-                        fast_tlb: self.tlb.fast_ptr().cast(),
-                        code_lines: self.blocks.code_lines_ptr(),
-                        code_tags: self.blocks.code_tags_ptr(),
-                        pending: irqs.pending.as_ptr(),
-                        lease_writes: lease_counter,
-                        left,
-                        int_mask,
-                        mip_sw,
-                        lease_seen: lease_writes,
-                        epoch: self.blocks.epoch,
-                        declined: false,
-                    };
-                    let offered = if block.block.declined {
+                    // A block the tier declines for good is not offered again: no context
+                    // is built for it.
+                    let offered = if self.blocks.blocks[idx & (BLOCK_POOL - 1)].declined {
                         None
                     } else {
+                        let block = BlockRef {
+                            block: &self.blocks.blocks[idx & (BLOCK_POOL - 1)],
+                            pool_index: idx & (BLOCK_POOL - 1),
+                        };
+                        // Everything the tier may read or write (`tier`); with `Interp` this
+                        // is never built.
+                        let mut ctx = TierCtx {
+                            regs: self.regs.as_mut_ptr(),
+                            // No bounds check (`index` < 3): nothing here may survive
+                            // when the tier (`Interp`) ignores the context.
+                            tlb: self
+                                .tlb
+                                .sets
+                                .as_ptr()
+                                .wrapping_add(self.data_prv.index())
+                                .cast(),
+                            // The fast view follows the data-access privilege (`recompute`).
+                            fast_tlb: self.tlb.fast_ptr().cast(),
+                            code_lines: self.blocks.code_lines_ptr(),
+                            code_tags: self.blocks.code_tags_ptr(),
+                            pending: irqs.pending.as_ptr(),
+                            lease_writes: lease_counter,
+                            left,
+                            int_mask,
+                            mip_sw,
+                            lease_seen: lease_writes,
+                            epoch: self.blocks.epoch,
+                            declined: false,
+                        };
                         let r = tier.run_block(block, &mut ctx);
                         if ctx.declined {
                             self.blocks.blocks[idx & (BLOCK_POOL - 1)].declined = true;
