@@ -17,11 +17,11 @@
 //!   TLB path and the rest goes through `execute_fp`; on the general path `execute`
 //!   calls `execute_fp`. Illegal FP instructions are raised from the general path.
 
+use super::block_exec::End;
 use super::hart::Hart;
 use super::insn::Insn;
 #[cfg(feature = "fpu")]
 use super::insn::Op;
-use super::run::End;
 #[cfg(feature = "fpu")]
 use super::softfloat::{self as sf, Fmt, Rm, F32, F64};
 use super::trap::{cause, Exception};

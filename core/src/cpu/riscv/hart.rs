@@ -14,8 +14,8 @@
 //! `run_loop` for what is kept in locals and when it is reloaded).
 //!
 //! This module owns the hart's architectural state ([`Hart`]'s fields), its construction
-//! and the accessors embeddings and debuggers use; the run loop and block executor are in
-//! `run`, the interrupt word [`HartIrqs`] in `irqs`.
+//! and the accessors embeddings and debuggers use; the run loop is in `run`, the block
+//! executor in `block_exec`, the interrupt word [`HartIrqs`] in `irqs`.
 
 use super::block::BlockCache;
 use super::csr::{mstatus, CsrError, Csrs};

@@ -17,7 +17,7 @@
 //!   and watchpoints.
 //! * `word`: RV64's word operations (`addw`, `sraiw`, `divuw`, ...), one ALU for the three
 //!   execution paths.
-//! * [`hart`]: the architectural state and its accessors; `run`: the run loop and the
+//! * [`hart`]: the architectural state and its accessors; `run`: the run loop; `block_exec`: the
 //!   block executor; [`tier`]: the hook through which the host's translating tier runs
 //!   decoded blocks ([`tier::BlockTier`], [`Hart::run_with`]); `irqs`: the interrupt and stop word ([`HartIrqs`]); `execute`: the
 //!   general interpreter; `memops`: fetches, loads, stores, AMOs and LR/SC through the TLB.
@@ -119,6 +119,7 @@
 
 mod bitmanip;
 mod block;
+mod block_exec;
 pub mod cbo;
 pub mod csr;
 pub mod decode;

@@ -1,0 +1,397 @@
+//! The block executor: [`Hart::run_block`] runs one checked decoded block (`block`),
+//! fused pairs included, on the TLB fast path for its loads and stores, and its chaining
+//! tail goes on into the next block (a loop's own block again, or another block of the same
+//! fetch page) when the run loop would run it next with nothing else to do first
+//! ([`Hart::chained`]). [`End`] says how a block ended; the run loop (`run`) does the rest.
+
+use crate::atomic::Ordering;
+
+use super::bitmanip;
+use super::block::{BLOCK_INSNS, BLOCK_POOL, FUSE};
+use super::hart::Hart;
+use super::insn::Op;
+use super::tlb::{self, Tlb, PAGE_MASK};
+use super::trap::Exception;
+use super::word;
+use crate::cpu::Bus;
+
+/// How [`Hart::run_block`] ended.
+pub(super) enum End {
+    /// This many instructions retired (all of the block, or up to one that ends it
+    /// early); continue at this `pc`.
+    Next(u64, u64),
+    /// This many instructions retired, then the one at this `pc` raised an exception (not
+    /// yet taken).
+    Trap(u64, u64, Exception),
+    /// This many instructions retired; the one at this `pc` is not a block-executor
+    /// operation: run it through the general path.
+    Single(u64, u64),
+}
+
+impl End {
+    /// This end with `done` more instructions retired before it (earlier rounds of a
+    /// block that looped on itself: `Hart::run_block`).
+    #[inline(always)]
+    fn after(self, done: u64) -> End {
+        match self {
+            End::Next(k, pc) => End::Next(done + k, pc),
+            End::Trap(k, pc, e) => End::Trap(done + k, pc, e),
+            End::Single(k, pc) => End::Single(done + k, pc),
+        }
+    }
+}
+
+/// Whether `Hart::run_block` goes on into the next block itself (after the checks the run
+/// loop makes between blocks) rather than returning to the run loop: off on bare metal,
+/// where the firmware's flash is tight.
+const CHAIN: bool = cfg!(not(target_os = "none"));
+
+impl<'i> Hart<'i> {
+    /// Runs pool block `idx`, which starts at `pc` (checked), for at most `left`
+    /// instructions: see [`End`]. `lease_writes` is the run loop's DMA write count.
+    ///
+    /// A taken branch back to the block's own start (a loop that fits in one block), and,
+    /// when `chain` (no other tier is to be offered blocks) or into a block the tier
+    /// declines for good (`Block::declined`), any jump, taken branch or end
+    /// of the block that leads to another block of the same page, goes on with that block
+    /// here when the run loop would run it next without more ado ([`Hart::chained`]).
+    /// Otherwise, and for every other exit, the run loop takes over as before.
+    #[inline(always)]
+    pub(super) fn run_block<B: Bus + ?Sized, const RV32: bool>(
+        &mut self,
+        bus: &B,
+        idx: usize,
+        mut pc: u64,
+        left: u64,
+        lease_writes: u32,
+        chain: bool,
+    ) -> End {
+        let mut idx = idx & (BLOCK_POOL - 1);
+        let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
+        let sh: u64 = if RV32 { 31 } else { 63 };
+        let bits: u32 = if RV32 { 32 } else { 64 };
+        let sx = |v: u64| -> i64 {
+            if RV32 {
+                v as u32 as i32 as i64
+            } else {
+                v as i64
+            }
+        };
+        let count = (self.blocks.blocks[idx].count as usize).min(BLOCK_INSNS);
+        if count as u64 > left {
+            // The budget ends inside the block: the rest goes one instruction at a time
+            // through the general path (at most `BLOCK_INSNS - 1` instructions per run).
+            return End::Single(0, pc);
+        }
+        // `data_prv` does not change inside a block: its TLB set is looked up once (only
+        // without the fast TLB view, which is always that set's: `tlb::FAST`).
+        let dset = if tlb::FAST {
+            0
+        } else {
+            Tlb::set_of(self.data_prv)
+        };
+        // Instructions retired in the blocks run before this one (`go!` below).
+        let mut done: u64 = 0;
+        // One round per block: the block stays the same inside the inner loop.
+        'block: loop {
+            let mut i = 0;
+            let (target, retired): (u64, u64) = loop {
+                // The loop ends at the block's `END` micro-op (the `Op::Illegal` arm), so there
+                // is no count check per instruction.
+                debug_assert!(i <= self.blocks.blocks[idx].count as usize);
+                // SAFETY: `i <= count <= BLOCK_INSNS` for the block's `count`, inside `insns`
+                // (`BLOCK_INSNS + 1` entries): `i` starts at 0 in every block (the first and
+                // each chained one), every arm either leaves the loop, restarts it at 0 or goes
+                // on to `i + 1` after a decoded instruction (`i < count`) or to `i + 2` after a
+                // fused pair (`then_addi`: `i + 1 < count`), and `insns[count]` is
+                // `block::END`, whose arm leaves or restarts (`BlockCache::build` makes at most
+                // `BLOCK_INSNS` instructions and writes nothing else into `insns`).
+                let u = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
+                // `u8` indices into the 256-slot file: no mask and no bounds check (masking
+                // them measured about 8 % slower on `bench_mix`).
+                let a = self.regs[u.rs1 as usize];
+                let b = self.regs[u.rs2 as usize];
+                let rd = u.rd as usize;
+                let imm = u.imm as i64 as u64;
+                let ea = a.wrapping_add(imm) & m;
+                // The instruction's `pc` and the next one (only where needed).
+                macro_rules! at {
+                    () => {
+                        pc.wrapping_add(self.blocks.blocks[idx].offs[i.min(BLOCK_INSNS)] as u64) & m
+                    };
+                }
+                macro_rules! next {
+                    () => {
+                        pc.wrapping_add(
+                            self.blocks.blocks[idx].offs[(i + 1).min(BLOCK_INSNS)] as u64,
+                        ) & m
+                    };
+                }
+                macro_rules! continue_block {
+                    () => {{
+                        i += 1;
+                        continue;
+                    }};
+                }
+                macro_rules! load {
+                    ($size:expr, $ext:expr) => {
+                        match self.load_in_set(bus, dset, ea, $size) {
+                            Ok((v, false)) => $ext(v),
+                            Ok((v, true)) => {
+                                self.regs[rd] = $ext(v);
+                                return End::Next(done + i as u64 + 1, next!());
+                            }
+                            Err(e) => return End::Trap(done + i as u64, at!(), e),
+                        }
+                    };
+                }
+                macro_rules! store {
+                    ($size:expr) => {
+                        store_then!($size, continue_block!())
+                    };
+                }
+                macro_rules! store_then {
+                    ($size:expr, $then:expr) => {
+                        match self.store_in_set(bus, dset, ea, $size, b) {
+                            Ok(false) => $then,
+                            Ok(true) => return End::Next(done + i as u64 + 1, next!()),
+                            Err(e) => return End::Trap(done + i as u64, at!(), e),
+                        }
+                    };
+                }
+                // The block ends with `retired` instructions retired in all: go on at `target`
+                // (the shared tail after this loop).
+                macro_rules! go {
+                    ($target:expr, $retired:expr) => {
+                        break ($target, $retired)
+                    };
+                }
+                // A fused pair's second half (`block::fuse`): after the first instruction's
+                // `value`, the `addi` in the next slot; both retire, one dispatch.
+                macro_rules! then_addi {
+                    ($value:expr) => {{
+                        self.regs[rd] = $value;
+                        debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
+                        // SAFETY: a fused operation is never a block's last instruction
+                        // (`block::fuse` fuses only with a next slot below `count`), so
+                        // `i + 1 < count <= BLOCK_INSNS`: inside `insns`.
+                        let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i + 1) };
+                        self.regs[n.rd as usize] =
+                            self.regs[n.rs1 as usize].wrapping_add(n.imm as i64 as u64) & m;
+                        i += 2;
+                        continue;
+                    }};
+                }
+                // A fused pair's second half when it is a conditional branch (`block::fuse`):
+                // its condition without a second dispatch (`Beq` to `Bgeu` are consecutive:
+                // equal, less than, less than unsigned, each then negated).
+                macro_rules! then_branch {
+                    () => {{
+                        debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
+                        i += 1;
+                        // SAFETY: as in `then_addi`: now `i < count <= BLOCK_INSNS`.
+                        let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
+                        let (a, b) = (self.regs[n.rs1 as usize], self.regs[n.rs2 as usize]);
+                        let k = (n.op as u8).wrapping_sub(Op::Beq as u8);
+                        debug_assert!(k < 6, "{:?} is not a conditional branch", n.op);
+                        let c = if k < 2 {
+                            a == b
+                        } else if k < 4 {
+                            sx(a) < sx(b)
+                        } else {
+                            a < b
+                        };
+                        if c != (k & 1 != 0) {
+                            go!(
+                                at!().wrapping_add(n.imm as i64 as u64) & m,
+                                done + i as u64 + 1
+                            )
+                        }
+                        continue_block!()
+                    }};
+                }
+                macro_rules! branch {
+                    ($cond:expr) => {
+                        if $cond {
+                            go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
+                        } else {
+                            continue_block!()
+                        }
+                    };
+                }
+                // The ALU arms below repeat `execute_fast`'s on purpose: one shared
+                // `#[inline(always)]` function for both measured about 20 % slower on
+                // `bench_mix` (the nested dispatch was not merged into one jump table).
+                let value = match u.op {
+                    Op::Lui => imm & m,
+                    Op::Auipc => at!().wrapping_add(imm) & m,
+                    Op::Lb => load!(1, |v: u64| v as i8 as i64 as u64 & m),
+                    Op::Lh => load!(2, |v: u64| v as i16 as i64 as u64 & m),
+                    Op::Lw => load!(4, |v: u64| v as i32 as i64 as u64 & m),
+                    Op::Lbu => load!(1, |v: u64| v),
+                    Op::Lhu => load!(2, |v: u64| v),
+                    Op::Sb => store!(1),
+                    Op::Sh => store!(2),
+                    Op::Sw => store!(4),
+                    Op::Ld if !RV32 && word::FAST => load!(8, |v: u64| v),
+                    Op::Lwu if !RV32 && word::FAST => load!(4, |v: u64| v),
+                    Op::Sd if !RV32 && word::FAST => store!(8),
+                    Op::Addi => ea,
+                    Op::Slti => (sx(a) < imm as i64) as u64,
+                    Op::Sltiu => (a < imm & m) as u64,
+                    Op::Xori => (a ^ imm) & m,
+                    Op::Ori => (a | imm) & m,
+                    Op::Andi => a & imm,
+                    Op::Slli => (a << (imm & sh)) & m,
+                    Op::Srli => a >> (imm & sh),
+                    Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
+                    Op::Add => a.wrapping_add(b) & m,
+                    Op::Sub => a.wrapping_sub(b) & m,
+                    Op::Sll => (a << (b & sh)) & m,
+                    Op::Slt => (sx(a) < sx(b)) as u64,
+                    Op::Sltu => (a < b) as u64,
+                    Op::Xor => a ^ b,
+                    Op::Srl => a >> (b & sh),
+                    Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
+                    Op::Or => a | b,
+                    Op::And => a & b,
+                    Op::Mul => a.wrapping_mul(b) & m,
+                    Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
+                    Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
+                    Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
+                    Op::Div => match sx(b) {
+                        0 => m,
+                        d => sx(a).wrapping_div(d) as u64 & m,
+                    },
+                    Op::Divu => a.checked_div(b).unwrap_or(m),
+                    Op::Rem => match sx(b) {
+                        0 => a,
+                        d => sx(a).wrapping_rem(d) as u64 & m,
+                    },
+                    Op::Remu => a.checked_rem(b).unwrap_or(a),
+                    Op::LwAddi if FUSE => then_addi!(load!(4, |v: u64| v as i32 as i64 as u64 & m)),
+                    Op::LbuAddi if FUSE => then_addi!(load!(1, |v: u64| v)),
+                    Op::AddiAddi if FUSE => then_addi!(ea),
+                    Op::MulAddi if FUSE => then_addi!(a.wrapping_mul(b) & m),
+                    Op::SlliAddi if FUSE => then_addi!((a << (imm & sh)) & m),
+                    Op::AddAddi if FUSE => then_addi!(a.wrapping_add(b) & m),
+                    Op::AndAddi if FUSE => then_addi!(a & b),
+                    Op::AddiBr if FUSE => {
+                        self.regs[rd] = ea;
+                        then_branch!()
+                    }
+                    Op::AddBr if FUSE => {
+                        self.regs[rd] = a.wrapping_add(b) & m;
+                        then_branch!()
+                    }
+                    Op::XorBr if FUSE => {
+                        self.regs[rd] = a ^ b;
+                        then_branch!()
+                    }
+                    Op::SrliBr if FUSE => {
+                        self.regs[rd] = a >> (imm & sh);
+                        then_branch!()
+                    }
+                    Op::AndiBr if FUSE => {
+                        self.regs[rd] = a & imm;
+                        then_branch!()
+                    }
+                    Op::LwBr if FUSE => {
+                        self.regs[rd] = load!(4, |v: u64| v as i32 as i64 as u64 & m);
+                        then_branch!()
+                    }
+                    Op::SwBr if FUSE => store_then!(4, then_branch!()),
+                    Op::SbBr if FUSE => store_then!(1, then_branch!()),
+                    Op::Jal => {
+                        self.regs[rd] = next!();
+                        go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
+                    }
+                    Op::Jalr => {
+                        // The target is computed before the link is written (rd may be rs1).
+                        self.regs[rd] = next!();
+                        go!(ea & !1, done + i as u64 + 1)
+                    }
+                    Op::Beq => branch!(a == b),
+                    Op::Bne => branch!(a != b),
+                    Op::Blt => branch!(sx(a) < sx(b)),
+                    Op::Bge => branch!(sx(a) >= sx(b)),
+                    Op::Bltu => branch!(a < b),
+                    Op::Bgeu => branch!(a >= b),
+                    _ if !RV32 && word::FAST && u.op.is_word() => word::alu(u.op, a, b, imm),
+                    // Zb* and Zicond, out of line (`bitmanip`).
+                    _ if cfg!(feature = "ext") && u.op.is_bitmanip() => {
+                        bitmanip::alu::<RV32>(u.op, a, b, imm)
+                    }
+                    // F and D, out of line (`fp_block_step`).
+                    _ if cfg!(feature = "fpu") && u.op.is_fp() => {
+                        match self.fp_block_step(bus, idx, i, pc, ea, m) {
+                            None => continue_block!(),
+                            Some(end) => return end.after(done),
+                        }
+                    }
+                    // Past the last instruction (`block::END`: `rd` 0, which no decoded
+                    // instruction has): the block ran to its end.
+                    Op::Illegal if u.rd == 0 => go!(at!(), done + i as u64),
+                    // Only as a block's last instruction.
+                    _ => return End::Single(done + i as u64, at!()),
+                };
+                self.regs[rd] = value;
+                i += 1;
+            };
+            // One tail for every jump, taken branch and block end: go on here (the same
+            // block again for a loop, or another block of the page when `chain`), or in the
+            // run loop.
+            if target == pc {
+                // The same block: checked in this epoch when it was entered, and nothing in
+                // it since ended the epoch (a store to code, an access off the TLB fast path
+                // leave this function at once), so its stamp is not compared again.
+                if self.chained(bus, idx, left - retired, lease_writes, false) {
+                    done = retired;
+                    continue 'block;
+                }
+            } else if CHAIN && (target ^ pc) & !PAGE_MASK == 0 {
+                // With a tier, only into a block it declines for good (`TierCtx::declined`):
+                // any other is offered to it by the run loop.
+                let n = self.blocks.slot(target);
+                let next = &self.blocks.blocks[n];
+                if next.pc == target
+                    && (chain || next.declined)
+                    && self.chained(bus, n, left - retired, lease_writes, true)
+                {
+                    done = retired;
+                    idx = n;
+                    pc = target;
+                    continue 'block;
+                }
+            }
+            return End::Next(retired, target);
+        }
+    }
+
+    /// Whether block `idx` (its `pc` the next one) runs next inside [`Hart::run_block`]
+    /// with `left` instructions of budget left, rather than through the run loop: it is
+    /// what the run loop would do next with nothing else to do first. The caller checked
+    /// that the block is the one at the next `pc` and that it is the same fetch page (the
+    /// block's own start, a loop, or, with `chain`, a block of the same page); here: the
+    /// block is checked in this code epoch, the budget holds all of it, no interrupt or
+    /// stop is pending and enabled, and the DMA write count is still the run loop's. The
+    /// code-epoch stamp is compared only when `check_epoch` (not for the block that is
+    /// running, which was checked when entered).
+    #[inline(always)]
+    fn chained<B: Bus + ?Sized>(
+        &self,
+        bus: &B,
+        idx: usize,
+        left: u64,
+        lease_writes: u32,
+        check_epoch: bool,
+    ) -> bool {
+        let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
+        let pending = self.irqs.pending.load(Ordering::Relaxed) | self.csr.mip_sw;
+        CHAIN
+            && (!check_epoch || b.checked == self.blocks.epoch)
+            && b.count as u64 <= left
+            && pending & self.int_mask == 0
+            && bus.lease_writes() == lease_writes
+    }
+}
