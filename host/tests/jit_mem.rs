@@ -4,7 +4,9 @@
 //! entry's lookup behind a fast-view miss), with the interpreter's result; a store from
 //! generated code into a code line whose code-line filter bit another code line shares
 //! (the tag behind the bit then matches every line) leaves to the interpreter, which
-//! starts a code epoch, so the patched code runs.
+//! starts a code epoch, so the patched code runs; a copy loop's loads and stores hit
+//! their memos (`x86::mem`), and a store's memo is not made for a guest line whose other
+//! host line holds code.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -139,4 +141,110 @@ fn a_store_to_code_behind_a_shared_filter_bit_leaves_generated_code() {
     assert_eq!(b.hart.reg(5), 101, "{st:?}");
     // The patching store was made in generated code up to its tag check.
     assert_eq!(st.exits[ExitKind::CodeLine as usize], 1, "{st:?}");
+}
+
+/// The copy loop's source and destination, and how many bytes it copies.
+const SRC: u64 = RAM_BASE + 0x20_0000;
+const DST: u64 = RAM_BASE + 0x21_0000;
+const COPY: u64 = 2048;
+
+/// `lbu t1, 0(a0); sb t1, 0(a1); a0 += 1; a1 += 1` while `a1 != a2`, then `ebreak` (at
+/// `RAM_BASE + 52`): `n` bytes from `src` to `dst`, after a call of `call` (0: none)
+/// and before another.
+fn copy_loop(src: u64, dst: u64, n: u64, call: u64) -> Vec<u32> {
+    let (a0, a1, a2, t1, ra) = (10, 11, 12, 6, 1);
+    let mut w = Vec::new();
+    w.extend(rvenc::li(a0, src as u32)); // 0
+    w.extend(rvenc::li(a1, dst as u32)); // 8
+    w.extend(rvenc::li(a2, (dst + n) as u32)); // 16
+    if call != 0 {
+        w.push(rvenc::jal(ra, (call - RAM_BASE) as i32 - 24)); // 24
+    } else {
+        w.push(rvenc::addi(0, 0, 0));
+    }
+    w.push(rvenc::i(op::LOAD, 4, t1, a0, 0)); // 28: lbu t1, 0(a0)
+    w.push(rvenc::s(op::STORE, 0, a1, t1, 0)); // 32: sb t1, 0(a1)
+    w.push(rvenc::addi(a0, a0, 1)); // 36
+    w.push(rvenc::addi(a1, a1, 1)); // 40
+    w.push(rvenc::b(1, a1, a2, -16)); // 44: bne a1, a2, 28
+    if call != 0 {
+        w.push(rvenc::jal(ra, (call - RAM_BASE) as i32 - 48)); // 48
+    } else {
+        w.push(rvenc::addi(0, 0, 0));
+    }
+    w.push(EBREAK); // 52
+    w
+}
+
+/// A machine running `code` at `RAM_BASE` with `extra` segments.
+fn machine(code: &[u32], extra: Vec<(u64, Vec<u8>, u64)>) -> Machine {
+    let code: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut segments = vec![(RAM_BASE, code.clone(), code.len() as u64)];
+    segments.extend(extra);
+    let image = Image {
+        xlen: Xlen::Rv32,
+        entry: RAM_BASE,
+        segments,
+    };
+    let mut m = Machine::new(&image).unwrap();
+    m.hart.set_debug_ebreak(true);
+    m
+}
+
+#[test]
+fn a_copy_loops_loads_and_stores_hit_their_memos() {
+    let data: Vec<u8> = (0..COPY).map(|i| (i * 7 + 3) as u8).collect();
+    let code = copy_loop(SRC, DST, COPY, 0);
+    let seg = vec![(SRC, data.clone(), COPY)];
+    let mut a = machine(&code, seg.clone());
+    let mut b = machine(&code, seg);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let end = Exit::Breakpoint(RAM_BASE + 52);
+    assert_eq!(a.run_slice_with(100_000, &mut Interp).unwrap(), end);
+    let eb = b.run_slice_with(100_000, &mut jit).unwrap();
+    let st = jit.stats();
+    assert_eq!(eb, end, "{st:?}");
+    assert_eq!(a.read_mem(DST, COPY as usize).unwrap(), data);
+    assert_eq!(b.read_mem(DST, COPY as usize).unwrap(), data, "{st:?}");
+    assert!(
+        st.retired > 4 * COPY,
+        "the loop ran in generated code: {st:?}"
+    );
+    // 2048 loads from one page and 2048 stores over 32 lines: a lookup for the page
+    // and one per line (a few more for the loop's first runs), not one per access.
+    assert!(st.lookups >= 1 && st.lookups <= 64, "{st:?}");
+}
+
+/// `T`: `addi t0, t0, 1; ret` in the last 8 bytes of the 64-byte guest line `LINE`.
+const LINE: u64 = RAM_BASE + 0x1000;
+const T: u64 = LINE + 56;
+
+#[test]
+fn a_stores_memo_is_not_made_for_a_guest_line_whose_other_host_line_holds_code() {
+    // Pass 1 calls T (checked: its host line's filter bit is set); the copy loop then
+    // writes LINE[0..60] from its first byte on, the last four bytes being `addi t0,
+    // t0, 100` over T's first instruction; pass 2 calls T again: t0 = 1 + 100 when the
+    // store reaching T's host line left to the interpreter (a new code epoch), 2 if
+    // T's old code ran again. Where RAM's host addend is not a multiple of 64, LINE's
+    // first byte and T lie on two host lines: a memo made at the first store for the
+    // whole guest line would let the patching stores through unchecked.
+    let mut data = vec![0u8; 56];
+    data.extend(rvenc::addi(5, 5, 100).to_le_bytes());
+    let code = copy_loop(SRC, LINE, 60, T);
+    let t: Vec<u8> = [rvenc::addi(5, 5, 1), rvenc::jalr(0, 1, 0)]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let seg = vec![(SRC, data, 60), (T, t, 8)];
+    let mut a = machine(&code, seg.clone());
+    let mut b = machine(&code, seg);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let end = Exit::Breakpoint(RAM_BASE + 52);
+    assert_eq!(a.run_slice_with(10_000, &mut Interp).unwrap(), end);
+    assert_eq!(a.hart.reg(5), 101, "the interpreter");
+    let eb = b.run_slice_with(10_000, &mut jit).unwrap();
+    let st = jit.stats();
+    assert_eq!(eb, end, "{st:?}");
+    assert_eq!(b.hart.reg(5), 101, "{st:?}");
+    assert!(st.exits[ExitKind::CodeLine as usize] >= 1, "{st:?}");
 }

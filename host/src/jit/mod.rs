@@ -163,6 +163,9 @@ pub struct JitStats {
     /// Direct links made (a block's exit slot pointed at its successor's code; each is
     /// undone when the sequence moves on).
     pub links: u64,
+    /// Loads and stores in generated code that missed their memo and looked their page
+    /// up in the TLB (`x86::mem`).
+    pub lookups: u64,
 }
 
 /// Why generated code returned to the run loop (the index into [`JitStats::exits`]).
@@ -239,13 +242,14 @@ impl JitStats {
         v.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
         let parts: Vec<String> = v.iter().map(|(n, k)| format!("{k} {n}")).collect();
         format!(
-            "exits: {}; epochs {}; links {}; cold runs {}; retired {}; demoted {}",
+            "exits: {}; epochs {}; links {}; cold runs {}; retired {}; demoted {}; lookups {}",
             parts.join(", "),
             self.epochs,
             self.links,
             self.cold,
             self.retired,
-            self.demoted
+            self.demoted,
+            self.lookups
         )
     }
 }
@@ -446,6 +450,7 @@ mod imp {
         pub fn stats(&self) -> JitStats {
             let mut st = self.stats;
             st.links += self.chain.log_len;
+            st.lookups = self.chain.lookups;
             st
         }
 
@@ -679,10 +684,10 @@ mod imp {
             // writes the 256 register slots at `ctx.regs` (the hart's register file,
             // which nothing else touches during the call), reads `ctx` (alive and
             // unchanged during the call) and `self.chain` (borrowed mutably for the call:
-            // it writes only the link log), reads the data TLB and code-line filter at
+            // it writes only the link log and `lookups`), reads the data TLB and code-line filter at
             // `ctx`'s pointers and the atomics at `ctx.pending`/`lease_writes` with plain
             // loads (valid for the call: `TierCtx` docs), and accesses guest RAM only
-            // through host pages of TLB hits, aligned and inside the page, as the
+            // through host pages of TLB hits (or memos of them made in this call), aligned and inside the page, as the
             // interpreter's atomics do. It reads and writes the link slots only at
             // indices its blocks were given (below `links_used`, inside `self.links`,
             // which nothing else touches during the call). It jumps only to chain entries

@@ -1,7 +1,53 @@
 //! Loads and stores: the TLB fast path inline, and where each leaves it (see the parent's
-//! docs, "Loads and stores").
+//! docs, "Loads and stores"), and the memos in front of it.
+//!
+//! **Memos.** Each call of generated code keeps, in its stack frame, [`MEMOS`] memos
+//! for loads and as many for stores, chosen by the access's base register (`rs1 %
+//! MEMOS`): a tag and the addend that makes a guest address a host address. A load's
+//! memo names a page that the TLB (its fast view or its entry) maps for reading; a
+//! store's names a 64-byte line of a page the TLB maps for writing whose host bytes the
+//! code-line check found clear (the host lines of its first and last bytes: two when
+//! the page's addend is not a multiple of 64). An access first compares its
+//! address, masked to the memo's page or line and its own alignment, with the tag (one
+//! compare: a misaligned address never matches) and on a match adds the addend: 5 host
+//! instructions instead of the fast view's 12 (and a store's code-line check, 9 more).
+//! A miss looks the page up as before (counted in [`Chain::lookups`]) and writes the
+//! memo. The prologue clears every memo (a tag no masked address equals), so no memo
+//! outlives the call: the TLB, its fast view, the code-line filter and its tags change
+//! only between calls (in the run loop and the interpreter), never under generated
+//! code, so a memo is exactly as true as the lookup it remembers for the whole call.
 
 use super::*;
+
+/// Memos of each kind (loads, stores): a power of two.
+pub(super) const MEMOS: usize = 16;
+
+/// The stack frame below the saved registers: the load memos' tags, their addends, then
+/// the store memos' tags and addends (`u64`s).
+pub(super) const FRAME: i32 = 4 * 8 * MEMOS as i32;
+
+/// The tag of a memo that matches no access (every masked address has bits 3 to 5
+/// clear).
+const NO_MEMO: i32 = -1;
+
+/// The frame offsets of the tag and addend of the memo of an access of kind `load` with
+/// base register `rs1`.
+fn memo_slot(load: bool, rs1: u8) -> (i32, i32) {
+    let kind = if load { 0 } else { 2 * 8 * MEMOS as i32 };
+    let i = 8 * (rs1 as usize % MEMOS) as i32;
+    (kind + i, kind + 8 * MEMOS as i32 + i)
+}
+
+/// Clears every memo (the prologue: `rsp` at the frame).
+pub(super) fn clear_memos(ops: &mut Asm) {
+    dynasm!(ops ; .arch x64 ; pcmpeqd xmm0, xmm0);
+    for kind in [0, 2 * 8 * MEMOS as i32] {
+        for k in 0..MEMOS as i32 / 2 {
+            dynasm!(ops ; .arch x64 ; movdqu [rsp + kind + 16 * k], xmm0);
+        }
+    }
+    debug_assert_eq!(NO_MEMO, -1);
+}
 
 /// Where a load or store leaves the fast path, by why (each label sets its
 /// [`ExitKind`] and returns [`TierEnd::Single`] before the instruction).
@@ -12,29 +58,141 @@ pub(super) struct MemExits {
     pub(super) code_line: DynamicLabel,
 }
 
-/// What a load or store emits out of line ([`cold`]): the TLB entry's lookup behind a
-/// miss in the fast view, and a store's tag check behind a set code-line filter bit,
-/// each coming back to the access.
+/// The largest step of a loop's base register (`addi r, r, imm`) for which its accesses
+/// use a memo ([`memo_sites`]).
+const STEP: u32 = 256;
+
+/// How a load or store uses its memo (module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Memo {
+    /// Not at all: the fast view inline.
+    No,
+    /// The fast view inline, then the memo written (a load that later loads of the
+    /// block through the same base register hit).
+    Make,
+    /// Compared first; the fast path behind a miss, which writes it.
+    Use,
+}
+
+/// How each of `block`'s loads and stores uses a memo: in a block that jumps to its own
+/// start, those whose base register the block leaves alone or moves by small steps
+/// ([`Memo::Use`]: its next run hits what this one made; a loop striding pages would
+/// miss every time);
+/// elsewhere the accesses of a group of at least two of one kind through one base
+/// register with no write to it between them (the first makes the memo, unless an
+/// earlier block of the call did, the others hit it). The others (a pointer chased
+/// once, say) take the fast view alone, where a memo would mostly miss and cost more.
+/// ([`Memo::Make`] for a group's first load measured worse: memos made by earlier
+/// blocks of the call, the stack's above all, were hit less.)
+pub(super) fn memo_sites(block: BlockRef<'_>, rv32: bool) -> Vec<Memo> {
+    let n = block.len();
+    let mut sites = vec![Memo::No; n];
+    let m: u64 = if rv32 { 0xffff_ffff } else { u64::MAX };
+    let pc0 = block.pc();
+    let looping = (0..n).any(|i| {
+        let u = block.insn(i);
+        let at = pc0.wrapping_add(u.offset as u64) & m;
+        matches!(
+            u.op,
+            Op::Jal | Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
+        ) && at.wrapping_add(u.imm as i64 as u64) & m == pc0
+    });
+    // In a loop, the base registers that stay or move by small steps (`addi r, r, imm`,
+    // |imm| <= STEP) only: a memo made in one run is hit in the next.
+    let mut steps = [true; 32];
+    if looping {
+        for i in 0..n {
+            let u = block.insn(i);
+            if !translates(u.op, rv32) {
+                break;
+            }
+            if let Some(rd) = written(u.op, u.rd) {
+                let small = u.op == Op::Addi && u.rs1 == u.rd && u.imm.unsigned_abs() <= STEP;
+                steps[rd] &= small;
+            }
+        }
+    }
+    // The group of each kind (stores, loads) by each base register, while that
+    // register is unwritten since: its accesses.
+    let mut open: [[Vec<usize>; 32]; 2] = Default::default();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, site) in sites.iter_mut().enumerate() {
+        let u = block.insn(i);
+        if !translates(u.op, rv32) {
+            break;
+        }
+        if let Some((_, load)) = mem_kind(u.op) {
+            open[load as usize][u.rs1 as usize & 31].push(i);
+            if looping && steps[u.rs1 as usize & 31] {
+                *site = Memo::Use;
+            }
+        }
+        if let Some(rd) = written(u.op, u.rd) {
+            for o in open.iter_mut() {
+                groups.push(std::mem::take(&mut o[rd]));
+            }
+        }
+    }
+    for o in open.iter_mut() {
+        for g in o.iter_mut() {
+            groups.push(std::mem::take(g));
+        }
+    }
+    for g in groups {
+        if g.len() >= 2 {
+            for &i in &g {
+                sites[i] = Memo::Use;
+            }
+        }
+    }
+    sites
+}
+
+/// The guest register instruction `op` writes, if any (not `x0`).
+fn written(op: Op, rd: u8) -> Option<usize> {
+    let stores_or_branches = matches!(
+        op,
+        Op::Sb
+            | Op::Sh
+            | Op::Sw
+            | Op::Sd
+            | Op::Beq
+            | Op::Bne
+            | Op::Blt
+            | Op::Bge
+            | Op::Bltu
+            | Op::Bgeu
+    );
+    (!stores_or_branches && (1..32).contains(&rd)).then_some(rd as usize)
+}
+
+/// What a load or store emits out of line ([`cold`]).
 pub(super) struct Cold {
-    /// The entry's lookup: where it starts and where the access goes on (with its host
-    /// address in `rcx`).
-    entry: DynamicLabel,
-    entry_back: DynamicLabel,
+    /// Where the access's out-of-line code starts (`rcx` the address) and where the
+    /// access goes on (its host address in `rcx`).
+    miss: DynamicLabel,
+    back: DynamicLabel,
     size: u32,
     load: bool,
+    /// With a memo: its frame offsets (tag, addend).
+    memo: Option<(i32, i32)>,
+    /// Without: where the inline fast-view hit goes on (the addend in `rax`), and a
+    /// store's tag check behind a set filter bit (start, back).
+    have: DynamicLabel,
+    tag: Option<(DynamicLabel, DynamicLabel)>,
     misaligned: DynamicLabel,
     tlb_miss: DynamicLabel,
     no_host: DynamicLabel,
-    /// A store's tag check: (start, back).
-    tag: Option<(DynamicLabel, DynamicLabel)>,
     code_line: DynamicLabel,
 }
 
-/// A load or store of `size` bytes at `rs1 + imm` through the TLB fast path: the fast
-/// view ([`TierCtx::fast_tlb`]: the page and the alignment in one compare, the host
-/// address by one addition), behind a miss there the entry itself (out of line);
-/// anything else jumps to one of `why`'s labels (the interpreter runs the instruction).
-/// Returns what the caller emits out of line ([`cold`]).
+/// A load or store of `size` bytes at `rs1 + imm`. With `memo` [`Memo::Use`]: its memo inline (the page or line and the alignment in one compare,
+/// the host address by one addition), the TLB's fast path behind a miss, out of line.
+/// Without: the fast view inline (the page and the alignment in one compare, the host
+/// address by one addition; a load's memo written after it with [`Memo::Make`]) and a store's code-line filter bit, the TLB entry and the
+/// filter's tag out of line. Anything the fast path does not take jumps to one of
+/// `why`'s labels (the interpreter runs the instruction). Returns what the caller emits
+/// out of line ([`cold`]).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn mem_access(
     ops: &mut Asm,
@@ -44,29 +202,102 @@ pub(super) fn mem_access(
     load: bool,
     u: &BlockInsn,
     rv32: bool,
+    memo: Memo,
     why: &MemExits,
 ) -> Cold {
     let imm = u.imm;
     // va in rcx.
     let x = c.get(ops, u.rs1, RCX, rv32);
     match (x == RCX, rv32) {
+        (true, _) if imm == 0 => {}
         (true, true) => dynasm!(ops ; .arch x64 ; add ecx, imm),
         (true, false) => dynasm!(ops ; .arch x64 ; add rcx, imm),
-        (false, true) => dynasm!(ops ; .arch x64 ; mov ecx, Rd(x) ; add ecx, imm),
-        (false, false) => dynasm!(ops ; .arch x64 ; mov rcx, Rq(x) ; add rcx, imm),
+        (false, true) => dynasm!(ops ; .arch x64 ; lea ecx, [Rq(x) + imm]),
+        (false, false) => dynasm!(ops ; .arch x64 ; lea rcx, [Rq(x) + imm]),
     }
     let mut k = Cold {
-        entry: ops.new_dynamic_label(),
-        entry_back: ops.new_dynamic_label(),
+        miss: ops.new_dynamic_label(),
+        back: ops.new_dynamic_label(),
         size,
         load,
+        memo: (memo == Memo::Use).then(|| memo_slot(load, u.rs1)),
+        have: ops.new_dynamic_label(),
+        tag: None,
         misaligned: why.misaligned,
         tlb_miss: why.tlb_miss,
         no_host: why.no_host,
-        tag: None,
         code_line: why.code_line,
     };
-    let (tag, base) = if load {
+    if let Some((tag, addend)) = k.memo {
+        let unit = if load { !0xfff } else { !63 };
+        dynasm!(ops
+            ; .arch x64
+            ; mov rdx, rcx
+            ; and rdx, unit | (size as i32 - 1)
+            ; cmp rdx, QWORD [rsp + tag]
+            ; jne =>k.miss
+            ; add rcx, QWORD [rsp + addend]
+            ; =>k.back
+        );
+    } else {
+        fast_view(ops, size, load, k.miss);
+        dynasm!(ops ; .arch x64 ; =>k.have);
+        if load && memo == Memo::Make {
+            let (tag, addend) = memo_slot(load, u.rs1);
+            dynasm!(ops
+                ; .arch x64
+                ; mov rdx, rcx
+                ; and rdx, !0xfff
+                ; mov QWORD [rsp + tag], rdx
+                ; mov QWORD [rsp + addend], rax
+            );
+        }
+        dynasm!(ops ; .arch x64 ; add rcx, rax);
+        if !load {
+            // The host line must not hold a block checked in this epoch: the filter
+            // bit here, the tag behind a set bit out of line, which comes back.
+            let (check, back) = (ops.new_dynamic_label(), ops.new_dynamic_label());
+            k.tag = Some((check, back));
+            dynasm!(ops ; .arch x64 ; mov rdx, rcx);
+            line_filter(ops, check);
+            dynasm!(ops ; .arch x64 ; =>back);
+        }
+        dynasm!(ops ; .arch x64 ; =>k.back);
+    }
+    // The host address is in rcx.
+    if load {
+        match (op, rv32) {
+            (Op::Lb, true) => dynasm!(ops ; .arch x64 ; movsx eax, BYTE [rcx]),
+            (Op::Lh, true) => dynasm!(ops ; .arch x64 ; movsx eax, WORD [rcx]),
+            (Op::Lb, false) => dynasm!(ops ; .arch x64 ; movsx rax, BYTE [rcx]),
+            (Op::Lh, false) => dynasm!(ops ; .arch x64 ; movsx rax, WORD [rcx]),
+            (Op::Lw, false) => dynasm!(ops ; .arch x64 ; movsxd rax, DWORD [rcx]),
+            (Op::Lw | Op::Lwu, _) => dynasm!(ops ; .arch x64 ; mov eax, DWORD [rcx]),
+            (Op::Lbu, _) => dynasm!(ops ; .arch x64 ; movzx eax, BYTE [rcx]),
+            (Op::Lhu, _) => dynasm!(ops ; .arch x64 ; movzx eax, WORD [rcx]),
+            _ => dynasm!(ops ; .arch x64 ; mov rax, QWORD [rcx]),
+        }
+        c.put(ops, u.rd, RAX);
+        return k;
+    }
+    let y = c.get(ops, u.rs2, RDX, false);
+    if y != RDX {
+        dynasm!(ops ; .arch x64 ; mov rdx, Rq(y));
+    }
+    match size {
+        1 => dynasm!(ops ; .arch x64 ; mov BYTE [rcx], dl),
+        2 => dynasm!(ops ; .arch x64 ; mov WORD [rcx], dx),
+        4 => dynasm!(ops ; .arch x64 ; mov DWORD [rcx], edx),
+        _ => dynasm!(ops ; .arch x64 ; mov QWORD [rcx], rdx),
+    }
+    k
+}
+
+/// The fast view's lookup ([`TierCtx::fast_tlb`]) of the address in `rcx` for an
+/// access of `size` bytes: the slot's tag equal to the address's page and alignment
+/// bits (one compare), its addend into `rax`; else on to `miss`. `rdx` clobbered.
+fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel) {
+    let (ftag, fbase) = if load {
         (TLB_FAST_TAG_R as i32, TLB_FAST_BASE_R as i32)
     } else {
         (TLB_FAST_TAG_W as i32, TLB_FAST_BASE_W as i32)
@@ -85,82 +316,110 @@ pub(super) fn mem_access(
         ; xor eax, edx
         ; and eax, fmask
         ; add rax, QWORD [rsi + CTX_FAST_TLB]
-        // The page and the alignment in one compare.
         ; mov rdx, rcx
         ; and rdx, !0xfff | (size as i32 - 1)
-        ; cmp rdx, QWORD [rax + tag]
-        ; jne =>k.entry
-        ; add rcx, QWORD [rax + base]
-        ; =>k.entry_back
+        ; cmp rdx, QWORD [rax + ftag]
+        ; jne =>miss
+        ; mov rax, QWORD [rax + fbase]
     );
-    // The host address is in rcx.
-    if load {
-        match (op, rv32) {
-            (Op::Lb, true) => dynasm!(ops ; .arch x64 ; movsx eax, BYTE [rcx]),
-            (Op::Lh, true) => dynasm!(ops ; .arch x64 ; movsx eax, WORD [rcx]),
-            (Op::Lb, false) => dynasm!(ops ; .arch x64 ; movsx rax, BYTE [rcx]),
-            (Op::Lh, false) => dynasm!(ops ; .arch x64 ; movsx rax, WORD [rcx]),
-            (Op::Lw, false) => dynasm!(ops ; .arch x64 ; movsxd rax, DWORD [rcx]),
-            (Op::Lw | Op::Lwu, _) => dynasm!(ops ; .arch x64 ; mov eax, DWORD [rcx]),
-            (Op::Lbu, _) => dynasm!(ops ; .arch x64 ; movzx eax, BYTE [rcx]),
-            (Op::Lhu, _) => dynasm!(ops ; .arch x64 ; movzx eax, WORD [rcx]),
-            _ => dynasm!(ops ; .arch x64 ; mov rax, QWORD [rcx]),
-        }
-        c.put(ops, u.rd, RAX);
-        return k;
-    }
-    // A store: its host line must not hold a block checked in this epoch: the filter
-    // bit here, the tag behind a set bit out of line, which comes back.
-    let (check, back) = (ops.new_dynamic_label(), ops.new_dynamic_label());
-    k.tag = Some((check, back));
-    dynasm!(ops
-        ; .arch x64
-        ; mov rdx, rcx
-        ; shr rdx, 6
-        ; and edx, (CODE_LINES - 1) as i32
-        ; mov r9, rdx
-        ; shr r9d, 6
-        ; mov r10, QWORD [rsi + CTX_CODE_LINES]
-        ; mov r9, QWORD [r10 + r9 * 8]
-        ; bt r9, rdx
-        ; jc =>check
-        ; =>back
-    );
-    let y = c.get(ops, u.rs2, RDX, false);
-    if y != RDX {
-        dynasm!(ops ; .arch x64 ; mov rdx, Rq(y));
-    }
-    match size {
-        1 => dynasm!(ops ; .arch x64 ; mov BYTE [rcx], dl),
-        2 => dynasm!(ops ; .arch x64 ; mov WORD [rcx], dx),
-        4 => dynasm!(ops ; .arch x64 ; mov DWORD [rcx], edx),
-        _ => dynasm!(ops ; .arch x64 ; mov QWORD [rcx], rdx),
-    }
-    k
 }
 
-/// An access's out-of-line code ([`Cold`]).
+/// An access's out-of-line code ([`Cold`]), from `miss` (`rcx` the address; `rax`,
+/// `rdx`, `r9`, `r10` free).
 ///
-/// The entry's lookup (`rcx` the address): misaligned, or the data TLB entry's tag not
-/// `va & !0xfff`, or no host page, each to its exit; else `rcx` = the host address and
-/// back to the access.
+/// With a memo (it missed): the fast view ([`fast_view`]); behind a miss there the TLB
+/// entry (below); a store's code-line check on its host address (to the code-line
+/// exit); the memo written (a store's only when the host lines of its guest line's
+/// first and last bytes pass the same check); back to the access with the host address
+/// in `rcx`.
 ///
-/// A store's tag check (`rcx` the host address, `rdx` its line modulo [`CODE_LINES`],
-/// `r9`/`r10` free): to the code-line exit when the tag behind the set bit is
-/// [`CODE_TAG_ANY`] or this line's (`rcx / 64 / CODE_LINES`), as the interpreter's
-/// `is_code_line`; else back to the store.
+/// Without (the fast view missed): the TLB entry, back to the inline code with the
+/// addend in `rax`; a store's tag check behind a set filter bit.
+///
+/// The TLB entry: misaligned, or the data TLB entry's tag not `va & !0xfff`, or no host
+/// page, each to its exit; else the addend from its host pointer.
 pub(super) fn cold(ops: &mut Asm, k: &Cold) {
     let (tag, host) = if k.load {
         (TLB_TAG_R as i32, TLB_HOST_R as i32)
     } else {
         (TLB_TAG_W as i32, TLB_HOST_W as i32)
     };
+    let entry = ops.new_dynamic_label();
+    let mut have = k.have;
+    if let Some((mtag, maddend)) = k.memo {
+        have = ops.new_dynamic_label();
+        dynasm!(ops
+            ; .arch x64
+            ; =>k.miss
+            ; add QWORD [r11 + CHAIN_LOOKUPS], 1
+        );
+        fast_view(ops, k.size, k.load, entry);
+        dynasm!(ops ; .arch x64 ; =>have);
+        // rax: the addend; rcx: the address.
+        if k.load {
+            dynasm!(ops
+                ; .arch x64
+                ; mov rdx, rcx
+                ; and rdx, !0xfff
+                ; mov QWORD [rsp + mtag], rdx
+                ; mov QWORD [rsp + maddend], rax
+                ; add rcx, rax
+                ; jmp =>k.back
+            );
+        } else {
+            // The memo's tag is made only below, once its line is known to be clear:
+            // until then it matches nothing (its addend is written now).
+            let own = ops.new_dynamic_label();
+            dynasm!(ops
+                ; .arch x64
+                ; mov QWORD [rsp + mtag], NO_MEMO
+                ; mov QWORD [rsp + maddend], rax
+                ; add rcx, rax
+            );
+            // The memo covers the guest line: the host lines of its first and last
+            // bytes (one line when the addend is a multiple of 64; the store's own is
+            // one of them) must hold no block checked in this epoch. Else the store's
+            // own line decides, and no memo is made.
+            for last in [0, 63] {
+                dynasm!(ops
+                    ; .arch x64
+                    ; mov rdx, rcx
+                    ; sub rdx, QWORD [rsp + maddend]
+                    ; and rdx, !63
+                    ; add rdx, QWORD [rsp + maddend]
+                    ; add rdx, last
+                );
+                line_check(ops, own);
+            }
+            dynasm!(ops
+                ; .arch x64
+                ; mov rdx, rcx
+                ; sub rdx, QWORD [rsp + maddend]
+                ; and rdx, !63
+                ; mov QWORD [rsp + mtag], rdx
+                ; jmp =>k.back
+                ; =>own
+                ; mov rdx, rcx
+            );
+            line_check(ops, k.code_line);
+            dynasm!(ops ; .arch x64 ; jmp =>k.back);
+        }
+    } else {
+        dynasm!(ops ; .arch x64 ; =>k.miss ; jmp =>entry);
+        if let Some((check, back)) = k.tag {
+            // rdx: the line modulo CODE_LINES; r10: the host address.
+            dynasm!(ops ; .arch x64 ; =>check);
+            line_tag(ops, k.code_line);
+            dynasm!(ops ; .arch x64 ; jmp =>back);
+        }
+    }
     debug_assert_eq!(TLB_ENTRY_BYTES, 48);
-    dynasm!(ops ; .arch x64 ; =>k.entry);
+    dynasm!(ops ; .arch x64 ; =>entry);
     if k.size > 1 {
         dynasm!(ops ; .arch x64 ; test cl, (k.size - 1) as i8 ; jnz =>k.misaligned);
     }
-    // The entry: tlb + ((vpn ^ vpn >> TLB_INDEX_BITS) % TLB_ENTRIES) * 48, into rax.
+    // The entry: tlb + ((vpn ^ vpn >> TLB_INDEX_BITS) % TLB_ENTRIES) * 48, into rax; the
+    // addend is its host page less the address's page.
     dynasm!(ops
         ; .arch x64
         ; mov rax, rcx
@@ -179,25 +438,54 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
         ; mov rax, QWORD [rax + host]
         ; test rax, rax
         ; jz =>k.no_host
-        ; and ecx, 0xfff
-        ; add rcx, rax
-        ; jmp =>k.entry_back
+        ; sub rax, rdx
+        ; jmp =>have
     );
-    if let Some((check, back)) = k.tag {
-        let shift = (6 + CODE_LINES.trailing_zeros()) as i8;
-        debug_assert_eq!(CODE_TAG_ANY as i32 as i64 as u64, CODE_TAG_ANY);
-        dynasm!(ops
-            ; .arch x64
-            ; =>check
-            ; mov r10, QWORD [rsi + CTX_CODE_TAGS]
-            ; mov r10, QWORD [r10 + rdx * 8]
-            ; cmp r10, CODE_TAG_ANY as i32
-            ; je =>k.code_line
-            ; mov r9, rcx
-            ; shr r9, shift
-            ; cmp r10, r9
-            ; je =>k.code_line
-            ; jmp =>back
-        );
-    }
+}
+
+/// The code-line check of the host address in `rdx` (`rax`, `rdx`, `r9`, `r10`
+/// clobbered): on to `code` when its line may hold a block checked in this epoch, else
+/// on past it ([`line_filter`], [`line_tag`]).
+fn line_check(ops: &mut Asm, code: DynamicLabel) {
+    let (set, clear) = (ops.new_dynamic_label(), ops.new_dynamic_label());
+    line_filter(ops, set);
+    dynasm!(ops ; .arch x64 ; jmp =>clear ; =>set);
+    line_tag(ops, code);
+    dynasm!(ops ; .arch x64 ; =>clear);
+}
+
+/// The code-line filter bit of the host address in `rdx`: on to `set` when it is set,
+/// with the line modulo [`CODE_LINES`] in `rdx` and the address in `r10` (`rax`, `r9`
+/// clobbered).
+fn line_filter(ops: &mut Asm, set: DynamicLabel) {
+    dynasm!(ops
+        ; .arch x64
+        ; mov r10, rdx
+        ; shr rdx, 6
+        ; and edx, (CODE_LINES - 1) as i32
+        ; mov r9, rdx
+        ; shr r9d, 6
+        ; mov rax, QWORD [rsi + CTX_CODE_LINES]
+        ; mov rax, QWORD [rax + r9 * 8]
+        ; bt rax, rdx
+        ; jc =>set
+    );
+}
+
+/// Behind a set filter bit ([`line_filter`]'s `rdx`, `r10`): on to `code` when the tag
+/// behind it is [`CODE_TAG_ANY`] or this line's (`host / 64 / CODE_LINES`), as the
+/// interpreter's `is_code_line`, else on past it (`rax`, `r10` clobbered).
+fn line_tag(ops: &mut Asm, code: DynamicLabel) {
+    let shift = (6 + CODE_LINES.trailing_zeros()) as i8;
+    debug_assert_eq!(CODE_TAG_ANY as i32 as i64 as u64, CODE_TAG_ANY);
+    dynasm!(ops
+        ; .arch x64
+        ; shr r10, shift
+        ; mov rax, QWORD [rsi + CTX_CODE_TAGS]
+        ; mov rax, QWORD [rax + rdx * 8]
+        ; cmp rax, CODE_TAG_ANY as i32
+        ; je =>code
+        ; cmp rax, r10
+        ; je =>code
+    );
 }

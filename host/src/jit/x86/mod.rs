@@ -13,9 +13,10 @@
 //! `rax` and the instructions retired in `rdx` (bit 63 set for [`TierEnd::Single`], bits
 //! 56–62 the [`ExitKind`]: why it returned, counted in the tier's stats; each exit path
 //! sets its own, so the fast paths pay nothing for it). Besides the callee-saved
-//! registers it restores it touches only `rax`, `rcx`, `rdx`, `r8`–`r11` and the flags,
-//! the register file, guest RAM pages the TLB maps, the link slots and the [`Chain`]'s
-//! link log, and cannot fault: every operation it translates is total (division by zero
+//! registers it restores it touches only `rax`, `rcx`, `rdx`, `r8`–`r11`, `xmm0` and the
+//! flags, its stack frame (the memos of loads and stores, `mem`), the register file,
+//! guest RAM pages the TLB maps, the link slots and the [`Chain`]'s link log and lookup
+//! count, and cannot fault: every operation it translates is total (division by zero
 //! and overflow are tested for and give what the M extension says), and a memory access
 //! is only made through a TLB host page, aligned and inside it.
 //!
@@ -38,7 +39,9 @@
 //! last instruction is left to the interpreter's general path ([`TierEnd::Single`]).
 //!
 //! **Loads and stores** take the TLB fast path inline: `va = rs1 + imm` (32 bits on
-//! RV32); the TLB's fast view (`TierCtx::fast_tlb`, as the interpreter's block executor
+//! RV32); in a loop or a group of accesses through one base register, first a memo of
+//! an earlier lookup in this call (`mem`'s docs: the page, or a store's checked line,
+//! and the alignment in one compare), behind a miss there or elsewhere the TLB's fast view (`TierCtx::fast_tlb`, as the interpreter's block executor
 //! uses it: one compare for the page and the alignment, the host address by one
 //! addition), and behind a miss there, out of line, the data TLB entry itself (aligned
 //! to the size, its tag equal to `va & !0xfff` and its host pointer not null); a store
@@ -95,7 +98,7 @@ mod mem;
 mod regs;
 
 use alu::{alu32, alu64, alu_cached};
-use mem::{cold, mem_access, MemExits};
+use mem::{cold, mem_access, memo_sites, MemExits};
 use regs::{Cache, RAX, RCX, RDX};
 
 /// What generated code returns (`rax`, `rdx` in the System V ABI).
@@ -194,7 +197,9 @@ pub struct Chain {
     pub links: *mut u64,
     /// How many entries of `log` are in use (at most [`LINK_LOG`]).
     pub log_len: u64,
-    _pad: u64,
+    /// Loads and stores that missed their memo and looked their page up in the TLB
+    /// (`mem`'s docs), counted by generated code over the tier's life.
+    pub lookups: u64,
     /// The entries.
     pub entries: [JumpEntry; JUMP_CACHE],
     /// The slots linked in this sequence (their host addresses).
@@ -208,7 +213,7 @@ impl Chain {
             seq: 1,
             links: std::ptr::null_mut(),
             log_len: 0,
-            _pad: 0,
+            lookups: 0,
             entries: [JumpEntry {
                 pc: 1,
                 ..JumpEntry::default()
@@ -229,6 +234,7 @@ const CHAIN_SEQ: i32 = std::mem::offset_of!(Chain, seq) as i32;
 const CHAIN_LINKS: i32 = std::mem::offset_of!(Chain, links) as i32;
 const CHAIN_LOG_LEN: i32 = std::mem::offset_of!(Chain, log_len) as i32;
 const CHAIN_LOG: i32 = std::mem::offset_of!(Chain, log) as i32;
+const CHAIN_LOOKUPS: i32 = std::mem::offset_of!(Chain, lookups) as i32;
 
 /// Offsets of [`TierCtx`]'s fields from `rsi`.
 const CTX_TLB: i32 = std::mem::offset_of!(TierCtx, tlb) as i32;
@@ -478,12 +484,13 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     prologue(&mut ops);
     let chain_entry = ops.offset().0;
     let c = Cache::choose(block, rv32);
+    let memos = memo_sites(block, rv32);
     c.load(&mut ops);
     // Where a jump back to the block's own start continues (registers still loaded).
     let body = ops.new_dynamic_label();
     dynasm!(ops ; .arch x64 ; =>body);
     let mut ended = false;
-    for i in 0..n {
+    for (i, &memo) in memos.iter().enumerate() {
         let u = block.insn(i);
         let at = pc0.wrapping_add(u.offset as u64) & m;
         let next = if i + 1 < n {
@@ -514,7 +521,9 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                 no_host: ops.new_dynamic_label(),
                 code_line: ops.new_dynamic_label(),
             };
-            colds.push(mem_access(&mut ops, &c, u.op, size, load, &u, rv32, &why));
+            colds.push(mem_access(
+                &mut ops, &c, u.op, size, load, &u, rv32, memo, &why,
+            ));
             let mut reasons = vec![
                 (why.tlb_miss, ExitKind::TlbMiss),
                 (why.no_host, ExitKind::NoHost),
@@ -688,6 +697,11 @@ fn prologue(ops: &mut Asm) {
         ; push r13
         ; push r14
         ; push r15
+        ; sub rsp, mem::FRAME
+    );
+    mem::clear_memos(ops);
+    dynasm!(ops
+        ; .arch x64
         ; xor r8d, r8d
         ; mov r11, rdx
         ; mov rbp, QWORD [r11 + CHAIN_LINKS]
@@ -759,6 +773,7 @@ fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; shl rdx, KIND_SHIFT as i8
         ; add rdx, r8
         ; =>t.epilogue
+        ; add rsp, mem::FRAME
         ; pop r15
         ; pop r14
         ; pop r13
