@@ -610,6 +610,41 @@ mod tests {
     }
 
     #[test]
+    fn andi_sub_slli_srai_and_slli_branch_are_fused() {
+        // andi, sub | slli, srai | slli, bge | sub (no pair with `jal`) | jal.
+        let mut mem = [0u32; 1024];
+        let words = [
+            0x0013_7293, // andi x5, x6, 1
+            0x4050_02b3, // sub x5, x0, x5
+            0x0103_1393, // slli x7, x6, 16
+            0x4103_d393, // srai x7, x7, 16
+            0x0014_1413, // slli x8, x8, 1
+            0x0004_5063, // bge x8, x0, 0
+            0x4050_02b3, // sub x5, x0, x5
+            0x0000_006f, // jal x0, 0
+        ];
+        mem[..words.len()].copy_from_slice(&words);
+        let mut c = BlockCache::new();
+        let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+        let b = &c.blocks[i];
+        let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+        let want = [
+            Op::AndiSub,
+            Op::Sub,
+            Op::SlliSrai,
+            Op::Srai,
+            Op::SlliBr,
+            Op::Bge,
+            Op::Sub,
+            Op::Jal,
+        ];
+        assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+        for (k, &w) in words.iter().enumerate() {
+            assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+        }
+    }
+
+    #[test]
     fn pairs_are_fused_and_tiers_see_them_unfused() {
         // lw, addi | addi, addi | addi (its pair partner is a `lui`, not fusable) | lui,
         // addi | mul, addi | addi (a pair's second half starts no pair, and `addi` with

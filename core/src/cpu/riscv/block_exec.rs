@@ -103,7 +103,7 @@ impl<'i> Hart<'i> {
                 // (`BLOCK_INSNS + 1` entries): `i` starts at 0 in every block (the first and
                 // each chained one), every arm either leaves the loop, restarts it at 0 or goes
                 // on to `i + 1` after a decoded instruction (`i < count`) or to `i + 2` after a
-                // fused pair (`then_addi`: `i + 1 < count`), and `insns[count]` is
+                // fused pair (`then_op`: `i + 1 < count`), and `insns[count]` is
                 // `block::END`, whose arm leaves or restarts (`BlockCache::build` makes at most
                 // `BLOCK_INSNS` instructions and writes nothing else into `insns`).
                 let u = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
@@ -167,20 +167,30 @@ impl<'i> Hart<'i> {
                     };
                 }
                 // A fused pair's second half (`block::fuse`): after the first instruction's
-                // `value`, the `addi` in the next slot; both retire, one dispatch.
-                macro_rules! then_addi {
-                    ($value:expr) => {{
+                // `value`, the instruction in the next slot, its value `$second` of its
+                // `rs1` and `rs2` values and immediate (named `$x`, `$y`, `$k`); both
+                // retire, one dispatch.
+                macro_rules! then_op {
+                    ($value:expr, |$x:ident, $y:ident, $k:ident| $second:expr) => {{
                         self.regs[rd] = $value;
                         debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
                         // SAFETY: a fused operation is never a block's last instruction
                         // (`block::fuse` fuses only with a next slot below `count`), so
                         // `i + 1 < count <= BLOCK_INSNS`: inside `insns`.
                         let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i + 1) };
-                        self.regs[n.rd as usize] =
-                            self.regs[n.rs1 as usize].wrapping_add(n.imm as i64 as u64) & m;
+                        let $x = self.regs[n.rs1 as usize];
+                        let $y = self.regs[n.rs2 as usize];
+                        let $k = n.imm as i64 as u64;
+                        self.regs[n.rd as usize] = $second;
                         i += 2;
                         continue;
                     }};
+                }
+                // The most frequent second half: an `addi`.
+                macro_rules! then_addi {
+                    ($value:expr) => {
+                        then_op!($value, |x, _y, k| x.wrapping_add(k) & m)
+                    };
                 }
                 // A fused pair's second half when it is a conditional branch (`block::fuse`):
                 // its condition without a second dispatch (`Beq` to `Bgeu` are consecutive:
@@ -189,7 +199,7 @@ impl<'i> Hart<'i> {
                     () => {{
                         debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
                         i += 1;
-                        // SAFETY: as in `then_addi`: now `i < count <= BLOCK_INSNS`.
+                        // SAFETY: as in `then_op`: now `i < count <= BLOCK_INSNS`.
                         let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
                         let (a, b) = (self.regs[n.rs1 as usize], self.regs[n.rs2 as usize]);
                         let k = (n.op as u8).wrapping_sub(Op::Beq as u8);
@@ -302,6 +312,14 @@ impl<'i> Hart<'i> {
                     }
                     Op::SwBr if FUSE => store_then!(4, then_branch!()),
                     Op::SbBr if FUSE => store_then!(1, then_branch!()),
+                    Op::SlliBr if FUSE => {
+                        self.regs[rd] = (a << (imm & sh)) & m;
+                        then_branch!()
+                    }
+                    Op::AndiSub if FUSE => then_op!(a & imm, |x, y, _k| x.wrapping_sub(y) & m),
+                    Op::SlliSrai if FUSE => then_op!((a << (imm & sh)) & m, |x, _y, k| {
+                        (sx(x) >> (k & sh)) as u64 & m
+                    }),
                     Op::Jal => {
                         self.regs[rd] = next!();
                         go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)

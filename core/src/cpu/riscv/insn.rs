@@ -100,6 +100,11 @@ pub enum Op {
     LwBr,
     SwBr,
     SbBr,
+    SlliBr,
+    // The named operation, then the one after it (`andi` then `sub`: `-(x & 1)`, a mask
+    // from a bit; `slli` then `srai`: a sign extension).
+    AndiSub,
+    SlliSrai,
     // A (aq/rl are not kept: every AMO is sequentially consistent)
     LrW,
     ScW,
@@ -324,13 +329,17 @@ impl Op {
             Op::LwBr => Op::Lw,
             Op::SwBr => Op::Sw,
             Op::SbBr => Op::Sb,
+            Op::SlliBr => Op::Slli,
+            Op::AndiSub => Op::Andi,
+            Op::SlliSrai => Op::Slli,
             op => op,
         }
     }
 
     /// The fused pair (see [`Op::LwAddi`]) of this operation followed by `next`, if there
     /// is one: an `addi` after `lw`, `lbu`, `addi`, `slli`, `mul`, `add` or `and`, a
-    /// conditional branch after `addi`, `add`, `xor`, `srli`, `andi`, `lw`, `sw` or `sb`.
+    /// conditional branch after `addi`, `add`, `xor`, `srli`, `andi`, `lw`, `sw`, `sb` or
+    /// `slli`, a `sub` after `andi`, an `srai` after `slli`.
     #[inline]
     pub fn fused_with(self, next: Op) -> Option<Op> {
         use Op::*;
@@ -342,6 +351,8 @@ impl Op {
             (Mul, Addi) => MulAddi,
             (Add, Addi) => AddAddi,
             (And, Addi) => AndAddi,
+            (Andi, Sub) => AndiSub,
+            (Slli, Srai) => SlliSrai,
             (_, Beq | Bne | Blt | Bge | Bltu | Bgeu) => match self {
                 Addi => AddiBr,
                 Add => AddBr,
@@ -351,6 +362,7 @@ impl Op {
                 Lw => LwBr,
                 Sw => SwBr,
                 Sb => SbBr,
+                Slli => SlliBr,
                 _ => return None,
             },
             _ => return None,

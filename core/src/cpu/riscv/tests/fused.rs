@@ -202,6 +202,68 @@ fn fused_branches_take_both_ways_and_stop_exactly_at_the_budget() {
     );
 }
 
+/// A loop over `BRANCH_DATA` with the pairs whose second half is neither an `addi` nor a
+/// branch after the first (`andi`+`sub`, `slli`+`srai`) and `slli`+`bge`, taken and not.
+const MORE_PAIRS: [u32; 16] = [
+    li(3, 12),
+    lw(6, 5, 0),
+    i(1, 6, 7, 7, 0x13),     // andi x7, x6, 1: fused with the sub
+    op(0x20, 0, 7, 0, 7),    // sub x7, x0, x7
+    slli(8, 6, 16),          // fused with the srai
+    i(0x410, 8, 5, 8, 0x13), // srai x8, x8, 16
+    slli(9, 6, 1),           // fused with the bge
+    branch(5, 9, 0, 8),      // bge x9, x0
+    addi(11, 11, 1),
+    add(12, 12, 7),
+    op(0, 4, 13, 13, 8), // xor x13, x13, x8
+    op(0, 4, 14, 14, 9), // xor x14, x14, x9
+    addi(5, 5, 4),
+    addi(1, 1, 1),
+    bne(1, 3, -52),
+    EBREAK,
+];
+
+#[test]
+// Two fresh harts for each of 64 budgets: slow under Miri (as the tests above).
+#[cfg_attr(miri, ignore)]
+fn more_fused_pairs_match_single_steps_at_every_budget() {
+    // As `fused_pairs_stop_exactly_at_the_budget`, for `andi`+`sub`, `slli`+`srai` and
+    // `slli`+`bge`: each pair's two results, the branch taken and not.
+    with_machine(
+        0x10000,
+        &[(0, &MORE_PAIRS), (0x8000, &BRANCH_DATA)],
+        |sec, _| {
+            let mut steps = hart();
+            let mut total = 0;
+            while !matches!(steps.step(sec), Exit::Breakpoint(_)) {
+                total += 1;
+            }
+            let mut once = hart();
+            assert!(matches!(once.run(sec, 10_000), Exit::Breakpoint(_)));
+            for r in 1..16 {
+                assert_eq!(once.reg(r), steps.reg(r), "x{r} at the end");
+            }
+            assert_eq!(once.csr(num::MINSTRET), Some(total));
+            assert!((1..12).contains(&once.reg(11)), "x11 = {}", once.reg(11));
+            assert_ne!(once.reg(12), 0);
+            assert_ne!(once.reg(13), 0);
+            for n in (1..=60u64).chain(total - 3..=total) {
+                let mut once = hart();
+                let mut steps = hart();
+                assert_eq!(once.run(sec, n), Exit::BudgetExhausted, "n = {n}");
+                for _ in 0..n {
+                    assert_eq!(steps.step(sec), Exit::BudgetExhausted, "n = {n}");
+                }
+                for r in 1..16 {
+                    assert_eq!(once.reg(r), steps.reg(r), "x{r} after {n}");
+                }
+                assert_eq!(once.pc(), steps.pc(), "pc after {n}");
+                assert_eq!(once.csr(num::MINSTRET), Some(n));
+            }
+        },
+    );
+}
+
 #[test]
 fn a_jump_into_the_middle_of_a_fused_pair_runs_its_second_half_only() {
     // `lw x6; addi x7, x7, 1` is a fused pair in the first block; the `jal` goes back to
