@@ -645,6 +645,55 @@ mod tests {
     }
 
     #[test]
+    fn memory_and_branch_first_pairs_are_fused() {
+        // lw, lw | sw, sw | slli, xor | beq, bne | beq, sw | beq, addi | bne, lw | jal.
+        let mut mem = [0u32; 1024];
+        let words = [
+            0x0002_a303, // lw x6, 0(x5)
+            0x0042_a383, // lw x7, 4(x5)
+            0x0062_a423, // sw x6, 8(x5)
+            0x0072_a623, // sw x7, 12(x5)
+            0x0033_1413, // slli x8, x6, 3
+            0x0084_c4b3, // xor x9, x9, x8
+            0x0000_8063, // beq x1, x0, 0
+            0x0000_9063, // bne x1, x0, 0
+            0x0000_8063, // beq x1, x0, 0
+            0x0062_a423, // sw x6, 8(x5)
+            0x0000_8063, // beq x1, x0, 0
+            0x0010_8093, // addi x1, x1, 1
+            0x0000_9063, // bne x1, x0, 0
+            0x0002_a303, // lw x6, 0(x5)
+            0x0000_006f, // jal x0, 0
+        ];
+        mem[..words.len()].copy_from_slice(&words);
+        let mut c = BlockCache::new();
+        let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+        let b = &c.blocks[i];
+        let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+        let want = [
+            Op::LwLw,
+            Op::Lw,
+            Op::SwSw,
+            Op::Sw,
+            Op::SlliXor,
+            Op::Xor,
+            Op::BeqBr,
+            Op::Bne,
+            Op::BeqSw,
+            Op::Sw,
+            Op::BeqAddi,
+            Op::Addi,
+            Op::BneLw,
+            Op::Lw,
+            Op::Jal,
+        ];
+        assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+        for (k, &w) in words.iter().enumerate() {
+            assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+        }
+    }
+
+    #[test]
     fn pairs_are_fused_and_tiers_see_them_unfused() {
         // lw, addi | addi, addi | addi (its pair partner is a `lui`, not fusable) | lui,
         // addi | mul, addi | addi (a pair's second half starts no pair, and `addi` with

@@ -103,7 +103,7 @@ impl<'i> Hart<'i> {
                 // (`BLOCK_INSNS + 1` entries): `i` starts at 0 in every block (the first and
                 // each chained one), every arm either leaves the loop, restarts it at 0 or goes
                 // on to `i + 1` after a decoded instruction (`i < count`) or to `i + 2` after a
-                // fused pair (`then_op`: `i + 1 < count`), and `insns[count]` is
+                // fused pair (`second_op`: `i + 1 < count`), and `insns[count]` is
                 // `block::END`, whose arm leaves or restarts (`BlockCache::build` makes at most
                 // `BLOCK_INSNS` instructions and writes nothing else into `insns`).
                 let u = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
@@ -173,6 +173,12 @@ impl<'i> Hart<'i> {
                 macro_rules! then_op {
                     ($value:expr, |$x:ident, $y:ident, $k:ident| $second:expr) => {{
                         self.regs[rd] = $value;
+                        second_op!(|$x, $y, $k| $second)
+                    }};
+                }
+                // The same after a first half that writes no register (a branch not taken).
+                macro_rules! second_op {
+                    (|$x:ident, $y:ident, $k:ident| $second:expr) => {{
                         debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
                         // SAFETY: a fused operation is never a block's last instruction
                         // (`block::fuse` fuses only with a next slot below `count`), so
@@ -184,6 +190,43 @@ impl<'i> Hart<'i> {
                         self.regs[n.rd as usize] = $second;
                         i += 2;
                         continue;
+                    }};
+                }
+                // A second half that loads or stores: the next slot's access, with its own
+                // `pc` for a trap and its own retirement when it leaves the fast path.
+                macro_rules! then_load {
+                    ($size:expr, $ext:expr) => {{
+                        debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
+                        i += 1;
+                        // SAFETY: as in `second_op`: now `i < count <= BLOCK_INSNS`.
+                        let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
+                        let ea = self.regs[n.rs1 as usize].wrapping_add(n.imm as i64 as u64) & m;
+                        match self.load_in_set(bus, dset, ea, $size) {
+                            Ok((v, false)) => {
+                                self.regs[n.rd as usize] = $ext(v);
+                                continue_block!()
+                            }
+                            Ok((v, true)) => {
+                                self.regs[n.rd as usize] = $ext(v);
+                                return End::Next(done + i as u64 + 1, next!());
+                            }
+                            Err(e) => return End::Trap(done + i as u64, at!(), e),
+                        }
+                    }};
+                }
+                macro_rules! then_store {
+                    ($size:expr) => {{
+                        debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
+                        i += 1;
+                        // SAFETY: as in `second_op`: now `i < count <= BLOCK_INSNS`.
+                        let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
+                        let ea = self.regs[n.rs1 as usize].wrapping_add(n.imm as i64 as u64) & m;
+                        let v = self.regs[n.rs2 as usize];
+                        match self.store_in_set(bus, dset, ea, $size, v) {
+                            Ok(false) => continue_block!(),
+                            Ok(true) => return End::Next(done + i as u64 + 1, next!()),
+                            Err(e) => return End::Trap(done + i as u64, at!(), e),
+                        }
                     }};
                 }
                 // The most frequent second half: an `addi`.
@@ -199,7 +242,7 @@ impl<'i> Hart<'i> {
                     () => {{
                         debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
                         i += 1;
-                        // SAFETY: as in `then_op`: now `i < count <= BLOCK_INSNS`.
+                        // SAFETY: as in `second_op`: now `i < count <= BLOCK_INSNS`.
                         let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
                         let (a, b) = (self.regs[n.rs1 as usize], self.regs[n.rs2 as usize]);
                         let k = (n.op as u8).wrapping_sub(Op::Beq as u8);
@@ -219,6 +262,17 @@ impl<'i> Hart<'i> {
                         }
                         continue_block!()
                     }};
+                }
+                // A fused pair whose first half is a conditional branch: taken, it leaves
+                // the block with one instruction retired; not, the second half `$then`.
+                macro_rules! branch_then {
+                    ($cond:expr, $then:expr) => {
+                        if $cond {
+                            go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
+                        } else {
+                            $then
+                        }
+                    };
                 }
                 macro_rules! branch {
                     ($cond:expr) => {
@@ -320,6 +374,21 @@ impl<'i> Hart<'i> {
                     Op::SlliSrai if FUSE => then_op!((a << (imm & sh)) & m, |x, _y, k| {
                         (sx(x) >> (k & sh)) as u64 & m
                     }),
+                    Op::SlliXor if FUSE => then_op!((a << (imm & sh)) & m, |x, y, _k| x ^ y),
+                    Op::LwLw if FUSE => {
+                        self.regs[rd] = load!(4, |v: u64| v as i32 as i64 as u64 & m);
+                        then_load!(4, |v: u64| v as i32 as i64 as u64 & m)
+                    }
+                    Op::SwSw if FUSE => store_then!(4, then_store!(4)),
+                    Op::BeqBr if FUSE => branch_then!(a == b, then_branch!()),
+                    Op::BneBr if FUSE => branch_then!(a != b, then_branch!()),
+                    Op::BeqSw if FUSE => branch_then!(a == b, then_store!(4)),
+                    Op::BeqAddi if FUSE => {
+                        branch_then!(a == b, second_op!(|x, _y, k| x.wrapping_add(k) & m))
+                    }
+                    Op::BneLw if FUSE => {
+                        branch_then!(a != b, then_load!(4, |v: u64| v as i32 as i64 as u64 & m))
+                    }
                     Op::Jal => {
                         self.regs[rd] = next!();
                         go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)

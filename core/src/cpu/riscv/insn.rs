@@ -105,6 +105,15 @@ pub enum Op {
     // from a bit; `slli` then `srai`: a sign extension).
     AndiSub,
     SlliSrai,
+    SlliXor,
+    LwLw,
+    SwSw,
+    // A conditional branch, then (when it is not taken) the one after it.
+    BeqBr,
+    BneBr,
+    BeqSw,
+    BeqAddi,
+    BneLw,
     // A (aq/rl are not kept: every AMO is sequentially consistent)
     LrW,
     ScW,
@@ -332,6 +341,11 @@ impl Op {
             Op::SlliBr => Op::Slli,
             Op::AndiSub => Op::Andi,
             Op::SlliSrai => Op::Slli,
+            Op::SlliXor => Op::Slli,
+            Op::LwLw => Op::Lw,
+            Op::SwSw => Op::Sw,
+            Op::BeqBr | Op::BeqSw | Op::BeqAddi => Op::Beq,
+            Op::BneBr | Op::BneLw => Op::Bne,
             op => op,
         }
     }
@@ -339,7 +353,8 @@ impl Op {
     /// The fused pair (see [`Op::LwAddi`]) of this operation followed by `next`, if there
     /// is one: an `addi` after `lw`, `lbu`, `addi`, `slli`, `mul`, `add` or `and`, a
     /// conditional branch after `addi`, `add`, `xor`, `srli`, `andi`, `lw`, `sw`, `sb` or
-    /// `slli`, a `sub` after `andi`, an `srai` after `slli`.
+    /// `slli`, `beq` or `bne`, a `sub` after `andi`, an `srai` or `xor` after `slli`, `lw`
+    /// after `lw` and `sw` after `sw`, and after `beq` a `sw` or `addi`, after `bne` a `lw`.
     #[inline]
     pub fn fused_with(self, next: Op) -> Option<Op> {
         use Op::*;
@@ -353,6 +368,12 @@ impl Op {
             (And, Addi) => AndAddi,
             (Andi, Sub) => AndiSub,
             (Slli, Srai) => SlliSrai,
+            (Slli, Xor) => SlliXor,
+            (Lw, Lw) => LwLw,
+            (Sw, Sw) => SwSw,
+            (Beq, Sw) => BeqSw,
+            (Beq, Addi) => BeqAddi,
+            (Bne, Lw) => BneLw,
             (_, Beq | Bne | Blt | Bge | Bltu | Bgeu) => match self {
                 Addi => AddiBr,
                 Add => AddBr,
@@ -363,6 +384,8 @@ impl Op {
                 Sw => SwBr,
                 Sb => SbBr,
                 Slli => SlliBr,
+                Beq => BeqBr,
+                Bne => BneBr,
                 _ => return None,
             },
             _ => return None,

@@ -223,45 +223,112 @@ const MORE_PAIRS: [u32; 16] = [
     EBREAK,
 ];
 
+/// A loop over `BRANCH_DATA` with `lw`+`lw`, `sw`+`sw`, `slli`+`xor`, `beq`+`blt` and
+/// `beq`+`sw` (x6 and x7 are consecutive words: each is 0 once); two stored words read
+/// back at the end.
+const MEMORY_PAIRS: [u32; 18] = [
+    li(3, 12),
+    lw(6, 5, 0), // fused with the next lw
+    lw(7, 5, 4),
+    sw(6, 5, 0x200), // fused with the next sw
+    sw(7, 5, 0x404),
+    slli(8, 6, 3),      // fused with the xor
+    op(0, 4, 9, 9, 8),  // xor x9, x9, x8
+    beq(6, 0, 12),      // fused with the blt
+    branch(4, 6, 0, 8), // blt x6, x0
+    addi(11, 11, 1),
+    beq(7, 0, 8), // fused with the sw
+    sw(7, 5, 0x300),
+    addi(5, 5, 4),
+    addi(1, 1, 1),
+    bne(1, 3, -52),
+    lw(10, 5, 0x3fc), // what the last round but one stored: the second sw
+    lw(15, 5, 0x2f8), // and the beq's sw
+    EBREAK,
+];
+
+/// A loop over `BRANCH_DATA` with `beq`+`addi`, `bne`+`lw` and `bne`+`bltu`.
+const BRANCH_PAIRS: [u32; 12] = [
+    li(3, 12),
+    lw(6, 5, 0),
+    lw(7, 5, 4),
+    beq(7, 0, 8), // fused with the addi
+    addi(12, 12, 1),
+    bne(6, 0, 8), // fused with the lw
+    lw(13, 5, 0x10),
+    bne(7, 0, 12),      // fused with the bltu
+    branch(6, 6, 7, 8), // bltu x6, x7
+    addi(14, 14, 1),
+    addi(5, 5, 4),
+    addi(1, 1, 1),
+];
+
+/// Runs `prog` (at RAM_BASE) over `BRANCH_DATA` (at RAM_BASE + 0x8000, x5) to its
+/// `ebreak` in one run and one step at a time, then for every budget up to `budgets` and
+/// the last few: the registers x1 to x15, `pc` and `minstret` of each run must be those
+/// of as many single steps (which never run a block, so never a fused pair). Returns the
+/// final registers.
+fn matches_single_steps(prog: &[u32], budgets: u64) -> [u64; 16] {
+    let mut regs = [0; 16];
+    with_machine(0x10000, &[(0, prog), (0x8000, &BRANCH_DATA)], |sec, _| {
+        let mut steps = hart();
+        let mut total = 0;
+        while !matches!(steps.step(sec), Exit::Breakpoint(_)) {
+            total += 1;
+        }
+        let mut once = hart();
+        assert!(matches!(once.run(sec, 10_000), Exit::Breakpoint(_)));
+        for (r, v) in regs.iter_mut().enumerate().skip(1) {
+            assert_eq!(once.reg(r), steps.reg(r), "x{r} at the end");
+            *v = once.reg(r);
+        }
+        assert_eq!(once.csr(num::MINSTRET), Some(total));
+        for n in (1..=budgets).chain(total - 3..=total) {
+            let mut once = hart();
+            let mut steps = hart();
+            assert_eq!(once.run(sec, n), Exit::BudgetExhausted, "n = {n}");
+            for _ in 0..n {
+                assert_eq!(steps.step(sec), Exit::BudgetExhausted, "n = {n}");
+            }
+            for r in 1..16 {
+                assert_eq!(once.reg(r), steps.reg(r), "x{r} after {n}");
+            }
+            assert_eq!(once.pc(), steps.pc(), "pc after {n}");
+            assert_eq!(once.csr(num::MINSTRET), Some(n));
+        }
+    });
+    regs
+}
+
 #[test]
-// Two fresh harts for each of 64 budgets: slow under Miri (as the tests above).
+// Two fresh harts for each of about 60 budgets: slow under Miri (as the tests above).
 #[cfg_attr(miri, ignore)]
 fn more_fused_pairs_match_single_steps_at_every_budget() {
-    // As `fused_pairs_stop_exactly_at_the_budget`, for `andi`+`sub`, `slli`+`srai` and
-    // `slli`+`bge`: each pair's two results, the branch taken and not.
-    with_machine(
-        0x10000,
-        &[(0, &MORE_PAIRS), (0x8000, &BRANCH_DATA)],
-        |sec, _| {
-            let mut steps = hart();
-            let mut total = 0;
-            while !matches!(steps.step(sec), Exit::Breakpoint(_)) {
-                total += 1;
-            }
-            let mut once = hart();
-            assert!(matches!(once.run(sec, 10_000), Exit::Breakpoint(_)));
-            for r in 1..16 {
-                assert_eq!(once.reg(r), steps.reg(r), "x{r} at the end");
-            }
-            assert_eq!(once.csr(num::MINSTRET), Some(total));
-            assert!((1..12).contains(&once.reg(11)), "x11 = {}", once.reg(11));
-            assert_ne!(once.reg(12), 0);
-            assert_ne!(once.reg(13), 0);
-            for n in (1..=60u64).chain(total - 3..=total) {
-                let mut once = hart();
-                let mut steps = hart();
-                assert_eq!(once.run(sec, n), Exit::BudgetExhausted, "n = {n}");
-                for _ in 0..n {
-                    assert_eq!(steps.step(sec), Exit::BudgetExhausted, "n = {n}");
-                }
-                for r in 1..16 {
-                    assert_eq!(once.reg(r), steps.reg(r), "x{r} after {n}");
-                }
-                assert_eq!(once.pc(), steps.pc(), "pc after {n}");
-                assert_eq!(once.csr(num::MINSTRET), Some(n));
-            }
-        },
+    // `andi`+`sub`, `slli`+`srai` and `slli`+`bge`: each pair's two results, the branch
+    // taken and not.
+    let r = matches_single_steps(&MORE_PAIRS, 60);
+    assert!((1..12).contains(&r[11]), "x11 = {}", r[11]);
+    assert_ne!((r[12], r[13]), (0, 0));
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn fused_loads_stores_and_branch_first_pairs_match_single_steps() {
+    // Both loads and both stores of each pair, and each branch-first pair taken and not
+    // (the counters moved, but not on every round).
+    let r = matches_single_steps(&MEMORY_PAIRS, 70);
+    assert_ne!(r[9], 0);
+    assert!((1..12).contains(&r[11]), "x11 = {}", r[11]);
+    assert_eq!(
+        (r[10], r[15]),
+        (BRANCH_DATA[11] as u64, BRANCH_DATA[11] as u64)
     );
+    let mut with_end = BRANCH_PAIRS.to_vec();
+    with_end.extend([bne(1, 3, -44), EBREAK]);
+    let r = matches_single_steps(&with_end, 70);
+    assert!((1..12).contains(&r[12]), "x12 = {}", r[12]);
+    assert!((1..12).contains(&r[14]), "x14 = {}", r[14]);
+    assert_eq!(r[13], BRANCH_DATA[4] as u64);
 }
 
 #[test]
