@@ -52,10 +52,21 @@
 //! memory, on a fetch page without execute triggers, in the current epoch, with its code
 //! still in the cache.
 //!
+//! **One jump cache and one set of link slots per code space** (`TierCtx::space`: the
+//! privilege). The core checks a block for one space (at the same virtual `pc` another
+//! privilege may see other code) and keeps the epoch across privilege changes, so a
+//! U-mode `ecall` to M and its `mret` back leave U's blocks checked. Generated code
+//! running in space `s` reads only `s`'s jump cache and `s`'s link slots (`Chain::links`
+//! is set per call; the slot numbers in the code are the same in every space), each
+//! space has its own sequence and link log, and an entry or link is only made in the
+//! space the block was offered in: so everything below holds per space, and a trap to
+//! another space and back finds the space's entries and links still current. A new
+//! epoch or a cache flush moves every space's sequence on.
+//!
 //! A *direct link* (an exit's slot pointed at its successor's code, `x86`) is made by
-//! generated code only from a jump-cache entry of the current sequence, and every link
-//! is undone (its slot given back its unlinked target, from the link log) in the same
-//! step that moves the sequence on, before any generated code runs in the new one. So
+//! generated code only from a jump-cache entry of the current sequence (of its space),
+//! and every link is undone (its slot given back its unlinked target, from the link log)
+//! in the same step that moves the sequence on, before any generated code runs in the new one. So
 //! at any time every linked slot leads to a block offered in the current sequence: the
 //! same guarantee as the jump cache's, and the sequence check needs no code at the
 //! exit. The two checks that cannot be folded into the sequence stay at every exit,
@@ -366,6 +377,60 @@ mod imp {
     /// cache flush too).
     const KNOWN_MAX: usize = 1 << 16;
 
+    /// Code spaces the tier keeps apart (`TierCtx::space`: U, S, M).
+    const SPACES: usize = 3;
+
+    /// The tier's chaining state for one code space: generated code running in this space
+    /// reads only this jump cache and these link slots, so a link made in one space never
+    /// leads code running in another to a block not offered there (module docs).
+    struct Space {
+        chain: Box<Chain>,
+        /// The link slots (`x86`): slot `i` holds the host address its exit jumps to,
+        /// `unlinked[i]` when not linked. Written by generated code (linking, through
+        /// `chain.links`) and by the tier (unlinking, at a new sequence). Its capacity
+        /// is fixed when it is made and never exceeded (`set_slot`), so the slots never
+        /// move; it grows as slots are handed out, so only slots in use are written.
+        links: Vec<u64>,
+    }
+
+    /// Sets slot `i` of `v` (at most one past its end: slots are handed out in order, and
+    /// after a flush numbered from 0 again) to `target`, without growing past its
+    /// capacity (the caller checked `i` against it).
+    fn set_slot(v: &mut Vec<u64>, i: usize, target: u64) {
+        debug_assert!(i <= v.len() && i < v.capacity());
+        if let Some(s) = v.get_mut(i) {
+            *s = target;
+        } else if v.len() < v.capacity() {
+            v.push(target);
+        }
+    }
+
+    impl Space {
+        fn new(n_links: usize) -> Space {
+            Space {
+                chain: Chain::new(),
+                links: Vec::with_capacity(n_links),
+            }
+        }
+
+        /// Moves its sequence on: every jump-cache entry is stale and every link made in
+        /// the old sequence is undone (the slots in the log get their unlinked target
+        /// back). Returns how many links were undone.
+        fn next_seq(&mut self, unlinked: &[u64]) -> u64 {
+            self.chain.seq += 1;
+            let n = (self.chain.log_len as usize).min(x86::LINK_LOG);
+            let base = self.links.as_ptr().addr();
+            for &a in &self.chain.log[..n] {
+                let i = (a as usize).wrapping_sub(base) / 8;
+                if let (Some(l), Some(&u)) = (self.links.get_mut(i), unlinked.get(i)) {
+                    *l = u;
+                }
+            }
+            self.chain.log_len = 0;
+            n as u64
+        }
+    }
+
     /// The signature of generated code (see `x86`).
     type Entry = unsafe extern "sysv64" fn(*mut u64, *const TierCtx, *mut Chain) -> Ret;
 
@@ -380,13 +445,12 @@ mod imp {
         hot_runs: u32,
         /// Translations by `pc`, for blocks the interpreter decodes again unchanged.
         known: HashMap<u64, Known, BuildHasherDefault<PcHasher>>,
-        chain: Box<Chain>,
-        /// The link slots (`x86`): slot `i` holds the host address its exit jumps to,
-        /// `unlinked[i]` when not linked. Written by generated code (linking, through
-        /// `chain.links`) and here (unlinking, at a new sequence).
-        links: Box<[u64]>,
-        /// Each slot's unlinked target (its exit's jump-cache lookup).
-        unlinked: Box<[u64]>,
+        /// Each code space's jump cache and link slots (`TierCtx::space`: the privilege),
+        /// so that a trap and its return find the chains of the space they come back to.
+        spaces: [Space; SPACES],
+        /// Each slot's unlinked target (its exit's jump-cache lookup); grows as the
+        /// spaces' `links` do, within the same capacity.
+        unlinked: Vec<u64>,
         /// Slots handed out in this code-cache generation.
         links_used: usize,
         /// What generated code reads as the DMA write count when the bus gives none.
@@ -416,11 +480,12 @@ mod imp {
             };
             let cache = CodeCache::new(bytes).map_err(|e: CacheError| e.to_string())?;
             // Every direct exit is more than 32 bytes of code, so the cache runs out of
-            // space before its slots do (zeroed: committed by the host as used).
+            // space before its slots do (not zeroed: the slot arrays grow as slots are
+            // handed out, `set_slot`, so only what is used is written).
             let n_links = (bytes / 32).clamp(64, MAX_LINKS);
             Ok(Jit {
-                links: vec![0; n_links].into_boxed_slice(),
-                unlinked: vec![0; n_links].into_boxed_slice(),
+                spaces: std::array::from_fn(|_| Space::new(n_links)),
+                unlinked: Vec::with_capacity(n_links),
                 links_used: 0,
                 no_lease: Box::new(0),
                 generation: cache.arena().generation(),
@@ -429,7 +494,6 @@ mod imp {
                 heat: vec![Heat::default(); 1 << HEAT_BITS].into_boxed_slice(),
                 hot_runs: super::DEFAULT_HOT_RUNS,
                 known: HashMap::default(),
-                chain: Chain::new(),
                 epoch: 0,
                 rv32: xlen == Xlen::Rv32,
                 stats: JitStats::default(),
@@ -449,26 +513,17 @@ mod imp {
         /// What it did so far.
         pub fn stats(&self) -> JitStats {
             let mut st = self.stats;
-            st.links += self.chain.log_len;
-            st.lookups = self.chain.lookups;
+            st.links += self.spaces.iter().map(|s| s.chain.log_len).sum::<u64>();
+            st.lookups = self.spaces.iter().map(|s| s.chain.lookups).sum::<u64>();
             st
         }
 
-        /// Moves the sequence on: every jump-cache entry is stale and every link made in
-        /// the old sequence is undone (the slots in the log get their unlinked target
-        /// back), so no generated code reaches a block not offered in the new one.
+        /// Moves every space's sequence on (`Space::next_seq`), so no generated code
+        /// reaches a block not offered in the new one.
         fn next_seq(&mut self) {
-            self.chain.seq += 1;
-            let n = (self.chain.log_len as usize).min(x86::LINK_LOG);
-            let base = self.links.as_ptr().addr();
-            for &a in &self.chain.log[..n] {
-                let i = (a as usize).wrapping_sub(base) / 8;
-                if let (Some(l), Some(&u)) = (self.links.get_mut(i), self.unlinked.get(i)) {
-                    *l = u;
-                }
+            for sp in &mut self.spaces {
+                self.stats.links += sp.next_seq(&self.unlinked);
             }
-            self.stats.links += n as u64;
-            self.chain.log_len = 0;
         }
 
         /// After a code-cache flush: nothing of the old generation may be reached.
@@ -567,7 +622,7 @@ mod imp {
                     let mut made = x86::translate(block, self.rv32, self.links_used);
                     if let Some(c) = &made {
                         if self.cache.would_flush(c.bytes.len())
-                            || self.links_used + c.unlinked.len() > self.links.len()
+                            || self.links_used + c.unlinked.len() > self.unlinked.capacity()
                         {
                             // Flush first: the slots are numbered from 0 again.
                             self.cache.flush();
@@ -581,8 +636,10 @@ mod imp {
                         let at = self.cache.address(r)?.addr() as u64;
                         for (j, &off) in c.unlinked.iter().enumerate() {
                             let target = at + off as u64;
-                            self.links[base + j] = target;
-                            self.unlinked[base + j] = target;
+                            for sp in &mut self.spaces {
+                                set_slot(&mut sp.links, base + j, target);
+                            }
+                            set_slot(&mut self.unlinked, base + j, target);
                         }
                         self.links_used += c.unlinked.len();
                         self.stats.code_bytes += c.bytes.len() as u64;
@@ -668,37 +725,39 @@ mod imp {
                 return None;
             };
             let at = self.cache.address(code)?;
-            // The run loop checked this block in this epoch: later blocks may chain to it.
-            self.chain.entries[Chain::index(block.pc())] = JumpEntry::new(
+            // The run loop checked this block in this epoch and space: later blocks of
+            // the space may chain to it.
+            let sp = &mut self.spaces[(ctx.space as usize).min(SPACES - 1)];
+            sp.chain.entries[Chain::index(block.pc())] = JumpEntry::new(
                 block.pc(),
-                self.chain.seq,
+                sp.chain.seq,
                 at.addr() as u64 + chain_entry as u64,
             );
             // The slots' address, derived afresh for this call (the tier writes them
             // between calls).
-            self.chain.links = self.links.as_mut_ptr();
+            sp.chain.links = sp.links.as_mut_ptr();
             // SAFETY: `at` is the start of code that `x86::translate` made for exactly this
             // block (same pool slot and serial, so the same decoded instructions) and that
             // is still in the cache (live generation), which is mapped read-execute now;
             // the code follows `Entry`'s System V signature (`x86` docs). It reads and
             // writes the 256 register slots at `ctx.regs` (the hart's register file,
             // which nothing else touches during the call), reads `ctx` (alive and
-            // unchanged during the call) and `self.chain` (borrowed mutably for the call:
+            // unchanged during the call) and `sp.chain` (borrowed mutably for the call:
             // it writes only the link log and `lookups`), reads the data TLB and code-line filter at
             // `ctx`'s pointers and the atomics at `ctx.pending`/`lease_writes` with plain
             // loads (valid for the call: `TierCtx` docs), and accesses guest RAM only
             // through host pages of TLB hits (or memos of them made in this call), aligned and inside the page, as the
             // interpreter's atomics do. It reads and writes the link slots only at
-            // indices its blocks were given (below `links_used`, inside `self.links`,
+            // indices its blocks were given (below `links_used`, inside `sp.links`,
             // which nothing else touches during the call). It jumps only to chain entries
-            // in the jump cache stamped with the current `seq` and to linked slots, made
-            // from such entries in this sequence (all others were undone by `next_seq`),
-            // so to code of blocks offered in this code epoch and still in this cache
-            // generation (module docs). It pushes the six callee-saved registers it uses
+            // in this space's jump cache stamped with its current `seq` and to this
+            // space's linked slots, made from such entries in this sequence (all others
+            // were undone by `next_seq`), so to code of blocks offered in this code epoch
+            // and space and still in this cache generation (module docs). It pushes the six callee-saved registers it uses
             // on the stack and pops them before it returns, cannot fault, and returns.
             let ret = unsafe {
                 let f: Entry = std::mem::transmute::<*const u8, Entry>(at);
-                f(ctx.regs, ctx, &mut *self.chain)
+                f(ctx.regs, ctx, &mut *sp.chain)
             };
             self.stats.runs += 1;
             self.stats.exits[ret.kind()] += 1;

@@ -43,16 +43,26 @@
 //!   context (privilege, TLB remaps: a debugger may change `satp`) are what they were at
 //!   the end of the last one, so a loop's blocks and a tier's chains outlive the slice;
 //! * every change of what the `pc` may translate to, since a checked block keeps no host
-//!   address: a new privilege (traps, interrupts, `mret`, `sret`) and every TLB flush that
-//!   may remap (`satp`, `sfence.vma`, PMP, `menvcfg`, triggers: `Tlb::remaps`), which the
-//!   run loop tells by comparing both after every slow event. Other CSR instructions,
-//!   AMOs, LR/SC, a trap taken at the same privilege and `mstatus.SUM/MXR` changes keep
-//!   the epoch (a Linux kernel runs millions of them: each used to start one);
+//!   address: every TLB flush that may remap (`satp`, `sfence.vma`, PMP, `menvcfg`,
+//!   triggers: `Tlb::remaps`), which the run loop tells by comparing the count after every
+//!   slow event. Other CSR instructions, AMOs, LR/SC, traps and `mstatus.SUM/MXR` changes
+//!   keep the epoch (a Linux kernel runs millions of them: each used to start one);
 //! * every page walk that sets a PTE's A or D bit (it writes guest memory; a walk that
 //!   only reads page tables keeps the epoch);
 //! * every load or store off the TLB fast path to MMIO (so a guest that polls a DMA
 //!   engine's status or takes its completion interrupt sees the code the engine wrote),
 //!   and every misaligned one (it may be MMIO).
+//!
+//! **Code spaces.** A privilege change (traps, interrupts, `mret`, `sret`) changes what
+//! the `pc` translates to without ending the epoch: each privilege is its own *code
+//! space*, and a block's stamp is the epoch and the space it was checked in
+//! (`BlockCache::stamp`), so a block checked in U is checked again when it is entered in
+//! M (at the same virtual `pc` M may see another page), and one checked in U before a
+//! trap to M is still checked when `mret` comes back to U: nothing remapped U's pages
+//! (that ends the epoch), and the code-line filter holds the lines of every space's
+//! blocks checked in the epoch (it is emptied only when the epoch ends), so a store in
+//! M to U's code ends the epoch of all spaces. A trap-heavy guest (an `ecall` round
+//! trip, a timer interrupt) so finds its blocks, and a tier its chains, still checked.
 //!
 //! This is stronger than the ISA requires (Zifencei: a hart's fetches need see stores,
 //! its own included, only after it executes `fence.i`), and what QEMU's precise
@@ -145,7 +155,8 @@ pub(super) struct Block {
     pub(super) pc: u64,
     /// Which decoding this is: a new number at every `BlockCache::build` (`tier`).
     pub(super) serial: u64,
-    /// The code epoch in which the words were last checked against memory (0: never).
+    /// The code epoch and code space in which the words were last checked against memory
+    /// (`BlockCache::stamp`; 0: never).
     pub(super) checked: u32,
     /// Instructions in the block (1..=[`BLOCK_INSNS`] when valid).
     pub(super) count: u8,
@@ -272,6 +283,9 @@ pub(super) fn fuse(insns: &mut [Micro]) {
 /// 64-byte host lines tracked by the code-line filter (a power of two).
 pub(super) const CODE_LINES: usize = 1024;
 
+/// Code epochs wrap below this (a block's stamp keeps the code space in its two low bits).
+pub(super) const EPOCH_LIMIT: u32 = 1 << 30;
+
 /// The block cache of one hart (see the module docs).
 pub(super) struct BlockCache {
     index: [u16; BLOCK_INDEX],
@@ -280,8 +294,12 @@ pub(super) struct BlockCache {
     next: u16,
     /// The last serial given to a block (`Block::serial`).
     serial: u64,
-    /// The current code epoch (never 0).
+    /// The current code epoch (never 0; below [`EPOCH_LIMIT`]). Every code space's epoch
+    /// ends together: a privilege change only switches spaces (`stamp`).
     pub(super) epoch: u32,
+    /// What a block checked now carries ([`Block::checked`]): the epoch and the current
+    /// code space (the privilege's TLB set index, `Priv::index`), `epoch << 2 | space`.
+    pub(super) stamp: u32,
     /// Bit `(host address / 64) % CODE_LINES` is set for the host lines of every block
     /// checked in this epoch (a superset: several lines share a bit).
     code_lines: [u64; CODE_LINES / 64],
@@ -311,6 +329,7 @@ impl BlockCache {
             next: 0,
             serial: 0,
             epoch: 1,
+            stamp: 1 << 2,
             code_lines: [0; CODE_LINES / 64],
             code_tags: [0; CODE_LINES],
             shared: true,
@@ -324,19 +343,30 @@ impl BlockCache {
         self.serial
     }
 
-    /// Ends the code epoch: every block is checked against memory again at its next
-    /// entry.
+    /// Ends the code epoch of every code space: every block is checked against memory
+    /// again at its next entry.
     #[inline]
     pub(super) fn code_changed(&mut self) {
-        self.epoch = self.epoch.wrapping_add(1);
+        self.epoch = self.epoch.wrapping_add(1) % EPOCH_LIMIT;
         if self.epoch == 0 {
-            // After 2^32 epochs a stale stamp could match again: clear them all.
+            // After 2^30 epochs a stale stamp could match again: clear them all.
             for b in &mut self.blocks {
                 b.checked = 0;
             }
             self.epoch = 1;
         }
+        self.stamp = self.epoch << 2 | (self.stamp & 3);
         self.code_lines = [0; CODE_LINES / 64];
+    }
+
+    /// Makes `space` (a privilege's TLB set index, below 4) the current code space: its
+    /// blocks checked in this epoch are valid again, the others' are not, and the
+    /// code-line filter keeps every space's lines (a store to any of them ends the
+    /// epoch of all), so a round trip to another privilege and back, with no code change
+    /// and no remap between, finds its blocks still checked.
+    #[inline(always)]
+    pub(super) fn enter_space(&mut self, space: usize) {
+        self.stamp = self.epoch << 2 | (space as u32 & 3);
     }
 
     /// Whether a store to host address `addr` may have written a block checked in this
@@ -374,7 +404,7 @@ impl BlockCache {
     #[inline]
     pub(super) fn mark_checked(&mut self, idx: usize, host_lo: usize) {
         let b = &mut self.blocks[idx & (BLOCK_POOL - 1)];
-        b.checked = self.epoch;
+        b.checked = self.stamp;
         let last = host_lo + (b.nwords as usize).max(1) * 4 - 1;
         // At most 68 bytes: two or three lines.
         let mut line = host_lo >> 6;
@@ -492,7 +522,7 @@ impl Hart<'_> {
         if b.pc != pc {
             return false;
         }
-        if b.checked == self.blocks.epoch {
+        if b.checked == self.blocks.stamp {
             return true;
         }
         self.block_check(idx, pc, page_host)
@@ -536,7 +566,7 @@ mod tests {
         assert_eq!(c.blocks[i].nwords, 16);
         // Host bytes 0x1038..0x1078 span lines 0x40, 0x41 (0x1040..) and not 0x42.
         c.mark_checked(i, 0x1038);
-        assert_eq!(c.blocks[i].checked, c.epoch);
+        assert_eq!(c.blocks[i].checked, c.stamp);
         assert!(c.is_code_line(0x1000 + 0x3f));
         assert!(c.is_code_line(0x1040));
         assert!(c.is_code_line(0x1077));
@@ -561,7 +591,7 @@ mod tests {
         assert!(!c.is_code_line(0x3_2000));
         let e = c.epoch;
         c.code_changed();
-        assert_ne!(c.blocks[i].checked, c.epoch);
+        assert_ne!(c.blocks[i].checked, c.stamp);
         assert_eq!(c.epoch, e + 1);
         assert!(!c.is_code_line(0x1040));
         // A new epoch's first line on a bit sets its tag afresh (the old tag is stale).
@@ -571,10 +601,10 @@ mod tests {
         assert!(!c.is_code_line(0x1_1040));
         // Wrapping clears every stamp rather than letting an old one match again.
         c.mark_checked(i, 0x1038);
-        c.epoch = u32::MAX;
-        c.blocks[i].checked = 1;
+        c.epoch = EPOCH_LIMIT - 1;
+        c.blocks[i].checked = 1 << 2;
         c.code_changed();
-        assert_eq!((c.epoch, c.blocks[i].checked), (1, 0));
+        assert_eq!((c.epoch, c.stamp, c.blocks[i].checked), (1, 1 << 2, 0));
     }
 
     #[test]

@@ -476,7 +476,7 @@ impl<'i> Hart<'i> {
         let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
         let pending = self.irqs.pending.load(Ordering::Relaxed) | self.csr.mip_sw;
         CHAIN
-            && (!check_epoch || b.checked == self.blocks.epoch)
+            && (!check_epoch || b.checked == self.blocks.stamp)
             && b.count as u64 <= left
             && pending & self.int_mask == 0
             && bus.lease_writes() == lease_writes

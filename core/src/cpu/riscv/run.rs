@@ -53,6 +53,13 @@ enum Fast {
 /// A fetch-page tag no page address equals (page addresses are 4 KiB aligned).
 const INVALID_PAGE: u64 = 1;
 
+/// Whether two fetch contexts (`Hart::fetch_context`) differ in more than the privilege:
+/// a TLB flush between them may have remapped the `pc`.
+#[inline(always)]
+fn remapped(a: u64, b: u64) -> bool {
+    (a ^ b) >> 8 != 0
+}
+
 impl<'i> Hart<'i> {
     /// Executes one instruction (or takes one pending interrupt first).
     pub fn step<B: Bus + ?Sized>(&mut self, bus: &B) -> Exit {
@@ -84,10 +91,12 @@ impl<'i> Hart<'i> {
         // the host (counted), or a debugger may have changed the privilege or `satp`.
         if self.blocks.shared
             || bus.lease_writes() != self.blocks.writes_seen
-            || self.fetch_context() != self.blocks.fetch_seen
+            || remapped(self.fetch_context(), self.blocks.fetch_seen)
         {
             self.blocks.code_changed();
         }
+        // A debugger may have changed the privilege: its own code space.
+        self.blocks.enter_space(self.prv.index());
         match self.xlen {
             Xlen::Rv32 => self.run_loop::<B, T, true>(bus, max_instructions, tier),
             Xlen::Rv64 => self.run_loop::<B, T, false>(bus, max_instructions, tier),
@@ -170,14 +179,19 @@ impl<'i> Hart<'i> {
             () => {{
                 pc = self.pc;
                 page = INVALID_PAGE;
-                // A new privilege, `satp`, PMP or `sfence.vma` may change what the `pc`
-                // translates to, and a block checked in this epoch keeps no host address:
-                // a new code epoch. Writes to code were seen where they happened (stores,
-                // AMOs, MMIO, `fence.i`: `block`).
+                // A `satp` write, PMP or `sfence.vma` may change what the `pc` translates
+                // to, and a block checked in this epoch keeps no host address: a new code
+                // epoch. Writes to code were seen where they happened (stores, AMOs, MMIO,
+                // `fence.i`: `block`). A privilege change alone switches to that
+                // privilege's code space, whose blocks checked in this epoch are still
+                // right: no translation changed since (`block`).
                 let now = self.fetch_context();
                 if now != fetch_context {
+                    if remapped(now, fetch_context) {
+                        self.blocks.code_changed();
+                    }
                     fetch_context = now;
-                    self.blocks.code_changed();
+                    self.blocks.enter_space(self.prv.index());
                 }
                 int_mask = self.int_mask;
                 mip_sw = self.csr.mip_sw;
@@ -264,6 +278,7 @@ impl<'i> Hart<'i> {
                             mip_sw,
                             lease_seen: lease_writes,
                             epoch: self.blocks.epoch,
+                            space: self.prv.index() as u32,
                             declined: false,
                         };
                         let r = tier.run_block(block, &mut ctx);

@@ -24,7 +24,8 @@
 //! [`BLOCK_INSNS`](super::BLOCK_INSNS) instructions of budget left, no pending enabled
 //! interrupt (`(*pending | mip_sw) & int_mask`), the DMA write count unchanged, and that
 //! the next block was offered by the run loop (so checked against memory, on a fetch page
-//! without execute triggers) in the current code epoch ([`TierCtx::epoch`]). The context
+//! without execute triggers) in the current code epoch ([`TierCtx::epoch`]) and code space
+//! ([`TierCtx::space`]: the privilege). The context
 //! stays valid for the whole call, and nothing that changes the epoch, the privilege or
 //! the translation happens inside a tier.
 
@@ -134,10 +135,16 @@ pub struct TierCtx {
     pub mip_sw: u32,
     /// The DMA write count the current code epoch started with.
     pub lease_seen: u32,
-    /// The current code epoch: it changes whenever code, the translation of `pc`, the
-    /// privilege or triggers may have changed, and at every time slice of a hart that is
-    /// not its machine's only one (it wraps after 2^32 changes).
+    /// The current code epoch: it changes whenever code, the translation of `pc` or
+    /// triggers may have changed, and at every time slice of a hart that is not its
+    /// machine's only one (it wraps after 2^30 changes). It is the epoch of every code
+    /// space ([`TierCtx::space`]) at once: a privilege change alone keeps it.
     pub epoch: u32,
+    /// The current code space: the privilege's index (U 0, S 1, M 2). A block is checked
+    /// for one space in one epoch: a block offered in space `s` of this epoch may be
+    /// chained to from blocks running in space `s` while the epoch lasts, also after
+    /// other spaces ran in between; never from another space's blocks.
+    pub space: u32,
     /// Written by the tier, `false` when the call begins: set with a `None` from
     /// [`BlockTier::run_block`] when the tier will decline this decoding of the block
     /// whenever it is offered again (it cannot translate it, or its translation did not

@@ -1,8 +1,9 @@
 //! When the code epoch ends and when it does not (`block`): atomics that write a checked
 //! block are seen at once; a new privilege, a `satp` write or an `sfence.vma` makes the
 //! same virtual `pc` run the code it now translates to; and CSR instructions, AMOs, LR/SC
-//! and traps taken at the same privilege keep the epoch, so blocks are not checked against
-//! memory again after each of them.
+//! and traps keep the epoch, so blocks are not checked against memory again after each of
+//! them; a round trip to another privilege finds its blocks still checked (code spaces),
+//! and sees a store that the other privilege made to them.
 
 use std::vec;
 use std::vec::Vec;
@@ -98,6 +99,90 @@ fn csr_instructions_atomics_and_same_privilege_traps_keep_the_code_epoch() {
         let epochs = h.blocks.epoch.wrapping_sub(before);
         // One for the time slice; a few for blocks of the handler's page, checked once.
         assert!(epochs <= 4, "{epochs} code epochs for 9000 slow events");
+    });
+}
+
+/// A U-mode hart at `RAM_BASE` running `prog`, with its M-mode trap handler at word 16
+/// and PMP open to U; M's `mret` returns to U.
+fn user_hart(prog: &[u32], run: impl FnOnce(&mut Hart<'_>, super::Sec<'_, '_, '_>)) {
+    with_machine(0x10000, &[(0, prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::MTVEC, RAM_BASE + 16 * 4).unwrap();
+        // One PMP entry over everything (NAPOT, RWX): U may fetch, load and store.
+        h.set_csr(num::PMPADDR0, u32::MAX as u64).unwrap();
+        h.set_csr(num::PMPCFG0, 0x1f).unwrap();
+        h.set_csr(num::MSTATUS, 0).unwrap(); // MPP = U: mret returns to U
+        h.set_privilege(Priv::User);
+        run(&mut h, sec);
+    });
+}
+
+/// The M-mode handler at word 16 that steps over the `ecall` and returns to U.
+fn step_over_ecall(prog: &mut [u32], at: usize) {
+    prog[at] = csrr(7, num::MEPC);
+    prog[at + 1] = addi(7, 7, 4);
+    prog[at + 2] = csrw(num::MEPC, 7);
+    prog[at + 3] = MRET;
+}
+
+#[test]
+fn a_round_trip_to_another_privilege_keeps_the_code_epoch() {
+    // 1000 U-mode `ecall`s to an M-mode handler that returns with `mret`: 2000 privilege
+    // changes, none of which changes code or U's translation, so U's blocks stay checked
+    // (each privilege is its own code space, `block`).
+    let mut prog = vec![NOP; 24];
+    prog[0] = li(1, 1000);
+    prog[1] = ECALL;
+    prog[2] = addi(1, 1, -1);
+    prog[3] = bne(1, 0, -2 * 4); // -> word 1
+    prog[4] = EBREAK;
+    step_over_ecall(&mut prog, 16);
+    user_hart(&prog, |h, sec| {
+        let before = h.blocks.epoch;
+        assert_eq!(h.run(sec, 100_000), Exit::Breakpoint(RAM_BASE + 4 * 4));
+        assert_eq!(h.reg(1), 0, "the loop ran to the end");
+        let epochs = h.blocks.epoch.wrapping_sub(before);
+        // One for the time slice; a few for the handler's and the loop's first stores
+        // and TLB misses.
+        assert!(
+            epochs <= 4,
+            "{epochs} code epochs for 2000 privilege changes"
+        );
+    });
+}
+
+#[test]
+fn a_store_in_another_privilege_to_a_checked_block_is_seen_when_it_returns() {
+    // U runs F (checked in U's code space), then an `ecall` to M, which stores a new first
+    // instruction over F with a TLB hit (the first `ecall` warmed M's write entry with F's
+    // old word) and returns; U calls F again and must run the new F: the code-line filter
+    // keeps U's lines while M runs, so M's store ends the epoch of every space.
+    let mut prog = vec![NOP; 44];
+    let word = |insn: u32| {
+        [
+            lui(2, insn.wrapping_add(0x800) & 0xffff_f000),
+            addi(2, 2, ((insn & 0xfff) as i32) << 20 >> 20),
+        ]
+    };
+    [prog[0], prog[1]] = word(li(10, 1));
+    prog[2] = ECALL; // M writes F's own word: warms M's write entry
+    prog[3] = jal(5, (40 - 3) * 4); // F: x10 = 1
+    prog[4] = addi(6, 10, 0);
+    [prog[5], prog[6]] = word(li(10, 2));
+    prog[7] = ECALL; // M patches F
+    prog[8] = jal(5, (40 - 8) * 4); // F again
+    prog[9] = EBREAK;
+    prog[16] = auipc(3, 0);
+    prog[17] = addi(3, 3, (40 - 16) * 4);
+    prog[18] = sw(2, 3, 0);
+    step_over_ecall(&mut prog, 19);
+    prog[40] = li(10, 1);
+    prog[41] = jalr(0, 5, 0);
+    user_hart(&prog, |h, sec| {
+        assert_eq!(h.run(sec, 1000), Exit::Breakpoint(RAM_BASE + 9 * 4));
+        assert_eq!(h.reg(6), 1, "the first call ran the old F");
+        assert_eq!(h.reg(10), 2, "the second call ran the F that M wrote");
     });
 }
 
