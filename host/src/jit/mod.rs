@@ -177,6 +177,9 @@ pub struct JitStats {
     /// Loads and stores in generated code that missed their memo and looked their page
     /// up in the TLB (`x86::mem`).
     pub lookups: u64,
+    /// Blocks translated as unrolled loops (`x86::translate`: a loop of one block runs
+    /// several copies of its body between boundary checks).
+    pub unrolled: u64,
 }
 
 /// Why generated code returned to the run loop (the index into [`JitStats::exits`]).
@@ -644,6 +647,7 @@ mod imp {
                         self.links_used += c.unlinked.len();
                         self.stats.code_bytes += c.bytes.len() as u64;
                         chain_entry = c.chain_entry as u32;
+                        self.stats.unrolled += (c.copies > 1) as u64;
                         Some(r)
                     });
                     match code {

@@ -87,16 +87,7 @@ pub(super) enum Memo {
 pub(super) fn memo_sites(block: BlockRef<'_>, rv32: bool) -> Vec<Memo> {
     let n = block.len();
     let mut sites = vec![Memo::No; n];
-    let m: u64 = if rv32 { 0xffff_ffff } else { u64::MAX };
-    let pc0 = block.pc();
-    let looping = (0..n).any(|i| {
-        let u = block.insn(i);
-        let at = pc0.wrapping_add(u.offset as u64) & m;
-        matches!(
-            u.op,
-            Op::Jal | Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
-        ) && at.wrapping_add(u.imm as i64 as u64) & m == pc0
-    });
+    let looping = !jumps_to_start(block, rv32).is_empty();
     // In a loop, the base registers that stay or move by small steps (`addi r, r, imm`,
     // |imm| <= STEP) only: a memo made in one run is hit in the next.
     let mut steps = [true; 32];

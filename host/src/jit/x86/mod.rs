@@ -315,6 +315,8 @@ pub struct Code {
     /// For each of its direct exits, in slot order (slot `slot_base + j` for entry `j`):
     /// the offset of the code an unlinked slot jumps to (the exit's jump-cache lookup).
     pub unlinked: Vec<usize>,
+    /// Copies of its body run between boundary checks (more than 1: an unrolled loop).
+    pub copies: usize,
 }
 
 /// The labels every exit of a block may jump to (emitted once per block by
@@ -336,10 +338,16 @@ struct Tail {
 /// `r8` instructions retired (already counting the leaving block's), `rax` the next
 /// `pc`. Leaves through `t`'s labels when one fails.
 fn boundary_checks(ops: &mut Asm, t: &Tail) {
+    boundary_checks_for(ops, t, BLOCK_INSNS as i32);
+}
+
+/// [`boundary_checks`] for a next block that may run `room` instructions before its
+/// own (an unrolled loop's, [`unrolled`]).
+fn boundary_checks_for(ops: &mut Asm, t: &Tail, room: i32) {
     dynasm!(ops
         ; .arch x64
-        // The budget: the next block may have BLOCK_INSNS instructions.
-        ; lea rcx, [r8 + BLOCK_INSNS as i32]
+        // The budget: the next block may have `room` instructions.
+        ; lea rcx, [r8 + room]
         ; cmp rcx, QWORD [rsi + CTX_LEFT]
         ; ja =>t.budget
         // Interrupts, as the run loop: (pending | mip_sw) & int_mask, with mip_sw &
@@ -361,8 +369,9 @@ fn boundary_checks(ops: &mut Asm, t: &Tail) {
 /// block: `rax` = `target`, the count in `r8`, the boundary checks. With `again` `None`
 /// the cached registers are stored back first (the code goes on to another block or
 /// returns; the caller emits the jump). With `again` `Some(body)` (an exit to the
-/// block's own start) they stay in place and the code jumps to `body`; they are stored
-/// back only on the paths where a check fails and the code returns.
+/// block's own start, with the instructions the block may run before its next checks)
+/// they stay in place and the code jumps to `body`; they are stored back only on the
+/// paths where a check fails and the code returns.
 #[allow(clippy::too_many_arguments)]
 fn store_back_and_check(
     ops: &mut Asm,
@@ -371,7 +380,7 @@ fn store_back_and_check(
     target: u64,
     retired: i32,
     rv32: bool,
-    again: Option<DynamicLabel>,
+    again: Option<(DynamicLabel, i32)>,
 ) {
     if again.is_none() {
         c.write_back(ops);
@@ -382,7 +391,7 @@ fn store_back_and_check(
         dynasm!(ops ; .arch x64 ; mov rax, QWORD target as i64);
     }
     dynasm!(ops ; .arch x64 ; add r8, retired);
-    let Some(body) = again else {
+    let Some((body, room)) = again else {
         boundary_checks(ops, t);
         return;
     };
@@ -394,7 +403,7 @@ fn store_back_and_check(
         lookup: t.lookup,
         epilogue: t.epilogue,
     };
-    boundary_checks(ops, &fail);
+    boundary_checks_for(ops, &fail, room);
     dynasm!(ops ; .arch x64 ; jmp =>body);
     for (l, to) in [
         (fail.budget, t.budget),
@@ -482,161 +491,212 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         epilogue: ops.new_dynamic_label(),
     };
     prologue(&mut ops);
+    // A loop of one block runs `copies` times its body between boundary checks
+    // (`unrolled`); called from Rust with less budget than that, its last copy alone.
+    let (copies, per, room) = unrolled(block, rv32);
+    let short = ops.new_dynamic_label();
+    if copies > 1 {
+        dynasm!(ops
+            ; .arch x64
+            ; cmp QWORD [rsi + CTX_LEFT], room as i32
+            ; jb =>short
+        );
+    }
     let chain_entry = ops.offset().0;
+    if room > BLOCK_INSNS {
+        // More than the budget the exit leading here tested for.
+        if rv32 {
+            dynasm!(ops ; .arch x64 ; mov eax, pc0 as u32 as i32);
+        } else {
+            dynasm!(ops ; .arch x64 ; mov rax, QWORD pc0 as i64);
+        }
+        dynasm!(ops
+            ; .arch x64
+            ; lea rcx, [r8 + room as i32]
+            ; cmp rcx, QWORD [rsi + CTX_LEFT]
+            ; ja =>t.budget
+        );
+    }
+    let room = room as i32;
     let c = Cache::choose(block, rv32);
     let memos = memo_sites(block, rv32);
     c.load(&mut ops);
-    // Where a jump back to the block's own start continues (registers still loaded).
-    let body = ops.new_dynamic_label();
-    dynasm!(ops ; .arch x64 ; =>body);
-    let mut ended = false;
-    for (i, &memo) in memos.iter().enumerate() {
-        let u = block.insn(i);
-        let at = pc0.wrapping_add(u.offset as u64) & m;
-        let next = if i + 1 < n {
-            pc0.wrapping_add(block.insn(i + 1).offset as u64) & m
-        } else {
-            pc0.wrapping_add(block.byte_len() as u64) & m
-        };
-        if !translates(u.op, rv32) {
-            if i + 1 < n {
-                return None;
-            }
-            // The last instruction: the interpreter's general path runs it.
-            let l = ops.new_dynamic_label();
-            let why = ops.new_dynamic_label();
-            singles.push((l, at, i, vec![(why, ExitKind::Untranslated)]));
-            dynasm!(ops ; .arch x64 ; jmp =>why);
-            ended = true;
-            break;
-        }
-        let imm = u.imm;
-        let (a, b) = (slot(u.rs1), slot(u.rs2));
-        let retired = i as i32 + 1;
-        if let Some((size, load)) = mem_kind(u.op) {
-            let slow = ops.new_dynamic_label();
-            let why = MemExits {
-                misaligned: ops.new_dynamic_label(),
-                tlb_miss: ops.new_dynamic_label(),
-                no_host: ops.new_dynamic_label(),
-                code_line: ops.new_dynamic_label(),
+    // Where each copy starts; a jump back to the block's own start goes on (registers
+    // still loaded) at the next copy, from the last after the boundary checks at the
+    // first (`body`).
+    let starts: Vec<DynamicLabel> = (0..copies).map(|_| ops.new_dynamic_label()).collect();
+    let body = starts[0];
+    for (j, &start) in starts.iter().enumerate() {
+        // Instructions of the block run before this copy, and where its jumps to the
+        // block's start go straight on.
+        let off = j * per;
+        let again = starts.get(j + 1).copied();
+        dynasm!(ops ; .arch x64 ; =>start);
+        let mut ended = false;
+        for (i, &memo) in memos.iter().enumerate() {
+            let u = block.insn(i);
+            let at = pc0.wrapping_add(u.offset as u64) & m;
+            let next = if i + 1 < n {
+                pc0.wrapping_add(block.insn(i + 1).offset as u64) & m
+            } else {
+                pc0.wrapping_add(block.byte_len() as u64) & m
             };
-            colds.push(mem_access(
-                &mut ops, &c, u.op, size, load, &u, rv32, memo, &why,
-            ));
-            let mut reasons = vec![
-                (why.tlb_miss, ExitKind::TlbMiss),
-                (why.no_host, ExitKind::NoHost),
-            ];
-            if size > 1 {
-                reasons.push((why.misaligned, ExitKind::Misaligned));
-            }
-            if !load {
-                reasons.push((why.code_line, ExitKind::CodeLine));
-            }
-            singles.push((slow, at, i, reasons));
-            continue;
-        }
-        match u.op {
-            Op::Jal => {
-                let target = at.wrapping_add(imm as i64 as u64) & m;
-                dynasm!(ops ; .arch x64 ; mov rax, QWORD next as i64);
-                c.put(&mut ops, u.rd, RAX);
-                if target == pc0 {
-                    store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some(body));
-                } else {
-                    direct_exit(
-                        &mut ops,
-                        &t,
-                        &c,
-                        target,
-                        retired,
-                        next_slot,
-                        rv32,
-                        &mut unlinked,
-                    );
-                    next_slot += 1;
+            if !translates(u.op, rv32) {
+                if i + 1 < n {
+                    return None;
                 }
-                ended = true;
-                break;
-            }
-            Op::Jalr => {
-                // The target first: rd may be rs1.
-                let x = c.get(&mut ops, u.rs1, RAX, rv32);
-                if x != RAX {
-                    dynasm!(ops ; .arch x64 ; mov rax, Rq(x));
-                }
-                if rv32 {
-                    dynasm!(ops ; .arch x64 ; add eax, imm ; and eax, -2);
-                } else {
-                    dynasm!(ops ; .arch x64 ; add rax, imm ; and rax, -2);
-                }
-                dynasm!(ops ; .arch x64 ; mov rcx, QWORD next as i64);
-                c.put(&mut ops, u.rd, RCX);
-                c.write_back(&mut ops);
-                dynasm!(ops ; .arch x64 ; add r8, retired);
-                boundary_checks(&mut ops, &t);
-                dynasm!(ops ; .arch x64 ; jmp =>t.lookup);
-                ended = true;
-                break;
-            }
-            Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
-                let target = at.wrapping_add(imm as i64 as u64) & m;
-                let x = c.get(&mut ops, u.rs1, RAX, rv32);
-                let y = c.get(&mut ops, u.rs2, RCX, rv32);
-                if rv32 {
-                    dynasm!(ops ; .arch x64 ; cmp Rd(x), Rd(y));
-                } else {
-                    dynasm!(ops ; .arch x64 ; cmp Rq(x), Rq(y));
-                }
-                // Taken: to the exit, out of line.
+                // The last instruction: the interpreter's general path runs it.
                 let l = ops.new_dynamic_label();
-                match u.op {
-                    Op::Beq => dynasm!(ops ; .arch x64 ; je =>l),
-                    Op::Bne => dynasm!(ops ; .arch x64 ; jne =>l),
-                    Op::Blt => dynasm!(ops ; .arch x64 ; jl =>l),
-                    Op::Bge => dynasm!(ops ; .arch x64 ; jge =>l),
-                    Op::Bltu => dynasm!(ops ; .arch x64 ; jb =>l),
-                    _ => dynasm!(ops ; .arch x64 ; jae =>l),
+                let why = ops.new_dynamic_label();
+                singles.push((l, at, off + i, vec![(why, ExitKind::Untranslated)]));
+                dynasm!(ops ; .arch x64 ; jmp =>why);
+                ended = true;
+                break;
+            }
+            let imm = u.imm;
+            let (a, b) = (slot(u.rs1), slot(u.rs2));
+            let retired = (off + i) as i32 + 1;
+            if let Some((size, load)) = mem_kind(u.op) {
+                let slow = ops.new_dynamic_label();
+                let why = MemExits {
+                    misaligned: ops.new_dynamic_label(),
+                    tlb_miss: ops.new_dynamic_label(),
+                    no_host: ops.new_dynamic_label(),
+                    code_line: ops.new_dynamic_label(),
+                };
+                colds.push(mem_access(
+                    &mut ops, &c, u.op, size, load, &u, rv32, memo, &why,
+                ));
+                let mut reasons = vec![
+                    (why.tlb_miss, ExitKind::TlbMiss),
+                    (why.no_host, ExitKind::NoHost),
+                ];
+                if size > 1 {
+                    reasons.push((why.misaligned, ExitKind::Misaligned));
                 }
-                taken.push((l, target, retired));
+                if !load {
+                    reasons.push((why.code_line, ExitKind::CodeLine));
+                }
+                singles.push((slow, at, off + i, reasons));
                 continue;
             }
-            _ => {}
+            match u.op {
+                Op::Jal => {
+                    let target = at.wrapping_add(imm as i64 as u64) & m;
+                    dynasm!(ops ; .arch x64 ; mov rax, QWORD next as i64);
+                    c.put(&mut ops, u.rd, RAX);
+                    if let (true, Some(next)) = (target == pc0, again) {
+                        dynasm!(ops ; .arch x64 ; jmp =>next);
+                    } else if target == pc0 {
+                        store_back_and_check(
+                            &mut ops,
+                            &t,
+                            &c,
+                            target,
+                            retired,
+                            rv32,
+                            Some((body, room)),
+                        );
+                    } else {
+                        direct_exit(
+                            &mut ops,
+                            &t,
+                            &c,
+                            target,
+                            retired,
+                            next_slot,
+                            rv32,
+                            &mut unlinked,
+                        );
+                        next_slot += 1;
+                    }
+                    ended = true;
+                    break;
+                }
+                Op::Jalr => {
+                    // The target first: rd may be rs1.
+                    let x = c.get(&mut ops, u.rs1, RAX, rv32);
+                    if x != RAX {
+                        dynasm!(ops ; .arch x64 ; mov rax, Rq(x));
+                    }
+                    if rv32 {
+                        dynasm!(ops ; .arch x64 ; add eax, imm ; and eax, -2);
+                    } else {
+                        dynasm!(ops ; .arch x64 ; add rax, imm ; and rax, -2);
+                    }
+                    dynasm!(ops ; .arch x64 ; mov rcx, QWORD next as i64);
+                    c.put(&mut ops, u.rd, RCX);
+                    c.write_back(&mut ops);
+                    dynasm!(ops ; .arch x64 ; add r8, retired);
+                    boundary_checks(&mut ops, &t);
+                    dynasm!(ops ; .arch x64 ; jmp =>t.lookup);
+                    ended = true;
+                    break;
+                }
+                Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
+                    let target = at.wrapping_add(imm as i64 as u64) & m;
+                    let x = c.get(&mut ops, u.rs1, RAX, rv32);
+                    let y = c.get(&mut ops, u.rs2, RCX, rv32);
+                    if rv32 {
+                        dynasm!(ops ; .arch x64 ; cmp Rd(x), Rd(y));
+                    } else {
+                        dynasm!(ops ; .arch x64 ; cmp Rq(x), Rq(y));
+                    }
+                    // Taken: to the exit, out of line, or on to the next copy.
+                    let l = match again {
+                        Some(next) if target == pc0 => next,
+                        _ => {
+                            let l = ops.new_dynamic_label();
+                            taken.push((l, target, retired));
+                            l
+                        }
+                    };
+                    match u.op {
+                        Op::Beq => dynasm!(ops ; .arch x64 ; je =>l),
+                        Op::Bne => dynasm!(ops ; .arch x64 ; jne =>l),
+                        Op::Blt => dynasm!(ops ; .arch x64 ; jl =>l),
+                        Op::Bge => dynasm!(ops ; .arch x64 ; jge =>l),
+                        Op::Bltu => dynasm!(ops ; .arch x64 ; jb =>l),
+                        _ => dynasm!(ops ; .arch x64 ; jae =>l),
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            if c.any(&u) && alu_cached(&mut ops, &c, &u, at, rv32) {
+                continue;
+            }
+            // The memory forms: the cached sources to memory first, the value in rax,
+            // then to rd.
+            c.spill(&mut ops, u.rs1);
+            c.spill(&mut ops, u.rs2);
+            if rv32 {
+                alu32(&mut ops, u.op, a, b, imm, at);
+            } else {
+                alu64(&mut ops, u.op, a, b, imm, at);
+            }
+            c.put(&mut ops, u.rd, RAX);
         }
-        if c.any(&u) && alu_cached(&mut ops, &c, &u, at, rv32) {
-            continue;
+        if !ended {
+            // Fell through the whole block.
+            let end = pc0.wrapping_add(block.byte_len() as u64) & m;
+            direct_exit(
+                &mut ops,
+                &t,
+                &c,
+                end,
+                (off + n) as i32,
+                next_slot,
+                rv32,
+                &mut unlinked,
+            );
+            next_slot += 1;
         }
-        // The memory forms: the cached sources to memory first, the value in rax,
-        // then to rd.
-        c.spill(&mut ops, u.rs1);
-        c.spill(&mut ops, u.rs2);
-        if rv32 {
-            alu32(&mut ops, u.op, a, b, imm, at);
-        } else {
-            alu64(&mut ops, u.op, a, b, imm, at);
-        }
-        c.put(&mut ops, u.rd, RAX);
-    }
-    if !ended {
-        // Fell through the whole block.
-        let end = pc0.wrapping_add(block.byte_len() as u64) & m;
-        direct_exit(
-            &mut ops,
-            &t,
-            &c,
-            end,
-            n as i32,
-            next_slot,
-            rv32,
-            &mut unlinked,
-        );
-        next_slot += 1;
     }
     for (l, target, retired) in taken {
         dynasm!(ops ; .arch x64 ; =>l);
         if target == pc0 {
-            store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some(body));
+            store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some((body, room)));
             continue;
         }
         direct_exit(
@@ -657,6 +717,15 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     shared_tail(&mut ops, &t);
     for k in &colds {
         cold(&mut ops, k);
+    }
+    if copies > 1 {
+        // Too little budget for the copies, from Rust: the last copy alone (the run loop
+        // offers a block only with budget for its instructions), the count starting at
+        // minus the copies before it, so its exits' counts are right.
+        let before = ((copies - 1) * per) as i32;
+        dynasm!(ops ; .arch x64 ; =>short ; mov r8, -before);
+        c.load(&mut ops);
+        dynasm!(ops ; .arch x64 ; jmp =>starts[copies - 1]);
     }
     for (l, at, i, reasons) in singles {
         // Each reason puts its kind in edx and comes to the shared exit.
@@ -683,7 +752,60 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         bytes: ops.finalize().ok()?,
         chain_entry,
         unlinked,
+        copies,
     })
+}
+
+/// Most copies of an unrolled loop's body ([`unrolled`]).
+const MAX_COPIES: usize = 4;
+
+/// Most instructions an unrolled loop runs between its boundary checks ([`unrolled`]).
+const MAX_ROOM: usize = 64;
+
+/// How many copies of its body `block` runs between boundary checks, and how many
+/// instructions that is at most (its *room*). A block all of whose instructions are
+/// translated and that jumps to its own start from one place (a loop of one block) runs up to
+/// [`MAX_COPIES`] copies in at most [`MAX_ROOM`] instructions: a jump to its start goes
+/// straight on to the next copy, and only the last copy's makes the boundary checks,
+/// with a budget test for the room (as for a longer block: interrupts and DMA are
+/// tested once per room instead of per [`BLOCK_INSNS`]). Entered from Rust with less
+/// budget than the room, it runs its last copy alone; entered from another
+/// block (whose exit tested for `BLOCK_INSNS`) with a room above that, it tests the
+/// budget for its room first. Every other block: one copy, `BLOCK_INSNS`.
+fn unrolled(block: BlockRef<'_>, rv32: bool) -> (usize, usize, usize) {
+    let n = block.len();
+    let one = (1, n, BLOCK_INSNS);
+    let jumps = jumps_to_start(block, rv32);
+    let [q] = jumps[..] else {
+        return one;
+    };
+    if !(0..n).all(|i| translates(block.insn(i).op, rv32)) || n >= MAX_ROOM {
+        return one;
+    }
+    // A copy but the last runs its instructions up to the jump to the start (so the
+    // instructions retired before copy j are j * per).
+    let per = q + 1;
+    let copies = ((MAX_ROOM - n) / per + 1).min(MAX_COPIES);
+    if copies < 2 {
+        return one;
+    }
+    (copies, per, (copies - 1) * per + n)
+}
+
+/// The indices of `block`'s branches and `jal`s that go to its own start.
+pub(super) fn jumps_to_start(block: BlockRef<'_>, rv32: bool) -> Vec<usize> {
+    let m: u64 = if rv32 { 0xffff_ffff } else { u64::MAX };
+    let pc0 = block.pc();
+    (0..block.len())
+        .filter(|&i| {
+            let u = block.insn(i);
+            let at = pc0.wrapping_add(u.offset as u64) & m;
+            matches!(
+                u.op,
+                Op::Jal | Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
+            ) && at.wrapping_add(u.imm as i64 as u64) & m == pc0
+        })
+        .collect()
 }
 
 /// The entry from Rust: saves the callee-saved registers and loads what the boundary
