@@ -38,7 +38,9 @@
 //! there is a host page, and the host page minus the page address, so that a hit is one
 //! compare (page and alignment together) and one addition. It is derived from the entries
 //! (filled by `Tlb::store`, copied on a miss that the entry hits, emptied by every
-//! flush, `sfence.vma` and whenever the data-access privilege changes). It is smaller
+//! flush and `sfence.vma`; when the data-access privilege changes, the view is saved
+//! for its set and the new set's saved view put back, so a trap and its return find
+//! the view they left). It is smaller
 //! than a set, so a copy may outlive its entry's eviction by another page: a translation
 //! of the same tables with no flush since, as a larger TLB would keep. (A slot per entry
 //! of the set, at the entry's index, measured no fewer host instructions once the TLB
@@ -165,6 +167,11 @@ pub(super) struct Tlb {
     /// Bit `i` is set when `fast[i]` may be other than empty: a privilege change or a
     /// flush clears only those (a trap-heavy guest switches sets twice per trap).
     fast_used: [u64; FAST_WORDS],
+    /// The fast views of the sets not selected, as they were when another was selected
+    /// (`Tlb::select_fast`), with their used bits: a trap and its return find the
+    /// view they left. Every flush forgets them with the entries.
+    saved: [[FastEntry; FAST_ENTRIES]; 3],
+    saved_used: [[u64; FAST_WORDS]; 3],
     /// For each entry, log2 of the size of the mapping it is a piece of (12 for a 4 KiB
     /// page): kept apart from the entries, which the hot paths read. Only with the `rv64`
     /// feature; without it `sfence.vma` always flushes everything.
@@ -195,6 +202,8 @@ impl Tlb {
             fast: [FastEntry::EMPTY; FAST_ENTRIES],
             fast_set: 0,
             fast_used: [0; FAST_WORDS],
+            saved: [[FastEntry::EMPTY; FAST_ENTRIES]; 3],
+            saved_used: [[0; FAST_WORDS]; 3],
             #[cfg(feature = "rv64")]
             spans: [[12; TLB_SIZE]; 3],
             #[cfg(not(target_os = "none"))]
@@ -236,9 +245,17 @@ impl Tlb {
         self.clear_fast();
     }
 
-    /// Empties the fast view (the entries `fast_used` names).
+    /// Empties the fast view (the entries `fast_used` names) and forgets the saved views
+    /// of the other sets.
     #[inline]
     fn clear_fast(&mut self) {
+        self.saved_used = [[0; FAST_WORDS]; 3];
+        self.empty_fast();
+    }
+
+    /// Empties the fast view (the entries `fast_used` names).
+    #[inline]
+    fn empty_fast(&mut self) {
         for (w, used) in self.fast_used.iter_mut().enumerate() {
             let mut bits = core::mem::take(used);
             while bits != 0 {
@@ -360,13 +377,45 @@ impl Tlb {
     }
 
     /// Makes the fast view mirror set `set` ([`Tlb::set_of`] of the data-access
-    /// privilege), forgetting it when that changes.
+    /// privilege): when that changes, the view of the old set is saved (its used entries)
+    /// and the one saved for `set` is put back. A saved view is still right when it comes
+    /// back: every flush and `forget` forgets it, and an entry of an unselected set
+    /// replaced meanwhile leaves a copy of a translation of the same tables, as the
+    /// view's own slots may outlive their entries (module docs).
     #[inline]
     pub(super) fn select_fast(&mut self, set: usize) {
         if set != self.fast_set {
-            self.clear_fast();
-            self.fast_set = set;
+            self.swap_fast(set);
         }
+    }
+
+    /// [`Tlb::select_fast`]'s change of set, out of line.
+    #[inline(never)]
+    fn swap_fast(&mut self, set: usize) {
+        let old = self.fast_set.min(2);
+        let new = set.min(2);
+        for w in 0..self.fast_used.len() {
+            let mut bits = self.fast_used[w];
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                if let (Some(f), Some(s)) = (self.fast.get_mut(i), self.saved[old].get_mut(i)) {
+                    *s = *f;
+                    *f = FastEntry::EMPTY;
+                }
+                bits &= bits - 1;
+            }
+            self.saved_used[old][w] = self.fast_used[w];
+            let mut bits = core::mem::take(&mut self.saved_used[new][w]);
+            self.fast_used[w] = bits;
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                if let (Some(f), Some(s)) = (self.fast.get_mut(i), self.saved[new].get(i)) {
+                    *f = *s;
+                }
+                bits &= bits - 1;
+            }
+        }
+        self.fast_set = set;
     }
 }
 
@@ -390,5 +439,41 @@ mod tests {
         }
         // Neighbouring pages still use neighbouring entries.
         assert_eq!(Tlb::index(0x8000_1000), Tlb::index(0x8000_0000) ^ 1);
+    }
+
+    #[cfg(not(target_os = "none"))]
+    #[test]
+    fn a_round_trip_to_another_set_finds_its_fast_view_and_a_flush_empties_it() {
+        let mut page = [0u64; 512];
+        let host = page.as_mut_ptr().cast::<u8>();
+        let entry = |va: u64| TlbEntry {
+            tag_r: va,
+            tag_w: va,
+            tag_x: INVALID,
+            ppage: va,
+            host_r: host,
+            host_w: host,
+        };
+        let mut t = std::boxed::Box::new(Tlb::new());
+        let (u, m) = (0x1000_0000, 0x8000_3000);
+        t.select_fast(Tlb::set_of(Priv::User));
+        t.store(Priv::User, u, entry(u), 12);
+        t.store(Priv::Machine, m, entry(m), 12);
+        assert_eq!(t.fast(u).tag_r, u);
+        // A trap to M and back: M's entry is not in the view until M is selected...
+        t.select_fast(Tlb::set_of(Priv::Machine));
+        assert_ne!(t.fast(u).tag_r, u, "U's page is not in M's view");
+        t.store(Priv::Machine, m, entry(m), 12);
+        assert_eq!(t.fast(m).tag_r, m);
+        // ...and U finds its view as it left it.
+        t.select_fast(Tlb::set_of(Priv::User));
+        assert_eq!(t.fast(u).tag_r, u, "U's view kept across the round trip");
+        assert_ne!(t.fast(m).tag_r, m, "M's page is not in U's view");
+        assert_eq!(t.fast(u).base_r.wrapping_add(u as usize), host);
+        // A flush while M is selected forgets U's saved view too.
+        t.select_fast(Tlb::set_of(Priv::Machine));
+        t.flush();
+        t.select_fast(Tlb::set_of(Priv::User));
+        assert_ne!(t.fast(u).tag_r, u, "U's saved view forgotten by the flush");
     }
 }
