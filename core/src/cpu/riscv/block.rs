@@ -640,8 +640,9 @@ mod tests {
     }
 
     #[test]
-    fn andi_sub_slli_srai_and_slli_branch_are_fused() {
-        // andi, sub | slli, srai | slli, bge | sub (no pair with `jal`) | jal.
+    fn alu_pairs_are_fused() {
+        // andi, sub | slli, srai | slli, bge | sub (no pair with `addi`) | addi, mul | addi,
+        // add | jal.
         let mut mem = [0u32; 1024];
         let words = [
             0x0013_7293, // andi x5, x6, 1
@@ -651,6 +652,10 @@ mod tests {
             0x0014_1413, // slli x8, x8, 1
             0x0004_5063, // bge x8, x0, 0
             0x4050_02b3, // sub x5, x0, x5
+            0x0033_0513, // addi x10, x6, 3
+            0x0275_07b3, // mul x15, x10, x7
+            0x0054_8493, // addi x9, x9, 5
+            0x00f4_84b3, // add x9, x9, x15
             0x0000_006f, // jal x0, 0
         ];
         mem[..words.len()].copy_from_slice(&words);
@@ -666,6 +671,10 @@ mod tests {
             Op::SlliBr,
             Op::Bge,
             Op::Sub,
+            Op::AddiMul,
+            Op::Mul,
+            Op::AddiAdd,
+            Op::Add,
             Op::Jal,
         ];
         assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
@@ -725,21 +734,20 @@ mod tests {
 
     #[test]
     fn pairs_are_fused_and_tiers_see_them_unfused() {
-        // lw, addi | addi, addi | addi (its pair partner is a `lui`, not fusable) | lui,
-        // addi | mul, addi | addi (a pair's second half starts no pair, and `addi` with
-        // `xor` is none) | xor, bne | jal.
+        // lw, addi | addi, addi | mul, addi | addi (a pair's second half starts no pair,
+        // and `addi` with `lui` is none) | lui | addi (`addi` with `xor` is none) | xor, bne
+        // | jal.
         let mut mem = [0u32; 1024];
         let words = [
             0x0002_a303, // lw x6, 0(x5)
             0x0013_0313, // addi x6, x6, 1
             0x0034_0413, // addi x8, x8, 3
             0x0054_0413, // addi x8, x8, 5
-            0x0010_8093, // addi x1, x1, 1
-            0x1234_54b7, // lui x9, 0x12345
-            0x6784_8493, // addi x9, x9, 0x678
             0x0263_0533, // mul x10, x6, x6
             0x0015_0513, // addi x10, x10, 1
             0x0015_0513, // addi x10, x10, 1
+            0x1234_54b7, // lui x9, 0x12345
+            0x6784_8493, // addi x9, x9, 0x678
             0x0020_c0b3, // xor x1, x1, x2
             0x0000_9063, // bne x1, x0, 0
             0x0000_006f, // jal x0, 0
@@ -754,11 +762,10 @@ mod tests {
             Op::Addi,
             Op::AddiAddi,
             Op::Addi,
-            Op::Addi,
-            Op::Lui,
-            Op::Addi,
             Op::MulAddi,
             Op::Addi,
+            Op::Addi,
+            Op::Lui,
             Op::Addi,
             Op::XorBr,
             Op::Bne,

@@ -375,6 +375,8 @@ impl<'i> Hart<'i> {
                         (sx(x) >> (k & sh)) as u64 & m
                     }),
                     Op::SlliXor if FUSE => then_op!((a << (imm & sh)) & m, |x, y, _k| x ^ y),
+                    Op::AddiMul if FUSE => then_op!(ea, |x, y, _k| x.wrapping_mul(y) & m),
+                    Op::AddiAdd if FUSE => then_op!(ea, |x, y, _k| x.wrapping_add(y) & m),
                     Op::LwLw if FUSE => {
                         self.regs[rd] = load!(4, |v: u64| v as i32 as i64 as u64 & m);
                         then_load!(4, |v: u64| v as i32 as i64 as u64 & m)

@@ -106,6 +106,8 @@ pub enum Op {
     AndiSub,
     SlliSrai,
     SlliXor,
+    AddiMul,
+    AddiAdd,
     LwLw,
     SwSw,
     // A conditional branch, then (when it is not taken) the one after it.
@@ -342,6 +344,7 @@ impl Op {
             Op::AndiSub => Op::Andi,
             Op::SlliSrai => Op::Slli,
             Op::SlliXor => Op::Slli,
+            Op::AddiMul | Op::AddiAdd => Op::Addi,
             Op::LwLw => Op::Lw,
             Op::SwSw => Op::Sw,
             Op::BeqBr | Op::BeqSw | Op::BeqAddi => Op::Beq,
@@ -353,8 +356,9 @@ impl Op {
     /// The fused pair (see [`Op::LwAddi`]) of this operation followed by `next`, if there
     /// is one: an `addi` after `lw`, `lbu`, `addi`, `slli`, `mul`, `add` or `and`, a
     /// conditional branch after `addi`, `add`, `xor`, `srli`, `andi`, `lw`, `sw`, `sb` or
-    /// `slli`, `beq` or `bne`, a `sub` after `andi`, an `srai` or `xor` after `slli`, `lw`
-    /// after `lw` and `sw` after `sw`, and after `beq` a `sw` or `addi`, after `bne` a `lw`.
+    /// `slli`, `beq` or `bne`, a `sub` after `andi`, an `srai` or `xor` after `slli`, a `mul`
+    /// or `add` after `addi`, `lw` after `lw` and `sw` after `sw`, and after `beq` a `sw` or
+    /// `addi`, after `bne` a `lw`.
     #[inline]
     pub fn fused_with(self, next: Op) -> Option<Op> {
         use Op::*;
@@ -369,6 +373,8 @@ impl Op {
             (Andi, Sub) => AndiSub,
             (Slli, Srai) => SlliSrai,
             (Slli, Xor) => SlliXor,
+            (Addi, Mul) => AddiMul,
+            (Addi, Add) => AddiAdd,
             (Lw, Lw) => LwLw,
             (Sw, Sw) => SwSw,
             (Beq, Sw) => BeqSw,

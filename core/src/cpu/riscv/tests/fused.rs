@@ -247,8 +247,9 @@ const MEMORY_PAIRS: [u32; 18] = [
     EBREAK,
 ];
 
-/// A loop over `BRANCH_DATA` with `beq`+`addi`, `bne`+`lw` and `bne`+`bltu`.
-const BRANCH_PAIRS: [u32; 12] = [
+/// A loop over `BRANCH_DATA` with `beq`+`addi`, `bne`+`lw`, `bne`+`bltu`, `addi`+`mul`
+/// and `addi`+`add`.
+const BRANCH_PAIRS: [u32; 16] = [
     li(3, 12),
     lw(6, 5, 0),
     lw(7, 5, 4),
@@ -259,6 +260,10 @@ const BRANCH_PAIRS: [u32; 12] = [
     bne(7, 0, 12),      // fused with the bltu
     branch(6, 6, 7, 8), // bltu x6, x7
     addi(14, 14, 1),
+    addi(10, 6, 3), // fused with the mul
+    mul(15, 10, 7),
+    addi(9, 9, 5), // fused with the add
+    add(9, 9, 15),
     addi(5, 5, 4),
     addi(1, 1, 1),
 ];
@@ -324,11 +329,12 @@ fn fused_loads_stores_and_branch_first_pairs_match_single_steps() {
         (BRANCH_DATA[11] as u64, BRANCH_DATA[11] as u64)
     );
     let mut with_end = BRANCH_PAIRS.to_vec();
-    with_end.extend([bne(1, 3, -44), EBREAK]);
+    with_end.extend([bne(1, 3, -60), EBREAK]);
     let r = matches_single_steps(&with_end, 70);
     assert!((1..12).contains(&r[12]), "x12 = {}", r[12]);
     assert!((1..12).contains(&r[14]), "x14 = {}", r[14]);
     assert_eq!(r[13], BRANCH_DATA[4] as u64);
+    assert_ne!((r[9], r[15]), (0, 0));
 }
 
 #[test]
