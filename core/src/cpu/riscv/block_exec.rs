@@ -4,7 +4,7 @@
 //! fetch page) when the run loop would run it next with nothing else to do first
 //! ([`Hart::chained`]). [`End`] says how a block ended; the run loop (`run`) does the rest.
 
-use crate::atomic::Ordering;
+use crate::atomic::{AtomicU32, Ordering};
 
 use super::bitmanip;
 use super::block::{BLOCK_INSNS, BLOCK_POOL, FUSE};
@@ -77,12 +77,15 @@ impl<'i> Hart<'i> {
                 v as i64
             }
         };
-        let count = (self.blocks.blocks[idx].count as usize).min(BLOCK_INSNS);
+        // The running block's instruction count (for the budget check of a loop).
+        let mut count = self.blocks.blocks[idx].count;
         if count as u64 > left {
             // The budget ends inside the block: the rest goes one instruction at a time
             // through the general path (at most `BLOCK_INSNS - 1` instructions per run).
             return End::Single(0, pc);
         }
+        // What `bus.lease_writes()` reads, looked up once for every chaining below.
+        let lease = bus.lease_writes_counter();
         // `data_prv` does not change inside a block: its TLB set is looked up once (only
         // without the fast TLB view, which is always that set's: `tlb::FAST`).
         let dset = if tlb::FAST {
@@ -434,7 +437,7 @@ impl<'i> Hart<'i> {
                 // The same block: checked in this epoch when it was entered, and nothing in
                 // it since ended the epoch (a store to code, an access off the TLB fast path
                 // leave this function at once), so its stamp is not compared again.
-                if self.chained(bus, idx, left - retired, lease_writes, false) {
+                if self.chained(bus, lease, idx, count, left - retired, lease_writes, false) {
                     done = retired;
                     continue 'block;
                 }
@@ -445,8 +448,17 @@ impl<'i> Hart<'i> {
                 let next = &self.blocks.blocks[n];
                 if next.pc == target
                     && (chain || next.declined)
-                    && self.chained(bus, n, left - retired, lease_writes, true)
+                    && self.chained(
+                        bus,
+                        lease,
+                        n,
+                        next.count,
+                        left - retired,
+                        lease_writes,
+                        true,
+                    )
                 {
+                    count = next.count;
                     done = retired;
                     idx = n;
                     pc = target;
@@ -465,22 +477,31 @@ impl<'i> Hart<'i> {
     /// block is checked in this code epoch, the budget holds all of it, no interrupt or
     /// stop is pending and enabled, and the DMA write count is still the run loop's. The
     /// code-epoch stamp is compared only when `check_epoch` (not for the block that is
-    /// running, which was checked when entered).
+    /// running, which was checked when entered). `count` is the block's instruction count.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn chained<B: Bus + ?Sized>(
         &self,
         bus: &B,
+        lease: Option<&AtomicU32>,
         idx: usize,
+        count: u8,
         left: u64,
         lease_writes: u32,
         check_epoch: bool,
     ) -> bool {
-        let b = &self.blocks.blocks[idx & (BLOCK_POOL - 1)];
         let pending = self.irqs.pending.load(Ordering::Relaxed) | self.csr.mip_sw;
+        // The bus's count read through its atomic when it has one (`lease`, from
+        // `bus.lease_writes_counter()`): one load fewer than through the bus.
+        let writes = match lease {
+            Some(c) => c.load(Ordering::Relaxed),
+            None => bus.lease_writes(),
+        };
         CHAIN
-            && (!check_epoch || b.checked == self.blocks.stamp)
-            && b.count as u64 <= left
+            && (!check_epoch
+                || self.blocks.blocks[idx & (BLOCK_POOL - 1)].checked == self.blocks.stamp)
+            && count as u64 <= left
             && pending & self.int_mask == 0
-            && bus.lease_writes() == lease_writes
+            && writes == lease_writes
     }
 }
