@@ -70,13 +70,13 @@
 //! hart's plain stores it gives the ISA's guarantee (`fence.i` on this hart) and at worst
 //! a time slice of delay without one.
 //!
-//! **Fused pairs.** An operation followed by an `addi` (`lw`, `lbu`, `addi`, `slli`, `mul`,
-//! `add`, `and`) or by a conditional branch (`addi`, `add`, `xor`, `srli`, `andi`, `lw`,
-//! `sw`, `sb`), the most frequent such pairs in the benchmark set, is decoded into one
-//! fused micro-op with the second instruction kept in the next slot, which the block
-//! executor runs in one dispatch (`fuse`); retirement counts, the budget and precise
-//! traps are as for two instructions, and a tier sees the two instructions
-//! ([`Op::unfused`]).
+//! **Fused pairs.** The most frequent pairs of neighbours in the benchmark set
+//! ([`Op::fused_with`]: an operation followed by an `addi` or by a conditional branch, some
+//! ALU pairs, `lw`+`lw`, `sw`+`sw`, and a `beq` or `bne` followed by another branch, a
+//! `sw`, an `addi` or a `lw`) are decoded into one fused micro-op with the second
+//! instruction kept in the next slot, which the block executor runs in one dispatch
+//! (`fuse`); retirement counts, the budget and precise traps are as for two
+//! instructions, and a tier sees the two instructions ([`Op::unfused`]).
 //!
 //! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
 //! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a
