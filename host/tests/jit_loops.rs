@@ -71,3 +71,47 @@ fn unrolled_loops_stop_exactly_at_every_budget() {
         assert!(st.retired > 100_000, "{xlen:?} {st:?}");
     }
 }
+
+/// `t0 += 1; t1 += 2; t2 += 3`, forever (one block, its `jal` back at its end).
+fn endless(xlen: Xlen) -> Machine {
+    let w = [
+        rvenc::addi(5, 5, 1),
+        rvenc::addi(6, 6, 2),
+        rvenc::addi(7, 7, 3),
+        rvenc::jal(0, -12),
+    ];
+    let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    Machine::new(&image).unwrap()
+}
+
+#[test]
+fn an_unrolled_loop_ending_slices_is_not_given_back() {
+    // Slices of 111 instructions: each ends with less budget than the loop's room (16), where
+    // the run loop calls the loop again; it runs its lone copy for as long as the
+    // budget lasts (one call), not one copy per call (runs that end inside the block,
+    // which would have it given back to the interpreter).
+    let mut a = endless(Xlen::Rv32);
+    let mut b = endless(Xlen::Rv32);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap();
+    for _ in 0..400 {
+        assert_eq!(
+            a.run_slice_with(111, &mut Interp).unwrap(),
+            Exit::BudgetExhausted
+        );
+        assert_eq!(
+            b.run_slice_with(111, &mut jit).unwrap(),
+            Exit::BudgetExhausted
+        );
+    }
+    let st = jit.stats();
+    assert_eq!(b.hart.pc(), a.hart.pc(), "{st:?}");
+    assert_eq!(b.hart.reg(7), a.hart.reg(7), "{st:?}");
+    assert_eq!(st.unrolled, 1, "{st:?}");
+    assert_eq!(st.demoted, 0, "{st:?}");
+    assert!(st.retired > 35_000, "{st:?}");
+}

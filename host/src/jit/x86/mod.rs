@@ -94,10 +94,15 @@ use fief_core::cpu::riscv::{Op, BLOCK_INSNS};
 use super::ExitKind;
 
 mod alu;
+mod chain;
+mod loops;
 mod mem;
 mod regs;
 
 use alu::{alu32, alu64, alu_cached};
+pub use chain::{Chain, JumpEntry, JUMP_CACHE, LINK_LOG};
+use chain::{CHAIN_ENTRIES, CHAIN_LINKS, CHAIN_LOG, CHAIN_LOG_LEN, CHAIN_LOOKUPS, CHAIN_SEQ};
+use loops::{jumps_to_start, unrolled, BodyCopy};
 use mem::{cold, mem_access, memo_sites, MemExits};
 use regs::{Cache, RAX, RCX, RDX};
 
@@ -145,96 +150,6 @@ impl Ret {
         ((self.retired >> KIND_SHIFT) as usize & 0x7f).min(ExitKind::COUNT - 1)
     }
 }
-
-/// Entries of the jump cache (a power of two).
-pub const JUMP_CACHE: usize = 4096;
-
-/// One jump-cache entry: the code of the block at `pc`, valid while `seq` is the tier's
-/// current [`Chain::seq`].
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct JumpEntry {
-    /// The guest `pc` (1: none; `pc`s are even).
-    pub pc: u64,
-    /// The sequence number it was made in (0: never).
-    pub seq: u64,
-    /// The host address of the block's chain entry.
-    pub code: u64,
-    _pad: u64,
-}
-
-impl JumpEntry {
-    /// The entry for the block at `pc` whose chain entry is at host address `code`, made
-    /// in sequence `seq`.
-    pub fn new(pc: u64, seq: u64, code: u64) -> JumpEntry {
-        JumpEntry {
-            pc,
-            seq,
-            code,
-            _pad: 0,
-        }
-    }
-}
-
-/// Entries of the link log ([`Chain::log`]): links made in one sequence beyond it are
-/// not made (those exits keep looking their successor up in the jump cache).
-pub const LINK_LOG: usize = 4096;
-
-/// The jump cache that generated code reads (`r11`): direct-mapped by `(pc >> 1) %
-/// JUMP_CACHE`. `seq` names the current code epoch *and* code-cache generation: it moves
-/// on whenever either changes (see `Jit`), so one compare says the entry's block was
-/// offered by the run loop in this epoch and its code is still in the cache.
-///
-/// It also carries the link slots' address (`links`, set by the tier before each call)
-/// and the log of the slots that generated code linked in the current sequence
-/// (`log[..log_len]`, each the host address of a slot), which the tier unlinks when the
-/// sequence moves on (module docs of `super`).
-#[repr(C)]
-pub struct Chain {
-    /// The current sequence number (never 0).
-    pub seq: u64,
-    /// The link slots (one `u64` host code address per direct exit; see `super`).
-    pub links: *mut u64,
-    /// How many entries of `log` are in use (at most [`LINK_LOG`]).
-    pub log_len: u64,
-    /// Loads and stores that missed their memo and looked their page up in the TLB
-    /// (`mem`'s docs), counted by generated code over the tier's life.
-    pub lookups: u64,
-    /// The entries.
-    pub entries: [JumpEntry; JUMP_CACHE],
-    /// The slots linked in this sequence (their host addresses).
-    pub log: [u64; LINK_LOG],
-}
-
-impl Chain {
-    /// An empty jump cache, boxed (160 KiB).
-    pub fn new() -> Box<Chain> {
-        Box::new(Chain {
-            seq: 1,
-            links: std::ptr::null_mut(),
-            log_len: 0,
-            lookups: 0,
-            entries: [JumpEntry {
-                pc: 1,
-                ..JumpEntry::default()
-            }; JUMP_CACHE],
-            log: [0; LINK_LOG],
-        })
-    }
-
-    /// The entry slot for `pc`.
-    pub fn index(pc: u64) -> usize {
-        (pc >> 1) as usize & (JUMP_CACHE - 1)
-    }
-}
-
-/// Offset of the entries in [`Chain`].
-const CHAIN_ENTRIES: i32 = std::mem::offset_of!(Chain, entries) as i32;
-const CHAIN_SEQ: i32 = std::mem::offset_of!(Chain, seq) as i32;
-const CHAIN_LINKS: i32 = std::mem::offset_of!(Chain, links) as i32;
-const CHAIN_LOG_LEN: i32 = std::mem::offset_of!(Chain, log_len) as i32;
-const CHAIN_LOG: i32 = std::mem::offset_of!(Chain, log) as i32;
-const CHAIN_LOOKUPS: i32 = std::mem::offset_of!(Chain, lookups) as i32;
 
 /// Offsets of [`TierCtx`]'s fields from `rsi`.
 const CTX_TLB: i32 = std::mem::offset_of!(TierCtx, tlb) as i32;
@@ -477,7 +392,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     // with the labels of its reasons.
     let mut singles: Vec<Single> = Vec::new();
     // Taken branches: their exits, out of line (label, target, retired).
-    let mut taken: Vec<(DynamicLabel, u64, i32)> = Vec::new();
+    let mut taken: Vec<(DynamicLabel, u64, i32, (DynamicLabel, i32))> = Vec::new();
     let mut unlinked = Vec::new();
     // Loads' and stores' code out of line.
     let mut colds = Vec::new();
@@ -526,11 +441,21 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     // first (`body`).
     let starts: Vec<DynamicLabel> = (0..copies).map(|_| ops.new_dynamic_label()).collect();
     let body = starts[0];
-    for (j, &start) in starts.iter().enumerate() {
-        // Instructions of the block run before this copy, and where its jumps to the
-        // block's start go straight on.
-        let off = j * per;
-        let again = starts.get(j + 1).copied();
+    // The copy a call from Rust with less budget than the room runs (after the others):
+    // a loop of one copy, its jump back testing the budget for one copy.
+    let lone = ops.new_dynamic_label();
+    let mut plan: Vec<BodyCopy> = starts
+        .iter()
+        .enumerate()
+        .map(|(j, &start)| (start, j * per, starts.get(j + 1).copied(), (body, room)))
+        .collect();
+    if copies > 1 {
+        plan.push((lone, 0, None, (lone, n as i32)));
+    }
+    for (start, off, again, home) in plan {
+        // `off`: instructions of the block run before this copy; `again`: where its
+        // jumps to the block's start go straight on; else, after the boundary checks for
+        // the room, `home`.
         dynasm!(ops ; .arch x64 ; =>start);
         let mut ended = false;
         for (i, &memo) in memos.iter().enumerate() {
@@ -588,15 +513,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                     if let (true, Some(next)) = (target == pc0, again) {
                         dynasm!(ops ; .arch x64 ; jmp =>next);
                     } else if target == pc0 {
-                        store_back_and_check(
-                            &mut ops,
-                            &t,
-                            &c,
-                            target,
-                            retired,
-                            rv32,
-                            Some((body, room)),
-                        );
+                        store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some(home));
                     } else {
                         direct_exit(
                             &mut ops,
@@ -647,7 +564,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                         Some(next) if target == pc0 => next,
                         _ => {
                             let l = ops.new_dynamic_label();
-                            taken.push((l, target, retired));
+                            taken.push((l, target, retired, home));
                             l
                         }
                     };
@@ -693,10 +610,10 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             next_slot += 1;
         }
     }
-    for (l, target, retired) in taken {
+    for (l, target, retired, home) in taken {
         dynasm!(ops ; .arch x64 ; =>l);
         if target == pc0 {
-            store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some((body, room)));
+            store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some(home));
             continue;
         }
         direct_exit(
@@ -719,13 +636,12 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         cold(&mut ops, k);
     }
     if copies > 1 {
-        // Too little budget for the copies, from Rust: the last copy alone (the run loop
-        // offers a block only with budget for its instructions), the count starting at
-        // minus the copies before it, so its exits' counts are right.
-        let before = ((copies - 1) * per) as i32;
-        dynasm!(ops ; .arch x64 ; =>short ; mov r8, -before);
+        // Too little budget for the copies, from Rust: the lone copy, as long as the
+        // budget lasts (the run loop offers a block only with budget for its
+        // instructions).
+        dynasm!(ops ; .arch x64 ; =>short);
         c.load(&mut ops);
-        dynasm!(ops ; .arch x64 ; jmp =>starts[copies - 1]);
+        dynasm!(ops ; .arch x64 ; jmp =>lone);
     }
     for (l, at, i, reasons) in singles {
         // Each reason puts its kind in edx and comes to the shared exit.
@@ -754,58 +670,6 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         unlinked,
         copies,
     })
-}
-
-/// Most copies of an unrolled loop's body ([`unrolled`]).
-const MAX_COPIES: usize = 4;
-
-/// Most instructions an unrolled loop runs between its boundary checks ([`unrolled`]).
-const MAX_ROOM: usize = 64;
-
-/// How many copies of its body `block` runs between boundary checks, and how many
-/// instructions that is at most (its *room*). A block all of whose instructions are
-/// translated and that jumps to its own start from one place (a loop of one block) runs up to
-/// [`MAX_COPIES`] copies in at most [`MAX_ROOM`] instructions: a jump to its start goes
-/// straight on to the next copy, and only the last copy's makes the boundary checks,
-/// with a budget test for the room (as for a longer block: interrupts and DMA are
-/// tested once per room instead of per [`BLOCK_INSNS`]). Entered from Rust with less
-/// budget than the room, it runs its last copy alone; entered from another
-/// block (whose exit tested for `BLOCK_INSNS`) with a room above that, it tests the
-/// budget for its room first. Every other block: one copy, `BLOCK_INSNS`.
-fn unrolled(block: BlockRef<'_>, rv32: bool) -> (usize, usize, usize) {
-    let n = block.len();
-    let one = (1, n, BLOCK_INSNS);
-    let jumps = jumps_to_start(block, rv32);
-    let [q] = jumps[..] else {
-        return one;
-    };
-    if !(0..n).all(|i| translates(block.insn(i).op, rv32)) || n >= MAX_ROOM {
-        return one;
-    }
-    // A copy but the last runs its instructions up to the jump to the start (so the
-    // instructions retired before copy j are j * per).
-    let per = q + 1;
-    let copies = ((MAX_ROOM - n) / per + 1).min(MAX_COPIES);
-    if copies < 2 {
-        return one;
-    }
-    (copies, per, (copies - 1) * per + n)
-}
-
-/// The indices of `block`'s branches and `jal`s that go to its own start.
-pub(super) fn jumps_to_start(block: BlockRef<'_>, rv32: bool) -> Vec<usize> {
-    let m: u64 = if rv32 { 0xffff_ffff } else { u64::MAX };
-    let pc0 = block.pc();
-    (0..block.len())
-        .filter(|&i| {
-            let u = block.insn(i);
-            let at = pc0.wrapping_add(u.offset as u64) & m;
-            matches!(
-                u.op,
-                Op::Jal | Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
-            ) && at.wrapping_add(u.imm as i64 as u64) & m == pc0
-        })
-        .collect()
 }
 
 /// The entry from Rust: saves the callee-saved registers and loads what the boundary
