@@ -136,15 +136,19 @@ impl<'i> Hart<'i> {
                         continue;
                     }};
                 }
+                // The fast view's hit first (`load_fast`), then the whole path.
                 macro_rules! load {
                     ($size:expr, $ext:expr) => {
-                        match self.load_in_set(bus, dset, ea, $size) {
-                            Ok((v, false)) => $ext(v),
-                            Ok((v, true)) => {
-                                self.regs[rd] = $ext(v);
-                                return End::Next(done + i as u64 + 1, next!());
-                            }
-                            Err(e) => return End::Trap(done + i as u64, at!(), e),
+                        match self.load_fast(ea, $size) {
+                            Some(v) => $ext(v),
+                            None => match self.load_in_set(bus, dset, ea, $size) {
+                                Ok((v, false)) => $ext(v),
+                                Ok((v, true)) => {
+                                    self.regs[rd] = $ext(v);
+                                    return End::Next(done + i as u64 + 1, next!());
+                                }
+                                Err(e) => return End::Trap(done + i as u64, at!(), e),
+                            },
                         }
                     };
                 }
