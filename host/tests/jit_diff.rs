@@ -798,35 +798,55 @@ fn blocks_are_translated_only_at_their_hot_run() {
     assert_eq!((st.translated, st.cold), (3, 0), "{st:?}");
 }
 
-/// A loop whose block `B` (`addi t2, t2, 3; addi t0, t0, -1; csrr t1, mscratch`) ends at a
-/// CSR instruction, which the tier leaves to the interpreter, and `C` (`andn t4, t4, t4;
-/// bne t0, x0, B`), which the translator declines (a bit-manipulation instruction before
-/// its last), jumps back to it: so the run loop offers `B` at every iteration, and every
-/// run of `B` in generated code returns inside `B`, at the CSR instruction. The `ebreak`
-/// at `RAM_BASE + 28` stops the hart.
-fn csr_loop(k: u32) -> Machine {
+/// A loop whose block `B` (`addi t2, t2, 3; addi t0, t0, -1`, with `branch` a `bne x0,
+/// x0` that is never taken, `csrr t1, mscratch`) ends at a CSR instruction, which the tier
+/// leaves to the interpreter, and `C` (`andn t4, t4, t4; bne t0, x0, B`), which the
+/// translator declines (a bit-manipulation instruction before its last), jumps back to
+/// it: so the run loop offers `B` at every iteration, and every run of `B` in generated
+/// code returns inside `B`, at the CSR instruction. The `ebreak` at the returned address
+/// stops the hart.
+fn csr_loop(k: u32, branch: bool) -> (Machine, u64) {
     let mut w = Vec::new();
     w.extend(rvenc::li(5, k)); // 0: A
     w.push(rvenc::addi(7, 7, 3)); // 8: B
     w.push(rvenc::addi(5, 5, -1)); // 12
-    w.push(rvenc::csrr(6, csr::num::MSCRATCH)); // 16
-    w.push(rvenc::r(op::OP, 7, 0x20, 29, 29, 29)); // 20: C: andn t4, t4, t4
-    w.push(rvenc::b(1, 5, 0, -16)); // 24: bne t0, x0, B
-    w.push(EBREAK); // 28
-    rv32_machine(&w)
+    if branch {
+        w.push(rvenc::b(1, 0, 0, 8)); // bne x0, x0, +8: never taken
+    }
+    w.push(rvenc::csrr(6, csr::num::MSCRATCH));
+    let c = 4 * w.len() as i32;
+    w.push(rvenc::r(op::OP, 7, 0x20, 29, 29, 29)); // C: andn t4, t4, t4
+    w.push(rvenc::b(1, 5, 0, 8 - (c + 4))); // bne t0, x0, B
+    w.push(EBREAK);
+    let end = RAM_BASE + 4 * (w.len() as u64 - 1);
+    (rv32_machine(&w), end)
+}
+
+#[test]
+fn hot_blocks_that_would_end_inside_themselves_are_not_translated() {
+    // `B` without the branch: every run of it from the run loop would end at its CSR
+    // instruction, so it is declined when hot instead of translated and given back.
+    let (mut a, end) = csr_loop(1000, false);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(16);
+    let e = a.run_slice_with(100_000, &mut jit);
+    let st = jit.stats();
+    assert_eq!(e.unwrap(), Exit::Breakpoint(end), "{st:?}");
+    assert_eq!(a.hart.reg(7), 3000);
+    assert_eq!((st.translated, st.runs, st.foreseen), (0, 0, 1), "{st:?}");
+    assert!(st.offered < 100, "{st:?}");
 }
 
 #[test]
 fn hot_blocks_whose_runs_are_short_go_back_to_the_interpreter() {
     let k = 1000;
-    let mut a = csr_loop(k);
-    let mut b = csr_loop(k);
+    let (mut a, end) = csr_loop(k, true);
+    let (mut b, _) = csr_loop(k, true);
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(16);
     let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
     let eb = b.run_slice_with(100_000, &mut jit);
     let st = jit.stats();
-    assert_eq!(ea.unwrap(), Exit::Breakpoint(RAM_BASE + 28));
-    assert_eq!(eb.unwrap(), Exit::Breakpoint(RAM_BASE + 28), "{st:?}");
+    assert_eq!(ea.unwrap(), Exit::Breakpoint(end));
+    assert_eq!(eb.unwrap(), Exit::Breakpoint(end), "{st:?}");
     for r in [5, 6, 7] {
         assert_eq!(b.hart.reg(r), a.hart.reg(r), "x{r} {st:?}");
     }
@@ -845,7 +865,7 @@ fn hot_blocks_whose_runs_are_short_go_back_to_the_interpreter() {
     assert!(st.offered < 300, "{st:?}");
 
     // With every block translated at once (`hot-runs=1`), nothing is given back.
-    let mut c = csr_loop(k);
+    let (mut c, _) = csr_loop(k, true);
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
     c.run_slice_with(100_000, &mut jit).unwrap();
     let st = jit.stats();
