@@ -113,10 +113,20 @@ impl<'i> Hart<'i> {
                 // `u8` indices into the 256-slot file: no mask and no bounds check (masking
                 // them measured about 8 % slower on `bench_mix`).
                 let a = self.regs[u.rs1 as usize];
-                let b = self.regs[u.rs2 as usize];
+                // `rs2`'s value and the effective address, read where an arm uses them
+                // (most arms do not need `rs2`; only loads, stores, `addi` and `jalr` the address).
+                macro_rules! b {
+                    () => {
+                        self.regs[u.rs2 as usize]
+                    };
+                }
                 let rd = u.rd as usize;
                 let imm = u.imm as i64 as u64;
-                let ea = a.wrapping_add(imm) & m;
+                macro_rules! ea {
+                    () => {
+                        a.wrapping_add(imm) & m
+                    };
+                }
                 // The instruction's `pc` and the next one (only where needed).
                 macro_rules! at {
                     () => {
@@ -139,9 +149,9 @@ impl<'i> Hart<'i> {
                 // The fast view's hit first (`load_fast`), then the whole path.
                 macro_rules! load {
                     ($size:expr, $ext:expr) => {
-                        match self.load_fast(ea, $size) {
+                        match self.load_fast(ea!(), $size) {
                             Some(v) => $ext(v),
-                            None => match self.load_in_set(bus, dset, ea, $size) {
+                            None => match self.load_in_set(bus, dset, ea!(), $size) {
                                 Ok((v, false)) => $ext(v),
                                 Ok((v, true)) => {
                                     self.regs[rd] = $ext(v);
@@ -159,7 +169,7 @@ impl<'i> Hart<'i> {
                 }
                 macro_rules! store_then {
                     ($size:expr, $then:expr) => {
-                        match self.store_in_set(bus, dset, ea, $size, b) {
+                        match self.store_in_set(bus, dset, ea!(), $size, b!()) {
                             Ok(false) => $then,
                             Ok(true) => return End::Next(done + i as u64 + 1, next!()),
                             Err(e) => return End::Trap(done + i as u64, at!(), e),
@@ -307,7 +317,7 @@ impl<'i> Hart<'i> {
                     Op::Ld if !RV32 && word::FAST => load!(8, |v: u64| v),
                     Op::Lwu if !RV32 && word::FAST => load!(4, |v: u64| v),
                     Op::Sd if !RV32 && word::FAST => store!(8),
-                    Op::Addi => ea,
+                    Op::Addi => ea!(),
                     Op::Slti => (sx(a) < imm as i64) as u64,
                     Op::Sltiu => (a < imm & m) as u64,
                     Op::Xori => (a ^ imm) & m,
@@ -316,47 +326,47 @@ impl<'i> Hart<'i> {
                     Op::Slli => (a << (imm & sh)) & m,
                     Op::Srli => a >> (imm & sh),
                     Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
-                    Op::Add => a.wrapping_add(b) & m,
-                    Op::Sub => a.wrapping_sub(b) & m,
-                    Op::Sll => (a << (b & sh)) & m,
-                    Op::Slt => (sx(a) < sx(b)) as u64,
-                    Op::Sltu => (a < b) as u64,
-                    Op::Xor => a ^ b,
-                    Op::Srl => a >> (b & sh),
-                    Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
-                    Op::Or => a | b,
-                    Op::And => a & b,
-                    Op::Mul => a.wrapping_mul(b) & m,
-                    Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
-                    Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
-                    Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
-                    Op::Div => match sx(b) {
+                    Op::Add => a.wrapping_add(b!()) & m,
+                    Op::Sub => a.wrapping_sub(b!()) & m,
+                    Op::Sll => (a << (b!() & sh)) & m,
+                    Op::Slt => (sx(a) < sx(b!())) as u64,
+                    Op::Sltu => (a < b!()) as u64,
+                    Op::Xor => a ^ b!(),
+                    Op::Srl => a >> (b!() & sh),
+                    Op::Sra => (sx(a) >> (b!() & sh)) as u64 & m,
+                    Op::Or => a | b!(),
+                    Op::And => a & b!(),
+                    Op::Mul => a.wrapping_mul(b!()) & m,
+                    Op::Mulh => ((sx(a) as i128 * sx(b!()) as i128) >> bits) as u64 & m,
+                    Op::Mulhsu => ((sx(a) as i128 * b!() as i128) >> bits) as u64 & m,
+                    Op::Mulhu => ((a as u128 * b!() as u128) >> bits) as u64 & m,
+                    Op::Div => match sx(b!()) {
                         0 => m,
                         d => sx(a).wrapping_div(d) as u64 & m,
                     },
-                    Op::Divu => a.checked_div(b).unwrap_or(m),
-                    Op::Rem => match sx(b) {
+                    Op::Divu => a.checked_div(b!()).unwrap_or(m),
+                    Op::Rem => match sx(b!()) {
                         0 => a,
                         d => sx(a).wrapping_rem(d) as u64 & m,
                     },
-                    Op::Remu => a.checked_rem(b).unwrap_or(a),
+                    Op::Remu => a.checked_rem(b!()).unwrap_or(a),
                     Op::LwAddi if FUSE => then_addi!(load!(4, |v: u64| v as i32 as i64 as u64 & m)),
                     Op::LbuAddi if FUSE => then_addi!(load!(1, |v: u64| v)),
-                    Op::AddiAddi if FUSE => then_addi!(ea),
-                    Op::MulAddi if FUSE => then_addi!(a.wrapping_mul(b) & m),
+                    Op::AddiAddi if FUSE => then_addi!(ea!()),
+                    Op::MulAddi if FUSE => then_addi!(a.wrapping_mul(b!()) & m),
                     Op::SlliAddi if FUSE => then_addi!((a << (imm & sh)) & m),
-                    Op::AddAddi if FUSE => then_addi!(a.wrapping_add(b) & m),
-                    Op::AndAddi if FUSE => then_addi!(a & b),
+                    Op::AddAddi if FUSE => then_addi!(a.wrapping_add(b!()) & m),
+                    Op::AndAddi if FUSE => then_addi!(a & b!()),
                     Op::AddiBr if FUSE => {
-                        self.regs[rd] = ea;
+                        self.regs[rd] = ea!();
                         then_branch!()
                     }
                     Op::AddBr if FUSE => {
-                        self.regs[rd] = a.wrapping_add(b) & m;
+                        self.regs[rd] = a.wrapping_add(b!()) & m;
                         then_branch!()
                     }
                     Op::XorBr if FUSE => {
-                        self.regs[rd] = a ^ b;
+                        self.regs[rd] = a ^ b!();
                         then_branch!()
                     }
                     Op::SrliBr if FUSE => {
@@ -382,21 +392,24 @@ impl<'i> Hart<'i> {
                         (sx(x) >> (k & sh)) as u64 & m
                     }),
                     Op::SlliXor if FUSE => then_op!((a << (imm & sh)) & m, |x, y, _k| x ^ y),
-                    Op::AddiMul if FUSE => then_op!(ea, |x, y, _k| x.wrapping_mul(y) & m),
-                    Op::AddiAdd if FUSE => then_op!(ea, |x, y, _k| x.wrapping_add(y) & m),
+                    Op::AddiMul if FUSE => then_op!(ea!(), |x, y, _k| x.wrapping_mul(y) & m),
+                    Op::AddiAdd if FUSE => then_op!(ea!(), |x, y, _k| x.wrapping_add(y) & m),
                     Op::LwLw if FUSE => {
                         self.regs[rd] = load!(4, |v: u64| v as i32 as i64 as u64 & m);
                         then_load!(4, |v: u64| v as i32 as i64 as u64 & m)
                     }
                     Op::SwSw if FUSE => store_then!(4, then_store!(4)),
-                    Op::BeqBr if FUSE => branch_then!(a == b, then_branch!()),
-                    Op::BneBr if FUSE => branch_then!(a != b, then_branch!()),
-                    Op::BeqSw if FUSE => branch_then!(a == b, then_store!(4)),
+                    Op::BeqBr if FUSE => branch_then!(a == b!(), then_branch!()),
+                    Op::BneBr if FUSE => branch_then!(a != b!(), then_branch!()),
+                    Op::BeqSw if FUSE => branch_then!(a == b!(), then_store!(4)),
                     Op::BeqAddi if FUSE => {
-                        branch_then!(a == b, second_op!(|x, _y, k| x.wrapping_add(k) & m))
+                        branch_then!(a == b!(), second_op!(|x, _y, k| x.wrapping_add(k) & m))
                     }
                     Op::BneLw if FUSE => {
-                        branch_then!(a != b, then_load!(4, |v: u64| v as i32 as i64 as u64 & m))
+                        branch_then!(
+                            a != b!(),
+                            then_load!(4, |v: u64| v as i32 as i64 as u64 & m)
+                        )
                     }
                     Op::Jal => {
                         self.regs[rd] = next!();
@@ -405,22 +418,22 @@ impl<'i> Hart<'i> {
                     Op::Jalr => {
                         // The target is computed before the link is written (rd may be rs1).
                         self.regs[rd] = next!();
-                        go!(ea & !1, done + i as u64 + 1)
+                        go!(ea!() & !1, done + i as u64 + 1)
                     }
-                    Op::Beq => branch!(a == b),
-                    Op::Bne => branch!(a != b),
-                    Op::Blt => branch!(sx(a) < sx(b)),
-                    Op::Bge => branch!(sx(a) >= sx(b)),
-                    Op::Bltu => branch!(a < b),
-                    Op::Bgeu => branch!(a >= b),
-                    _ if !RV32 && word::FAST && u.op.is_word() => word::alu(u.op, a, b, imm),
+                    Op::Beq => branch!(a == b!()),
+                    Op::Bne => branch!(a != b!()),
+                    Op::Blt => branch!(sx(a) < sx(b!())),
+                    Op::Bge => branch!(sx(a) >= sx(b!())),
+                    Op::Bltu => branch!(a < b!()),
+                    Op::Bgeu => branch!(a >= b!()),
+                    _ if !RV32 && word::FAST && u.op.is_word() => word::alu(u.op, a, b!(), imm),
                     // Zb* and Zicond, out of line (`bitmanip`).
                     _ if cfg!(feature = "ext") && u.op.is_bitmanip() => {
-                        bitmanip::alu::<RV32>(u.op, a, b, imm)
+                        bitmanip::alu::<RV32>(u.op, a, b!(), imm)
                     }
                     // F and D, out of line (`fp_block_step`).
                     _ if cfg!(feature = "fpu") && u.op.is_fp() => {
-                        match self.fp_block_step(bus, idx, i, pc, ea, m) {
+                        match self.fp_block_step(bus, idx, i, pc, ea!(), m) {
                             None => continue_block!(),
                             Some(end) => return end.after(done),
                         }
