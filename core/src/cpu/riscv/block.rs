@@ -127,7 +127,8 @@ pub const BLOCK_POOL: usize = 32;
 const INVALID: u64 = 1;
 
 /// One decoded instruction of a block (8 bytes): see [`Insn`](super::insn::Insn) for the
-/// fields; the length is implied by the next offset.
+/// fields, except that a conditional branch's or `jal`'s `imm` is its target's offset from
+/// the block's start ([`is_from_start`]); the length is implied by the next offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Micro {
     pub(super) op: Op,
@@ -246,6 +247,13 @@ pub(super) fn is_cond_branch(op: Op) -> bool {
         op,
         Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
     )
+}
+
+/// Whether `op`'s immediate is kept in a block as an offset from the block's start rather
+/// than from the instruction (conditional branches and `jal`: [`Micro::imm`]), so that the
+/// block executor finds a taken branch's target without the instruction's offset.
+pub(super) fn is_from_start(op: Op) -> bool {
+    is_cond_branch(op) || op == Op::Jal
 }
 
 /// Whether `BlockCache::build` fuses pairs ([`fuse`]): off on bare metal, where the
@@ -473,7 +481,12 @@ impl BlockCache {
                 rd: insn.rd,
                 rs1: insn.rs1,
                 rs2: insn.rs2,
-                imm: insn.imm,
+                // A branch's or `jal`'s offset is kept from the block's start.
+                imm: if is_from_start(insn.op) {
+                    insn.imm + (off - start) as i32
+                } else {
+                    insn.imm
+                },
             };
             count += 1;
             off += len;
@@ -620,6 +633,8 @@ mod tests {
         assert_eq!(b.count, 3);
         assert_eq!(&b.offs[..4], &[0, 4, 6, 10]);
         assert_eq!(b.insns[2].op, Op::Jal);
+        // `jal x0, 0` at offset 6: its target kept as an offset from the block's start.
+        assert_eq!(b.insns[2].imm, 6);
         assert_eq!(b.nwords, 3);
         assert_eq!(c.slot(0x8000_0000), i);
         // A conditional branch does not end a block: bne x1, x1, 0 then the jal.
@@ -629,6 +644,7 @@ mod tests {
         assert_eq!(c.blocks[i].count, 2);
         assert_eq!(c.blocks[i].insns[0].op, Op::Bne);
         assert_eq!(c.blocks[i].insns[1].op, Op::Jal);
+        assert_eq!((c.blocks[i].insns[0].imm, c.blocks[i].insns[1].imm), (0, 4));
         // A 32-bit instruction in the last two bytes of the page: no block.
         mem[1023] = 0x0003_0001; // c.nop at 0xffc, then a 32-bit opcode half at 0xffe
         assert!(c.build(0x8000_0ffe, Xlen::Rv32, |w| mem[w]).is_none());

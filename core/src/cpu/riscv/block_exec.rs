@@ -273,7 +273,7 @@ impl<'i> Hart<'i> {
                         };
                         if c != (k & 1 != 0) {
                             go!(
-                                at!().wrapping_add(n.imm as i64 as u64) & m,
+                                pc.wrapping_add(n.imm as i64 as u64) & m,
                                 done + i as u64 + 1
                             )
                         }
@@ -285,7 +285,7 @@ impl<'i> Hart<'i> {
                 macro_rules! branch_then {
                     ($cond:expr, $then:expr) => {
                         if $cond {
-                            go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
+                            go!(pc.wrapping_add(imm) & m, done + i as u64 + 1)
                         } else {
                             $then
                         }
@@ -294,7 +294,7 @@ impl<'i> Hart<'i> {
                 macro_rules! branch {
                     ($cond:expr) => {
                         if $cond {
-                            go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
+                            go!(pc.wrapping_add(imm) & m, done + i as u64 + 1)
                         } else {
                             continue_block!()
                         }
@@ -413,7 +413,7 @@ impl<'i> Hart<'i> {
                     }
                     Op::Jal => {
                         self.regs[rd] = next!();
-                        go!(at!().wrapping_add(imm) & m, done + i as u64 + 1)
+                        go!(pc.wrapping_add(imm) & m, done + i as u64 + 1)
                     }
                     Op::Jalr => {
                         // The target is computed before the link is written (rd may be rs1).

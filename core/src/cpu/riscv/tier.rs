@@ -31,7 +31,7 @@
 
 use core::mem::offset_of;
 
-use super::block::{Block, BLOCK_WORDS};
+use super::block::{self, Block, BLOCK_WORDS};
 use super::insn::Op;
 use super::tlb::{FastEntry, TlbEntry, TLB_BITS, TLB_SIZE};
 
@@ -249,13 +249,19 @@ impl<'a> BlockRef<'a> {
     /// Instruction `i` (`i < len()`).
     pub fn insn(&self, i: usize) -> BlockInsn {
         let u = self.block.insns[i];
+        let op = u.op.unfused();
         BlockInsn {
             // A fused pair is its two instructions here (`block::fuse`).
-            op: u.op.unfused(),
+            op,
             rd: u.rd,
             rs1: u.rs1,
             rs2: u.rs2,
-            imm: u.imm,
+            // Back from the block's start to the instruction (`block::is_from_start`).
+            imm: if block::is_from_start(op) {
+                u.imm - self.block.offs[i] as i32
+            } else {
+                u.imm
+            },
             offset: self.block.offs[i],
         }
     }
