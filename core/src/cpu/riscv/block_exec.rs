@@ -262,16 +262,18 @@ impl<'i> Hart<'i> {
                         // SAFETY: as in `second_op`: now `i < count <= BLOCK_INSNS`.
                         let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
                         let (a, b) = (self.regs[n.rs1 as usize], self.regs[n.rs2 as usize]);
-                        let k = (n.op as u8).wrapping_sub(Op::Beq as u8);
-                        debug_assert!(k < 6, "{:?} is not a conditional branch", n.op);
-                        let c = if k < 2 {
+                        // `bne` and `beq` (most second halves) tested first, each on its own.
+                        let taken = if n.op == Op::Bne {
+                            a != b
+                        } else if n.op == Op::Beq {
                             a == b
-                        } else if k < 4 {
-                            sx(a) < sx(b)
                         } else {
-                            a < b
+                            let k = (n.op as u8).wrapping_sub(Op::Blt as u8);
+                            debug_assert!(k < 4, "{:?} is not a conditional branch", n.op);
+                            let c = if k < 2 { sx(a) < sx(b) } else { a < b };
+                            c != (k & 1 != 0)
                         };
-                        if c != (k & 1 != 0) {
+                        if taken {
                             go!(
                                 pc.wrapping_add(n.imm as i64 as u64) & m,
                                 done + i as u64 + 1
