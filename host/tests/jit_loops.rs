@@ -33,7 +33,12 @@ fn loops(xlen: Xlen) -> Machine {
     w.push(rvenc::addi(a1, a1, 1500)); // 48
     w.push(rvenc::jal(0, 4)); // 52: j C
     w.push(rvenc::jal(0, -24)); // 56 = C: j B
-    let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
+    machine_of(xlen, &w)
+}
+
+/// A test machine of `xlen` running `words` from `RAM_BASE`.
+fn machine_of(xlen: Xlen, words: &[u32]) -> Machine {
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     let image = Image {
         xlen,
         entry: RAM_BASE,
@@ -80,13 +85,7 @@ fn endless(xlen: Xlen) -> Machine {
         rvenc::addi(7, 7, 3),
         rvenc::jal(0, -12),
     ];
-    let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let image = Image {
-        xlen,
-        entry: RAM_BASE,
-        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
-    };
-    Machine::new(&image).unwrap()
+    machine_of(xlen, &w)
 }
 
 #[test]
