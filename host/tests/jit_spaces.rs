@@ -2,7 +2,10 @@
 //! cache and link slots, so a U-mode `ecall` to M and its `mret` back find U's links
 //! still made (`a_round_trip_*`), and a block offered in one privilege is never chained
 //! to from another, where the same virtual `pc` may hold other code
-//! (`the_same_pc_in_two_privileges_*`). Each against the interpreter.
+//! (`the_same_pc_in_two_privileges_*`); an `sfence.vma` by address of a remapped code
+//! page makes it run its new code, and one of a page no block came from keeps the code
+//! epoch and so the jump cache (`an_sfence_vma_by_address_*`). Each against the
+//! interpreter.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -145,4 +148,78 @@ fn the_same_pc_in_two_privileges_is_not_chained_to_across_them() {
     let st = jit.stats();
     assert_eq!(got, (1, 2, 2), "{st:?}");
     assert!(st.runs >= 4, "{st:?}");
+}
+
+#[test]
+fn an_sfence_vma_by_address_makes_a_remapped_page_run_its_new_code_and_keeps_the_others_links() {
+    // S-mode, Sv32: a megapage maps the program (identity), a level-0 table maps F's
+    // virtual page 0xc000_8000 to F (`li x10, 1; ret`). Loop 1 calls F 100 times, each
+    // iteration also flushing page 0xc040_0000 (data, never fetched: the code epoch and
+    // the links stay); then F's PTE is pointed at F's twin (`li x10, 2; ret`), F's page
+    // is flushed by its address, and loop 2 calls F 100 times: it must run the twin.
+    const F: u64 = RAM_BASE + 0x1000;
+    const ROOT: u64 = RAM_BASE + 0x3000;
+    const L0: u64 = RAM_BASE + 0x4000;
+    const VF: u32 = 0xc000_8000;
+    const DATA: u32 = 0xc040_0000;
+    let add = |rd, rs1, rs2| rvenc::r(0x33, 0, 0, rd, rs1, rs2);
+    let sw = |rs2, rs1, off| rvenc::s(0x23, 2, rs1, rs2, off);
+    let sfence_at = |rs1: u32| rvenc::SFENCE_VMA | rs1 << 15;
+    let mut p = Vec::new();
+    p.extend(rvenc::li(6, VF));
+    p.extend(rvenc::li(13, DATA));
+    p.extend(rvenc::li(1, 100)); // 16
+    p.push(rvenc::jalr(5, 6, 0)); // 24: loop 1
+    p.push(add(11, 11, 10));
+    p.push(sfence_at(13));
+    p.push(rvenc::addi(1, 1, -1));
+    p.push(rvenc::b(1, 1, 0, -16)); // bne x1, x0, loop 1
+    p.push(sw(8, 9, 0)); // F's PTE -> the twin
+    p.push(sfence_at(6));
+    p.extend(rvenc::li(1, 100));
+    p.push(rvenc::jalr(5, 6, 0)); // loop 2
+    p.push(add(12, 12, 10));
+    p.push(rvenc::addi(1, 1, -1));
+    p.push(rvenc::b(1, 1, 0, -12));
+    p.push(rvenc::EBREAK);
+    let end = RAM_BASE + 4 * (p.len() as u64 - 1);
+    let f = |n: i32| vec![rvenc::addi(10, 0, n), rvenc::jalr(0, 5, 0)];
+    let leaf = |pa: u64| ((pa >> 12) << 10) as u32 | 0xcf; // V R W X A D
+    let mut root = vec![0u32; 1024];
+    root[(RAM_BASE >> 22) as usize] = leaf(RAM_BASE);
+    root[(VF >> 22) as usize] = ((L0 >> 12) << 10) as u32 | 1; // a pointer to L0
+    root[(DATA >> 22) as usize] = leaf(RAM_BASE + (4 << 20));
+    let mut l0 = vec![0u32; 1024];
+    l0[((VF >> 12) & 1023) as usize] = leaf(F);
+    let segments = [
+        (RAM_BASE, p),
+        (RAM_BASE + 0x100, vec![rvenc::EBREAK]), // any trap to M stops here
+        (F, f(1)),
+        (F + 0x1000, f(2)),
+        (ROOT, root),
+        (L0, l0),
+    ];
+    let run = |jit: Option<&mut Jit>| {
+        let mut m = machine(&segments, Priv::Supervisor);
+        m.hart
+            .set_csr(csr::num::SATP, 1 << 31 | (ROOT >> 12))
+            .unwrap();
+        m.hart.set_reg(8, leaf(F + 0x1000) as u64);
+        m.hart.set_reg(9, L0 + 4 * ((VF as u64 >> 12) & 1023));
+        let exit = match jit {
+            Some(jit) => m.run_slice_with(100_000, jit),
+            None => m.run_slice_with(100_000, &mut Interp),
+        };
+        assert_eq!(exit.unwrap(), Exit::Breakpoint(end));
+        (m.hart.reg(11), m.hart.reg(12))
+    };
+    assert_eq!(run(None), (100, 200), "the interpreter");
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let got = run(Some(&mut jit));
+    let st = jit.stats();
+    assert_eq!(got, (100, 200), "{st:?}");
+    assert!(st.runs >= 100, "{st:?}");
+    // Loop 1's 100 flushes of the data page keep the code epoch: its jump-cache entries
+    // stay (a new epoch at each would leave at a stale entry in every iteration).
+    assert!(st.exits[ExitKind::ChainStale as usize] < 10, "{st:?}");
 }

@@ -46,7 +46,17 @@
 //!   address: every TLB flush that may remap (`satp`, `sfence.vma`, PMP, `menvcfg`,
 //!   triggers: `Tlb::remaps`), which the run loop tells by comparing the count after every
 //!   slow event. Other CSR instructions, AMOs, LR/SC, traps and `mstatus.SUM/MXR` changes
-//!   keep the epoch (a Linux kernel runs millions of them: each used to start one);
+//!   keep the epoch (a Linux kernel runs millions of them: each used to start one). An
+//!   `sfence.vma` of one address ends it only when a block checked in this epoch was
+//!   fetched through a mapping that covers the address: the cache keeps a filter of the
+//!   virtual regions that such blocks were fetched from under translation (S or U with
+//!   `satp.MODE` not Bare), each with the size of its mapping as the TLB recorded it
+//!   (`BlockCache::mark_fetched`: a block fetched through a 4 MiB megapage names the whole
+//!   megapage, so a flush of any page of it ends the epoch, as the TLB drops every piece
+//!   of it), emptied when the epoch ends. The filter does not depend on the TLB still
+//!   holding the block's entry: a flush of a code page whose entry a data access evicted
+//!   still ends the epoch. A Linux boot makes about 66 k such flushes; 48 of them named
+//!   a region of checked code;
 //! * every page walk that sets a PTE's A or D bit (it writes guest memory; a walk that
 //!   only reads page tables keeps the epoch);
 //! * every load or store off the TLB fast path to MMIO (so a guest that polls a DMA
@@ -324,6 +334,34 @@ pub(super) struct BlockCache {
     /// it, and the fetch context (privilege and TLB remaps, `Hart::fetch_context`).
     pub(super) writes_seen: u32,
     pub(super) fetch_seen: u64,
+    /// The translated regions blocks checked in this epoch were fetched from: for a
+    /// block fetched at privilege S or U through a mapping of `1 << span` bytes, bit
+    /// [`fetched_bit`]`(pc, span)` (a superset: regions share bits). Emptied with the
+    /// epoch. An `sfence.vma` of one address that no bit names keeps the epoch
+    /// (`Hart::sfence_vma`).
+    #[cfg(feature = "rv64")]
+    fetched: [u64; FETCHED_BITS / 64],
+    /// Bit `span` is set when a block checked in this epoch was fetched through a
+    /// mapping of `1 << span` bytes, bit 0 when through one of a size not known (its TLB
+    /// entry was replaced between the fetch page's lookup and the check): then every
+    /// flush of an address ends the epoch.
+    #[cfg(feature = "rv64")]
+    fetched_spans: u64,
+}
+
+/// Bits of the filter of regions blocks were fetched from (`BlockCache::fetched`).
+#[cfg(feature = "rv64")]
+const FETCHED_BITS: usize = 1024;
+
+/// The bit of `BlockCache::fetched` for virtual address `va` in a mapping of `1 << span`
+/// bytes: its region number with the span mixed in (a 4 MiB region and the 4 KiB page of
+/// the same number are different regions), hashed by a multiply (a fold by XOR put pages
+/// `0x80000` and `0xc0100` on one bit).
+#[cfg(feature = "rv64")]
+#[inline]
+fn fetched_bit(va: u64, span: u32) -> usize {
+    let region = (va >> span) ^ (span as u64) << 56;
+    (region.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - FETCHED_BITS.trailing_zeros())) as usize
 }
 
 /// A `code_tags` entry that matches every line (two code lines share its bit).
@@ -343,6 +381,10 @@ impl BlockCache {
             shared: true,
             writes_seen: 0,
             fetch_seen: 0,
+            #[cfg(feature = "rv64")]
+            fetched: [0; FETCHED_BITS / 64],
+            #[cfg(feature = "rv64")]
+            fetched_spans: 0,
         }
     }
 
@@ -365,6 +407,44 @@ impl BlockCache {
         }
         self.stamp = self.epoch << 2 | (self.stamp & 3);
         self.code_lines = [0; CODE_LINES / 64];
+        #[cfg(feature = "rv64")]
+        if self.fetched_spans != 0 {
+            self.fetched_spans = 0;
+            self.fetched = [0; FETCHED_BITS / 64];
+        }
+    }
+
+    /// Records that a block checked in this epoch was fetched at `pc` through a mapping
+    /// of `1 << span` bytes (`None`: of a size not known).
+    #[cfg(feature = "rv64")]
+    #[inline]
+    pub(super) fn mark_fetched(&mut self, pc: u64, span: Option<u8>) {
+        match span {
+            Some(span) if (12..64).contains(&span) => {
+                let bit = fetched_bit(pc, span as u32);
+                self.fetched[bit / 64] |= 1 << (bit % 64);
+                self.fetched_spans |= 1 << span;
+            }
+            _ => self.fetched_spans |= 1,
+        }
+    }
+
+    /// Whether a block checked in this epoch may have been fetched through a mapping
+    /// that covers `va` (exact unless regions share a bit of the filter).
+    #[cfg(feature = "rv64")]
+    pub(super) fn may_have_fetched(&self, va: u64) -> bool {
+        if self.fetched_spans & 1 != 0 {
+            return true;
+        }
+        let mut spans = self.fetched_spans;
+        while spans != 0 {
+            let bit = fetched_bit(va, spans.trailing_zeros());
+            if self.fetched[bit / 64] & (1 << (bit % 64)) != 0 {
+                return true;
+            }
+            spans &= spans - 1;
+        }
+        false
     }
 
     /// Makes `space` (a privilege's TLB set index, below 4) the current code space: its
@@ -561,8 +641,35 @@ impl Hart<'_> {
         if diff != 0 {
             return false;
         }
-        self.blocks.mark_checked(idx, page_host.addr() + w0);
+        self.mark_block_checked(idx, pc, page_host.addr() + w0);
         true
+    }
+
+    /// Whether fetches are translated now: neither in M nor under `satp.MODE = Bare`,
+    /// where no `sfence.vma` can change what an address fetches.
+    #[cfg(feature = "rv64")]
+    #[inline]
+    fn fetch_translated(&self) -> bool {
+        let mode = match self.xlen {
+            Xlen::Rv32 => self.csr.satp >> 31,
+            Xlen::Rv64 => self.csr.satp >> 60,
+        };
+        mode != 0 && self.prv != super::trap::Priv::Machine
+    }
+
+    /// Stamps block `idx` (at `pc`, its words from host address `host_lo`) as checked in
+    /// this epoch ([`BlockCache::mark_checked`]) and, when its fetch was translated
+    /// ([`Hart::fetch_translated`]), records the mapping it was fetched through ([`BlockCache::mark_fetched`]).
+    #[inline]
+    pub(super) fn mark_block_checked(&mut self, idx: usize, pc: u64, host_lo: usize) {
+        self.blocks.mark_checked(idx, host_lo);
+        #[cfg(feature = "rv64")]
+        if self.fetch_translated() {
+            let span = self.tlb.fetch_span(self.prv, pc & !PAGE_MASK);
+            self.blocks.mark_fetched(pc, span);
+        }
+        #[cfg(not(feature = "rv64"))]
+        let _ = pc;
     }
 }
 

@@ -558,7 +558,14 @@ impl Hart<'_> {
                 }
             }
             match va {
-                Some(va) => self.tlb.flush_va(va),
+                Some(va) => {
+                    self.tlb.flush_va(va);
+                    // Only a block fetched through the mapping of `va` may now translate
+                    // otherwise: the others stay checked (the code epoch goes on).
+                    if self.blocks.may_have_fetched(va) {
+                        self.tlb.remapped();
+                    }
+                }
                 None => self.tlb.flush(),
             }
         }

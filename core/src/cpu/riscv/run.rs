@@ -239,7 +239,7 @@ impl<'i> Hart<'i> {
                     });
                     idx = match built {
                         Some(idx) => {
-                            self.blocks.mark_checked(idx, host_lo);
+                            self.mark_block_checked(idx, pc, host_lo);
                             idx
                         }
                         None => usize::MAX,

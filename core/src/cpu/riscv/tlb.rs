@@ -31,7 +31,11 @@
 //! went with the `satp` write). With an address, it drops only the entries for that
 //! address: each entry records the size of the mapping it is a 4 KiB piece of (a
 //! superpage or a Svnapot page), and every piece of a mapping that covers the address
-//! goes, in every privilege set.
+//! goes, in every privilege set. Only the entry at the address's index can be a 4 KiB
+//! page covering it, so the flush looks at that one and at the pieces of larger mappings,
+//! which a bit per entry names (`Tlb::big`), instead of at every entry. Whether such a
+//! flush ends the code epoch is the block cache's to say (`Hart::sfence_vma`): only when
+//! a block checked in the epoch was fetched from the address's mapping.
 //!
 //! Beside the set of the data-access privilege, the TLB keeps a *fast view* of it for the
 //! block executor's loads and stores (`FastEntry`, not on bare metal): tags only where
@@ -177,13 +181,22 @@ pub(super) struct Tlb {
     /// feature; without it `sfence.vma` always flushes everything.
     #[cfg(feature = "rv64")]
     spans: [[u8; TLB_SIZE]; 3],
+    /// Bit `i` of set `s` is set when entry `i` of set `s` may be a piece of a mapping
+    /// larger than 4 KiB (its span above 12): the entries [`Tlb::flush_va`] looks at
+    /// besides the one at the address's index. Set by [`Tlb::store`], cleared by
+    /// `flush_va` when the entry went or holds a 4 KiB page now (so a store of a 4 KiB
+    /// page, the frequent one, does not write it).
+    #[cfg(feature = "rv64")]
+    big: [[u64; TLB_SIZE / 64]; 3],
     /// The identity ([`FlatView::id`](crate::memory::FlatView::id)) of the view the
     /// entries' host pointers came from (0: none, or not known); see [`Tlb::keep_for`].
     #[cfg(not(target_os = "none"))]
     view: u64,
     /// Moves on (wrapping) at every flush that may change what a virtual address
-    /// translates to ([`Tlb::flush`], [`Tlb::flush_va`]): with the privilege, what the run
-    /// loop compares to tell whether the `pc`'s translation may have changed (`run`).
+    /// translates to ([`Tlb::flush`]), and at a flush of one address ([`Tlb::flush_va`])
+    /// when a block checked in this code epoch was fetched from its mapping
+    /// ([`Tlb::remapped`], `Hart::sfence_vma`): with the privilege, what the run loop
+    /// compares to tell whether the `pc`'s translation may have changed (`run`).
     pub(super) remaps: u32,
 }
 
@@ -206,6 +219,8 @@ impl Tlb {
             saved_used: [[0; FAST_WORDS]; 3],
             #[cfg(feature = "rv64")]
             spans: [[12; TLB_SIZE]; 3],
+            #[cfg(feature = "rv64")]
+            big: [[0; TLB_SIZE / 64]; 3],
             #[cfg(not(target_os = "none"))]
             view: 0,
             remaps: 0,
@@ -215,7 +230,7 @@ impl Tlb {
     /// Forgets every entry: translations may have changed (`satp`, `sfence.vma`, PMP,
     /// `menvcfg`, triggers).
     pub(super) fn flush(&mut self) {
-        self.remaps = self.remaps.wrapping_add(1);
+        self.remapped();
         self.forget();
     }
 
@@ -242,7 +257,18 @@ impl Tlb {
         for set in &mut self.sets {
             set.fill(TlbEntry::EMPTY);
         }
+        #[cfg(feature = "rv64")]
+        {
+            self.big = [[0; TLB_SIZE / 64]; 3];
+        }
         self.clear_fast();
+    }
+
+    /// Records that a flush may have changed what a virtual address of a checked block
+    /// translates to ([`Tlb::remaps`]).
+    #[inline]
+    pub(super) fn remapped(&mut self) {
+        self.remaps = self.remaps.wrapping_add(1);
     }
 
     /// Empties the fast view (the entries `fast_used` names) and forgets the saved views
@@ -268,24 +294,56 @@ impl Tlb {
     }
 
     /// Forgets the entries that translate `va`: every entry whose mapping (of the size it
-    /// recorded) covers `va`, in every privilege set.
+    /// recorded) covers `va`, in every privilege set: the entry at `va`'s index and the
+    /// pieces of larger mappings (`big`). Leaves [`Tlb::remaps`] to the caller
+    /// ([`Tlb::remapped`]).
     #[cfg(feature = "rv64")]
     pub(super) fn flush_va(&mut self, va: u64) {
-        self.remaps = self.remaps.wrapping_add(1);
         // The fast view is indexed otherwise: all of it goes.
         self.clear_fast();
-        for (set, spans) in self.sets.iter_mut().zip(&self.spans) {
-            for (e, &span) in set.iter_mut().zip(spans) {
-                let tag = [e.tag_r, e.tag_w, e.tag_x]
-                    .into_iter()
-                    .find(|&t| t != INVALID);
-                if let Some(page) = tag {
-                    if (page ^ va) >> span == 0 {
-                        *e = TlbEntry::EMPTY;
+        let at = Self::index(va);
+        for ((set, spans), big) in self.sets.iter_mut().zip(&self.spans).zip(&mut self.big) {
+            if let (Some(e), Some(&span)) = (set.get_mut(at), spans.get(at)) {
+                if Self::covers(e, span, va) {
+                    *e = TlbEntry::EMPTY;
+                }
+            }
+            for (w, word) in big.iter_mut().enumerate() {
+                let mut bits = *word;
+                while bits != 0 {
+                    let i = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if let (Some(e), Some(&span)) = (set.get_mut(i), spans.get(i)) {
+                        if span <= 12 || Self::covers(e, span, va) {
+                            if span > 12 {
+                                *e = TlbEntry::EMPTY;
+                            }
+                            *word &= !(1 << (i % 64));
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Whether entry `e`, a piece of a mapping of `1 << span` bytes, translates `va`.
+    #[cfg(feature = "rv64")]
+    #[inline]
+    fn covers(e: &TlbEntry, span: u8, va: u64) -> bool {
+        let tag = [e.tag_r, e.tag_w, e.tag_x]
+            .into_iter()
+            .find(|&t| t != INVALID);
+        tag.is_some_and(|page| (page ^ va) >> span == 0)
+    }
+
+    /// log2 of the size of the mapping that `prv`'s entry for the execute page `page`
+    /// is a piece of, or `None` when that entry holds another page now (evicted since).
+    #[cfg(feature = "rv64")]
+    #[inline]
+    pub(super) fn fetch_span(&self, prv: Priv, page: u64) -> Option<u8> {
+        let i = Self::index(page);
+        let s = prv.index().min(2);
+        (self.sets[s][i].tag_x == page).then_some(self.spans[s][i])
     }
 
     /// Keeps `e` as the entry for `va` at `prv`, a 4 KiB piece of a mapping of
@@ -300,6 +358,10 @@ impl Tlb {
         #[cfg(feature = "rv64")]
         {
             self.spans[prv.index()][i] = span;
+            if span > 12 {
+                // Left set when a 4 KiB page takes the entry: `flush_va` clears it then.
+                self.big[prv.index()][i / 64] |= 1 << (i % 64);
+            }
         }
         #[cfg(not(feature = "rv64"))]
         let _ = span;

@@ -205,6 +205,8 @@ fn two_address_spaces() -> (Vec<(u64, Vec<u32>)>, [u64; 2]) {
         if k == 1 {
             t[8] = pte(RAM_BASE + 0x9000, V | RWXAD);
         }
+        // Page 0x109 (its TLB entry is page 8's) to page 10.
+        t[0x109] = pte(RAM_BASE + 0xa000, V | RWXAD);
         out.push((root, r));
         out.push((l0, t));
         satps[k] = 1 << 31 | (RAM_BASE + root) >> 12;
@@ -299,6 +301,136 @@ fn an_sfence_vma_after_a_pte_change_makes_the_same_pc_run_the_code_it_now_maps()
         [pte, RAM_BASE + 0x4000 + 8 * 4]
     });
     assert_eq!((first, second), (1, 2));
+}
+
+/// `sfence.vma rs1, x0`: a flush of the address in `rs1`.
+const fn sfence_vma_at(rs1: u32) -> u32 {
+    SFENCE_VMA | rs1 << 15
+}
+
+/// F's page (VA `RAM_BASE + 0x8000`) remapped to page 9 and flushed by F's address: the
+/// second call runs the new code. With `evict`, a load from page `0x109`, whose TLB entry
+/// is F's, replaces F's entry first, so the flush finds no entry of F's page: the block
+/// cache's record of where checked blocks were fetched from is what ends the epoch.
+fn sfence_by_address_after_a_pte_change(evict: bool) -> (u64, u64) {
+    let at = |page: u64| crate::cpu::riscv::tlb::Tlb::index(RAM_BASE + 0x1000 * page);
+    assert_eq!(at(0x109), at(8), "page 0x109 shares F's TLB entry");
+    let (load_page, load) = match evict {
+        true => (lui(12, 0x8010_9000), lw(13, 12, 0)),
+        false => (NOP, NOP),
+    };
+    let prog = [
+        sw(0, 9, 400),
+        lui(6, 0x8000_8000), // F's address
+        jalr(5, 6, 0),
+        addi(7, 10, 0),
+        load_page,
+        load,
+        sw(8, 9, 0), // table A's PTE of page 8 now maps page 9
+        sfence_vma_at(6),
+        jalr(5, 6, 0),
+        EBREAK,
+    ];
+    let pte = ((RAM_BASE + 0x9000) >> 12) << 10 | 0xcf;
+    run_with_two_spaces(&prog, Priv::Supervisor, 0, |_| {
+        [pte, RAM_BASE + 0x4000 + 8 * 4]
+    })
+}
+
+#[test]
+fn an_sfence_vma_of_the_code_page_after_a_pte_change_makes_the_same_pc_run_the_code_it_now_maps() {
+    assert_eq!(sfence_by_address_after_a_pte_change(false), (1, 2));
+    assert_eq!(
+        sfence_by_address_after_a_pte_change(true),
+        (1, 2),
+        "F's TLB entry evicted before the flush"
+    );
+}
+
+#[test]
+fn an_sfence_vma_of_another_page_of_the_code_s_superpage_makes_the_same_pc_run_the_code_it_now_maps(
+) {
+    // S-mode, Sv32: a megapage maps VA 0xc000_0000 to RAM_BASE (F at + 0x8000: x10 = 1);
+    // the program points that PTE at RAM_BASE + 4 MiB (F's twin: x10 = 2) and flushes
+    // another page of the megapage, not F's: the flush still covers F's mapping.
+    const ROOT: u64 = 0x2000;
+    const MEGA: u64 = 4 << 20;
+    let mut root = vec![0u32; 1024];
+    let leaf = |pa: u64| ((pa >> 12) << 10) as u32 | 0xcf; // V R W X A D
+    root[(RAM_BASE >> 22) as usize] = leaf(RAM_BASE); // the program and the tables
+    root[0x300] = leaf(RAM_BASE);
+    let prog = [
+        lui(6, 0xc000_8000), // F's address
+        jalr(5, 6, 0),
+        addi(7, 10, 0),
+        sw(8, 9, 0),          // the megapage now maps RAM_BASE + 4 MiB
+        lui(12, 0xc010_0000), // another page of the megapage
+        sfence_vma_at(12),
+        jalr(5, 6, 0),
+        EBREAK,
+    ];
+    let [f, twin] = f_and_its_twin();
+    let handler = [EBREAK];
+    let image: Vec<(u64, &[u32])> = vec![
+        (PROG, &prog),
+        (ROOT, &root),
+        (0x8000, &f.1),
+        (MEGA + 0x8000, &twin.1),
+        (0x7000, &handler),
+    ];
+    with_machine((MEGA + 0x10000) as usize, &image, |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE + PROG);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::MTVEC, RAM_BASE + 0x7000).unwrap();
+        h.set_csr(num::PMPADDR0, u32::MAX as u64).unwrap();
+        h.set_csr(num::PMPCFG0, 0x1f).unwrap();
+        h.set_csr(num::SATP, 1 << 31 | (RAM_BASE + ROOT) >> 12)
+            .unwrap();
+        h.set_privilege(Priv::Supervisor);
+        h.set_reg(8, leaf(RAM_BASE + MEGA) as u64);
+        h.set_reg(9, RAM_BASE + ROOT + 0x300 * 4);
+        let end = RAM_BASE + PROG + 4 * (prog.len() as u64 - 1);
+        assert_eq!(h.run(sec, 1000), Exit::Breakpoint(end));
+        assert_eq!((h.reg(7), h.reg(10)), (1, 2));
+    });
+}
+
+#[test]
+fn an_sfence_vma_of_a_page_no_checked_block_came_from_keeps_the_code_epoch() {
+    // F is called, page 10 (data, never fetched) is flushed, F is called again: F's block
+    // stays checked (the slice's epoch is the only one), and runs as before.
+    let prog = [
+        lui(6, 0x8000_8000), // F's address
+        jalr(5, 6, 0),
+        addi(7, 10, 0),
+        lw(13, 12, 0),
+        sfence_vma_at(12),
+        jalr(5, 6, 0),
+        EBREAK,
+    ];
+    let (tables, satps) = two_address_spaces();
+    let code = f_and_its_twin();
+    let mut image: Vec<(u64, &[u32])> = vec![(PROG, &prog)];
+    image.extend(tables.iter().map(|(at, w)| (*at, &w[..])));
+    image.extend(code.iter().map(|(at, w)| (*at, &w[..])));
+    with_machine(0x10000, &image, |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE + PROG);
+        h.set_debug_ebreak(true);
+        h.set_csr(num::PMPADDR0, u32::MAX as u64).unwrap();
+        h.set_csr(num::PMPCFG0, 0x1f).unwrap();
+        h.set_csr(num::SATP, satps[0]).unwrap();
+        h.set_privilege(Priv::Supervisor);
+        h.set_reg(12, RAM_BASE + 0xa000);
+        let before = h.blocks.epoch;
+        let end = RAM_BASE + PROG + 4 * (prog.len() as u64 - 1);
+        assert_eq!(h.run(sec, 1000), Exit::Breakpoint(end));
+        assert_eq!((h.reg(7), h.reg(10)), (1, 1));
+        assert_eq!(
+            h.blocks.epoch.wrapping_sub(before),
+            1,
+            "the slice's epoch only"
+        );
+    });
 }
 
 #[test]
