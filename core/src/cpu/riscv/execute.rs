@@ -1,7 +1,8 @@
 //! The general interpreter: every operation, for the instructions the block executor and
 //! `Hart::execute_fast` leave to it (system instructions, CSRs, fences, AMOs, LR/SC,
 //! RV64-only operations, cache-block operations through `cbo`, F and D through `fpu`)
-//! and their traps.
+//! and their traps; and the integer ALU operations (`alu`) the two fast executors
+//! (`Hart::execute_fast`, `Hart::run_block`) share.
 
 use super::csr::mstatus;
 use super::hart::{Exit, Hart};
@@ -274,5 +275,61 @@ fn amo_op(op: Op) -> AmoOp {
         Op::AmomaxW | Op::AmomaxD => AmoOp::Max,
         Op::AmominuW | Op::AmominuD => AmoOp::Minu,
         _ => AmoOp::Maxu,
+    }
+}
+
+/// The value of integer ALU operation `op` (`slti` to `srai`, `add` to `and`, and M's
+/// `mul` to `remu`) of `rs1`'s value `a`, `rs2`'s `b` and the immediate `imm`, for the
+/// two fast executors (`Hart::execute_fast`, `Hart::run_block`), where each arm of their
+/// dispatch calls it with its own constant `op`, so that the inner `match` folds away.
+#[inline(always)]
+pub(super) fn alu<const RV32: bool>(op: Op, a: u64, b: u64, imm: u64) -> u64 {
+    let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
+    let sh: u64 = if RV32 { 31 } else { 63 };
+    let bits: u32 = if RV32 { 32 } else { 64 };
+    let sx = |v: u64| -> i64 {
+        if RV32 {
+            v as u32 as i32 as i64
+        } else {
+            v as i64
+        }
+    };
+    match op {
+        Op::Slti => (sx(a) < imm as i64) as u64,
+        Op::Sltiu => (a < imm & m) as u64,
+        Op::Xori => (a ^ imm) & m,
+        Op::Ori => (a | imm) & m,
+        Op::Andi => a & imm,
+        Op::Slli => (a << (imm & sh)) & m,
+        Op::Srli => a >> (imm & sh),
+        Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
+        Op::Add => a.wrapping_add(b) & m,
+        Op::Sub => a.wrapping_sub(b) & m,
+        Op::Sll => (a << (b & sh)) & m,
+        Op::Slt => (sx(a) < sx(b)) as u64,
+        Op::Sltu => (a < b) as u64,
+        Op::Xor => a ^ b,
+        Op::Srl => a >> (b & sh),
+        Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
+        Op::Or => a | b,
+        Op::And => a & b,
+        Op::Mul => a.wrapping_mul(b) & m,
+        Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
+        Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
+        Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
+        Op::Div => match sx(b) {
+            0 => m,
+            d => sx(a).wrapping_div(d) as u64 & m,
+        },
+        Op::Divu => a.checked_div(b).unwrap_or(m),
+        Op::Rem => match sx(b) {
+            0 => a,
+            d => sx(a).wrapping_rem(d) as u64 & m,
+        },
+        Op::Remu => a.checked_rem(b).unwrap_or(a),
+        _ => {
+            debug_assert!(false, "{op:?} is not an ALU operation");
+            0
+        }
     }
 }

@@ -12,6 +12,7 @@ use super::bitmanip;
 use super::block::BLOCK_POOL;
 use super::block_exec::End;
 use super::decode::decode_any;
+use super::execute::alu;
 use super::hart::Hart;
 use super::host;
 use super::insn::{Insn, Op};
@@ -461,8 +462,6 @@ impl<'i> Hart<'i> {
         insn: Insn,
     ) -> Fast {
         let m: u64 = if RV32 { 0xffff_ffff } else { u64::MAX };
-        let sh: u64 = if RV32 { 31 } else { 63 };
-        let bits: u32 = if RV32 { 32 } else { 64 };
         let sx = |v: u64| -> i64 {
             if RV32 {
                 v as u32 as i32 as i64
@@ -527,38 +526,32 @@ impl<'i> Hart<'i> {
                 0
             }
             Op::Addi => ea,
-            Op::Slti => (sx(a) < imm as i64) as u64,
-            Op::Sltiu => (a < imm & m) as u64,
-            Op::Xori => (a ^ imm) & m,
-            Op::Ori => (a | imm) & m,
-            Op::Andi => a & imm,
-            Op::Slli => (a << (imm & sh)) & m,
-            Op::Srli => a >> (imm & sh),
-            Op::Srai => (sx(a) >> (imm & sh)) as u64 & m,
-            Op::Add => a.wrapping_add(b) & m,
-            Op::Sub => a.wrapping_sub(b) & m,
-            Op::Sll => (a << (b & sh)) & m,
-            Op::Slt => (sx(a) < sx(b)) as u64,
-            Op::Sltu => (a < b) as u64,
-            Op::Xor => a ^ b,
-            Op::Srl => a >> (b & sh),
-            Op::Sra => (sx(a) >> (b & sh)) as u64 & m,
-            Op::Or => a | b,
-            Op::And => a & b,
-            Op::Mul => a.wrapping_mul(b) & m,
-            Op::Mulh => ((sx(a) as i128 * sx(b) as i128) >> bits) as u64 & m,
-            Op::Mulhsu => ((sx(a) as i128 * b as i128) >> bits) as u64 & m,
-            Op::Mulhu => ((a as u128 * b as u128) >> bits) as u64 & m,
-            Op::Div => match sx(b) {
-                0 => m,
-                d => sx(a).wrapping_div(d) as u64 & m,
-            },
-            Op::Divu => a.checked_div(b).unwrap_or(m),
-            Op::Rem => match sx(b) {
-                0 => a,
-                d => sx(a).wrapping_rem(d) as u64 & m,
-            },
-            Op::Remu => a.checked_rem(b).unwrap_or(a),
+            Op::Slti => alu::<RV32>(Op::Slti, a, b, imm),
+            Op::Sltiu => alu::<RV32>(Op::Sltiu, a, b, imm),
+            Op::Xori => alu::<RV32>(Op::Xori, a, b, imm),
+            Op::Ori => alu::<RV32>(Op::Ori, a, b, imm),
+            Op::Andi => alu::<RV32>(Op::Andi, a, b, imm),
+            Op::Slli => alu::<RV32>(Op::Slli, a, b, imm),
+            Op::Srli => alu::<RV32>(Op::Srli, a, b, imm),
+            Op::Srai => alu::<RV32>(Op::Srai, a, b, imm),
+            Op::Add => alu::<RV32>(Op::Add, a, b, imm),
+            Op::Sub => alu::<RV32>(Op::Sub, a, b, imm),
+            Op::Sll => alu::<RV32>(Op::Sll, a, b, imm),
+            Op::Slt => alu::<RV32>(Op::Slt, a, b, imm),
+            Op::Sltu => alu::<RV32>(Op::Sltu, a, b, imm),
+            Op::Xor => alu::<RV32>(Op::Xor, a, b, imm),
+            Op::Srl => alu::<RV32>(Op::Srl, a, b, imm),
+            Op::Sra => alu::<RV32>(Op::Sra, a, b, imm),
+            Op::Or => alu::<RV32>(Op::Or, a, b, imm),
+            Op::And => alu::<RV32>(Op::And, a, b, imm),
+            Op::Mul => alu::<RV32>(Op::Mul, a, b, imm),
+            Op::Mulh => alu::<RV32>(Op::Mulh, a, b, imm),
+            Op::Mulhsu => alu::<RV32>(Op::Mulhsu, a, b, imm),
+            Op::Mulhu => alu::<RV32>(Op::Mulhu, a, b, imm),
+            Op::Div => alu::<RV32>(Op::Div, a, b, imm),
+            Op::Divu => alu::<RV32>(Op::Divu, a, b, imm),
+            Op::Rem => alu::<RV32>(Op::Rem, a, b, imm),
+            Op::Remu => alu::<RV32>(Op::Remu, a, b, imm),
             _ if cfg!(feature = "ext") && insn.op.is_bitmanip() => {
                 bitmanip::alu::<RV32>(insn.op, a, b, imm)
             }
