@@ -218,6 +218,11 @@ impl<'i> Hart<'i> {
                         // SAFETY: as in `second_op`: now `i < count <= BLOCK_INSNS`.
                         let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
                         let ea = self.regs[n.rs1 as usize].wrapping_add(n.imm as i64 as u64) & m;
+                        // The fast view's hit first, as in `load!`.
+                        if let Some(v) = self.load_fast(ea, $size) {
+                            self.regs[n.rd as usize] = $ext(v);
+                            continue_block!()
+                        }
                         match self.load_in_set(bus, dset, ea, $size) {
                             Ok((v, false)) => {
                                 self.regs[n.rd as usize] = $ext(v);

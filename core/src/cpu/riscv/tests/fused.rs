@@ -360,6 +360,29 @@ fn a_jump_into_the_middle_of_a_fused_pair_runs_its_second_half_only() {
 }
 
 #[test]
+fn a_fused_lw_lw_loads_its_second_word_from_the_fast_view() {
+    // `lw x6, 0(x5); lw x7, 4(x5)` fused, three rounds over `DATA` (x5 advancing a word
+    // each): the second load of each round hits the TLB's fast view the first filled, so
+    // it takes `then_load`'s fast path (run under Miri, unlike the budget tests).
+    let prog = [
+        li(3, 3),
+        lw(6, 5, 0), // fused with the next
+        lw(7, 5, 4),
+        addi(5, 5, 4),
+        addi(1, 1, 1),
+        bne(1, 3, -16), // to the first `lw`
+        EBREAK,
+    ];
+    with_machine(0x10000, &[(0, &prog), (0x8000, &DATA)], |sec, _| {
+        let mut h = hart();
+        assert!(matches!(h.run(sec, 1000), Exit::Breakpoint(_)));
+        assert_eq!((h.reg(6), h.reg(7)), (DATA[2] as u64, DATA[3] as u64));
+        assert_eq!(h.reg(5), RAM_BASE + 0x8000 + 12);
+        assert_eq!(h.csr(num::MINSTRET), Some(1 + 3 * 5));
+    });
+}
+
+#[test]
 fn a_fault_in_a_fused_pairs_first_half_leaves_the_second_undone() {
     // `lw x6, 0(x5)` from unmapped memory, fused with `addi x7, x7, 1`: the access fault
     // has the `lw`'s `pc`, and neither the load nor the `addi` happened.
