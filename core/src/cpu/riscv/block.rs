@@ -86,7 +86,10 @@
 //! `sw`, an `addi` or a `lw`) are decoded into one fused micro-op with the second
 //! instruction kept in the next slot, which the block executor runs in one dispatch
 //! (`fuse`); retirement counts, the budget and precise traps are as for two
-//! instructions, and a tier sees the two instructions ([`Op::unfused`]).
+//! instructions, and a tier sees the two instructions ([`Op::unfused`]). One triple,
+//! `addi`+`sb`+a conditional branch ([`Op::fused_with_two`]: a byte loop's pointer step,
+//! store and test), is fused the same way with its other two instructions in the next two
+//! slots. The rules are one line each (`insn.rs`'s `fusion_rules!`).
 //!
 //! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
 //! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a
@@ -283,10 +286,20 @@ pub(super) const FUSE: bool = cfg!(not(target_os = "none"));
 /// not at all (`Hart::run_block`). A jump into the middle of a pair starts another block
 /// at the second instruction (blocks are keyed by their first `pc`), which runs it alone.
 /// A tier sees the pair as its two instructions ([`Op::unfused`] in
-/// `tier::BlockRef::insn`).
+/// `tier::BlockRef::insn`). A triple ([`Op::fused_with_two`]: an `addi`, an `sb` and a
+/// conditional branch, a byte loop's step, store and test) is fused the same way, its
+/// second and third instructions kept in the next two slots, and is looked for first.
 pub(super) fn fuse(insns: &mut [Micro]) {
     let mut k = 0;
     while k + 1 < insns.len() {
+        // A triple first (its second and third halves stay in the next two slots).
+        if k + 2 < insns.len() {
+            if let Some(f) = insns[k].op.fused_with_two(insns[k + 1].op, insns[k + 2].op) {
+                insns[k].op = f;
+                k += 3;
+                continue;
+            }
+        }
         match insns[k].op.fused_with(insns[k + 1].op) {
             Some(f) => {
                 insns[k].op = f;
@@ -847,6 +860,40 @@ mod tests {
             Op::Addi,
             Op::BneLw,
             Op::Lw,
+            Op::Jal,
+        ];
+        assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+        for (k, &w) in words.iter().enumerate() {
+            assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+        }
+    }
+
+    #[test]
+    fn a_byte_store_loops_step_store_and_test_are_one_triple() {
+        // addi, sb, bne | jal at the block's start, then addi, sb, addi (no branch: no
+        // triple, and neither `addi`+`sb` nor `sb`+`addi` is a pair) | jal.
+        let mut mem = [0u32; 1024];
+        let words = [
+            0x0012_8293, // addi x5, x5, 1
+            0xfe62_8fa3, // sb x6, -1(x5)
+            0xfe72_9ce3, // bne x5, x7, -8
+            0x0012_8293, // addi x5, x5, 1
+            0xfe62_8fa3, // sb x6, -1(x5)
+            0x0013_8393, // addi x7, x7, 1
+            0x0000_006f, // jal x0, 0
+        ];
+        mem[..words.len()].copy_from_slice(&words);
+        let mut c = BlockCache::new();
+        let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+        let b = &c.blocks[i];
+        let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+        let want = [
+            Op::AddiSbBr,
+            Op::Sb,
+            Op::Bne,
+            Op::Addi,
+            Op::Sb,
+            Op::Addi,
             Op::Jal,
         ];
         assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));

@@ -198,8 +198,10 @@ impl<'i> Hart<'i> {
                     (|$x:ident, $y:ident, $k:ident| $second:expr) => {{
                         debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
                         // SAFETY: a fused operation is never a block's last instruction
-                        // (`block::fuse` fuses only with a next slot below `count`), so
-                        // `i + 1 < count <= BLOCK_INSNS`: inside `insns`.
+                        // (`block::fuse` fuses only with a next slot below `count`, and a
+                        // triple only with the two next), so `i + 1 < count <= BLOCK_INSNS`:
+                        // inside `insns` (and for a triple's third half, read after its
+                        // second as `i + 1` again, the same).
                         let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i + 1) };
                         let $x = self.regs[n.rs1 as usize];
                         let $y = self.regs[n.rs2 as usize];
@@ -237,7 +239,14 @@ impl<'i> Hart<'i> {
                     }};
                 }
                 macro_rules! then_store {
-                    ($size:expr) => {{
+                    ($size:expr) => {
+                        then_store_then!($size, continue_block!())
+                    };
+                }
+                // The same, then `$then` (a triple's third half) when it stays on the fast
+                // path.
+                macro_rules! then_store_then {
+                    ($size:expr, $then:expr) => {{
                         debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
                         i += 1;
                         // SAFETY: as in `second_op`: now `i < count <= BLOCK_INSNS`.
@@ -245,7 +254,7 @@ impl<'i> Hart<'i> {
                         let ea = self.regs[n.rs1 as usize].wrapping_add(n.imm as i64 as u64) & m;
                         let v = self.regs[n.rs2 as usize];
                         match self.store_in_set(bus, dset, ea, $size, v) {
-                            Ok(false) => continue_block!(),
+                            Ok(false) => $then,
                             Ok(true) => return End::Next(done + i as u64 + 1, next!()),
                             Err(e) => return End::Trap(done + i as u64, at!(), e),
                         }
@@ -401,6 +410,10 @@ impl<'i> Hart<'i> {
                         then_load!(4, |v: u64| v as i32 as i64 as u64 & m)
                     }
                     Op::SwSw if FUSE => store_then!(4, then_store!(4)),
+                    Op::AddiSbBr if FUSE => {
+                        self.regs[rd] = ea!();
+                        then_store_then!(1, then_branch!())
+                    }
                     Op::BeqBr if FUSE => branch_then!(a == b!(), then_branch!()),
                     Op::BneBr if FUSE => branch_then!(a != b!(), then_branch!()),
                     Op::BeqSw if FUSE => branch_then!(a == b!(), then_store!(4)),

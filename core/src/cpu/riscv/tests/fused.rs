@@ -337,6 +337,60 @@ fn fused_loads_stores_and_branch_first_pairs_match_single_steps() {
     assert_ne!((r[9], r[15]), (0, 0));
 }
 
+/// A byte-copy loop over `BRANCH_DATA` (each word's low byte to x7's bytes) with the
+/// `addi`+`sb`+`bne` triple, its `bne` on the byte (taken when it is not 0, skipping a
+/// counter), then two of the stored words read back.
+const BYTE_LOOP: [u32; 13] = [
+    li(3, 12),
+    addi(7, 5, 0x200),
+    lbu(6, 5, 0), // fused with the addi
+    addi(5, 5, 4),
+    addi(7, 7, 1), // fused with the sb and the bne: a triple
+    sb(6, 7, -1),
+    bne(6, 0, 8),
+    addi(11, 11, 1),
+    addi(1, 1, 1),
+    bne(1, 3, -28), // to the lbu
+    lw(12, 7, -12),
+    lw(13, 7, -4),
+    EBREAK,
+];
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn the_addi_sb_branch_triple_matches_single_steps() {
+    // Each store, the branch taken and not (two bytes are 0), at every budget.
+    let r = matches_single_steps(&BYTE_LOOP, 80);
+    assert_eq!(r[11], 2);
+    let bytes = |k: usize| {
+        (0..4).fold(0u64, |w, j| {
+            w | (BRANCH_DATA[k + j] as u8 as u64) << (8 * j)
+        })
+    };
+    assert_eq!((r[12], r[13]), (bytes(0), bytes(8)));
+}
+
+#[test]
+fn a_byte_loops_triple_stores_every_byte_and_takes_its_branch_both_ways() {
+    // `BYTE_LOOP` in one run (under Miri too): the triple's store and branch halves.
+    with_machine(
+        0x10000,
+        &[(0, &BYTE_LOOP), (0x8000, &BRANCH_DATA)],
+        |sec, _| {
+            let mut h = hart();
+            assert!(matches!(h.run(sec, 1000), Exit::Breakpoint(_)));
+            assert_eq!((h.reg(1), h.reg(11)), (12, 2));
+            let bytes = |k: usize| {
+                (0..4).fold(0u64, |w, j| {
+                    w | (BRANCH_DATA[k + j] as u8 as u64) << (8 * j)
+                })
+            };
+            assert_eq!((h.reg(12), h.reg(13)), (bytes(0), bytes(8)));
+            assert_eq!(h.csr(num::MINSTRET), Some(2 + 12 * 7 + 2 + 2));
+        },
+    );
+}
+
 #[test]
 fn a_jump_into_the_middle_of_a_fused_pair_runs_its_second_half_only() {
     // `lw x6; addi x7, x7, 1` is a fused pair in the first block; the `jal` goes back to
