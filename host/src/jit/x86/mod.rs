@@ -355,6 +355,41 @@ fn direct_exit(
     );
 }
 
+/// Where a block's exits to known `pc`s go (the block's start `pc0`, its link slots from
+/// `next_slot` with their unlinked code's offsets in `unlinked`): [`Exits::to`].
+struct Exits<'a> {
+    t: &'a Tail,
+    c: &'a Cache,
+    rv32: bool,
+    pc0: u64,
+    next_slot: usize,
+    unlinked: Vec<usize>,
+}
+
+impl Exits<'_> {
+    /// An exit to `target` after `retired` instructions of the block: to the block's own
+    /// start, the boundary checks for `home` (the body's label and room) and straight
+    /// back ([`store_back_and_check`]); elsewhere a direct exit through the next link
+    /// slot ([`direct_exit`]).
+    fn to(&mut self, ops: &mut Asm, target: u64, retired: i32, home: (DynamicLabel, i32)) {
+        if target == self.pc0 {
+            store_back_and_check(ops, self.t, self.c, target, retired, self.rv32, Some(home));
+            return;
+        }
+        direct_exit(
+            ops,
+            self.t,
+            self.c,
+            target,
+            retired,
+            self.next_slot,
+            self.rv32,
+            &mut self.unlinked,
+        );
+        self.next_slot += 1;
+    }
+}
+
 /// The size and extension of a load or store.
 fn mem_kind(op: Op) -> Option<(u32, bool)> {
     Some(match op {
@@ -393,10 +428,8 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     let mut singles: Vec<Single> = Vec::new();
     // Taken branches: their exits, out of line (label, target, retired).
     let mut taken: Vec<(DynamicLabel, u64, i32, (DynamicLabel, i32))> = Vec::new();
-    let mut unlinked = Vec::new();
     // Loads' and stores' code out of line.
     let mut colds = Vec::new();
-    let mut next_slot = slot_base;
     let t = Tail {
         budget: ops.new_dynamic_label(),
         interrupt: ops.new_dynamic_label(),
@@ -434,6 +467,14 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     }
     let room = room as i32;
     let c = Cache::choose(block, rv32);
+    let mut exits = Exits {
+        t: &t,
+        c: &c,
+        rv32,
+        pc0,
+        next_slot: slot_base,
+        unlinked: Vec::new(),
+    };
     let memos = memo_sites(block, rv32);
     c.load(&mut ops);
     // Where each copy starts; a jump back to the block's own start goes on (registers
@@ -510,22 +551,9 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                     let target = at.wrapping_add(imm as i64 as u64) & m;
                     dynasm!(ops ; .arch x64 ; mov rax, QWORD next as i64);
                     c.put(&mut ops, u.rd, RAX);
-                    if let (true, Some(next)) = (target == pc0, again) {
-                        dynasm!(ops ; .arch x64 ; jmp =>next);
-                    } else if target == pc0 {
-                        store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some(home));
-                    } else {
-                        direct_exit(
-                            &mut ops,
-                            &t,
-                            &c,
-                            target,
-                            retired,
-                            next_slot,
-                            rv32,
-                            &mut unlinked,
-                        );
-                        next_slot += 1;
+                    match again {
+                        Some(next) if target == pc0 => dynasm!(ops ; .arch x64 ; jmp =>next),
+                        _ => exits.to(&mut ops, target, retired, home),
                     }
                     ended = true;
                     break;
@@ -597,37 +625,18 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         if !ended {
             // Fell through the whole block.
             let end = pc0.wrapping_add(block.byte_len() as u64) & m;
-            direct_exit(
-                &mut ops,
-                &t,
-                &c,
-                end,
-                (off + n) as i32,
-                next_slot,
-                rv32,
-                &mut unlinked,
-            );
-            next_slot += 1;
+            exits.to(&mut ops, end, (off + n) as i32, home);
         }
     }
     for (l, target, retired, home) in taken {
         dynasm!(ops ; .arch x64 ; =>l);
-        if target == pc0 {
-            store_back_and_check(&mut ops, &t, &c, target, retired, rv32, Some(home));
-            continue;
-        }
-        direct_exit(
-            &mut ops,
-            &t,
-            &c,
-            target,
-            retired,
-            next_slot,
-            rv32,
-            &mut unlinked,
-        );
-        next_slot += 1;
+        exits.to(&mut ops, target, retired, home);
     }
+    let Exits {
+        next_slot,
+        unlinked,
+        ..
+    } = exits;
     if next_slot > MAX_LINKS {
         return None;
     }
