@@ -632,6 +632,61 @@ fn chained_loops_stop_exactly_at_the_budget() {
     }
 }
 
+/// Two blocks that jump to each other (`A`: `t0 += 1; t1 += 2; j B`, `B`: `t2 += 3; t3
+/// += t0; j A`): every exit is a direct one through a link slot, whose budget test is
+/// one compare with the limit the prologue computes (`ctx.left - BLOCK_INSNS`, 0 when
+/// less is left). Run for budgets around the block size, it stops where the interpreter
+/// does (fails with the limit not saturating at 0: budgets below 16 overrun; and with
+/// the limit not taking the next block's room off: budgets 17 and up overrun).
+#[test]
+fn blocks_linked_to_each_other_stop_exactly_at_the_budget() {
+    let (t0, t1, t2, t3) = (5, 6, 7, 28);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let words = [
+            rvenc::addi(t0, t0, 1),
+            rvenc::addi(t1, t1, 2),
+            rvenc::jal(0, 12),
+            EBREAK,
+            EBREAK,
+            rvenc::addi(t2, t2, 3),
+            rvenc::r(op::OP, 0, 0, t3, t3, t0), // add t3, t3, t0
+            rvenc::jal(0, -28),
+        ];
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let image = Image {
+            xlen,
+            entry: RAM_BASE,
+            segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+        };
+        for budget in [
+            1, 2, 3, 5, 7, 15, 16, 17, 18, 19, 31, 33, 100, 1001, 12_345, 100_000,
+        ] {
+            let mut a = Machine::new(&image).unwrap();
+            let mut b = Machine::new(&image).unwrap();
+            let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+            let ea = a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp);
+            let eb = b.run_slice_with(budget, &mut jit);
+            assert_eq!(ea.unwrap(), Exit::BudgetExhausted);
+            assert_eq!(eb.unwrap(), Exit::BudgetExhausted);
+            let state = |m: &Machine| {
+                (
+                    m.hart.pc(),
+                    [t0, t1, t2, t3].map(|r| m.hart.reg(r as usize)),
+                    m.hart.csr(csr::num::MINSTRET).unwrap(),
+                )
+            };
+            assert_eq!(state(&b), state(&a), "{xlen:?} budget {budget}");
+            if budget == 100_000 {
+                // Chained through the links, ending at their budget test.
+                let st = jit.stats();
+                assert!(st.runs < 1000, "{st:?}");
+                assert!(st.links >= 2, "{st:?}");
+                assert!(st.exits[ExitKind::Budget as usize] > 0, "{xlen:?} {st:?}");
+            }
+        }
+    }
+}
+
 /// The loop's stores go to a host line 64 KiB past its code (guest RAM is one host
 /// mapping), which has the code's bit in the code-line filter (it wraps every 64 KiB)
 /// but another tag: generated code checks the tag behind a set bit, as the interpreter

@@ -55,12 +55,14 @@
 //!
 //! **Chaining and direct links** (QEMU's `goto_tb`). At every exit to a next `pc` the
 //! code first makes the run loop's checks at a block boundary: fewer than
-//! [`BLOCK_INSNS`] instructions of budget left (`r8 + BLOCK_INSNS > ctx.left`), an
+//! [`BLOCK_INSNS`] instructions of budget left (`r8 + BLOCK_INSNS > ctx.left`: one
+//! compare of `r8` with the limit the prologue keeps in the frame, [`LIMIT`]), an
 //! enabled interrupt pending or a stop request (`*ctx.pending & ctx.int_mask`; the tier
 //! declines a block when `mip_sw & int_mask` is already set), DMA wrote guest RAM since
 //! the epoch began (`*ctx.lease_writes != ctx.lease_seen`; the tier points a missing
 //! count at a word that always differs); any of them returns with its [`ExitKind`].
-//! Then:
+//! The next `pc` is put in `rax` only behind these checks' failures and in the unlinked
+//! code, where something reads it. Then:
 //!
 //! * an exit to a *known* `pc` (the fall-through, a taken branch, `jal`) jumps through
 //!   its own **link slot**, `jmp [rbp + 8 * slot]`: a `u64` in the tier's slot array, an
@@ -241,6 +243,11 @@ struct Tail {
     budget: DynamicLabel,
     interrupt: DynamicLabel,
     dma: DynamicLabel,
+    /// A check of [`boundary_checks`] for a room of [`BLOCK_INSNS`] failed (`rax` = next
+    /// `pc`): finds which again (the budget, else the interrupt word, else DMA) and returns
+    /// with that kind. (An interrupt lowered in between is counted as DMA: the kind is
+    /// only a statistic, and any return to the run loop is right.)
+    which: DynamicLabel,
     /// The jump-cache lookup that links the slot at `rdx` on a hit.
     lookup_link: DynamicLabel,
     /// The jump-cache lookup alone (`jalr`).
@@ -249,90 +256,101 @@ struct Tail {
     epilogue: DynamicLabel,
 }
 
-/// The run loop's checks at a block boundary, in the registers the prologue loaded:
-/// `r8` instructions retired (already counting the leaving block's), `rax` the next
-/// `pc`. Leaves through `t`'s labels when one fails.
-fn boundary_checks(ops: &mut Asm, t: &Tail) {
-    boundary_checks_for(ops, t, BLOCK_INSNS as i32);
-}
+/// Where failed boundary checks go, by kind: the budget, an interrupt (or a stop), DMA.
+type Fails = [DynamicLabel; 3];
 
-/// [`boundary_checks`] for a next block that may run `room` instructions before its
-/// own (an unrolled loop's, [`unrolled`]).
-fn boundary_checks_for(ops: &mut Asm, t: &Tail, room: i32) {
+/// The frame offset (above the memos) of the budget limit the prologue computes:
+/// `ctx.left - BLOCK_INSNS`, or 0 when less budget is left. An exit whose count (`r8`,
+/// at least 1) is above it has too little budget for a next block of [`BLOCK_INSNS`].
+const LIMIT: i32 = mem::FRAME;
+
+/// The stack frame below the saved registers: the memos, then the limit.
+const STACK: i32 = mem::FRAME + 8;
+
+/// The run loop's checks at a block boundary, in the registers the prologue loaded:
+/// `r8` instructions retired (already counting the leaving block's), for a next block
+/// that may run `room` instructions before its own checks ([`BLOCK_INSNS`], or an
+/// unrolled loop's room, [`unrolled`]). Leaves through `fail`'s labels when one fails.
+/// For a room of [`BLOCK_INSNS`] the budget is one compare with the prologue's
+/// [`LIMIT`].
+fn boundary_checks(ops: &mut Asm, room: i32, [budget, interrupt, dma]: Fails) {
+    if room == BLOCK_INSNS as i32 {
+        dynasm!(ops
+            ; .arch x64
+            ; cmp r8, QWORD [rsp + LIMIT]
+            ; ja =>budget
+        );
+    } else {
+        dynasm!(ops
+            ; .arch x64
+            // The budget: the next block may have `room` instructions.
+            ; lea rcx, [r8 + room]
+            ; cmp rcx, QWORD [rsi + CTX_LEFT]
+            ; ja =>budget
+        );
+    }
     dynasm!(ops
         ; .arch x64
-        // The budget: the next block may have `room` instructions.
-        ; lea rcx, [r8 + room]
-        ; cmp rcx, QWORD [rsi + CTX_LEFT]
-        ; ja =>t.budget
         // Interrupts, as the run loop: (pending | mip_sw) & int_mask, with mip_sw &
         // int_mask 0 (the tier declines the block otherwise).
         ; mov rcx, QWORD [rsi + CTX_PENDING]
         ; mov ecx, DWORD [rcx]
         ; test ecx, DWORD [rsi + CTX_INT_MASK]
-        ; jnz =>t.interrupt
+        ; jnz =>interrupt
         // DMA wrote guest RAM since the epoch started (the tier points the count at a
         // word that differs when the bus gives none).
         ; mov rcx, QWORD [rsi + CTX_LEASE]
         ; mov ecx, DWORD [rcx]
         ; cmp ecx, DWORD [rsi + CTX_LEASE_SEEN]
-        ; jne =>t.dma
+        ; jne =>dma
     );
 }
 
-/// The start of every exit to a known `target` after `retired` instructions of the
-/// block: `rax` = `target`, the count in `r8`, the boundary checks. With `again` `None`
-/// the cached registers are stored back first (the code goes on to another block or
-/// returns; the caller emits the jump). With `again` `Some(body)` (an exit to the
-/// block's own start, with the instructions the block may run before its next checks)
-/// they stay in place and the code jumps to `body`; they are stored back only on the
-/// paths where a check fails and the code returns.
+/// `rax` = `target`, the next `pc` (only where the code leaves: the fast paths do not
+/// need it).
+fn set_pc(ops: &mut Asm, target: u64, rv32: bool) {
+    if rv32 {
+        dynasm!(ops ; .arch x64 ; mov eax, target as u32 as i32);
+    } else {
+        dynasm!(ops ; .arch x64 ; mov rax, QWORD target as i64);
+    }
+}
+
+/// An exit to the block's own start after `retired` instructions of it (`target` its
+/// `pc`): the count in `r8`, the boundary checks for `room`, and a jump to `body` with
+/// the cached registers still in place; they are stored back only on the paths where a
+/// check fails and the code returns (with `rax` = `target`).
 #[allow(clippy::too_many_arguments)]
-fn store_back_and_check(
+fn loop_back(
     ops: &mut Asm,
     t: &Tail,
     c: &Cache,
     target: u64,
     retired: i32,
     rv32: bool,
-    again: Option<(DynamicLabel, i32)>,
+    (body, room): (DynamicLabel, i32),
 ) {
-    if again.is_none() {
-        c.write_back(ops);
-    }
-    if rv32 {
-        dynasm!(ops ; .arch x64 ; mov eax, target as u32 as i32);
-    } else {
-        dynasm!(ops ; .arch x64 ; mov rax, QWORD target as i64);
-    }
     dynasm!(ops ; .arch x64 ; add r8, retired);
-    let Some((body, room)) = again else {
-        boundary_checks(ops, t);
-        return;
-    };
-    let fail = Tail {
-        budget: ops.new_dynamic_label(),
-        interrupt: ops.new_dynamic_label(),
-        dma: ops.new_dynamic_label(),
-        lookup_link: t.lookup_link,
-        lookup: t.lookup,
-        epilogue: t.epilogue,
-    };
-    boundary_checks_for(ops, &fail, room);
+    let fail = [
+        ops.new_dynamic_label(),
+        ops.new_dynamic_label(),
+        ops.new_dynamic_label(),
+    ];
+    boundary_checks(ops, room, fail);
     dynasm!(ops ; .arch x64 ; jmp =>body);
-    for (l, to) in [
-        (fail.budget, t.budget),
-        (fail.interrupt, t.interrupt),
-        (fail.dma, t.dma),
-    ] {
+    for (l, to) in fail.into_iter().zip([t.budget, t.interrupt, t.dma]) {
         dynasm!(ops ; .arch x64 ; =>l);
         c.write_back(ops);
+        set_pc(ops, target, rv32);
         dynasm!(ops ; .arch x64 ; jmp =>to);
     }
 }
 
-/// A direct exit to the known `target` after `retired` instructions of the block,
-/// through link slot `slot` (its unlinked code's offset is pushed to `unlinked`).
+/// A direct exit to the known `target` after `retired` instructions of the block: the
+/// cached registers stored back, the count in `r8`, the boundary checks, and the jump
+/// through link slot `slot` (its unlinked code's offset is pushed to `unlinked`). `rax`
+/// is set to `target` only behind the jump: where a check failed (one label for all,
+/// [`Tail::which`] tells which) and in the unlinked code.
 #[allow(clippy::too_many_arguments)]
 fn direct_exit(
     ops: &mut Asm,
@@ -344,15 +362,22 @@ fn direct_exit(
     rv32: bool,
     unlinked: &mut Vec<usize>,
 ) {
-    store_back_and_check(ops, t, c, target, retired, rv32, None);
+    c.write_back(ops);
+    dynasm!(ops ; .arch x64 ; add r8, retired);
+    let fail = ops.new_dynamic_label();
+    boundary_checks(ops, BLOCK_INSNS as i32, [fail; 3]);
     let disp = 8 * slot as i32;
     dynasm!(ops ; .arch x64 ; jmp QWORD [rbp + disp]);
     unlinked.push(ops.offset().0);
+    set_pc(ops, target, rv32);
     dynasm!(ops
         ; .arch x64
         ; lea rdx, [rbp + disp]
         ; jmp =>t.lookup_link
+        ; =>fail
     );
+    set_pc(ops, target, rv32);
+    dynasm!(ops ; .arch x64 ; jmp =>t.which);
 }
 
 /// Where a block's exits to known `pc`s go (the block's start `pc0`, its link slots from
@@ -369,11 +394,11 @@ struct Exits<'a> {
 impl Exits<'_> {
     /// An exit to `target` after `retired` instructions of the block: to the block's own
     /// start, the boundary checks for `home` (the body's label and room) and straight
-    /// back ([`store_back_and_check`]); elsewhere a direct exit through the next link
+    /// back ([`loop_back`]); elsewhere a direct exit through the next link
     /// slot ([`direct_exit`]).
     fn to(&mut self, ops: &mut Asm, target: u64, retired: i32, home: (DynamicLabel, i32)) {
         if target == self.pc0 {
-            store_back_and_check(ops, self.t, self.c, target, retired, self.rv32, Some(home));
+            loop_back(ops, self.t, self.c, target, retired, self.rv32, home);
             return;
         }
         direct_exit(
@@ -434,6 +459,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         budget: ops.new_dynamic_label(),
         interrupt: ops.new_dynamic_label(),
         dma: ops.new_dynamic_label(),
+        which: ops.new_dynamic_label(),
         lookup_link: ops.new_dynamic_label(),
         lookup: ops.new_dynamic_label(),
         epilogue: ops.new_dynamic_label(),
@@ -451,18 +477,15 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         );
     }
     let chain_entry = ops.offset().0;
+    // Where the chain entry's budget test for an unrolled loop fails (`rax` set there).
+    let entry_budget = ops.new_dynamic_label();
     if room > BLOCK_INSNS {
         // More than the budget the exit leading here tested for.
-        if rv32 {
-            dynasm!(ops ; .arch x64 ; mov eax, pc0 as u32 as i32);
-        } else {
-            dynasm!(ops ; .arch x64 ; mov rax, QWORD pc0 as i64);
-        }
         dynasm!(ops
             ; .arch x64
             ; lea rcx, [r8 + room as i32]
             ; cmp rcx, QWORD [rsi + CTX_LEFT]
-            ; ja =>t.budget
+            ; ja =>entry_budget
         );
     }
     let room = room as i32;
@@ -573,7 +596,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                     c.put(&mut ops, u.rd, RCX);
                     c.write_back(&mut ops);
                     dynasm!(ops ; .arch x64 ; add r8, retired);
-                    boundary_checks(&mut ops, &t);
+                    boundary_checks(&mut ops, BLOCK_INSNS as i32, [t.budget, t.interrupt, t.dma]);
                     dynasm!(ops ; .arch x64 ; jmp =>t.lookup);
                     ended = true;
                     break;
@@ -644,6 +667,11 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     for k in &colds {
         cold(&mut ops, k);
     }
+    if room > BLOCK_INSNS as i32 {
+        dynasm!(ops ; .arch x64 ; =>entry_budget);
+        set_pc(&mut ops, pc0, rv32);
+        dynasm!(ops ; .arch x64 ; jmp =>t.budget);
+    }
     if copies > 1 {
         // Too little budget for the copies, from Rust: the lone copy, as long as the
         // budget lasts (the run loop offers a block only with budget for its
@@ -692,7 +720,7 @@ fn prologue(ops: &mut Asm) {
         ; push r13
         ; push r14
         ; push r15
-        ; sub rsp, mem::FRAME
+        ; sub rsp, STACK
     );
     mem::clear_memos(ops);
     dynasm!(ops
@@ -700,6 +728,12 @@ fn prologue(ops: &mut Asm) {
         ; xor r8d, r8d
         ; mov r11, rdx
         ; mov rbp, QWORD [r11 + CHAIN_LINKS]
+        // The budget limit: left - BLOCK_INSNS, saturating at 0.
+        ; mov rcx, QWORD [rsi + CTX_LEFT]
+        ; xor edx, edx
+        ; sub rcx, BLOCK_INSNS as i32
+        ; cmovb rcx, rdx
+        ; mov QWORD [rsp + LIMIT], rcx
     );
 }
 
@@ -759,6 +793,14 @@ fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; =>t.dma
         ; mov edx, ExitKind::Dma as i32
         ; jmp =>out
+        ; =>t.which
+        ; cmp r8, QWORD [rsp + LIMIT]
+        ; ja =>t.budget
+        ; mov rcx, QWORD [rsi + CTX_PENDING]
+        ; mov ecx, DWORD [rcx]
+        ; test ecx, DWORD [rsi + CTX_INT_MASK]
+        ; jnz =>t.interrupt
+        ; jmp =>t.dma
         ; =>stale
         ; mov edx, ExitKind::ChainStale as i32
         ; jmp =>out
@@ -768,7 +810,7 @@ fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; shl rdx, KIND_SHIFT as i8
         ; add rdx, r8
         ; =>t.epilogue
-        ; add rsp, mem::FRAME
+        ; add rsp, STACK
         ; pop r15
         ; pop r14
         ; pop r13
