@@ -687,6 +687,81 @@ fn blocks_linked_to_each_other_stop_exactly_at_the_budget() {
     }
 }
 
+/// `P` (`t2 = 1000`) then the blocks `A` and `B` jumping to each other forever, `A`
+/// being `t0 += 1; t1 += t0; j B` (it caches `t0` and `t1`) and `B` given by `b`, run
+/// for `budget` instructions under the interpreter and the tier (every block translated
+/// at once): both machines' `t0` to `t2`, `pc` and `minstret` agree; the tier's stats.
+fn two_linked_blocks(xlen: Xlen, b: [u32; 2], budget: u64) -> JitStats {
+    let (t0, t1, t2) = (5, 6, 7);
+    let words = [
+        rvenc::addi(t2, 0, 1000),
+        rvenc::addi(t0, t0, 1), // A
+        rvenc::r(op::OP, 0, 0, t1, t1, t0),
+        rvenc::jal(0, 8),
+        EBREAK,
+        b[0], // B
+        b[1],
+        rvenc::jal(0, -24),
+    ];
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut a = Machine::new(&image).unwrap();
+    let mut m = Machine::new(&image).unwrap();
+    let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+    assert_eq!(
+        a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp)
+            .unwrap(),
+        Exit::BudgetExhausted
+    );
+    assert_eq!(
+        m.run_slice_with(budget, &mut jit).unwrap(),
+        Exit::BudgetExhausted
+    );
+    let state = |m: &Machine| {
+        (
+            m.hart.pc(),
+            [t0, t1, t2].map(|r| m.hart.reg(r as usize)),
+            m.hart.csr(csr::num::MINSTRET).unwrap(),
+        )
+    };
+    assert_eq!(state(&m), state(&a), "{xlen:?}");
+    jit.stats()
+}
+
+/// `B` = `t1 += 3; t0 += t1` caches the same registers as `A` in the same host registers
+/// (`x86::regs`: each in its home register), so each links to the other's warm entry,
+/// past the loads of its cached registers (fails with every link made to the chain
+/// entry: no warm links).
+#[test]
+fn linked_blocks_caching_the_same_registers_skip_their_loads() {
+    let (t0, t1) = (5, 6);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let b = [rvenc::addi(t1, t1, 3), rvenc::r(op::OP, 0, 0, t0, t0, t1)];
+        let st = two_linked_blocks(xlen, b, 100_000);
+        assert!(st.runs < 1000, "{st:?}");
+        assert_eq!(st.warm_links, 2, "{xlen:?} {st:?}");
+    }
+}
+
+/// `B` = `t2 += 3; t0 += t2` caches `t0` and `t2`, `A` `t0` and `t1`: neither holds all
+/// the other's registers, so each links to the other's chain entry, which loads them
+/// (fails with the maps not compared: `B` reads `t2` from a host register `A` never
+/// loaded).
+#[test]
+fn linked_blocks_caching_other_registers_load_them() {
+    let (t0, t2) = (5, 7);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let b = [rvenc::addi(t2, t2, 3), rvenc::r(op::OP, 0, 0, t0, t0, t2)];
+        let st = two_linked_blocks(xlen, b, 100_000);
+        assert!(st.links >= 2, "{st:?}");
+        assert_eq!(st.warm_links, 0, "{xlen:?} {st:?}");
+    }
+}
+
 /// The loop's stores go to a host line 64 KiB past its code (guest RAM is one host
 /// mapping), which has the code's bit in the code-line filter (it wraps every 64 KiB)
 /// but another tag: generated code checks the tag behind a set bit, as the interpreter

@@ -185,6 +185,10 @@ pub struct JitStats {
     /// Loads and stores in generated code that missed their memo and looked their page
     /// up in the TLB (`x86::mem`).
     pub lookups: u64,
+    /// Direct links made to the successor's warm entry, past the loads of its cached
+    /// registers, because the exit's block holds them in the same host registers
+    /// (`x86`'s docs, "Guest registers in host registers").
+    pub warm_links: u64,
     /// Blocks translated as unrolled loops (`x86::translate`: a loop of one block runs
     /// several copies of its body between boundary checks).
     pub unrolled: u64,
@@ -264,10 +268,11 @@ impl JitStats {
         v.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
         let parts: Vec<String> = v.iter().map(|(n, k)| format!("{k} {n}")).collect();
         format!(
-            "exits: {}; epochs {}; links {}; cold runs {}; retired {}; demoted {}; foreseen {}; lookups {}",
+            "exits: {}; epochs {}; links {} ({} warm); cold runs {}; retired {}; demoted {}; foreseen {}; lookups {}",
             parts.join(", "),
             self.epochs,
             self.links,
+            self.warm_links,
             self.cold,
             self.retired,
             self.demoted,
@@ -543,6 +548,7 @@ mod imp {
             let mut st = self.stats;
             st.links += self.spaces.iter().map(|s| s.chain.log_len).sum::<u64>();
             st.lookups = self.spaces.iter().map(|s| s.chain.lookups).sum::<u64>();
+            st.warm_links = self.spaces.iter().map(|s| s.chain.warm_links).sum::<u64>();
             st
         }
 

@@ -29,6 +29,15 @@
 //! the interpreter and the next block always find the register file up to date. An
 //! instruction without a register form (the M extension but `mul`, RV64 word
 //! operations) stores its cached sources first and reads the register file as before.
+//! Each cached register goes in its *home* host register (`CACHE_REGS[r % 5]`) when
+//! that is free, so blocks caching the same guest registers mostly hold them in the same
+//! host registers. A block's **warm entry** is just past its loads: a direct exit links
+//! its slot there instead of to the chain entry when its block's register map (which
+//! guest register each host register holds, `WarmWord`, stored in the 8 bytes before
+//! the successor's chain entry) agrees with the successor's in every host register the
+//! successor uses (the linking lookup compares them, once per link), so a chain of
+//! such blocks loads its registers once ([`JitStats::warm_links`](super::JitStats)
+//! counts these links).
 //!
 //! **Translated**: RV32I/RV64I's register-register and register-immediate ALU operations,
 //! `lui`, `auipc`, the M extension, RV64's word operations, loads and stores (RV64's `ld`,
@@ -56,7 +65,7 @@
 //! **Chaining and direct links** (QEMU's `goto_tb`). At every exit to a next `pc` the
 //! code first makes the run loop's checks at a block boundary: fewer than
 //! [`BLOCK_INSNS`] instructions of budget left (`r8 + BLOCK_INSNS > ctx.left`: one
-//! compare of `r8` with the limit the prologue keeps in the frame, [`LIMIT`]), an
+//! compare of `r8` with the limit the prologue keeps in the frame, `LIMIT`), an
 //! enabled interrupt pending or a stop request (`*ctx.pending & ctx.int_mask`; the tier
 //! declines a block when `mip_sw & int_mask` is already set), DMA wrote guest RAM since
 //! the epoch began (`*ctx.lease_writes != ctx.lease_seen`; the tier points a missing
@@ -103,7 +112,9 @@ mod regs;
 
 use alu::{alu32, alu64, alu_cached};
 pub use chain::{Chain, JumpEntry, JUMP_CACHE, LINK_LOG};
-use chain::{CHAIN_ENTRIES, CHAIN_LINKS, CHAIN_LOG, CHAIN_LOG_LEN, CHAIN_LOOKUPS, CHAIN_SEQ};
+use chain::{
+    CHAIN_ENTRIES, CHAIN_LINKS, CHAIN_LOG, CHAIN_LOG_LEN, CHAIN_LOOKUPS, CHAIN_SEQ, CHAIN_WARM,
+};
 use loops::{jumps_to_start, unrolled, BodyCopy};
 use mem::{cold, mem_access, memo_sites, MemExits};
 use regs::{Cache, RAX, RCX, RDX};
@@ -362,6 +373,7 @@ fn direct_exit(
     rv32: bool,
     unlinked: &mut Vec<usize>,
 ) {
+    let (map, _) = c.map();
     c.write_back(ops);
     dynasm!(ops ; .arch x64 ; add r8, retired);
     let fail = ops.new_dynamic_label();
@@ -372,6 +384,7 @@ fn direct_exit(
     set_pc(ops, target, rv32);
     dynasm!(ops
         ; .arch x64
+        ; mov r10d, map as i32
         ; lea rdx, [rbp + disp]
         ; jmp =>t.lookup_link
         ; =>fail
@@ -412,6 +425,22 @@ impl Exits<'_> {
             &mut self.unlinked,
         );
         self.next_slot += 1;
+    }
+}
+
+/// The 8 bytes just before a block's chain entry (jumped over by its prologue): what an
+/// exit needs to know to link to its warm entry. Bits 0 to 24: the block's register map
+/// ([`Cache::map`]); bits 32 to 56: the mask of its used fields; bits 58 to 63: the warm
+/// entry's offset past the chain entry (past the loads of its cached registers).
+struct WarmWord(u64);
+
+impl WarmWord {
+    /// The word of a block caching `c`, its loads `loads` bytes long.
+    fn new(c: &Cache, loads: usize) -> WarmWord {
+        let (map, used) = c.map();
+        // At most five loads of at most 7 bytes.
+        assert!(loads < 64, "{loads} bytes of loads");
+        WarmWord(map as u64 | (used as u64) << 32 | (loads as u64) << 58)
     }
 }
 
@@ -476,7 +505,18 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             ; jb =>short
         );
     }
+    let c = Cache::choose(block, rv32);
+    // The warm word just before the chain entry (`WarmWord`), filled in at the end.
+    let entry = ops.new_dynamic_label();
+    dynasm!(ops ; .arch x64 ; jmp =>entry);
+    let warm_at = ops.offset().0;
+    ops.extend([0u8; 8]);
+    dynasm!(ops ; .arch x64 ; =>entry);
     let chain_entry = ops.offset().0;
+    c.load(&mut ops);
+    // The warm entry: an exit whose host registers hold this block's cached registers
+    // comes in here (`shared_tail`'s linking lookup).
+    let warm = WarmWord::new(&c, ops.offset().0 - chain_entry);
     // Where the chain entry's budget test for an unrolled loop fails (`rax` set there).
     let entry_budget = ops.new_dynamic_label();
     if room > BLOCK_INSNS {
@@ -489,7 +529,6 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         );
     }
     let room = room as i32;
-    let c = Cache::choose(block, rv32);
     let mut exits = Exits {
         t: &t,
         c: &c,
@@ -499,7 +538,6 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         unlinked: Vec::new(),
     };
     let memos = memo_sites(block, rv32);
-    c.load(&mut ops);
     // Where each copy starts; a jump back to the block's own start goes on (registers
     // still loaded) at the next copy, from the last after the boundary checks at the
     // first (`body`).
@@ -701,8 +739,10 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             ; jmp =>t.epilogue
         );
     }
+    let mut bytes = ops.finalize().ok()?;
+    bytes[warm_at..warm_at + 8].copy_from_slice(&warm.0.to_le_bytes());
     Some(Code {
-        bytes: ops.finalize().ok()?,
+        bytes,
         chain_entry,
         unlinked,
         copies,
@@ -745,6 +785,7 @@ fn shared_tail(ops: &mut Asm, t: &Tail) {
     let stale = ops.new_dynamic_label();
     let out = ops.new_dynamic_label();
     let go = ops.new_dynamic_label();
+    let cold_entry = ops.new_dynamic_label();
     dynasm!(ops
         ; .arch x64
         // The jump cache: this pc, offered in this sequence; then the slot at rdx is
@@ -762,6 +803,18 @@ fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; cmp r9, QWORD [rcx + CHAIN_ENTRIES + 8]
         ; jne =>stale
         ; mov rcx, QWORD [rcx + CHAIN_ENTRIES + 16]
+        // The successor's warm word (`WarmWord`, just before its chain entry): its warm
+        // entry when the exit's map (r10d) agrees with its own in every field it uses.
+        ; mov r9, QWORD [rcx - 8]
+        ; xor r10d, r9d
+        ; mov rax, r9
+        ; shr rax, 32
+        ; test r10d, eax
+        ; jnz =>cold_entry
+        ; shr r9, 58
+        ; add rcx, r9
+        ; add QWORD [r11 + CHAIN_WARM], 1
+        ; =>cold_entry
         ; mov r9, QWORD [r11 + CHAIN_LOG_LEN]
         ; cmp r9, LINK_LOG as i32
         ; jae =>go

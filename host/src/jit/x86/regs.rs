@@ -66,12 +66,31 @@ impl Cache {
         let mut regs: Vec<u8> = (1..32u8).filter(|&r| uses[r as usize] >= 2).collect();
         regs.sort_by_key(|&r| (std::cmp::Reverse(uses[r as usize]), r));
         regs.truncate(CACHE_REGS.len());
+        // Each in its home register when free (so that blocks caching the same guest
+        // registers mostly hold them in the same host registers: `Cache::map`), the
+        // others in the free ones, in order.
+        let mut at: [Option<u8>; CACHE_REGS.len()] = [None; CACHE_REGS.len()];
+        let mut rest = Vec::new();
+        for &r in &regs {
+            let home = r as usize % CACHE_REGS.len();
+            if at[home].is_none() {
+                at[home] = Some(r);
+            } else {
+                rest.push(r);
+            }
+        }
+        for r in rest {
+            if let Some(free) = at.iter_mut().find(|a| a.is_none()) {
+                *free = Some(r);
+            }
+        }
         let mut c = Cache {
             host: [0; 33],
             all: Vec::new(),
             written: Vec::new(),
         };
-        for (&r, &h) in regs.iter().zip(CACHE_REGS.iter()) {
+        for (a, &h) in at.iter().zip(CACHE_REGS.iter()) {
+            let Some(r) = *a else { continue };
             c.host[r as usize] = h;
             c.all.push((r, h));
             if writes[r as usize] {
@@ -79,6 +98,22 @@ impl Cache {
             }
         }
         c
+    }
+
+    /// Which guest register each host register of [`CACHE_REGS`] holds: field `j` (bits
+    /// `5j` to `5j + 4`) the guest register in `CACHE_REGS[j]`, 0 for none; and the mask
+    /// of the fields in use (`0x1f` in each). A block entered at its warm entry (past its
+    /// loads, `translate`) from an exit whose map agrees with its own in every field it
+    /// uses finds its cached registers already loaded.
+    pub(super) fn map(&self) -> (u32, u32) {
+        let mut map = 0;
+        let mut used = 0;
+        for &(r, h) in &self.all {
+            let j = CACHE_REGS.iter().position(|&x| x == h).unwrap_or(0) as u32;
+            map |= (r as u32 & 0x1f) << (5 * j);
+            used |= 0x1f << (5 * j);
+        }
+        (map, used)
     }
 
     /// The host register of guest register slot `r`, if cached.
