@@ -59,9 +59,13 @@
 //!   a region of checked code;
 //! * every page walk that sets a PTE's A or D bit (it writes guest memory; a walk that
 //!   only reads page tables keeps the epoch);
-//! * every load or store off the TLB fast path to MMIO (so a guest that polls a DMA
-//!   engine's status or takes its completion interrupt sees the code the engine wrote),
-//!   and every misaligned one (it may be MMIO).
+//! * every load off the TLB fast path from MMIO (so a guest that polls a DMA engine's
+//!   status sees the code the engine wrote), and every misaligned load or store (it may
+//!   be MMIO). A store to MMIO keeps the epoch: a device that writes guest memory because
+//!   of it writes through a lease or a section, which the memory counts (above), and the
+//!   store ends the running block, so the count is compared before the next one (a
+//!   trap-heavy guest that arms a timer at every interrupt used to check every block
+//!   again each time).
 //!
 //! **Code spaces.** A privilege change (traps, interrupts, `mret`, `sret`) changes what
 //! the `pc` translates to without ending the epoch: each privilege is its own *code

@@ -387,8 +387,10 @@ impl Hart<'_> {
             }
             return Ok(());
         }
-        // MMIO (a device may write code): a new code epoch (`block`).
-        self.blocks.code_changed();
+        // MMIO: keeps the code epoch. A device that writes guest memory because of this
+        // store does it through a DMA lease or a section, which the memory counts, and the
+        // block ends here (the block executor leaves after a store off the fast path), so
+        // the run loop's comparison of that count before the next block sees it (`block`).
         if bus.write(pa, access_size(size), value, self.attrs).is_ok() {
             Ok(())
         } else {
@@ -428,8 +430,8 @@ impl Hart<'_> {
             }
             return Ok(old);
         }
-        // MMIO (or unaligned host memory): read-modify-write through the bus; a device
-        // may write code, so a new code epoch as for any MMIO store (`block`).
+        // MMIO (or unaligned host memory): read-modify-write through the bus; it reads
+        // the device, so a new code epoch as for any MMIO load (`block`).
         self.blocks.code_changed();
         let fault = Exception::new(cause::STORE_ACCESS, va);
         let (old, r) = bus.read(pa, access_size(size), self.attrs);
@@ -501,7 +503,7 @@ impl Hart<'_> {
             }
             return Ok(ok);
         }
-        // MMIO: a new code epoch, as for any MMIO store (`block`).
+        // MMIO: it reads the device, so a new code epoch, as for any MMIO load (`block`).
         self.blocks.code_changed();
         let fault = Exception::new(cause::STORE_ACCESS, va);
         let (cur, r) = bus.read(pa, access_size(size), self.attrs);

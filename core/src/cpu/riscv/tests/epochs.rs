@@ -9,7 +9,7 @@ use std::vec;
 use std::vec::Vec;
 
 use super::asm::*;
-use super::{with_machine, RAM_BASE};
+use super::{with_machine, MMIO_BASE, RAM_BASE};
 use crate::cpu::riscv::csr::num;
 use crate::cpu::riscv::{Exit, Hart, Priv, Xlen};
 
@@ -99,6 +99,31 @@ fn csr_instructions_atomics_and_same_privilege_traps_keep_the_code_epoch() {
         let epochs = h.blocks.epoch.wrapping_sub(before);
         // One for the time slice; a few for blocks of the handler's page, checked once.
         assert!(epochs <= 4, "{epochs} code epochs for 9000 slow events");
+    });
+}
+
+#[test]
+fn stores_to_mmio_keep_the_code_epoch() {
+    // 1000 stores to a device register in a loop: none writes code (a device that wrote
+    // guest memory would be counted: `code_written_by_dma_is_seen_without_fence_i`), so
+    // the loop's blocks stay checked.
+    let prog = [
+        lui(6, MMIO_BASE as u32),
+        li(1, 1000),
+        sw(1, 6, 0),
+        addi(1, 1, -1),
+        b(-8, 0, 1, 1), // bne x1, x0, the store
+        lw(7, 6, 0),
+        EBREAK,
+    ];
+    with_machine(0x10000, &[(0, &prog)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        let before = h.blocks.epoch;
+        assert_eq!(h.run(sec, 10_000), Exit::Breakpoint(RAM_BASE + 6 * 4));
+        assert_eq!(h.reg(7), 1, "the last store reached the device");
+        // The slice's epoch and the final load's (a load from MMIO ends it).
+        assert_eq!(h.blocks.epoch.wrapping_sub(before), 2);
     });
 }
 
