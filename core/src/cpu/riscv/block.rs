@@ -93,7 +93,8 @@
 //! instructions, and a tier sees the two instructions ([`Op::unfused`]). One triple,
 //! `addi`+`sb`+a conditional branch ([`Op::fused_with_two`]: a byte loop's pointer step,
 //! store and test), is fused the same way with its other two instructions in the next two
-//! slots. The rules are one line each (`insn.rs`'s `fusion_rules!`).
+//! slots, and so are two CRC steps' triples, `add`+`xor`+a conditional branch and
+//! `srli`+`and`+`addi`. The rules are one line each (`insn.rs`'s `fusion_rules!`).
 //!
 //! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
 //! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a
@@ -291,8 +292,9 @@ pub(super) const FUSE: bool = cfg!(not(target_os = "none"));
 /// at the second instruction (blocks are keyed by their first `pc`), which runs it alone.
 /// A tier sees the pair as its two instructions ([`Op::unfused`] in
 /// `tier::BlockRef::insn`). A triple ([`Op::fused_with_two`]: an `addi`, an `sb` and a
-/// conditional branch, a byte loop's step, store and test) is fused the same way, its
-/// second and third instructions kept in the next two slots, and is looked for first.
+/// conditional branch, a byte loop's step, store and test; `add`, `xor` and a branch;
+/// `srli`, `and` and `addi`) is fused the same way, its second and third instructions
+/// kept in the next two slots, and is looked for first.
 pub(super) fn fuse(insns: &mut [Micro]) {
     let mut k = 0;
     while k + 1 < insns.len() {
@@ -897,6 +899,50 @@ mod tests {
             Op::Bne,
             Op::Addi,
             Op::Sb,
+            Op::Addi,
+            Op::Jal,
+        ];
+        assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+        for (k, &w) in words.iter().enumerate() {
+            assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+        }
+    }
+
+    #[test]
+    fn crc_steps_are_fused_into_triples() {
+        // srli, and, addi | add, xor, bge | then srli, and, add (no exact triple, no pair) |
+        // xor, addi (no branch: no triple) | jal.
+        let mut mem = [0u32; 1024];
+        let words = [
+            0x0013_5413, // srli x8, x6, 1
+            0x00d4_74b3, // and x9, x8, x13
+            0x0017_0713, // addi x14, x14, 1
+            0x0090_0533, // add x10, x0, x9
+            0x00a5_c5b3, // xor x11, x11, x10
+            0x0003_5463, // bge x6, x0, 8
+            0x0013_5413, // srli x8, x6, 1
+            0x00d4_74b3, // and x9, x8, x13
+            0x0090_0533, // add x10, x0, x9
+            0x00a5_c5b3, // xor x11, x11, x10
+            0x0017_0713, // addi x14, x14, 1
+            0x0000_006f, // jal x0, 0
+        ];
+        mem[..words.len()].copy_from_slice(&words);
+        let mut c = BlockCache::new();
+        let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+        let b = &c.blocks[i];
+        let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+        let want = [
+            Op::SrliAndAddi,
+            Op::And,
+            Op::Addi,
+            Op::AddXorBr,
+            Op::Xor,
+            Op::Bge,
+            Op::Srli,
+            Op::And,
+            Op::Add,
+            Op::Xor,
             Op::Addi,
             Op::Jal,
         ];

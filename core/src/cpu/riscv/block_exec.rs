@@ -260,6 +260,20 @@ impl<'i> Hart<'i> {
                         }
                     }};
                 }
+                // The same as `second_op`, then `$then` (a triple's third half).
+                macro_rules! then_op_then {
+                    (|$x:ident, $y:ident, $k:ident| $second:expr, $then:expr) => {{
+                        debug_assert!(i + 1 < self.blocks.blocks[idx].count as usize);
+                        i += 1;
+                        // SAFETY: as in `second_op`: now `i < count <= BLOCK_INSNS`.
+                        let n = unsafe { *self.blocks.blocks[idx].insns.get_unchecked(i) };
+                        let $x = self.regs[n.rs1 as usize];
+                        let $y = self.regs[n.rs2 as usize];
+                        let $k = n.imm as i64 as u64;
+                        self.regs[n.rd as usize] = $second;
+                        $then
+                    }};
+                }
                 // The most frequent second half: an `addi`.
                 macro_rules! then_addi {
                     ($value:expr) => {
@@ -410,6 +424,17 @@ impl<'i> Hart<'i> {
                         then_load!(4, |v: u64| v as i32 as i64 as u64 & m)
                     }
                     Op::SwSw if FUSE => store_then!(4, then_store!(4)),
+                    Op::SrliAndAddi if FUSE => {
+                        self.regs[rd] = a >> (imm & sh);
+                        then_op_then!(
+                            |x, y, _k| x & y,
+                            second_op!(|x, _y, k| x.wrapping_add(k) & m)
+                        )
+                    }
+                    Op::AddXorBr if FUSE => {
+                        self.regs[rd] = a.wrapping_add(b!()) & m;
+                        then_op_then!(|x, y, _k| x ^ y, then_branch!())
+                    }
                     Op::AddiSbBr if FUSE => {
                         self.regs[rd] = ea!();
                         then_store_then!(1, then_branch!())

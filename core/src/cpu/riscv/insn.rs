@@ -119,6 +119,10 @@ pub enum Op {
     // Three instructions: the named two, then the conditional branch after them (a byte
     // store loop's pointer step, store and test).
     AddiSbBr,
+    // (`mv`, an `add` from x0, then `xor` then the test: a CRC step.)
+    AddXorBr,
+    // Three instructions, none a branch (`srli`, `and`, `addi`: a bitwise CRC step).
+    SrliAndAddi,
     // A (aq/rl are not kept: every AMO is sequentially consistent)
     LrW,
     ScW,
@@ -362,6 +366,7 @@ macro_rules! fusion_rules {
         pairs: [$(($first:ident, $second:ident) => $fused:ident,)*]
         branches: [$($bfirst:ident => $bfused:ident,)*]
         triples: [$(($tfirst:ident, $tsecond:ident) => $tfused:ident,)*]
+        exact_triples: [$(($xfirst:ident, $xsecond:ident, $xthird:ident) => $xfused:ident,)*]
     ) => {
         mod fused {
             use super::Op::{self, *};
@@ -380,6 +385,10 @@ macro_rules! fusion_rules {
 
             #[inline]
             pub(super) fn fused_with_two(op: Op, next: Op, third: Op) -> Option<Op> {
+                match (op, next, third) {
+                    $(($xfirst, $xsecond, $xthird) => return Some($xfused),)*
+                    _ => {}
+                }
                 if !matches!(third, Beq | Bne | Blt | Bge | Bltu | Bgeu) {
                     return None;
                 }
@@ -395,6 +404,7 @@ macro_rules! fusion_rules {
                     $($fused => $first,)*
                     $($bfused => $bfirst,)*
                     $($tfused => $tfirst,)*
+                    $($xfused => $xfirst,)*
                     op => op,
                 }
             }
@@ -409,6 +419,11 @@ macro_rules! fusion_rules {
             /// Every triple: first, second, fused.
             #[cfg(test)]
             pub(super) const TRIPLES: &[(Op, Op, Op)] = &[$(($tfirst, $tsecond, $tfused),)*];
+
+            /// Every triple of three given operations: first, second, third, fused.
+            #[cfg(test)]
+            pub(super) const EXACT_TRIPLES: &[(Op, Op, Op, Op)] =
+                &[$(($xfirst, $xsecond, $xthird, $xfused),)*];
         }
     };
 }
@@ -449,6 +464,10 @@ fusion_rules! {
     ]
     triples: [
         (Addi, Sb) => AddiSbBr,
+        (Add, Xor) => AddXorBr,
+    ]
+    exact_triples: [
+        (Srli, And, Addi) => SrliAndAddi,
     ]
 }
 
@@ -484,7 +503,7 @@ mod tests {
         let rules = fused::RULES.iter().copied();
         let mut seen = [false; 256];
         for (first, second, fused) in rules {
-            assert!((Op::LwAddi as u8..=Op::AddiSbBr as u8).contains(&(fused as u8)));
+            assert!((Op::LwAddi as u8..=Op::SrliAndAddi as u8).contains(&(fused as u8)));
             assert!(!seen[fused as usize], "{fused:?} has two rules");
             seen[fused as usize] = true;
             assert_eq!(fused.unfused(), first);
@@ -499,7 +518,14 @@ mod tests {
             assert_eq!(first.fused_with_two(second, Op::Addi), None);
         }
         // Every fused operation has its rule.
-        let fused = Op::AddiSbBr as usize - Op::LwAddi as usize + 1;
+        for &(first, second, third, fused) in fused::EXACT_TRIPLES {
+            assert!(!seen[fused as usize], "{fused:?} has two rules");
+            seen[fused as usize] = true;
+            assert_eq!(fused.unfused(), first);
+            assert_eq!(first.fused_with_two(second, third), Some(fused));
+            assert_eq!(first.fused_with_two(second, Op::Lui), None);
+        }
+        let fused = Op::SrliAndAddi as usize - Op::LwAddi as usize + 1;
         assert_eq!(seen.iter().filter(|&&s| s).count(), fused);
         // Not fused: a branch after an operation with no rule, and the rules' seconds
         // after other firsts.

@@ -391,6 +391,58 @@ fn a_byte_loops_triple_stores_every_byte_and_takes_its_branch_both_ways() {
     );
 }
 
+/// A CRC-like loop over `BRANCH_DATA` with the `srli`+`and`+`addi` and
+/// `add`+`xor`+`bge` triples, the `bge` on the data word (taken when it is not negative,
+/// skipping a counter).
+const CRC_LOOP: [u32; 14] = [
+    li(3, 12),
+    li(13, 0x320),
+    lw(6, 5, 0),
+    i(1, 6, 5, 8, 0x13), // srli x8, x6, 1: fused with the and and the addi
+    and(9, 8, 13),
+    addi(14, 14, 1),
+    add(10, 0, 9),        // mv x10, x9: fused with the xor and the bge
+    op(0, 4, 11, 11, 10), // xor x11, x11, x10
+    branch(5, 6, 0, 8),   // bge x6, x0
+    addi(12, 12, 1),
+    addi(5, 5, 4),
+    addi(1, 1, 1),
+    bne(1, 3, -40), // to the lw
+    EBREAK,
+];
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn the_crc_triples_match_single_steps() {
+    // Each triple's three results, the branch taken and not, at every budget.
+    let r = matches_single_steps(&CRC_LOOP, 80);
+    assert_eq!((r[12], r[14]), (3, 12));
+    let mut x11 = 0u64;
+    for &w in &BRANCH_DATA {
+        x11 ^= (w as u64 >> 1) & 0x320;
+    }
+    assert_eq!(r[11], x11);
+}
+
+#[test]
+fn the_crc_triples_run_in_a_block() {
+    // `CRC_LOOP` in one run (under Miri too): each triple's halves.
+    with_machine(
+        0x10000,
+        &[(0, &CRC_LOOP), (0x8000, &BRANCH_DATA)],
+        |sec, _| {
+            let mut h = hart();
+            assert!(matches!(h.run(sec, 1000), Exit::Breakpoint(_)));
+            assert_eq!((h.reg(1), h.reg(12), h.reg(14)), (12, 3, 12));
+            let x11 = BRANCH_DATA
+                .iter()
+                .fold(0, |c, &w| c ^ (w as u64 >> 1) & 0x320);
+            assert_eq!(h.reg(11), x11);
+            assert_eq!(h.csr(num::MINSTRET), Some(2 + 12 * 10 + 3));
+        },
+    );
+}
+
 #[test]
 fn a_jump_into_the_middle_of_a_fused_pair_runs_its_second_half_only() {
     // `lw x6; addi x7, x7, 1` is a fused pair in the first block; the `jal` goes back to
