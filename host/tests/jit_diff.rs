@@ -747,18 +747,19 @@ fn linked_blocks_caching_the_same_registers_skip_their_loads() {
     }
 }
 
-/// `B` = `t2 += 3; t0 += t2` caches `t0` and `t2`, `A` `t0` and `t1`: neither holds all
-/// the other's registers, so each links to the other's chain entry, which loads them
-/// (fails with the maps not compared: `B` reads `t2` from a host register `A` never
-/// loaded).
+/// `B` = `t2 += 3; t0 += t2` caches `t0` and `t2`, `A` `t0` and `t1`, each in its home
+/// host register: neither holds all the other's registers, so each links to the entry
+/// past the loads the two share (`t0`'s) and loads the rest (fails with the maps not
+/// compared: `B` reads `t2` from a host register `A` never loaded; and with the entry
+/// one load further on).
 #[test]
-fn linked_blocks_caching_other_registers_load_them() {
+fn linked_blocks_caching_other_registers_load_those_they_lack() {
     let (t0, t2) = (5, 7);
     for xlen in [Xlen::Rv32, Xlen::Rv64] {
         let b = [rvenc::addi(t2, t2, 3), rvenc::r(op::OP, 0, 0, t0, t0, t2)];
         let st = two_linked_blocks(xlen, b, 100_000);
-        assert!(st.links >= 2, "{st:?}");
-        assert_eq!(st.warm_links, 0, "{xlen:?} {st:?}");
+        assert!(st.runs < 1000, "{st:?}");
+        assert_eq!(st.warm_links, 2, "{xlen:?} {st:?}");
     }
 }
 

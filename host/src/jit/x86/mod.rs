@@ -31,13 +31,14 @@
 //! operations) stores its cached sources first and reads the register file as before.
 //! Each cached register goes in its *home* host register (`CACHE_REGS[r % 5]`) when
 //! that is free, so blocks caching the same guest registers mostly hold them in the same
-//! host registers. A block's **warm entry** is just past its loads: a direct exit links
-//! its slot there instead of to the chain entry when its block's register map (which
-//! guest register each host register holds, `WarmWord`, stored in the 8 bytes before
-//! the successor's chain entry) agrees with the successor's in every host register the
-//! successor uses (the linking lookup compares them, once per link), so a chain of
-//! such blocks loads its registers once ([`JitStats::warm_links`](super::JitStats)
-//! counts these links).
+//! host registers. A block's **warm entries** are inside its loads (in the order of
+//! the host registers): a direct exit links its slot past the loads of the host
+//! registers where its block's register map (which guest register each host register
+//! holds, `WarmWord`, stored in the 8 bytes before the successor's chain entry) agrees
+//! with the successor's, up to the first one the successor uses where they differ (past
+//! all of them when none does; the linking lookup compares them, once per link), so a
+//! chain of such blocks loads its registers once
+//! ([`JitStats::warm_links`](super::JitStats) counts these links).
 //!
 //! **Translated**: RV32I/RV64I's register-register and register-immediate ALU operations,
 //! `lui`, `auipc`, the M extension, RV64's word operations, loads and stores (RV64's `ld`,
@@ -373,7 +374,7 @@ fn direct_exit(
     rv32: bool,
     unlinked: &mut Vec<usize>,
 ) {
-    let (map, _) = c.map();
+    let map = c.map();
     c.write_back(ops);
     dynasm!(ops ; .arch x64 ; add r8, retired);
     let fail = ops.new_dynamic_label();
@@ -429,18 +430,29 @@ impl Exits<'_> {
 }
 
 /// The 8 bytes just before a block's chain entry (jumped over by its prologue): what an
-/// exit needs to know to link to its warm entry. Bits 0 to 24: the block's register map
-/// ([`Cache::map`]); bits 32 to 56: the mask of its used fields; bits 58 to 63: the warm
-/// entry's offset past the chain entry (past the loads of its cached registers).
+/// exit needs to know to link to one of its warm entries. Bits 0 to 29: the block's
+/// register map ([`Cache::map`]); bits `24 + 6j` to `29 + 6j` for `j` 1 to 5: how far
+/// past the chain entry its loads of `CACHE_REGS[j..]` start (`j` = 5: past all its
+/// loads). An exit whose map agrees with it in every field it uses below `j` (and
+/// differs in field `j`) may enter there.
 struct WarmWord(u64);
 
+/// The fields of a register map ([`Cache::map`]): 0x1f in each, and the guard bit above
+/// each.
+const MAP_LOWS: i32 = 0x1f7d_f7df;
+const MAP_GUARDS: i32 = 0x2082_0820;
+
 impl WarmWord {
-    /// The word of a block caching `c`, its loads `loads` bytes long.
-    fn new(c: &Cache, loads: usize) -> WarmWord {
-        let (map, used) = c.map();
-        // At most five loads of at most 7 bytes.
-        assert!(loads < 64, "{loads} bytes of loads");
-        WarmWord(map as u64 | (used as u64) << 32 | (loads as u64) << 58)
+    /// The word of a block caching `c`, its loads starting at the offsets `skip` past its
+    /// chain entry ([`Cache::load`]).
+    fn new(c: &Cache, skip: [usize; 6]) -> WarmWord {
+        let mut w = c.map() as u64;
+        for (j, &s) in skip.iter().enumerate().skip(1) {
+            // At most five loads of at most 7 bytes.
+            assert!(s < 64, "{s} bytes of loads");
+            w |= (s as u64) << (24 + 6 * j);
+        }
+        WarmWord(w)
     }
 }
 
@@ -513,10 +525,9 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     ops.extend([0u8; 8]);
     dynasm!(ops ; .arch x64 ; =>entry);
     let chain_entry = ops.offset().0;
-    c.load(&mut ops);
-    // The warm entry: an exit whose host registers hold this block's cached registers
-    // comes in here (`shared_tail`'s linking lookup).
-    let warm = WarmWord::new(&c, ops.offset().0 - chain_entry);
+    // The warm entries: an exit whose host registers hold some of this block's cached
+    // registers comes in past their loads (`shared_tail`'s linking lookup).
+    let warm = WarmWord::new(&c, c.load(&mut ops));
     // Where the chain entry's budget test for an unrolled loop fails (`rax` set there).
     let entry_budget = ops.new_dynamic_label();
     if room > BLOCK_INSNS {
@@ -785,7 +796,9 @@ fn shared_tail(ops: &mut Asm, t: &Tail) {
     let stale = ops.new_dynamic_label();
     let out = ops.new_dynamic_label();
     let go = ops.new_dynamic_label();
-    let cold_entry = ops.new_dynamic_label();
+    let all_warm = ops.new_dynamic_label();
+    let warm_found = ops.new_dynamic_label();
+    let entry_found = ops.new_dynamic_label();
     dynasm!(ops
         ; .arch x64
         // The jump cache: this pc, offered in this sequence; then the slot at rdx is
@@ -802,19 +815,38 @@ fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; mov r9, QWORD [r11 + CHAIN_SEQ]
         ; cmp r9, QWORD [rcx + CHAIN_ENTRIES + 8]
         ; jne =>stale
-        ; mov rcx, QWORD [rcx + CHAIN_ENTRIES + 16]
-        // The successor's warm word (`WarmWord`, just before its chain entry): its warm
-        // entry when the exit's map (r10d) agrees with its own in every field it uses.
-        ; mov r9, QWORD [rcx - 8]
-        ; xor r10d, r9d
-        ; mov rax, r9
-        ; shr rax, 32
-        ; test r10d, eax
-        ; jnz =>cold_entry
-        ; shr r9, 58
-        ; add rcx, r9
+        ; mov rax, QWORD [rcx + CHAIN_ENTRIES + 16]
+        // The successor's warm word (`WarmWord`, just before its chain entry): its
+        // entry past the loads of the fields it uses below the first where the exit's
+        // map (r10d) differs, past all of them when none does.
+        ; mov r9, QWORD [rax - 8]
+        ; mov ecx, r9d
+        ; and ecx, 0x3fff_ffff
+        ; xor r10d, ecx
+        // The fields the successor uses: 0x1f in each nonzero one.
+        ; add ecx, MAP_LOWS
+        ; and ecx, MAP_GUARDS
+        ; shr ecx, 5
+        ; imul ecx, ecx, 31
+        ; and r10d, ecx
+        ; jz =>all_warm
+        // The first field that differs: its lowest bit / 6 (bits below 30).
+        ; bsf ecx, r10d
+        ; imul ecx, ecx, 43
+        ; shr ecx, 8
+        ; jz =>entry_found
+        ; lea ecx, [rcx + rcx * 2]
+        ; lea ecx, [rcx * 2 + 24]
+        ; shr r9, cl
+        ; jmp =>warm_found
+        ; =>all_warm
+        ; shr r9, 54
+        ; =>warm_found
+        ; and r9d, 63
+        ; add rax, r9
         ; add QWORD [r11 + CHAIN_WARM], 1
-        ; =>cold_entry
+        ; =>entry_found
+        ; mov rcx, rax
         ; mov r9, QWORD [r11 + CHAIN_LOG_LEN]
         ; cmp r9, LINK_LOG as i32
         ; jae =>go

@@ -12,6 +12,11 @@ pub(super) const RDX: u8 = 2;
 /// prologue saves them): `rbx`, `r12`–`r15`.
 pub(super) const CACHE_REGS: [u8; 5] = [3, 12, 13, 14, 15];
 
+/// The index of host register `h` in [`CACHE_REGS`].
+fn home_index(h: u8) -> usize {
+    CACHE_REGS.iter().position(|&x| x == h).unwrap_or(0)
+}
+
 /// Which guest registers a block keeps in host registers ([`CACHE_REGS`]): those it
 /// uses at least twice, most used first. Each is loaded at the block's chain entry and,
 /// when the block writes it, stored back at every exit (the direct and indirect exits
@@ -101,19 +106,16 @@ impl Cache {
     }
 
     /// Which guest register each host register of [`CACHE_REGS`] holds: field `j` (bits
-    /// `5j` to `5j + 4`) the guest register in `CACHE_REGS[j]`, 0 for none; and the mask
-    /// of the fields in use (`0x1f` in each). A block entered at its warm entry (past its
-    /// loads, `translate`) from an exit whose map agrees with its own in every field it
-    /// uses finds its cached registers already loaded.
-    pub(super) fn map(&self) -> (u32, u32) {
+    /// `6j` to `6j + 4`, bit `6j + 5` clear) the guest register in `CACHE_REGS[j]`, 0 for
+    /// none. A block entered past the loads of its fields below `j` (`translate`'s warm
+    /// entries) from an exit whose map agrees with its own in every field below `j` it
+    /// uses finds those registers already loaded.
+    pub(super) fn map(&self) -> u32 {
         let mut map = 0;
-        let mut used = 0;
         for &(r, h) in &self.all {
-            let j = CACHE_REGS.iter().position(|&x| x == h).unwrap_or(0) as u32;
-            map |= (r as u32 & 0x1f) << (5 * j);
-            used |= 0x1f << (5 * j);
+            map |= (r as u32 & 0x1f) << (6 * home_index(h));
         }
-        (map, used)
+        map
     }
 
     /// The host register of guest register slot `r`, if cached.
@@ -129,11 +131,25 @@ impl Cache {
         self.of(u.rs1).is_some() || self.of(u.rs2).is_some() || self.of(u.rd).is_some()
     }
 
-    /// Loads the cached registers (at the chain entry).
-    pub(super) fn load(&self, ops: &mut Asm) {
+    /// Loads the cached registers (at the chain entry), in the order of
+    /// [`CACHE_REGS`]; returns, for each `j` up to 5, how many bytes into the loads the
+    /// first load of a host register `CACHE_REGS[j..]` starts (the end of the loads for
+    /// `j` = 5, or when there is none).
+    pub(super) fn load(&self, ops: &mut Asm) -> [usize; CACHE_REGS.len() + 1] {
+        let start = ops.offset().0;
+        let mut skip = [0; CACHE_REGS.len() + 1];
+        let mut j = 0;
         for &(r, h) in &self.all {
+            while j <= home_index(h) {
+                skip[j] = ops.offset().0 - start;
+                j += 1;
+            }
             dynasm!(ops ; .arch x64 ; mov Rq(h), QWORD [rdi + slot(r)]);
         }
+        for s in &mut skip[j..] {
+            *s = ops.offset().0 - start;
+        }
+        skip
     }
 
     /// Stores the written cached registers back to the register file.
