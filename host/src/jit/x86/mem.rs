@@ -49,6 +49,18 @@ pub(super) fn clear_memos(ops: &mut Asm) {
     debug_assert_eq!(NO_MEMO, -1);
 }
 
+/// Writes a load's memo at the frame offsets `(tag, addend)` ([`memo_slot`]): the page
+/// of the address in `rcx`, and the addend in `rax` (`rdx` clobbered).
+fn write_load_memo(ops: &mut Asm, (tag, addend): (i32, i32)) {
+    dynasm!(ops
+        ; .arch x64
+        ; mov rdx, rcx
+        ; and rdx, !0xfff
+        ; mov QWORD [rsp + tag], rdx
+        ; mov QWORD [rsp + addend], rax
+    );
+}
+
 /// Where a load or store leaves the fast path, by why (each label sets its
 /// [`ExitKind`] and returns [`TierEnd::Single`] before the instruction).
 pub(super) struct MemExits {
@@ -234,14 +246,7 @@ pub(super) fn mem_access(
         fast_view(ops, size, load, k.miss);
         dynasm!(ops ; .arch x64 ; =>k.have);
         if load && memo == Memo::Make {
-            let (tag, addend) = memo_slot(load, u.rs1);
-            dynasm!(ops
-                ; .arch x64
-                ; mov rdx, rcx
-                ; and rdx, !0xfff
-                ; mov QWORD [rsp + tag], rdx
-                ; mov QWORD [rsp + addend], rax
-            );
+            write_load_memo(ops, memo_slot(load, u.rs1));
         }
         dynasm!(ops ; .arch x64 ; add rcx, rax);
         if !load {
@@ -348,12 +353,9 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
         dynasm!(ops ; .arch x64 ; =>have);
         // rax: the addend; rcx: the address.
         if k.load {
+            write_load_memo(ops, (mtag, maddend));
             dynasm!(ops
                 ; .arch x64
-                ; mov rdx, rcx
-                ; and rdx, !0xfff
-                ; mov QWORD [rsp + mtag], rdx
-                ; mov QWORD [rsp + maddend], rax
                 ; add rcx, rax
                 ; jmp =>k.back
             );
