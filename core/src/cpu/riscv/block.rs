@@ -94,7 +94,7 @@
 //! `addi`+`sb`+a conditional branch ([`Op::fused_with_two`]: a byte loop's pointer step,
 //! store and test), is fused the same way with its other two instructions in the next two
 //! slots, and so are two CRC steps' triples, `add`+`xor`+a conditional branch and
-//! `srli`+`and`+`addi`. The rules are one line each (`insn.rs`'s `fusion_rules!`).
+//! `srli`+`and`+`addi`, and `add`+`sw`+a conditional branch. The rules are one line each (`insn.rs`'s `fusion_rules!`).
 //!
 //! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
 //! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a
@@ -293,7 +293,7 @@ pub(super) const FUSE: bool = cfg!(not(target_os = "none"));
 /// A tier sees the pair as its two instructions ([`Op::unfused`] in
 /// `tier::BlockRef::insn`). A triple ([`Op::fused_with_two`]: an `addi`, an `sb` and a
 /// conditional branch, a byte loop's step, store and test; `add`, `xor` and a branch;
-/// `srli`, `and` and `addi`) is fused the same way, its second and third instructions
+/// `srli`, `and` and `addi`; `add`, `sw` and a branch) is fused the same way, its second and third instructions
 /// kept in the next two slots, and is looked for first.
 pub(super) fn fuse(insns: &mut [Micro]) {
     let mut k = 0;
@@ -943,6 +943,40 @@ mod tests {
             Op::And,
             Op::Add,
             Op::Xor,
+            Op::Addi,
+            Op::Jal,
+        ];
+        assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+        for (k, &w) in words.iter().enumerate() {
+            assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+        }
+    }
+
+    #[test]
+    fn an_add_its_store_and_a_branch_are_one_triple() {
+        // add, sw, bne | add, sw, addi (no branch: no triple, and neither `add`+`sw` nor
+        // `sw`+`addi` is a pair) | jal.
+        let mut mem = [0u32; 1024];
+        let words = [
+            0x0062_82b3, // add x5, x5, x6
+            0x0072_a023, // sw x7, 0(x5)
+            0xfe82_9ce3, // bne x5, x8, -8
+            0x0062_82b3, // add x5, x5, x6
+            0x0072_a023, // sw x7, 0(x5)
+            0x0014_0413, // addi x8, x8, 1
+            0x0000_006f, // jal x0, 0
+        ];
+        mem[..words.len()].copy_from_slice(&words);
+        let mut c = BlockCache::new();
+        let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+        let b = &c.blocks[i];
+        let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+        let want = [
+            Op::AddSwBr,
+            Op::Sw,
+            Op::Bne,
+            Op::Add,
+            Op::Sw,
             Op::Addi,
             Op::Jal,
         ];

@@ -431,6 +431,10 @@ impl<'i> Hart<'i> {
                             second_op!(|x, _y, k| x.wrapping_add(k) & m)
                         )
                     }
+                    Op::AddSwBr if FUSE => {
+                        self.regs[rd] = a.wrapping_add(b!()) & m;
+                        then_store_then!(4, then_branch!())
+                    }
                     Op::AddXorBr if FUSE => {
                         self.regs[rd] = a.wrapping_add(b!()) & m;
                         then_op_then!(|x, y, _k| x ^ y, then_branch!())

@@ -443,6 +443,62 @@ fn the_crc_triples_run_in_a_block() {
     );
 }
 
+/// A running sum of `BRANCH_DATA` stored word by word with the `add`+`sw`+`bge` triple,
+/// the `bge` on the sum (not taken while it is negative, counting), then the last two
+/// stored words read back.
+const SUM_LOOP: [u32; 14] = [
+    li(3, 12),
+    addi(7, 5, 0x200),
+    lw(6, 5, 0), // fused with the addi
+    addi(5, 5, 4),
+    add(9, 9, 6), // fused with the sw and the bge: a triple
+    sw(9, 7, 0),
+    branch(5, 9, 0, 8), // bge x9, x0
+    addi(11, 11, 1),
+    addi(7, 7, 4),
+    addi(1, 1, 1),
+    bne(1, 3, -32), // to the lw
+    lw(12, 7, -4),
+    lw(13, 7, -8),
+    EBREAK,
+];
+
+/// `SUM_LOOP`'s sums: the last, the one before, and how many were negative.
+fn sums() -> (u64, u64, u64) {
+    let (mut sum, mut last, mut negative) = (0u32, 0u32, 0);
+    for &w in &BRANCH_DATA {
+        last = sum;
+        sum = sum.wrapping_add(w);
+        negative += u64::from((sum as i32) < 0);
+    }
+    (sum as u64, last as u64, negative)
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn the_add_sw_branch_triple_matches_single_steps() {
+    // Each store, the branch taken and not, at every budget.
+    let r = matches_single_steps(&SUM_LOOP, 80);
+    let (sum, last, negative) = sums();
+    assert_eq!((r[12], r[13], r[11]), (sum, last, negative));
+    assert!((1..12).contains(&negative));
+}
+
+#[test]
+fn the_add_sw_branch_triple_runs_in_a_block() {
+    // `SUM_LOOP` in one run (under Miri too).
+    with_machine(
+        0x10000,
+        &[(0, &SUM_LOOP), (0x8000, &BRANCH_DATA)],
+        |sec, _| {
+            let mut h = hart();
+            assert!(matches!(h.run(sec, 1000), Exit::Breakpoint(_)));
+            let (sum, last, negative) = sums();
+            assert_eq!((h.reg(12), h.reg(13), h.reg(11)), (sum, last, negative));
+        },
+    );
+}
+
 #[test]
 fn a_jump_into_the_middle_of_a_fused_pair_runs_its_second_half_only() {
     // `lw x6; addi x7, x7, 1` is a fused pair in the first block; the `jal` goes back to
