@@ -791,7 +791,10 @@ fn prologue(ops: &mut Asm) {
 /// The block's shared exits: the jump-cache lookups (`rax` = next `pc`), the returns
 /// with a kind, and the epilogue.
 fn shared_tail(ops: &mut Asm, t: &Tail) {
-    let jmask = (JUMP_CACHE - 1) as i32;
+    // The entry of pc at r11 + rcx + CHAIN_ENTRIES, rcx = ((pc >> 1) % JUMP_CACHE) * 32
+    // (`Chain::index`) computed as (pc & jmask) * 16.
+    let jmask = ((JUMP_CACHE - 1) << 1) as i32;
+    debug_assert_eq!(std::mem::size_of::<JumpEntry>(), 32);
     let miss = ops.new_dynamic_label();
     let stale = ops.new_dynamic_label();
     let out = ops.new_dynamic_label();
@@ -805,17 +808,15 @@ fn shared_tail(ops: &mut Asm, t: &Tail) {
         // linked to it (logged, so the tier unlinks it when the sequence moves on),
         // unless the log is full.
         ; =>t.lookup_link
-        ; mov rcx, rax
-        ; shr rcx, 1
+        ; mov ecx, eax
         ; and ecx, jmask
-        ; shl ecx, 5
-        ; add rcx, r11
-        ; cmp rax, QWORD [rcx + CHAIN_ENTRIES]
+        ; shl ecx, 4
+        ; cmp rax, QWORD [r11 + rcx + CHAIN_ENTRIES]
         ; jne =>miss
         ; mov r9, QWORD [r11 + CHAIN_SEQ]
-        ; cmp r9, QWORD [rcx + CHAIN_ENTRIES + 8]
+        ; cmp r9, QWORD [r11 + rcx + CHAIN_ENTRIES + 8]
         ; jne =>stale
-        ; mov rax, QWORD [rcx + CHAIN_ENTRIES + 16]
+        ; mov rax, QWORD [r11 + rcx + CHAIN_ENTRIES + 16]
         // The successor's warm word (`WarmWord`, just before its chain entry): its
         // entry past the loads of the fields it uses below the first where the exit's
         // map (r10d) differs, past all of them when none does.
@@ -857,17 +858,15 @@ fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; =>go
         ; jmp rcx
         ; =>t.lookup
-        ; mov rcx, rax
-        ; shr rcx, 1
+        ; mov ecx, eax
         ; and ecx, jmask
-        ; shl ecx, 5
-        ; add rcx, r11
-        ; cmp rax, QWORD [rcx + CHAIN_ENTRIES]
+        ; shl ecx, 4
+        ; cmp rax, QWORD [r11 + rcx + CHAIN_ENTRIES]
         ; jne =>miss
         ; mov r9, QWORD [r11 + CHAIN_SEQ]
-        ; cmp r9, QWORD [rcx + CHAIN_ENTRIES + 8]
+        ; cmp r9, QWORD [r11 + rcx + CHAIN_ENTRIES + 8]
         ; jne =>stale
-        ; jmp QWORD [rcx + CHAIN_ENTRIES + 16]
+        ; jmp QWORD [r11 + rcx + CHAIN_ENTRIES + 16]
         // Returns: the kind in edx, then the retired count below it.
         ; =>t.budget
         ; mov edx, ExitKind::Budget as i32
