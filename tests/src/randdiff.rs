@@ -182,6 +182,10 @@ pub fn run_fief(batch: &Batch) -> (String, Option<u32>) {
     run_fief_within(batch, FIEF_WALL_LIMIT)
 }
 
+/// Stack of the thread a batch's machine runs on (as `.cargo/config.toml`'s `RUST_MIN_STACK`
+/// gives the tests' threads).
+const MACHINE_STACK: usize = 8 << 20;
+
 /// [`run_fief`] with a wall-time limit of `limit`.
 pub fn run_fief_within(batch: &Batch, limit: Duration) -> (String, Option<u32>) {
     let image = Image {
@@ -192,15 +196,25 @@ pub fn run_fief_within(batch: &Batch, limit: Duration) -> (String, Option<u32>) 
     let budget = BUDGET_PER_PROGRAM * batch.programs as u64;
     let (done, result) = std::sync::mpsc::channel();
     // The machine runs on a thread of its own so that a hart that never returns fails the
-    // test here; the thread is left behind (the test process ends with the test).
-    std::thread::spawn(move || {
-        let mut m = Machine::new(&image).expect("the image fits the test machine");
-        let r = m.run(budget).expect("the machine runs");
-        let _ = done.send((
-            String::from_utf8_lossy(&r.console).into_owned(),
-            r.exit_code,
-        ));
-    });
+    // test here; the thread is left behind (the test process ends with the test). Its stack
+    // is set here rather than left to RUST_MIN_STACK (which cargo's [env] sets for tests but
+    // not for `scripts/diff-random`'s binary): a hart holds its block pool by value.
+    let spawned = std::thread::Builder::new()
+        .stack_size(MACHINE_STACK)
+        .spawn(move || {
+            let mut m = Machine::new(&image).expect("the image fits the test machine");
+            let r = m.run(budget).expect("the machine runs");
+            let _ = done.send((
+                String::from_utf8_lossy(&r.console).into_owned(),
+                r.exit_code,
+            ));
+        });
+    if let Err(e) = spawned {
+        panic!(
+            "seed {:#x}: the machine's thread could not start: {e}",
+            batch.seed
+        );
+    }
     match result.recv_timeout(limit) {
         Ok(out) => out,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(

@@ -542,3 +542,22 @@ fn rv64_fp_generator_reaches_the_rv64_forms() {
     assert_eq!(f_lines.len(), MAX_PROGRAMS);
     assert!(f_lines.iter().all(|l| l.split_whitespace().count() == 34));
 }
+
+/// `scripts/diff-random` runs the binary outside cargo, where `.cargo/config.toml`'s
+/// `RUST_MIN_STACK` is not set: the batch's machine thread must bring its own stack (with
+/// Rust's 2 MiB default a hart's block pool overflowed it and the binary aborted).
+#[test]
+fn the_diff_random_binary_runs_a_batch_without_the_tests_stack_setting() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_diff-random"))
+        .env_remove("RUST_MIN_STACK")
+        .args(["1", "0xf1ef0100", "8"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "diff-random failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
