@@ -763,6 +763,47 @@ fn linked_blocks_caching_other_registers_load_those_they_lack() {
     }
 }
 
+/// A `jal` whose `rd` is `x0` (a `j`) writes no link address (to the slot that absorbs
+/// writes to `x0`, which nothing reads): its block's code is smaller than the same
+/// block's with a link register (fails with the link address written: both the same
+/// size, a store with a 32-bit displacement each); both agree with the interpreter.
+#[test]
+fn a_jump_without_a_link_register_writes_no_link_address() {
+    let (t0, t5) = (5, 30);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let code_bytes = |rd: u32| {
+            let words = [rvenc::addi(t0, t0, 1), rvenc::jal(rd, -4)];
+            let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let image = Image {
+                xlen,
+                entry: RAM_BASE,
+                segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+            };
+            let mut a = Machine::new(&image).unwrap();
+            let mut m = Machine::new(&image).unwrap();
+            let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+            a.run_slice_with(1000, &mut fief_core::cpu::riscv::tier::Interp)
+                .unwrap();
+            m.run_slice_with(1000, &mut jit).unwrap();
+            let state = |m: &Machine| {
+                (
+                    m.hart.pc(),
+                    m.hart.reg(t0 as usize),
+                    m.hart.reg(t5 as usize),
+                )
+            };
+            assert_eq!(state(&m), state(&a), "{xlen:?} rd {rd}");
+            // The same blocks translated for either `rd`.
+            let st = jit.stats();
+            assert!(st.translated >= 1, "{st:?}");
+            (st.translated, st.code_bytes)
+        };
+        let (j, jal) = (code_bytes(0), code_bytes(t5));
+        assert_eq!(j.0, jal.0, "{xlen:?}");
+        assert!(j.1 < jal.1, "{xlen:?}: j {j:?}, jal t5 {jal:?}");
+    }
+}
+
 /// The loop's stores go to a host line 64 KiB past its code (guest RAM is one host
 /// mapping), which has the code's bit in the code-line filter (it wraps every 64 KiB)
 /// but another tag: generated code checks the tag behind a set bit, as the interpreter

@@ -178,6 +178,10 @@ const CTX_LEASE_SEEN: i32 = std::mem::offset_of!(TierCtx, lease_seen) as i32;
 
 type Asm = VecAssembler<X64Relocation>;
 
+/// The register slot of `rd` = x0 (`TierCtx::regs`): it absorbs writes and nothing reads
+/// it, so a `jal`'s or `jalr`'s link address is not written there (`j` and `ret`).
+const X0_SINK: u8 = 32;
+
 /// The displacement of register slot `r` from `rdi`.
 fn slot(r: u8) -> i32 {
     8 * r as i32
@@ -621,8 +625,10 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             match u.op {
                 Op::Jal => {
                     let target = at.wrapping_add(imm as i64 as u64) & m;
-                    dynasm!(ops ; .arch x64 ; mov rax, QWORD next as i64);
-                    c.put(&mut ops, u.rd, RAX);
+                    if u.rd != X0_SINK {
+                        dynasm!(ops ; .arch x64 ; mov rax, QWORD next as i64);
+                        c.put(&mut ops, u.rd, RAX);
+                    }
                     match again {
                         Some(next) if target == pc0 => dynasm!(ops ; .arch x64 ; jmp =>next),
                         _ => exits.to(&mut ops, target, retired, home),
@@ -641,8 +647,10 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                     } else {
                         dynasm!(ops ; .arch x64 ; add rax, imm ; and rax, -2);
                     }
-                    dynasm!(ops ; .arch x64 ; mov rcx, QWORD next as i64);
-                    c.put(&mut ops, u.rd, RCX);
+                    if u.rd != X0_SINK {
+                        dynasm!(ops ; .arch x64 ; mov rcx, QWORD next as i64);
+                        c.put(&mut ops, u.rd, RCX);
+                    }
                     c.write_back(&mut ops);
                     dynasm!(ops ; .arch x64 ; add r8, retired);
                     boundary_checks(&mut ops, BLOCK_INSNS as i32, [t.budget, t.interrupt, t.dma]);
