@@ -39,9 +39,10 @@
 //! * every time slice ([`Hart::run`](super::Hart::run)) unless the hart is the machine's
 //!   only one ([`Hart::set_sole_hart`](super::Hart::set_sole_hart)): plain stores by other
 //!   harts are seen at the latest at the next slice; and `fence.i`, which sees them at
-//!   once. A sole hart's next slice keeps the epoch when the counted writes and the fetch
-//!   context (privilege, TLB remaps: a debugger may change `satp`) are what they were at
-//!   the end of the last one, so a loop's blocks and a tier's chains outlive the slice;
+//!   once. A sole hart's next slice keeps the epoch when the counted writes, the fetch
+//!   context (privilege, TLB remaps: a debugger may change `satp`) and the view (a
+//!   commit may map other memory over code) are what they were at the end of the last
+//!   one, so a loop's blocks and a tier's chains outlive the slice;
 //! * every change of what the `pc` may translate to, since a checked block keeps no host
 //!   address: every TLB flush that may remap (`satp`, `sfence.vma`, PMP, `menvcfg`,
 //!   triggers: `Tlb::remaps`), which the run loop tells by comparing the count after every
@@ -353,6 +354,10 @@ pub(super) struct BlockCache {
     /// it, and the fetch context (privilege and TLB remaps, `Hart::fetch_context`).
     pub(super) writes_seen: u32,
     pub(super) fetch_seen: u64,
+    /// The view the last time slice ran under (`run.rs`'s `view_key`): a sole hart's
+    /// next slice under another view (a commit mapped other memory, perhaps over code)
+    /// starts a new code epoch.
+    pub(super) view_seen: u64,
     /// The translated regions blocks checked in this epoch were fetched from: for a
     /// block fetched at privilege S or U through a mapping of `1 << span` bytes, bit
     /// [`fetched_bit`]`(pc, span)` (a superset: regions share bits). Emptied with the
@@ -400,6 +405,7 @@ impl BlockCache {
             shared: true,
             writes_seen: 0,
             fetch_seen: 0,
+            view_seen: 0,
             #[cfg(feature = "rv64")]
             fetched: [0; FETCHED_BITS / 64],
             #[cfg(feature = "rv64")]

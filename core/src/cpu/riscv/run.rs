@@ -61,6 +61,22 @@ fn remapped(a: u64, b: u64) -> bool {
     (a ^ b) >> 8 != 0
 }
 
+/// What names the view `bus` answers from, for a sole hart's code epoch across slices: on
+/// hosts its identity ([`Bus::view_id`], unique among all views); on bare metal, which has
+/// none, its generation ([`Bus::generation`], which every commit of one memory moves). A
+/// bus with no view (0 either way) is taken as never mapping other memory.
+#[inline(always)]
+fn view_key<B: Bus + ?Sized>(bus: &B) -> u64 {
+    #[cfg(not(target_os = "none"))]
+    {
+        bus.view_id()
+    }
+    #[cfg(target_os = "none")]
+    {
+        u64::from(bus.generation())
+    }
+}
+
 impl<'i> Hart<'i> {
     /// Executes one instruction (or takes one pending interrupt first).
     pub fn step<B: Bus + ?Sized>(&mut self, bus: &B) -> Exit {
@@ -89,13 +105,17 @@ impl<'i> Hart<'i> {
         #[cfg(target_os = "none")]
         self.tlb.forget();
         // Other harts may have written code since the last slice, and DMA, a debugger or
-        // the host (counted), or a debugger may have changed the privilege or `satp`.
+        // the host (counted), or a debugger may have changed the privilege or `satp`, or a
+        // commit may have mapped other memory (over code, perhaps) since the last slice.
+        let view = view_key(bus);
         if self.blocks.shared
             || bus.lease_writes() != self.blocks.writes_seen
             || remapped(self.fetch_context(), self.blocks.fetch_seen)
+            || view != self.blocks.view_seen
         {
             self.blocks.code_changed();
         }
+        self.blocks.view_seen = view;
         // A debugger may have changed the privilege: its own code space.
         self.blocks.enter_space(self.prv.index());
         match self.xlen {

@@ -108,3 +108,40 @@ fn another_memory_with_the_same_generation_forgets_the_tlb() {
     );
     assert_eq!(slice(&mut h, &mem_a, id_a), 7);
 }
+
+/// A sole hart keeps its code epoch across slices (`Hart::set_sole_hart`), but not across
+/// a change of view: a commit that maps other RAM over the code page must have the next
+/// slice run the new page's code, not the blocks decoded from the old one.
+#[test]
+fn a_commit_that_maps_other_code_ends_a_sole_harts_code_epoch() {
+    let mut buf = vec![0u8; 0x2008];
+    // A second RAM page holding other code (`x10 = 9; ebreak`), mapped over the code page
+    // later; it outlives the memory.
+    let mut other = vec![0u8; 0x1008];
+    let skew = other.as_ptr().align_offset(8).min(8);
+    let page = &mut other[skew..skew + 0x1000];
+    for (k, w) in [li(10, 9), addi(0, 0, 0), EBREAK].iter().enumerate() {
+        page[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    let (mem, id) = machine(ram(&mut buf, 7), None, &[]);
+    let mut h = hart();
+    h.set_sole_hart(true);
+    assert_eq!(slice(&mut h, &mem, id), 7);
+    assert_eq!(slice(&mut h, &mem, id), 7);
+    {
+        let mut g = mem.lock();
+        let root = g.root_owner().unwrap();
+        let (_, sys) = g.address_space(id).unwrap();
+        let r = g
+            .create_ram(root, "code", RamBlock::new(page))
+            .ok()
+            .unwrap();
+        g.add_subregion(sys, RegionOffset(RAM_BASE), r, Priority(1))
+            .unwrap();
+    }
+    assert_eq!(
+        slice(&mut h, &mem, id),
+        9,
+        "a block decoded from the old view's code page ran under the new view"
+    );
+}
