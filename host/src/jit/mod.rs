@@ -5,7 +5,8 @@
 //! What it owns:
 //!
 //! * `cache`: the code cache, the one place that holds generated machine code: a bounded
-//!   anonymous mapping (`-tb-size` MiB), never writable and executable at once, flushed
+//!   mapping (`-tb-size` MiB; two views of one memory file on Linux), no mapping of it ever
+//!   writable and executable at once, flushed
 //!   whole when full. Its bookkeeping is tested under Miri.
 //! * `x86`: the translator (dynasm-rs): which instructions it takes and the code it
 //!   emits.
@@ -511,6 +512,8 @@ mod imp {
                 chain_entry: 0,
                 cold: false,
             };
+            let slots = vec![empty; BLOCK_POOL].into_boxed_slice();
+            let heat = vec![Heat::default(); 1 << HEAT_BITS].into_boxed_slice();
             let cache = CodeCache::new(bytes).map_err(|e: CacheError| e.to_string())?;
             // Every direct exit is more than 32 bytes of code, so the cache runs out of
             // space before its slots do (not zeroed: the slot arrays grow as slots are
@@ -523,8 +526,8 @@ mod imp {
                 no_lease: Box::new(0),
                 generation: cache.arena().generation(),
                 cache,
-                slots: vec![empty; BLOCK_POOL].into_boxed_slice(),
-                heat: vec![Heat::default(); 1 << HEAT_BITS].into_boxed_slice(),
+                slots,
+                heat,
                 hot_runs: super::DEFAULT_HOT_RUNS,
                 known: HashMap::default(),
                 epoch: 0,
