@@ -763,6 +763,94 @@ fn linked_blocks_caching_other_registers_load_those_they_lack() {
     }
 }
 
+/// `P` (`t2 = 1000`), then three blocks in a ring, each translated at once:
+/// `A` = `t3 = t0 & 1; t0 += 1; bne t3, x0, B; <first>; t1 += t2; t1 += t2; j B`,
+/// `B` = `t2 += t0; t1 += t2; j C`, `C` = `a2 += 1; a3 += a2; j A`, run for `budget`
+/// instructions under the interpreter and the tier: both machines' registers, `pc` and
+/// `minstret` agree; the tier's stats. With `first` = `t2 = 7`, `A` writes `t2` before
+/// reading it; every other run of `A` leaves by its `bne` before that write. `t2`'s home
+/// host register (`x86::regs`) is `a2`'s, which `C` caches and writes.
+fn ring_writing_first(xlen: Xlen, first: u32, budget: u64) -> JitStats {
+    let (t0, t1, t2, t3, a2, a3) = (5, 6, 7, 28, 12, 13);
+    let words = [
+        rvenc::addi(t2, 0, 1000),
+        rvenc::i(op::OPIMM, 7, t3, t0, 1), // A
+        rvenc::addi(t0, t0, 1),
+        rvenc::b(1, t3, 0, 20),
+        first,
+        rvenc::r(op::OP, 0, 0, t1, t1, t2),
+        rvenc::r(op::OP, 0, 0, t1, t1, t2),
+        rvenc::jal(0, 4),
+        rvenc::r(op::OP, 0, 0, t2, t2, t0), // B
+        rvenc::r(op::OP, 0, 0, t1, t1, t2),
+        rvenc::jal(0, 4),
+        rvenc::addi(a2, a2, 1), // C
+        rvenc::r(op::OP, 0, 0, a3, a3, a2),
+        rvenc::jal(0, -48),
+    ];
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut a = Machine::new(&image).unwrap();
+    let mut m = Machine::new(&image).unwrap();
+    let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+    assert_eq!(
+        a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp)
+            .unwrap(),
+        Exit::BudgetExhausted
+    );
+    assert_eq!(
+        m.run_slice_with(budget, &mut jit).unwrap(),
+        Exit::BudgetExhausted
+    );
+    let state = |m: &Machine| {
+        (
+            m.hart.pc(),
+            [t0, t1, t2, t3, a2, a3].map(|r| m.hart.reg(r as usize)),
+            m.hart.csr(csr::num::MINSTRET).unwrap(),
+        )
+    };
+    assert_eq!(state(&m), state(&a), "{xlen:?} budget {budget}");
+    jit.stats()
+}
+
+/// A block that writes a cached register before reading it does not load it at its
+/// chain entry: `A` with `t2 = 7` is smaller than with `t2 += 7` (fails with every
+/// cached register loaded: the same size).
+#[test]
+fn a_register_written_before_it_is_read_is_not_loaded() {
+    let t2 = 7;
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let fresh = ring_writing_first(xlen, rvenc::addi(t2, 0, 7), 100_000);
+        let loaded = ring_writing_first(xlen, rvenc::addi(t2, t2, 7), 100_000);
+        assert_eq!(fresh.translated, loaded.translated, "{xlen:?}");
+        assert!(fresh.runs < 1000, "{fresh:?}");
+        assert!(
+            fresh.code_bytes < loaded.code_bytes,
+            "{xlen:?}: {fresh:?} {loaded:?}"
+        );
+    }
+}
+
+/// `A`'s `bne` leaves before `t2`'s first write, its host register still holding `C`'s
+/// `a2`: that exit neither stores it back as `t2` nor names it in the map its link
+/// compares, so `B` loads `t2` (fails with the register stored back there: `t2` gets
+/// `a2`'s value; and with the exit's map naming it: `B` enters past `t2`'s load).
+#[test]
+fn an_exit_before_a_registers_first_write_neither_stores_nor_names_it() {
+    let t2 = 7;
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        for budget in [100_000, 100_003, 100_007] {
+            let st = ring_writing_first(xlen, rvenc::addi(t2, 0, 7), budget);
+            assert!(st.runs < 1000, "{st:?}");
+            assert!(st.warm_links >= 1, "{xlen:?} {st:?}");
+        }
+    }
+}
+
 /// A `jal` whose `rd` is `x0` (a `j`) writes no link address (to the slot that absorbs
 /// writes to `x0`, which nothing reads): its block's code is smaller than the same
 /// block's with a link register (fails with the link address written: both the same

@@ -22,8 +22,11 @@
 //!
 //! **Guest registers in host registers** (`Cache`). Each block keeps up to five of the
 //! guest registers it uses at least twice in `rbx`, `r12`–`r15`: loaded at its chain
-//! entry, operated on there (the common ALU operations in place or through `rax`, load
-//! results, store values, address bases, branch and `jalr` operands), and stored back to
+//! entry (but for a block that never jumps back to its own start, not those it writes
+//! before reading: an exit before that write neither stores them back nor names them
+//! in its register map), operated on there (the common ALU operations in place or
+//! through `rax`, load results, store values, address bases, branch and `jalr`
+//! operands), and stored back to
 //! the register file at every way out of the block (a direct or indirect exit before its
 //! boundary checks, a return to the interpreter before an instruction), so the run loop,
 //! the interpreter and the next block always find the register file up to date. An
@@ -356,7 +359,7 @@ fn loop_back(
     dynasm!(ops ; .arch x64 ; jmp =>body);
     for (l, to) in fail.into_iter().zip([t.budget, t.interrupt, t.dma]) {
         dynasm!(ops ; .arch x64 ; =>l);
-        c.write_back(ops);
+        c.write_back(ops, usize::MAX);
         set_pc(ops, target, rv32);
         dynasm!(ops ; .arch x64 ; jmp =>to);
     }
@@ -378,8 +381,8 @@ fn direct_exit(
     rv32: bool,
     unlinked: &mut Vec<usize>,
 ) {
-    let map = c.map();
-    c.write_back(ops);
+    let map = c.map(retired as usize);
+    c.write_back(ops, retired as usize);
     dynasm!(ops ; .arch x64 ; add r8, retired);
     let fail = ops.new_dynamic_label();
     boundary_checks(ops, BLOCK_INSNS as i32, [fail; 3]);
@@ -450,7 +453,7 @@ impl WarmWord {
     /// The word of a block caching `c`, its loads starting at the offsets `skip` past its
     /// chain entry ([`Cache::load`]).
     fn new(c: &Cache, skip: [usize; 6]) -> WarmWord {
-        let mut w = c.map() as u64;
+        let mut w = c.map(usize::MAX) as u64;
         for (j, &s) in skip.iter().enumerate().skip(1) {
             // At most five loads of at most 7 bytes.
             assert!(s < 64, "{s} bytes of loads");
@@ -521,7 +524,11 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             ; jb =>short
         );
     }
-    let c = Cache::choose(block, rv32);
+    // Registers written before they are read are not loaded at the chain entry, unless
+    // the block jumps back to its start with its registers in place (`loop_back`).
+    let end = pc0.wrapping_add(block.byte_len() as u64) & m;
+    let fresh = jumps_to_start(block, rv32).is_empty() && end != pc0;
+    let c = Cache::choose(block, rv32, fresh);
     // The warm word just before the chain entry (`WarmWord`), filled in at the end.
     let entry = ops.new_dynamic_label();
     dynasm!(ops ; .arch x64 ; jmp =>entry);
@@ -651,7 +658,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                         dynasm!(ops ; .arch x64 ; mov rcx, QWORD next as i64);
                         c.put(&mut ops, u.rd, RCX);
                     }
-                    c.write_back(&mut ops);
+                    c.write_back(&mut ops, retired as usize);
                     dynasm!(ops ; .arch x64 ; add r8, retired);
                     boundary_checks(&mut ops, BLOCK_INSNS as i32, [t.budget, t.interrupt, t.dma]);
                     dynasm!(ops ; .arch x64 ; jmp =>t.lookup);
@@ -693,8 +700,14 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             }
             // The memory forms: the cached sources to memory first, the value in rax,
             // then to rd.
-            c.spill(&mut ops, u.rs1);
-            c.spill(&mut ops, u.rs2);
+            // (Only those it reads: a register written first holds nothing before.)
+            let (r1, r2, _) = regs::operands(u.op);
+            if r1 {
+                c.spill(&mut ops, u.rs1);
+            }
+            if r2 {
+                c.spill(&mut ops, u.rs2);
+            }
             if rv32 {
                 alu32(&mut ops, u.op, a, b, imm, at);
             } else {
@@ -748,7 +761,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             );
         }
         dynasm!(ops ; .arch x64 ; =>l);
-        c.write_back(&mut ops);
+        c.write_back(&mut ops, i);
         dynasm!(ops
             ; .arch x64
             ; mov rax, QWORD at as i64

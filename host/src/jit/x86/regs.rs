@@ -31,10 +31,16 @@ pub(super) struct Cache {
     pub(super) all: Vec<(u8, u8)>,
     /// Those the block writes (stored back at its exits).
     pub(super) written: Vec<(u8, u8)>,
+    /// For each guest register slot the block writes before it reads it (not loaded at
+    /// the chain entry: the load would be dead), the index of the instruction that
+    /// writes it first: before that it holds nothing of the guest's, so an exit before
+    /// it neither stores it back nor names it in its map ([`Cache::write_back`],
+    /// [`Cache::map`]).
+    pub(super) born: [Option<usize>; 33],
 }
 
 /// Which of `rs1`, `rs2`, `rd` instruction `op` reads and writes.
-fn operands(op: Op) -> (bool, bool, bool) {
+pub(super) fn operands(op: Op) -> (bool, bool, bool) {
     use Op::*;
     match op {
         Lui | Auipc | Jal => (false, false, true),
@@ -47,10 +53,16 @@ fn operands(op: Op) -> (bool, bool, bool) {
 }
 
 impl Cache {
-    /// The registers to cache in `block` (its translated instructions).
-    pub(super) fn choose(block: BlockRef<'_>, rv32: bool) -> Cache {
+    /// The registers to cache in `block` (its translated instructions). With `fresh`
+    /// (a block that never jumps back to its own start, so each instruction runs at most
+    /// once between the chain entry and an exit), those it writes before reading are
+    /// not loaded ([`Cache::born`]).
+    pub(super) fn choose(block: BlockRef<'_>, rv32: bool, fresh: bool) -> Cache {
         let mut uses = [0u32; 33];
         let mut writes = [false; 33];
+        // Registers read or written so far, and the first write of those written first.
+        let mut seen = [false; 33];
+        let mut first_write: [Option<usize>; 33] = [None; 33];
         for i in 0..block.len() {
             let u = block.insn(i);
             if !translates(u.op, rv32) {
@@ -59,13 +71,19 @@ impl Cache {
             let (r1, r2, w) = operands(u.op);
             if r1 {
                 uses[u.rs1 as usize & 31] += 1;
+                seen[u.rs1 as usize & 31] = true;
             }
             if r2 {
                 uses[u.rs2 as usize & 31] += 1;
+                seen[u.rs2 as usize & 31] = true;
             }
             if w && (1..32).contains(&u.rd) {
                 uses[u.rd as usize] += 1;
                 writes[u.rd as usize] = true;
+                if !seen[u.rd as usize] {
+                    seen[u.rd as usize] = true;
+                    first_write[u.rd as usize] = Some(i);
+                }
             }
         }
         let mut regs: Vec<u8> = (1..32u8).filter(|&r| uses[r as usize] >= 2).collect();
@@ -93,6 +111,7 @@ impl Cache {
             host: [0; 33],
             all: Vec::new(),
             written: Vec::new(),
+            born: [None; 33],
         };
         for (a, &h) in at.iter().zip(CACHE_REGS.iter()) {
             let Some(r) = *a else { continue };
@@ -100,6 +119,9 @@ impl Cache {
             c.all.push((r, h));
             if writes[r as usize] {
                 c.written.push((r, h));
+            }
+            if fresh {
+                c.born[r as usize] = first_write[r as usize];
             }
         }
         c
@@ -110,12 +132,23 @@ impl Cache {
     /// none. A block entered past the loads of its fields below `j` (`translate`'s warm
     /// entries) from an exit whose map agrees with its own in every field below `j` it
     /// uses finds those registers already loaded.
-    pub(super) fn map(&self) -> u32 {
+    /// At an exit after `done` instructions of the block (a direct exit's link compares
+    /// it) only the registers that hold their guest value there are named
+    /// ([`Cache::born`]); the block's warm word names them all (`done` = `usize::MAX`).
+    pub(super) fn map(&self, done: usize) -> u32 {
         let mut map = 0;
         for &(r, h) in &self.all {
-            map |= (r as u32 & 0x1f) << (6 * home_index(h));
+            if self.holds(r, done) {
+                map |= (r as u32 & 0x1f) << (6 * home_index(h));
+            }
         }
         map
+    }
+
+    /// Whether cached register `r` holds its guest value after `done` instructions of the
+    /// block: loaded at the chain entry, or written by then ([`Cache::born`]).
+    fn holds(&self, r: u8, done: usize) -> bool {
+        self.born[r as usize].is_none_or(|k| k < done)
     }
 
     /// The host register of guest register slot `r`, if cached.
@@ -131,7 +164,8 @@ impl Cache {
         self.of(u.rs1).is_some() || self.of(u.rs2).is_some() || self.of(u.rd).is_some()
     }
 
-    /// Loads the cached registers (at the chain entry), in the order of
+    /// Loads the cached registers (at the chain entry; not those written first,
+    /// [`Cache::born`]), in the order of
     /// [`CACHE_REGS`]; returns, for each `j` up to 5, how many bytes into the loads the
     /// first load of a host register `CACHE_REGS[j..]` starts (the end of the loads for
     /// `j` = 5, or when there is none).
@@ -144,7 +178,9 @@ impl Cache {
                 skip[j] = ops.offset().0 - start;
                 j += 1;
             }
-            dynasm!(ops ; .arch x64 ; mov Rq(h), QWORD [rdi + slot(r)]);
+            if self.born[r as usize].is_none() {
+                dynasm!(ops ; .arch x64 ; mov Rq(h), QWORD [rdi + slot(r)]);
+            }
         }
         for s in &mut skip[j..] {
             *s = ops.offset().0 - start;
@@ -152,10 +188,14 @@ impl Cache {
         skip
     }
 
-    /// Stores the written cached registers back to the register file.
-    pub(super) fn write_back(&self, ops: &mut Asm) {
+    /// Stores the written cached registers back to the register file, at an exit after
+    /// `done` instructions of the block: those that hold their guest value there
+    /// ([`Cache::born`]).
+    pub(super) fn write_back(&self, ops: &mut Asm, done: usize) {
         for &(r, h) in &self.written {
-            dynasm!(ops ; .arch x64 ; mov QWORD [rdi + slot(r)], Rq(h));
+            if self.holds(r, done) {
+                dynasm!(ops ; .arch x64 ; mov QWORD [rdi + slot(r)], Rq(h));
+            }
         }
     }
 
