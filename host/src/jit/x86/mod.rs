@@ -485,6 +485,14 @@ fn mem_kind(op: Op) -> Option<(u32, bool)> {
 /// labels that reach it, each with its reason.
 type Single = (DynamicLabel, u64, usize, Vec<(DynamicLabel, ExitKind)>);
 
+/// Code bytes [`translate`]'s assembler is made with room for (it grows past them as
+/// needed; a Linux boot's blocks average about 2 KiB).
+const ASM_BYTES: usize = 4096;
+/// Dynamic labels [`translate`]'s assembler is made with room for.
+const ASM_LABELS: usize = 64;
+/// References to dynamic labels [`translate`]'s assembler is made with room for.
+const ASM_REFS: usize = 128;
+
 /// Most link slots [`translate`] may number (their displacements from `rbp` are 32-bit).
 pub const MAX_LINKS: usize = 1 << 24;
 
@@ -495,7 +503,10 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     let n = block.len();
     let m: u64 = if rv32 { 0xffff_ffff } else { u64::MAX };
     let pc0 = block.pc();
-    let mut ops = Asm::new(0);
+    // Sized for a typical block up front: a Linux boot's blocks average about 2 KiB of
+    // code, which a buffer grown from empty reaches through a dozen reallocations and
+    // copies, as the label and reference tables do through theirs.
+    let mut ops = Asm::new_with_capacity(0, ASM_BYTES, 0, 0, ASM_LABELS, 0, ASM_REFS);
     // Exits to the interpreter before instruction `i` at `pc`, emitted out of line, each
     // with the labels of its reasons.
     let mut singles: Vec<Single> = Vec::new();
