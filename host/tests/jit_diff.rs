@@ -851,6 +851,68 @@ fn an_exit_before_a_registers_first_write_neither_stores_nor_names_it() {
     }
 }
 
+/// `P` = `t0 = pc + 20; t1 = t0; a0 = t0 - 8; j A`, then the block `A` at `P + 20` =
+/// `t2 += 1; t3 += t0; t2 ^= t0; jalr x0, rs1, imm` (back to `A` for `t0` or `t1`
+/// with `imm` = 0, `a0` with 8), `t0` cached in `A`, `t1` and `a0` not; run for
+/// 10 000 instructions under the interpreter and the tier (every block translated at
+/// once): both agree; the size of the tier's code.
+fn jalr_loop(xlen: Xlen, rs1: u32, imm: i32) -> u64 {
+    let (t0, t1, t2, t3, a0) = (5, 6, 7, 28, 10);
+    let words = [
+        rvenc::u(op::AUIPC, t0, 0),
+        rvenc::addi(t0, t0, 20),
+        rvenc::addi(t1, t0, 0),
+        rvenc::addi(a0, t0, -8),
+        rvenc::jal(0, 4),
+        rvenc::addi(t2, t2, 1), // A
+        rvenc::r(op::OP, 0, 0, t3, t3, t0),
+        rvenc::r(op::OP, 4, 0, t2, t2, t0),
+        rvenc::jalr(0, rs1, imm),
+    ];
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut a = Machine::new(&image).unwrap();
+    let mut m = Machine::new(&image).unwrap();
+    let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+    let budget = 10_000;
+    a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp)
+        .unwrap();
+    m.run_slice_with(budget, &mut jit).unwrap();
+    let state = |m: &Machine| {
+        (
+            m.hart.pc(),
+            [t0, t1, t2, t3, a0].map(|r| m.hart.reg(r as usize)),
+            m.hart.csr(csr::num::MINSTRET).unwrap(),
+        )
+    };
+    assert_eq!(state(&m), state(&a), "{xlen:?} rs1 {rs1} imm {imm}");
+    let st = jit.stats();
+    assert!(st.runs < 100, "{st:?}");
+    st.code_bytes
+}
+
+/// A `jalr` with `imm` = 0 (`ret`, `jr`) adds nothing to `rs1`: from the register file
+/// its code is smaller than with `imm` = 8 (fails with an `add` of 0: the same size),
+/// from a cached `rs1` no larger than from the register file (fails with an `add` of 0
+/// there: larger by the `add`).
+#[test]
+fn a_jalr_without_an_offset_adds_none() {
+    let (t0, t1, a0) = (5, 6, 10);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let eight = jalr_loop(xlen, a0, 8);
+        let (cached, loaded) = (jalr_loop(xlen, t0, 0), jalr_loop(xlen, t1, 0));
+        assert!(
+            cached <= loaded,
+            "{xlen:?}: cached {cached}, loaded {loaded}"
+        );
+        assert!(loaded < eight, "{xlen:?}: loaded {loaded}, imm 8 {eight}");
+    }
+}
+
 /// A `jal` whose `rd` is `x0` (a `j`) writes no link address (to the slot that absorbs
 /// writes to `x0`, which nothing reads): its block's code is smaller than the same
 /// block's with a link register (fails with the link address written: both the same

@@ -655,15 +655,23 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                     break;
                 }
                 Op::Jalr => {
-                    // The target first: rd may be rs1.
+                    // The target first (rd may be rs1): rs1 + imm (no `add` for `imm` =
+                    // 0: `ret`, `jr`), bit 0 cleared.
                     let x = c.get(&mut ops, u.rs1, RAX, rv32);
-                    if x != RAX {
-                        dynasm!(ops ; .arch x64 ; mov rax, Rq(x));
+                    match (x == RAX, rv32) {
+                        (true, _) => {}
+                        (false, true) => dynasm!(ops ; .arch x64 ; mov eax, Rd(x)),
+                        (false, false) => dynasm!(ops ; .arch x64 ; mov rax, Rq(x)),
+                    }
+                    match (imm, rv32) {
+                        (0, _) => {}
+                        (_, true) => dynasm!(ops ; .arch x64 ; add eax, imm),
+                        (_, false) => dynasm!(ops ; .arch x64 ; add rax, imm),
                     }
                     if rv32 {
-                        dynasm!(ops ; .arch x64 ; add eax, imm ; and eax, -2);
+                        dynasm!(ops ; .arch x64 ; and eax, -2);
                     } else {
-                        dynasm!(ops ; .arch x64 ; add rax, imm ; and rax, -2);
+                        dynasm!(ops ; .arch x64 ; and rax, -2);
                     }
                     if u.rd != X0_SINK {
                         dynasm!(ops ; .arch x64 ; mov rcx, QWORD next as i64);
