@@ -5,8 +5,9 @@
 //! generated code into a code line whose code-line filter bit another code line shares
 //! (the tag behind the bit then matches every line) leaves to the interpreter, which
 //! starts a code epoch, so the patched code runs; a copy loop's loads and stores hit
-//! their memos (`x86::mem`), and a store's memo is not made for a guest line whose other
-//! host line holds code.
+//! their memos (`x86::mem`), a store's memo is not made for a guest line whose other
+//! host line holds code, and two loads through one base register outside a loop share
+//! a memo where two through different registers do not.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -247,4 +248,35 @@ fn a_stores_memo_is_not_made_for_a_guest_line_whose_other_host_line_holds_code()
     assert_eq!(eb, end, "{st:?}");
     assert_eq!(b.hart.reg(5), 101, "{st:?}");
     assert!(st.exits[ExitKind::CodeLine as usize] >= 1, "{st:?}");
+}
+
+/// The code bytes of `lw t0, 0(a0); lw t1, 4(rs1)` (with `a0` and `rs1` pointing at
+/// `SRC`) translated on its first run, then `ebreak`, and `t1`'s value.
+fn two_loads_code(rs1: u32) -> (u64, u64) {
+    let mut w = Vec::new();
+    w.extend(rvenc::li(10, SRC as u32));
+    w.extend(rvenc::li(12, SRC as u32));
+    w.push(rvenc::i(op::LOAD, 2, 5, 10, 0)); // lw t0, 0(a0)
+    w.push(rvenc::i(op::LOAD, 2, 6, rs1, 4)); // lw t1, 4(rs1)
+    w.push(rvenc::EBREAK);
+    let data: Vec<u8> = (0..8u8).collect();
+    let mut m = machine(&w, vec![(SRC, data, 8)]);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let end = m.run_slice_with(1000, &mut jit).unwrap();
+    assert_eq!(end, Exit::Breakpoint(RAM_BASE + 24));
+    (jit.stats().code_bytes, m.hart.reg(6))
+}
+
+#[test]
+fn two_loads_through_one_base_register_share_a_memo_and_through_two_do_not() {
+    // `x86::mem::memo_sites`: two loads through `a0` with no write to it between them
+    // are a group (the memo's code at both); through `a0` and `a2`, each takes the
+    // fast view alone. Same instructions otherwise.
+    let (group, t1) = two_loads_code(10);
+    let (apart, t1_apart) = two_loads_code(12);
+    assert_eq!((t1, t1_apart), (0x0706_0504, 0x0706_0504));
+    assert!(
+        group > apart + 16,
+        "the group's memo code: {group} bytes against {apart}"
+    );
 }

@@ -116,35 +116,32 @@ pub(super) fn memo_sites(block: BlockRef<'_>, rv32: bool) -> Vec<Memo> {
         }
     }
     // The group of each kind (stores, loads) by each base register, while that
-    // register is unwritten since: its accesses.
-    let mut open: [[Vec<usize>; 32]; 2] = Default::default();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, site) in sites.iter_mut().enumerate() {
+    // register is unwritten since: its first access (kept in two small arrays rather
+    // than a list per group: this runs for every translated block, and a boot
+    // translates thousands).
+    let mut open: [[Option<usize>; 32]; 2] = [[None; 32]; 2];
+    for i in 0..n {
         let u = block.insn(i);
         if !translates(u.op, rv32) {
             break;
         }
         if let Some((_, load)) = mem_kind(u.op) {
-            open[load as usize][u.rs1 as usize & 31].push(i);
+            let g = &mut open[load as usize][u.rs1 as usize & 31];
+            match *g {
+                // A group of at least two: all of its accesses use the memo.
+                Some(first) => {
+                    sites[first] = Memo::Use;
+                    sites[i] = Memo::Use;
+                }
+                None => *g = Some(i),
+            }
             if looping && steps[u.rs1 as usize & 31] {
-                *site = Memo::Use;
+                sites[i] = Memo::Use;
             }
         }
         if let Some(rd) = written(u.op, u.rd) {
             for o in open.iter_mut() {
-                groups.push(std::mem::take(&mut o[rd]));
-            }
-        }
-    }
-    for o in open.iter_mut() {
-        for g in o.iter_mut() {
-            groups.push(std::mem::take(g));
-        }
-    }
-    for g in groups {
-        if g.len() >= 2 {
-            for &i in &g {
-                sites[i] = Memo::Use;
+                o[rd] = None;
             }
         }
     }
