@@ -84,6 +84,61 @@ fn a_miss_in_the_fast_view_that_the_tlb_entry_hits_stays_in_generated_code() {
     assert!(st.runs < 100, "{st:?}");
 }
 
+/// A list of one node at `PAGE_B` that points to itself, chased forever: `a0 =
+/// *a0; t0 += 1` (the load's base register is its result, so it takes the fast view
+/// inline, without a memo). Generated code finds the page in the fast view's slot the
+/// TLB filled (fails with the slot's index computed otherwise: every load misses it and
+/// looks up the TLB entry).
+#[test]
+fn a_chased_pointer_finds_its_page_in_the_fast_view() {
+    let (a0, t0) = (10u32, 5u32);
+    let machine = || {
+        let mut w = Vec::new();
+        w.extend(rvenc::li(a0, PAGE_B as u32));
+        w.push(rvenc::i(op::LOAD, 2, a0, a0, 0)); // lw a0, 0(a0)
+        w.push(rvenc::addi(t0, t0, 1));
+        w.push(rvenc::jal(0, -8));
+        let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let image = Image {
+            xlen: Xlen::Rv32,
+            entry: RAM_BASE,
+            segments: vec![
+                (RAM_BASE, code.clone(), code.len() as u64),
+                (PAGE_B, (PAGE_B as u32).to_le_bytes().to_vec(), 4),
+            ],
+        };
+        Machine::new(&image).unwrap()
+    };
+    let (mut a, mut b) = (machine(), machine());
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let budget = 100_000;
+    assert_eq!(
+        a.run_slice_with(budget, &mut Interp).unwrap(),
+        Exit::BudgetExhausted
+    );
+    assert_eq!(
+        b.run_slice_with(budget, &mut jit).unwrap(),
+        Exit::BudgetExhausted
+    );
+    let st = jit.stats();
+    assert_eq!(
+        [
+            b.hart.pc(),
+            b.hart.reg(a0 as usize),
+            b.hart.reg(t0 as usize)
+        ],
+        [
+            a.hart.pc(),
+            a.hart.reg(a0 as usize),
+            a.hart.reg(t0 as usize)
+        ],
+        "{st:?}"
+    );
+    assert!(a.hart.reg(t0 as usize) > 10_000, "the loop ran");
+    assert!(st.runs < 100, "{st:?}");
+    assert!(st.fast_misses <= 4, "{st:?}");
+}
+
 /// Pass 1 calls `FAR` and `T` (two code lines 64 KiB apart: one filter bit, so its tag
 /// matches every line), then stores `addi t0, t0, 100` over `T`'s first instruction
 /// from a translated block; pass 2 calls `T` again. `t0` ends at 1 + 100 when the

@@ -186,6 +186,9 @@ pub struct JitStats {
     /// Loads and stores in generated code that missed their memo and looked their page
     /// up in the TLB (`x86::mem`).
     pub lookups: u64,
+    /// Loads and stores in generated code that missed the TLB's fast view and looked
+    /// their page up in the TLB entry itself (`x86::mem`).
+    pub fast_misses: u64,
     /// Direct links made to the successor's warm entry, past the loads of its cached
     /// registers, because the exit's block holds them in the same host registers
     /// (`x86`'s docs, "Guest registers in host registers").
@@ -551,6 +554,7 @@ mod imp {
             let mut st = self.stats;
             st.links += self.spaces.iter().map(|s| s.chain.log_len).sum::<u64>();
             st.lookups = self.spaces.iter().map(|s| s.chain.lookups).sum::<u64>();
+            st.fast_misses = self.spaces.iter().map(|s| s.chain.fast_misses).sum::<u64>();
             st.warm_links = self.spaces.iter().map(|s| s.chain.warm_links).sum::<u64>();
             st
         }

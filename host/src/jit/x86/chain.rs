@@ -56,6 +56,9 @@ pub struct Chain {
     /// Loads and stores that missed their memo and looked their page up in the TLB
     /// (`mem`'s docs), counted by generated code over the tier's life.
     pub lookups: u64,
+    /// Loads and stores that missed the TLB's fast view and looked up the TLB entry
+    /// itself (`mem`'s docs), counted by generated code over the tier's life.
+    pub fast_misses: u64,
     /// Links made to a successor's warm entry (past the loads of its cached registers:
     /// the exit's host registers already hold them; see `super`'s docs), counted by
     /// generated code over the tier's life.
@@ -74,6 +77,7 @@ impl Chain {
             links: std::ptr::null_mut(),
             log_len: 0,
             lookups: 0,
+            fast_misses: 0,
             warm_links: 0,
             entries: [JumpEntry {
                 pc: 1,
@@ -96,4 +100,5 @@ pub(super) const CHAIN_LINKS: i32 = std::mem::offset_of!(Chain, links) as i32;
 pub(super) const CHAIN_LOG_LEN: i32 = std::mem::offset_of!(Chain, log_len) as i32;
 pub(super) const CHAIN_LOG: i32 = std::mem::offset_of!(Chain, log) as i32;
 pub(super) const CHAIN_LOOKUPS: i32 = std::mem::offset_of!(Chain, lookups) as i32;
+pub(super) const CHAIN_FAST_MISSES: i32 = std::mem::offset_of!(Chain, fast_misses) as i32;
 pub(super) const CHAIN_WARM: i32 = std::mem::offset_of!(Chain, warm_links) as i32;

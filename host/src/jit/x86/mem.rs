@@ -10,7 +10,7 @@
 //! the page's addend is not a multiple of 64). An access first compares its
 //! address, masked to the memo's page or line and its own alignment, with the tag (one
 //! compare: a misaligned address never matches) and on a match adds the addend: 5 host
-//! instructions instead of the fast view's 12 (and a store's code-line check, 9 more).
+//! instructions instead of the fast view's 11 (and a store's code-line check, 9 more).
 //! A miss looks the page up as before (counted in [`Chain::lookups`]) and writes the
 //! memo. The prologue clears every memo (a tag no masked address equals), so no memo
 //! outlives the call: the TLB, its fast view, the code-line filter and its tags change
@@ -297,16 +297,15 @@ fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel) {
     };
     debug_assert_eq!(TLB_FAST_BYTES, 32);
     // The fast entry: fast_tlb + ((vpn ^ vpn >> TLB_FAST_BITS) % TLB_FAST_ENTRIES) * 32,
-    // computed on the address shifted by 12 - 5 (the low 32 bits hold every bit the
-    // index takes).
+    // computed as ((va ^ va >> TLB_FAST_BITS) >> (12 - 5)) masked (logical shifts
+    // distribute over xor; the low 32 bits hold every bit the index takes).
     let fmask = ((TLB_FAST_ENTRIES - 1) << 5) as i32;
     dynasm!(ops
         ; .arch x64
         ; mov eax, ecx
+        ; shr eax, TLB_FAST_BITS as i8
+        ; xor eax, ecx
         ; shr eax, 7
-        ; mov edx, ecx
-        ; shr edx, (7 + TLB_FAST_BITS) as i8
-        ; xor eax, edx
         ; and eax, fmask
         ; add rax, QWORD [rsi + CTX_FAST_TLB]
         ; mov rdx, rcx
@@ -404,7 +403,11 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
         }
     }
     debug_assert_eq!(TLB_ENTRY_BYTES, 48);
-    dynasm!(ops ; .arch x64 ; =>entry);
+    dynasm!(ops
+        ; .arch x64
+        ; =>entry
+        ; add QWORD [r11 + CHAIN_FAST_MISSES], 1
+    );
     if k.size > 1 {
         dynasm!(ops ; .arch x64 ; test cl, (k.size - 1) as i8 ; jnz =>k.misaligned);
     }

@@ -117,7 +117,8 @@ mod regs;
 use alu::{alu32, alu64, alu_cached};
 pub use chain::{Chain, JumpEntry, JUMP_CACHE, LINK_LOG};
 use chain::{
-    CHAIN_ENTRIES, CHAIN_LINKS, CHAIN_LOG, CHAIN_LOG_LEN, CHAIN_LOOKUPS, CHAIN_SEQ, CHAIN_WARM,
+    CHAIN_ENTRIES, CHAIN_FAST_MISSES, CHAIN_LINKS, CHAIN_LOG, CHAIN_LOG_LEN, CHAIN_LOOKUPS,
+    CHAIN_SEQ, CHAIN_WARM,
 };
 use loops::{jumps_to_start, unrolled, BodyCopy};
 use mem::{cold, mem_access, memo_sites, MemExits};
