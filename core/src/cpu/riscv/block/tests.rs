@@ -1,0 +1,380 @@
+//! Unit tests of the block cache: code epochs, their stamps and the code-line filter;
+//! where blocks end; the fusion pass (pairs and triples) and the unfused view tiers get.
+
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+#[test]
+fn code_epochs_stamp_blocks_and_track_their_host_lines() {
+    let mem = [0x0010_8093u32; 1024]; // addi x1, x1, 1 everywhere
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0038, Xlen::Rv32, |w| mem[w]).unwrap();
+    assert_eq!(c.blocks[i].nwords, 16);
+    // Host bytes 0x1038..0x1078 span lines 0x40, 0x41 (0x1040..) and not 0x42.
+    c.mark_checked(i, 0x1038);
+    assert_eq!(c.blocks[i].checked, c.stamp);
+    assert!(c.is_code_line(0x1000 + 0x3f));
+    assert!(c.is_code_line(0x1040));
+    assert!(c.is_code_line(0x1077));
+    assert!(!c.is_code_line(0x1080));
+    assert!(!c.is_code_line(0x0ffc));
+    // The filter's bits wrap at 64 KiB, its tags tell the lines apart: a data line 64
+    // KiB away keeps the epoch.
+    assert!(!c.is_code_line(0x1_1040));
+    assert!(!c.is_code_line(0x7_1077));
+    // A second block on the same bits 64 KiB away: both are code, and with two tags on
+    // a bit every line on it counts as code (a false hit, never a miss).
+    c.mark_checked(i, 0x1_1038);
+    assert!(c.is_code_line(0x1040));
+    assert!(c.is_code_line(0x1_1040));
+    assert!(c.is_code_line(0x5_1040));
+    assert!(!c.is_code_line(0x5_1080));
+    // The same line checked again keeps its exact tag.
+    let j = c.build(0x8000_0100, Xlen::Rv32, |w| mem[w]).unwrap();
+    c.mark_checked(j, 0x2000);
+    c.mark_checked(j, 0x2000);
+    assert!(c.is_code_line(0x2000));
+    assert!(!c.is_code_line(0x3_2000));
+    let e = c.epoch;
+    c.code_changed();
+    assert_ne!(c.blocks[i].checked, c.stamp);
+    assert_eq!(c.epoch, e + 1);
+    assert!(!c.is_code_line(0x1040));
+    // A new epoch's first line on a bit sets its tag afresh (the old tag is stale).
+    c.mark_checked(i, 0x5_1038);
+    assert!(c.is_code_line(0x5_1040));
+    assert!(!c.is_code_line(0x1040));
+    assert!(!c.is_code_line(0x1_1040));
+    // Wrapping clears every stamp rather than letting an old one match again.
+    c.mark_checked(i, 0x1038);
+    c.epoch = EPOCH_LIMIT - 1;
+    c.blocks[i].checked = 1 << 2;
+    c.code_changed();
+    assert_eq!((c.epoch, c.stamp, c.blocks[i].checked), (1, 1 << 2, 0));
+}
+
+#[test]
+fn blocks_end_at_control_transfers_and_page_ends() {
+    // addi x1, x1, 1; c.addi x1, 1; jal x0, 0 ; then more code after the jump.
+    let mut mem = [0u32; 1024];
+    mem[0] = 0x0010_8093; // addi x1, x1, 1
+    mem[1] = 0x006f_0085; // c.addi x1,1 ; low half of jal x0, 0 (0x0000006f)
+    mem[2] = 0x0000_0000;
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+    let b = c.blocks[i];
+    assert_eq!(b.count, 3);
+    assert_eq!(&b.offs[..4], &[0, 4, 6, 10]);
+    assert_eq!(b.insns[2].op, Op::Jal);
+    // `jal x0, 0` at offset 6: its target kept as an offset from the block's start.
+    assert_eq!(b.insns[2].imm, 6);
+    assert_eq!(b.nwords, 3);
+    assert_eq!(c.slot(0x8000_0000), i);
+    // A conditional branch does not end a block: bne x1, x1, 0 then the jal.
+    mem[8] = 0x0010_9063; // bne x1, x1, 0
+    mem[9] = 0x0000_006f; // jal x0, 0
+    let i = c.build(0x8000_0020, Xlen::Rv32, |w| mem[w]).unwrap();
+    assert_eq!(c.blocks[i].count, 2);
+    assert_eq!(c.blocks[i].insns[0].op, Op::Bne);
+    assert_eq!(c.blocks[i].insns[1].op, Op::Jal);
+    assert_eq!((c.blocks[i].insns[0].imm, c.blocks[i].insns[1].imm), (0, 4));
+    // A 32-bit instruction in the last two bytes of the page: no block.
+    mem[1023] = 0x0003_0001; // c.nop at 0xffc, then a 32-bit opcode half at 0xffe
+    assert!(c.build(0x8000_0ffe, Xlen::Rv32, |w| mem[w]).is_none());
+    let i = c.build(0x8000_0ffc, Xlen::Rv32, |w| mem[w]).unwrap();
+    assert_eq!(c.blocks[i].count, 1);
+    assert_eq!(c.blocks[i].nwords, 1);
+    // The block at a `pc` is rebuilt in place.
+    assert_eq!(c.build(0x8000_0ffc, Xlen::Rv32, |w| mem[w]), Some(i));
+}
+
+#[test]
+fn alu_pairs_are_fused() {
+    // andi, sub | slli, srai | slli, bge | sub (no pair with `addi`) | addi, mul | addi,
+    // add | jal.
+    let mut mem = [0u32; 1024];
+    let words = [
+        0x0013_7293, // andi x5, x6, 1
+        0x4050_02b3, // sub x5, x0, x5
+        0x0103_1393, // slli x7, x6, 16
+        0x4103_d393, // srai x7, x7, 16
+        0x0014_1413, // slli x8, x8, 1
+        0x0004_5063, // bge x8, x0, 0
+        0x4050_02b3, // sub x5, x0, x5
+        0x0033_0513, // addi x10, x6, 3
+        0x0275_07b3, // mul x15, x10, x7
+        0x0054_8493, // addi x9, x9, 5
+        0x00f4_84b3, // add x9, x9, x15
+        0x0000_006f, // jal x0, 0
+    ];
+    mem[..words.len()].copy_from_slice(&words);
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+    let b = &c.blocks[i];
+    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+    let want = [
+        Op::AndiSub,
+        Op::Sub,
+        Op::SlliSrai,
+        Op::Srai,
+        Op::SlliBr,
+        Op::Bge,
+        Op::Sub,
+        Op::AddiMul,
+        Op::Mul,
+        Op::AddiAdd,
+        Op::Add,
+        Op::Jal,
+    ];
+    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+    for (k, &w) in words.iter().enumerate() {
+        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+    }
+}
+
+#[test]
+fn memory_and_branch_first_pairs_are_fused() {
+    // lw, lw | sw, sw | slli, xor | beq, bne | beq, sw | beq, addi | bne, lw | jal.
+    let mut mem = [0u32; 1024];
+    let words = [
+        0x0002_a303, // lw x6, 0(x5)
+        0x0042_a383, // lw x7, 4(x5)
+        0x0062_a423, // sw x6, 8(x5)
+        0x0072_a623, // sw x7, 12(x5)
+        0x0033_1413, // slli x8, x6, 3
+        0x0084_c4b3, // xor x9, x9, x8
+        0x0000_8063, // beq x1, x0, 0
+        0x0000_9063, // bne x1, x0, 0
+        0x0000_8063, // beq x1, x0, 0
+        0x0062_a423, // sw x6, 8(x5)
+        0x0000_8063, // beq x1, x0, 0
+        0x0010_8093, // addi x1, x1, 1
+        0x0000_9063, // bne x1, x0, 0
+        0x0002_a303, // lw x6, 0(x5)
+        0x0000_006f, // jal x0, 0
+    ];
+    mem[..words.len()].copy_from_slice(&words);
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+    let b = &c.blocks[i];
+    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+    let want = [
+        Op::LwLw,
+        Op::Lw,
+        Op::SwSw,
+        Op::Sw,
+        Op::SlliXor,
+        Op::Xor,
+        Op::BeqBr,
+        Op::Bne,
+        Op::BeqSw,
+        Op::Sw,
+        Op::BeqAddi,
+        Op::Addi,
+        Op::BneLw,
+        Op::Lw,
+        Op::Jal,
+    ];
+    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+    for (k, &w) in words.iter().enumerate() {
+        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+    }
+}
+
+#[test]
+fn a_byte_store_loops_step_store_and_test_are_one_triple() {
+    // addi, sb, bne | jal at the block's start, then addi, sb, addi (no branch: no
+    // triple, and neither `addi`+`sb` nor `sb`+`addi` is a pair) | jal.
+    let mut mem = [0u32; 1024];
+    let words = [
+        0x0012_8293, // addi x5, x5, 1
+        0xfe62_8fa3, // sb x6, -1(x5)
+        0xfe72_9ce3, // bne x5, x7, -8
+        0x0012_8293, // addi x5, x5, 1
+        0xfe62_8fa3, // sb x6, -1(x5)
+        0x0013_8393, // addi x7, x7, 1
+        0x0000_006f, // jal x0, 0
+    ];
+    mem[..words.len()].copy_from_slice(&words);
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+    let b = &c.blocks[i];
+    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+    let want = [
+        Op::AddiSbBr,
+        Op::Sb,
+        Op::Bne,
+        Op::Addi,
+        Op::Sb,
+        Op::Addi,
+        Op::Jal,
+    ];
+    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+    for (k, &w) in words.iter().enumerate() {
+        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+    }
+}
+
+#[test]
+fn crc_steps_are_fused_into_triples() {
+    // srli, and, addi | add, xor, bge | then srli, and, add (no exact triple, no pair) |
+    // xor, addi (no branch: no triple) | jal.
+    let mut mem = [0u32; 1024];
+    let words = [
+        0x0013_5413, // srli x8, x6, 1
+        0x00d4_74b3, // and x9, x8, x13
+        0x0017_0713, // addi x14, x14, 1
+        0x0090_0533, // add x10, x0, x9
+        0x00a5_c5b3, // xor x11, x11, x10
+        0x0003_5463, // bge x6, x0, 8
+        0x0013_5413, // srli x8, x6, 1
+        0x00d4_74b3, // and x9, x8, x13
+        0x0090_0533, // add x10, x0, x9
+        0x00a5_c5b3, // xor x11, x11, x10
+        0x0017_0713, // addi x14, x14, 1
+        0x0000_006f, // jal x0, 0
+    ];
+    mem[..words.len()].copy_from_slice(&words);
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+    let b = &c.blocks[i];
+    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+    let want = [
+        Op::SrliAndAddi,
+        Op::And,
+        Op::Addi,
+        Op::AddXorBr,
+        Op::Xor,
+        Op::Bge,
+        Op::Srli,
+        Op::And,
+        Op::Add,
+        Op::Xor,
+        Op::Addi,
+        Op::Jal,
+    ];
+    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+    for (k, &w) in words.iter().enumerate() {
+        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+    }
+}
+
+#[test]
+fn an_add_its_store_and_a_branch_are_one_triple() {
+    // add, sw, bne | add, sw, addi (no branch: no triple, and neither `add`+`sw` nor
+    // `sw`+`addi` is a pair) | jal.
+    let mut mem = [0u32; 1024];
+    let words = [
+        0x0062_82b3, // add x5, x5, x6
+        0x0072_a023, // sw x7, 0(x5)
+        0xfe82_9ce3, // bne x5, x8, -8
+        0x0062_82b3, // add x5, x5, x6
+        0x0072_a023, // sw x7, 0(x5)
+        0x0014_0413, // addi x8, x8, 1
+        0x0000_006f, // jal x0, 0
+    ];
+    mem[..words.len()].copy_from_slice(&words);
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+    let b = &c.blocks[i];
+    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+    let want = [
+        Op::AddSwBr,
+        Op::Sw,
+        Op::Bne,
+        Op::Add,
+        Op::Sw,
+        Op::Addi,
+        Op::Jal,
+    ];
+    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+    for (k, &w) in words.iter().enumerate() {
+        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+    }
+}
+
+#[test]
+fn pairs_are_fused_and_tiers_see_them_unfused() {
+    // lw, addi | addi, addi | mul, addi | addi (a pair's second half starts no pair,
+    // and `addi` with `lui` is none) | lui | addi (`addi` with `xor` is none) | xor, bne
+    // | jal.
+    let mut mem = [0u32; 1024];
+    let words = [
+        0x0002_a303, // lw x6, 0(x5)
+        0x0013_0313, // addi x6, x6, 1
+        0x0034_0413, // addi x8, x8, 3
+        0x0054_0413, // addi x8, x8, 5
+        0x0263_0533, // mul x10, x6, x6
+        0x0015_0513, // addi x10, x10, 1
+        0x0015_0513, // addi x10, x10, 1
+        0x1234_54b7, // lui x9, 0x12345
+        0x6784_8493, // addi x9, x9, 0x678
+        0x0020_c0b3, // xor x1, x1, x2
+        0x0000_9063, // bne x1, x0, 0
+        0x0000_006f, // jal x0, 0
+    ];
+    mem[..words.len()].copy_from_slice(&words);
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+    let b = &c.blocks[i];
+    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+    let want = [
+        Op::LwAddi,
+        Op::Addi,
+        Op::AddiAddi,
+        Op::Addi,
+        Op::MulAddi,
+        Op::Addi,
+        Op::Addi,
+        Op::Lui,
+        Op::Addi,
+        Op::XorBr,
+        Op::Bne,
+        Op::Jal,
+    ];
+    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
+    // A tier is given the decoded instructions themselves.
+    let r = super::super::tier::BlockRef {
+        block: b,
+        pool_index: i,
+    };
+    for (k, &w) in words.iter().enumerate() {
+        let d = decode_any(w, Xlen::Rv32);
+        let t = r.insn(k);
+        assert_eq!(
+            (t.op, t.rd, t.rs1, t.rs2, t.imm),
+            (d.op, d.rd, d.rs1, d.rs2, d.imm)
+        );
+    }
+}
+
+#[test]
+#[cfg(feature = "ext")]
+fn bit_manipulation_runs_inside_blocks() {
+    // sh1add, clz, czero.eqz, rori, add.uw (RV64), then jal: one block of six.
+    let mut mem = [0u32; 1024];
+    mem[0] = 0x20c5_a533; // sh1add a0, a1, a2
+    mem[1] = 0x6005_1513; // clz a0, a0
+    mem[2] = 0x0ea5_d533; // czero.eqz a0, a1, a0
+    mem[3] = 0x6035_d513; // rori a0, a1, 3
+    mem[4] = 0x08c5_853b; // add.uw a0, a1, a2
+    mem[5] = 0x0000_006f; // jal x0, 0
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0000, Xlen::Rv64, |w| mem[w]).unwrap();
+    let ops: std::vec::Vec<Op> = c.blocks[i].insns[..c.blocks[i].count as usize]
+        .iter()
+        .map(|u| u.op)
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            Op::Sh1add,
+            Op::Clz,
+            Op::CzeroEqz,
+            Op::Rori,
+            Op::AddUw,
+            Op::Jal
+        ]
+    );
+}

@@ -1,0 +1,339 @@
+//! Links between translated blocks against the interpreter: blocks linked to each other stop
+//! exactly at the budget (the prologue's limit); warm entries (a link into a block that
+//! caches the same guest registers in the same host registers skips their loads, and loads
+//! those it lacks); registers a block writes before reading them are neither loaded at
+//! entry nor stored or named by an exit taken before the write; `jalr` without an offset
+//! and `jal`/`jalr` without a link register emit no needless work. Split from `jit_diff.rs`
+//! (random blocks, chaining, epochs and the tier's policy).
+#![cfg(all(target_arch = "x86_64", unix))]
+#![allow(clippy::unwrap_used)]
+
+use fief_core::cpu::riscv::{csr, Exit, Xlen};
+use fief_host::jit::{ExitKind, Jit, JitStats};
+use fief_tests::machine::{Image, Machine, RAM_BASE};
+use fief_tests::rvenc::{self, op};
+
+/// An `ebreak`, where the fixtures stop.
+const EBREAK: u32 = 0x0010_0073;
+
+/// Two blocks that jump to each other (`A`: `t0 += 1; t1 += 2; j B`, `B`: `t2 += 3; t3
+/// += t0; j A`): every exit is a direct one through a link slot, whose budget test is
+/// one compare with the limit the prologue computes (`ctx.left - BLOCK_INSNS`, 0 when
+/// less is left). Run for budgets around the block size, it stops where the interpreter
+/// does (fails with the limit not saturating at 0: budgets below 16 overrun; and with
+/// the limit not taking the next block's room off: budgets 17 and up overrun).
+#[test]
+fn blocks_linked_to_each_other_stop_exactly_at_the_budget() {
+    let (t0, t1, t2, t3) = (5, 6, 7, 28);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let words = [
+            rvenc::addi(t0, t0, 1),
+            rvenc::addi(t1, t1, 2),
+            rvenc::jal(0, 12),
+            EBREAK,
+            EBREAK,
+            rvenc::addi(t2, t2, 3),
+            rvenc::r(op::OP, 0, 0, t3, t3, t0), // add t3, t3, t0
+            rvenc::jal(0, -28),
+        ];
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let image = Image {
+            xlen,
+            entry: RAM_BASE,
+            segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+        };
+        for budget in [
+            1, 2, 3, 5, 7, 15, 16, 17, 18, 19, 31, 33, 100, 1001, 12_345, 100_000,
+        ] {
+            let mut a = Machine::new(&image).unwrap();
+            let mut b = Machine::new(&image).unwrap();
+            let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+            let ea = a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp);
+            let eb = b.run_slice_with(budget, &mut jit);
+            assert_eq!(ea.unwrap(), Exit::BudgetExhausted);
+            assert_eq!(eb.unwrap(), Exit::BudgetExhausted);
+            let state = |m: &Machine| {
+                (
+                    m.hart.pc(),
+                    [t0, t1, t2, t3].map(|r| m.hart.reg(r as usize)),
+                    m.hart.csr(csr::num::MINSTRET).unwrap(),
+                )
+            };
+            assert_eq!(state(&b), state(&a), "{xlen:?} budget {budget}");
+            if budget == 100_000 {
+                // Chained through the links, ending at their budget test.
+                let st = jit.stats();
+                assert!(st.runs < 1000, "{st:?}");
+                assert!(st.links >= 2, "{st:?}");
+                assert!(st.exits[ExitKind::Budget as usize] > 0, "{xlen:?} {st:?}");
+            }
+        }
+    }
+}
+
+/// `P` (`t2 = 1000`) then the blocks `A` and `B` jumping to each other forever, `A`
+/// being `t0 += 1; t1 += t0; j B` (it caches `t0` and `t1`) and `B` given by `b`, run
+/// for `budget` instructions under the interpreter and the tier (every block translated
+/// at once): both machines' `t0` to `t2`, `pc` and `minstret` agree; the tier's stats.
+fn two_linked_blocks(xlen: Xlen, b: [u32; 2], budget: u64) -> JitStats {
+    let (t0, t1, t2) = (5, 6, 7);
+    let words = [
+        rvenc::addi(t2, 0, 1000),
+        rvenc::addi(t0, t0, 1), // A
+        rvenc::r(op::OP, 0, 0, t1, t1, t0),
+        rvenc::jal(0, 8),
+        EBREAK,
+        b[0], // B
+        b[1],
+        rvenc::jal(0, -24),
+    ];
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut a = Machine::new(&image).unwrap();
+    let mut m = Machine::new(&image).unwrap();
+    let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+    assert_eq!(
+        a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp)
+            .unwrap(),
+        Exit::BudgetExhausted
+    );
+    assert_eq!(
+        m.run_slice_with(budget, &mut jit).unwrap(),
+        Exit::BudgetExhausted
+    );
+    let state = |m: &Machine| {
+        (
+            m.hart.pc(),
+            [t0, t1, t2].map(|r| m.hart.reg(r as usize)),
+            m.hart.csr(csr::num::MINSTRET).unwrap(),
+        )
+    };
+    assert_eq!(state(&m), state(&a), "{xlen:?}");
+    jit.stats()
+}
+
+/// `B` = `t1 += 3; t0 += t1` caches the same registers as `A` in the same host registers
+/// (`x86::regs`: each in its home register), so each links to the other's warm entry,
+/// past the loads of its cached registers (fails with every link made to the chain
+/// entry: no warm links).
+#[test]
+fn linked_blocks_caching_the_same_registers_skip_their_loads() {
+    let (t0, t1) = (5, 6);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let b = [rvenc::addi(t1, t1, 3), rvenc::r(op::OP, 0, 0, t0, t0, t1)];
+        let st = two_linked_blocks(xlen, b, 100_000);
+        assert!(st.runs < 1000, "{st:?}");
+        assert_eq!(st.warm_links, 2, "{xlen:?} {st:?}");
+    }
+}
+
+/// `B` = `t2 += 3; t0 += t2` caches `t0` and `t2`, `A` `t0` and `t1`, each in its home
+/// host register: neither holds all the other's registers, so each links to the entry
+/// past the loads the two share (`t0`'s) and loads the rest (fails with the maps not
+/// compared: `B` reads `t2` from a host register `A` never loaded; and with the entry
+/// one load further on).
+#[test]
+fn linked_blocks_caching_other_registers_load_those_they_lack() {
+    let (t0, t2) = (5, 7);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let b = [rvenc::addi(t2, t2, 3), rvenc::r(op::OP, 0, 0, t0, t0, t2)];
+        let st = two_linked_blocks(xlen, b, 100_000);
+        assert!(st.runs < 1000, "{st:?}");
+        assert_eq!(st.warm_links, 2, "{xlen:?} {st:?}");
+    }
+}
+
+/// `P` (`t2 = 1000`), then three blocks in a ring, each translated at once:
+/// `A` = `t3 = t0 & 1; t0 += 1; bne t3, x0, B; <first>; t1 += t2; t1 += t2; j B`,
+/// `B` = `t2 += t0; t1 += t2; j C`, `C` = `a2 += 1; a3 += a2; j A`, run for `budget`
+/// instructions under the interpreter and the tier: both machines' registers, `pc` and
+/// `minstret` agree; the tier's stats. With `first` = `t2 = 7`, `A` writes `t2` before
+/// reading it; every other run of `A` leaves by its `bne` before that write. `t2`'s home
+/// host register (`x86::regs`) is `a2`'s, which `C` caches and writes.
+fn ring_writing_first(xlen: Xlen, first: u32, budget: u64) -> JitStats {
+    let (t0, t1, t2, t3, a2, a3) = (5, 6, 7, 28, 12, 13);
+    let words = [
+        rvenc::addi(t2, 0, 1000),
+        rvenc::i(op::OPIMM, 7, t3, t0, 1), // A
+        rvenc::addi(t0, t0, 1),
+        rvenc::b(1, t3, 0, 20),
+        first,
+        rvenc::r(op::OP, 0, 0, t1, t1, t2),
+        rvenc::r(op::OP, 0, 0, t1, t1, t2),
+        rvenc::jal(0, 4),
+        rvenc::r(op::OP, 0, 0, t2, t2, t0), // B
+        rvenc::r(op::OP, 0, 0, t1, t1, t2),
+        rvenc::jal(0, 4),
+        rvenc::addi(a2, a2, 1), // C
+        rvenc::r(op::OP, 0, 0, a3, a3, a2),
+        rvenc::jal(0, -48),
+    ];
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut a = Machine::new(&image).unwrap();
+    let mut m = Machine::new(&image).unwrap();
+    let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+    assert_eq!(
+        a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp)
+            .unwrap(),
+        Exit::BudgetExhausted
+    );
+    assert_eq!(
+        m.run_slice_with(budget, &mut jit).unwrap(),
+        Exit::BudgetExhausted
+    );
+    let state = |m: &Machine| {
+        (
+            m.hart.pc(),
+            [t0, t1, t2, t3, a2, a3].map(|r| m.hart.reg(r as usize)),
+            m.hart.csr(csr::num::MINSTRET).unwrap(),
+        )
+    };
+    assert_eq!(state(&m), state(&a), "{xlen:?} budget {budget}");
+    jit.stats()
+}
+
+/// A block that writes a cached register before reading it does not load it at its
+/// chain entry: `A` with `t2 = 7` is smaller than with `t2 += 7` (fails with every
+/// cached register loaded: the same size).
+#[test]
+fn a_register_written_before_it_is_read_is_not_loaded() {
+    let t2 = 7;
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let fresh = ring_writing_first(xlen, rvenc::addi(t2, 0, 7), 100_000);
+        let loaded = ring_writing_first(xlen, rvenc::addi(t2, t2, 7), 100_000);
+        assert_eq!(fresh.translated, loaded.translated, "{xlen:?}");
+        assert!(fresh.runs < 1000, "{fresh:?}");
+        assert!(
+            fresh.code_bytes < loaded.code_bytes,
+            "{xlen:?}: {fresh:?} {loaded:?}"
+        );
+    }
+}
+
+/// `A`'s `bne` leaves before `t2`'s first write, its host register still holding `C`'s
+/// `a2`: that exit neither stores it back as `t2` nor names it in the map its link
+/// compares, so `B` loads `t2` (fails with the register stored back there: `t2` gets
+/// `a2`'s value; and with the exit's map naming it: `B` enters past `t2`'s load).
+#[test]
+fn an_exit_before_a_registers_first_write_neither_stores_nor_names_it() {
+    let t2 = 7;
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        for budget in [100_000, 100_003, 100_007] {
+            let st = ring_writing_first(xlen, rvenc::addi(t2, 0, 7), budget);
+            assert!(st.runs < 1000, "{st:?}");
+            assert!(st.warm_links >= 1, "{xlen:?} {st:?}");
+        }
+    }
+}
+
+/// `P` = `t0 = pc + 20; t1 = t0; a0 = t0 - 8; j A`, then the block `A` at `P + 20` =
+/// `t2 += 1; t3 += t0; t2 ^= t0; jalr x0, rs1, imm` (back to `A` for `t0` or `t1`
+/// with `imm` = 0, `a0` with 8), `t0` cached in `A`, `t1` and `a0` not; run for
+/// 10 000 instructions under the interpreter and the tier (every block translated at
+/// once): both agree; the size of the tier's code.
+fn jalr_loop(xlen: Xlen, rs1: u32, imm: i32) -> u64 {
+    let (t0, t1, t2, t3, a0) = (5, 6, 7, 28, 10);
+    let words = [
+        rvenc::u(op::AUIPC, t0, 0),
+        rvenc::addi(t0, t0, 20),
+        rvenc::addi(t1, t0, 0),
+        rvenc::addi(a0, t0, -8),
+        rvenc::jal(0, 4),
+        rvenc::addi(t2, t2, 1), // A
+        rvenc::r(op::OP, 0, 0, t3, t3, t0),
+        rvenc::r(op::OP, 4, 0, t2, t2, t0),
+        rvenc::jalr(0, rs1, imm),
+    ];
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut a = Machine::new(&image).unwrap();
+    let mut m = Machine::new(&image).unwrap();
+    let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+    let budget = 10_000;
+    a.run_slice_with(budget, &mut fief_core::cpu::riscv::tier::Interp)
+        .unwrap();
+    m.run_slice_with(budget, &mut jit).unwrap();
+    let state = |m: &Machine| {
+        (
+            m.hart.pc(),
+            [t0, t1, t2, t3, a0].map(|r| m.hart.reg(r as usize)),
+            m.hart.csr(csr::num::MINSTRET).unwrap(),
+        )
+    };
+    assert_eq!(state(&m), state(&a), "{xlen:?} rs1 {rs1} imm {imm}");
+    let st = jit.stats();
+    assert!(st.runs < 100, "{st:?}");
+    st.code_bytes
+}
+
+/// A `jalr` with `imm` = 0 (`ret`, `jr`) adds nothing to `rs1`: from the register file
+/// its code is smaller than with `imm` = 8 (fails with an `add` of 0: the same size),
+/// from a cached `rs1` no larger than from the register file (fails with an `add` of 0
+/// there: larger by the `add`).
+#[test]
+fn a_jalr_without_an_offset_adds_none() {
+    let (t0, t1, a0) = (5, 6, 10);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let eight = jalr_loop(xlen, a0, 8);
+        let (cached, loaded) = (jalr_loop(xlen, t0, 0), jalr_loop(xlen, t1, 0));
+        assert!(
+            cached <= loaded,
+            "{xlen:?}: cached {cached}, loaded {loaded}"
+        );
+        assert!(loaded < eight, "{xlen:?}: loaded {loaded}, imm 8 {eight}");
+    }
+}
+
+/// A `jal` whose `rd` is `x0` (a `j`) writes no link address (to the slot that absorbs
+/// writes to `x0`, which nothing reads): its block's code is smaller than the same
+/// block's with a link register (fails with the link address written: both the same
+/// size, a store with a 32-bit displacement each); both agree with the interpreter.
+#[test]
+fn a_jump_without_a_link_register_writes_no_link_address() {
+    let (t0, t5) = (5, 30);
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let code_bytes = |rd: u32| {
+            let words = [rvenc::addi(t0, t0, 1), rvenc::jal(rd, -4)];
+            let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            let image = Image {
+                xlen,
+                entry: RAM_BASE,
+                segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+            };
+            let mut a = Machine::new(&image).unwrap();
+            let mut m = Machine::new(&image).unwrap();
+            let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+            a.run_slice_with(1000, &mut fief_core::cpu::riscv::tier::Interp)
+                .unwrap();
+            m.run_slice_with(1000, &mut jit).unwrap();
+            let state = |m: &Machine| {
+                (
+                    m.hart.pc(),
+                    m.hart.reg(t0 as usize),
+                    m.hart.reg(t5 as usize),
+                )
+            };
+            assert_eq!(state(&m), state(&a), "{xlen:?} rd {rd}");
+            // The same blocks translated for either `rd`.
+            let st = jit.stats();
+            assert!(st.translated >= 1, "{st:?}");
+            (st.translated, st.code_bytes)
+        };
+        let (j, jal) = (code_bytes(0), code_bytes(t5));
+        assert_eq!(j.0, jal.0, "{xlen:?}");
+        assert!(j.1 < jal.1, "{xlen:?}: j {j:?}, jal t5 {jal:?}");
+    }
+}
