@@ -1,0 +1,359 @@
+//! How a block is entered and left: the prologue (the entry from Rust), the run loop's
+//! boundary checks at every exit, the exit back to the block's own start (`loop_back`),
+//! direct exits through link slots (`direct_exit`, chosen by [`Exits::to`]), the register
+//! map before each chain entry that warm links compare ([`WarmWord`]), and the block's
+//! shared tail (the jump-cache lookups, the returns by kind, the epilogue). The calling
+//! convention and the registers' roles are the parent module's docs.
+
+use super::*;
+
+/// The labels every exit of a block may jump to (emitted once per block by
+/// [`shared_tail`]).
+pub(super) struct Tail {
+    /// A boundary check failed: return with that kind (`rax` = next `pc`).
+    pub(super) budget: DynamicLabel,
+    pub(super) interrupt: DynamicLabel,
+    pub(super) dma: DynamicLabel,
+    /// A check of [`boundary_checks`] for a room of [`BLOCK_INSNS`] failed (`rax` = next
+    /// `pc`): finds which again (the budget, else the interrupt word, else DMA) and returns
+    /// with that kind. (An interrupt lowered in between is counted as DMA: the kind is
+    /// only a statistic, and any return to the run loop is right.)
+    pub(super) which: DynamicLabel,
+    /// The jump-cache lookup that links the slot at `rdx` on a hit.
+    pub(super) lookup_link: DynamicLabel,
+    /// The jump-cache lookup alone (`jalr`).
+    pub(super) lookup: DynamicLabel,
+    /// Restores the callee-saved registers and returns `rax`, `rdx`.
+    pub(super) epilogue: DynamicLabel,
+}
+
+/// Where failed boundary checks go, by kind: the budget, an interrupt (or a stop), DMA.
+pub(super) type Fails = [DynamicLabel; 3];
+
+/// The run loop's checks at a block boundary, in the registers the prologue loaded:
+/// `r8` instructions retired (already counting the leaving block's), for a next block
+/// that may run `room` instructions before its own checks ([`BLOCK_INSNS`], or an
+/// unrolled loop's room, [`unrolled`]). Leaves through `fail`'s labels when one fails.
+/// For a room of [`BLOCK_INSNS`] the budget is one compare with the prologue's
+/// [`LIMIT`].
+pub(super) fn boundary_checks(ops: &mut Asm, room: i32, [budget, interrupt, dma]: Fails) {
+    if room == BLOCK_INSNS as i32 {
+        dynasm!(ops
+            ; .arch x64
+            ; cmp r8, QWORD [rsp + LIMIT]
+            ; ja =>budget
+        );
+    } else {
+        dynasm!(ops
+            ; .arch x64
+            // The budget: the next block may have `room` instructions.
+            ; lea rcx, [r8 + room]
+            ; cmp rcx, QWORD [rsi + CTX_LEFT]
+            ; ja =>budget
+        );
+    }
+    dynasm!(ops
+        ; .arch x64
+        // Interrupts, as the run loop: (pending | mip_sw) & int_mask, with mip_sw &
+        // int_mask 0 (the tier declines the block otherwise).
+        ; mov rcx, QWORD [rsi + CTX_PENDING]
+        ; mov ecx, DWORD [rcx]
+        ; test ecx, DWORD [rsi + CTX_INT_MASK]
+        ; jnz =>interrupt
+        // DMA wrote guest RAM since the epoch started (the tier points the count at a
+        // word that differs when the bus gives none).
+        ; mov rcx, QWORD [rsi + CTX_LEASE]
+        ; mov ecx, DWORD [rcx]
+        ; cmp ecx, DWORD [rsi + CTX_LEASE_SEEN]
+        ; jne =>dma
+    );
+}
+
+/// `rax` = `target`, the next `pc` (only where the code leaves: the fast paths do not
+/// need it).
+pub(super) fn set_pc(ops: &mut Asm, target: u64, rv32: bool) {
+    if rv32 {
+        dynasm!(ops ; .arch x64 ; mov eax, target as u32 as i32);
+    } else {
+        dynasm!(ops ; .arch x64 ; mov rax, QWORD target as i64);
+    }
+}
+
+/// An exit to the block's own start after `retired` instructions of it (`target` its
+/// `pc`): the count in `r8`, the boundary checks for `room`, and a jump to `body` with
+/// the cached registers still in place; they are stored back only on the paths where a
+/// check fails and the code returns (with `rax` = `target`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn loop_back(
+    ops: &mut Asm,
+    t: &Tail,
+    c: &Cache,
+    target: u64,
+    retired: i32,
+    rv32: bool,
+    (body, room): (DynamicLabel, i32),
+) {
+    dynasm!(ops ; .arch x64 ; add r8, retired);
+    let fail = [
+        ops.new_dynamic_label(),
+        ops.new_dynamic_label(),
+        ops.new_dynamic_label(),
+    ];
+    boundary_checks(ops, room, fail);
+    dynasm!(ops ; .arch x64 ; jmp =>body);
+    for (l, to) in fail.into_iter().zip([t.budget, t.interrupt, t.dma]) {
+        dynasm!(ops ; .arch x64 ; =>l);
+        c.write_back(ops, usize::MAX);
+        set_pc(ops, target, rv32);
+        dynasm!(ops ; .arch x64 ; jmp =>to);
+    }
+}
+
+/// A direct exit to the known `target` after `retired` instructions of the block: the
+/// cached registers stored back, the count in `r8`, the boundary checks, and the jump
+/// through link slot `slot` (its unlinked code's offset is pushed to `unlinked`). `rax`
+/// is set to `target` only behind the jump: where a check failed (one label for all,
+/// [`Tail::which`] tells which) and in the unlinked code.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn direct_exit(
+    ops: &mut Asm,
+    t: &Tail,
+    c: &Cache,
+    target: u64,
+    retired: i32,
+    slot: usize,
+    rv32: bool,
+    unlinked: &mut Vec<usize>,
+) {
+    let map = c.map(retired as usize);
+    c.write_back(ops, retired as usize);
+    dynasm!(ops ; .arch x64 ; add r8, retired);
+    let fail = ops.new_dynamic_label();
+    boundary_checks(ops, BLOCK_INSNS as i32, [fail; 3]);
+    let disp = 8 * slot as i32;
+    dynasm!(ops ; .arch x64 ; jmp QWORD [rbp + disp]);
+    unlinked.push(ops.offset().0);
+    set_pc(ops, target, rv32);
+    dynasm!(ops
+        ; .arch x64
+        ; mov r10d, map as i32
+        ; lea rdx, [rbp + disp]
+        ; jmp =>t.lookup_link
+        ; =>fail
+    );
+    set_pc(ops, target, rv32);
+    dynasm!(ops ; .arch x64 ; jmp =>t.which);
+}
+
+/// Where a block's exits to known `pc`s go (the block's start `pc0`, its link slots from
+/// `next_slot` with their unlinked code's offsets in `unlinked`): [`Exits::to`].
+pub(super) struct Exits<'a> {
+    pub(super) t: &'a Tail,
+    pub(super) c: &'a Cache,
+    pub(super) rv32: bool,
+    pub(super) pc0: u64,
+    pub(super) next_slot: usize,
+    pub(super) unlinked: Vec<usize>,
+}
+
+impl Exits<'_> {
+    /// An exit to `target` after `retired` instructions of the block: to the block's own
+    /// start, the boundary checks for `home` (the body's label and room) and straight
+    /// back ([`loop_back`]); elsewhere a direct exit through the next link
+    /// slot ([`direct_exit`]).
+    pub(super) fn to(
+        &mut self,
+        ops: &mut Asm,
+        target: u64,
+        retired: i32,
+        home: (DynamicLabel, i32),
+    ) {
+        if target == self.pc0 {
+            loop_back(ops, self.t, self.c, target, retired, self.rv32, home);
+            return;
+        }
+        direct_exit(
+            ops,
+            self.t,
+            self.c,
+            target,
+            retired,
+            self.next_slot,
+            self.rv32,
+            &mut self.unlinked,
+        );
+        self.next_slot += 1;
+    }
+}
+
+/// The 8 bytes just before a block's chain entry (jumped over by its prologue): what an
+/// exit needs to know to link to one of its warm entries. Bits 0 to 29: the block's
+/// register map ([`Cache::map`]); bits `24 + 6j` to `29 + 6j` for `j` 1 to 5: how far
+/// past the chain entry its loads of `CACHE_REGS[j..]` start (`j` = 5: past all its
+/// loads). An exit whose map agrees with it in every field it uses below `j` (and
+/// differs in field `j`) may enter there.
+pub(super) struct WarmWord(pub(super) u64);
+
+/// The fields of a register map ([`Cache::map`]): 0x1f in each, and the guard bit above
+/// each.
+pub(super) const MAP_LOWS: i32 = 0x1f7d_f7df;
+pub(super) const MAP_GUARDS: i32 = 0x2082_0820;
+
+impl WarmWord {
+    /// The word of a block caching `c`, its loads starting at the offsets `skip` past its
+    /// chain entry ([`Cache::load`]).
+    pub(super) fn new(c: &Cache, skip: [usize; 6]) -> WarmWord {
+        let mut w = c.map(usize::MAX) as u64;
+        for (j, &s) in skip.iter().enumerate().skip(1) {
+            // At most five loads of at most 7 bytes.
+            assert!(s < 64, "{s} bytes of loads");
+            w |= (s as u64) << (24 + 6 * j);
+        }
+        WarmWord(w)
+    }
+}
+
+/// The entry from Rust: saves the callee-saved registers and loads what the boundary
+/// checks and links use (module docs).
+pub(super) fn prologue(ops: &mut Asm) {
+    dynasm!(ops
+        ; .arch x64
+        ; push rbx
+        ; push rbp
+        ; push r12
+        ; push r13
+        ; push r14
+        ; push r15
+        ; sub rsp, STACK
+    );
+    mem::clear_memos(ops);
+    dynasm!(ops
+        ; .arch x64
+        ; xor r8d, r8d
+        ; mov r11, rdx
+        ; mov rbp, QWORD [r11 + CHAIN_LINKS]
+        // The budget limit: left - BLOCK_INSNS, saturating at 0.
+        ; mov rcx, QWORD [rsi + CTX_LEFT]
+        ; xor edx, edx
+        ; sub rcx, BLOCK_INSNS as i32
+        ; cmovb rcx, rdx
+        ; mov QWORD [rsp + LIMIT], rcx
+    );
+}
+
+/// The block's shared exits: the jump-cache lookups (`rax` = next `pc`), the returns
+/// with a kind, and the epilogue.
+pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
+    // The entry of pc at r11 + rcx + CHAIN_ENTRIES, rcx = ((pc >> 1) % JUMP_CACHE) * 32
+    // (`Chain::index`) computed as (pc & jmask) * 16.
+    let jmask = ((JUMP_CACHE - 1) << 1) as i32;
+    debug_assert_eq!(std::mem::size_of::<JumpEntry>(), 32);
+    let miss = ops.new_dynamic_label();
+    let stale = ops.new_dynamic_label();
+    let out = ops.new_dynamic_label();
+    let go = ops.new_dynamic_label();
+    let all_warm = ops.new_dynamic_label();
+    let warm_found = ops.new_dynamic_label();
+    let entry_found = ops.new_dynamic_label();
+    dynasm!(ops
+        ; .arch x64
+        // The jump cache: this pc, offered in this sequence; then the slot at rdx is
+        // linked to it (logged, so the tier unlinks it when the sequence moves on),
+        // unless the log is full.
+        ; =>t.lookup_link
+        ; mov ecx, eax
+        ; and ecx, jmask
+        ; shl ecx, 4
+        ; cmp rax, QWORD [r11 + rcx + CHAIN_ENTRIES]
+        ; jne =>miss
+        ; mov r9, QWORD [r11 + CHAIN_SEQ]
+        ; cmp r9, QWORD [r11 + rcx + CHAIN_ENTRIES + 8]
+        ; jne =>stale
+        ; mov rax, QWORD [r11 + rcx + CHAIN_ENTRIES + 16]
+        // The successor's warm word (`WarmWord`, just before its chain entry): its
+        // entry past the loads of the fields it uses below the first where the exit's
+        // map (r10d) differs, past all of them when none does.
+        ; mov r9, QWORD [rax - 8]
+        ; mov ecx, r9d
+        ; and ecx, 0x3fff_ffff
+        ; xor r10d, ecx
+        // The fields the successor uses: 0x1f in each nonzero one.
+        ; add ecx, MAP_LOWS
+        ; and ecx, MAP_GUARDS
+        ; shr ecx, 5
+        ; imul ecx, ecx, 31
+        ; and r10d, ecx
+        ; jz =>all_warm
+        // The first field that differs: its lowest bit / 6 (bits below 30).
+        ; bsf ecx, r10d
+        ; imul ecx, ecx, 43
+        ; shr ecx, 8
+        ; jz =>entry_found
+        ; lea ecx, [rcx + rcx * 2]
+        ; lea ecx, [rcx * 2 + 24]
+        ; shr r9, cl
+        ; jmp =>warm_found
+        ; =>all_warm
+        ; shr r9, 54
+        ; =>warm_found
+        ; and r9d, 63
+        ; add rax, r9
+        ; add QWORD [r11 + CHAIN_WARM], 1
+        ; =>entry_found
+        ; mov rcx, rax
+        ; mov r9, QWORD [r11 + CHAIN_LOG_LEN]
+        ; cmp r9, LINK_LOG as i32
+        ; jae =>go
+        ; mov QWORD [rdx], rcx
+        ; mov QWORD [r11 + r9 * 8 + CHAIN_LOG], rdx
+        ; add r9, 1
+        ; mov QWORD [r11 + CHAIN_LOG_LEN], r9
+        ; =>go
+        ; jmp rcx
+        ; =>t.lookup
+        ; mov ecx, eax
+        ; and ecx, jmask
+        ; shl ecx, 4
+        ; cmp rax, QWORD [r11 + rcx + CHAIN_ENTRIES]
+        ; jne =>miss
+        ; mov r9, QWORD [r11 + CHAIN_SEQ]
+        ; cmp r9, QWORD [r11 + rcx + CHAIN_ENTRIES + 8]
+        ; jne =>stale
+        ; jmp QWORD [r11 + rcx + CHAIN_ENTRIES + 16]
+        // Returns: the kind in edx, then the retired count below it.
+        ; =>t.budget
+        ; mov edx, ExitKind::Budget as i32
+        ; jmp =>out
+        ; =>t.interrupt
+        ; mov edx, ExitKind::Interrupt as i32
+        ; jmp =>out
+        ; =>t.dma
+        ; mov edx, ExitKind::Dma as i32
+        ; jmp =>out
+        ; =>t.which
+        ; cmp r8, QWORD [rsp + LIMIT]
+        ; ja =>t.budget
+        ; mov rcx, QWORD [rsi + CTX_PENDING]
+        ; mov ecx, DWORD [rcx]
+        ; test ecx, DWORD [rsi + CTX_INT_MASK]
+        ; jnz =>t.interrupt
+        ; jmp =>t.dma
+        ; =>stale
+        ; mov edx, ExitKind::ChainStale as i32
+        ; jmp =>out
+        ; =>miss
+        ; mov edx, ExitKind::ChainMiss as i32
+        ; =>out
+        ; shl rdx, KIND_SHIFT as i8
+        ; add rdx, r8
+        ; =>t.epilogue
+        ; add rsp, STACK
+        ; pop r15
+        ; pop r14
+        ; pop r13
+        ; pop r12
+        ; pop rbp
+        ; pop rbx
+        ; ret
+    );
+}
