@@ -874,6 +874,73 @@ fn hot_blocks_whose_runs_are_short_go_back_to_the_interpreter() {
     assert!(st.runs >= k as u64, "{st:?}");
 }
 
+/// `csr_loop`'s `B` (ending at a CSR instruction, so every run of it in generated code
+/// ends inside it), and from its 21st iteration on a block `C` (`andn t4, t4, t4; jal
+/// x0, B`, declined by the translator) at a `pc` whose heat-table set is `B`'s: so `C` is
+/// counted in `B`'s set while `B`, translated at its 16th run, is being judged. Returns
+/// the machine and the `ebreak`'s address.
+fn colliding_loop(k: u32) -> (Machine, u64) {
+    let b = RAM_BASE + 16;
+    let c = (RAM_BASE + 0x1000..RAM_BASE + 0xf_0000)
+        .step_by(4)
+        .find(|&pc| Jit::heat_set(pc) == Jit::heat_set(b))
+        .expect("a pc in B's heat set within a jal's reach");
+    let mut w = Vec::new();
+    w.extend(rvenc::li(5, k)); // 0: A
+    w.extend(rvenc::li(9, k - 20)); // 8
+    w.push(rvenc::addi(7, 7, 3)); // 16: B
+    w.push(rvenc::addi(5, 5, -1)); // 20
+    w.push(rvenc::b(1, 0, 0, 8)); // 24: bne x0, x0, +8: never taken
+    w.push(rvenc::csrr(6, csr::num::MSCRATCH)); // 28
+    w.push(rvenc::b(0, 5, 0, 16)); // 32: beq t0, x0, END
+    w.push(rvenc::b(4, 5, 9, 8)); // 36: blt t0, s1, 44
+    w.push(rvenc::jal(0, -24)); // 40: j B
+    w.push(rvenc::jal(0, (c - (RAM_BASE + 44)) as i32)); // 44: j C
+    w.push(EBREAK); // 48: END
+    let far = [
+        rvenc::r(op::OP, 7, 0x20, 29, 29, 29), // C: andn t4, t4, t4
+        rvenc::jal(0, (b as i64 - (c as i64 + 4)) as i32), // j B
+    ];
+    let bytes = |ws: &[u32]| -> Vec<u8> { ws.iter().flat_map(|w| w.to_le_bytes()).collect() };
+    let (near, far) = (bytes(&w), bytes(&far));
+    let image = Image {
+        xlen: Xlen::Rv32,
+        entry: RAM_BASE,
+        segments: vec![
+            (RAM_BASE, near.clone(), near.len() as u64),
+            (c, far.clone(), far.len() as u64),
+        ],
+    };
+    let mut m = Machine::new(&image).unwrap();
+    m.hart.set_debug_ebreak(true);
+    (m, RAM_BASE + 48)
+}
+
+#[test]
+fn a_translated_block_is_judged_though_another_pc_of_its_heat_set_is_counted() {
+    // Without a second way, `C`'s count takes `B`'s entry and its judging state with it:
+    // `B` is never judged and runs in generated code at every iteration.
+    let k = 1000;
+    let (mut a, end) = colliding_loop(k);
+    let (mut b, _) = colliding_loop(k);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(16);
+    let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
+    let eb = b.run_slice_with(100_000, &mut jit);
+    let st = jit.stats();
+    assert_eq!(ea.unwrap(), Exit::Breakpoint(end));
+    assert_eq!(eb.unwrap(), Exit::Breakpoint(end), "{st:?}");
+    for r in [5, 6, 7, 9] {
+        assert_eq!(b.hart.reg(r), a.hart.reg(r), "x{r} {st:?}");
+    }
+    assert_eq!(a.hart.reg(7), 3 * k as u64);
+    // `C` was counted (cold) and declined by the translator when hot; `B` was judged on
+    // its 32 runs and given back, so it ran in generated code far fewer times than the
+    // loop's iterations (with one way: at every one, about 1,000 runs).
+    assert!(st.declined >= 1, "{st:?}");
+    assert!(st.demoted >= 1, "{st:?}");
+    assert!(st.runs < 200, "{st:?}");
+}
+
 /// An RV32 test machine running `words` from `RAM_BASE`, stopped by `ebreak`.
 fn rv32_machine(words: &[u32]) -> Machine {
     let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();

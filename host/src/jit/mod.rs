@@ -27,9 +27,11 @@
 //!
 //! **Only hot blocks are translated** (as QEMU's tiers do): a block the run loop offers is
 //! left to the interpreter (the tier declines it) until its `pc` has been offered
-//! [`Jit::with_hot_runs`] times ([`DEFAULT_HOT_RUNS`]), counted in a small direct-mapped
-//! table by `pc` (so the count survives the hart decoding the block again; a collision
-//! only starts a count over). Most of a Linux boot's blocks run a few times: translating
+//! [`Jit::with_hot_runs`] times ([`DEFAULT_HOT_RUNS`]), counted in a small two-way
+//! set-associative table by `pc` (so the count survives the hart decoding the block
+//! again; a collision only starts a count over, and a new `pc` takes the way with fewer
+//! runs, so a translated block keeps its judging state, below, against cold blocks of
+//! its set). Most of a Linux boot's blocks run a few times: translating
 //! each cost more than interpreting it. A block that is not translated never enters the
 //! jump cache, so chained code reaching it returns to the run loop, as for a block the
 //! translator declines.
@@ -361,14 +363,18 @@ mod imp {
     /// Runs in generated code after which a hot block is judged (`Jit::judge`).
     const JUDGE_RUNS: u16 = 32;
 
-    /// log2 of the entries of `Jit::heat`.
-    const HEAT_BITS: u32 = 15;
+    /// log2 of the sets of `Jit::heat`.
+    const HEAT_SET_BITS: u32 = 14;
 
-    /// The index of `pc`'s entry in `Jit::heat` (Fibonacci hashing of the halfword
+    /// Entries per set of `Jit::heat`: two, so that a translated block's judging state
+    /// survives another `pc` of its set being counted (`Jit::warm` takes the other way).
+    const HEAT_WAYS: usize = 2;
+
+    /// The set of `pc`'s entry in `Jit::heat` (Fibonacci hashing of the halfword
     /// address).
     #[inline(always)]
-    fn heat_index(pc: u64) -> usize {
-        ((pc >> 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HEAT_BITS)) as usize
+    fn heat_set(pc: u64) -> usize {
+        ((pc >> 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HEAT_SET_BITS)) as usize
     }
 
     /// A translation by content: the guest words its block was decoded from (with the
@@ -475,9 +481,9 @@ mod imp {
     pub struct Jit {
         cache: CodeCache,
         slots: Box<[Slot]>,
-        /// Run counts of blocks not translated yet, by `pc` (direct-mapped,
-        /// `heat_index`).
-        heat: Box<[Heat]>,
+        /// Run counts of blocks not translated yet and the judging state of translated
+        /// ones, by `pc` ([`HEAT_WAYS`]-way set-associative by `heat_set`).
+        heat: Box<[[Heat; HEAT_WAYS]]>,
         /// The run at which a block is translated (1: at its first).
         hot_runs: u32,
         /// Translations by `pc`, for blocks the interpreter decodes again unchanged.
@@ -516,7 +522,7 @@ mod imp {
                 cold: false,
             };
             let slots = vec![empty; BLOCK_POOL].into_boxed_slice();
-            let heat = vec![Heat::default(); 1 << HEAT_BITS].into_boxed_slice();
+            let heat = vec![[Heat::default(); HEAT_WAYS]; 1 << HEAT_SET_BITS].into_boxed_slice();
             let cache = CodeCache::new(bytes).map_err(|e: CacheError| e.to_string())?;
             // Every direct exit is more than 32 bytes of code, so the cache runs out of
             // space before its slots do (not zeroed: the slot arrays grow as slots are
@@ -547,6 +553,13 @@ mod imp {
         pub fn with_hot_runs(mut self, n: u32) -> Jit {
             self.hot_runs = n.max(1);
             self
+        }
+
+        /// The set of `Jit`'s heat table that counts and judges the block at `pc`: blocks
+        /// of one set share its [`HEAT_WAYS`] entries (tests place colliding blocks with
+        /// it).
+        pub fn heat_set(pc: u64) -> usize {
+            heat_set(pc)
         }
 
         /// What it did so far.
@@ -587,13 +600,21 @@ mod imp {
         fn warm(&mut self, block: BlockRef<'_>) -> Option<(CodeRef, u32)> {
             if self.hot_runs > 1 {
                 let pc = block.pc();
-                let e = &mut self.heat[heat_index(pc)];
-                if e.pc != pc {
-                    *e = Heat {
-                        pc,
-                        ..Heat::default()
-                    };
-                }
+                let set = &mut self.heat[heat_set(pc)];
+                let way = match set.iter().position(|e| e.pc == pc) {
+                    Some(w) => w,
+                    None => {
+                        // The way with the fewest runs: a cold block's count before a
+                        // translated or given-back block's state (`judge`).
+                        let w = (0..HEAT_WAYS).min_by_key(|&w| set[w].runs).unwrap_or(0);
+                        set[w] = Heat {
+                            pc,
+                            ..Heat::default()
+                        };
+                        w
+                    }
+                };
+                let e = &mut set[way];
                 if e.runs == DEMOTED {
                     self.slots[block.pool_index()] = Slot::declined(block.serial());
                     return None;
@@ -624,7 +645,8 @@ mod imp {
         /// After a run of hot `block` in generated code that retired `retired`
         /// instructions: every [`JUDGE_RUNS`] runs, a block whose runs mostly (3 in 4)
         /// ended inside it (retired no more than its own instructions) is given back to
-        /// the interpreter for good (its `pc`, while its heat entry lasts): entering
+        /// the interpreter for good (its `pc`, while its heat entry lasts: a two-way set, so a cold `pc` of the
+        /// same set takes the other way): entering
         /// generated code from the run loop costs more than the interpreter spends on one
         /// block (a Linux boot's blocks
         /// mostly leave at a stale jump-cache entry, a TLB miss, a store near code or an
@@ -635,8 +657,10 @@ mod imp {
                 return;
             }
             let pc = block.pc();
-            let e = &mut self.heat[heat_index(pc)];
-            if e.pc != pc || e.runs == DEMOTED {
+            let Some(e) = self.heat[heat_set(pc)].iter_mut().find(|e| e.pc == pc) else {
+                return;
+            };
+            if e.runs == DEMOTED {
                 return;
             }
             e.judged += 1;
