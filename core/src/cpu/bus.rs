@@ -70,9 +70,14 @@ pub trait Bus {
         0
     }
 
-    /// A count that moves whenever DMA writes guest RAM behind the CPU's back (see
-    /// [`ReadSection::lease_writes`]); a CPU with a decoded-code cache checks its code
-    /// again when it moved. A bus that no DMA writes to keeps the default, 0.
+    /// A count that moves whenever guest RAM is written other than through the host
+    /// pages the CPU was given: by DMA behind its back, and by [`Bus::write`] itself
+    /// (see [`ReadSection::lease_writes`], which counts both); a CPU with a decoded-code
+    /// cache checks its code again when it moved. A store the hart makes through
+    /// [`Bus::write`] (MMIO, memory without a host page) keeps its code epoch and relies on
+    /// this count to see code it wrote, so a bus whose `write` can reach memory that may
+    /// hold code must count those writes. Only a bus that writes no such memory and that no
+    /// DMA writes to may keep the default, 0.
     fn lease_writes(&self) -> u32 {
         0
     }
