@@ -556,7 +556,7 @@ mod imp {
         }
 
         /// The set of `Jit`'s heat table that counts and judges the block at `pc`: blocks
-        /// of one set share its [`HEAT_WAYS`] entries (tests place colliding blocks with
+        /// of one set share its two entries (tests place colliding blocks with
         /// it).
         pub fn heat_set(pc: u64) -> usize {
             heat_set(pc)
