@@ -80,6 +80,14 @@ pub struct VirtioPlugs {
     macs_used: Mutex<[bool; 256]>,
 }
 
+/// The model `VirtioPlugs::plug` plugs: one that exists already (a drive's disk, the rng),
+/// or what a new one is made of once the plug's checks have passed.
+enum Model {
+    Ready(&'static dyn VirtioDevice),
+    Net(&'static UdpNet, [u8; 6]),
+    Console(Option<&'static dyn ConsoleBackend>),
+}
+
 impl Default for VirtioPlugs {
     fn default() -> Self {
         Self::new()
@@ -239,7 +247,11 @@ impl VirtioPlugs {
         let mut link = None;
         let mut chardevs = self.chardevs.lock().map_err(|_| "chardev table poisoned")?;
         let mut console_link: Option<(Option<&'static SocketConsole>, String)> = None;
-        let (device, kind, drive): (&'static dyn VirtioDevice, _, _) = match spec {
+        // The model a new device needs is made (and leaked: a plugged device is `'static`)
+        // only once the checks below have passed, so a refused plug leaks nothing (found by
+        // the `monitor` fuzz target: a refused `device_add virtio-serial-device` leaked its
+        // console each time).
+        let (model, kind, drive) = match spec {
             DeviceSpec::Blk { drive, .. } => {
                 let d = drives
                     .iter_mut()
@@ -252,9 +264,13 @@ impl VirtioPlugs {
                         "{option}: drive '{drive}' is in use by another device"
                     ));
                 }
-                (d.model, "virtio-blk-device", Some(drive.clone()))
+                (
+                    Model::Ready(d.model),
+                    "virtio-blk-device",
+                    Some(drive.clone()),
+                )
             }
-            DeviceSpec::Rng { .. } => (self.rng, "virtio-rng-device", None),
+            DeviceSpec::Rng { .. } => (Model::Ready(self.rng), "virtio-rng-device", None),
             DeviceSpec::Net { netdev, mac, .. } => {
                 let n = netdevs.iter().find(|n| &n.id == netdev).ok_or_else(|| {
                     format!("{option}: no netdev '{netdev}' (give -netdev ...,id={netdev})")
@@ -265,12 +281,14 @@ impl VirtioPlugs {
                     ));
                 }
                 link = Some((n.link, netdev.clone()));
-                let card: &'static VirtioNet<'static> =
-                    Box::leak(Box::new(VirtioNet::new(n.link, self.mac(*mac))));
-                (card, "virtio-net-device", None)
+                (
+                    Model::Net(n.link, self.mac(*mac)),
+                    "virtio-net-device",
+                    None,
+                )
             }
             DeviceSpec::Console { chardev, .. } => {
-                let backend: &'static dyn ConsoleBackend = match chardev {
+                let backend: Option<&'static dyn ConsoleBackend> = match chardev {
                     Some(name) => {
                         let c = chardevs.iter().find(|c| &c.id == name).ok_or_else(|| {
                             format!("{option}: no chardev '{name}' (give -chardev ...,id={name})")
@@ -281,14 +299,12 @@ impl VirtioPlugs {
                             ));
                         }
                         console_link = Some((c.socket, name.clone()));
-                        c.backend
+                        Some(c.backend)
                     }
-                    // No port: the console's output is dropped.
-                    None => Box::leak(Box::new(FileConsole::open(None)?)),
+                    // No port: the console's output is dropped (opened below).
+                    None => None,
                 };
-                let console: &'static VirtioConsole<'static> =
-                    Box::leak(Box::new(VirtioConsole::new(backend)));
-                (console, "virtio-serial-device", None)
+                (Model::Console(backend), "virtio-serial-device", None)
             }
             DeviceSpec::Serial { .. } | DeviceSpec::Virtconsole { .. } => {
                 return Err(format!(
@@ -317,6 +333,26 @@ impl VirtioPlugs {
             let owner = made.map_err(|e| format!("{option}: {e}"))?;
             committed.map_err(|e| format!("{option}: {e}"))?;
             owner
+        };
+        let device: &'static dyn VirtioDevice = match model {
+            Model::Ready(device) => device,
+            Model::Net(link, mac) => Box::leak(Box::new(VirtioNet::new(link, mac))),
+            Model::Console(backend) => {
+                let backend = match backend {
+                    Some(backend) => backend,
+                    None => match FileConsole::open(None) {
+                        Ok(c) => Box::leak(Box::new(c)),
+                        Err(e) => {
+                            let mut g = board.devices.memory.lock();
+                            g.begin();
+                            let _ = g.destroy_owner(owner);
+                            let _ = g.commit();
+                            return Err(e);
+                        }
+                    },
+                };
+                Box::leak(Box::new(VirtioConsole::new(backend)))
+            }
         };
         if !slots[slot].plug(device) {
             // Roll the owner back: nothing was plugged.
