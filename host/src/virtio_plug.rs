@@ -78,6 +78,20 @@ pub struct VirtioPlugs {
     chardevs: Mutex<Vec<ChardevEntry>>,
     /// Last bytes of `52:54:00:12:34:xx` addresses taken (QEMU's `mac_table`).
     macs_used: Mutex<[bool; 256]>,
+    /// Every model a plug made (a virtio-net card, a console, a console's no-port
+    /// backend). A plugged device is `'static` (the transport, its DMA and a socket's
+    /// reader may hold it), so it is never freed; it is kept here so that it stays
+    /// reachable after its device is unplugged, for the process's life. Each plug of such
+    /// a device costs its model's size; reusing unplugged models, as `device_add uart`
+    /// does, is left to do.
+    made: Mutex<Vec<Made>>,
+}
+
+/// A model a plug made and [`VirtioPlugs`] keeps. Never read: holding it is the point.
+#[allow(dead_code)]
+enum Made {
+    Device(&'static dyn VirtioDevice),
+    Backend(&'static dyn ConsoleBackend),
 }
 
 /// The model `VirtioPlugs::plug` plugs: one that exists already (a drive's disk, the rng),
@@ -104,6 +118,7 @@ impl VirtioPlugs {
             netdevs: Mutex::new(Vec::new()),
             chardevs: Mutex::new(Vec::new()),
             macs_used: Mutex::new([false; 256]),
+            made: Mutex::new(Vec::new()),
         }
     }
 
@@ -334,14 +349,24 @@ impl VirtioPlugs {
             committed.map_err(|e| format!("{option}: {e}"))?;
             owner
         };
+        let mut made = self.made.lock().map_err(|_| "model table poisoned")?;
         let device: &'static dyn VirtioDevice = match model {
             Model::Ready(device) => device,
-            Model::Net(link, mac) => Box::leak(Box::new(VirtioNet::new(link, mac))),
+            Model::Net(link, mac) => {
+                let card: &'static VirtioNet<'static> =
+                    Box::leak(Box::new(VirtioNet::new(link, mac)));
+                made.push(Made::Device(card));
+                card
+            }
             Model::Console(backend) => {
                 let backend = match backend {
                     Some(backend) => backend,
                     None => match FileConsole::open(None) {
-                        Ok(c) => Box::leak(Box::new(c)),
+                        Ok(c) => {
+                            let c: &'static FileConsole = Box::leak(Box::new(c));
+                            made.push(Made::Backend(c));
+                            c
+                        }
                         Err(e) => {
                             let mut g = board.devices.memory.lock();
                             g.begin();
@@ -351,9 +376,13 @@ impl VirtioPlugs {
                         }
                     },
                 };
-                Box::leak(Box::new(VirtioConsole::new(backend)))
+                let console: &'static VirtioConsole<'static> =
+                    Box::leak(Box::new(VirtioConsole::new(backend)));
+                made.push(Made::Device(console));
+                console
             }
         };
+        drop(made);
         if !slots[slot].plug(device) {
             // Roll the owner back: nothing was plugged.
             let mut g = board.devices.memory.lock();
