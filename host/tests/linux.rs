@@ -111,6 +111,69 @@ fn init_lines(console: &str) -> Vec<String> {
         .collect()
 }
 
+/// The hart count init read from `/proc/cpuinfo` (its `init: cpuinfo: N harts` line).
+fn harts_seen(console: &str) -> Option<usize> {
+    init_lines(console).iter().find_map(|l| {
+        l.strip_prefix("init: cpuinfo: ")?
+            .split(' ')
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// QEMU's side of a comparison with `harts` harts: `boot` runs it once and `console` picks
+/// its console out of what `boot` returns. On a busy machine QEMU's secondary harts can fail
+/// to come online within the kernel's wait (their threads starved by the tests beside it:
+/// seen once in CI, init then reports `1 harts` for `-smp 2`), which says nothing about Fief;
+/// such a reference is run again, up to three runs in all. The reference must end with every
+/// hart, and Fief's side is never run again.
+fn qemu_reference<T>(harts: usize, mut boot: impl FnMut() -> T, console: impl Fn(&T) -> &str) -> T {
+    let mut run = 1;
+    loop {
+        let reference = boot();
+        let seen = harts_seen(console(&reference));
+        if seen == Some(harts) || run == 3 {
+            assert_eq!(
+                seen,
+                Some(harts),
+                "QEMU's reference lost harts in {run} runs; console:\n{}",
+                console(&reference)
+            );
+            return reference;
+        }
+        eprintln!("QEMU's reference reported {seen:?} of {harts} harts: running it again");
+        run += 1;
+    }
+}
+
+/// A reference that lost a hart is run again and the full one is kept; one that keeps losing
+/// it fails after three runs (no kernel needed: the boots are stand-ins).
+#[test]
+fn a_qemu_reference_that_lost_a_hart_is_run_again() {
+    let boots = [
+        "init: cpuinfo: 1 harts, mmu sv39\n",
+        "init: cpuinfo: 2 harts, mmu sv39\n",
+    ];
+    let mut runs = 0;
+    let kept = qemu_reference(
+        2,
+        || {
+            runs += 1;
+            boots[runs - 1].to_string()
+        },
+        String::as_str,
+    );
+    assert_eq!((runs, harts_seen(&kept)), (2, Some(2)));
+    let lost = std::panic::catch_unwind(|| {
+        qemu_reference(2, || boots[0].to_string(), String::as_str);
+    });
+    assert!(
+        lost.is_err(),
+        "a reference that always lost a hart was kept"
+    );
+}
+
 /// Boots the kernel on Fief with `harts` harts and the bundled firmware; checks init passed
 /// and the run ended with the power-off; returns init's lines.
 fn boots_on_fief(harts: &str) -> Vec<String> {
@@ -156,11 +219,17 @@ fn linux_boots_with_four_harts_and_init_prints_the_same_as_on_qemu() {
     let image = kernel();
     let firmware = repo().join("firmware/sbi/fief-sbi.elf");
     let start = Instant::now();
-    let (q_console, q_status) = qemu_bios(
-        &firmware,
-        &["-m", "128M", "-smp", "4", "-no-reboot", "-append", APPEND],
-        &image,
-        TIMEOUT,
+    let (q_console, q_status) = qemu_reference(
+        4,
+        || {
+            qemu_bios(
+                &firmware,
+                &["-m", "128M", "-smp", "4", "-no-reboot", "-append", APPEND],
+                &image,
+                TIMEOUT,
+            )
+        },
+        |(console, _)| console,
     );
     eprintln!(
         "Linux on QEMU, 4 harts: firmware to power-off in {:?}",
@@ -423,16 +492,24 @@ fn linux64_on_virt64_with_a_virtio_disk_prints_the_same_as_on_qemu() {
     let dir = std::env::temp_dir().join(format!("fief-linux64-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 
-    let q_disk = make_disk(&dir, "qemu");
-    let q_peer = EchoPeer::start();
-    let q_virtio = virtio_args(&q_disk, &q_peer);
-    let mut q_extra = vec!["-m", "256M", "-smp", "2", "-no-reboot", "-append", APPEND];
-    q_extra.extend(q_virtio.iter().map(String::as_str));
-    let start = Instant::now();
-    let (q_console, q_status) = qemu_run(QEMU64, Path::new(OPENSBI64), &q_extra, &image, TIMEOUT);
-    eprintln!(
-        "rv64 Linux on QEMU, 2 harts: firmware to power-off in {:?}",
-        start.elapsed()
+    let (q_console, q_status, q_echoed, q_disk) = qemu_reference(
+        2,
+        || {
+            let q_disk = make_disk(&dir, "qemu");
+            let q_peer = EchoPeer::start();
+            let q_virtio = virtio_args(&q_disk, &q_peer);
+            let mut q_extra = vec!["-m", "256M", "-smp", "2", "-no-reboot", "-append", APPEND];
+            q_extra.extend(q_virtio.iter().map(String::as_str));
+            let start = Instant::now();
+            let (console, status) =
+                qemu_run(QEMU64, Path::new(OPENSBI64), &q_extra, &image, TIMEOUT);
+            eprintln!(
+                "rv64 Linux on QEMU, 2 harts: firmware to power-off in {:?}",
+                start.elapsed()
+            );
+            (console, status, q_peer.finish(), q_disk)
+        },
+        |(console, ..)| console,
     );
     let q_lines = init_lines(&q_console);
     assert_eq!(
@@ -441,7 +518,7 @@ fn linux64_on_virt64_with_a_virtio_disk_prints_the_same_as_on_qemu() {
         "init did not pass on QEMU; console:\n{q_console}"
     );
     assert_eq!(q_status, Some(0), "QEMU's power-off");
-    assert!(q_peer.finish() > 0, "QEMU's guest sent no datagram to echo");
+    assert!(q_echoed > 0, "QEMU's guest sent no datagram to echo");
 
     let f_disk = make_disk(&dir, "fief");
     let f_peer = EchoPeer::start();
