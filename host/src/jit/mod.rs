@@ -8,6 +8,9 @@
 //!   mapping (`-tb-size` MiB; two views of one memory file on Linux), no mapping of it ever
 //!   writable and executable at once, flushed
 //!   whole when full. Its bookkeeping is tested under Miri.
+//! * `heat`: the heat table, by `pc`: offers counted before a block is hot, and the
+//!   judging window of a translated block's runs (the policy that reads it is
+//!   [`Jit`]'s, below).
 //! * `x86`: the translator (dynasm-rs): which instructions it takes and the code it
 //!   emits.
 //! * [`Jit`] (here): the tier itself: a table from the hart's block-pool slots to their
@@ -93,6 +96,8 @@
 
 #[cfg(all(target_arch = "x86_64", unix))]
 pub mod cache;
+#[cfg(all(target_arch = "x86_64", unix))]
+mod heat;
 #[cfg(all(target_arch = "x86_64", unix))]
 pub mod x86;
 
@@ -298,6 +303,7 @@ mod imp {
     use fief_core::cpu::riscv::{Op, Xlen, BLOCK_POOL};
 
     use super::cache::{CacheError, CodeCache, CodeRef};
+    use super::heat::HeatTable;
     use super::x86::{self, Chain, JumpEntry, Ret, MAX_LINKS};
     use super::JitStats;
 
@@ -328,19 +334,6 @@ mod imp {
         }
     }
 
-    /// One entry of `Jit::heat`: how many times the run loop offered the block at `pc`
-    /// while it was not translated, and once it was, how its runs in generated code went.
-    #[derive(Clone, Copy, Default)]
-    struct Heat {
-        pc: u64,
-        /// Offers before it was hot (saturating), or [`DEMOTED`].
-        runs: u32,
-        /// Runs in generated code in the current judging window (`Jit::judge`).
-        judged: u16,
-        /// How many of those ended inside the block (no successor reached).
-        short: u16,
-    }
-
     /// Whether every run of `block` from the run loop ends inside it, so that `Jit::judge`
     /// would give it back: its last instruction is left to the interpreter and no
     /// conditional branch before it can leave for a successor (a load or store may only
@@ -355,26 +348,6 @@ mod imp {
                     Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
                 )
             })
-    }
-
-    /// `Heat::runs` of a block given back to the interpreter for good (`Jit::judge`).
-    const DEMOTED: u32 = u32::MAX;
-
-    /// Runs in generated code after which a hot block is judged (`Jit::judge`).
-    const JUDGE_RUNS: u16 = 32;
-
-    /// log2 of the sets of `Jit::heat`.
-    const HEAT_SET_BITS: u32 = 14;
-
-    /// Entries per set of `Jit::heat`: two, so that a translated block's judging state
-    /// survives another `pc` of its set being counted (`Jit::warm` takes the other way).
-    const HEAT_WAYS: usize = 2;
-
-    /// The set of `pc`'s entry in `Jit::heat` (Fibonacci hashing of the halfword
-    /// address).
-    #[inline(always)]
-    fn heat_set(pc: u64) -> usize {
-        ((pc >> 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HEAT_SET_BITS)) as usize
     }
 
     /// A translation by content: the guest words its block was decoded from (with the
@@ -482,8 +455,8 @@ mod imp {
         cache: CodeCache,
         slots: Box<[Slot]>,
         /// Run counts of blocks not translated yet and the judging state of translated
-        /// ones, by `pc` ([`HEAT_WAYS`]-way set-associative by `heat_set`).
-        heat: Box<[[Heat; HEAT_WAYS]]>,
+        /// ones, by `pc`.
+        heat: HeatTable,
         /// The run at which a block is translated (1: at its first).
         hot_runs: u32,
         /// Translations by `pc`, for blocks the interpreter decodes again unchanged.
@@ -522,7 +495,6 @@ mod imp {
                 cold: false,
             };
             let slots = vec![empty; BLOCK_POOL].into_boxed_slice();
-            let heat = vec![[Heat::default(); HEAT_WAYS]; 1 << HEAT_SET_BITS].into_boxed_slice();
             let cache = CodeCache::new(bytes).map_err(|e: CacheError| e.to_string())?;
             // Every direct exit is more than 32 bytes of code, so the cache runs out of
             // space before its slots do (not zeroed: the slot arrays grow as slots are
@@ -536,7 +508,7 @@ mod imp {
                 generation: cache.arena().generation(),
                 cache,
                 slots,
-                heat,
+                heat: HeatTable::new(),
                 hot_runs: super::DEFAULT_HOT_RUNS,
                 known: HashMap::default(),
                 epoch: 0,
@@ -559,7 +531,7 @@ mod imp {
         /// of one set share its two entries (tests place colliding blocks with
         /// it).
         pub fn heat_set(pc: u64) -> usize {
-            heat_set(pc)
+            HeatTable::set_of(pc)
         }
 
         /// What it did so far.
@@ -599,36 +571,21 @@ mod imp {
         #[inline(never)]
         fn warm(&mut self, block: BlockRef<'_>) -> Option<(CodeRef, u32)> {
             if self.hot_runs > 1 {
-                let pc = block.pc();
-                let set = &mut self.heat[heat_set(pc)];
-                let way = match set.iter().position(|e| e.pc == pc) {
-                    Some(w) => w,
-                    None => {
-                        // The way with the fewest runs: a cold block's count before a
-                        // translated or given-back block's state (`judge`).
-                        let w = (0..HEAT_WAYS).min_by_key(|&w| set[w].runs).unwrap_or(0);
-                        set[w] = Heat {
-                            pc,
-                            ..Heat::default()
-                        };
-                        w
-                    }
-                };
-                let e = &mut set[way];
-                if e.runs == DEMOTED {
+                let e = self.heat.entry(block.pc());
+                if e.given_back() {
                     self.slots[block.pool_index()] = Slot::declined(block.serial());
                     return None;
                 }
-                e.runs = e.runs.saturating_add(1).min(DEMOTED - 1);
-                if e.runs >= self.hot_runs && ends_inside(&block, self.rv32) {
+                let runs = e.count_offer();
+                if runs >= self.hot_runs && ends_inside(&block, self.rv32) {
                     // Every run from the run loop would end inside it: it would be given
                     // back after its judging window (`judge`), so it is not translated.
-                    e.runs = DEMOTED;
+                    e.give_back();
                     self.stats.foreseen += 1;
                     self.slots[block.pool_index()] = Slot::declined(block.serial());
                     return None;
                 }
-                if e.runs < self.hot_runs {
+                if runs < self.hot_runs {
                     self.slots[block.pool_index()] = Slot {
                         serial: block.serial(),
                         code: None,
@@ -643,36 +600,27 @@ mod imp {
         }
 
         /// After a run of hot `block` in generated code that retired `retired`
-        /// instructions: every [`JUDGE_RUNS`] runs, a block whose runs mostly (3 in 4)
+        /// instructions: every `heat::JUDGE_RUNS` runs, a block whose runs mostly (3 in 4)
         /// ended inside it (retired no more than its own instructions) is given back to
-        /// the interpreter for good (its `pc`, while its heat entry lasts: a two-way set, so a cold `pc` of the
-        /// same set takes the other way): entering
+        /// the interpreter for good (its `pc`, while its heat entry lasts): entering
         /// generated code from the run loop costs more than the interpreter spends on one
-        /// block (a Linux boot's blocks
-        /// mostly leave at a stale jump-cache entry, a TLB miss, a store near code or an
-        /// untranslated instruction). Blocks linked to it still chain into its code.
+        /// block (a Linux boot's blocks mostly leave at a stale jump-cache entry, a TLB
+        /// miss, a store near code or an untranslated instruction). Blocks linked to it
+        /// still chain into its code.
         #[inline(always)]
         fn judge(&mut self, block: &BlockRef<'_>, retired: u64) {
             if self.hot_runs <= 1 {
                 return;
             }
-            let pc = block.pc();
-            let Some(e) = self.heat[heat_set(pc)].iter_mut().find(|e| e.pc == pc) else {
+            let Some(e) = self.heat.get_mut(block.pc()) else {
                 return;
             };
-            if e.runs == DEMOTED {
+            if e.given_back() {
                 return;
             }
-            e.judged += 1;
-            e.short += (retired <= block.len() as u64) as u16;
-            if e.judged >= JUDGE_RUNS {
-                if e.short * 4 >= e.judged * 3 {
-                    e.runs = DEMOTED;
-                    self.stats.demoted += 1;
-                    self.slots[block.pool_index()] = Slot::declined(block.serial());
-                }
-                e.judged = 0;
-                e.short = 0;
+            if e.judge_run(retired <= block.len() as u64) {
+                self.stats.demoted += 1;
+                self.slots[block.pool_index()] = Slot::declined(block.serial());
             }
         }
 
