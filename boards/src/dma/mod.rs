@@ -7,7 +7,7 @@
 //! [`DmaDoorbell`]. The work runs in [`DmaEngine::step`] / [`DmaEngine::poll`], called by
 //! whoever drives the engine: the main loop on bare metal, DMA worker threads on the host,
 //! [`Virt::run`](crate::virt::Virt::run) between hart slices. The bus the engine
-//! reaches is a [`DmaBus`]; [`LeaseBus`] is one over a [`Memory`] and a [`LeaseTable`].
+//! reaches is a [`DmaBus`]; [`LeaseBus`] is one over a [`Memory`](fief_core::memory::Memory) and a [`LeaseTable`](fief_core::memory::LeaseTable).
 //!
 //! Transfers run in chunks of at most [`DmaEngine::chunk_size`] bytes, **each chunk under
 //! its own pair of leases** (source and destination), mapped, copied and unmapped before the
@@ -54,9 +54,8 @@ use fief_core::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use fief_core::irq::IrqLine;
 use fief_core::memory::{
-    AccessRules, AccessSize, DmaDirection, DmaError, GuestAddress, Lease, LeaseHandle, LeaseTable,
-    MemTxAttrs, MemTxFlags, MemTxResult, Memory, MmioOps, RegionHandle, RegionOffset, SizeRule,
-    SpaceId,
+    AccessRules, AccessSize, DmaDirection, DmaError, GuestAddress, MemTxAttrs, MemTxFlags,
+    MemTxResult, MmioOps, RegionHandle, RegionOffset, SizeRule,
 };
 
 /// Size of the register window.
@@ -77,252 +76,11 @@ pub const BUSY_RETRIES: u32 = 1024;
 /// Most bytes one chunk moves through a fixed (FIFO) address, one byte access each.
 const FIXED_CHUNK: usize = 64;
 
-/// Register offsets.
-pub mod reg {
-    /// Identification.
-    pub const ID: u64 = 0x000;
-    /// Channel count.
-    pub const CHANNELS: u64 = 0x004;
-    /// Interrupt status (write 1 to clear).
-    pub const INT_STATUS: u64 = 0x008;
-    /// Interrupt enable.
-    pub const INT_ENABLE: u64 = 0x00c;
-    /// First channel's registers.
-    pub const CHANNEL_BASE: u64 = 0x100;
-    /// Distance between channels' registers.
-    pub const CHANNEL_STRIDE: u64 = 0x40;
-    /// First descriptor address, low half (channel-relative).
-    pub const DESC: u64 = 0x00;
-    /// First descriptor address, high half.
-    pub const DESC_HI: u64 = 0x04;
-    /// Start / abort.
-    pub const CONTROL: u64 = 0x08;
-    /// State and error code.
-    pub const STATUS: u64 = 0x0c;
-    /// Bytes transferred.
-    pub const BYTES: u64 = 0x10;
-    /// Current descriptor.
-    pub const CURRENT: u64 = 0x14;
-    /// Failing address.
-    pub const ERR_ADDR: u64 = 0x18;
-}
+mod bus;
+mod registers;
 
-/// `CONTROL` values.
-pub mod control {
-    /// Start the chain at `DESC`.
-    pub const START: u32 = 1;
-    /// Stop between chunks.
-    pub const ABORT: u32 = 2;
-}
-
-/// Channel states (`STATUS` bits 0–3).
-pub mod state {
-    /// Never started.
-    pub const IDLE: u8 = 0;
-    /// Transferring.
-    pub const BUSY: u8 = 1;
-    /// The chain completed.
-    pub const DONE: u8 = 2;
-    /// Stopped by an error (code in `STATUS` bits 8–15).
-    pub const ERROR: u8 = 3;
-    /// Stopped by an abort.
-    pub const ABORTED: u8 = 4;
-}
-
-/// Descriptor flags.
-pub mod flags {
-    /// Raise the done interrupt when this descriptor completes.
-    pub const IRQ: u32 = 1 << 0;
-    /// The chain ends here (whatever `next` says).
-    pub const LAST: u32 = 1 << 1;
-    /// The destination is a FIFO register: every byte goes to the same address.
-    pub const DST_FIXED: u32 = 1 << 2;
-    /// The source is a FIFO register: every byte comes from the same address.
-    pub const SRC_FIXED: u32 = 1 << 3;
-}
-
-/// Why a channel stopped (`STATUS` bits 8–15).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum ErrorCode {
-    /// No error.
-    None = 0,
-    /// A descriptor could not be read.
-    DescriptorFetch = 1,
-    /// Nothing is mapped at the source or destination.
-    Unassigned = 2,
-    /// The memory was unplugged during the transfer.
-    Revoked = 3,
-    /// No bounce buffer became free.
-    Busy = 4,
-    /// The device or bus answered an error.
-    Bus = 5,
-    /// The access was refused (re-entrancy: the engine's own registers).
-    Access = 6,
-    /// The lease table was full.
-    TableFull = 7,
-}
-
-impl ErrorCode {
-    /// The code for a register value.
-    pub fn from_u8(v: u8) -> ErrorCode {
-        match v {
-            1 => ErrorCode::DescriptorFetch,
-            2 => ErrorCode::Unassigned,
-            3 => ErrorCode::Revoked,
-            4 => ErrorCode::Busy,
-            5 => ErrorCode::Bus,
-            6 => ErrorCode::Access,
-            7 => ErrorCode::TableFull,
-            _ => ErrorCode::None,
-        }
-    }
-
-    fn of(e: DmaError) -> ErrorCode {
-        match e {
-            DmaError::Busy => ErrorCode::Busy,
-            DmaError::TableFull => ErrorCode::TableFull,
-            DmaError::Revoked => ErrorCode::Revoked,
-            DmaError::Unassigned { .. } => ErrorCode::Unassigned,
-            DmaError::Bus(r) => Self::of_result(r),
-            DmaError::Stale | DmaError::OutOfLease { .. } | DmaError::NoSuchSpace => ErrorCode::Bus,
-            DmaError::Empty => ErrorCode::Bus,
-        }
-    }
-
-    fn of_result(r: MemTxResult) -> ErrorCode {
-        if r.contains(MemTxResult::ACCESS_ERROR) {
-            ErrorCode::Access
-        } else if r.contains(MemTxResult::DECODE_ERROR) {
-            ErrorCode::Unassigned
-        } else {
-            ErrorCode::Bus
-        }
-    }
-}
-
-/// The bus a DMA engine works on: leases plus plain accesses.
-pub trait DmaBus {
-    /// [`LeaseTable::map`].
-    fn map(
-        &self,
-        addr: GuestAddress,
-        len: u64,
-        direction: DmaDirection,
-        attrs: MemTxAttrs,
-    ) -> Result<Lease, DmaError>;
-    /// [`LeaseTable::copy`] from offset 0 of `src` to offset 0 of `dst`.
-    fn copy(&self, src: LeaseHandle, dst: LeaseHandle, n: usize) -> Result<(), DmaError>;
-    /// [`LeaseTable::read`] at offset 0.
-    fn read_lease(&self, lease: LeaseHandle, out: &mut [u8]) -> Result<(), DmaError>;
-    /// [`LeaseTable::write`] at offset 0.
-    fn write_lease(&self, lease: LeaseHandle, data: &[u8]) -> Result<(), DmaError>;
-    /// [`LeaseTable::unmap`].
-    fn unmap(&self, lease: LeaseHandle, bytes_done: u64) -> Result<(), DmaError>;
-    /// [`Memory::region_is_live`].
-    fn region_is_live(&self, region: RegionHandle) -> bool;
-    /// A plain read (descriptor fetches).
-    fn read_buf(&self, addr: GuestAddress, buf: &mut [u8], attrs: MemTxAttrs) -> MemTxResult;
-    /// A single access read (FIFO sources).
-    fn read(&self, addr: GuestAddress, size: AccessSize, attrs: MemTxAttrs) -> (u64, MemTxResult);
-    /// A single access write (FIFO destinations).
-    fn write(
-        &self,
-        addr: GuestAddress,
-        size: AccessSize,
-        value: u64,
-        attrs: MemTxAttrs,
-    ) -> MemTxResult;
-}
-
-/// A [`DmaBus`] over one address space of a [`Memory`] and a [`LeaseTable`].
-pub struct LeaseBus<
-    'm,
-    'a,
-    const R: usize,
-    const O: usize,
-    const S: usize,
-    const F: usize,
-    const L: usize,
-    const B: usize,
-    const BS: usize,
-> {
-    /// The memory.
-    pub memory: &'m Memory<'a, R, O, S, F>,
-    /// The address space the engine masters.
-    pub space: SpaceId,
-    /// The leases.
-    pub leases: &'m LeaseTable<L, B, BS>,
-}
-
-impl<
-        const R: usize,
-        const O: usize,
-        const S: usize,
-        const F: usize,
-        const L: usize,
-        const B: usize,
-        const BS: usize,
-    > DmaBus for LeaseBus<'_, '_, R, O, S, F, L, B, BS>
-{
-    fn map(
-        &self,
-        addr: GuestAddress,
-        len: u64,
-        direction: DmaDirection,
-        attrs: MemTxAttrs,
-    ) -> Result<Lease, DmaError> {
-        self.leases
-            .map(self.memory, self.space, addr, len, direction, attrs)
-    }
-
-    fn copy(&self, src: LeaseHandle, dst: LeaseHandle, n: usize) -> Result<(), DmaError> {
-        self.leases.copy(self.memory, src, 0, dst, 0, n)
-    }
-
-    fn read_lease(&self, lease: LeaseHandle, out: &mut [u8]) -> Result<(), DmaError> {
-        self.leases.read(self.memory, lease, 0, out)
-    }
-
-    fn write_lease(&self, lease: LeaseHandle, data: &[u8]) -> Result<(), DmaError> {
-        self.leases.write(self.memory, lease, 0, data)
-    }
-
-    fn unmap(&self, lease: LeaseHandle, bytes_done: u64) -> Result<(), DmaError> {
-        self.leases.unmap(self.memory, lease, bytes_done)
-    }
-
-    fn region_is_live(&self, region: RegionHandle) -> bool {
-        self.memory.region_is_live(region)
-    }
-
-    fn read_buf(&self, addr: GuestAddress, buf: &mut [u8], attrs: MemTxAttrs) -> MemTxResult {
-        match self.memory.space(self.space) {
-            Some(s) => s.read_buf(addr, buf, attrs),
-            None => MemTxResult::DECODE_ERROR,
-        }
-    }
-
-    fn read(&self, addr: GuestAddress, size: AccessSize, attrs: MemTxAttrs) -> (u64, MemTxResult) {
-        match self.memory.space(self.space) {
-            Some(s) => s.read(addr, size, attrs),
-            None => (0, MemTxResult::DECODE_ERROR),
-        }
-    }
-
-    fn write(
-        &self,
-        addr: GuestAddress,
-        size: AccessSize,
-        value: u64,
-        attrs: MemTxAttrs,
-    ) -> MemTxResult {
-        match self.memory.space(self.space) {
-            Some(s) => s.write(addr, size, value, attrs),
-            None => MemTxResult::DECODE_ERROR,
-        }
-    }
-}
+pub use bus::{DmaBus, LeaseBus};
+pub use registers::{control, flags, reg, state, ErrorCode};
 
 /// Told when a channel has work (a `START` or an `ABORT`): the host wakes a worker; bare
 /// metal needs none (its main loop polls).
