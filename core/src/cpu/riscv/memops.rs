@@ -14,7 +14,9 @@ use crate::memory::AccessSize;
 
 impl Hart<'_> {
     /// A load for [`Hart::run_block`]: the value and whether it left the TLB fast path
-    /// (MMIO or a miss), which ends the block.
+    /// (MMIO or a miss), which ends the block. Only the FP loads use it (the block executor
+    /// calls [`Hart::load_in_set`]), so it exists with the `fpu` feature.
+    #[cfg(feature = "fpu")]
     #[inline(always)]
     pub(super) fn load_in_block<B: Bus + ?Sized>(
         &mut self,
@@ -128,7 +130,9 @@ impl Hart<'_> {
 
     /// A store for [`Hart::run_block`]: whether it ends the block, because it may have
     /// written a block checked in this code epoch (which ends the epoch: `block`) or left
-    /// the TLB fast path (MMIO, which may raise an interrupt, or a miss).
+    /// the TLB fast path (MMIO, which may raise an interrupt, or a miss). Only the FP stores
+    /// use it, as [`Hart::load_in_block`].
+    #[cfg(feature = "fpu")]
     #[inline(always)]
     pub(super) fn store_in_block<B: Bus + ?Sized>(
         &mut self,
