@@ -241,13 +241,31 @@ pub(super) fn prologue(ops: &mut Asm) {
     );
 }
 
-/// The block's shared exits: the jump-cache lookups (`rax` = next `pc`), the returns
-/// with a kind, and the epilogue.
-pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
-    // The entry of pc at r11 + rcx + CHAIN_ENTRIES, rcx = ((pc >> 1) % JUMP_CACHE) * 32
-    // (`Chain::index`) computed as (pc & jmask) * 16.
+/// The jump-cache probe for the next `pc` in `rax`: its entry at `r11 + rcx +
+/// CHAIN_ENTRIES`, on to `miss` when the entry is another `pc`'s and to `stale` when it
+/// was made in another sequence; else on with `rcx` indexing the entry (`r9`
+/// clobbered). The index `((pc >> 1) % JUMP_CACHE) * 32` ([`Chain::index`]) is computed
+/// as `(pc & jmask) * 16`.
+#[inline(always)]
+fn probe(ops: &mut Asm, miss: DynamicLabel, stale: DynamicLabel) {
     let jmask = ((JUMP_CACHE - 1) << 1) as i32;
     debug_assert_eq!(std::mem::size_of::<JumpEntry>(), 32);
+    dynasm!(ops
+        ; .arch x64
+        ; mov ecx, eax
+        ; and ecx, jmask
+        ; shl ecx, 4
+        ; cmp rax, QWORD [r11 + rcx + CHAIN_ENTRIES]
+        ; jne =>miss
+        ; mov r9, QWORD [r11 + CHAIN_SEQ]
+        ; cmp r9, QWORD [r11 + rcx + CHAIN_ENTRIES + 8]
+        ; jne =>stale
+    );
+}
+
+/// The block's shared exits: the jump-cache lookups (`rax` = next `pc`, [`probe`]), the
+/// returns with a kind, and the epilogue.
+pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
     let miss = ops.new_dynamic_label();
     let stale = ops.new_dynamic_label();
     let out = ops.new_dynamic_label();
@@ -261,14 +279,10 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         // linked to it (logged, so the tier unlinks it when the sequence moves on),
         // unless the log is full.
         ; =>t.lookup_link
-        ; mov ecx, eax
-        ; and ecx, jmask
-        ; shl ecx, 4
-        ; cmp rax, QWORD [r11 + rcx + CHAIN_ENTRIES]
-        ; jne =>miss
-        ; mov r9, QWORD [r11 + CHAIN_SEQ]
-        ; cmp r9, QWORD [r11 + rcx + CHAIN_ENTRIES + 8]
-        ; jne =>stale
+    );
+    probe(ops, miss, stale);
+    dynasm!(ops
+        ; .arch x64
         ; mov rax, QWORD [r11 + rcx + CHAIN_ENTRIES + 16]
         // The successor's warm word (`WarmWord`, just before its chain entry): its
         // entry past the loads of the fields it uses below the first where the exit's
@@ -311,14 +325,10 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; =>go
         ; jmp rcx
         ; =>t.lookup
-        ; mov ecx, eax
-        ; and ecx, jmask
-        ; shl ecx, 4
-        ; cmp rax, QWORD [r11 + rcx + CHAIN_ENTRIES]
-        ; jne =>miss
-        ; mov r9, QWORD [r11 + CHAIN_SEQ]
-        ; cmp r9, QWORD [r11 + rcx + CHAIN_ENTRIES + 8]
-        ; jne =>stale
+    );
+    probe(ops, miss, stale);
+    dynasm!(ops
+        ; .arch x64
         ; jmp QWORD [r11 + rcx + CHAIN_ENTRIES + 16]
         // Returns: the kind in edx, then the retired count below it.
         ; =>t.budget
