@@ -7,13 +7,13 @@
 //! | `help` | the commands |
 //! | `info mtree` | region tree and flat view |
 //! | `info qtree` | the owner tree: every device, its state and the regions it owns |
-//! | `info pools` | occupancy of every bounded pool: owners, regions (and those awaiting reclaim), DMA leases and bounce buffers, IRQ lines, plugged PLIC sources, virtio slots; hot-plug RAM mappings, UART models, pending unplugs |
+//! | `info pools` | occupancy of every bounded pool: owners, regions (and those awaiting reclaim), DMA leases and bounce buffers, IRQ lines, plugged PLIC sources, virtio slots; hot-plug RAM mappings, UART, virtio-net and virtio console models made and spare, pending unplugs |
 //! | `device_add ram,id=NAME,addr=ADDR,size=SIZE` | plug RAM (a new owner and its RAM region) at a free address |
 //! | `device_add uart,id=NAME,addr=ADDR[,irq=N]` | plug an NS16550A at a free address, its interrupt on PLIC source `N` (default: the first free one from 32) |
 //! | `device_add virtio-blk-device,drive=DRIVE[,id=NAME]` | plug a virtio-blk over a `-drive` into the highest free virtio-mmio slot |
 //! | `device_add virtio-rng-device[,id=NAME]` | plug a virtio-rng (the host's entropy) into the highest free slot |
-//! | `device_add virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]` | plug a virtio-net over a `-netdev` into the highest free slot |
-//! | `device_add virtconsole,chardev=ID[,id=NAME]` | plug a virtio console (QEMU's `virtio-serial-device` with its `virtconsole` port, as one device) on a command line's `-chardev` into the highest free slot |
+//! | `device_add virtio-net-device,netdev=ID[,mac=MAC][,id=NAME]` | plug a virtio-net over a `-netdev` into the highest free slot (the model of a card whose unplug is complete is reused, powered on again: [`crate::virtio_plug`]) |
+//! | `device_add virtconsole,chardev=ID[,id=NAME]` | plug a virtio console (QEMU's `virtio-serial-device` with its `virtconsole` port, as one device) on a command line's `-chardev` into the highest free slot (a console model whose unplug is complete is reused, as a card's) |
 //! | `device_add virtio-serial-device[,id=NAME]` | plug a virtio console with no port (its output is dropped) |
 //! | `device_del ID` | unplug a device: `destroy_owner` in one transaction (rule L4); completes when no reader and no DMA lease can reach its memory any more (a virtio device: once its requests in flight have ended, [`crate::virtio_plug`]) |
 //! | `block_resize DRIVE SIZE` | resize a `-drive`'s file; a plugged disk over it gets the new capacity, `ConfigGeneration` moves on and a configuration-change interrupt is raised ([`crate::virtio_plug::VirtioPlugs::block_resize`]) |
@@ -371,6 +371,7 @@ impl Monitor {
             .lock()
             .map(|u| (u.made, u.spare.len()))
             .unwrap_or((0, 0));
+        let (made, spare) = (self.virtio.models_made(), self.virtio.models_spare());
         format!(
             "owners: {owners}/{OWNERS}\n\
              regions: {regions}/{REGIONS}\n\
@@ -383,6 +384,10 @@ impl Monitor {
              hot-plug RAM mappings: {}\n\
              UART models made: {uarts_made}\n\
              UART models spare: {uarts_spare}\n\
+             virtio-net models made: {}\n\
+             virtio-net models spare: {}\n\
+             virtio console models made: {}\n\
+             virtio console models spare: {}\n\
              pending unplugs: {}\n",
             leases.active(),
             VirtLeases::CAPACITY,
@@ -391,6 +396,10 @@ impl Monitor {
             self.board.devices.wiring.len(),
             self.virtio.list().len(),
             self.ram.mappings(),
+            made.nets,
+            spare.nets,
+            made.consoles,
+            spare.consoles,
             self.pending_unplugs(),
         )
     }

@@ -11,12 +11,20 @@
 //! request taken before it having gone to the used ring, completed or with an I/O error,
 //! and its owner's unplug is complete: then no lease of the device can reach guest memory.
 //!
-//! Device models live for the process (the slot's reference is `'static`): a disk's model
-//! is made once per drive and reused by later plugs of that drive; one entropy model
-//! serves every virtio-rng; a network card's model is made at each plug (its MAC may
-//! differ) over its netdev's link, which lives for the process. A netdev serves one card
-//! at a time, as QEMU's. A card without `mac=` gets QEMU's default: `52:54:00:12:34:56`
-//! for the first, then the next free last byte (`qemu_macaddr_default_if_unset`).
+//! Device models live for the process (the slot's reference is `'static`), so none is
+//! freed; each is reused instead. A disk's model is made once per drive and reused by later
+//! plugs of that drive; one entropy model serves every virtio-rng; a network card's and a
+//! console's model go, once their device's unplug is complete (the slot has let go of
+//! them: nothing in flight, no request can be taken), to a spare list of their kind, and
+//! the next plug of that kind takes a spare, powers it on again (bound to its netdev's
+//! link and MAC, or to its chardev, with nothing kept from its previous life:
+//! [`VirtioNet::power_on`], [`VirtioConsole::power_on`]; the slot's plug resets the queues,
+//! features, status and interrupt) or makes one when none is spare. So plug/unplug cycles
+//! allocate no more models than the most devices of a kind plugged at once
+//! ([`VirtioPlugs::models_made`]). A console with no port writes to one shared sink that
+//! drops its output. A netdev's link lives for the process and serves one card at a time,
+//! as QEMU's. A card without `mac=` gets QEMU's default: `52:54:00:12:34:56` for the first,
+//! then the next free last byte (`qemu_macaddr_default_if_unset`).
 
 use std::sync::Mutex;
 
@@ -67,6 +75,8 @@ struct Plugged {
     netdev: Option<String>,
     chardev: Option<String>,
     kind: &'static str,
+    /// The model, if it is one of the pool's (given back once the unplug is complete).
+    model: Option<Reusable>,
 }
 
 /// The virtio devices of one board (see the [module docs](self)).
@@ -78,28 +88,55 @@ pub struct VirtioPlugs {
     chardevs: Mutex<Vec<ChardevEntry>>,
     /// Last bytes of `52:54:00:12:34:xx` addresses taken (QEMU's `mac_table`).
     macs_used: Mutex<[bool; 256]>,
-    /// Every model a plug made (a virtio-net card, a console, a console's no-port
-    /// backend). A plugged device is `'static` (the transport, its DMA and a socket's
-    /// reader may hold it), so it is never freed; it is kept here so that it stays
-    /// reachable after its device is unplugged, for the process's life. Each plug of such
-    /// a device costs its model's size; reusing unplugged models, as `device_add uart`
-    /// does, is left to do.
-    made: Mutex<Vec<Made>>,
+    /// Network cards and consoles not plugged, for the next plug of their kind.
+    spare: Mutex<ModelPool>,
 }
 
-/// A model a plug made and [`VirtioPlugs`] keeps. Never read: holding it is the point.
-#[allow(dead_code)]
-enum Made {
-    Device(&'static dyn VirtioDevice),
-    Backend(&'static dyn ConsoleBackend),
+/// A model the plugs make and reuse (see the [module docs](self)). A plugged device is
+/// `'static` (the transport, its DMA and a socket's reader may hold it), so it is never
+/// freed: it is in its [`Plugged`] entry while plugged or unplugging, then in the spare
+/// list of its kind. (A model made per plug and dropped from every list leaked, found by
+/// the `monitor` fuzz target under LeakSanitizer; kept in a list for the process's life
+/// instead, each plug/unplug cycle grew the host by one model.)
+#[derive(Clone, Copy)]
+enum Reusable {
+    Net(&'static VirtioNet<'static>),
+    Console(&'static VirtioConsole<'static>),
 }
+
+/// Spare models by kind and how many of each were made.
+#[derive(Default)]
+struct ModelPool {
+    nets: Vec<&'static VirtioNet<'static>>,
+    consoles: Vec<&'static VirtioConsole<'static>>,
+    made: ModelsMade,
+}
+
+/// Models of each reusable kind made so far ([`VirtioPlugs::models_made`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModelsMade {
+    /// virtio-net cards.
+    pub nets: usize,
+    /// Consoles (with a port or without).
+    pub consoles: usize,
+}
+
+/// The back end of a console plugged with no port (`device_add virtio-serial-device`):
+/// its output is dropped and it has no input. It keeps nothing, so one serves them all.
+struct NoPort;
+
+impl ConsoleBackend for NoPort {
+    fn write(&self, _data: &[u8]) {}
+}
+
+static NO_PORT: NoPort = NoPort;
 
 /// The model `VirtioPlugs::plug` plugs: one that exists already (a drive's disk, the rng),
-/// or what a new one is made of once the plug's checks have passed.
+/// or what a card or a console is bound to, once the plug's checks have passed.
 enum Model {
     Ready(&'static dyn VirtioDevice),
     Net(&'static UdpNet, [u8; 6]),
-    Console(Option<&'static dyn ConsoleBackend>),
+    Console(&'static dyn ConsoleBackend),
 }
 
 impl Default for VirtioPlugs {
@@ -118,7 +155,7 @@ impl VirtioPlugs {
             netdevs: Mutex::new(Vec::new()),
             chardevs: Mutex::new(Vec::new()),
             macs_used: Mutex::new([false; 256]),
-            made: Mutex::new(Vec::new()),
+            spare: Mutex::new(ModelPool::default()),
         }
     }
 
@@ -262,10 +299,10 @@ impl VirtioPlugs {
         let mut link = None;
         let mut chardevs = self.chardevs.lock().map_err(|_| "chardev table poisoned")?;
         let mut console_link: Option<(Option<&'static SocketConsole>, String)> = None;
-        // The model a new device needs is made (and leaked: a plugged device is `'static`)
-        // only once the checks below have passed, so a refused plug leaks nothing (found by
-        // the `monitor` fuzz target: a refused `device_add virtio-serial-device` leaked its
-        // console each time).
+        // A card's or a console's model is taken from the spares (or made) only once the
+        // checks below have passed, so a refused plug takes nothing (found by the `monitor`
+        // fuzz target: a refused `device_add virtio-serial-device` leaked its console each
+        // time).
         let (model, kind, drive) = match spec {
             DeviceSpec::Blk { drive, .. } => {
                 let d = drives
@@ -303,7 +340,7 @@ impl VirtioPlugs {
                 )
             }
             DeviceSpec::Console { chardev, .. } => {
-                let backend: Option<&'static dyn ConsoleBackend> = match chardev {
+                let backend: &'static dyn ConsoleBackend = match chardev {
                     Some(name) => {
                         let c = chardevs.iter().find(|c| &c.id == name).ok_or_else(|| {
                             format!("{option}: no chardev '{name}' (give -chardev ...,id={name})")
@@ -314,10 +351,10 @@ impl VirtioPlugs {
                             ));
                         }
                         console_link = Some((c.socket, name.clone()));
-                        Some(c.backend)
+                        c.backend
                     }
-                    // No port: the console's output is dropped (opened below).
-                    None => None,
+                    // No port: the console's output is dropped.
+                    None => &NO_PORT,
                 };
                 (Model::Console(backend), "virtio-serial-device", None)
             }
@@ -349,42 +386,42 @@ impl VirtioPlugs {
             committed.map_err(|e| format!("{option}: {e}"))?;
             owner
         };
-        let mut made = self.made.lock().map_err(|_| "model table poisoned")?;
-        let device: &'static dyn VirtioDevice = match model {
-            Model::Ready(device) => device,
+        let mut pool = self.spare.lock().map_err(|_| "model pool poisoned")?;
+        let (device, model): (&'static dyn VirtioDevice, _) = match model {
+            Model::Ready(device) => (device, None),
             Model::Net(link, mac) => {
-                let card: &'static VirtioNet<'static> =
-                    Box::leak(Box::new(VirtioNet::new(link, mac)));
-                made.push(Made::Device(card));
-                card
+                let card = match pool.nets.pop() {
+                    Some(card) => {
+                        card.power_on(link, mac);
+                        card
+                    }
+                    None => {
+                        pool.made.nets += 1;
+                        Box::leak(Box::new(VirtioNet::new(link, mac)))
+                    }
+                };
+                (card, Some(Reusable::Net(card)))
             }
             Model::Console(backend) => {
-                let backend = match backend {
-                    Some(backend) => backend,
-                    None => match FileConsole::open(None) {
-                        Ok(c) => {
-                            let c: &'static FileConsole = Box::leak(Box::new(c));
-                            made.push(Made::Backend(c));
-                            c
-                        }
-                        Err(e) => {
-                            let mut g = board.devices.memory.lock();
-                            g.begin();
-                            let _ = g.destroy_owner(owner);
-                            let _ = g.commit();
-                            return Err(e);
-                        }
-                    },
+                let console = match pool.consoles.pop() {
+                    Some(console) => {
+                        console.power_on(backend);
+                        console
+                    }
+                    None => {
+                        pool.made.consoles += 1;
+                        Box::leak(Box::new(VirtioConsole::new(backend)))
+                    }
                 };
-                let console: &'static VirtioConsole<'static> =
-                    Box::leak(Box::new(VirtioConsole::new(backend)));
-                made.push(Made::Device(console));
-                console
+                (console, Some(Reusable::Console(console)))
             }
         };
-        drop(made);
         if !slots[slot].plug(device) {
-            // Roll the owner back: nothing was plugged.
+            // Roll the owner back and the model to the spares: nothing was plugged.
+            if let Some(model) = model {
+                pool.give_back(model);
+            }
+            drop(pool);
             let mut g = board.devices.memory.lock();
             g.begin();
             let _ = g.destroy_owner(owner);
@@ -422,6 +459,7 @@ impl VirtioPlugs {
             netdev,
             chardev,
             kind,
+            model,
         });
         Ok((id, slot))
     }
@@ -487,6 +525,10 @@ impl VirtioPlugs {
             return Some(false);
         }
         let p = plugged.swap_remove(i);
+        // The slot has let go of the model: the next plug of its kind may take it.
+        if let (Some(model), Ok(mut pool)) = (p.model, self.spare.lock()) {
+            pool.give_back(model);
+        }
         if let (Some(name), Ok(mut drives)) = (p.drive, self.drives.lock()) {
             if let Some(d) = drives.iter_mut().find(|d| d.spec.id == name) {
                 d.user = None;
@@ -505,11 +547,38 @@ impl VirtioPlugs {
         Some(true)
     }
 
+    /// Network card and console models made so far: each plug takes a spare one when
+    /// there is one (see the [module docs](self)).
+    pub fn models_made(&self) -> ModelsMade {
+        self.spare.lock().map(|p| p.made).unwrap_or_default()
+    }
+
+    /// Network card and console models spare now.
+    pub fn models_spare(&self) -> ModelsMade {
+        self.spare
+            .lock()
+            .map(|p| ModelsMade {
+                nets: p.nets.len(),
+                consoles: p.consoles.len(),
+            })
+            .unwrap_or_default()
+    }
+
     /// `(slot, kind)` of every plugged device.
     pub fn list(&self) -> Vec<(usize, &'static str)> {
         self.plugged
             .lock()
             .map(|p| p.iter().map(|p| (p.slot, p.kind)).collect())
             .unwrap_or_default()
+    }
+}
+
+impl ModelPool {
+    /// `model`, which no slot holds any more, is spare.
+    fn give_back(&mut self, model: Reusable) {
+        match model {
+            Reusable::Net(card) => self.nets.push(card),
+            Reusable::Console(console) => self.consoles.push(console),
+        }
     }
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use fief_boards::dma::StepOutcome;
 use fief_boards::virt32::{Virt32, Virt32Devices, VIRTIO_BASE};
-use fief_boards::virtio::mmio::MAX_QUEUES;
+use fief_boards::virtio::mmio::{reg, MAX_QUEUES};
+use fief_boards::virtio::status;
 use fief_core::memory::{AccessSize, GuestAddress, MemTxAttrs, RamBlock};
 use fief_host::dma_workers::DmaWorkers;
 use fief_host::monitor::{Monitor, Unplug};
@@ -844,4 +845,222 @@ fn monitor_plugs_and_unplugs_consoles() {
     assert!(r.contains("slot 7"), "the chardev is free again: {r}");
     // Its socket still listens.
     assert!(std::os::unix::net::UnixStream::connect(&sock).is_ok());
+}
+
+/// A driver's work on virtio slot `slot` of `board`, legacy layout (the board's default):
+/// its transmit queue (queue 1, eight entries) set up in RAM and one buffer sent.
+struct TxDriver {
+    board: &'static Virt32<'static>,
+    slot: u64,
+}
+
+impl TxDriver {
+    const TABLE: u64 = 0x8008_0000;
+    const BUF: u64 = 0x8009_0000;
+
+    fn poke(&self, addr: u64, bytes: &[u8]) {
+        for (i, b) in bytes.iter().enumerate() {
+            let r = self.board.space().write(
+                GuestAddress(addr + i as u64),
+                AccessSize::Byte,
+                *b as u64,
+                MemTxAttrs::UNSPECIFIED,
+            );
+            assert_eq!(r, fief_core::memory::MemTxResult::OK);
+        }
+    }
+
+    fn peek16(&self, addr: u64) -> u16 {
+        self.board
+            .space()
+            .read(
+                GuestAddress(addr),
+                AccessSize::Half,
+                MemTxAttrs::UNSPECIFIED,
+            )
+            .0 as u16
+    }
+
+    /// What a driver probing the slot finds before it touches it: as on a new device, no
+    /// status, no interrupt, queue 1 there and not set up (its PFN 0) (asserted); and the
+    /// first `config` bytes of the configuration (returned).
+    fn probe(&self, config: u64) -> Vec<u8> {
+        let (b, s) = (self.board, self.slot);
+        assert_eq!(reg32(b, s, reg::STATUS), 0, "slot {s}: status");
+        assert_eq!(reg32(b, s, reg::INTERRUPT_STATUS), 0, "slot {s}: interrupt");
+        set_reg32(b, s, reg::QUEUE_SEL, 1);
+        assert_eq!(reg32(b, s, reg::QUEUE_PFN), 0, "slot {s}: queue 1 set up");
+        assert_ne!(reg32(b, s, reg::QUEUE_NUM_MAX), 0, "slot {s}: queue 1");
+        (0..config)
+            .map(|i| {
+                b.space()
+                    .read(
+                        GuestAddress(VIRTIO_BASE + 0x1000 * s + reg::CONFIG + i),
+                        AccessSize::Byte,
+                        MemTxAttrs::UNSPECIFIED,
+                    )
+                    .0 as u8
+            })
+            .collect()
+    }
+
+    /// Starts the device (no feature taken), sends `bytes` as one buffer on queue 1 and
+    /// serves it; asserts it comes back on the used ring.
+    fn send(&self, bytes: &[u8]) {
+        let (b, s) = (self.board, self.slot);
+        set_reg32(b, s, reg::STATUS, 0);
+        set_reg32(b, s, reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
+        set_reg32(b, s, reg::DRIVER_FEATURES, 0);
+        set_reg32(b, s, reg::GUEST_PAGE_SIZE, 4096);
+        set_reg32(b, s, reg::QUEUE_SEL, 1);
+        set_reg32(b, s, reg::QUEUE_NUM, 8);
+        set_reg32(b, s, reg::QUEUE_ALIGN, 4096);
+        // A clean ring: no entry of an earlier round's.
+        self.poke(Self::TABLE, &[0u8; 0x1010]);
+        set_reg32(b, s, reg::QUEUE_PFN, (Self::TABLE >> 12) as u32);
+        set_reg32(
+            b,
+            s,
+            reg::STATUS,
+            status::ACKNOWLEDGE | status::DRIVER | status::DRIVER_OK,
+        );
+        self.poke(Self::BUF, bytes);
+        let mut desc = [0u8; 16];
+        desc[..8].copy_from_slice(&Self::BUF.to_le_bytes());
+        desc[8..12].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+        self.poke(Self::TABLE, &desc);
+        // The available ring after the eight descriptors: ring[0] = 0, then idx = 1.
+        self.poke(Self::TABLE + 16 * 8 + 4, &[0, 0]);
+        self.poke(Self::TABLE + 16 * 8 + 2, &[1, 0]);
+        set_reg32(b, s, reg::QUEUE_NOTIFY, 1);
+        assert_ne!(b.virtio_step(s as usize, 1), StepOutcome::Idle, "slot {s}");
+        // The used ring starts on the next page: idx at +2.
+        assert_eq!(self.peek16(Self::TABLE + 0x1000 + 2), 1, "slot {s}: used");
+    }
+}
+
+/// Found with the `monitor` fuzz target (LeakSanitizer): each plug of a network card made a
+/// new model, kept for the process, so plug/unplug cycles grew the host. A card's model is
+/// reused once its device's unplug is complete: cycles over two netdevs with a new MAC each
+/// make one model, and each plug of it looks to the driver as a new card does (its MAC, a
+/// reset transport) and sends its frames on its own netdev's link.
+#[test]
+fn net_card_plug_unplug_cycles_reuse_one_model_that_looks_new() {
+    let board = board();
+    let monitor = Monitor::new(board, None, || {});
+    let peers: Vec<std::net::UdpSocket> = (0..2)
+        .map(|_| {
+            let p = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            p.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            p
+        })
+        .collect();
+    for (n, peer) in peers.iter().enumerate() {
+        let spec = format!(
+            "socket,id=n{n},udp={},localaddr=127.0.0.1:0",
+            peer.local_addr().unwrap()
+        );
+        monitor
+            .virtio()
+            .add_netdev(fief_host::virtio_net::NetdevSpec::parse(&spec).unwrap())
+            .unwrap();
+    }
+    let driver = TxDriver { board, slot: 7 };
+    for round in 0..12u8 {
+        let n = round as usize % 2;
+        let r = monitor
+            .execute(&format!(
+                "device_add virtio-net-device,netdev=n{n},mac=52:54:00:ab:cd:{round:02x},id=nic"
+            ))
+            .text;
+        assert!(r.contains("slot 7"), "round {round}: {r}");
+        assert_eq!(device_id(board, 7), 1);
+        assert_eq!(
+            driver.probe(8),
+            [0x52, 0x54, 0, 0xab, 0xcd, round, 1, 0],
+            "round {round}: MAC and link up"
+        );
+        // A frame after the legacy header (10 bytes, no feature taken).
+        let mut frame = vec![0u8; 10];
+        frame.extend_from_slice(format!("frame of round {round}").as_bytes());
+        driver.send(&frame);
+        let mut got = [0u8; 64];
+        let len = peers[n]
+            .recv(&mut got)
+            .unwrap_or_else(|e| panic!("round {round}: nothing on n{n}'s link: {e}"));
+        assert_eq!(&got[..len], &frame[10..], "round {round}: on n{n}'s link");
+        assert_eq!(
+            monitor.device_del("nic", Duration::from_secs(10)).unwrap(),
+            Unplug::Complete
+        );
+    }
+    let made = monitor.virtio().models_made();
+    assert_eq!(made.nets, 1, "card models made for 12 plugs");
+    assert_eq!(monitor.virtio().models_spare().nets, 1);
+    assert!(monitor
+        .execute("info pools")
+        .text
+        .contains("virtio-net models made: 1\n"));
+}
+
+/// As for network cards, found with the `monitor` fuzz target: each console plug made a new
+/// model (and a port-less one a new back end). Cycles of a console on one chardev, one with
+/// no port and one on another chardev make one model; each plug of it looks new to the
+/// driver and its output goes to its own chardev (none for the port-less one).
+#[test]
+fn console_plug_unplug_cycles_reuse_one_model_that_looks_new() {
+    let board = board();
+    let monitor = Monitor::new(board, None, || {});
+    let files = [temp("reuse-c0.txt"), temp("reuse-c1.txt")];
+    for (n, f) in files.iter().enumerate() {
+        monitor
+            .virtio()
+            .add_chardev(
+                format!("c{n}"),
+                &fief_host::chardev::Chardev::File(f.clone()),
+            )
+            .unwrap();
+    }
+    let driver = TxDriver { board, slot: 7 };
+    let mut want = [String::new(), String::new()];
+    for round in 0..12 {
+        let chardev = [Some(0), None, Some(1)][round % 3];
+        let r = match chardev {
+            Some(n) => monitor.execute(&format!("device_add virtconsole,chardev=c{n},id=con")),
+            None => monitor.execute("device_add virtio-serial-device,id=con"),
+        }
+        .text;
+        assert!(r.contains("slot 7"), "round {round}: {r}");
+        assert_eq!(device_id(board, 7), 3);
+        assert_eq!(
+            driver.probe(12),
+            [0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0],
+            "round {round}: one port"
+        );
+        let line = format!("line of round {round}\n");
+        driver.send(line.as_bytes());
+        if let Some(n) = chardev {
+            want[n] += &line;
+        }
+        for n in 0..2 {
+            assert_eq!(
+                std::fs::read_to_string(&files[n]).unwrap(),
+                want[n],
+                "round {round}: c{n}"
+            );
+        }
+        assert_eq!(
+            monitor.device_del("con", Duration::from_secs(10)).unwrap(),
+            Unplug::Complete
+        );
+    }
+    assert_eq!(
+        monitor.virtio().models_made().consoles,
+        1,
+        "console models made for 12 plugs"
+    );
+    assert!(monitor
+        .execute("info pools")
+        .text
+        .contains("virtio console models made: 1\n"));
 }

@@ -4,6 +4,8 @@
 //! device is one console, as QEMU's `virtconsole` on port 0 of a `virtio-serial-device`
 //! looks to a driver that does not take multiport.
 
+use fief_core::lock::Mutex;
+
 use super::guest::GuestMem;
 use super::queue::Chain;
 use super::{device_id, RequestError, VirtioDevice};
@@ -24,13 +26,29 @@ pub trait ConsoleBackend: Sync {
 
 /// The console device (see the [module docs](self)).
 pub struct VirtioConsole<'a> {
-    backend: &'a dyn ConsoleBackend,
+    /// Set by [`VirtioConsole::new`], changed only by [`VirtioConsole::power_on`].
+    backend: Mutex<&'a dyn ConsoleBackend>,
 }
 
 impl<'a> VirtioConsole<'a> {
     /// A console over `backend`.
     pub const fn new(backend: &'a dyn ConsoleBackend) -> VirtioConsole<'a> {
-        VirtioConsole { backend }
+        VirtioConsole {
+            backend: Mutex::new(backend),
+        }
+    }
+
+    /// Back to the state [`VirtioConsole::new`]`(backend)` makes, for a console reused by
+    /// a new device (a hot-plug host keeps unplugged models for the next plug): its bytes
+    /// go to and come from `backend`. The console keeps nothing else: its queues and
+    /// interrupt are the transport's, reset when it is plugged. Only for a console no
+    /// transport serves any more (its unplug is complete).
+    pub fn power_on(&self, backend: &'a dyn ConsoleBackend) {
+        *self.backend.lock() = backend;
+    }
+
+    fn backend(&self) -> &'a dyn ConsoleBackend {
+        *self.backend.lock()
     }
 }
 
@@ -61,14 +79,14 @@ impl VirtioDevice for VirtioConsole<'_> {
     }
 
     fn ready(&self, queue: usize) -> bool {
-        queue != 0 || self.backend.has_input()
+        queue != 0 || self.backend().has_input()
     }
 
     fn serve(&self, queue: usize, chain: &Chain, mem: &GuestMem<'_>) -> Result<u32, RequestError> {
         let mut buf = [0u8; 256];
         if queue == 0 {
             let n = self
-                .backend
+                .backend()
                 .read(&mut buf[..chain.writable.min(256) as usize]);
             chain
                 .write(mem, 0, &buf[..n])
@@ -81,7 +99,7 @@ impl VirtioDevice for VirtioConsole<'_> {
             chain
                 .read(mem, done, &mut buf[..n])
                 .map_err(RequestError::Memory)?;
-            self.backend.write(&buf[..n]);
+            self.backend().write(&buf[..n]);
             done += n as u32;
         }
         Ok(0)

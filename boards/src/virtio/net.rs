@@ -21,6 +21,7 @@
 //!   everything else goes to the back end as one frame.
 
 use fief_core::atomic::{AtomicBool, AtomicU32, Ordering};
+use fief_core::lock::Mutex;
 
 use super::guest::GuestMem;
 use super::queue::{Chain, QueueError};
@@ -65,10 +66,17 @@ pub trait NetBackend: Sync {
     fn drop_next(&self);
 }
 
-/// The network card (see the [module docs](self)).
-pub struct VirtioNet<'a> {
+/// What a card is bound to: set by [`VirtioNet::new`], changed only by
+/// [`VirtioNet::power_on`].
+#[derive(Clone, Copy)]
+struct Binding<'a> {
     backend: &'a dyn NetBackend,
     mac: [u8; 6],
+}
+
+/// The network card (see the [module docs](self)).
+pub struct VirtioNet<'a> {
+    binding: Mutex<Binding<'a>>,
     /// The header's size, from the negotiated features (set when the device is told).
     modern: AtomicBool,
     /// A frame is being written into a receive buffer.
@@ -81,17 +89,32 @@ impl<'a> VirtioNet<'a> {
     /// A card with address `mac` over `backend`.
     pub const fn new(backend: &'a dyn NetBackend, mac: [u8; 6]) -> VirtioNet<'a> {
         VirtioNet {
-            backend,
-            mac,
+            binding: Mutex::new(Binding { backend, mac }),
             modern: AtomicBool::new(false),
             rx_busy: AtomicBool::new(false),
             dropped: AtomicU32::new(0),
         }
     }
 
+    /// Back to the state [`VirtioNet::new`]`(backend, mac)` makes, for a card reused by a
+    /// new device (a hot-plug host keeps unplugged models for the next plug): bound to
+    /// `backend` with address `mac`, the negotiated header and a frame being received
+    /// forgotten (as by a driver reset), no frame dropped. Only for a card no transport
+    /// serves any more (its unplug is complete): a request in service meanwhile would see
+    /// either life's back end.
+    pub fn power_on(&self, backend: &'a dyn NetBackend, mac: [u8; 6]) {
+        *self.binding.lock() = Binding { backend, mac };
+        self.reset();
+        self.dropped.store(0, Ordering::Relaxed);
+    }
+
     /// The card's MAC address.
     pub fn mac(&self) -> [u8; 6] {
-        self.mac
+        self.binding.lock().mac
+    }
+
+    fn backend(&self) -> &'a dyn NetBackend {
+        self.binding.lock().backend
     }
 
     /// Frames dropped so far.
@@ -116,7 +139,7 @@ impl<'a> VirtioNet<'a> {
             .into());
         }
         let mut frame = [0u8; MAX_FRAME];
-        let Some(n) = self.backend.recv(&mut frame) else {
+        let Some(n) = self.backend().recv(&mut frame) else {
             // Nothing after all (claimed, then reset): an empty buffer back.
             return Ok(0);
         };
@@ -150,7 +173,7 @@ impl<'a> VirtioNet<'a> {
         chain
             .read(mem, hdr, &mut frame[..len])
             .map_err(RequestError::Memory)?;
-        if !self.backend.send(&frame[..len]) {
+        if !self.backend().send(&frame[..len]) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         Ok(0)
@@ -173,7 +196,7 @@ impl VirtioDevice for VirtioNet<'_> {
     fn read_config(&self, offset: u64, buf: &mut [u8]) {
         // struct virtio_net_config: mac, status (max_virtqueue_pairs, mtu: not offered).
         let mut config = [0u8; 8];
-        config[..6].copy_from_slice(&self.mac);
+        config[..6].copy_from_slice(&self.mac());
         config[6..8].copy_from_slice(&LINK_UP.to_le_bytes());
         for (i, b) in buf.iter_mut().enumerate() {
             *b = usize::try_from(offset)
@@ -197,7 +220,7 @@ impl VirtioDevice for VirtioNet<'_> {
     }
 
     fn ready(&self, queue: usize) -> bool {
-        queue != RX || (!self.rx_busy.load(Ordering::SeqCst) && self.backend.peek().is_some())
+        queue != RX || (!self.rx_busy.load(Ordering::SeqCst) && self.backend().peek().is_some())
     }
 
     fn claim(&self, queue: usize, chain: &Chain) -> bool {
@@ -209,13 +232,13 @@ impl VirtioDevice for VirtioNet<'_> {
         }
         let room = chain.writable.saturating_sub(self.hdr_len()) as usize;
         loop {
-            match self.backend.peek() {
+            match self.backend().peek() {
                 None => return false,
                 // Without mergeable buffers a frame must fit one buffer: QEMU drops it
                 // and leaves the buffer posted. (A buffer without room for the header is
                 // the driver's error: `receive` reports it.)
                 Some(n) if n > room && chain.writable >= self.hdr_len() => {
-                    self.backend.drop_next();
+                    self.backend().drop_next();
                     self.dropped.fetch_add(1, Ordering::Relaxed);
                 }
                 Some(_) => {
@@ -234,5 +257,95 @@ impl VirtioDevice for VirtioNet<'_> {
         } else {
             self.transmit(chain, mem)
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::virtio::queue::Chain;
+    use heapless::Deque;
+
+    /// A back end whose waiting frames are only lengths (their bytes are zeros).
+    struct Wire(Mutex<Deque<usize, 4>>);
+
+    impl Wire {
+        const fn new() -> Wire {
+            Wire(Mutex::new(Deque::new()))
+        }
+        fn arrive(&self, len: usize) {
+            self.0.lock().push_back(len).unwrap();
+        }
+    }
+
+    impl NetBackend for Wire {
+        fn send(&self, _frame: &[u8]) -> bool {
+            true
+        }
+        fn peek(&self) -> Option<usize> {
+            self.0.lock().front().copied()
+        }
+        fn recv(&self, buf: &mut [u8]) -> Option<usize> {
+            let n = self.0.lock().pop_front()?.min(buf.len());
+            buf[..n].fill(0);
+            Some(n)
+        }
+        fn drop_next(&self) {
+            self.0.lock().pop_front();
+        }
+    }
+
+    const OLD_MAC: [u8; 6] = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+    const NEW_MAC: [u8; 6] = [0x52, 0x54, 0, 0xab, 0xcd, 0xef];
+
+    /// What a host and a driver can tell of `card` over `wire`: its configuration, its
+    /// features, its address, the frames dropped so far; then, with a 30-byte frame
+    /// arrived, whether the receive queue is ready and whether a buffer of the legacy
+    /// header plus 30 bytes is taken for it (it is not with the modern header: the frame
+    /// no longer fits and is dropped), and the frames dropped after that.
+    fn looks(card: &VirtioNet<'_>, wire: &Wire) -> ([u8; 8], u64, [u8; 6], u32, bool, bool, u32) {
+        let mut config = [0u8; 8];
+        card.read_config(0, &mut config);
+        let dropped = card.dropped();
+        wire.arrive(30);
+        let ready = card.ready(RX);
+        let taken = card.claim(RX, &Chain::sized(0, HDR_LEGACY + 30));
+        (
+            config,
+            card.features(),
+            card.mac(),
+            dropped,
+            ready,
+            taken,
+            card.dropped(),
+        )
+    }
+
+    /// A card reused for a new device (`fief`'s hot-plug keeps unplugged models) must carry
+    /// nothing from its previous life: after `power_on` it looks like a card just made over
+    /// the new back end with the new address. The previous life here negotiated the modern
+    /// header, dropped a frame and was receiving one; each of those, and the old back end
+    /// and address, would show if `power_on` kept it.
+    #[test]
+    fn power_on_leaves_nothing_of_the_previous_life() {
+        static OLD: Wire = Wire::new();
+        static NEW: Wire = Wire::new();
+        static FRESH: Wire = Wire::new();
+        let card = VirtioNet::new(&OLD, OLD_MAC);
+        card.negotiated(features::VERSION_1);
+        OLD.arrive(100);
+        assert!(!card.claim(RX, &Chain::sized(0, HDR_MODERN + 50)));
+        assert_eq!(card.dropped(), 1, "too large: dropped");
+        OLD.arrive(20);
+        assert!(card.claim(RX, &Chain::sized(0, 100)), "being received");
+        // The old life's frame taken by its receive in flight when it was unplugged.
+        assert_eq!(OLD.recv(&mut [0u8; 20]), Some(20));
+        card.power_on(&NEW, NEW_MAC);
+        let reused = looks(&card, &NEW);
+        let fresh = looks(&VirtioNet::new(&FRESH, NEW_MAC), &FRESH);
+        assert_eq!(reused, fresh);
+        assert_eq!(fresh.2, NEW_MAC);
+        assert!(fresh.4 && fresh.5, "a new card takes the frame: {fresh:?}");
     }
 }

@@ -148,6 +148,17 @@ impl Chain {
         }
     }
 
+    /// A chain of `readable` then `writable` bytes with no buffer behind them, for the
+    /// devices' unit tests of what they decide from a chain's sizes alone.
+    #[cfg(test)]
+    pub(crate) fn sized(readable: u32, writable: u32) -> Chain {
+        Chain {
+            readable,
+            writable,
+            ..Chain::new(0)
+        }
+    }
+
     /// The buffers.
     pub fn segments(&self) -> &[Segment] {
         &self.segments[..self.count]
