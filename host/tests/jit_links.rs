@@ -3,18 +3,22 @@
 //! caches the same guest registers in the same host registers skips their loads, and loads
 //! those it lacks); registers a block writes before reading them are neither loaded at
 //! entry nor stored or named by an exit taken before the write; `jalr` without an offset
-//! and `jal`/`jalr` without a link register emit no needless work. Split from `jit_diff.rs`
-//! (random blocks, chaining, epochs and the tier's policy).
+//! and `jal`/`jalr` without a link register emit no needless work; forward exits make no
+//! interrupt check, and a ring of blocks still takes an interrupt at its exit back. Split
+//! from `jit_diff.rs` (random blocks, chaining, epochs and the tier's policy).
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
-use fief_core::cpu::riscv::{csr, Exit, Xlen};
+use fief_core::cpu::riscv::{csr, irq, Exit, Xlen};
 use fief_host::jit::{ExitKind, Jit, JitStats};
 use fief_tests::machine::{Image, Machine, RAM_BASE};
 use fief_tests::rvenc::{self, op};
 
 /// An `ebreak`, where the fixtures stop.
 const EBREAK: u32 = 0x0010_0073;
+
+/// Where [`ring_machine`]'s interrupts go: an `ebreak`.
+const TRAP: u64 = RAM_BASE + 0x1000;
 
 /// Two blocks that jump to each other (`A`: `t0 += 1; t1 += 2; j B`, `B`: `t2 += 3; t3
 /// += t0; j A`): every exit is a direct one through a link slot, whose budget test is
@@ -336,4 +340,130 @@ fn a_jump_without_a_link_register_writes_no_link_address() {
         assert_eq!(j.0, jal.0, "{xlen:?}");
         assert!(j.1 < jal.1, "{xlen:?}: j {j:?}, jal t5 {jal:?}");
     }
+}
+
+/// `setup`, a `j` to `A`, then three blocks `A`, `B`, `C` (`t0 += 1`, `t1 += 1`, `t2 +=
+/// 1`, each then a `j`) in a ring A -> B -> C -> A, each of 8 bytes, `at[k]` bytes past
+/// the `j` and 4 (`k` 0 to 2 for `A` to `C`): the words.
+fn ring(setup: &[u32], at: [u32; 3]) -> Vec<u32> {
+    let (t0, t1, t2) = (5, 6, 7);
+    let base = 4 * setup.len() as i32;
+    let start = |k: usize| base + 4 + at[k] as i32;
+    let mut words = setup.to_vec();
+    words.push(rvenc::jal(0, start(0) - base));
+    let end = base + 4 + 8 * 3;
+    words.resize(end as usize / 4, EBREAK);
+    for (k, r) in [t0, t1, t2].into_iter().enumerate() {
+        let i = start(k) as usize / 4;
+        words[i] = rvenc::addi(r, r, 1);
+        words[i + 1] = rvenc::jal(0, start((k + 1) % 3) - start(k) - 4);
+    }
+    words
+}
+
+/// The ring of [`ring`] with `A`, `B`, `C` laid out in that order (its exits forward,
+/// forward, back to `A`) or as `A`, `C`, `B` (forward to `C`, back to `B`, back to
+/// `A`), run for 10 000 instructions under the interpreter and the tier (every block
+/// translated at once): both agree; the tier's code size and blocks translated.
+fn ring_code_bytes(xlen: Xlen, in_order: bool) -> (u64, u64) {
+    let at = if in_order { [0, 8, 16] } else { [0, 16, 8] };
+    let words = ring(&[], at);
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen,
+        entry: RAM_BASE,
+        segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+    };
+    let mut a = Machine::new(&image).unwrap();
+    let mut m = Machine::new(&image).unwrap();
+    let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+    a.run_slice_with(10_000, &mut fief_core::cpu::riscv::tier::Interp)
+        .unwrap();
+    m.run_slice_with(10_000, &mut jit).unwrap();
+    let state = |m: &Machine| {
+        (
+            m.hart.pc(),
+            [5, 6, 7].map(|r| m.hart.reg(r)),
+            m.hart.csr(csr::num::MINSTRET).unwrap(),
+        )
+    };
+    assert_eq!(state(&m), state(&a), "{xlen:?} in order {in_order}");
+    let st = jit.stats();
+    assert!(st.runs < 100, "{st:?}");
+    (st.code_bytes, st.translated)
+}
+
+/// A direct exit to a block starting above its own block's start makes no interrupt
+/// check (`x86::exits`, `Exits::to`): the same three blocks in a ring laid out in ring
+/// order (two forward exits) take less code than laid out so that two exits go back
+/// (one forward exit); fails with the check on every exit (the same size).
+#[test]
+fn forward_exits_make_no_interrupt_check() {
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let (two, t2) = ring_code_bytes(xlen, true);
+        let (one, t1) = ring_code_bytes(xlen, false);
+        assert_eq!(t1, t2, "{xlen:?}");
+        assert!(
+            two < one,
+            "{xlen:?}: two forward {two} bytes, one forward {one}"
+        );
+    }
+}
+
+/// A machine running: `mtvec` = an `ebreak` at [`TRAP`], `mie.MSIE` and `mstatus.MIE`
+/// set, then the ring of [`ring`] in ring order (`A` at `RAM_BASE + 24`): its only exit
+/// back is `C`'s to `A`.
+fn ring_machine() -> Machine {
+    let (t1, mie_msie) = (6, 8);
+    let setup = [
+        rvenc::u(op::LUI, t1, (TRAP as u32) >> 12),
+        rvenc::csrw(csr::num::MTVEC, t1),
+        rvenc::addi(t1, 0, mie_msie),
+        rvenc::csrw(csr::num::MIE, t1),
+        rvenc::csr(6, 0, 8, csr::num::MSTATUS), // csrrsi x0, mstatus, 8
+    ];
+    let words = ring(&setup, [0, 8, 16]);
+    let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let image = Image {
+        xlen: Xlen::Rv32,
+        entry: RAM_BASE,
+        segments: vec![
+            (RAM_BASE, code.clone(), code.len() as u64),
+            (TRAP, EBREAK.to_le_bytes().to_vec(), 4),
+        ],
+    };
+    let mut m = Machine::new(&image).unwrap();
+    m.hart.set_debug_ebreak(true);
+    m
+}
+
+/// A ring of linked blocks whose exits are all forward but one still takes an
+/// interrupt raised (by another thread) while it runs: at that one exit's check, so at
+/// `A`'s first instruction (fails with no interrupt check on direct exits: the ring
+/// runs on to the end of its budget).
+#[test]
+fn a_ring_of_forward_exits_takes_an_interrupt_at_its_exit_back() {
+    let mut m = ring_machine();
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let irqs = m.hart.irqs();
+    let raiser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        irqs.raise(irq::MSI);
+    });
+    // About ten seconds of the ring chained, if nothing stopped it.
+    let exit = m.run_slice_with(4_000_000_000, &mut jit).unwrap();
+    raiser.join().unwrap();
+    let st = jit.stats();
+    assert_eq!(exit, Exit::Breakpoint(TRAP), "{st:?}");
+    assert_eq!(st.exits[ExitKind::Interrupt as usize], 1, "{st:?}");
+    let t = m.hart.last_trap();
+    assert_eq!(t.cause, 1 << 31 | irq::MSI as u64);
+    // The setup's five instructions and its `j`, then `A`.
+    assert_eq!(t.epc, RAM_BASE + 24, "{st:?}");
+    assert!(m.hart.reg(7) > 1000, "the ring ran before the interrupt");
+    let retired = m.hart.csr(csr::num::MINSTRET).unwrap();
+    assert!(
+        retired < 3_000_000_000,
+        "taken after {retired} instructions"
+    );
 }

@@ -22,7 +22,10 @@
 //! **Continuing into the next block** without returning (chaining) is allowed when the
 //! tier checks, at the block boundary, what the run loop would: at least
 //! [`BLOCK_INSNS`](super::BLOCK_INSNS) instructions of budget left, no pending enabled
-//! interrupt (`(*pending | mip_sw) & int_mask`), the DMA write count unchanged, and that
+//! interrupt (`(*pending | mip_sw) & int_mask`; it may leave this one out where the next
+//! block starts above the leaving one, as long as every cycle of chained blocks still
+//! checks it somewhere: the word changes during a call only by other threads, so a few
+//! blocks' delay is a timing no guest can tell), the DMA write count unchanged, and that
 //! the next block was offered by the run loop (so checked against memory, on a fetch page
 //! without execute triggers) in the current code epoch ([`TierCtx::epoch`]) and code space
 //! ([`TierCtx::space`]: the privilege). The context

@@ -1,5 +1,6 @@
 //! How a block is entered and left: the prologue (the entry from Rust), the run loop's
-//! boundary checks at every exit, the exit back to the block's own start (`loop_back`),
+//! boundary checks at every exit (a forward direct exit's without the interrupt check,
+//! [`Exits::to`]), the exit back to the block's own start (`loop_back`),
 //! direct exits through link slots (`direct_exit`, chosen by [`Exits::to`]), the register
 //! map before each chain entry that warm links compare ([`WarmWord`]), and the block's
 //! shared tail (the jump-cache lookups, the returns by kind, the epilogue). The calling
@@ -37,6 +38,13 @@ pub(super) type Fails = [DynamicLabel; 3];
 /// For a room of [`BLOCK_INSNS`] the budget is one compare with the prologue's
 /// [`LIMIT`].
 pub(super) fn boundary_checks(ops: &mut Asm, room: i32, [budget, interrupt, dma]: Fails) {
+    budget_check(ops, room, budget);
+    interrupt_check(ops, interrupt);
+    dma_check(ops, dma);
+}
+
+/// The budget check of [`boundary_checks`].
+fn budget_check(ops: &mut Asm, room: i32, budget: DynamicLabel) {
     if room == BLOCK_INSNS as i32 {
         dynasm!(ops
             ; .arch x64
@@ -52,16 +60,25 @@ pub(super) fn boundary_checks(ops: &mut Asm, room: i32, [budget, interrupt, dma]
             ; ja =>budget
         );
     }
+}
+
+/// The interrupt check of [`boundary_checks`], as the run loop's: `(pending | mip_sw) &
+/// int_mask`, with `mip_sw & int_mask` 0 (the tier declines the block otherwise).
+fn interrupt_check(ops: &mut Asm, interrupt: DynamicLabel) {
     dynasm!(ops
         ; .arch x64
-        // Interrupts, as the run loop: (pending | mip_sw) & int_mask, with mip_sw &
-        // int_mask 0 (the tier declines the block otherwise).
         ; mov rcx, QWORD [rsi + CTX_PENDING]
         ; mov ecx, DWORD [rcx]
         ; test ecx, DWORD [rsi + CTX_INT_MASK]
         ; jnz =>interrupt
-        // DMA wrote guest RAM since the epoch started (the tier points the count at a
-        // word that differs when the bus gives none).
+    );
+}
+
+/// The DMA check of [`boundary_checks`]: DMA wrote guest RAM since the epoch started
+/// (the tier points the count at a word that differs when the bus gives none).
+fn dma_check(ops: &mut Asm, dma: DynamicLabel) {
+    dynasm!(ops
+        ; .arch x64
         ; mov rcx, QWORD [rsi + CTX_LEASE]
         ; mov ecx, DWORD [rcx]
         ; cmp ecx, DWORD [rsi + CTX_LEASE_SEEN]
@@ -110,16 +127,17 @@ pub(super) fn loop_back(
 }
 
 /// A direct exit to the known `target` after `retired` instructions of the block: the
-/// cached registers stored back, the count in `r8`, the boundary checks, and the jump
-/// through link slot `slot` (its unlinked code's offset is pushed to `unlinked`). `rax`
-/// is set to `target` only behind the jump: where a check failed (one label for all,
-/// [`Tail::which`] tells which) and in the unlinked code.
+/// cached registers stored back, the count in `r8`, the boundary checks (without the
+/// interrupt check when `forward`, [`Exits::to`]), and the jump through link slot `slot`
+/// (its unlinked code's offset is pushed to `unlinked`). `rax` is set to `target` only
+/// behind the jump: where a check failed (one label for all, [`Tail::which`] tells
+/// which) and in the unlinked code.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn direct_exit(
     ops: &mut Asm,
     t: &Tail,
     c: &Cache,
-    target: u64,
+    (target, forward): (u64, bool),
     retired: i32,
     slot: usize,
     rv32: bool,
@@ -129,7 +147,12 @@ pub(super) fn direct_exit(
     c.write_back(ops, retired as usize);
     dynasm!(ops ; .arch x64 ; add r8, retired);
     let fail = ops.new_dynamic_label();
-    boundary_checks(ops, BLOCK_INSNS as i32, [fail; 3]);
+    if forward {
+        budget_check(ops, BLOCK_INSNS as i32, fail);
+        dma_check(ops, fail);
+    } else {
+        boundary_checks(ops, BLOCK_INSNS as i32, [fail; 3]);
+    }
     let disp = 8 * slot as i32;
     dynasm!(ops ; .arch x64 ; jmp QWORD [rbp + disp]);
     unlinked.push(ops.offset().0);
@@ -161,6 +184,19 @@ impl Exits<'_> {
     /// start, the boundary checks for `home` (the body's label and room) and straight
     /// back ([`loop_back`]); elsewhere a direct exit through the next link
     /// slot ([`direct_exit`]).
+    ///
+    /// A *forward* direct exit (`target` above the block's start `pc0`) makes no
+    /// interrupt check. Nothing generated code does raises an interrupt or a stop (a
+    /// store to MMIO or a CSR write returns to the interpreter first), so the word
+    /// changes under it only by other threads, whose timing no guest can rely on:
+    /// taking their interrupt a few blocks later is what a slower thread would have
+    /// caused. The delay is bounded: along a chain of forward exits the blocks' start
+    /// `pc`s rise, so every cycle of linked blocks has an exit to a start at or below
+    /// its own block's, which checks (as do loops of one block, `jalr` exits and every
+    /// return to the run loop). The budget and DMA checks stay on every exit: the
+    /// budget ends the slice exactly, and the guest may learn of a DMA write through
+    /// RAM (a flag the device writes after the data) and jump forward into the code
+    /// that DMA wrote, which must not run stale.
     pub(super) fn to(
         &mut self,
         ops: &mut Asm,
@@ -176,7 +212,7 @@ impl Exits<'_> {
             ops,
             self.t,
             self.c,
-            target,
+            (target, target > self.pc0),
             retired,
             self.next_slot,
             self.rv32,

@@ -73,7 +73,10 @@
 //! enabled interrupt pending or a stop request (`*ctx.pending & ctx.int_mask`; the tier
 //! declines a block when `mip_sw & int_mask` is already set), DMA wrote guest RAM since
 //! the epoch began (`*ctx.lease_writes != ctx.lease_seen`; the tier points a missing
-//! count at a word that always differs); any of them returns with its [`ExitKind`].
+//! count at a word that always differs); any of them returns with its [`ExitKind`]. A
+//! direct exit *forward* (to a block starting above its own) makes no interrupt check:
+//! every cycle of linked blocks has an exit back, which does (the argument is at
+//! `exits::Exits::to`).
 //! The next `pc` is put in `rax` only behind these checks' failures and in the unlinked
 //! code, where something reads it. Then:
 //!
