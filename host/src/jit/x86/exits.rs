@@ -31,33 +31,38 @@ pub(super) struct Tail {
 /// Where failed boundary checks go, by kind: the budget, an interrupt (or a stop), DMA.
 pub(super) type Fails = [DynamicLabel; 3];
 
-/// The run loop's checks at a block boundary, in the registers the prologue loaded:
-/// `r8` instructions retired (already counting the leaving block's), for a next block
-/// that may run `room` instructions before its own checks ([`BLOCK_INSNS`], or an
-/// unrolled loop's room, [`unrolled`]). Leaves through `fail`'s labels when one fails.
-/// For a room of [`BLOCK_INSNS`] the budget is one compare with the prologue's
-/// [`LIMIT`].
-pub(super) fn boundary_checks(ops: &mut Asm, room: i32, [budget, interrupt, dma]: Fails) {
-    budget_check(ops, room, budget);
+/// The run loop's checks at a block boundary, in the registers the prologue loaded,
+/// after `retired` more instructions (the leaving block's, counted into `r8` first),
+/// for a next block that may run `room` instructions before its own checks
+/// ([`BLOCK_INSNS`], or an unrolled loop's room, [`unrolled`]). Leaves through `fail`'s
+/// labels when one fails.
+pub(super) fn boundary_checks(
+    ops: &mut Asm,
+    retired: i32,
+    room: i32,
+    [budget, interrupt, dma]: Fails,
+) {
+    count_and_check(ops, retired, room, budget);
     interrupt_check(ops, interrupt);
     dma_check(ops, dma);
 }
 
-/// The budget check of [`boundary_checks`].
-fn budget_check(ops: &mut Asm, room: i32, budget: DynamicLabel) {
+/// `retired` instructions counted into `r8`, and the budget check of
+/// [`boundary_checks`]: `r8` counts from minus the prologue's [`LIMIT`], so for a room
+/// of [`BLOCK_INSNS`] the count's own `add` sets the flags the check takes (above 0:
+/// too little budget left); for another room, the count and the room against
+/// [`SLACK`].
+fn count_and_check(ops: &mut Asm, retired: i32, room: i32, budget: DynamicLabel) {
+    dynasm!(ops ; .arch x64 ; add r8, retired);
     if room == BLOCK_INSNS as i32 {
-        dynasm!(ops
-            ; .arch x64
-            ; cmp r8, QWORD [rsp + LIMIT]
-            ; ja =>budget
-        );
+        dynasm!(ops ; .arch x64 ; jg =>budget);
     } else {
         dynasm!(ops
             ; .arch x64
             // The budget: the next block may have `room` instructions.
             ; lea rcx, [r8 + room]
-            ; cmp rcx, QWORD [rsi + CTX_LEFT]
-            ; ja =>budget
+            ; cmp rcx, QWORD [rsp + SLACK]
+            ; jg =>budget
         );
     }
 }
@@ -110,13 +115,12 @@ pub(super) fn loop_back(
     rv32: bool,
     (body, room): (DynamicLabel, i32),
 ) {
-    dynasm!(ops ; .arch x64 ; add r8, retired);
     let fail = [
         ops.new_dynamic_label(),
         ops.new_dynamic_label(),
         ops.new_dynamic_label(),
     ];
-    boundary_checks(ops, room, fail);
+    boundary_checks(ops, retired, room, fail);
     dynasm!(ops ; .arch x64 ; jmp =>body);
     for (l, to) in fail.into_iter().zip([t.budget, t.interrupt, t.dma]) {
         dynasm!(ops ; .arch x64 ; =>l);
@@ -145,13 +149,12 @@ pub(super) fn direct_exit(
 ) {
     let map = c.map(retired as usize);
     c.write_back(ops, retired as usize);
-    dynasm!(ops ; .arch x64 ; add r8, retired);
     let fail = ops.new_dynamic_label();
     if forward {
-        budget_check(ops, BLOCK_INSNS as i32, fail);
+        count_and_check(ops, retired, BLOCK_INSNS as i32, fail);
         dma_check(ops, fail);
     } else {
-        boundary_checks(ops, BLOCK_INSNS as i32, [fail; 3]);
+        boundary_checks(ops, retired, BLOCK_INSNS as i32, [fail; 3]);
     }
     let disp = 8 * slot as i32;
     dynasm!(ops ; .arch x64 ; jmp QWORD [rbp + disp]);
@@ -265,15 +268,19 @@ pub(super) fn prologue(ops: &mut Asm) {
     mem::clear_memos(ops);
     dynasm!(ops
         ; .arch x64
-        ; xor r8d, r8d
         ; mov r11, rdx
         ; mov rbp, QWORD [r11 + CHAIN_LINKS]
-        // The budget limit: left - BLOCK_INSNS, saturating at 0.
+        // The budget limit: left - BLOCK_INSNS, saturating at 0; the slack left - limit;
+        // the count from minus the limit.
         ; mov rcx, QWORD [rsi + CTX_LEFT]
-        ; xor edx, edx
+        ; mov rdx, rcx
+        ; xor r8d, r8d
         ; sub rcx, BLOCK_INSNS as i32
-        ; cmovb rcx, rdx
+        ; cmovb rcx, r8
         ; mov QWORD [rsp + LIMIT], rcx
+        ; sub rdx, rcx
+        ; mov QWORD [rsp + SLACK], rdx
+        ; sub r8, rcx
     );
 }
 
@@ -377,8 +384,8 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; mov edx, ExitKind::Dma as i32
         ; jmp =>out
         ; =>t.which
-        ; cmp r8, QWORD [rsp + LIMIT]
-        ; ja =>t.budget
+        ; test r8, r8
+        ; jg =>t.budget
         ; mov rcx, QWORD [rsi + CTX_PENDING]
         ; mov ecx, DWORD [rcx]
         ; test ecx, DWORD [rsi + CTX_INT_MASK]
@@ -392,6 +399,7 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; =>out
         ; shl rdx, KIND_SHIFT as i8
         ; add rdx, r8
+        ; add rdx, QWORD [rsp + LIMIT]
         ; =>t.epilogue
         ; add rsp, STACK
         ; pop r15

@@ -4,7 +4,8 @@
 //! *const TierCtx, chain: *mut Chain) -> Ret` ([`Ret`]). Inside it `rdi` holds the
 //! hart's register file (256 `u64` slots), `rsi` the core's [`TierCtx`], `r11` the
 //! tier's jump cache ([`Chain`], moved from `rdx` in the prologue), `rbp` the link slots
-//! and `r8` the instructions retired since the call (zeroed in the prologue); `rbx` and
+//! and `r8` the instructions retired since the call less the frame's budget limit
+//! (`LIMIT`, set in the prologue); `rbx` and
 //! `r12`–`r15` hold guest registers within a block (below). The prologue saves the
 //! callee-saved registers on the stack; every return goes through the block's epilogue,
 //! which restores them. A block's code has two entries: the start (the prologue, for
@@ -68,8 +69,9 @@
 //!
 //! **Chaining and direct links** (QEMU's `goto_tb`). At every exit to a next `pc` the
 //! code first makes the run loop's checks at a block boundary: fewer than
-//! [`BLOCK_INSNS`] instructions of budget left (`r8 + BLOCK_INSNS > ctx.left`: one
-//! compare of `r8` with the limit the prologue keeps in the frame, `LIMIT`), an
+//! [`BLOCK_INSNS`] instructions of budget left (`count + BLOCK_INSNS > ctx.left`: one
+//! conditional jump on the flags of the exit's `add` to `r8`, which counts from minus
+//! the limit the prologue keeps in the frame, `LIMIT`), an
 //! enabled interrupt pending or a stop request (`*ctx.pending & ctx.int_mask`; the tier
 //! declines a block when `mip_sw & int_mask` is already set), DMA wrote guest RAM since
 //! the epoch began (`*ctx.lease_writes != ctx.lease_seen`; the tier points a missing
@@ -262,12 +264,19 @@ pub struct Code {
 }
 
 /// The frame offset (above the memos) of the budget limit the prologue computes:
-/// `ctx.left - BLOCK_INSNS`, or 0 when less budget is left. An exit whose count (`r8`,
-/// at least 1) is above it has too little budget for a next block of [`BLOCK_INSNS`].
+/// `ctx.left - BLOCK_INSNS`, or 0 when less budget is left. An exit whose count (at
+/// least 1) is above it has too little budget for a next block of [`BLOCK_INSNS`]. `r8`
+/// holds the count less the limit, so that test is the sign of `r8` after the exit's
+/// `add`; the count returned is `r8` plus the limit.
 const LIMIT: i32 = mem::FRAME;
 
-/// The stack frame below the saved registers: the memos, then the limit.
-const STACK: i32 = mem::FRAME + 8;
+/// The frame offset of `ctx.left` less [`LIMIT`] (the prologue's): a room of `room`
+/// instructions is left when `r8 + room` is not above it.
+const SLACK: i32 = mem::FRAME + 8;
+
+/// The stack frame below the saved registers: the memos, the limit, the slack and 8
+/// bytes that keep `rsp` 16-byte aligned.
+const STACK: i32 = mem::FRAME + 24;
 
 /// The size and extension of a load or store.
 fn mem_kind(op: Op) -> Option<(u32, bool)> {
@@ -363,8 +372,8 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         dynasm!(ops
             ; .arch x64
             ; lea rcx, [r8 + room as i32]
-            ; cmp rcx, QWORD [rsi + CTX_LEFT]
-            ; ja =>entry_budget
+            ; cmp rcx, QWORD [rsp + SLACK]
+            ; jg =>entry_budget
         );
     }
     let room = room as i32;
@@ -484,8 +493,12 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                         c.put(&mut ops, u.rd, RCX);
                     }
                     c.write_back(&mut ops, retired as usize);
-                    dynasm!(ops ; .arch x64 ; add r8, retired);
-                    boundary_checks(&mut ops, BLOCK_INSNS as i32, [t.budget, t.interrupt, t.dma]);
+                    boundary_checks(
+                        &mut ops,
+                        retired,
+                        BLOCK_INSNS as i32,
+                        [t.budget, t.interrupt, t.dma],
+                    );
                     dynasm!(ops ; .arch x64 ; jmp =>t.lookup);
                     ended = true;
                     break;
@@ -592,6 +605,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
             ; mov rax, QWORD at as i64
             ; shl rdx, KIND_SHIFT as i8
             ; lea rdx, [rdx + r8 + i as i32]
+            ; add rdx, QWORD [rsp + LIMIT]
             ; bts rdx, 63
             ; jmp =>t.epilogue
         );
