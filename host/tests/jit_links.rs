@@ -4,8 +4,9 @@
 //! those it lacks); registers a block writes before reading them are neither loaded at
 //! entry nor stored or named by an exit taken before the write; `jalr` without an offset
 //! and `jal`/`jalr` without a link register emit no needless work; forward exits make no
-//! interrupt check, and a ring of blocks still takes an interrupt at its exit back. Split
-//! from `jit_diff.rs` (random blocks, chaining, epochs and the tier's policy).
+//! interrupt check, and a ring of blocks still takes an interrupt at its exit back and
+//! sees a DMA write over its code. Split from `jit_diff.rs` (random blocks, chaining,
+//! epochs and the tier's policy).
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -466,4 +467,43 @@ fn a_ring_of_forward_exits_takes_an_interrupt_at_its_exit_back() {
         retired < 3_000_000_000,
         "taken after {retired} instructions"
     );
+}
+
+/// A ring of linked blocks (`ring`, in ring order) runs while another thread writes an
+/// `ebreak` over its first block `A` as a device's DMA would (a write counted in the
+/// memory's DMA write count): a block exit's DMA check sees the count move and returns,
+/// the run loop checks the code again, and the hart stops at the new `ebreak` (fails
+/// with the check reading another word than the count, `r10` pointing at
+/// `ctx.lease_seen`: the ring runs its old code to the end of its budget).
+#[test]
+fn a_dma_write_to_a_running_ring_of_blocks_is_seen() {
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let words = ring(&[], [0, 8, 16]);
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let image = Image {
+            xlen,
+            entry: RAM_BASE,
+            segments: vec![(RAM_BASE, code.clone(), code.len() as u64)],
+        };
+        let mut m = Machine::new(&image).unwrap();
+        m.hart.set_debug_ebreak(true);
+        let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+        let a = RAM_BASE + 4;
+        // About ten seconds of the ring chained, if nothing stopped it.
+        let exit = m
+            .run_slice_with_writer(4_000_000_000, &mut jit, |w| {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                w.write(a, &EBREAK.to_le_bytes()).unwrap();
+            })
+            .unwrap();
+        let st = jit.stats();
+        assert_eq!(exit, Exit::Breakpoint(a), "{xlen:?} {st:?}");
+        assert!(st.exits[ExitKind::Dma as usize] >= 1, "{xlen:?} {st:?}");
+        assert!(m.hart.reg(7) > 1000, "the ring ran before the write");
+        let retired = m.hart.csr(csr::num::MINSTRET).unwrap();
+        assert!(
+            retired < 3_000_000_000,
+            "{xlen:?}: seen after {retired} instructions"
+        );
+    }
 }

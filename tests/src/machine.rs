@@ -695,9 +695,61 @@ impl Machine {
         Ok(out)
     }
 
+    /// [`Machine::run_slice_with`] while `writer` runs on another thread with a
+    /// [`RamWriter`]: writes made behind the hart's back, as a device's DMA would (each
+    /// counted in the memory's DMA write count, `ReadSection::lease_writes`, which a
+    /// hart's code epoch and the translating tier's boundary checks watch).
+    pub fn run_slice_with_writer<T, W>(
+        &mut self,
+        budget: u64,
+        tier: &mut T,
+        writer: W,
+    ) -> Result<Exit, MachineError>
+    where
+        T: BlockTier + ?Sized,
+        W: FnOnce(&RamWriter<'_>) + Send,
+    {
+        let w = RamWriter {
+            memory: &self.memory,
+            space: self.space,
+        };
+        let space = self.memory.space(self.space).ok_or(MachineError::NoView)?;
+        let section = space.section().ok_or(MachineError::NoView)?;
+        let hart = &mut self.hart;
+        Ok(std::thread::scope(|s| {
+            s.spawn(move || writer(&w));
+            hart.run_with(&section, budget, tier)
+        }))
+    }
+
     /// Writes `bytes` to guest memory at `addr` (debug accesses, 8 bytes at a time where
     /// aligned).
     pub fn write_mem(&self, addr: u64, bytes: &[u8]) -> Result<(), MachineError> {
+        RamWriter {
+            memory: &self.memory,
+            space: self.space,
+        }
+        .write(addr, bytes)
+    }
+
+    /// The low 32 bits of `minstret`.
+    fn minstret(&self) -> u32 {
+        self.hart.csr(csr::num::MINSTRET).unwrap_or(0) as u32
+    }
+}
+
+/// Writes a [`Machine`]'s guest memory from another thread
+/// ([`Machine::run_slice_with_writer`]).
+#[derive(Clone, Copy)]
+pub struct RamWriter<'m> {
+    memory: &'m TestMemory,
+    space: SpaceId,
+}
+
+impl RamWriter<'_> {
+    /// Writes `bytes` to guest memory at `addr` (debug accesses, 8 bytes at a time where
+    /// aligned).
+    pub fn write(&self, addr: u64, bytes: &[u8]) -> Result<(), MachineError> {
         let space = self.memory.space(self.space).ok_or(MachineError::NoView)?;
         let section = space.section().ok_or(MachineError::NoView)?;
         let mut i = 0;
@@ -719,11 +771,6 @@ impl Machine {
             }
         }
         Ok(())
-    }
-
-    /// The low 32 bits of `minstret`.
-    fn minstret(&self) -> u32 {
-        self.hart.csr(csr::num::MINSTRET).unwrap_or(0) as u32
     }
 }
 

@@ -80,12 +80,12 @@ fn interrupt_check(ops: &mut Asm, interrupt: DynamicLabel) {
 }
 
 /// The DMA check of [`boundary_checks`]: DMA wrote guest RAM since the epoch started
-/// (the tier points the count at a word that differs when the bus gives none).
+/// (the tier points the count at a word that differs when the bus gives none), the
+/// count's address in `r10` (the prologue's).
 fn dma_check(ops: &mut Asm, dma: DynamicLabel) {
     dynasm!(ops
         ; .arch x64
-        ; mov rcx, QWORD [rsi + CTX_LEASE]
-        ; mov ecx, DWORD [rcx]
+        ; mov ecx, DWORD [r10]
         ; cmp ecx, DWORD [rsi + CTX_LEASE_SEEN]
         ; jne =>dma
     );
@@ -270,6 +270,7 @@ pub(super) fn prologue(ops: &mut Asm) {
         ; .arch x64
         ; mov r11, rdx
         ; mov rbp, QWORD [r11 + CHAIN_LINKS]
+        ; mov r10, QWORD [rsi + CTX_LEASE]
         // The budget limit: left - BLOCK_INSNS, saturating at 0; the slack left - limit;
         // the count from minus the limit.
         ; mov rcx, QWORD [rsi + CTX_LEFT]
@@ -366,6 +367,8 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; add r9, 1
         ; mov QWORD [r11 + CHAIN_LOG_LEN], r9
         ; =>go
+        // r10 held the exit's map: the DMA count's address again.
+        ; mov r10, QWORD [rsi + CTX_LEASE]
         ; jmp rcx
         ; =>t.lookup
     );

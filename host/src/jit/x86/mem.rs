@@ -317,7 +317,7 @@ fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel) {
 }
 
 /// An access's out-of-line code ([`Cold`]), from `miss` (`rcx` the address; `rax`,
-/// `rdx`, `r9`, `r10` free).
+/// `rdx`, `r9` free).
 ///
 /// With a memo (it missed): the fast view ([`fast_view`]); behind a miss there the TLB
 /// entry (below); a store's code-line check on its host address (to the code-line
@@ -370,15 +370,12 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
             // one of them) must hold no block checked in this epoch. Else the store's
             // own line decides, and no memo is made.
             for last in [0, 63] {
-                dynasm!(ops
-                    ; .arch x64
-                    ; mov rdx, rcx
-                    ; sub rdx, QWORD [rsp + maddend]
-                    ; and rdx, !63
-                    ; add rdx, QWORD [rsp + maddend]
-                    ; add rdx, last
-                );
-                line_check(ops, own);
+                let at = HostAt::Line {
+                    addend: maddend,
+                    last,
+                };
+                host_at(ops, at, RDX);
+                line_check(ops, own, at);
             }
             dynasm!(ops
                 ; .arch x64
@@ -390,15 +387,15 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
                 ; =>own
                 ; mov rdx, rcx
             );
-            line_check(ops, k.code_line);
+            line_check(ops, k.code_line, HostAt::Rcx);
             dynasm!(ops ; .arch x64 ; jmp =>k.back);
         }
     } else {
         dynasm!(ops ; .arch x64 ; =>k.miss ; jmp =>entry);
         if let Some((check, back)) = k.tag {
-            // rdx: the line modulo CODE_LINES; r10: the host address.
+            // rdx: the line modulo CODE_LINES; rcx: the host address.
             dynasm!(ops ; .arch x64 ; =>check);
-            line_tag(ops, k.code_line);
+            line_tag(ops, k.code_line, HostAt::Rcx);
             dynasm!(ops ; .arch x64 ; jmp =>back);
         }
     }
@@ -436,24 +433,49 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
     );
 }
 
-/// The code-line check of the host address in `rdx` (`rax`, `rdx`, `r9`, `r10`
+/// Where a code-line check finds the host address it checks again behind a set filter
+/// bit ([`line_tag`]): `rcx` itself, or the first byte (`last` 0) or the last (`last`
+/// 63) of the guest line of `rcx`'s address, by the memo's addend at frame offset
+/// `addend`. (No register keeps it: `r10` holds the DMA count's address.)
+#[derive(Clone, Copy)]
+enum HostAt {
+    Rcx,
+    Line { addend: i32, last: i32 },
+}
+
+/// `r9`'s number, for [`host_at`].
+const R9: u8 = 9;
+
+/// The host address `at` into register `reg` (not `rcx`).
+fn host_at(ops: &mut Asm, at: HostAt, reg: u8) {
+    dynasm!(ops ; .arch x64 ; mov Rq(reg), rcx);
+    if let HostAt::Line { addend, last } = at {
+        dynasm!(ops
+            ; .arch x64
+            ; sub Rq(reg), QWORD [rsp + addend]
+            ; and Rq(reg), !63
+            ; add Rq(reg), QWORD [rsp + addend]
+            ; add Rq(reg), last
+        );
+    }
+}
+
+/// The code-line check of the host address in `rdx`, which is `at` (`rax`, `rdx`, `r9`
 /// clobbered): on to `code` when its line may hold a block checked in this epoch, else
 /// on past it ([`line_filter`], [`line_tag`]).
-fn line_check(ops: &mut Asm, code: DynamicLabel) {
+fn line_check(ops: &mut Asm, code: DynamicLabel, at: HostAt) {
     let (set, clear) = (ops.new_dynamic_label(), ops.new_dynamic_label());
     line_filter(ops, set);
     dynasm!(ops ; .arch x64 ; jmp =>clear ; =>set);
-    line_tag(ops, code);
+    line_tag(ops, code, at);
     dynasm!(ops ; .arch x64 ; =>clear);
 }
 
 /// The code-line filter bit of the host address in `rdx`: on to `set` when it is set,
-/// with the line modulo [`CODE_LINES`] in `rdx` and the address in `r10` (`rax`, `r9`
-/// clobbered).
+/// with the line modulo [`CODE_LINES`] in `rdx` (`rax`, `r9` clobbered).
 fn line_filter(ops: &mut Asm, set: DynamicLabel) {
     dynasm!(ops
         ; .arch x64
-        ; mov r10, rdx
         ; shr rdx, 6
         ; and edx, (CODE_LINES - 1) as i32
         ; mov r9, rdx
@@ -465,20 +487,22 @@ fn line_filter(ops: &mut Asm, set: DynamicLabel) {
     );
 }
 
-/// Behind a set filter bit ([`line_filter`]'s `rdx`, `r10`): on to `code` when the tag
-/// behind it is [`CODE_TAG_ANY`] or this line's (`host / 64 / CODE_LINES`), as the
-/// interpreter's `is_code_line`, else on past it (`rax`, `r10` clobbered).
-fn line_tag(ops: &mut Asm, code: DynamicLabel) {
+/// Behind a set filter bit ([`line_filter`]'s `rdx`) of the host address `at`: on to
+/// `code` when the tag behind it is [`CODE_TAG_ANY`] or this line's (`host / 64 /
+/// CODE_LINES`), as the interpreter's `is_code_line`, else on past it (`rax`, `r9`
+/// clobbered).
+fn line_tag(ops: &mut Asm, code: DynamicLabel, at: HostAt) {
     let shift = (6 + CODE_LINES.trailing_zeros()) as i8;
     debug_assert_eq!(CODE_TAG_ANY as i32 as i64 as u64, CODE_TAG_ANY);
+    host_at(ops, at, R9);
     dynasm!(ops
         ; .arch x64
-        ; shr r10, shift
+        ; shr r9, shift
         ; mov rax, QWORD [rsi + CTX_CODE_TAGS]
         ; mov rax, QWORD [rax + rdx * 8]
         ; cmp rax, CODE_TAG_ANY as i32
         ; je =>code
-        ; cmp rax, r10
+        ; cmp rax, r9
         ; je =>code
     );
 }
