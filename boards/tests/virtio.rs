@@ -892,10 +892,10 @@ fn features_ok_does_not_stick_with_a_feature_the_device_did_not_offer() {
     assert_eq!(dev.negotiated.load(Ordering::SeqCst), 1 << 3);
 }
 
-/// A worker that read the device just before an unplug, and waits for the state lock to
-/// take a request, cannot take one after the unplug has returned: the unplug marks the
-/// slot empty under that lock (so it waits for it here), and a step that gets the lock
-/// after it takes nothing. Either way the request is never half taken, the slot releases
+/// A worker that began a step just before an unplug, and waits for the state lock to
+/// take a request, cannot take one after the unplug has returned: the unplug takes the
+/// device out of the state under that lock (so it waits for it here), and a step that
+/// gets the lock after it takes nothing. Either way the request is never half taken, the slot releases
 /// once nothing is in flight and takes a device again. (Before, the unplug returned at
 /// once, the release saw nothing in flight, and the waiting worker then took and served
 /// a request of the released slot: the stress test's occasional "slot still busy" on a
@@ -938,4 +938,74 @@ fn a_step_racing_an_unplug_takes_no_request_after_the_slot_is_released() {
     assert!(rig.slot.release());
     assert_eq!(rig.step(), StepOutcome::Idle);
     assert!(rig.slot.plug(blk), "the slot takes a device again");
+}
+
+/// A worker preempted at the start of a step while the monitor unplugs the slot's device
+/// and plugs another (`device_del`, then `device_add`; the new driver sets it up and
+/// notifies) serves the new device's request with the new model, never with the old one:
+/// the step takes its device from the state, under the state lock it takes the request
+/// with. (Before, it read the device first and took the state lock after: the old model,
+/// by then perhaps re-bound to another back end, served the new device's request, here
+/// writing the old disk.)
+#[test]
+fn a_step_preempted_across_an_unplug_and_a_plug_serves_with_the_new_model() {
+    let (old_disk, old) = disk(16, false);
+    let (new_disk, new) = disk(16, false);
+    let mut rig = Rig::new(Transport::Legacy, Some(old));
+    rig.init(0);
+    let (mem, space, leases, slot) = (rig.mem, rig.space, rig.leases, rig.slot);
+    let bus = LeaseBus {
+        memory: mem,
+        space,
+        leases,
+    };
+    let data = vec![0xa5u8; 512];
+    let outcome = slot.step_after(&bus, 0, || {
+        assert!(slot.unplug().is_some());
+        assert!(slot.release());
+        assert!(slot.plug(new));
+        rig.init(0);
+        rig.poke(BUF + 0x1000, &data);
+        rig.blk(0, req::OUT, 2, BUF + 0x1000, 512, BUF + 0x3000);
+    });
+    assert!(
+        old_disk.bytes.lock().unwrap()[2 * 512..3 * 512] == [2u8; 512],
+        "the old model wrote the new device's request to its disk"
+    );
+    assert_eq!(outcome, StepOutcome::Finished);
+    assert_eq!(rig.used_idx(), 1);
+    assert_eq!(rig.peek(BUF + 0x3000, 1), [blk_status::OK]);
+    assert!(new_disk.bytes.lock().unwrap()[2 * 512..3 * 512] == data[..]);
+    assert_eq!(slot.in_flight(), 0);
+}
+
+/// The same for the driver's register and configuration accesses: a hart preempted in an
+/// access while the device is replaced reaches the new model (its negotiated features, its
+/// configuration), never the old one. (Before, the access read the device before the
+/// state lock: a `DriverFeatures` write set the old model's features, a configuration read
+/// answered with the old model's configuration.)
+#[test]
+fn an_access_preempted_across_an_unplug_and_a_plug_reaches_the_new_model() {
+    let (old, new) = (tunable(), tunable());
+    new.value.store(9, Ordering::SeqCst);
+    let rig = Rig::new(Transport::Modern, Some(old));
+    let slot = rig.slot;
+    let replace = |by: &'static Tunable| {
+        let gone = slot.unplug().is_some();
+        assert!(gone && slot.release() && slot.plug(by));
+        rig.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
+        rig.w(reg::DRIVER_FEATURES_SEL, 0);
+    };
+    let word = AccessSize::Word;
+    let _ = slot.write_after(RegionOffset(reg::DRIVER_FEATURES), 1 << 3, word, || {
+        replace(new)
+    });
+    assert_eq!(
+        old.negotiated.load(Ordering::SeqCst),
+        0,
+        "old model negotiated"
+    );
+    assert_eq!(new.negotiated.load(Ordering::SeqCst), 1 << 3);
+    let (v, _) = slot.read_after(RegionOffset(reg::CONFIG), word, || replace(old));
+    assert_eq!(v, 7, "the configuration of the model plugged now");
 }

@@ -20,6 +20,14 @@
 //! the error is kept for the embedding to report ([`VirtioMmio::take_error`]). Nothing
 //! already completed is lost. A notification for a queue that was never set up is
 //! ignored, as QEMU ignores it.
+//!
+//! Locks, in the order taken: the slot's `device` (who is plugged: the plug, the unplug,
+//! an empty slot's quick answers), then its `state`; a model's own locks are taken under
+//! `state` (`claim`, `ready`, `reset`, `negotiated`, its configuration), `serve` with no
+//! lock of the slot held, the doorbell's with no other lock of the slot. Whatever uses
+//! the device with the state (a step, a register or configuration access, a reset) takes
+//! it from the state, under the state lock: a model read before that lock may have been
+//! unplugged meanwhile, and be plugged in elsewhere by then (the host reuses models).
 
 use fief_core::atomic::{AtomicU32, AtomicU8, Ordering};
 
@@ -125,7 +133,7 @@ pub struct DeviceFault {
     pub error: QueueError,
 }
 
-struct State {
+struct State<'a> {
     status: u32,
     isr: u32,
     device_features_sel: u32,
@@ -141,16 +149,18 @@ struct State {
     fault: Option<DeviceFault>,
     /// Changes at every reset: a request taken before it is not put on the new rings.
     epoch: u32,
-    /// No device in the slot (set by the unplug under this lock): no request is taken,
-    /// even by a worker that saw the device before it went.
-    empty: bool,
+    /// The device this state belongs to (set by the plug, cleared by the unplug, under
+    /// this lock): every path that uses the device with the state takes it from here, so
+    /// it never serves a device's queues, registers or configuration with the model of
+    /// another one plugged before or after it.
+    device: Option<&'a dyn VirtioDevice>,
     /// Queues (bit q: queue q) notified or kicked by the register write in progress: their
     /// doorbells are rung once the state lock is dropped.
     ring: u32,
 }
 
-impl State {
-    const RESET: State = State {
+impl<'a> State<'a> {
+    const RESET: State<'a> = State {
         status: 0,
         isr: 0,
         device_features_sel: 0,
@@ -163,7 +173,7 @@ impl State {
         broken: false,
         fault: None,
         epoch: 0,
-        empty: true,
+        device: None,
         ring: 0,
     };
 }
@@ -171,7 +181,10 @@ impl State {
 /// One virtio-mmio slot (see the [module docs](self)).
 pub struct VirtioMmio<'a> {
     version: AtomicU8,
-    state: Mutex<State>,
+    state: Mutex<State<'a>>,
+    /// The device plugged, as `plug` and `unplug` see it, and an empty slot's quick
+    /// answers (without the state lock). Nothing uses the device read here with the state:
+    /// it may be replaced before the state lock is taken (see `State::device`).
     device: Mutex<Option<&'a dyn VirtioDevice>>,
     doorbell: Mutex<Option<(&'a dyn DmaDoorbell, usize)>>,
     /// Bit q: queue q was notified and may have work.
@@ -273,13 +286,13 @@ impl<'a> VirtioMmio<'a> {
     /// ring (completed, or with an I/O error status): [`VirtioMmio::in_flight`] says when
     /// none is left; then [`VirtioMmio::release`] clears the slot.
     ///
-    /// A worker may have read the device just before it went and wait for the state lock
-    /// to take a request: the unplug marks the state empty under that lock, so such a
-    /// step takes nothing, and a request taken before is counted in flight before the
-    /// unplug returns (without this, a request could start after the slot was released).
+    /// A worker takes the device and its request under the state lock: the unplug takes
+    /// the device out of the state under that lock, so a step that gets the lock after it
+    /// takes nothing, and a request taken before is counted in flight before the unplug
+    /// returns (without this, a request could start after the slot was released).
     pub fn unplug(&self) -> Option<&'a dyn VirtioDevice> {
         let device = self.device.lock().take();
-        self.state.lock().empty = true;
+        self.state.lock().device = None;
         self.pending.store(0, Ordering::SeqCst);
         device
     }
@@ -290,8 +303,8 @@ impl<'a> VirtioMmio<'a> {
         if self.is_plugged() {
             return false;
         }
-        // Under the state lock, where requests are taken: once the unplug has marked the
-        // state empty none is, so a count of 0 here stays 0.
+        // Under the state lock, where requests are taken: once the unplug has taken the
+        // device out of the state none is, so a count of 0 here stays 0.
         let mut s = self.state.lock();
         if self.in_flight() != 0 {
             return false;
@@ -303,7 +316,7 @@ impl<'a> VirtioMmio<'a> {
     /// For tests: holds the slot's state lock until the value returned is dropped (so a
     /// test can line up a worker's step and an unplug as they would race).
     #[doc(hidden)]
-    pub fn hold_state_lock(&self) -> impl Sized + '_ {
+    pub fn hold_state_lock(&self) -> impl Sized + use<'_, 'a> {
         self.state.lock()
     }
 
@@ -334,15 +347,16 @@ impl<'a> VirtioMmio<'a> {
 
     /// Machine reset: the device's driver state goes (the device stays plugged).
     pub fn reset(&self) {
-        let device = *self.device.lock();
-        self.reset_state(&mut self.state.lock(), device);
+        let mut s = self.state.lock();
+        let device = s.device;
+        self.reset_state(&mut s, device);
     }
 
     /// The driver's reset (a `Status` or legacy `QueuePFN` write of 0): the device and its
     /// queues go back to their reset state, but the transport's own registers stay, as in
     /// QEMU 7.2 (`virtio_reset` leaves the proxy's `guest_page_shift` and feature selectors):
     /// Linux writes `GuestPageSize` once at probe, before the reset that starts the driver.
-    fn driver_reset(&self, s: &mut State, device: &'a dyn VirtioDevice) {
+    fn driver_reset(&self, s: &mut State<'a>, device: &'a dyn VirtioDevice) {
         let (page_shift, device_sel, driver_sel) =
             (s.page_shift, s.device_features_sel, s.driver_features_sel);
         self.reset_state(s, Some(device));
@@ -351,11 +365,11 @@ impl<'a> VirtioMmio<'a> {
         s.driver_features_sel = driver_sel;
     }
 
-    fn reset_state(&self, s: &mut State, device: Option<&'a dyn VirtioDevice>) {
+    fn reset_state(&self, s: &mut State<'a>, device: Option<&'a dyn VirtioDevice>) {
         let epoch = s.epoch.wrapping_add(1);
         *s = State::RESET;
         s.epoch = epoch;
-        s.empty = device.is_none();
+        s.device = device;
         self.pending.store(0, Ordering::SeqCst);
         self.isr.store(0, Ordering::SeqCst);
         if let Some(d) = device {
@@ -374,13 +388,13 @@ impl<'a> VirtioMmio<'a> {
         f
     }
 
-    fn update_irq(&self, s: &State) {
+    fn update_irq(&self, s: &State<'_>) {
         self.isr.store(s.isr, Ordering::SeqCst);
         self.irq.set(s.isr != 0);
     }
 
     /// Marks the device broken with `error` on `queue` (QEMU's `virtio_error`).
-    fn fail(&self, s: &mut State, queue: usize, error: QueueError) {
+    fn fail(&self, s: &mut State<'_>, queue: usize, error: QueueError) {
         if !s.broken {
             s.broken = true;
             s.fault.get_or_insert(DeviceFault { queue, error });
@@ -403,21 +417,29 @@ impl<'a> VirtioMmio<'a> {
     /// again, so another worker can take the next request meanwhile), `Finished` after
     /// the last one, `Idle` when there was nothing to do.
     pub fn step(&self, bus: &dyn DmaBus, queue: usize) -> StepOutcome {
+        self.step_after(bus, queue, || {})
+    }
+
+    /// For tests: [`VirtioMmio::step`], with `pause` run where a worker may be preempted
+    /// before it takes the state lock (a test unplugs and plugs devices there).
+    #[doc(hidden)]
+    pub fn step_after(&self, bus: &dyn DmaBus, queue: usize, pause: impl FnOnce()) -> StepOutcome {
         if queue >= MAX_QUEUES {
             return StepOutcome::Idle;
         }
         let mem = GuestMem::new(bus, self.requester_id.load(Ordering::SeqCst) as u16);
-        let Some(device) = *self.device.lock() else {
-            self.pending.fetch_and(!(1 << queue), Ordering::SeqCst);
-            return StepOutcome::Idle;
-        };
-        // Take one request under the lock.
-        let (chain, q, epoch, event_idx) = {
+        pause();
+        // Take the device and one request under the lock: the device is the one the
+        // queue belongs to (read before the lock, it could be a model unplugged meanwhile
+        // and plugged elsewhere, serving another device's queue).
+        let (device, chain, q, epoch, event_idx) = {
             let mut s = self.state.lock();
             self.pending.fetch_and(!(1 << queue), Ordering::SeqCst);
+            let Some(device) = s.device else {
+                return StepOutcome::Idle;
+            };
             let q = s.queues[queue];
-            if s.empty
-                || s.broken
+            if s.broken
                 || s.status & status::DRIVER_OK == 0
                 || !q.ready
                 || queue >= device.queues()
@@ -452,7 +474,7 @@ impl<'a> VirtioMmio<'a> {
             }
             s.queues[queue] = q;
             self.in_flight.fetch_add(1, Ordering::SeqCst);
-            (chain, q, s.epoch, event_idx)
+            (device, chain, q, s.epoch, event_idx)
         };
         // More waiting? Let another worker take it while this one serves.
         let more = q.avail_idx(&mem).is_ok_and(|a| a != q.last_avail);
@@ -489,7 +511,8 @@ impl<'a> VirtioMmio<'a> {
                     StepOutcome::Finished
                 }
             }
-            // Reset (or unplugged) meanwhile: the request is dropped with the old rings.
+            // Reset meanwhile: the request is dropped with the old rings. (Not replugged:
+            // neither a plug nor a release happens while a request is in flight.)
             _ => StepOutcome::Finished,
         };
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -527,11 +550,8 @@ impl<'a> VirtioMmio<'a> {
     /// (it sets both `InterruptStatus` bits); before that, nothing (the driver reads the
     /// configuration when it starts). Returns whether the driver was told.
     pub fn config_changed(&self) -> bool {
-        if !self.is_plugged() {
-            return false;
-        }
         let mut s = self.state.lock();
-        if s.status & status::DRIVER_OK == 0 {
+        if s.device.is_none() || s.status & status::DRIVER_OK == 0 {
             return false;
         }
         self.generation.fetch_add(1, Ordering::SeqCst);
@@ -540,7 +560,7 @@ impl<'a> VirtioMmio<'a> {
         true
     }
 
-    fn notify(&self, s: &mut State, device: &dyn VirtioDevice, value: u64) {
+    fn notify(&self, s: &mut State<'_>, device: &dyn VirtioDevice, value: u64) {
         let q = value as usize;
         if q >= device.queues() || q >= MAX_QUEUES {
             return; // as QEMU: no such queue, ignored
@@ -567,7 +587,7 @@ impl<'a> VirtioMmio<'a> {
         }
     }
 
-    fn read_reg(&self, s: &State, device: &dyn VirtioDevice, offset: u64) -> u32 {
+    fn read_reg(&self, s: &State<'_>, device: &dyn VirtioDevice, offset: u64) -> u32 {
         let legacy = self.legacy();
         let sel = s.queue_sel as usize;
         let queue = s.queues.get(sel).filter(|_| sel < device.queues());
@@ -600,7 +620,7 @@ impl<'a> VirtioMmio<'a> {
         }
     }
 
-    fn write_reg(&self, s: &mut State, device: &'a dyn VirtioDevice, offset: u64, v: u64) {
+    fn write_reg(&self, s: &mut State<'a>, device: &'a dyn VirtioDevice, offset: u64, v: u64) {
         let legacy = self.legacy();
         let sel = s.queue_sel as usize;
         let has_queue = sel < device.queues() && sel < MAX_QUEUES;
@@ -712,31 +732,7 @@ impl<'a> VirtioMmio<'a> {
 
 impl MmioOps for VirtioMmio<'_> {
     fn read(&self, offset: RegionOffset, size: AccessSize, _: MemTxAttrs) -> (u64, MemTxResult) {
-        let Some(device) = *self.device.lock() else {
-            // An empty slot answers before any size check, as QEMU's: a byte read of
-            // `MagicValue` gets its low byte.
-            let v = match offset.0 {
-                reg::MAGIC => MAGIC,
-                reg::VERSION => self.transport() as u32,
-                reg::VENDOR_ID => VENDOR_ID,
-                _ => 0,
-            };
-            return (v as u64 & size_mask(size), MemTxResult::OK);
-        };
-        if offset.0 >= reg::CONFIG {
-            let n = size.bytes() as usize;
-            let mut b = [0u8; 8];
-            device.read_config(offset.0 - reg::CONFIG, &mut b[..n]);
-            return (u64::from_le_bytes(b), MemTxResult::OK);
-        }
-        if size != AccessSize::Word {
-            return (0, MemTxResult::OK);
-        }
-        if offset.0 == reg::INTERRUPT_STATUS {
-            return (self.isr.load(Ordering::SeqCst) as u64, MemTxResult::OK);
-        }
-        let s = self.state.lock();
-        (self.read_reg(&s, device, offset.0) as u64, MemTxResult::OK)
+        self.read_after(offset, size, || {})
     }
 
     fn write(
@@ -746,18 +742,86 @@ impl MmioOps for VirtioMmio<'_> {
         size: AccessSize,
         _: MemTxAttrs,
     ) -> MemTxResult {
-        let Some(device) = *self.device.lock() else {
+        self.write_after(offset, value, size, || {})
+    }
+
+    fn rules(&self) -> AccessRules {
+        AccessRules::DEFAULT
+    }
+}
+
+impl VirtioMmio<'_> {
+    /// What an empty slot answers, before any size check, as QEMU's: a byte read of
+    /// `MagicValue` gets its low byte.
+    fn empty_read(&self, offset: RegionOffset, size: AccessSize) -> u64 {
+        let v = match offset.0 {
+            reg::MAGIC => MAGIC,
+            reg::VERSION => self.transport() as u32,
+            reg::VENDOR_ID => VENDOR_ID,
+            _ => 0,
+        };
+        v as u64 & size_mask(size)
+    }
+
+    /// For tests: the MMIO read, with `pause` run where a hart may be preempted before
+    /// the read takes the state lock.
+    #[doc(hidden)]
+    pub fn read_after(
+        &self,
+        offset: RegionOffset,
+        size: AccessSize,
+        pause: impl FnOnce(),
+    ) -> (u64, MemTxResult) {
+        if !self.is_plugged() {
+            return (self.empty_read(offset, size), MemTxResult::OK);
+        }
+        let config = offset.0 >= reg::CONFIG;
+        if !config && size != AccessSize::Word {
+            return (0, MemTxResult::OK);
+        }
+        if offset.0 == reg::INTERRUPT_STATUS {
+            return (self.isr.load(Ordering::SeqCst) as u64, MemTxResult::OK);
+        }
+        pause();
+        // The device from the state, under its lock: the model plugged now.
+        let s = self.state.lock();
+        let Some(device) = s.device else {
+            return (self.empty_read(offset, size), MemTxResult::OK);
+        };
+        if config {
+            let n = size.bytes() as usize;
+            let mut b = [0u8; 8];
+            device.read_config(offset.0 - reg::CONFIG, &mut b[..n]);
+            return (u64::from_le_bytes(b), MemTxResult::OK);
+        }
+        (self.read_reg(&s, device, offset.0) as u64, MemTxResult::OK)
+    }
+
+    /// For tests: the MMIO write, with `pause` run where a hart may be preempted before
+    /// the write takes the state lock.
+    #[doc(hidden)]
+    pub fn write_after(
+        &self,
+        offset: RegionOffset,
+        value: u64,
+        size: AccessSize,
+        pause: impl FnOnce(),
+    ) -> MemTxResult {
+        let config = offset.0 >= reg::CONFIG;
+        if !self.is_plugged() || !config && size != AccessSize::Word {
+            return MemTxResult::OK;
+        }
+        pause();
+        // The device from the state, under its lock: the model plugged now.
+        let mut s = self.state.lock();
+        let Some(device) = s.device else {
             return MemTxResult::OK;
         };
-        if offset.0 >= reg::CONFIG {
+        if config {
             let n = size.bytes() as usize;
             device.write_config(offset.0 - reg::CONFIG, &value.to_le_bytes()[..n]);
             return MemTxResult::OK;
         }
-        if size != AccessSize::Word {
-            return MemTxResult::OK;
-        }
-        let mut s = self.state.lock();
         self.write_reg(&mut s, device, offset.0, value & 0xffff_ffff);
         let ring = core::mem::take(&mut s.ring);
         drop(s);
@@ -767,9 +831,5 @@ impl MmioOps for VirtioMmio<'_> {
             }
         }
         MemTxResult::OK
-    }
-
-    fn rules(&self) -> AccessRules {
-        AccessRules::DEFAULT
     }
 }
