@@ -441,11 +441,16 @@ fn ring_machine() -> Machine {
 /// A ring of linked blocks whose exits are all forward but one still takes an
 /// interrupt raised (by another thread) while it runs: at that one exit's check, so at
 /// `A`'s first instruction (fails with no interrupt check on direct exits: the ring
-/// runs on to the end of its budget).
+/// runs on to the end of its budget). The ring is linked in a first slice, so the
+/// second runs on the prologue's registers alone, no lookup loading them again (fails
+/// with the prologue pointing `r11` at another word than the interrupt word).
 #[test]
 fn a_ring_of_forward_exits_takes_an_interrupt_at_its_exit_back() {
     let mut m = ring_machine();
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    m.run_slice_with(10_000, &mut jit).unwrap();
+    let linked = jit.stats().links;
+    assert!(linked >= 3, "{:?}", jit.stats());
     let irqs = m.hart.irqs();
     let raiser = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -456,6 +461,7 @@ fn a_ring_of_forward_exits_takes_an_interrupt_at_its_exit_back() {
     raiser.join().unwrap();
     let st = jit.stats();
     assert_eq!(exit, Exit::Breakpoint(TRAP), "{st:?}");
+    assert_eq!(st.links, linked, "no link made in the second slice: {st:?}");
     assert_eq!(st.exits[ExitKind::Interrupt as usize], 1, "{st:?}");
     let t = m.hart.last_trap();
     assert_eq!(t.cause, 1 << 31 | irq::MSI as u64);
@@ -474,7 +480,8 @@ fn a_ring_of_forward_exits_takes_an_interrupt_at_its_exit_back() {
 /// memory's DMA write count): a block exit's DMA check sees the count move and returns,
 /// the run loop checks the code again, and the hart stops at the new `ebreak` (fails
 /// with the check reading another word than the count, `r10` pointing at
-/// `ctx.lease_seen`: the ring runs its old code to the end of its budget).
+/// `ctx.lease_seen` in the prologue and in the linking lookup: no exit returns for DMA).
+/// A first slice links the ring.
 #[test]
 fn a_dma_write_to_a_running_ring_of_blocks_is_seen() {
     for xlen in [Xlen::Rv32, Xlen::Rv64] {
@@ -489,6 +496,8 @@ fn a_dma_write_to_a_running_ring_of_blocks_is_seen() {
         m.hart.set_debug_ebreak(true);
         let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
         let a = RAM_BASE + 4;
+        m.run_slice_with(10_000, &mut jit).unwrap();
+        assert!(jit.stats().links >= 3, "{xlen:?} {:?}", jit.stats());
         // About ten seconds of the ring chained, if nothing stopped it.
         let exit = m
             .run_slice_with_writer(4_000_000_000, &mut jit, |w| {

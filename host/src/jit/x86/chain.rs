@@ -1,4 +1,5 @@
-//! The jump cache and the link log that generated code reads and writes (`r11`):
+//! The jump cache and the link log that generated code reads and writes (its address in
+//! the frame):
 //! [`Chain`], its entries and its field offsets (see the parent's docs, "Chaining and
 //! direct links").
 
@@ -36,7 +37,7 @@ impl JumpEntry {
 /// not made (those exits keep looking their successor up in the jump cache).
 pub const LINK_LOG: usize = 4096;
 
-/// The jump cache that generated code reads (`r11`): direct-mapped by `(pc >> 1) %
+/// The jump cache that generated code reads (its address in the frame): direct-mapped by `(pc >> 1) %
 /// JUMP_CACHE`. `seq` names the current code epoch *and* code-cache generation: it moves
 /// on whenever either changes (see `Jit`), so one compare says the entry's block was
 /// offered by the run loop in this epoch and its code is still in the cache.

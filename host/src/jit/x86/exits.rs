@@ -69,11 +69,11 @@ fn count_and_check(ops: &mut Asm, retired: i32, room: i32, budget: DynamicLabel)
 
 /// The interrupt check of [`boundary_checks`], as the run loop's: `(pending | mip_sw) &
 /// int_mask`, with `mip_sw & int_mask` 0 (the tier declines the block otherwise).
+/// The word's address is in `r11` (the prologue's).
 fn interrupt_check(ops: &mut Asm, interrupt: DynamicLabel) {
     dynasm!(ops
         ; .arch x64
-        ; mov rcx, QWORD [rsi + CTX_PENDING]
-        ; mov ecx, DWORD [rcx]
+        ; mov ecx, DWORD [r11]
         ; test ecx, DWORD [rsi + CTX_INT_MASK]
         ; jnz =>interrupt
     );
@@ -268,9 +268,10 @@ pub(super) fn prologue(ops: &mut Asm) {
     mem::clear_memos(ops);
     dynasm!(ops
         ; .arch x64
-        ; mov r11, rdx
-        ; mov rbp, QWORD [r11 + CHAIN_LINKS]
+        ; mov QWORD [rsp + CHAIN_AT], rdx
+        ; mov rbp, QWORD [rdx + CHAIN_LINKS]
         ; mov r10, QWORD [rsi + CTX_LEASE]
+        ; mov r11, QWORD [rsi + CTX_PENDING]
         // The budget limit: left - BLOCK_INSNS, saturating at 0; the slack left - limit;
         // the count from minus the limit.
         ; mov rcx, QWORD [rsi + CTX_LEFT]
@@ -285,24 +286,25 @@ pub(super) fn prologue(ops: &mut Asm) {
     );
 }
 
-/// The jump-cache probe for the next `pc` in `rax`: its entry at `r11 + rcx +
-/// CHAIN_ENTRIES`, on to `miss` when the entry is another `pc`'s and to `stale` when it
-/// was made in another sequence; else on with `rcx` indexing the entry (`r9`
-/// clobbered). The index `((pc >> 1) % JUMP_CACHE) * 32` ([`Chain::index`]) is computed
-/// as `(pc & jmask) * 16`.
+/// The jump-cache probe for the next `pc` in `rax`: the [`Chain`]'s address (from the
+/// frame) into `chain`, the entry at `chain + rcx + CHAIN_ENTRIES`, on to `miss` when
+/// the entry is another `pc`'s and to `stale` when it was made in another sequence;
+/// else on with `rcx` indexing the entry (`scratch` clobbered). The index `((pc >> 1) %
+/// JUMP_CACHE) * 32` ([`Chain::index`]) is computed as `(pc & jmask) * 16`.
 #[inline(always)]
-fn probe(ops: &mut Asm, miss: DynamicLabel, stale: DynamicLabel) {
+fn probe(ops: &mut Asm, (chain, scratch): (u8, u8), miss: DynamicLabel, stale: DynamicLabel) {
     let jmask = ((JUMP_CACHE - 1) << 1) as i32;
     debug_assert_eq!(std::mem::size_of::<JumpEntry>(), 32);
     dynasm!(ops
         ; .arch x64
+        ; mov Rq(chain), QWORD [rsp + CHAIN_AT]
         ; mov ecx, eax
         ; and ecx, jmask
         ; shl ecx, 4
-        ; cmp rax, QWORD [r11 + rcx + CHAIN_ENTRIES]
+        ; cmp rax, QWORD [Rq(chain) + rcx + CHAIN_ENTRIES]
         ; jne =>miss
-        ; mov r9, QWORD [r11 + CHAIN_SEQ]
-        ; cmp r9, QWORD [r11 + rcx + CHAIN_ENTRIES + 8]
+        ; mov Rq(scratch), QWORD [Rq(chain) + CHAIN_SEQ]
+        ; cmp Rq(scratch), QWORD [Rq(chain) + rcx + CHAIN_ENTRIES + 8]
         ; jne =>stale
     );
 }
@@ -322,9 +324,10 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         // The jump cache: this pc, offered in this sequence; then the slot at rdx is
         // linked to it (logged, so the tier unlinks it when the sequence moves on),
         // unless the log is full.
+        // (r11 holds the chain here and the interrupt word's address again at `go`.)
         ; =>t.lookup_link
     );
-    probe(ops, miss, stale);
+    probe(ops, (R11, R9), miss, stale);
     dynasm!(ops
         ; .arch x64
         ; mov rax, QWORD [r11 + rcx + CHAIN_ENTRIES + 16]
@@ -367,15 +370,17 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; add r9, 1
         ; mov QWORD [r11 + CHAIN_LOG_LEN], r9
         ; =>go
-        // r10 held the exit's map: the DMA count's address again.
+        // r10 held the exit's map, r11 the chain: the DMA count's and the interrupt
+        // word's addresses again.
         ; mov r10, QWORD [rsi + CTX_LEASE]
+        ; mov r11, QWORD [rsi + CTX_PENDING]
         ; jmp rcx
         ; =>t.lookup
     );
-    probe(ops, miss, stale);
+    probe(ops, (R9, RDX), miss, stale);
     dynasm!(ops
         ; .arch x64
-        ; jmp QWORD [r11 + rcx + CHAIN_ENTRIES + 16]
+        ; jmp QWORD [r9 + rcx + CHAIN_ENTRIES + 16]
         // Returns: the kind in edx, then the retired count below it.
         ; =>t.budget
         ; mov edx, ExitKind::Budget as i32
@@ -389,8 +394,7 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; =>t.which
         ; test r8, r8
         ; jg =>t.budget
-        ; mov rcx, QWORD [rsi + CTX_PENDING]
-        ; mov ecx, DWORD [rcx]
+        ; mov ecx, DWORD [r11]
         ; test ecx, DWORD [rsi + CTX_INT_MASK]
         ; jnz =>t.interrupt
         ; jmp =>t.dma

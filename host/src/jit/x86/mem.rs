@@ -343,7 +343,8 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
         dynasm!(ops
             ; .arch x64
             ; =>k.miss
-            ; add QWORD [r11 + CHAIN_LOOKUPS], 1
+            ; mov rdx, QWORD [rsp + CHAIN_AT]
+            ; add QWORD [rdx + CHAIN_LOOKUPS], 1
         );
         fast_view(ops, k.size, k.load, entry);
         dynasm!(ops ; .arch x64 ; =>have);
@@ -403,7 +404,8 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
     dynasm!(ops
         ; .arch x64
         ; =>entry
-        ; add QWORD [r11 + CHAIN_FAST_MISSES], 1
+        ; mov rdx, QWORD [rsp + CHAIN_AT]
+        ; add QWORD [rdx + CHAIN_FAST_MISSES], 1
     );
     if k.size > 1 {
         dynasm!(ops ; .arch x64 ; test cl, (k.size - 1) as i8 ; jnz =>k.misaligned);
@@ -442,9 +444,6 @@ enum HostAt {
     Rcx,
     Line { addend: i32, last: i32 },
 }
-
-/// `r9`'s number, for [`host_at`].
-const R9: u8 = 9;
 
 /// The host address `at` into register `reg` (not `rcx`).
 fn host_at(ops: &mut Asm, at: HostAt, reg: u8) {

@@ -2,12 +2,13 @@
 //!
 //! **Calling convention.** Generated code is an `extern "sysv64" fn(regs: *mut u64, ctx:
 //! *const TierCtx, chain: *mut Chain) -> Ret` ([`Ret`]). Inside it `rdi` holds the
-//! hart's register file (256 `u64` slots), `rsi` the core's [`TierCtx`], `r11` the
-//! tier's jump cache ([`Chain`], moved from `rdx` in the prologue), `rbp` the link slots,
-//! `r10` the address of the DMA write count (`ctx.lease_writes`, so each exit's DMA
-//! check is one load from it; code that needs `r10` for something else loads it again
-//! before it goes on into a block) and `r8` the instructions retired since the call less
-//! the frame's budget limit (`LIMIT`, set in the prologue); `rbx` and
+//! hart's register file (256 `u64` slots), `rsi` the core's [`TierCtx`], `rbp` the
+//! link slots, `r11` the address of the hart's interrupt word (`ctx.pending`) and `r10`
+//! that of the DMA write count (`ctx.lease_writes`), so each exit's interrupt and DMA
+//! checks are one load from them (code that needs `r10` or `r11` for something else
+//! loads them again before it goes on into a block), and `r8` the instructions retired since the call less
+//! the frame's budget limit (`LIMIT`, set in the prologue); the tier's jump cache
+//! ([`Chain`], `rdx` at the call) is in the frame (`CHAIN_AT`); `rbx` and
 //! `r12`–`r15` hold guest registers within a block (below). The prologue saves the
 //! callee-saved registers on the stack; every return goes through the block's epilogue,
 //! which restores them. A block's code has two entries: the start (the prologue, for
@@ -131,7 +132,7 @@ use chain::{
 use exits::{boundary_checks, prologue, set_pc, shared_tail, Exits, Tail, WarmWord};
 use loops::{jumps_to_start, unrolled, BodyCopy};
 use mem::{cold, mem_access, memo_sites, MemExits};
-use regs::{Cache, RAX, RCX, RDX};
+use regs::{Cache, R11, R9, RAX, RCX, RDX};
 
 /// What generated code returns (`rax`, `rdx` in the System V ABI).
 #[repr(C)]
@@ -276,8 +277,12 @@ const LIMIT: i32 = mem::FRAME;
 /// instructions is left when `r8 + room` is not above it.
 const SLACK: i32 = mem::FRAME + 8;
 
-/// The stack frame below the saved registers: the memos, the limit, the slack and 8
-/// bytes that keep `rsp` 16-byte aligned.
+/// The frame offset of the [`Chain`]'s address (the prologue's `rdx`): the jump-cache
+/// lookups and the counters on the memory accesses' slow paths load it from here.
+const CHAIN_AT: i32 = mem::FRAME + 16;
+
+/// The stack frame below the saved registers: the memos, the limit, the slack and the
+/// chain's address (24 bytes: `rsp` stays 16-byte aligned).
 const STACK: i32 = mem::FRAME + 24;
 
 /// The size and extension of a load or store.

@@ -7,6 +7,8 @@ use super::*;
 pub(super) const RAX: u8 = 0;
 pub(super) const RCX: u8 = 1;
 pub(super) const RDX: u8 = 2;
+pub(super) const R9: u8 = 9;
+pub(super) const R11: u8 = 11;
 
 /// The host registers that hold guest registers within a block (callee-saved: the
 /// prologue saves them): `rbx`, `r12`–`r15`.
