@@ -3,7 +3,8 @@
 //! (`Jit::with_hot_runs`), a hot block whose runs in generated code mostly end inside it
 //! is given back to the interpreter, one whose every run would is not translated at all,
 //! and a translated block is judged though another `pc` of its heat-table set is counted
-//! meanwhile (the table's second way). Each against the interpreter's result.
+//! meanwhile (the table's second way); a hot block whose every successor was given back
+//! is not translated either. Each against the interpreter's result.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -212,6 +213,80 @@ fn a_translated_block_is_judged_though_another_pc_of_its_heat_set_is_counted() {
     assert!(st.declined >= 1, "{st:?}");
     assert!(st.demoted >= 1, "{st:?}");
     assert!(st.runs < 200, "{st:?}");
+}
+
+/// Two phases over `csr_loop`'s block `B` (`addi t2, t2, 3; addi t0, t0, -1; bne x0,
+/// x0` never taken; `csrr t1, mscratch`: translated, then given back, as every run of it
+/// ends at its CSR instruction). Phase 1 runs `B` `k1` times; phase 2 runs `A` (`addi t3,
+/// t3, 1; j B`, whose one successor is `B`) and `B` `k2` times. `D` and `E` (each with an
+/// `andn`, which the translator declines, as it does the block after `E`'s `fence.i`) steer: back to `B` while `t0 > 0`, then to `A`
+/// while `t4 >= 0`, then to the `ebreak`; with `fence`, `E` runs a `fence.i` (a new code
+/// epoch: `B`'s jump-cache entry goes stale, and as a given-back block it is not offered
+/// again to make a new one). Returns the machine and the `ebreak`'s address.
+fn dead_end_loop(k1: u32, k2: u32, fence: bool) -> (Machine, u64) {
+    let (t0, t1, t2, t3, t4, t5) = (5, 6, 7, 28, 29, 30);
+    let andn = rvenc::r(op::OP, 7, 0x20, t5, t5, t5);
+    let mut w = Vec::new();
+    w.extend(rvenc::li(t0, k1)); // 0
+    w.extend(rvenc::li(t4, k2)); // 8
+    w.push(rvenc::jal(0, 12)); // 16: j B
+    w.push(rvenc::addi(t3, t3, 1)); // 20: A
+    w.push(rvenc::jal(0, 4)); // 24: j B
+    w.push(rvenc::addi(t2, t2, 3)); // 28: B
+    w.push(rvenc::addi(t0, t0, -1)); // 32
+    w.push(rvenc::b(1, 0, 0, 8)); // 36: bne x0, x0, +8: never taken
+    w.push(rvenc::csrr(t1, csr::num::MSCRATCH)); // 40
+    w.push(andn); // 44: D
+    w.push(rvenc::b(4, 0, t0, -20)); // 48: blt x0, t0, B
+    w.push(andn); // 52: E
+    w.push(if fence {
+        rvenc::i(op::MISC_MEM, 1, 0, 0, 0) // 56: fence.i
+    } else {
+        andn
+    });
+    w.push(andn); // 60
+    w.push(rvenc::addi(t4, t4, -1)); // 64
+    w.push(rvenc::b(5, t4, 0, -48)); // 68: bge t4, x0, A
+    w.push(EBREAK); // 72
+    (rv32_machine(&w), RAM_BASE + 72)
+}
+
+#[test]
+fn hot_blocks_whose_every_successor_was_given_back_are_not_translated() {
+    let (k1, k2) = (100, 100);
+    for fence in [true, false] {
+        let (mut a, end) = dead_end_loop(k1, k2, fence);
+        let (mut b, _) = dead_end_loop(k1, k2, fence);
+        let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(16);
+        let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
+        let eb = b.run_slice_with(100_000, &mut jit);
+        let st = jit.stats();
+        assert_eq!(ea.unwrap(), Exit::Breakpoint(end));
+        assert_eq!(eb.unwrap(), Exit::Breakpoint(end), "{st:?}");
+        for r in [5, 6, 7, 28, 29] {
+            assert_eq!(b.hart.reg(r), a.hart.reg(r), "x{r} {st:?}");
+        }
+        assert_eq!(a.hart.reg(28), k2 as u64);
+        assert_eq!(
+            b.hart.csr(csr::num::MINSTRET).unwrap(),
+            a.hart.csr(csr::num::MINSTRET).unwrap()
+        );
+        // `B` was translated and given back in phase 1 (16 + 32 runs).
+        assert_eq!(st.demoted, 1, "fence {fence}: {st:?}");
+        if fence {
+            // `A`, hot in phase 2, is not translated: its one successor was given back
+            // and has no current jump-cache entry. (Translated, `A` would run 32 times
+            // in generated code, every run ending at `B`'s stale entry, and be given
+            // back in turn.)
+            assert_eq!((st.dead_ends, st.translated), (1, 1), "{st:?}");
+            assert!(st.runs <= 40, "{st:?}");
+        } else {
+            // In one code epoch `B`'s entry stays current: `A` is translated and chains
+            // into `B`'s code at every run, so its runs are not short and it stays.
+            assert_eq!((st.dead_ends, st.translated), (0, 2), "{st:?}");
+            assert!(st.runs >= 100, "{st:?}");
+        }
+    }
 }
 
 /// An RV32 test machine running `words` from `RAM_BASE`, stopped by `ebreak`.

@@ -136,6 +136,15 @@ impl HeatTable {
         &mut set[way]
     }
 
+    /// Whether the block at `pc` was given back to the interpreter (its entry says so).
+    #[inline(always)]
+    pub(super) fn given_back(&self, pc: u64) -> bool {
+        let (set, tag) = HeatTable::place(pc);
+        self.sets[set]
+            .iter()
+            .any(|e| e.tag == tag && e.given_back())
+    }
+
     /// `pc`'s entry, if it has one.
     #[inline(always)]
     pub(super) fn get_mut(&mut self, pc: u64) -> Option<&mut Heat> {
