@@ -10,7 +10,7 @@
 //! the page's addend is not a multiple of 64). An access first compares its
 //! address, masked to the memo's page or line and its own alignment, with the tag (one
 //! compare: a misaligned address never matches) and on a match adds the addend: 5 host
-//! instructions instead of the fast view's 11 (and a store's code-line check, 9 more).
+//! instructions instead of the fast view's 10 (and a store's code-line check, 8 more).
 //! A miss looks the page up as before (counted in [`Chain::lookups`]) and writes the
 //! memo. The prologue clears every memo (a tag no masked address equals), so no memo
 //! outlives the call: the TLB, its fast view, the code-line filter and its tags change
@@ -176,9 +176,11 @@ pub(super) struct Cold {
     load: bool,
     /// With a memo: its frame offsets (tag, addend).
     memo: Option<(i32, i32)>,
-    /// Without: where the inline fast-view hit goes on (the addend in `rax`), and a
+    /// Without: where the TLB entry's addend goes on, in `rax` (the inline code makes
+    /// a load's memo there, [`Memo::Make`]) or, `added`, already added to `rcx`; and a
     /// store's tag check behind a set filter bit (start, back).
     have: DynamicLabel,
+    added: Option<DynamicLabel>,
     tag: Option<(DynamicLabel, DynamicLabel)>,
     misaligned: DynamicLabel,
     tlb_miss: DynamicLabel,
@@ -222,6 +224,7 @@ pub(super) fn mem_access(
         load,
         memo: (memo == Memo::Use).then(|| memo_slot(load, u.rs1)),
         have: ops.new_dynamic_label(),
+        added: None,
         tag: None,
         misaligned: why.misaligned,
         tlb_miss: why.tlb_miss,
@@ -240,12 +243,18 @@ pub(super) fn mem_access(
             ; =>k.back
         );
     } else {
-        fast_view(ops, size, load, k.miss);
-        dynasm!(ops ; .arch x64 ; =>k.have);
         if load && memo == Memo::Make {
+            fast_view(ops, size, load, k.miss, false);
+            dynasm!(ops ; .arch x64 ; =>k.have);
             write_load_memo(ops, memo_slot(load, u.rs1));
+            dynasm!(ops ; .arch x64 ; add rcx, rax);
+        } else {
+            // The addend added straight from the fast view's slot.
+            fast_view(ops, size, load, k.miss, true);
+            let added = ops.new_dynamic_label();
+            dynasm!(ops ; .arch x64 ; =>added);
+            k.added = Some(added);
         }
-        dynasm!(ops ; .arch x64 ; add rcx, rax);
         if !load {
             // The host line must not hold a block checked in this epoch: the filter
             // bit here, the tag behind a set bit out of line, which comes back.
@@ -288,8 +297,9 @@ pub(super) fn mem_access(
 
 /// The fast view's lookup ([`TierCtx::fast_tlb`]) of the address in `rcx` for an
 /// access of `size` bytes: the slot's tag equal to the address's page and alignment
-/// bits (one compare), its addend into `rax`; else on to `miss`. `rdx` clobbered.
-fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel) {
+/// bits (one compare), its addend into `rax`, or with `add` added to `rcx` (the host
+/// address; one instruction fewer); else on to `miss`. `rdx` clobbered.
+fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel, add: bool) {
     let (ftag, fbase) = if load {
         (TLB_FAST_TAG_R as i32, TLB_FAST_BASE_R as i32)
     } else {
@@ -312,8 +322,12 @@ fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel) {
         ; and rdx, !0xfff | (size as i32 - 1)
         ; cmp rdx, QWORD [rax + ftag]
         ; jne =>miss
-        ; mov rax, QWORD [rax + fbase]
     );
+    if add {
+        dynasm!(ops ; .arch x64 ; add rcx, QWORD [rax + fbase]);
+    } else {
+        dynasm!(ops ; .arch x64 ; mov rax, QWORD [rax + fbase]);
+    }
 }
 
 /// An access's out-of-line code ([`Cold`]), from `miss` (`rcx` the address; `rax`,
@@ -346,7 +360,7 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
             ; mov rdx, QWORD [rsp + CHAIN_AT]
             ; add QWORD [rdx + CHAIN_LOOKUPS], 1
         );
-        fast_view(ops, k.size, k.load, entry);
+        fast_view(ops, k.size, k.load, entry, false);
         dynasm!(ops ; .arch x64 ; =>have);
         // rax: the addend; rcx: the address.
         if k.load {
@@ -431,8 +445,11 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
         ; test rax, rax
         ; jz =>k.no_host
         ; sub rax, rdx
-        ; jmp =>have
     );
+    match k.added {
+        Some(added) => dynasm!(ops ; .arch x64 ; add rcx, rax ; jmp =>added),
+        None => dynasm!(ops ; .arch x64 ; jmp =>have),
+    }
 }
 
 /// Where a code-line check finds the host address it checks again behind a set filter
