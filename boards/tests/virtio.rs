@@ -1,80 +1,26 @@
 //! The virtio-mmio transport and its devices against a guest memory: a little driver in
-//! the test writes the slot's registers through the bus and the rings into RAM, and the
-//! device serves requests through leases ([`VirtioMmio::step`]). Legacy and modern
-//! layouts, feature negotiation, reset, interrupts, indirect descriptors, event index,
-//! virtio-blk and virtio-rng, and every kind of bad input the transport must survive.
+//! the test (`virtio_rig`) writes the slot's registers through the bus and the rings into
+//! RAM, and the device serves requests through leases ([`VirtioMmio::step`]). Legacy and
+//! modern layouts, feature negotiation, reset, interrupts, indirect descriptors, event
+//! index, virtio-blk and virtio-rng, and every kind of bad input the transport must
+//! survive. (Plugging, unplugging and the races with them: `virtio_plug.rs`.)
 #![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
-use std::sync::Mutex;
 
-use fief_boards::dma::{LeaseBus, StepOutcome};
-use fief_boards::virtio::blk::{blk_status, req, BackendError, BlockBackend, VirtioBlk};
+use fief_boards::dma::StepOutcome;
+use fief_boards::virtio::blk::{blk_status, req};
 use fief_boards::virtio::mmio::{isr, reg};
 use fief_boards::virtio::queue::{desc_flags, QueueError};
 use fief_boards::virtio::rng::{EntropySource, VirtioRng};
-use fief_boards::virtio::{features, status, Transport, VirtioDevice, VirtioMmio};
+use fief_boards::virtio::{features, status, Transport, VirtioMmio};
 use fief_core::memory::{AccessSize, GuestAddress, MemTxAttrs, MmioOps, RegionOffset};
 
 mod common;
+mod virtio_rig;
 
-use common::{leak, SlotBoard, RAM, SLOT};
-
-const DESC: u64 = RAM + 0x1000;
-const AVAIL: u64 = RAM + 0x1800;
-const USED: u64 = RAM + 0x2000;
-const BUF: u64 = RAM + 0x8000;
-
-/// A disk in memory that counts flushes.
-struct MemDisk {
-    bytes: Mutex<Vec<u8>>,
-    read_only: bool,
-    flushes: AtomicU32,
-}
-
-impl MemDisk {
-    fn new(sectors: usize, read_only: bool) -> MemDisk {
-        MemDisk {
-            bytes: Mutex::new((0..sectors * 512).map(|i| (i / 512) as u8).collect()),
-            read_only,
-            flushes: AtomicU32::new(0),
-        }
-    }
-}
-
-impl BlockBackend for MemDisk {
-    fn capacity(&self) -> u64 {
-        self.bytes.lock().unwrap().len() as u64
-    }
-    fn read_only(&self) -> bool {
-        self.read_only
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), BackendError> {
-        let b = self.bytes.lock().unwrap();
-        let o = offset as usize;
-        buf.copy_from_slice(b.get(o..o + buf.len()).ok_or(BackendError)?);
-        Ok(())
-    }
-    fn write_at(&self, offset: u64, data: &[u8]) -> Result<(), BackendError> {
-        let mut b = self.bytes.lock().unwrap();
-        let o = offset as usize;
-        b.get_mut(o..o + data.len())
-            .ok_or(BackendError)?
-            .copy_from_slice(data);
-        Ok(())
-    }
-    fn flush(&self) -> Result<(), BackendError> {
-        self.flushes.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-    fn zero(&self, offset: u64, len: u64) -> Result<(), BackendError> {
-        let mut b = self.bytes.lock().unwrap();
-        b.get_mut(offset as usize..(offset + len) as usize)
-            .ok_or(BackendError)?
-            .fill(0);
-        Ok(())
-    }
-}
+use common::{leak, SLOT};
+use virtio_rig::{disk, tunable, Rig, AVAIL, BUF, DESC, USED};
 
 struct Counter(AtomicU8);
 
@@ -85,162 +31,6 @@ impl EntropySource for Counter {
         }
         true
     }
-}
-
-struct Rig {
-    board: SlotBoard,
-    num: u16,
-    avail_idx: u16,
-    /// Legacy: write `GuestPageSize` once before the reset, as Linux does at probe, instead
-    /// of after it.
-    page_size_before_reset: bool,
-}
-
-impl std::ops::Deref for Rig {
-    type Target = SlotBoard;
-
-    fn deref(&self) -> &SlotBoard {
-        &self.board
-    }
-}
-
-impl Rig {
-    fn new(transport: Transport, device: Option<&'static dyn VirtioDevice>) -> Rig {
-        Rig {
-            board: SlotBoard::new(transport, device),
-            num: 8,
-            avail_idx: 0,
-            page_size_before_reset: false,
-        }
-    }
-
-    /// The driver's init sequence; `features` accepted (low word).
-    fn init(&mut self, accept: u64) {
-        let legacy = self.slot.transport() == Transport::Legacy;
-        if legacy && self.page_size_before_reset {
-            self.w(reg::GUEST_PAGE_SIZE, 4096);
-        }
-        self.w(reg::STATUS, 0);
-        self.w(reg::STATUS, status::ACKNOWLEDGE);
-        self.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
-        self.w(reg::DRIVER_FEATURES_SEL, 0);
-        self.w(reg::DRIVER_FEATURES, accept as u32);
-        self.w(reg::DRIVER_FEATURES_SEL, 1);
-        self.w(reg::DRIVER_FEATURES, (accept >> 32) as u32);
-        self.w(reg::QUEUE_SEL, 0);
-        assert_eq!(self.r(reg::QUEUE_NUM_MAX), 1024);
-        self.w(reg::QUEUE_NUM, self.num as u32);
-        if legacy {
-            if !self.page_size_before_reset {
-                self.w(reg::GUEST_PAGE_SIZE, 4096);
-            }
-            self.w(reg::QUEUE_ALIGN, 4096);
-            // The legacy layout: table, then avail, used at the next page: DESC's page.
-            self.w(reg::QUEUE_PFN, (DESC >> 12) as u32);
-        } else {
-            self.w(
-                reg::STATUS,
-                status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK,
-            );
-            self.w(reg::QUEUE_DESC_LOW, DESC as u32);
-            self.w(reg::QUEUE_DESC_HIGH, 0);
-            self.w(reg::QUEUE_DRIVER_LOW, AVAIL as u32);
-            self.w(reg::QUEUE_DRIVER_HIGH, 0);
-            self.w(reg::QUEUE_DEVICE_LOW, USED as u32);
-            self.w(reg::QUEUE_DEVICE_HIGH, 0);
-            self.w(reg::QUEUE_READY, 1);
-        }
-        self.w(
-            reg::STATUS,
-            status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK | status::DRIVER_OK,
-        );
-        self.avail_idx = 0;
-    }
-
-    fn avail(&self) -> u64 {
-        if self.slot.transport() == Transport::Legacy {
-            DESC + 16 * self.num as u64
-        } else {
-            AVAIL
-        }
-    }
-
-    fn used(&self) -> u64 {
-        if self.slot.transport() == Transport::Legacy {
-            (self.avail() + 6 + 2 * self.num as u64).div_ceil(4096) * 4096
-        } else {
-            USED
-        }
-    }
-
-    fn desc_at(&self, table: u64, i: u16, addr: u64, len: u32, flags: u16, next: u16) {
-        let mut d = [0u8; 16];
-        d[..8].copy_from_slice(&addr.to_le_bytes());
-        d[8..12].copy_from_slice(&len.to_le_bytes());
-        d[12..14].copy_from_slice(&flags.to_le_bytes());
-        d[14..].copy_from_slice(&next.to_le_bytes());
-        self.poke(table + 16 * i as u64, &d);
-    }
-
-    fn desc(&self, i: u16, addr: u64, len: u32, flags: u16, next: u16) {
-        self.desc_at(DESC, i, addr, len, flags, next);
-    }
-
-    /// Offers `head` and notifies queue 0.
-    fn offer(&mut self, head: u16) {
-        let ring = self.avail() + 4 + 2 * (self.avail_idx % self.num) as u64;
-        self.poke(ring, &head.to_le_bytes());
-        self.avail_idx = self.avail_idx.wrapping_add(1);
-        self.poke(self.avail() + 2, &self.avail_idx.to_le_bytes());
-        self.w(reg::QUEUE_NOTIFY, 0);
-    }
-
-    fn step(&self) -> StepOutcome {
-        self.slot.step(&self.bus(), 0)
-    }
-
-    fn used_idx(&self) -> u16 {
-        self.u16_at(self.used() + 2)
-    }
-
-    /// Used element `i`: (head, len).
-    fn used_elem(&self, i: u16) -> (u32, u32) {
-        let e = self.peek(self.used() + 4 + 8 * (i % self.num) as u64, 8);
-        (
-            u32::from_le_bytes(e[..4].try_into().unwrap()),
-            u32::from_le_bytes(e[4..].try_into().unwrap()),
-        )
-    }
-
-    /// A three-descriptor blk request at descriptors `first..first + 3`.
-    fn blk(&mut self, first: u16, kind: u32, sector: u64, data: u64, len: u32, status_at: u64) {
-        let mut h = [0u8; 16];
-        h[..4].copy_from_slice(&kind.to_le_bytes());
-        h[8..].copy_from_slice(&sector.to_le_bytes());
-        let header = BUF + 0x100 * first as u64;
-        self.poke(header, &h);
-        let data_flags = if kind == req::IN {
-            desc_flags::WRITE
-        } else {
-            0
-        };
-        self.desc(first, header, 16, desc_flags::NEXT, first + 1);
-        self.desc(
-            first + 1,
-            data,
-            len,
-            desc_flags::NEXT | data_flags,
-            first + 2,
-        );
-        self.desc(first + 2, status_at, 1, desc_flags::WRITE, 0);
-        self.poke(status_at, &[0xff]);
-        self.offer(first);
-    }
-}
-
-fn disk(sectors: usize, read_only: bool) -> (&'static MemDisk, &'static VirtioBlk<'static>) {
-    let d: &'static MemDisk = leak(MemDisk::new(sectors, read_only));
-    (d, leak(VirtioBlk::new(d, "fief-test")))
 }
 
 #[test]
@@ -634,76 +424,6 @@ fn a_data_buffer_outside_ram_is_an_io_error_for_that_request() {
     assert_eq!(rig.leases.active(), 0, "every lease ended");
 }
 
-#[test]
-fn unplug_mid_queue_stops_taking_requests() {
-    let (_, blk) = disk(16, false);
-    let mut rig = Rig::new(Transport::Legacy, Some(blk));
-    rig.init(0);
-    rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
-    rig.blk(3, req::IN, 2, BUF + 0x1400, 512, BUF + 0x3001);
-    assert_eq!(rig.step(), StepOutcome::Progress, "more waiting");
-    assert!(rig.slot.unplug().is_some());
-    assert_eq!(rig.step(), StepOutcome::Idle);
-    assert_eq!(rig.used_idx(), 1);
-    assert_eq!(rig.slot.in_flight(), 0);
-    assert_eq!(rig.r(reg::DEVICE_ID), 0, "an empty slot again");
-    assert!(rig.slot.release());
-    assert!(rig.slot.plug(blk));
-    assert!(!rig.slot.plug(blk), "taken");
-}
-
-/// An rng whose requests wait for the test's go-ahead: a request held in flight.
-struct Gated {
-    entered: std::sync::Barrier,
-    go: std::sync::Barrier,
-}
-
-impl EntropySource for Gated {
-    fn fill(&self, buf: &mut [u8]) -> bool {
-        self.entered.wait();
-        self.go.wait();
-        buf.fill(0x5a);
-        true
-    }
-}
-
-#[test]
-fn an_unplug_completes_only_after_the_request_in_flight_ends_on_the_used_ring() {
-    let gated: &'static Gated = leak(Gated {
-        entered: std::sync::Barrier::new(2),
-        go: std::sync::Barrier::new(2),
-    });
-    let rng: &'static VirtioRng<'static> = leak(VirtioRng::new(gated));
-    let mut rig = Rig::new(Transport::Legacy, Some(rng));
-    rig.init(0);
-    rig.desc(0, BUF, 16, desc_flags::WRITE, 0);
-    rig.offer(0);
-    let (mem, space, leases, slot) = (rig.mem, rig.space, rig.leases, rig.slot);
-    let worker = std::thread::spawn(move || {
-        let bus = LeaseBus {
-            memory: mem,
-            space,
-            leases,
-        };
-        slot.step(&bus, 0)
-    });
-    gated.entered.wait();
-    // The request is being served: unplug now.
-    assert!(rig.slot.unplug().is_some());
-    assert_eq!(rig.slot.in_flight(), 1);
-    assert!(!rig.slot.release(), "released with a request in flight");
-    assert_eq!(rig.r(reg::DEVICE_ID), 0, "the slot looks empty at once");
-    gated.go.wait();
-    assert_eq!(worker.join().unwrap(), StepOutcome::Finished);
-    // The request taken before the unplug completed onto the used ring.
-    assert_eq!(rig.slot.in_flight(), 0);
-    assert_eq!(rig.used_idx(), 1);
-    assert_eq!(rig.used_elem(0), (0, 16));
-    assert_eq!(rig.peek(BUF, 16), vec![0x5a; 16]);
-    assert_eq!(rig.leases.active(), 0);
-    assert!(rig.slot.release());
-}
-
 /// A doorbell that checks, when rung, that the slot's locks are free: another thread must
 /// be able to read the slot's registers at once.
 struct LockCheckingBell {
@@ -766,49 +486,6 @@ fn the_doorbell_rings_with_the_slots_locks_free() {
         0,
         "rung with a lock held"
     );
-}
-
-/// A device whose configuration (one `u32`) the test changes, and which records the
-/// features the driver negotiated.
-struct Tunable {
-    value: AtomicU32,
-    negotiated: std::sync::atomic::AtomicU64,
-}
-
-impl VirtioDevice for Tunable {
-    fn device_id(&self) -> u32 {
-        fief_boards::virtio::device_id::RNG
-    }
-    fn features(&self) -> u64 {
-        1 << 3
-    }
-    fn queues(&self) -> usize {
-        1
-    }
-    fn read_config(&self, offset: u64, buf: &mut [u8]) {
-        let bytes = self.value.load(Ordering::SeqCst).to_le_bytes();
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b = bytes.get(offset as usize + i).copied().unwrap_or(0);
-        }
-    }
-    fn negotiated(&self, driver_features: u64) {
-        self.negotiated.store(driver_features, Ordering::SeqCst);
-    }
-    fn serve(
-        &self,
-        _: usize,
-        _: &fief_boards::virtio::queue::Chain,
-        _: &fief_boards::virtio::guest::GuestMem<'_>,
-    ) -> Result<u32, fief_boards::virtio::RequestError> {
-        Ok(0)
-    }
-}
-
-fn tunable() -> &'static Tunable {
-    leak(Tunable {
-        value: AtomicU32::new(7),
-        negotiated: std::sync::atomic::AtomicU64::new(0),
-    })
 }
 
 /// `ConfigGeneration` moves on at a configuration change once the driver is ready, with a
@@ -890,122 +567,4 @@ fn features_ok_does_not_stick_with_a_feature_the_device_did_not_offer() {
     rig.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
     rig.w(reg::DRIVER_FEATURES, 1 << 3 | 1 << 4);
     assert_eq!(dev.negotiated.load(Ordering::SeqCst), 1 << 3);
-}
-
-/// A worker that began a step just before an unplug, and waits for the state lock to
-/// take a request, cannot take one after the unplug has returned: the unplug takes the
-/// device out of the state under that lock (so it waits for it here), and a step that
-/// gets the lock after it takes nothing. Either way the request is never half taken, the slot releases
-/// once nothing is in flight and takes a device again. (Before, the unplug returned at
-/// once, the release saw nothing in flight, and the waiting worker then took and served
-/// a request of the released slot: the stress test's occasional "slot still busy" on a
-/// replug.)
-#[test]
-fn a_step_racing_an_unplug_takes_no_request_after_the_slot_is_released() {
-    let (_, blk) = disk(16, false);
-    let mut rig = Rig::new(Transport::Legacy, Some(blk));
-    rig.init(0);
-    rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
-    let (mem, space, leases, slot) = (rig.mem, rig.space, rig.leases, rig.slot);
-    let held = slot.hold_state_lock();
-    let worker = std::thread::spawn(move || {
-        let bus = LeaseBus {
-            memory: mem,
-            space,
-            leases,
-        };
-        slot.step(&bus, 0)
-    });
-    // Let the worker read the device and reach the state lock.
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let unplug = std::thread::spawn(move || slot.unplug().is_some());
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    assert!(
-        !unplug.is_finished(),
-        "the unplug returned while a worker that saw the device could still take a request"
-    );
-    drop(held);
-    assert!(unplug.join().unwrap());
-    let outcome = worker.join().unwrap();
-    match outcome {
-        StepOutcome::Idle => assert_eq!(rig.used_idx(), 0),
-        _ => {
-            assert_eq!(outcome, StepOutcome::Finished);
-            assert_eq!(rig.used_idx(), 1, "taken before the unplug: completed");
-        }
-    }
-    assert_eq!(rig.slot.in_flight(), 0);
-    assert!(rig.slot.release());
-    assert_eq!(rig.step(), StepOutcome::Idle);
-    assert!(rig.slot.plug(blk), "the slot takes a device again");
-}
-
-/// A worker preempted at the start of a step while the monitor unplugs the slot's device
-/// and plugs another (`device_del`, then `device_add`; the new driver sets it up and
-/// notifies) serves the new device's request with the new model, never with the old one:
-/// the step takes its device from the state, under the state lock it takes the request
-/// with. (Before, it read the device first and took the state lock after: the old model,
-/// by then perhaps re-bound to another back end, served the new device's request, here
-/// writing the old disk.)
-#[test]
-fn a_step_preempted_across_an_unplug_and_a_plug_serves_with_the_new_model() {
-    let (old_disk, old) = disk(16, false);
-    let (new_disk, new) = disk(16, false);
-    let mut rig = Rig::new(Transport::Legacy, Some(old));
-    rig.init(0);
-    let (mem, space, leases, slot) = (rig.mem, rig.space, rig.leases, rig.slot);
-    let bus = LeaseBus {
-        memory: mem,
-        space,
-        leases,
-    };
-    let data = vec![0xa5u8; 512];
-    let outcome = slot.step_after(&bus, 0, || {
-        assert!(slot.unplug().is_some());
-        assert!(slot.release());
-        assert!(slot.plug(new));
-        rig.init(0);
-        rig.poke(BUF + 0x1000, &data);
-        rig.blk(0, req::OUT, 2, BUF + 0x1000, 512, BUF + 0x3000);
-    });
-    assert!(
-        old_disk.bytes.lock().unwrap()[2 * 512..3 * 512] == [2u8; 512],
-        "the old model wrote the new device's request to its disk"
-    );
-    assert_eq!(outcome, StepOutcome::Finished);
-    assert_eq!(rig.used_idx(), 1);
-    assert_eq!(rig.peek(BUF + 0x3000, 1), [blk_status::OK]);
-    assert!(new_disk.bytes.lock().unwrap()[2 * 512..3 * 512] == data[..]);
-    assert_eq!(slot.in_flight(), 0);
-}
-
-/// The same for the driver's register and configuration accesses: a hart preempted in an
-/// access while the device is replaced reaches the new model (its negotiated features, its
-/// configuration), never the old one. (Before, the access read the device before the
-/// state lock: a `DriverFeatures` write set the old model's features, a configuration read
-/// answered with the old model's configuration.)
-#[test]
-fn an_access_preempted_across_an_unplug_and_a_plug_reaches_the_new_model() {
-    let (old, new) = (tunable(), tunable());
-    new.value.store(9, Ordering::SeqCst);
-    let rig = Rig::new(Transport::Modern, Some(old));
-    let slot = rig.slot;
-    let replace = |by: &'static Tunable| {
-        let gone = slot.unplug().is_some();
-        assert!(gone && slot.release() && slot.plug(by));
-        rig.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
-        rig.w(reg::DRIVER_FEATURES_SEL, 0);
-    };
-    let word = AccessSize::Word;
-    let _ = slot.write_after(RegionOffset(reg::DRIVER_FEATURES), 1 << 3, word, || {
-        replace(new)
-    });
-    assert_eq!(
-        old.negotiated.load(Ordering::SeqCst),
-        0,
-        "old model negotiated"
-    );
-    assert_eq!(new.negotiated.load(Ordering::SeqCst), 1 << 3);
-    let (v, _) = slot.read_after(RegionOffset(reg::CONFIG), word, || replace(old));
-    assert_eq!(v, 7, "the configuration of the model plugged now");
 }
