@@ -1,10 +1,11 @@
 //! Plugging and unplugging a virtio-mmio slot's device, and what races with it, against a
 //! guest memory (the rig of `virtio.rs`, `virtio_rig`): an unplug stops the slot taking
 //! requests, a request in flight ends on the used ring before the slot releases, and a
-//! worker's step or a hart's register or configuration access that is preempted while the
-//! monitor unplugs the device and plugs another never uses the unplugged model (lined up
-//! through the slot's test entry points `step_after`, `read_after`, `write_after`: the
-//! pause runs where the thread may be preempted before the slot's state lock).
+//! worker's step, a hart's register or configuration access or the machine reset that is
+//! preempted while the monitor unplugs the device (and plugs another) never uses the
+//! unplugged model. The races are lined up deterministically through the slot's test entry
+//! points (`step_after`, `read_after`, `write_after`, `reset_after`: the pause runs where
+//! the thread may be preempted before the slot's state lock).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::Ordering;
@@ -93,52 +94,37 @@ fn an_unplug_completes_only_after_the_request_in_flight_ends_on_the_used_ring() 
     assert!(rig.slot.release());
 }
 
-/// A worker that began a step just before an unplug, and waits for the state lock to
-/// take a request, cannot take one after the unplug has returned: the unplug takes the
-/// device out of the state under that lock (so it waits for it here), and a step that
-/// gets the lock after it takes nothing. Either way the request is never half taken, the slot releases
-/// once nothing is in flight and takes a device again. (Before, the unplug returned at
-/// once, the release saw nothing in flight, and the waiting worker then took and served
-/// a request of the released slot: the stress test's occasional "slot still busy" on a
-/// replug.)
+/// A worker preempted at the start of a step while the monitor unplugs the slot's device
+/// takes no request once the unplug has returned: the unplug takes the device out of the
+/// state under the state lock the step takes its request under, so the step that gets the
+/// lock after it takes nothing; nothing is in flight, the slot releases and takes a device
+/// again. (A request taken before the unplug is counted in flight before the unplug
+/// returns and ends on the used ring: the test above.) Before 327acdf the unplug did not
+/// take the state lock: it returned at once, the release saw nothing in flight, and the
+/// waiting worker then took and served a request of the released slot (the stress test's
+/// occasional "slot still busy" on a replug).
 #[test]
-fn a_step_racing_an_unplug_takes_no_request_after_the_slot_is_released() {
+fn a_step_preempted_across_an_unplug_takes_no_request() {
     let (_, blk) = disk(16, false);
     let mut rig = Rig::new(Transport::Legacy, Some(blk));
     rig.init(0);
     rig.blk(0, req::IN, 1, BUF + 0x1000, 512, BUF + 0x3000);
-    let (mem, space, leases, slot) = (rig.mem, rig.space, rig.leases, rig.slot);
-    let held = slot.hold_state_lock();
-    let worker = std::thread::spawn(move || {
-        let bus = LeaseBus {
-            memory: mem,
-            space,
-            leases,
-        };
-        slot.step(&bus, 0)
+    let slot = rig.slot;
+    let outcome = slot.step_after(&rig.bus(), 0, || {
+        assert!(slot.unplug().is_some());
+        assert_eq!(slot.in_flight(), 0, "the slot could be released now");
     });
-    // Let the worker read the device and reach the state lock.
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let unplug = std::thread::spawn(move || slot.unplug().is_some());
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    assert!(
-        !unplug.is_finished(),
-        "the unplug returned while a worker that saw the device could still take a request"
+    assert_eq!(
+        outcome,
+        StepOutcome::Idle,
+        "a request taken after the unplug returned"
     );
-    drop(held);
-    assert!(unplug.join().unwrap());
-    let outcome = worker.join().unwrap();
-    match outcome {
-        StepOutcome::Idle => assert_eq!(rig.used_idx(), 0),
-        _ => {
-            assert_eq!(outcome, StepOutcome::Finished);
-            assert_eq!(rig.used_idx(), 1, "taken before the unplug: completed");
-        }
-    }
-    assert_eq!(rig.slot.in_flight(), 0);
-    assert!(rig.slot.release());
+    assert_eq!(rig.used_idx(), 0);
+    assert_eq!(rig.peek(BUF + 0x3000, 1), [0xff], "the request untouched");
+    assert_eq!(slot.in_flight(), 0);
+    assert!(slot.release());
     assert_eq!(rig.step(), StepOutcome::Idle);
-    assert!(rig.slot.plug(blk), "the slot takes a device again");
+    assert!(slot.plug(blk), "the slot takes a device again");
 }
 
 /// A worker preempted at the start of a step while the monitor unplugs the slot's device
@@ -209,4 +195,52 @@ fn an_access_preempted_across_an_unplug_and_a_plug_reaches_the_new_model() {
     assert_eq!(new.negotiated.load(Ordering::SeqCst), 1 << 3);
     let (v, _) = slot.read_after(RegionOffset(reg::CONFIG), word, || replace(old));
     assert_eq!(v, 7, "the configuration of the model plugged now");
+}
+
+/// A machine reset (the run loop's, which may run while the monitor plugs) preempted while
+/// the slot's device is unplugged and another plugged resets the new model, never the old
+/// one, and leaves the new one in the slot's state: the reset takes its device from the
+/// state, under the state lock. (Before, it read the device under the `device` lock and
+/// took the state lock after: it reset the unplugged model, perhaps plugged elsewhere by
+/// then, and put it back in the state, where the new device's registers, configuration and
+/// queues were then served with it.) Preempted across an unplug alone, it leaves the
+/// unplugged model alone and the slot empty.
+#[test]
+fn a_reset_preempted_across_an_unplug_and_a_plug_resets_the_new_model() {
+    let (old, new) = (tunable(), tunable());
+    new.value.store(9, Ordering::SeqCst);
+    let rig = Rig::new(Transport::Modern, Some(old));
+    let slot = rig.slot;
+    rig.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
+    let resets = |d: &Tunable| d.resets.load(Ordering::SeqCst);
+    let (old_before, new_before) = (resets(old), resets(new));
+    slot.reset_after(|| {
+        let gone = slot.unplug().is_some();
+        assert!(gone && slot.release() && slot.plug(new));
+        rig.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
+    });
+    assert_eq!(resets(old), old_before, "the unplugged model was reset");
+    assert_eq!(
+        resets(new),
+        new_before + 2,
+        "the plug's reset, the machine's"
+    );
+    assert_eq!(rig.r(reg::STATUS), 0, "the driver state went");
+    assert_eq!(
+        rig.r(reg::CONFIG),
+        9,
+        "the configuration of the model plugged now"
+    );
+    rig.w(reg::STATUS, status::ACKNOWLEDGE | status::DRIVER);
+    rig.w(reg::DRIVER_FEATURES_SEL, 0);
+    rig.w(reg::DRIVER_FEATURES, 1 << 3);
+    assert_eq!(new.negotiated.load(Ordering::SeqCst), 1 << 3);
+    assert_eq!(old.negotiated.load(Ordering::SeqCst), 0);
+
+    let before = resets(new);
+    slot.reset_after(|| assert!(slot.unplug().is_some()));
+    assert_eq!(resets(new), before, "the unplugged model was reset");
+    assert_eq!(rig.r(reg::DEVICE_ID), 0, "an empty slot");
+    assert!(slot.release() && slot.plug(old));
+    assert_eq!(rig.r(reg::CONFIG), 7);
 }

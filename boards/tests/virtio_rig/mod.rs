@@ -233,10 +233,11 @@ pub fn disk(sectors: usize, read_only: bool) -> (&'static MemDisk, &'static Virt
 }
 
 /// A device whose configuration (one `u32`) the test changes, and which records the
-/// features the driver negotiated.
+/// features the driver negotiated and counts its resets.
 pub struct Tunable {
     pub value: AtomicU32,
     pub negotiated: AtomicU64,
+    pub resets: AtomicU32,
 }
 
 impl VirtioDevice for Tunable {
@@ -254,6 +255,9 @@ impl VirtioDevice for Tunable {
         for (i, b) in buf.iter_mut().enumerate() {
             *b = bytes.get(offset as usize + i).copied().unwrap_or(0);
         }
+    }
+    fn reset(&self) {
+        self.resets.fetch_add(1, Ordering::SeqCst);
     }
     fn negotiated(&self, driver_features: u64) {
         self.negotiated.store(driver_features, Ordering::SeqCst);
@@ -273,5 +277,6 @@ pub fn tunable() -> &'static Tunable {
     leak(Tunable {
         value: AtomicU32::new(7),
         negotiated: AtomicU64::new(0),
+        resets: AtomicU32::new(0),
     })
 }

@@ -234,13 +234,6 @@ impl<'a> VirtioMmio<'a> {
         true
     }
 
-    /// For tests: holds the slot's state lock until the value returned is dropped (so a
-    /// test can line up a worker's step and an unplug as they would race).
-    #[doc(hidden)]
-    pub fn hold_state_lock(&self) -> impl Sized + use<'_, 'a> {
-        self.state.lock()
-    }
-
     /// Whether a device is plugged.
     pub fn is_plugged(&self) -> bool {
         self.device.lock().is_some()
@@ -268,6 +261,16 @@ impl<'a> VirtioMmio<'a> {
 
     /// Machine reset: the device's driver state goes (the device stays plugged).
     pub fn reset(&self) {
+        self.reset_after(|| {})
+    }
+
+    /// For tests: [`VirtioMmio::reset`], with `pause` run where the run loop may be
+    /// preempted before it takes the state lock (a test unplugs and plugs devices there).
+    #[doc(hidden)]
+    pub fn reset_after(&self, pause: impl FnOnce()) {
+        pause();
+        // The device from the state, under its lock: the model plugged now (read before
+        // the lock, a model unplugged meanwhile would be reset, and put back in the state).
         let mut s = self.state.lock();
         let device = s.device;
         self.reset_state(&mut s, device);
