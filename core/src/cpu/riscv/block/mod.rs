@@ -98,13 +98,18 @@
 //! `srli`+`and`+`addi`, and `add`+`sw`+a conditional branch. The rules are one line each (`insn.rs`'s `fusion_rules!`).
 //!
 //! **Layout, no heap.** An index table of [`BLOCK_INDEX`] `u16`s, direct-mapped by
-//! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin; a
-//! block whose table slot was taken over, or whose pool entry was reused, just fails the
-//! `pc` tag check and is decoded again. On hosts the index spans 32 KiB of code with no
-//! conflicts (16384 slots of 2 bytes) and the pool holds 4096 blocks (248 bytes each, about
-//! 1 MiB): a Linux kernel's hot code needs that many. In an rv32 boot to power-off, 512
-//! blocks and 4096 slots decoded blocks 3.8 M times, 2048 and 4096 2.0 M times, 2048 and
-//! 16384 1.3 M times, and 4096 and 16384 0.64 M times (`fief run --trace exits`). The pool
+//! `pc >> 1`, points into a pool of [`BLOCK_POOL`] blocks that are reused round-robin,
+//! passing over (at most `REUSE_PROBES`) blocks checked in one of the last
+//! `REUSE_EPOCHS` code epochs, which are in use (a clock whose reference bit is the
+//! block's stamp: no cost on the hot path); a block whose table slot was taken over, or
+//! whose pool entry was reused, just fails the `pc` tag check and is decoded again. On
+//! hosts the index spans 128 KiB of code with no conflicts (65536 slots of 2 bytes) and
+//! the pool holds 4096 blocks (248 bytes each, about 1 MiB): a Linux kernel's hot code
+//! needs that many. In an rv32 boot to power-off, 512 blocks and 4096 slots decoded
+//! blocks 3.8 M times, 2048 and 4096 2.0 M times, 2048 and 16384 1.3 M times, 4096 and
+//! 16384 0.5 M times (0.64 M before the TLB outlived time slices), 4096 and 65536 0.26 M
+//! times, and with the reuse rule 0.19 M times (38.9 k different blocks; `fief run
+//! --trace exits`); 8192 blocks overflowed the runner's main thread's stack. The pool
 //! is held by value like the rest of the hart, so a host keeps its harts in a `Box` or on
 //! a thread with a roomy stack (the runner's hart threads; the test machine boxes its
 //! hart; the workspace's tests run with 8 MiB stacks, `.cargo/config.toml`). On bare-metal
@@ -124,7 +129,7 @@ pub const BLOCK_INSNS: usize = 16;
 pub(super) const BLOCK_WORDS: usize = BLOCK_INSNS + 1;
 /// Slots of the index table (a power of two).
 #[cfg(all(not(target_os = "none"), not(miri)))]
-pub const BLOCK_INDEX: usize = 16384;
+pub const BLOCK_INDEX: usize = 65536;
 /// Blocks in the pool.
 #[cfg(all(not(target_os = "none"), not(miri)))]
 pub const BLOCK_POOL: usize = 4096;
@@ -141,6 +146,13 @@ pub const BLOCK_INDEX: usize = 256;
 /// Blocks in the pool.
 #[cfg(target_os = "none")]
 pub const BLOCK_POOL: usize = 32;
+
+/// Pool entries [`BlockCache::build`] passes over at most, looking for one to reuse
+/// that was not run lately (checked in one of the last [`REUSE_EPOCHS`] code epochs):
+/// none on bare metal, where the firmware's flash is tight (the pool is used round-robin).
+const REUSE_PROBES: usize = if cfg!(target_os = "none") { 0 } else { 16 };
+/// How many code epochs back a block counts as run lately ([`REUSE_PROBES`]).
+const REUSE_EPOCHS: u32 = 64;
 
 /// A tag no `pc` equals (instructions are 2-byte aligned).
 const INVALID: u64 = 1;
@@ -537,6 +549,15 @@ impl BlockCache {
         }
     }
 
+    /// Whether pool block `idx` was checked in one of the last [`REUSE_EPOCHS`] code
+    /// epochs (in any code space): a block that runs is checked at its first entry in
+    /// every epoch, so this tells a block in use from one that is not.
+    #[inline]
+    fn run_lately(&self, idx: usize) -> bool {
+        let checked = self.blocks[idx & (BLOCK_POOL - 1)].checked;
+        checked != 0 && self.epoch.wrapping_sub(checked >> 2) % EPOCH_LIMIT < REUSE_EPOCHS
+    }
+
     /// The pool index of the block that would hold `pc` (its tag may not match).
     #[inline(always)]
     pub(super) fn slot(&self, pc: u64) -> usize {
@@ -621,7 +642,15 @@ impl BlockCache {
         let at = if self.blocks[cur].pc == pc {
             cur
         } else {
-            let n = self.next as usize & (BLOCK_POOL - 1);
+            // Round-robin, but passing over (a few) blocks run lately: the pool is a
+            // clock whose reference bit is the block's stamp.
+            let mut n = self.next as usize & (BLOCK_POOL - 1);
+            for _ in 0..REUSE_PROBES {
+                if !self.run_lately(n) {
+                    break;
+                }
+                n = (n + 1) & (BLOCK_POOL - 1);
+            }
             self.next = ((n + 1) & (BLOCK_POOL - 1)) as u16;
             self.index[s] = n as u16;
             n

@@ -90,6 +90,53 @@ fn blocks_end_at_control_transfers_and_page_ends() {
 }
 
 #[test]
+fn the_pool_passes_over_blocks_run_lately_when_it_reuses_one() {
+    let mem = [0x0000_006fu32; 1024]; // jal x0, 0 everywhere: one-instruction blocks
+    let pc = |k: usize| 0x8000_0000 + 4 * k as u64;
+    let mut c = BlockCache::new();
+    for k in 0..BLOCK_POOL {
+        assert_eq!(c.build(pc(k), Xlen::Rv32, |w| mem[w]), Some(k));
+    }
+    // Entry 1 last ran (was checked) longer ago than `REUSE_EPOCHS`, entry 0 runs now.
+    c.mark_checked(1, 0x1000);
+    for _ in 0..REUSE_EPOCHS {
+        c.code_changed();
+    }
+    c.mark_checked(0, 0x1000);
+    // The pool is full and its round-robin is back at entry 0, which is passed over.
+    assert_eq!(c.build(pc(BLOCK_POOL), Xlen::Rv32, |w| mem[w]), Some(1));
+    assert_eq!(c.slot(pc(0)), 0);
+    assert_eq!(c.blocks[0].pc, pc(0));
+    assert_eq!(c.slot(pc(BLOCK_POOL)), 1);
+    // When every entry ran lately, the search ends after `REUSE_PROBES` of them.
+    for k in 0..BLOCK_POOL {
+        c.mark_checked(k, 0x1000);
+    }
+    let n = c.build(pc(BLOCK_POOL + 1), Xlen::Rv32, |w| mem[w]);
+    assert_eq!(n, Some((2 + REUSE_PROBES) % BLOCK_POOL));
+}
+
+/// The index spans 128 KiB of code on hosts: blocks 32 KiB apart (the span of the
+/// earlier 16384 slots), as a kernel's hot functions often are, keep their own slots.
+#[test]
+#[cfg_attr(miri, ignore = "Miri runs a 4096-slot index (block::BLOCK_INDEX)")]
+fn blocks_32_kib_apart_have_slots_of_their_own() {
+    let mem = [0x0000_006fu32; 1024];
+    let mut c = BlockCache::new();
+    let a = c.build(0xc000_0100, Xlen::Rv32, |w| mem[w]).unwrap();
+    let b = c.build(0xc000_8100, Xlen::Rv32, |w| mem[w]).unwrap();
+    let d = c.build(0xc001_0100, Xlen::Rv32, |w| mem[w]).unwrap();
+    assert_eq!(
+        (
+            c.slot(0xc000_0100),
+            c.slot(0xc000_8100),
+            c.slot(0xc001_0100)
+        ),
+        (a, b, d)
+    );
+}
+
+#[test]
 fn alu_pairs_are_fused() {
     // andi, sub | slli, srai | slli, bge | sub (no pair with `addi`) | addi, mul | addi,
     // add | jal.
