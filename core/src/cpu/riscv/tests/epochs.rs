@@ -230,8 +230,13 @@ fn two_address_spaces() -> (Vec<(u64, Vec<u32>)>, [u64; 2]) {
         if k == 1 {
             t[8] = pte(RAM_BASE + 0x9000, V | RWXAD);
         }
-        // Page 0x109 (its TLB entry is page 8's) to page 10.
-        t[0x109] = pte(RAM_BASE + 0xa000, V | RWXAD);
+        // `EVICTOR` (its TLB entry is page 8's): to page 10 when it is in these 4 MiB
+        // (256-entry sets, as under Miri), else by the next 4 MiB, a megapage onto RAM,
+        // to page 9.
+        if let Some(e) = t.get_mut(EVICTOR as usize) {
+            *e = pte(RAM_BASE + 0xa000, V | RWXAD);
+        }
+        r[(RAM_BASE >> 22) as usize + 1] = pte(RAM_BASE, V | RWXAD);
         out.push((root, r));
         out.push((l0, t));
         satps[k] = 1 << 31 | (RAM_BASE + root) >> 12;
@@ -328,20 +333,26 @@ fn an_sfence_vma_after_a_pte_change_makes_the_same_pc_run_the_code_it_now_maps()
     assert_eq!((first, second), (1, 2));
 }
 
+/// The page (from `RAM_BASE`) whose TLB entry is F's page's (page 8): `Tlb::index` folds
+/// the page number's bits above `TLB_BITS` onto the low ones, so page `1 << TLB_BITS`
+/// plus 9 lands on 8's entry (past the first 4 MiB with 1024 entries, mapped by a
+/// megapage in `two_address_spaces`; inside them with 256, under Miri).
+const EVICTOR: u64 = (1 << crate::cpu::riscv::tlb::TLB_BITS) + 9;
+
 /// `sfence.vma rs1, x0`: a flush of the address in `rs1`.
 const fn sfence_vma_at(rs1: u32) -> u32 {
     SFENCE_VMA | rs1 << 15
 }
 
 /// F's page (VA `RAM_BASE + 0x8000`) remapped to page 9 and flushed by F's address: the
-/// second call runs the new code. With `evict`, a load from page `0x109`, whose TLB entry
+/// second call runs the new code. With `evict`, a load from page [`EVICTOR`], whose TLB entry
 /// is F's, replaces F's entry first, so the flush finds no entry of F's page: the block
 /// cache's record of where checked blocks were fetched from is what ends the epoch.
 fn sfence_by_address_after_a_pte_change(evict: bool) -> (u64, u64) {
     let at = |page: u64| crate::cpu::riscv::tlb::Tlb::index(RAM_BASE + 0x1000 * page);
-    assert_eq!(at(0x109), at(8), "page 0x109 shares F's TLB entry");
+    assert_eq!(at(EVICTOR), at(8), "page EVICTOR shares F's TLB entry");
     let (load_page, load) = match evict {
-        true => (lui(12, 0x8010_9000), lw(13, 12, 0)),
+        true => (lui(12, (RAM_BASE + 0x1000 * EVICTOR) as u32), lw(13, 12, 0)),
         false => (NOP, NOP),
     };
     let prog = [
