@@ -50,21 +50,27 @@ pub(super) fn boundary_checks(
 /// `retired` instructions counted into `r8`, and the budget check of
 /// [`boundary_checks`]: `r8` counts from minus the prologue's [`LIMIT`], so for a room
 /// of [`BLOCK_INSNS`] the count's own `add` sets the flags the check takes (above 0:
-/// too little budget left); for another room, the count and the room against
-/// [`SLACK`].
+/// too little budget left); for another room, `r8` against an immediate
+/// ([`room_check`]).
 fn count_and_check(ops: &mut Asm, retired: i32, room: i32, budget: DynamicLabel) {
     dynasm!(ops ; .arch x64 ; add r8, retired);
     if room == BLOCK_INSNS as i32 {
         dynasm!(ops ; .arch x64 ; jg =>budget);
     } else {
-        dynasm!(ops
-            ; .arch x64
-            // The budget: the next block may have `room` instructions.
-            ; lea rcx, [r8 + room]
-            ; cmp rcx, QWORD [rsp + SLACK]
-            ; jg =>budget
-        );
+        room_check(ops, room, budget);
     }
+}
+
+/// The budget test for a next stretch of `room` instructions: `count + room > left`.
+/// With `r8 = count - LIMIT` and [`LIMIT`] `= left - BLOCK_INSNS` (never saturated:
+/// negative when less is left), that is `r8 > BLOCK_INSNS - room`, one compare with an
+/// immediate.
+pub(super) fn room_check(ops: &mut Asm, room: i32, budget: DynamicLabel) {
+    dynasm!(ops
+        ; .arch x64
+        ; cmp r8, BLOCK_INSNS as i32 - room
+        ; jg =>budget
+    );
 }
 
 /// The interrupt check of [`boundary_checks`], as the run loop's: `(pending | mip_sw) &
@@ -272,17 +278,12 @@ pub(super) fn prologue(ops: &mut Asm) {
         ; mov rbp, QWORD [rdx + CHAIN_LINKS]
         ; mov r10, QWORD [rsi + CTX_LEASE]
         ; mov r11, QWORD [rsi + CTX_PENDING]
-        // The budget limit: left - BLOCK_INSNS, saturating at 0; the slack left - limit;
-        // the count from minus the limit.
-        ; mov rcx, QWORD [rsi + CTX_LEFT]
-        ; mov rdx, rcx
-        ; xor r8d, r8d
-        ; sub rcx, BLOCK_INSNS as i32
-        ; cmovb rcx, r8
-        ; mov QWORD [rsp + LIMIT], rcx
-        ; sub rdx, rcx
-        ; mov QWORD [rsp + SLACK], rdx
-        ; sub r8, rcx
+        // The budget limit: left - BLOCK_INSNS (negative when less is left); the count
+        // from minus the limit.
+        ; mov r8, QWORD [rsi + CTX_LEFT]
+        ; sub r8, BLOCK_INSNS as i32
+        ; mov QWORD [rsp + LIMIT], r8
+        ; neg r8
     );
 }
 

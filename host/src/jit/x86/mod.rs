@@ -129,7 +129,7 @@ use chain::{
     CHAIN_ENTRIES, CHAIN_FAST_MISSES, CHAIN_LINKS, CHAIN_LOG, CHAIN_LOG_LEN, CHAIN_LOOKUPS,
     CHAIN_SEQ, CHAIN_WARM,
 };
-use exits::{boundary_checks, prologue, set_pc, shared_tail, Exits, Tail, WarmWord};
+use exits::{boundary_checks, prologue, room_check, set_pc, shared_tail, Exits, Tail, WarmWord};
 use loops::{jumps_to_start, unrolled, BodyCopy};
 use mem::{cold, mem_access, memo_sites, MemExits};
 use regs::{Cache, R11, R9, RAX, RCX, RDX};
@@ -267,22 +267,20 @@ pub struct Code {
 }
 
 /// The frame offset (above the memos) of the budget limit the prologue computes:
-/// `ctx.left - BLOCK_INSNS`, or 0 when less budget is left. An exit whose count (at
-/// least 1) is above it has too little budget for a next block of [`BLOCK_INSNS`]. `r8`
-/// holds the count less the limit, so that test is the sign of `r8` after the exit's
-/// `add`; the count returned is `r8` plus the limit.
+/// `ctx.left - BLOCK_INSNS`, negative when less budget is left (not saturated at 0, so
+/// that a room of other than [`BLOCK_INSNS`] is tested against an immediate:
+/// `exits::room_check`). An exit whose count (at least 1) is above it has too little
+/// budget for a next block of [`BLOCK_INSNS`]. `r8` holds the count less the limit, so
+/// that test is the sign of `r8` after the exit's `add`; the count returned is `r8` plus
+/// the limit.
 const LIMIT: i32 = mem::FRAME;
-
-/// The frame offset of `ctx.left` less [`LIMIT`] (the prologue's): a room of `room`
-/// instructions is left when `r8 + room` is not above it.
-const SLACK: i32 = mem::FRAME + 8;
 
 /// The frame offset of the [`Chain`]'s address (the prologue's `rdx`): the jump-cache
 /// lookups and the counters on the memory accesses' slow paths load it from here.
-const CHAIN_AT: i32 = mem::FRAME + 16;
+const CHAIN_AT: i32 = mem::FRAME + 8;
 
-/// The stack frame below the saved registers: the memos, the limit, the slack and the
-/// chain's address (24 bytes: `rsp` stays 16-byte aligned).
+/// The stack frame below the saved registers: the memos, the limit, the chain's address
+/// and 8 bytes that keep `rsp` 16-byte aligned (24 bytes).
 const STACK: i32 = mem::FRAME + 24;
 
 /// The size and extension of a load or store.
@@ -376,12 +374,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
     let entry_budget = ops.new_dynamic_label();
     if room > BLOCK_INSNS {
         // More than the budget the exit leading here tested for.
-        dynasm!(ops
-            ; .arch x64
-            ; lea rcx, [r8 + room as i32]
-            ; cmp rcx, QWORD [rsp + SLACK]
-            ; jg =>entry_budget
-        );
+        room_check(&mut ops, room as i32, entry_budget);
     }
     let room = room as i32;
     let mut exits = Exits {
