@@ -23,9 +23,10 @@
 //!
 //! * a store of this hart, plain or atomic (AMO, a successful SC), that lands on a 64-byte
 //!   host line holding a block checked in this
-//!   epoch ([`BlockCache::is_code_line`]: a 1024-bit filter keyed by host address, so one
-//!   load and a bit test per store, and behind a set bit the line's tag, so a data line 64
+//!   epoch ([`BlockCache::is_code_line`]: a 4096-bit filter keyed by host address, so one
+//!   load and a bit test per store, and behind a set bit the line's tag, so a data line 256
 //!   KiB (or a multiple) away from checked code is told apart from it and keeps the epoch;
+//!   1024 bits on bare metal and under Miri);
 //!   two code lines on one bit make it match every line, a false hit that only costs a
 //!   re-check). The store also ends the running block, so the next instruction sees the
 //!   new code, as before;
@@ -108,7 +109,8 @@
 //! needs that many. In an rv32 boot to power-off, 512 blocks and 4096 slots decoded
 //! blocks 3.8 M times, 2048 and 4096 2.0 M times, 2048 and 16384 1.3 M times, 4096 and
 //! 16384 0.5 M times (0.64 M before the TLB outlived time slices), 4096 and 65536 0.26 M
-//! times, and with the reuse rule 0.19 M times (38.9 k different blocks; `fief run
+//! times, with the reuse rule 0.19 M times, and with the code-line filter of 4096 lines
+//! (fewer epochs) 0.18 M times (38.9 k different blocks; `fief run
 //! --trace exits`); 8192 blocks overflowed the runner's main thread's stack. The pool
 //! is held by value like the rest of the hart, so a host keeps its harts in a `Box` or on
 //! a thread with a roomy stack (the runner's hart threads; the test machine boxes its
@@ -151,8 +153,11 @@ pub const BLOCK_POOL: usize = 32;
 /// that was not run lately (checked in one of the last [`REUSE_EPOCHS`] code epochs):
 /// none on bare metal, where the firmware's flash is tight (the pool is used round-robin).
 const REUSE_PROBES: usize = if cfg!(target_os = "none") { 0 } else { 16 };
-/// How many code epochs back a block counts as run lately ([`REUSE_PROBES`]).
-const REUSE_EPOCHS: u32 = 64;
+/// How many code epochs back a block counts as run lately ([`REUSE_PROBES`]): a boot
+/// decoded 176-181 k blocks with 8, 183-185 k with 2, 240 k with 64 (nearly every block
+/// then counts as run lately; 64 was best while a store on a filter bit shared by two code
+/// lines still ended an epoch about every 25 k instructions: `CODE_LINES`).
+const REUSE_EPOCHS: u32 = 8;
 
 /// A tag no `pc` equals (instructions are 2-byte aligned).
 const INVALID: u64 = 1;
@@ -330,7 +335,17 @@ pub(super) fn fuse(insns: &mut [Micro]) {
     }
 }
 
-/// 64-byte host lines tracked by the code-line filter (a power of two).
+/// 64-byte host lines tracked by the code-line filter (a power of two): 4096 on hosts
+/// (its tags take 32 KiB). With 1024, a Linux kernel's code checked in one epoch (about
+/// 1 500 lines) left about 40 % of the bits shared by two code lines (`ANY_LINE`), and a
+/// store to any data line on such a bit ended the epoch: 3 361 of the 3 362 epochs a
+/// plain store ended in an rv32 boot came through such a bit, and every block was checked
+/// again after each.
+#[cfg(all(not(target_os = "none"), not(miri)))]
+pub(super) const CODE_LINES: usize = 4096;
+/// 64-byte host lines tracked by the code-line filter on bare metal and under Miri (whose
+/// harts are smaller: see `BLOCK_POOL`).
+#[cfg(any(target_os = "none", miri))]
 pub(super) const CODE_LINES: usize = 1024;
 
 /// Code epochs wrap below this (a block's stamp keeps the code space in its two low bits).

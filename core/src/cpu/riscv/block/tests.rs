@@ -9,6 +9,7 @@ use super::*;
 fn code_epochs_stamp_blocks_and_track_their_host_lines() {
     let mem = [0x0010_8093u32; 1024]; // addi x1, x1, 1 everywhere
     let mut c = BlockCache::new();
+    const W: usize = CODE_LINES * 64;
     let i = c.build(0x8000_0038, Xlen::Rv32, |w| mem[w]).unwrap();
     assert_eq!(c.blocks[i].nwords, 16);
     // Host bytes 0x1038..0x1078 span lines 0x40, 0x41 (0x1040..) and not 0x42.
@@ -19,39 +20,57 @@ fn code_epochs_stamp_blocks_and_track_their_host_lines() {
     assert!(c.is_code_line(0x1077));
     assert!(!c.is_code_line(0x1080));
     assert!(!c.is_code_line(0x0ffc));
-    // The filter's bits wrap at 64 KiB, its tags tell the lines apart: a data line 64
-    // KiB away keeps the epoch.
-    assert!(!c.is_code_line(0x1_1040));
-    assert!(!c.is_code_line(0x7_1077));
-    // A second block on the same bits 64 KiB away: both are code, and with two tags on
+    // The filter's bits wrap at `W` (256 KiB on hosts), its tags tell the lines apart: a
+    // data line `W` away keeps the epoch.
+    assert!(!c.is_code_line(W + 0x1040));
+    assert!(!c.is_code_line(7 * W + 0x1077));
+    // A second block on the same bits `W` away: both are code, and with two tags on
     // a bit every line on it counts as code (a false hit, never a miss).
-    c.mark_checked(i, 0x1_1038);
+    c.mark_checked(i, W + 0x1038);
     assert!(c.is_code_line(0x1040));
-    assert!(c.is_code_line(0x1_1040));
-    assert!(c.is_code_line(0x5_1040));
-    assert!(!c.is_code_line(0x5_1080));
+    assert!(c.is_code_line(W + 0x1040));
+    assert!(c.is_code_line(5 * W + 0x1040));
+    assert!(!c.is_code_line(5 * W + 0x1080));
     // The same line checked again keeps its exact tag.
     let j = c.build(0x8000_0100, Xlen::Rv32, |w| mem[w]).unwrap();
     c.mark_checked(j, 0x2000);
     c.mark_checked(j, 0x2000);
     assert!(c.is_code_line(0x2000));
-    assert!(!c.is_code_line(0x3_2000));
+    assert!(!c.is_code_line(3 * W + 0x2000));
     let e = c.epoch;
     c.code_changed();
     assert_ne!(c.blocks[i].checked, c.stamp);
     assert_eq!(c.epoch, e + 1);
     assert!(!c.is_code_line(0x1040));
     // A new epoch's first line on a bit sets its tag afresh (the old tag is stale).
-    c.mark_checked(i, 0x5_1038);
-    assert!(c.is_code_line(0x5_1040));
+    c.mark_checked(i, 5 * W + 0x1038);
+    assert!(c.is_code_line(5 * W + 0x1040));
     assert!(!c.is_code_line(0x1040));
-    assert!(!c.is_code_line(0x1_1040));
+    assert!(!c.is_code_line(W + 0x1040));
     // Wrapping clears every stamp rather than letting an old one match again.
     c.mark_checked(i, 0x1038);
     c.epoch = EPOCH_LIMIT - 1;
     c.blocks[i].checked = 1 << 2;
     c.code_changed();
     assert_eq!((c.epoch, c.stamp, c.blocks[i].checked), (1, 1 << 2, 0));
+}
+
+/// On hosts the code-line filter's bits wrap at 256 KiB: code lines 64 KiB apart, which
+/// shared bits with 1024 of them (every line on those bits then counted as code), keep
+/// their exact tags, so a data line on the same bits keeps the epoch.
+#[test]
+#[cfg_attr(miri, ignore = "Miri runs a 1024-line filter (block::CODE_LINES)")]
+fn code_lines_64_kib_apart_keep_exact_tags() {
+    let mem = [0x0010_8093u32; 1024];
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0038, Xlen::Rv32, |w| mem[w]).unwrap();
+    c.mark_checked(i, 0x1038);
+    c.mark_checked(i, 0x1_1038);
+    assert!(c.is_code_line(0x1040) && c.is_code_line(0x1_1040));
+    assert!(
+        !c.is_code_line(0x2_1040),
+        "a data line 64 KiB past the second"
+    );
 }
 
 #[test]
