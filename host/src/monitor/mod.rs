@@ -30,17 +30,19 @@ use std::time::{Duration, Instant};
 
 use fief_boards::uart::{SerialSink, Uart16550, UART_SIZE};
 use fief_boards::virt::{
-    Virt, VirtLeases, DMA_DONE_IRQ, DMA_ERROR_IRQ, HOTPLUG_IRQ_FIRST, HOTPLUG_IRQ_LINES, IRQ_LINES,
-    OWNERS, PLIC_SOURCES, REGIONS, UART_IRQ, VIRTIO_SLOTS,
+    Virt, DMA_DONE_IRQ, DMA_ERROR_IRQ, HOTPLUG_IRQ_FIRST, IRQ_LINES, PLIC_SOURCES, UART_IRQ,
 };
-use fief_core::memory::{Priority, RamBlock, RegionKind, RegionOffset, RegionSize, TopologyGuard};
+use fief_core::memory::{Priority, RamBlock, RegionOffset, RegionSize, TopologyGuard};
 use fief_core::owner::{Lifecycle, OwnerHandle};
 
 use crate::hotplug_ram::HotplugRam;
-use crate::line::{BoundedLines, Line, TOO_LONG};
-use crate::mtree;
 use crate::virtio_host::DeviceSpec;
 use crate::virtio_plug::VirtioPlugs;
+
+mod info;
+mod socket;
+
+pub use socket::serve_unix;
 
 /// How long `device_del` waits for an unplug to complete before reporting it pending.
 pub const UNPLUG_WAIT: Duration = Duration::from_secs(2);
@@ -148,26 +150,6 @@ fn parse_number(text: &str, sizes: bool) -> Result<u64, String> {
     };
     let n: u64 = digits.parse().map_err(|_| bad())?;
     n.checked_mul(1 << shift).ok_or_else(bad)
-}
-
-fn state_name(state: Lifecycle) -> &'static str {
-    match state {
-        Lifecycle::Created => "created",
-        Lifecycle::Realized => "realized",
-        Lifecycle::Unplugging => "unplugging",
-    }
-}
-
-fn kind_name(kind: RegionKind) -> &'static str {
-    match kind {
-        RegionKind::Ram => "ram",
-        RegionKind::Rom => "rom",
-        RegionKind::RomDevice => "rom device",
-        RegionKind::Mmio => "i/o",
-        RegionKind::Container => "container",
-        RegionKind::Alias => "alias",
-        RegionKind::Reservation => "reservation",
-    }
 }
 
 impl Monitor {
@@ -292,116 +274,6 @@ impl Monitor {
             Ok(text) => Reply::text(text),
             Err(e) => Reply::text(format!("Error: {e}\n")),
         }
-    }
-
-    /// `info mtree`.
-    pub fn info_mtree(&self) -> String {
-        mtree::info_mtree(&self.board.devices.memory, &[self.board.space])
-    }
-
-    /// `info qtree`: the owner tree with each owner's regions.
-    pub fn info_qtree(&self) -> String {
-        let mut out = String::new();
-        let g = self.board.devices.memory.lock();
-        let Ok(root) = g.root_owner() else {
-            return "no root owner\n".to_string();
-        };
-        let mut stack = vec![(root, 0usize)];
-        while let Some((owner, depth)) = stack.pop() {
-            let Ok(info) = g.owner_info(owner) else {
-                continue;
-            };
-            let _ = writeln!(
-                out,
-                "{:indent$}dev: {}, {}",
-                "",
-                info.name,
-                state_name(info.state),
-                indent = 2 * depth
-            );
-            if let Ok(regions) = g.owned_regions(owner) {
-                for r in regions {
-                    let Ok(ri) = g.region_info(r) else { continue };
-                    let at = match ri.mapped {
-                        Some((_, RegionOffset(o))) => format!("@{o:#x}"),
-                        None => "unmapped".to_string(),
-                    };
-                    let _ = writeln!(
-                        out,
-                        "{:indent$}  region: {} ({}, {:#x} bytes, {at})",
-                        "",
-                        ri.name,
-                        kind_name(ri.kind),
-                        ri.size.bytes(),
-                        indent = 2 * depth
-                    );
-                }
-            }
-            if let Ok(children) = g.owner_children(owner) {
-                let children: Vec<_> = children.collect();
-                for child in children.into_iter().rev() {
-                    stack.push((child, depth + 1));
-                }
-            }
-        }
-        let _ = writeln!(
-            out,
-            "owners {}, regions {}, awaiting reclaim {}, DMA leases {}",
-            g.owner_count(),
-            g.region_count(),
-            g.awaiting_reclaim(),
-            self.board.devices.leases.active()
-        );
-        out
-    }
-
-    /// `info pools`: one `NAME: USED/CAPACITY` line per bounded pool (`NAME: COUNT` for
-    /// what has no fixed bound), for a person and for the soak's end check
-    /// (`host/tests/soak.rs`): after every plugged device is gone and no transfer is in
-    /// flight, each is back where it was before the first plug.
-    pub fn info_pools(&self) -> String {
-        let (owners, regions, retired) = {
-            let g = self.board.devices.memory.lock();
-            (g.owner_count(), g.region_count(), g.awaiting_reclaim())
-        };
-        let leases = &self.board.devices.leases;
-        let sources = self.irq_sources.lock().map(|s| s.len()).unwrap_or(0);
-        let (uarts_made, uarts_spare) = self
-            .uarts
-            .lock()
-            .map(|u| (u.made, u.spare.len()))
-            .unwrap_or((0, 0));
-        let (made, spare) = (self.virtio.models_made(), self.virtio.models_spare());
-        format!(
-            "owners: {owners}/{OWNERS}\n\
-             regions: {regions}/{REGIONS}\n\
-             regions awaiting reclaim: {retired}\n\
-             DMA leases: {}/{}\n\
-             DMA bounce buffers: {}/{}\n\
-             IRQ lines: {}/{IRQ_LINES}\n\
-             plugged PLIC sources: {sources}/{HOTPLUG_IRQ_LINES}\n\
-             virtio slots: {}/{VIRTIO_SLOTS}\n\
-             hot-plug RAM mappings: {}\n\
-             UART models made: {uarts_made}\n\
-             UART models spare: {uarts_spare}\n\
-             virtio-net models made: {}\n\
-             virtio-net models spare: {}\n\
-             virtio console models made: {}\n\
-             virtio console models spare: {}\n\
-             pending unplugs: {}\n",
-            leases.active(),
-            VirtLeases::CAPACITY,
-            leases.bounce_in_use(),
-            VirtLeases::BOUNCE_BUFFERS,
-            self.board.devices.wiring.len(),
-            self.virtio.list().len(),
-            self.ram.mappings(),
-            made.nets,
-            spare.nets,
-            made.consoles,
-            spare.consoles,
-            self.pending_unplugs(),
-        )
     }
 
     fn device_add_line(&self, args: &str) -> Result<String, String> {
@@ -809,71 +681,5 @@ impl Monitor {
     /// Unplugs still pending.
     pub fn pending_unplugs(&self) -> usize {
         self.pending.lock().map(|p| p.len()).unwrap_or(0)
-    }
-}
-
-/// Serves the monitor on a Unix socket at `path`, one session at a time, on a detached
-/// thread. A file already at `path` is replaced only if it is a stale socket (nobody
-/// listens on it); anything else is refused with a clear line. Lines are read with a bound
-/// ([`crate::line`]): an over-long one is answered with an error and discarded.
-pub fn serve_unix(monitor: &'static Monitor, path: &str) -> Result<(), String> {
-    use std::io::{BufReader, Write};
-    use std::os::unix::net::UnixListener;
-    replace_stale_socket(path)?;
-    let listener = UnixListener::bind(path)
-        .map_err(|e| format!("--monitor: cannot listen on '{path}': {e}"))?;
-    std::thread::Builder::new()
-        .name("monitor".into())
-        .spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let Ok(mut out) = stream.try_clone() else {
-                    continue;
-                };
-                let _ = write!(out, "{}(fief) ", Monitor::banner());
-                let _ = out.flush();
-                let mut lines = BoundedLines::new(BufReader::new(stream));
-                while let Ok(Some(line)) = lines.next_line() {
-                    let reply = match line {
-                        Line::Text(line) => monitor.execute(&line),
-                        Line::TooLong => Reply::text(TOO_LONG),
-                    };
-                    let _ = out.write_all(reply.text.as_bytes());
-                    if reply.quit {
-                        return;
-                    }
-                    let _ = write!(out, "(fief) ");
-                    let _ = out.flush();
-                }
-            }
-        })
-        .map_err(|e| format!("cannot start the monitor thread: {e}"))?;
-    Ok(())
-}
-
-/// Makes room for the monitor's socket at `path`: nothing there, or a stale socket (which
-/// is removed); a socket something listens on, or any other file, is an error.
-fn replace_stale_socket(path: &str) -> Result<(), String> {
-    use std::os::unix::fs::FileTypeExt;
-    use std::os::unix::net::UnixStream;
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("--monitor: cannot look at '{path}': {e}")),
-    };
-    if !meta.file_type().is_socket() {
-        return Err(format!(
-            "--monitor: '{path}' exists and is not a socket: refusing to replace it"
-        ));
-    }
-    match UnixStream::connect(path) {
-        Ok(_) => Err(format!(
-            "--monitor: '{path}' is a socket in use (something listens on it): refusing to replace it"
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => std::fs::remove_file(path)
-            .map_err(|e| format!("--monitor: cannot remove the stale socket '{path}': {e}")),
-        Err(e) => Err(format!(
-            "--monitor: '{path}' is a socket that cannot be checked ({e}): refusing to replace it"
-        )),
     }
 }
