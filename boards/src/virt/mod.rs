@@ -35,8 +35,6 @@
 //! tree's address. A write of the reset value to the test device stops the harts; the
 //! embedding then calls [`Virt::reset`] and boots again.
 
-use core::fmt;
-
 use fief_core::cpu::riscv::{irq, Hart, HartIrqs, Xlen};
 use fief_core::fdt::FdtError;
 use fief_core::image::ImageError;
@@ -51,7 +49,7 @@ use fief_core::owner::OwnerHandle;
 use crate::clint::{Clint, CLINT_SIZE};
 use crate::dma::{DmaEngine, LeaseBus, StepOutcome, DMA_SIZE};
 use crate::finisher::{Finish, FinishSink, TestFinisher, FINISHER_SIZE};
-use crate::layout::{DeviceKind, IrqRoute, Layout, MapEntry, Pools};
+use crate::layout::{DeviceKind, Layout};
 use crate::plic::{Plic, PLIC_SIZE};
 use crate::rtc::{GoldfishRtc, RTC_SIZE};
 use crate::uart::{Uart16550, UART_SIZE};
@@ -60,12 +58,17 @@ use crate::virtio::{VirtioMmio, VIRTIO_MMIO_SIZE};
 
 mod boot;
 mod dtb;
+mod error;
 mod instance;
+mod map;
 mod run;
 
 pub use boot::{Boot, BootImages, DtbSource, Image, FW_DYNAMIC_INFO, INITRD_MAX_OFFSET};
 pub use dtb::{rewrite_chosen, write_dtb, write_dtb_chosen, Chosen};
+pub use error::BoardError;
 pub(crate) use instance::virt_instance;
+use map::virtio_entry;
+pub use map::{layout, map, IRQS, MAP_LEN, POOLS};
 pub use run::RunOutcome;
 
 /// Most harts a `virt` board takes.
@@ -103,158 +106,6 @@ pub const UART_CLOCK_HZ: u32 = 3_686_400;
 pub const MROM_BASE: u64 = 0x1000;
 /// The boot ROM's size.
 pub const MROM_SIZE: u64 = 0xf000;
-
-/// Entries of the memory map.
-pub const MAP_LEN: usize = 8 + VIRTIO_SLOTS;
-
-/// The map entry of virtio slot `n`.
-const fn virtio_entry(n: usize) -> MapEntry {
-    const NAMES: [&str; VIRTIO_SLOTS] = [
-        "virtio0", "virtio1", "virtio2", "virtio3", "virtio4", "virtio5", "virtio6", "virtio7",
-    ];
-    MapEntry {
-        name: NAMES[n],
-        base: VIRTIO_BASE + n as u64 * VIRTIO_MMIO_SIZE,
-        size: VIRTIO_MMIO_SIZE,
-        kind: DeviceKind::VirtioMmio,
-    }
-}
-
-/// QEMU `virt`'s memory map (the devices Fief has) with at most `ram_max` bytes of RAM.
-pub const fn map(ram_max: u64) -> [MapEntry; MAP_LEN] {
-    [
-        MapEntry {
-            name: "mrom",
-            base: MROM_BASE,
-            size: MROM_SIZE,
-            kind: DeviceKind::Rom,
-        },
-        MapEntry {
-            name: "test",
-            base: 0x10_0000,
-            size: FINISHER_SIZE,
-            kind: DeviceKind::TestFinisher,
-        },
-        MapEntry {
-            name: "rtc",
-            base: 0x10_1000,
-            size: RTC_SIZE,
-            kind: DeviceKind::Rtc,
-        },
-        MapEntry {
-            name: "clint",
-            base: 0x200_0000,
-            size: CLINT_SIZE,
-            kind: DeviceKind::Clint,
-        },
-        MapEntry {
-            name: "plic",
-            base: 0xc00_0000,
-            size: PLIC_SIZE,
-            kind: DeviceKind::Plic,
-        },
-        MapEntry {
-            name: "uart0",
-            base: 0x1000_0000,
-            size: UART_SIZE,
-            kind: DeviceKind::Uart,
-        },
-        virtio_entry(0),
-        virtio_entry(1),
-        virtio_entry(2),
-        virtio_entry(3),
-        virtio_entry(4),
-        virtio_entry(5),
-        virtio_entry(6),
-        virtio_entry(7),
-        MapEntry {
-            name: "dma0",
-            base: DMA_BASE,
-            size: DMA_SIZE,
-            kind: DeviceKind::Dma,
-        },
-        MapEntry {
-            name: "ram",
-            base: RAM_BASE,
-            size: ram_max,
-            kind: DeviceKind::Ram,
-        },
-    ]
-}
-
-/// The interrupt routes of every `virt` board.
-pub const IRQS: &[IrqRoute] = &[
-    IrqRoute {
-        device: "virtio0",
-        source: 1,
-    },
-    IrqRoute {
-        device: "virtio1",
-        source: 2,
-    },
-    IrqRoute {
-        device: "virtio2",
-        source: 3,
-    },
-    IrqRoute {
-        device: "virtio3",
-        source: 4,
-    },
-    IrqRoute {
-        device: "virtio4",
-        source: 5,
-    },
-    IrqRoute {
-        device: "virtio5",
-        source: 6,
-    },
-    IrqRoute {
-        device: "virtio6",
-        source: 7,
-    },
-    IrqRoute {
-        device: "virtio7",
-        source: 8,
-    },
-    IrqRoute {
-        device: "uart0",
-        source: UART_IRQ,
-    },
-    IrqRoute {
-        device: "rtc",
-        source: RTC_IRQ,
-    },
-    IrqRoute {
-        device: "dma0",
-        source: DMA_DONE_IRQ,
-    },
-    IrqRoute {
-        device: "dma0",
-        source: DMA_ERROR_IRQ,
-    },
-];
-
-/// The pool capacities every `virt` board shares (so that one [`VirtMemory`] type fits
-/// both), with room beyond the map for devices plugged at run time (the monitor's
-/// `device_add`).
-pub const POOLS: Pools = Pools {
-    regions: 32 + VIRTIO_SLOTS,
-    owners: 24 + VIRTIO_SLOTS,
-    flat_ranges: 48 + VIRTIO_SLOTS,
-    irq_lines: 4 + VIRTIO_SLOTS + 4 * MAX_HARTS + HOTPLUG_IRQ_LINES,
-};
-
-/// A `virt` layout named `name` over `map` (one of [`map`]'s results).
-pub const fn layout(name: &'static str, map: &'static [MapEntry]) -> Layout {
-    Layout {
-        name,
-        map,
-        irqs: IRQS,
-        irq_sources: PLIC_SOURCES as u32,
-        max_harts: MAX_HARTS,
-        pools: POOLS,
-    }
-}
 
 /// What one `virt` instance is: the constants that differ between `virt32` and `virt64`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -423,141 +274,6 @@ impl<'a> VirtDevices<'a> {
             wiring: IrqWiring::new(),
             memory: Memory::new(),
         }
-    }
-}
-
-/// Why a board could not be built or booted.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BoardError {
-    /// Hart count out of range.
-    Harts {
-        /// The board (`virt32`, `virt64`).
-        board: &'static str,
-        /// Asked for.
-        requested: usize,
-    },
-    /// RAM size out of range.
-    RamSize {
-        /// The board.
-        board: &'static str,
-        /// Asked for.
-        size: u64,
-        /// The most it takes.
-        max: u64,
-    },
-    /// Building the memory topology failed.
-    Memory(Error),
-    /// Wiring the interrupts failed.
-    Irq(IrqError),
-    /// Neither a kernel nor firmware to run.
-    NothingToRun,
-    /// Loading an image failed.
-    Load {
-        /// `"kernel"`, `"firmware"` or `"device tree"`.
-        what: &'static str,
-        /// Why.
-        error: LoadError,
-    },
-    /// Writing the device tree failed.
-    Fdt(FdtError),
-    /// The user's device tree (`-dtb`) is not a good device tree blob.
-    UserDtb(FdtError),
-    /// An image's header is refused.
-    Image {
-        /// `"kernel"` or `"firmware"`.
-        what: &'static str,
-        /// Why.
-        error: ImageError,
-    },
-    /// An image is larger than RAM.
-    LargerThanRam {
-        /// Which image.
-        what: &'static str,
-        /// Its size in memory.
-        size: u64,
-        /// RAM size.
-        ram: u64,
-    },
-    /// An initrd without a kernel (QEMU: "-initrd only allowed with -kernel option").
-    InitrdWithoutKernel,
-    /// The initrd does not fit between its place and the end of RAM.
-    InitrdTooLarge {
-        /// Its size.
-        size: u64,
-        /// Bytes from its place to the end of RAM.
-        room: u64,
-        /// Its place.
-        at: u64,
-    },
-    /// Two images overlap (QEMU: "Some ROM regions are overlapping").
-    Overlap {
-        /// The first image.
-        first: &'static str,
-        /// Its range, `[start, end)`.
-        first_at: (u64, u64),
-        /// The second image.
-        second: &'static str,
-        /// Its range.
-        second_at: (u64, u64),
-    },
-}
-
-impl fmt::Display for BoardError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BoardError::Harts { board, requested } => {
-                write!(f, "{board} takes 1 to {MAX_HARTS} harts, not {requested}")
-            }
-            BoardError::RamSize { board, size, max } => write!(
-                f,
-                "{board} takes 1 byte to {} MiB of RAM, not {size} bytes",
-                max >> 20
-            ),
-            BoardError::Memory(e) => write!(f, "memory topology: {e}"),
-            BoardError::Irq(e) => write!(f, "interrupt wiring: {e}"),
-            BoardError::NothingToRun => f.write_str("no kernel and no firmware to run"),
-            BoardError::Load { what, error } => write!(f, "{what}: {error}"),
-            BoardError::Fdt(e) => write!(f, "device tree: {e}"),
-            BoardError::UserDtb(e) => write!(f, "-dtb: {e}"),
-            BoardError::Image { what, error } => write!(f, "{what}: {error}"),
-            BoardError::LargerThanRam { what, size, ram } => write!(
-                f,
-                "{what} is larger than RAM: {size} bytes ({} MiB) do not fit in {} MiB",
-                size.div_ceil(1 << 20),
-                ram >> 20
-            ),
-            BoardError::InitrdWithoutKernel => f.write_str("-initrd only works with -kernel"),
-            BoardError::InitrdTooLarge { size, room, at } => write!(
-                f,
-                "initrd does not fit: {size} bytes at {at:#x}, only {room} bytes of RAM \
-                 left there (give more RAM with -m)"
-            ),
-            BoardError::Overlap {
-                first,
-                first_at,
-                second,
-                second_at,
-            } => write!(
-                f,
-                "images overlap: {first} [{:#x}, {:#x}) and {second} [{:#x}, {:#x})",
-                first_at.0, first_at.1, second_at.0, second_at.1
-            ),
-        }
-    }
-}
-
-impl core::error::Error for BoardError {}
-
-impl From<Error> for BoardError {
-    fn from(e: Error) -> Self {
-        BoardError::Memory(e)
-    }
-}
-
-impl From<IrqError> for BoardError {
-    fn from(e: IrqError) -> Self {
-        BoardError::Irq(e)
     }
 }
 
