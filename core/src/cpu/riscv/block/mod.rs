@@ -660,6 +660,8 @@ impl BlockCache {
             // Round-robin, but passing over (a few) blocks run lately: the pool is a
             // clock whose reference bit is the block's stamp.
             let mut n = self.next as usize & (BLOCK_POOL - 1);
+            // No probes on bare metal (`REUSE_PROBES` is 0 there): plain round-robin.
+            #[allow(clippy::reversed_empty_ranges)]
             for _ in 0..REUSE_PROBES {
                 if !self.run_lately(n) {
                     break;
