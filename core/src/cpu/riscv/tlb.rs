@@ -82,6 +82,19 @@ pub(super) const PAGE_MASK: u64 = PAGE_SIZE - 1;
 /// A tag no page address equals (page addresses are 4 KiB aligned).
 const INVALID: u64 = 1;
 
+/// Bits of the filter of larger mappings' regions (`Tlb::big_regions`).
+#[cfg(feature = "rv64")]
+const BIG_REGION_BITS: usize = 256;
+
+/// The bit of `Tlb::big_regions` for virtual address `va` in a mapping of `1 << span`
+/// bytes: its region number with the span mixed in, hashed by a multiply.
+#[cfg(feature = "rv64")]
+#[inline]
+fn big_region_bit(va: u64, span: u32) -> usize {
+    let region = (va >> (span & 63)) ^ (span as u64) << 56;
+    (region.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - BIG_REGION_BITS.trailing_zeros())) as usize
+}
+
 /// One TLB entry (see the module docs); `#[repr(C)]`: a translating tier reads it at
 /// fixed offsets (`tier`).
 #[derive(Clone, Copy)]
@@ -196,6 +209,16 @@ pub(super) struct Tlb {
     /// page, the frequent one, does not write it).
     #[cfg(feature = "rv64")]
     big: [[u64; TLB_SIZE / 64]; 3],
+    /// The regions (`va >> span`, with the span) of every mapping larger than 4 KiB
+    /// stored since the entries were last forgotten, as bits of a filter
+    /// ([`big_region_bit`]; a superset), and bit `span` of `big_spans` for each span among
+    /// them: a flush of an address in none of them ([`Tlb::may_hold_big`]) looks at no
+    /// piece of a larger mapping (a Linux kernel's flushes of user pages, while its
+    /// linear map's megapage pieces fill the supervisor set).
+    #[cfg(feature = "rv64")]
+    big_regions: [u64; BIG_REGION_BITS / 64],
+    #[cfg(feature = "rv64")]
+    big_spans: u64,
     /// The identity ([`FlatView::id`](crate::memory::FlatView::id)) of the view the
     /// entries' host pointers came from (0: none, or not known); see [`Tlb::keep_for`].
     #[cfg(not(target_os = "none"))]
@@ -229,6 +252,10 @@ impl Tlb {
             spans: [[12; TLB_SIZE]; 3],
             #[cfg(feature = "rv64")]
             big: [[0; TLB_SIZE / 64]; 3],
+            #[cfg(feature = "rv64")]
+            big_regions: [0; BIG_REGION_BITS / 64],
+            #[cfg(feature = "rv64")]
+            big_spans: 0,
             #[cfg(not(target_os = "none"))]
             view: 0,
             remaps: 0,
@@ -268,6 +295,8 @@ impl Tlb {
         #[cfg(feature = "rv64")]
         {
             self.big = [[0; TLB_SIZE / 64]; 3];
+            self.big_regions = [0; BIG_REGION_BITS / 64];
+            self.big_spans = 0;
         }
         self.clear_fast();
     }
@@ -310,11 +339,15 @@ impl Tlb {
         // The fast view is indexed otherwise: all of it goes.
         self.clear_fast();
         let at = Self::index(va);
+        let big_too = self.may_hold_big(va);
         for ((set, spans), big) in self.sets.iter_mut().zip(&self.spans).zip(&mut self.big) {
             if let (Some(e), Some(&span)) = (set.get_mut(at), spans.get(at)) {
                 if Self::covers(e, span, va) {
                     *e = TlbEntry::EMPTY;
                 }
+            }
+            if !big_too {
+                continue;
             }
             for (w, word) in big.iter_mut().enumerate() {
                 let mut bits = *word;
@@ -332,6 +365,22 @@ impl Tlb {
                 }
             }
         }
+    }
+
+    /// Whether a piece of a mapping larger than 4 KiB that covers `va` may be among the
+    /// entries (exact unless regions share a bit of `big_regions`).
+    #[cfg(feature = "rv64")]
+    #[inline]
+    pub(super) fn may_hold_big(&self, va: u64) -> bool {
+        let mut spans = self.big_spans;
+        while spans != 0 {
+            let bit = big_region_bit(va, spans.trailing_zeros());
+            if self.big_regions[bit / 64] & (1 << (bit % 64)) != 0 {
+                return true;
+            }
+            spans &= spans - 1;
+        }
+        false
     }
 
     /// Whether entry `e`, a piece of a mapping of `1 << span` bytes, translates `va`.
@@ -369,6 +418,9 @@ impl Tlb {
             if span > 12 {
                 // Left set when a 4 KiB page takes the entry: `flush_va` clears it then.
                 self.big[prv.index()][i / 64] |= 1 << (i % 64);
+                let bit = big_region_bit(va, span as u32);
+                self.big_regions[bit / 64] |= 1 << (bit % 64);
+                self.big_spans |= 1 << (span & 63);
             }
         }
         #[cfg(not(feature = "rv64"))]
@@ -509,6 +561,42 @@ mod tests {
         }
         // Neighbouring pages still use neighbouring entries.
         assert_eq!(Tlb::index(0x8000_1000), Tlb::index(0x8000_0000) ^ 1);
+    }
+
+    /// A flush of an address that no larger mapping's piece covers skips the pieces
+    /// (`may_hold_big`), and one inside such a mapping still drops every piece of it.
+    #[cfg(feature = "rv64")]
+    #[test]
+    fn a_flush_outside_every_larger_mapping_skips_their_pieces() {
+        let mut t = std::boxed::Box::new(Tlb::new());
+        let entry = |va: u64| TlbEntry {
+            tag_r: va,
+            ppage: va,
+            ..TlbEntry::EMPTY
+        };
+        // Two 4 KiB pieces of a 4 MiB megapage at 0xc000_0000, and a 4 KiB user page.
+        for va in [0xc000_1000u64, 0xc03f_f000] {
+            t.store(Priv::Supervisor, va, entry(va), 22);
+        }
+        t.store(Priv::User, 0x1_0000, entry(0x1_0000), 12);
+        assert!(t.may_hold_big(0xc020_0000));
+        assert!(
+            !t.may_hold_big(0x1_0000),
+            "a user page is in no megapage's region"
+        );
+        t.flush_va(0x1_0000);
+        assert_ne!(t.entry(Priv::User, 0x1_0000).tag_r, 0x1_0000);
+        assert_eq!(t.entry(Priv::Supervisor, 0xc03f_f000).tag_r, 0xc03f_f000);
+        t.flush_va(0xc020_0000);
+        for va in [0xc000_1000u64, 0xc03f_f000] {
+            assert_ne!(
+                t.entry(Priv::Supervisor, va).tag_r,
+                va,
+                "{va:#x} is a piece"
+            );
+        }
+        t.forget();
+        assert!(!t.may_hold_big(0xc020_0000));
     }
 
     /// A loop over 4 MiB in a page-sized stride (a Linux boot's `init` reads its buffer
