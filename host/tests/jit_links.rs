@@ -10,10 +10,17 @@
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
-use fief_core::cpu::riscv::{csr, irq, Exit, Xlen};
+use std::sync::OnceLock;
+
+use fief_core::cpu::riscv::{csr, irq, Exit, Hart, Xlen};
+use fief_core::memory::{
+    AccessSize, GuestAddress, MemTxAttrs, MemTxResult, MmioOps, Priority, RamBlock, RegionOffset,
+    RegionSize, SpaceId,
+};
 use fief_host::jit::{ExitKind, Jit, JitStats};
 use fief_tests::machine::{Image, Machine, RAM_BASE};
 use fief_tests::rvenc::{self, op};
+use fief_tests::TestMemory;
 
 /// An `ebreak`, where the fixtures stop.
 const EBREAK: u32 = 0x0010_0073;
@@ -514,5 +521,98 @@ fn a_dma_write_to_a_running_ring_of_blocks_is_seen() {
             retired < 3_000_000_000,
             "{xlen:?}: seen after {retired} instructions"
         );
+    }
+}
+
+/// A device whose every read writes `addi x10, x0, 2` over word 16 of RAM (`F`'s first
+/// instruction in [`a_device_s_write_to_code_made_by_an_mmio_load_is_seen_by_the_next_block`])
+/// through the memory (a section, which counts it), as a read with side effects or a DMA
+/// engine whose status a guest polls.
+struct WritesCodeOnRead(OnceLock<(&'static TestMemory, SpaceId)>);
+
+impl MmioOps for WritesCodeOnRead {
+    fn read(&self, _: RegionOffset, _: AccessSize, _: MemTxAttrs) -> (u64, MemTxResult) {
+        let (mem, id) = self.0.get().unwrap();
+        let r = mem.space(*id).unwrap().write(
+            GuestAddress(RAM_BASE + 16 * 4),
+            AccessSize::Word,
+            rvenc::addi(10, 0, 2) as u64,
+            MemTxAttrs::UNSPECIFIED,
+        );
+        assert!(r.is_ok());
+        (0, MemTxResult::OK)
+    }
+    fn write(&self, _: RegionOffset, _: u64, _: AccessSize, _: MemTxAttrs) -> MemTxResult {
+        MemTxResult::OK
+    }
+}
+
+/// A loop calls `F` (`x10 = 1`) 50 times, translated and linked; then a load from a
+/// [`WritesCodeOnRead`] device (the tier leaves before it: `TlbMiss` or `NoHost`) writes `F`'s first
+/// instruction and `F` is called again at once: the new `F` runs (`x10 = 2`). The load
+/// keeps the code epoch; the memory counted the device's write, and the run loop
+/// compares the count before the next block (fails with that comparison removed from
+/// `Hart::run_with`: the old `F` runs, `x10 = 1`).
+#[test]
+fn a_device_s_write_to_code_made_by_an_mmio_load_is_seen_by_the_next_block() {
+    const DEV: u64 = 0x1000_0000;
+    for xlen in [Xlen::Rv32, Xlen::Rv64] {
+        let mut words = [rvenc::addi(0, 0, 0); 18];
+        words[0] = rvenc::u(op::LUI, 6, (DEV >> 12) as u32);
+        words[1] = rvenc::addi(12, 0, 50);
+        words[2] = rvenc::jal(5, (16 - 2) * 4); // F
+        words[3] = rvenc::r(op::OP, 0, 0, 11, 11, 10); // add x11, x11, x10
+        words[4] = rvenc::addi(12, 12, -1);
+        words[5] = rvenc::b(1, 12, 0, -12); // bne x12, x0, the call
+        words[6] = rvenc::i(op::LOAD, 2, 7, 6, 0); // lw x7, 0(x6): the device writes F
+        words[7] = rvenc::jal(5, (16 - 7) * 4); // F again
+        words[8] = EBREAK;
+        words[16] = rvenc::addi(10, 0, 1);
+        words[17] = rvenc::jalr(0, 5, 0);
+        let ram: &'static mut [u8] = Box::leak(vec![0u8; 0x1_0000].into_boxed_slice());
+        for (k, w) in words.iter().enumerate() {
+            ram[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        let dev = fief_tests::leak(WritesCodeOnRead(OnceLock::new()));
+        let mem: &'static TestMemory = Box::leak(fief_tests::memory());
+        let id = {
+            let mut g = mem.lock();
+            let root = g.root_owner().unwrap();
+            let sys = g
+                .create_container(root, "sys", RegionSize::FULL, None)
+                .unwrap();
+            let r = g.create_ram(root, "ram", RamBlock::new(ram)).ok().unwrap();
+            let d = g
+                .create_mmio(root, "dev", fief_tests::size(0x1000), dev)
+                .unwrap();
+            g.begin();
+            g.add_subregion(sys, RegionOffset(RAM_BASE), r, Priority(0))
+                .unwrap();
+            g.add_subregion(sys, RegionOffset(DEV), d, Priority(0))
+                .unwrap();
+            let id = g.create_address_space(sys, "sys").unwrap();
+            g.commit().unwrap();
+            id
+        };
+        assert!(dev.0.set((mem, id)).is_ok());
+        let space = mem.space(id).unwrap();
+        let sec = space.section().unwrap();
+        let mut hart = Box::new(Hart::new(0, xlen, RAM_BASE));
+        hart.set_debug_ebreak(true);
+        hart.set_sole_hart(true);
+        let mut jit = Jit::new(xlen, 4).unwrap().with_hot_runs(1);
+        let exit = hart.run_with(&sec, 100_000, &mut jit);
+        let st = jit.stats();
+        assert_eq!(exit, Exit::Breakpoint(RAM_BASE + 8 * 4), "{xlen:?} {st:?}");
+        assert!(
+            st.retired >= 200,
+            "{xlen:?}: the loop ran translated {st:?}"
+        );
+        assert!(
+            st.exits[ExitKind::TlbMiss as usize] + st.exits[ExitKind::NoHost as usize] >= 1,
+            "{xlen:?}: the tier left before the load {st:?}"
+        );
+        assert_eq!(hart.reg(11), 50, "{xlen:?}");
+        assert_eq!(hart.reg(10), 2, "{xlen:?}: the second call ran the new F");
     }
 }

@@ -309,8 +309,8 @@ impl Hart<'_> {
         size: u32,
     ) -> Result<u64, Exception> {
         if va & (size as u64 - 1) != 0 {
-            // It may be MMIO: a new code epoch (`block`).
-            self.blocks.code_changed();
+            // Two aligned loads through `load` (RAM or MMIO, each keeping the epoch as
+            // below), so it keeps the epoch too.
             return self.load_misaligned(bus, va, size);
         }
         // A TLB miss that maps RAM changes no code and no translation of the `pc` (a walk
@@ -323,9 +323,12 @@ impl Hart<'_> {
             // SAFETY: as in `load`.
             return Ok(unsafe { host::load(p, size) });
         }
-        // MMIO (a device may have written code, e.g. a DMA engine whose status this
-        // polls): a new code epoch (`block`).
-        self.blocks.code_changed();
+        // MMIO: keeps the code epoch, as a store to MMIO does. A device that writes guest
+        // memory (a DMA engine whose status this polls, or a read with side effects) does
+        // it through a DMA lease or a section, which the memory counts, and the block ends
+        // here (the block executor leaves after a load off the fast path; generated code
+        // leaves before one, and the general path runs it alone), so the run loop's
+        // comparison of that count before the next block sees it (`block`).
         let (v, r) = bus.read(pa, access_size(size), self.attrs);
         if r.is_ok() {
             Ok(v)
@@ -434,9 +437,9 @@ impl Hart<'_> {
             }
             return Ok(old);
         }
-        // MMIO (or unaligned host memory): read-modify-write through the bus; it reads
-        // the device, so a new code epoch as for any MMIO load (`block`).
-        self.blocks.code_changed();
+        // MMIO (or memory without a host page): read-modify-write through the bus; it
+        // keeps the code epoch as an MMIO load and store do (`load_slow`): an AMO ends
+        // its block, and what the device or the bus writes to memory is counted.
         let fault = Exception::new(cause::STORE_ACCESS, va);
         let (old, r) = bus.read(pa, access_size(size), self.attrs);
         if !r.is_ok() {
@@ -507,8 +510,7 @@ impl Hart<'_> {
             }
             return Ok(ok);
         }
-        // MMIO: it reads the device, so a new code epoch, as for any MMIO load (`block`).
-        self.blocks.code_changed();
+        // MMIO: keeps the code epoch, as an AMO's read-modify-write does (`amo`).
         let fault = Exception::new(cause::STORE_ACCESS, va);
         let (cur, r) = bus.read(pa, access_size(size), self.attrs);
         if !r.is_ok() {

@@ -61,13 +61,16 @@
 //!   a region of checked code;
 //! * every page walk that sets a PTE's A or D bit (it writes guest memory; a walk that
 //!   only reads page tables keeps the epoch);
-//! * every load off the TLB fast path from MMIO (so a guest that polls a DMA engine's
-//!   status sees the code the engine wrote), and every misaligned load or store (it may
-//!   be MMIO). A store to MMIO keeps the epoch: a device that writes guest memory because
-//!   of it writes through a lease or a section, which the memory counts (above), and the
-//!   store ends the running block, so the count is compared before the next one (a
-//!   trap-heavy guest that arms a timer at every interrupt used to check every block
-//!   again each time).
+//! * every misaligned store off the TLB fast path (it may be MMIO or code). An access to
+//!   MMIO keeps the epoch, a load, a store, an AMO or an SC alike (and a misaligned load,
+//!   made of two aligned ones): a device that writes guest memory because of it (a DMA
+//!   engine whose status a guest polls, a read with side effects) writes through a lease
+//!   or a section, which the memory counts (above), and the access ends the running
+//!   block (the block executor leaves after an access off the fast path; generated code
+//!   leaves before one and the general path runs it alone), so the count is compared
+//!   before the next block (a trap-heavy guest that arms a timer at every interrupt
+//!   used to check every block again each time; an rv32 Linux boot ended 1.36 k of its
+//!   5.87 k epochs on MMIO loads).
 //!
 //! **Code spaces.** A privilege change (traps, interrupts, `mret`, `sret`) changes what
 //! the `pc` translates to without ending the epoch: each privilege is its own *code
