@@ -366,6 +366,13 @@ impl CodeCache {
         }
     }
 
+    /// Whether code made in `generation` may still run: the cache is usable and was not
+    /// flushed since (what [`CodeCache::address`] checks, for an address resolved earlier).
+    #[inline(always)]
+    pub fn is_live(&self, generation: u64) -> bool {
+        self.usable && self.arena.generation == generation
+    }
+
     /// Whether inserting `len` bytes would flush the cache first ([`Arena::would_flush`]).
     pub fn would_flush(&self, len: usize) -> bool {
         self.arena.would_flush(len)

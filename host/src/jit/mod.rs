@@ -174,13 +174,20 @@ mod imp {
     use super::x86::{self, Chain, JumpEntry, Ret, MAX_LINKS};
     use super::JitStats;
 
-    /// What the tier knows of one block-pool slot.
+    /// What the tier knows of one block-pool slot: 32 bytes, so that a run's look-up
+    /// touches one host cache line (`Jit::run_block`), and its code already resolved to
+    /// the address it runs from.
     #[derive(Clone, Copy)]
+    #[repr(align(32))]
     struct Slot {
         /// The serial of the block it was made from (0: nothing yet).
         serial: u64,
-        /// Its code, or `None` when the translator declined the block.
-        code: Option<CodeRef>,
+        /// The start of its code in the execute view, or `None` when the translator
+        /// declined the block (or it is cold). Valid while `generation` is live
+        /// (`CodeCache::is_live`).
+        entry: Option<Entry>,
+        /// The code cache generation `entry` was made in.
+        generation: u64,
         /// Offset of its chain entry from the start of its code.
         chain_entry: u32,
         /// Whether `code` is `None` because the block was not hot yet (rather than
@@ -188,13 +195,17 @@ mod imp {
         cold: bool,
     }
 
+    // A run's slot look-up is one host cache line (`Slot`'s docs).
+    const _: () = assert!(std::mem::size_of::<Slot>() == 32);
+
     impl Slot {
         /// Declined for good for the decoding `serial`: the translator declined it, or its
         /// translation was given back (`Jit::judge`).
         fn declined(serial: u64) -> Slot {
             Slot {
                 serial,
-                code: None,
+                entry: None,
+                generation: 0,
                 chain_entry: 0,
                 cold: false,
             }
@@ -385,7 +396,8 @@ mod imp {
         pub fn with_cache_bytes(xlen: Xlen, bytes: usize) -> Result<Jit, String> {
             let empty = Slot {
                 serial: 0,
-                code: None,
+                entry: None,
+                generation: 0,
                 chain_entry: 0,
                 cold: false,
             };
@@ -464,7 +476,7 @@ mod imp {
         /// its run and translates it (`translate`) once it is hot, else records it cold
         /// in its slot and declines it.
         #[inline(never)]
-        fn warm(&mut self, block: BlockRef<'_>, space: usize) -> Option<(CodeRef, u32)> {
+        fn warm(&mut self, block: BlockRef<'_>, space: usize) -> Option<(Entry, u32)> {
             if self.hot_runs > 1 {
                 let e = self.heat.entry(block.pc());
                 if e.given_back() {
@@ -495,7 +507,8 @@ mod imp {
                 if runs < self.hot_runs {
                     self.slots[block.pool_index()] = Slot {
                         serial: block.serial(),
-                        code: None,
+                        entry: None,
+                        generation: 0,
                         chain_entry: 0,
                         cold: true,
                     };
@@ -535,7 +548,7 @@ mod imp {
         /// earlier decoding of its `pc`) and records it in its slot.
         #[cold]
         #[inline(never)]
-        fn translate(&mut self, block: BlockRef<'_>) -> Option<(CodeRef, u32)> {
+        fn translate(&mut self, block: BlockRef<'_>) -> Option<(Entry, u32)> {
             let (code, chain_entry) = match self.known.get(&block.pc()) {
                 Some(k)
                     if k.matches(&block)
@@ -603,13 +616,20 @@ mod imp {
                     (code, chain_entry)
                 }
             };
+            let generation = self.cache.arena().generation();
+            let entry = code.and_then(|c| self.cache.address(c)).map(|at| {
+                // SAFETY: only makes the pointer (`at` is not null: an address inside
+                // the mapping); it is called only while `generation` is live (`run_block`).
+                unsafe { std::mem::transmute::<*const u8, Entry>(at) }
+            });
             self.slots[block.pool_index()] = Slot {
                 serial: block.serial(),
-                code,
+                entry,
+                generation,
                 chain_entry,
                 cold: false,
             };
-            code.map(|c| (c, chain_entry))
+            entry.map(|f| (f, chain_entry))
         }
     }
 
@@ -636,8 +656,8 @@ mod imp {
             let space = (ctx.space as usize).min(SPACES - 1);
             let slot = self.slots[block.pool_index()];
             let found = if slot.serial == block.serial() {
-                match slot.code {
-                    Some(r) if self.cache.arena().is_live(r) => Some((r, slot.chain_entry)),
+                match slot.entry {
+                    Some(f) if self.cache.is_live(slot.generation) => Some((f, slot.chain_entry)),
                     // Flushed since: translate again.
                     Some(_) => self.translate(block),
                     None if slot.cold => self.warm(block, space),
@@ -646,27 +666,27 @@ mod imp {
             } else {
                 self.warm(block, space)
             };
-            let Some((code, chain_entry)) = found else {
+            let Some((entry, chain_entry)) = found else {
                 // Declined for good when its slot says so: not cold, no code (the
                 // translator declined it, or it was given back, `judge`). The run loop
                 // then stops offering this decoding (`TierCtx::declined`).
                 let s = &self.slots[block.pool_index()];
-                ctx.declined = s.serial == block.serial() && s.code.is_none() && !s.cold;
+                ctx.declined = s.serial == block.serial() && s.entry.is_none() && !s.cold;
                 return None;
             };
-            let at = self.cache.address(code)?;
             // The run loop checked this block in this epoch and space: later blocks of
             // the space may chain to it.
             let sp = &mut self.spaces[space];
-            sp.chain.entries[Chain::index(block.pc())] = JumpEntry::new(
+            let chain = &mut *sp.chain;
+            chain.entries[Chain::index(block.pc())] = JumpEntry::new(
                 block.pc(),
-                sp.chain.seq,
-                at.addr() as u64 + chain_entry as u64,
+                chain.seq,
+                entry as usize as u64 + chain_entry as u64,
             );
             // The slots' address, derived afresh for this call (the tier writes them
             // between calls).
-            sp.chain.links = sp.links.as_mut_ptr();
-            // SAFETY: `at` is the start of code that `x86::translate` made for exactly this
+            chain.links = sp.links.as_mut_ptr();
+            // SAFETY: `entry` is the start of code that `x86::translate` made for exactly this
             // block (same pool slot and serial, so the same decoded instructions) and that
             // is still in the cache (live generation), which is mapped read-execute now;
             // the code follows `Entry`'s System V signature (`x86` docs). It reads and
@@ -685,10 +705,7 @@ mod imp {
             // were undone by `next_seq`), so to code of blocks offered in this code epoch
             // and space and still in this cache generation (module docs). It pushes the six callee-saved registers it uses
             // on the stack and pops them before it returns, cannot fault, and returns.
-            let ret = unsafe {
-                let f: Entry = std::mem::transmute::<*const u8, Entry>(at);
-                f(ctx.regs, ctx, &mut *sp.chain)
-            };
+            let ret = unsafe { entry(ctx.regs, ctx, chain) };
             self.stats.runs += 1;
             self.stats.exits[ret.kind()] += 1;
             let end = ret.end();
