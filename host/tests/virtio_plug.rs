@@ -26,6 +26,24 @@ fn board() -> &'static Virt32<'static> {
     Box::leak(Box::new(Virt32::build(devices, ram, 1).unwrap()))
 }
 
+/// A board whose DMA channels (work items 0-7) and virtio queues (from 8 on) `workers`
+/// threads serve, each slot's doorbell ringing them.
+fn board_with_workers(workers: usize) -> (&'static Virt32<'static>, DmaWorkers) {
+    let board = board();
+    let workers = DmaWorkers::spawn(workers, move |c, n| {
+        if c < 8 {
+            board.dma_step(c, n)
+        } else {
+            board.virtio_step((c - 8) / MAX_QUEUES, (c - 8) % MAX_QUEUES)
+        }
+    })
+    .unwrap();
+    for (n, s) in board.devices.virtio.iter().enumerate() {
+        s.set_doorbell(workers.doorbell(), 8 + n * MAX_QUEUES);
+    }
+    (board, workers)
+}
+
 fn device_id(board: &Virt32<'static>, slot: u64) -> u64 {
     board
         .space()
@@ -39,18 +57,7 @@ fn device_id(board: &Virt32<'static>, slot: u64) -> u64 {
 
 #[test]
 fn monitor_plugs_and_unplugs_virtio_devices_while_the_board_runs() {
-    let board = board();
-    let workers = DmaWorkers::spawn(2, move |c, n| {
-        if c < 8 {
-            board.dma_step(c, n)
-        } else {
-            board.virtio_step((c - 8) / MAX_QUEUES, (c - 8) % MAX_QUEUES)
-        }
-    })
-    .unwrap();
-    for (n, s) in board.devices.virtio.iter().enumerate() {
-        s.set_doorbell(workers.doorbell(), 8 + n * MAX_QUEUES);
-    }
+    let (board, workers) = board_with_workers(2);
     let monitor = Monitor::new(board, None, || {});
     let img = temp("hot.img");
     image(&img, 16, 3);
@@ -362,18 +369,8 @@ fn block_resize_changes_the_capacity_and_tells_the_driver() {
 /// chardev for the next.
 #[test]
 fn monitor_plugs_and_unplugs_consoles() {
-    let board = board();
-    let workers = DmaWorkers::spawn(1, move |c, n| {
-        if c < 8 {
-            board.dma_step(c, n)
-        } else {
-            board.virtio_step((c - 8) / MAX_QUEUES, (c - 8) % MAX_QUEUES)
-        }
-    })
-    .unwrap();
-    for (n, s) in board.devices.virtio.iter().enumerate() {
-        s.set_doorbell(workers.doorbell(), 8 + n * MAX_QUEUES);
-    }
+    // The workers serve the consoles until the test ends.
+    let (board, _workers) = board_with_workers(1);
     let monitor = Monitor::new(board, None, || {});
     let sock = temp("hot-con.sock");
     monitor
