@@ -247,9 +247,10 @@ fn hart_loop(
     let report = |jit: &Option<Jit>, hart: &Hart<'static>| {
         if trace {
             eprintln!(
-                "fief: trace: hart {} blocks: {} decoded",
+                "fief: trace: hart {} blocks: {} decoded; code epoch {}",
                 hart.hart_id(),
-                hart.blocks_decoded()
+                hart.blocks_decoded(),
+                hart.code_epoch()
             );
         }
         if let (Some(jit), true) = (jit, trace) {

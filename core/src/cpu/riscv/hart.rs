@@ -259,6 +259,14 @@ impl<'i> Hart<'i> {
         self.blocks.decoded()
     }
 
+    /// The current code epoch's number (`block`'s module doc): it moves on by one each
+    /// time an epoch ends (a store to checked code, `fence.i`, a remap...), wrapping below
+    /// 2^30, so the difference of two readings counts the epochs between them
+    /// (`fief run --trace exits` prints it at the end).
+    pub fn code_epoch(&self) -> u32 {
+        self.blocks.epoch
+    }
+
     /// Forgets every TLB entry.
     pub fn flush_tlb(&mut self) {
         self.tlb.flush();

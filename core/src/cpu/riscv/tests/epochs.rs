@@ -125,11 +125,11 @@ fn stores_to_mmio_keep_the_code_epoch() {
     with_machine(0x10000, &[(0, &prog)], |sec, _| {
         let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
         h.set_debug_ebreak(true);
-        let before = h.blocks.epoch;
+        let before = h.code_epoch();
         assert_eq!(h.run(sec, 10_000), Exit::Breakpoint(RAM_BASE + 6 * 4));
         assert_eq!(h.reg(7), 1, "the last store reached the device");
         // The slice's epoch only (a load from MMIO keeps it too).
-        assert_eq!(h.blocks.epoch.wrapping_sub(before), 1);
+        assert_eq!(h.code_epoch().wrapping_sub(before), 1);
     });
 }
 
