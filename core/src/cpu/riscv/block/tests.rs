@@ -155,11 +155,30 @@ fn blocks_32_kib_apart_have_slots_of_their_own() {
     );
 }
 
+/// Builds a block of `words` at the start of RAM and checks its instructions are `want`
+/// (fused where `FUSE` is on, each unfused otherwise) and that each unfuses to what the
+/// decoder makes of its word.
+fn assert_fused(words: &[u32], want: &[Op]) {
+    let mut mem = [0u32; 1024];
+    mem[..words.len()].copy_from_slice(words);
+    let mut c = BlockCache::new();
+    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
+    let b = &c.blocks[i];
+    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
+    let want: std::vec::Vec<Op> = want
+        .iter()
+        .map(|&o| if FUSE { o } else { o.unfused() })
+        .collect();
+    assert_eq!(ops, want);
+    for (k, &w) in words.iter().enumerate() {
+        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
+    }
+}
+
 #[test]
 fn alu_pairs_are_fused() {
     // andi, sub | slli, srai | slli, bge | sub (no pair with `addi`) | addi, mul | addi,
     // add | jal.
-    let mut mem = [0u32; 1024];
     let words = [
         0x0013_7293, // andi x5, x6, 1
         0x4050_02b3, // sub x5, x0, x5
@@ -174,35 +193,28 @@ fn alu_pairs_are_fused() {
         0x00f4_84b3, // add x9, x9, x15
         0x0000_006f, // jal x0, 0
     ];
-    mem[..words.len()].copy_from_slice(&words);
-    let mut c = BlockCache::new();
-    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
-    let b = &c.blocks[i];
-    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
-    let want = [
-        Op::AndiSub,
-        Op::Sub,
-        Op::SlliSrai,
-        Op::Srai,
-        Op::SlliBr,
-        Op::Bge,
-        Op::Sub,
-        Op::AddiMul,
-        Op::Mul,
-        Op::AddiAdd,
-        Op::Add,
-        Op::Jal,
-    ];
-    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
-    for (k, &w) in words.iter().enumerate() {
-        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
-    }
+    assert_fused(
+        &words,
+        &[
+            Op::AndiSub,
+            Op::Sub,
+            Op::SlliSrai,
+            Op::Srai,
+            Op::SlliBr,
+            Op::Bge,
+            Op::Sub,
+            Op::AddiMul,
+            Op::Mul,
+            Op::AddiAdd,
+            Op::Add,
+            Op::Jal,
+        ],
+    );
 }
 
 #[test]
 fn memory_and_branch_first_pairs_are_fused() {
     // lw, lw | sw, sw | slli, xor | beq, bne | beq, sw | beq, addi | bne, lw | jal.
-    let mut mem = [0u32; 1024];
     let words = [
         0x0002_a303, // lw x6, 0(x5)
         0x0042_a383, // lw x7, 4(x5)
@@ -220,39 +232,32 @@ fn memory_and_branch_first_pairs_are_fused() {
         0x0002_a303, // lw x6, 0(x5)
         0x0000_006f, // jal x0, 0
     ];
-    mem[..words.len()].copy_from_slice(&words);
-    let mut c = BlockCache::new();
-    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
-    let b = &c.blocks[i];
-    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
-    let want = [
-        Op::LwLw,
-        Op::Lw,
-        Op::SwSw,
-        Op::Sw,
-        Op::SlliXor,
-        Op::Xor,
-        Op::BeqBr,
-        Op::Bne,
-        Op::BeqSw,
-        Op::Sw,
-        Op::BeqAddi,
-        Op::Addi,
-        Op::BneLw,
-        Op::Lw,
-        Op::Jal,
-    ];
-    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
-    for (k, &w) in words.iter().enumerate() {
-        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
-    }
+    assert_fused(
+        &words,
+        &[
+            Op::LwLw,
+            Op::Lw,
+            Op::SwSw,
+            Op::Sw,
+            Op::SlliXor,
+            Op::Xor,
+            Op::BeqBr,
+            Op::Bne,
+            Op::BeqSw,
+            Op::Sw,
+            Op::BeqAddi,
+            Op::Addi,
+            Op::BneLw,
+            Op::Lw,
+            Op::Jal,
+        ],
+    );
 }
 
 #[test]
 fn a_byte_store_loops_step_store_and_test_are_one_triple() {
     // addi, sb, bne | jal at the block's start, then addi, sb, addi (no branch: no
     // triple, and neither `addi`+`sb` nor `sb`+`addi` is a pair) | jal.
-    let mut mem = [0u32; 1024];
     let words = [
         0x0012_8293, // addi x5, x5, 1
         0xfe62_8fa3, // sb x6, -1(x5)
@@ -262,31 +267,24 @@ fn a_byte_store_loops_step_store_and_test_are_one_triple() {
         0x0013_8393, // addi x7, x7, 1
         0x0000_006f, // jal x0, 0
     ];
-    mem[..words.len()].copy_from_slice(&words);
-    let mut c = BlockCache::new();
-    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
-    let b = &c.blocks[i];
-    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
-    let want = [
-        Op::AddiSbBr,
-        Op::Sb,
-        Op::Bne,
-        Op::Addi,
-        Op::Sb,
-        Op::Addi,
-        Op::Jal,
-    ];
-    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
-    for (k, &w) in words.iter().enumerate() {
-        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
-    }
+    assert_fused(
+        &words,
+        &[
+            Op::AddiSbBr,
+            Op::Sb,
+            Op::Bne,
+            Op::Addi,
+            Op::Sb,
+            Op::Addi,
+            Op::Jal,
+        ],
+    );
 }
 
 #[test]
 fn crc_steps_are_fused_into_triples() {
     // srli, and, addi | add, xor, bge | then srli, and, add (no exact triple, no pair) |
     // xor, addi (no branch: no triple) | jal.
-    let mut mem = [0u32; 1024];
     let words = [
         0x0013_5413, // srli x8, x6, 1
         0x00d4_74b3, // and x9, x8, x13
@@ -301,36 +299,29 @@ fn crc_steps_are_fused_into_triples() {
         0x0017_0713, // addi x14, x14, 1
         0x0000_006f, // jal x0, 0
     ];
-    mem[..words.len()].copy_from_slice(&words);
-    let mut c = BlockCache::new();
-    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
-    let b = &c.blocks[i];
-    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
-    let want = [
-        Op::SrliAndAddi,
-        Op::And,
-        Op::Addi,
-        Op::AddXorBr,
-        Op::Xor,
-        Op::Bge,
-        Op::Srli,
-        Op::And,
-        Op::Add,
-        Op::Xor,
-        Op::Addi,
-        Op::Jal,
-    ];
-    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
-    for (k, &w) in words.iter().enumerate() {
-        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
-    }
+    assert_fused(
+        &words,
+        &[
+            Op::SrliAndAddi,
+            Op::And,
+            Op::Addi,
+            Op::AddXorBr,
+            Op::Xor,
+            Op::Bge,
+            Op::Srli,
+            Op::And,
+            Op::Add,
+            Op::Xor,
+            Op::Addi,
+            Op::Jal,
+        ],
+    );
 }
 
 #[test]
 fn an_add_its_store_and_a_branch_are_one_triple() {
     // add, sw, bne | add, sw, addi (no branch: no triple, and neither `add`+`sw` nor
     // `sw`+`addi` is a pair) | jal.
-    let mut mem = [0u32; 1024];
     let words = [
         0x0062_82b3, // add x5, x5, x6
         0x0072_a023, // sw x7, 0(x5)
@@ -340,24 +331,18 @@ fn an_add_its_store_and_a_branch_are_one_triple() {
         0x0014_0413, // addi x8, x8, 1
         0x0000_006f, // jal x0, 0
     ];
-    mem[..words.len()].copy_from_slice(&words);
-    let mut c = BlockCache::new();
-    let i = c.build(0x8000_0000, Xlen::Rv32, |w| mem[w]).unwrap();
-    let b = &c.blocks[i];
-    let ops: std::vec::Vec<Op> = b.insns[..b.count as usize].iter().map(|u| u.op).collect();
-    let want = [
-        Op::AddSwBr,
-        Op::Sw,
-        Op::Bne,
-        Op::Add,
-        Op::Sw,
-        Op::Addi,
-        Op::Jal,
-    ];
-    assert_eq!(ops, want.map(|o| if FUSE { o } else { o.unfused() }));
-    for (k, &w) in words.iter().enumerate() {
-        assert_eq!(b.insns[k].op.unfused(), decode_any(w, Xlen::Rv32).op);
-    }
+    assert_fused(
+        &words,
+        &[
+            Op::AddSwBr,
+            Op::Sw,
+            Op::Bne,
+            Op::Add,
+            Op::Sw,
+            Op::Addi,
+            Op::Jal,
+        ],
+    );
 }
 
 #[test]
