@@ -322,6 +322,56 @@ impl Op {
         (Op::Flw as u8..=Op::FcvtDS as u8).contains(&(self as u8))
     }
 
+    /// Whether this is an RV32I/M operation that neither jumps nor branches nor leaves the
+    /// integer registers and memory: `lui`, `auipc`, the loads and stores of up to a word,
+    /// the register-immediate and register-register ALU operations and M's multiplies and
+    /// divides. The block executor runs these inside a block (`block::is_straight`) and
+    /// the translating tier translates them (`fief_host::jit::x86::translates`): the one
+    /// list both start from.
+    #[inline]
+    pub fn is_integer_compute(self) -> bool {
+        use Op::*;
+        matches!(
+            self,
+            Lui | Auipc
+                | Lb
+                | Lh
+                | Lw
+                | Lbu
+                | Lhu
+                | Sb
+                | Sh
+                | Sw
+                | Addi
+                | Slti
+                | Sltiu
+                | Xori
+                | Ori
+                | Andi
+                | Slli
+                | Srli
+                | Srai
+                | Add
+                | Sub
+                | Sll
+                | Slt
+                | Sltu
+                | Xor
+                | Srl
+                | Sra
+                | Or
+                | And
+                | Mul
+                | Mulh
+                | Mulhsu
+                | Mulhu
+                | Div
+                | Divu
+                | Rem
+                | Remu
+        )
+    }
+
     /// Whether this is one of RV64's word ALU operations, `Addiw` to `Remuw` (executed by
     /// `word`).
     #[inline]

@@ -204,53 +204,9 @@ fn slot(r: u8) -> i32 {
 /// Whether the translator handles `op` (anywhere in a block).
 pub fn translates(op: Op, rv32: bool) -> bool {
     use Op::*;
-    matches!(
-        op,
-        Lui | Auipc
-            | Addi
-            | Slti
-            | Sltiu
-            | Xori
-            | Ori
-            | Andi
-            | Slli
-            | Srli
-            | Srai
-            | Add
-            | Sub
-            | Sll
-            | Slt
-            | Sltu
-            | Xor
-            | Srl
-            | Sra
-            | Or
-            | And
-            | Mul
-            | Mulh
-            | Mulhsu
-            | Mulhu
-            | Div
-            | Divu
-            | Rem
-            | Remu
-            | Beq
-            | Bne
-            | Blt
-            | Bge
-            | Bltu
-            | Bgeu
-            | Jal
-            | Jalr
-            | Lb
-            | Lh
-            | Lw
-            | Lbu
-            | Lhu
-            | Sb
-            | Sh
-            | Sw
-    ) || (!rv32 && (op.is_word() || matches!(op, Ld | Lwu | Sd)))
+    op.is_integer_compute()
+        || matches!(op, Beq | Bne | Blt | Bge | Bltu | Bgeu | Jal | Jalr)
+        || (!rv32 && (op.is_word() || matches!(op, Ld | Lwu | Sd)))
 }
 
 /// A translated block: its machine code, where its chain entry is, and its link slots.

@@ -239,45 +239,7 @@ pub(super) fn is_straight(op: Op) -> bool {
     (cfg!(feature = "fpu") && op.is_fp())
         || (cfg!(feature = "ext") && op.is_bitmanip())
         || (word::FAST && (op.is_word() || matches!(op, Ld | Lwu | Sd)))
-        || matches!(
-            op,
-            Lui | Auipc
-                | Lb
-                | Lh
-                | Lw
-                | Lbu
-                | Lhu
-                | Sb
-                | Sh
-                | Sw
-                | Addi
-                | Slti
-                | Sltiu
-                | Xori
-                | Ori
-                | Andi
-                | Slli
-                | Srli
-                | Srai
-                | Add
-                | Sub
-                | Sll
-                | Slt
-                | Sltu
-                | Xor
-                | Srl
-                | Sra
-                | Or
-                | And
-                | Mul
-                | Mulh
-                | Mulhsu
-                | Mulhu
-                | Div
-                | Divu
-                | Rem
-                | Remu
-        )
+        || op.is_integer_compute()
 }
 
 /// Whether `op` is a conditional branch (a block goes on past it when not taken).
