@@ -136,6 +136,69 @@ pub(super) fn alu_cached(ops: &mut Asm, c: &Cache, u: &BlockInsn, at: u64, rv32:
     true
 }
 
+/// What [`alu_move`] moves into `rd`.
+enum MoveFrom {
+    Reg(u8),
+    Imm(i64),
+}
+
+/// `mv` and `li` (`add`, `or`, `xor` with `x0` as one source; `addi`, `ori`, `xori` of 0
+/// or from `x0`) and `nop` (any of them into `x0`): a move of a register or a constant
+/// into `rd`, with no load of `x0` and no operation. Returns false (nothing emitted) for
+/// everything else.
+pub(super) fn alu_move(ops: &mut Asm, c: &Cache, u: &BlockInsn, rv32: bool) -> bool {
+    use Op::*;
+    let from = match u.op {
+        Add | Or | Xor if u.rs1 == 0 => MoveFrom::Reg(u.rs2),
+        Add | Or | Xor if u.rs2 == 0 => MoveFrom::Reg(u.rs1),
+        Addi | Ori | Xori if u.rs1 == 0 => MoveFrom::Imm(u.imm as i64),
+        Addi | Ori | Xori if u.imm == 0 => MoveFrom::Reg(u.rs1),
+        _ => return false,
+    };
+    let from = match from {
+        MoveFrom::Reg(0) => MoveFrom::Imm(0),
+        f => f,
+    };
+    if u.rd == X0_SINK {
+        // A write to `x0`'s sink, which nothing reads.
+        return true;
+    }
+    // RV32 keeps values zero-extended in their slots.
+    let value = |v: i64| if rv32 { v as u32 as u64 } else { v as u64 };
+    match (from, c.of(u.rd)) {
+        (MoveFrom::Reg(r), Some(h)) => match c.of(r) {
+            Some(s) if s == h => {}
+            Some(s) => dynasm!(ops ; .arch x64 ; mov Rq(h), Rq(s)),
+            None if rv32 => dynasm!(ops ; .arch x64 ; mov Rd(h), DWORD [rdi + slot(r)]),
+            None => dynasm!(ops ; .arch x64 ; mov Rq(h), QWORD [rdi + slot(r)]),
+        },
+        (MoveFrom::Reg(r), None) => {
+            let x = c.get(ops, r, RAX, rv32);
+            dynasm!(ops ; .arch x64 ; mov QWORD [rdi + slot(u.rd)], Rq(x));
+        }
+        (MoveFrom::Imm(v), Some(h)) => {
+            let v = value(v);
+            if v == 0 {
+                dynasm!(ops ; .arch x64 ; xor Rd(h), Rd(h));
+            } else if v <= u32::MAX as u64 {
+                dynasm!(ops ; .arch x64 ; mov Rd(h), v as u32 as i32);
+            } else {
+                dynasm!(ops ; .arch x64 ; mov Rq(h), QWORD v as i64);
+            }
+        }
+        (MoveFrom::Imm(v), None) => {
+            let v = value(v);
+            if v as i64 == v as i32 as i64 {
+                // The sign-extended immediate is the value.
+                dynasm!(ops ; .arch x64 ; mov QWORD [rdi + slot(u.rd)], v as i32);
+            } else {
+                dynasm!(ops ; .arch x64 ; mov rax, QWORD v as i64 ; mov QWORD [rdi + slot(u.rd)], rax);
+            }
+        }
+    }
+    true
+}
+
 /// Where an operation on `rs1` computes: `rd`'s own register when `rd` is a cached
 /// `rs1` (in place), else `rax` holding `rs1`.
 fn dest(ops: &mut Asm, c: &Cache, u: &BlockInsn, rv32: bool) -> u8 {

@@ -32,8 +32,11 @@
 //! through `rax`, load results, store values, address bases, branch and `jalr`
 //! operands), and stored back to
 //! the register file at every way out of the block (a direct or indirect exit before its
-//! boundary checks, a return to the interpreter before an instruction), so the run loop,
-//! the interpreter and the next block always find the register file up to date. An
+//! boundary checks, a return to the interpreter before an instruction; in a block that
+//! never jumps back to its own start, only those written before that way out), so the
+//! run loop, the interpreter and the next block always find the register file up to
+//! date. `x0` as an operand is never read from the register file: `mv`, `li` and `nop`
+//! are moves (or nothing), a branch against `x0` tests the other register. An
 //! instruction without a register form (the M extension but `mul`, RV64 word
 //! operations) stores its cached sources first and reads the register file as before.
 //! Each cached register goes in its *home* host register (`CACHE_REGS[r % 5]`) when
@@ -123,7 +126,7 @@ mod loops;
 mod mem;
 mod regs;
 
-use alu::{alu32, alu64, alu_cached};
+use alu::{alu32, alu64, alu_cached, alu_move};
 pub use chain::{Chain, JumpEntry, JUMP_CACHE, LINK_LOG};
 use chain::{
     CHAIN_ENTRIES, CHAIN_FAST_MISSES, CHAIN_LINKS, CHAIN_LOG, CHAIN_LOG_LEN, CHAIN_LOOKUPS,
@@ -461,12 +464,24 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                 }
                 Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
                     let target = at.wrapping_add(imm as i64 as u64) & m;
-                    let x = c.get(&mut ops, u.rs1, RAX, rv32);
-                    let y = c.get(&mut ops, u.rs2, RCX, rv32);
-                    if rv32 {
-                        dynasm!(ops ; .arch x64 ; cmp Rd(x), Rd(y));
-                    } else {
-                        dynasm!(ops ; .arch x64 ; cmp Rq(x), Rq(y));
+                    // Against `x0` (`beqz`, `bgtz`, ...): the other register tested
+                    // against itself (the flags of a compare with 0), the condition
+                    // turned round when `x0` is the first operand.
+                    let (x, y, swapped) = match (u.rs1, u.rs2) {
+                        (r, 0) | (0, r) if r != 0 => {
+                            (c.get(&mut ops, r, RAX, rv32), None, u.rs1 == 0)
+                        }
+                        _ => (
+                            c.get(&mut ops, u.rs1, RAX, rv32),
+                            Some(c.get(&mut ops, u.rs2, RCX, rv32)),
+                            false,
+                        ),
+                    };
+                    match (y, rv32) {
+                        (None, true) => dynasm!(ops ; .arch x64 ; test Rd(x), Rd(x)),
+                        (None, false) => dynasm!(ops ; .arch x64 ; test Rq(x), Rq(x)),
+                        (Some(y), true) => dynasm!(ops ; .arch x64 ; cmp Rd(x), Rd(y)),
+                        (Some(y), false) => dynasm!(ops ; .arch x64 ; cmp Rq(x), Rq(y)),
                     }
                     // Taken: to the exit, out of line, or on to the next copy.
                     let l = match again {
@@ -477,17 +492,25 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                             l
                         }
                     };
-                    match u.op {
-                        Op::Beq => dynasm!(ops ; .arch x64 ; je =>l),
-                        Op::Bne => dynasm!(ops ; .arch x64 ; jne =>l),
-                        Op::Blt => dynasm!(ops ; .arch x64 ; jl =>l),
-                        Op::Bge => dynasm!(ops ; .arch x64 ; jge =>l),
-                        Op::Bltu => dynasm!(ops ; .arch x64 ; jb =>l),
-                        _ => dynasm!(ops ; .arch x64 ; jae =>l),
+                    match (u.op, swapped) {
+                        (Op::Beq, _) => dynasm!(ops ; .arch x64 ; je =>l),
+                        (Op::Bne, _) => dynasm!(ops ; .arch x64 ; jne =>l),
+                        (Op::Blt, false) => dynasm!(ops ; .arch x64 ; jl =>l),
+                        (Op::Bge, false) => dynasm!(ops ; .arch x64 ; jge =>l),
+                        (Op::Bltu, false) => dynasm!(ops ; .arch x64 ; jb =>l),
+                        (_, false) => dynasm!(ops ; .arch x64 ; jae =>l),
+                        // 0 < y, 0 >= y, and unsigned.
+                        (Op::Blt, true) => dynasm!(ops ; .arch x64 ; jg =>l),
+                        (Op::Bge, true) => dynasm!(ops ; .arch x64 ; jle =>l),
+                        (Op::Bltu, true) => dynasm!(ops ; .arch x64 ; ja =>l),
+                        (_, true) => dynasm!(ops ; .arch x64 ; jbe =>l),
                     }
                     continue;
                 }
                 _ => {}
+            }
+            if alu_move(&mut ops, &c, &u, rv32) {
+                continue;
             }
             if c.any(&u) && alu_cached(&mut ops, &c, &u, at, rv32) {
                 continue;

@@ -39,6 +39,12 @@ pub(super) struct Cache {
     /// it neither stores it back nor names it in its map ([`Cache::write_back`],
     /// [`Cache::map`]).
     pub(super) born: [Option<usize>; 33],
+    /// For each guest register slot a block that never jumps back to its own start
+    /// writes, the index of the instruction that writes it first: an exit before that
+    /// has nothing of it to store back ([`Cache::write_back`]). `None` for the others
+    /// (and for every register of a block that jumps back to its start, where a write of
+    /// an earlier run is still to be stored).
+    pub(super) dirty: [Option<usize>; 33],
 }
 
 /// Which of `rs1`, `rs2`, `rd` instruction `op` reads and writes.
@@ -65,6 +71,7 @@ impl Cache {
         // Registers read or written so far, and the first write of those written first.
         let mut seen = [false; 33];
         let mut first_write: [Option<usize>; 33] = [None; 33];
+        let mut dirty: [Option<usize>; 33] = [None; 33];
         for i in 0..block.len() {
             let u = block.insn(i);
             if !translates(u.op, rv32) {
@@ -82,6 +89,7 @@ impl Cache {
             if w && (1..32).contains(&u.rd) {
                 uses[u.rd as usize] += 1;
                 writes[u.rd as usize] = true;
+                dirty[u.rd as usize].get_or_insert(i);
                 if !seen[u.rd as usize] {
                     seen[u.rd as usize] = true;
                     first_write[u.rd as usize] = Some(i);
@@ -114,6 +122,7 @@ impl Cache {
             all: Vec::new(),
             written: Vec::new(),
             born: [None; 33],
+            dirty: [None; 33],
         };
         for (a, &h) in at.iter().zip(CACHE_REGS.iter()) {
             let Some(r) = *a else { continue };
@@ -124,6 +133,7 @@ impl Cache {
             }
             if fresh {
                 c.born[r as usize] = first_write[r as usize];
+                c.dirty[r as usize] = dirty[r as usize];
             }
         }
         c
@@ -191,11 +201,14 @@ impl Cache {
     }
 
     /// Stores the written cached registers back to the register file, at an exit after
-    /// `done` instructions of the block: those that hold their guest value there
-    /// ([`Cache::born`]).
+    /// `done` instructions of the block: those written by then ([`Cache::dirty`]; every
+    /// written one in a block that jumps back to its start), which also hold their guest
+    /// value there ([`Cache::born`]). One not yet written holds what its chain entry
+    /// loaded, or what a warm link brought, which the exit before stored (every exit
+    /// leaves the register file up to date).
     pub(super) fn write_back(&self, ops: &mut Asm, done: usize) {
         for &(r, h) in &self.written {
-            if self.holds(r, done) {
+            if self.holds(r, done) && self.dirty[r as usize].is_none_or(|k| k < done) {
                 dynasm!(ops ; .arch x64 ; mov QWORD [rdi + slot(r)], Rq(h));
             }
         }
@@ -209,10 +222,14 @@ impl Cache {
     }
 
     /// The host register holding guest register `r`: its cache register, or `scratch`
-    /// loaded from the register file.
+    /// loaded from the register file (cleared for `x0`: no load).
     pub(super) fn get(&self, ops: &mut Asm, r: u8, scratch: u8, rv32: bool) -> u8 {
         if let Some(h) = self.of(r) {
             return h;
+        }
+        if r == 0 {
+            dynasm!(ops ; .arch x64 ; xor Rd(scratch), Rd(scratch));
+            return scratch;
         }
         if rv32 {
             dynasm!(ops ; .arch x64 ; mov Rd(scratch), DWORD [rdi + slot(r)]);
