@@ -25,7 +25,9 @@
 //! is only made through a TLB host page, aligned and inside it.
 //!
 //! **Guest registers in host registers** (`Cache`). Each block keeps up to five of the
-//! guest registers it uses at least twice in `rbx`, `r12`–`r15`: loaded at its chain
+//! guest registers it uses at least twice (a use past `k` of its conditional branches
+//! counting `1 / 2^k`: a register used only behind branches it mostly leaves by is read
+//! where it is used) in `rbx`, `r12`–`r15`: loaded at its chain
 //! entry (but for a block that never jumps back to its own start, not those it writes
 //! before reading: an exit before that write neither stores them back nor names them
 //! in its register map), operated on there (the common ALU operations in place or

@@ -20,7 +20,10 @@ fn home_index(h: u8) -> usize {
 }
 
 /// Which guest registers a block keeps in host registers ([`CACHE_REGS`]): those it
-/// uses at least twice, most used first. Each is loaded at the block's chain entry and,
+/// uses at least twice, most used first, a use past `k` conditional branches of the
+/// block counting `1 / 2^k` (each may leave the block: a register used only past them
+/// is loaded at the chain entry and stored back at exits the block mostly takes before
+/// the uses; it is read and written in the register file where it is used instead). Each is loaded at the block's chain entry and,
 /// when the block writes it, stored back at every exit (the direct and indirect exits
 /// before their boundary checks, the returns to the interpreter before an instruction);
 /// an instruction the cached forms do not cover reads its cached sources from memory
@@ -45,6 +48,18 @@ pub(super) struct Cache {
     /// (and for every register of a block that jumps back to its start, where a write of
     /// an earlier run is still to be stored).
     pub(super) dirty: [Option<usize>; 33],
+}
+
+/// The weight of a use of a register before any conditional branch of its block
+/// ([`Cache::choose`]).
+const USE_WEIGHT: u32 = 1024;
+
+/// Whether `op` is a conditional branch.
+fn is_branch(op: Op) -> bool {
+    matches!(
+        op,
+        Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu
+    )
 }
 
 /// Which of `rs1`, `rs2`, `rd` instruction `op` reads and writes.
@@ -72,6 +87,8 @@ impl Cache {
         let mut seen = [false; 33];
         let mut first_write: [Option<usize>; 33] = [None; 33];
         let mut dirty: [Option<usize>; 33] = [None; 33];
+        // The weight of a use: halved past each conditional branch.
+        let mut weight = USE_WEIGHT;
         for i in 0..block.len() {
             let u = block.insn(i);
             if !translates(u.op, rv32) {
@@ -79,15 +96,15 @@ impl Cache {
             }
             let (r1, r2, w) = operands(u.op);
             if r1 {
-                uses[u.rs1 as usize & 31] += 1;
+                uses[u.rs1 as usize & 31] += weight;
                 seen[u.rs1 as usize & 31] = true;
             }
             if r2 {
-                uses[u.rs2 as usize & 31] += 1;
+                uses[u.rs2 as usize & 31] += weight;
                 seen[u.rs2 as usize & 31] = true;
             }
             if w && (1..32).contains(&u.rd) {
-                uses[u.rd as usize] += 1;
+                uses[u.rd as usize] += weight;
                 writes[u.rd as usize] = true;
                 dirty[u.rd as usize].get_or_insert(i);
                 if !seen[u.rd as usize] {
@@ -95,8 +112,13 @@ impl Cache {
                     first_write[u.rd as usize] = Some(i);
                 }
             }
+            if is_branch(u.op) {
+                weight = (weight / 2).max(1);
+            }
         }
-        let mut regs: Vec<u8> = (1..32u8).filter(|&r| uses[r as usize] >= 2).collect();
+        let mut regs: Vec<u8> = (1..32u8)
+            .filter(|&r| uses[r as usize] >= 2 * USE_WEIGHT)
+            .collect();
         regs.sort_by_key(|&r| (std::cmp::Reverse(uses[r as usize]), r));
         regs.truncate(CACHE_REGS.len());
         // Each in its home register when free (so that blocks caching the same guest
