@@ -7,7 +7,9 @@
 //! starts a code epoch, so the patched code runs; a copy loop's loads and stores hit
 //! their memos (`x86::mem`), a store's memo is not made for a guest line whose other
 //! host line holds code, and two loads through one base register outside a loop share
-//! a memo where two through different registers do not.
+//! a memo where two through different registers do not; a pointer chased on one page,
+//! and a ring over 63 pages of distinct slots by the documented index, stay in the fast
+//! view.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -20,13 +22,13 @@ use fief_tests::rvenc::{self, op};
 
 /// The two data pages: the same fast-view slot, different TLB entries (asserted).
 const PAGE_A: u64 = RAM_BASE + 0x20_0000;
-const PAGE_B: u64 = RAM_BASE + 0x24_1000;
+const PAGE_B: u64 = RAM_BASE + 0x27_f000;
 
 /// The fast view's slot and the set's entry of `va` (as `TierCtx` documents them).
 fn slots(va: u64) -> (u64, u64) {
     let vpn = va >> 12;
     (
-        (vpn ^ vpn >> TLB_FAST_BITS) % TLB_FAST_ENTRIES as u64,
+        (vpn + (vpn >> TLB_FAST_BITS)) % TLB_FAST_ENTRIES as u64,
         (vpn ^ vpn >> TLB_INDEX_BITS) % TLB_ENTRIES as u64,
     )
 }
@@ -137,6 +139,70 @@ fn a_chased_pointer_finds_its_page_in_the_fast_view() {
     assert!(a.hart.reg(t0 as usize) > 10_000, "the loop ran");
     assert!(st.runs < 100, "{st:?}");
     assert!(st.fast_misses <= 4, "{st:?}");
+}
+
+/// A ring of 63 nodes, one in each 64-page region of RAM but the first, at the page
+/// of the region whose fast-view slot by the documented index ([`slots`], as
+/// `TierCtx::fast_tlb` says) is the node's number, chased forever: `a0 = *a0; t0 += 1`.
+/// After the first lap every load hits the fast view. Fails when the TLB or generated
+/// code computes the slot otherwise: with the XOR fold before round 12 (`vpn ^ vpn >>
+/// 6`) in both, the 63 pages take 35 slots and evict each other on every lap; with the
+/// page number alone, 51.
+#[test]
+fn a_ring_over_pages_of_distinct_fast_view_slots_stays_in_the_fast_view() {
+    let n = TLB_FAST_ENTRIES as u64 - 1;
+    let pages: Vec<u64> = (0..n)
+        .map(|i| {
+            let region = (RAM_BASE >> 18) + 1 + i * 11 % n;
+            let low = i.wrapping_sub(region) % TLB_FAST_ENTRIES as u64;
+            (region << 6 | low) << 12
+        })
+        .collect();
+    for (i, &page) in pages.iter().enumerate() {
+        assert_eq!(slots(page).0, i as u64, "{page:#x}");
+    }
+    let (a0, t0) = (10u32, 5u32);
+    let machine = || {
+        let mut w = Vec::new();
+        w.extend(rvenc::li(a0, pages[0] as u32));
+        w.push(rvenc::i(op::LOAD, 2, a0, a0, 0)); // lw a0, 0(a0)
+        w.push(rvenc::addi(t0, t0, 1));
+        w.push(rvenc::jal(0, -8));
+        let code: Vec<u8> = w.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut segments = vec![(RAM_BASE, code.clone(), code.len() as u64)];
+        for (i, &page) in pages.iter().enumerate() {
+            let next = pages[(i + 1) % pages.len()] as u32;
+            segments.push((page, next.to_le_bytes().to_vec(), 4));
+        }
+        let image = Image {
+            xlen: Xlen::Rv32,
+            entry: RAM_BASE,
+            segments,
+        };
+        Machine::new(&image).unwrap()
+    };
+    let (mut a, mut b) = (machine(), machine());
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let budget = 100_000;
+    assert_eq!(
+        a.run_slice_with(budget, &mut Interp).unwrap(),
+        Exit::BudgetExhausted
+    );
+    assert_eq!(
+        b.run_slice_with(budget, &mut jit).unwrap(),
+        Exit::BudgetExhausted
+    );
+    let st = jit.stats();
+    assert_eq!(
+        [b.hart.reg(a0 as usize), b.hart.reg(t0 as usize)],
+        [a.hart.reg(a0 as usize), a.hart.reg(t0 as usize)],
+        "{st:?}"
+    );
+    assert!(
+        a.hart.reg(t0 as usize) > 100 * n,
+        "the ring was chased many laps"
+    );
+    assert!(st.fast_misses <= n + 8, "{st:?}");
 }
 
 /// Pass 1 calls `FAR` and `T` (two code lines 64 KiB apart: one filter bit, so its tag

@@ -106,12 +106,14 @@ pub struct TierCtx {
     /// [`TLB_HOST_W`]; the host page is 8-byte aligned and 4 KiB long.
     pub tlb: *const u8,
     /// The data TLB's fast view of the same set: [`TLB_FAST_ENTRIES`] entries of
-    /// [`TLB_FAST_BYTES`], the one for `va` at index `(vpn ^ (vpn >> TLB_FAST_BITS)) %
-    /// TLB_FAST_ENTRIES`. A load of `size` bytes may use host address `base + va` (the
-    /// pointer at [`TLB_FAST_BASE_R`], wrapping) when the tag at [`TLB_FAST_TAG_R`] equals
-    /// `va & (!0xfff | (size - 1))` (the page and the alignment in one compare: a tag
-    /// matches only where there is a host page), a store likewise with [`TLB_FAST_TAG_W`]
-    /// and [`TLB_FAST_BASE_W`]. A miss here says nothing: [`TierCtx::tlb`] may still hit.
+    /// [`TLB_FAST_BYTES`], the one for `va` at index `(vpn + (vpn >> TLB_FAST_BITS)) %
+    /// TLB_FAST_ENTRIES` with `vpn = va >> 12`: the top [`TLB_FAST_BITS`] bits of the
+    /// 32-bit product `(va & !0xfff) * TLB_FAST_HASH` (alignment bits below the page
+    /// leave them as they are). A load of `size` bytes may use host address `base + va`
+    /// (the pointer at [`TLB_FAST_BASE_R`], wrapping) when the tag at [`TLB_FAST_TAG_R`]
+    /// equals `va & (!0xfff | (size - 1))` (the page and the alignment in one compare: a
+    /// tag matches only where there is a host page), a store likewise with
+    /// [`TLB_FAST_TAG_W`] and [`TLB_FAST_BASE_W`]. A miss here says nothing: [`TierCtx::tlb`] may still hit.
     pub fast_tlb: *const u8,
     /// The code-line filter: [`CODE_LINES`] bits, bit `(host address / 64) % CODE_LINES`
     /// in `u64` words; a store whose host address has its bit set must be left to the
@@ -175,8 +177,10 @@ pub const TLB_HOST_W: usize = offset_of!(TlbEntry, host_w);
 /// Entries of [`TierCtx::fast_tlb`] (a power of two; 0 on bare metal, where there is no
 /// fast view).
 pub const TLB_FAST_ENTRIES: usize = super::tlb::FAST_ENTRIES;
-/// How far the page number is shifted before it is XORed into the fast view's index.
-pub const TLB_FAST_BITS: u32 = TLB_FAST_ENTRIES.trailing_zeros();
+/// log2 of [`TLB_FAST_ENTRIES`] (see [`TierCtx::fast_tlb`]).
+pub const TLB_FAST_BITS: u32 = super::tlb::FAST_BITS;
+/// The multiplier of the fast view's index (see [`TierCtx::fast_tlb`]).
+pub const TLB_FAST_HASH: u32 = super::tlb::FAST_HASH;
 /// Bytes per entry of [`TierCtx::fast_tlb`].
 pub const TLB_FAST_BYTES: usize = core::mem::size_of::<FastEntry>();
 /// Offset of a fast entry's read tag.

@@ -40,16 +40,16 @@
 //! Beside the set of the data-access privilege, the TLB keeps a *fast view* of it for the
 //! block executor's loads and stores (`FastEntry`, not on bare metal): tags only where
 //! there is a host page, and the host page minus the page address, so that a hit is one
-//! compare (page and alignment together) and one addition. It is derived from the entries
-//! (filled by `Tlb::store`, copied on a miss that the entry hits, emptied by every
-//! flush and `sfence.vma`; when the data-access privilege changes, the view is saved
-//! for its set and the new set's saved view put back, so a trap and its return find
-//! the view they left). It is smaller
-//! than a set, so a copy may outlive its entry's eviction by another page: a translation
-//! of the same tables with no flush since, as a larger TLB would keep. (A slot per entry
-//! of the set, at the entry's index, measured no fewer host instructions once the TLB
-//! outlives time slices, and more without that.) The translating
-//! tier reads the fast view first and the entries behind a miss in it.
+//! compare (page and alignment together) and one addition. Its slot is the page number
+//! plus the page number's next bits, modulo its size (`Tlb::fast_index`). It is derived from the entries (filled
+//! by `Tlb::store`, copied on a miss that the entry hits, emptied by every flush and
+//! `sfence.vma`; when the data-access privilege changes, the view is saved for its set
+//! and the new set's saved view put back, so a trap and its return find the view they
+//! left). It is smaller than a set, so a copy may outlive its entry's eviction by
+//! another page: a translation of the same tables with no flush since, as a larger TLB
+//! would keep. (A slot per entry of the set, at the entry's index, measured no fewer
+//! host instructions once the TLB outlives time slices, and more without that.) The
+//! translating tier reads the fast view first and the entries behind a miss in it.
 //!
 //! # Decoded code
 //!
@@ -131,6 +131,19 @@ pub(super) const FAST: bool = cfg!(not(target_os = "none"));
 pub(super) const FAST_ENTRIES: usize = if FAST { 64 } else { 0 };
 /// Words of `Tlb::fast_used` (a bit per fast entry).
 const FAST_WORDS: usize = FAST_ENTRIES.div_ceil(64);
+/// log2 of [`FAST_ENTRIES`] (1 when there is no view, so that the index's shifts stay
+/// in range; the index is never used then).
+pub(super) const FAST_BITS: u32 = if FAST {
+    FAST_ENTRIES.trailing_zeros()
+} else {
+    1
+};
+/// The multiplier that makes a page's fast-view slot (`Tlb::fast_index`): the page
+/// address (`va & !0xfff`, 32 bits) times it has `vpn << (32 - FAST_BITS)` plus `vpn <<
+/// (32 - 2 * FAST_BITS)`, whose top [`FAST_BITS`] bits are `(vpn + (vpn >> FAST_BITS)) %
+/// FAST_ENTRIES` (nothing carries into them from below: the second term's bits under
+/// them are the first's zeros).
+pub(super) const FAST_HASH: u32 = (1 << (20 - FAST_BITS)) | (1 << (20 - 2 * FAST_BITS));
 /// The mask of a fast-view slot (0 when there is no view: the index is never used then).
 const FAST_MASK: usize = FAST_ENTRIES.saturating_sub(1);
 
@@ -472,11 +485,20 @@ impl Tlb {
         &self.fast[Self::fast_index(va)]
     }
 
-    /// The slot of `va` in the fast view: as [`Tlb::index`], folded to its size.
+    /// The slot of `va` in the fast view: `(vpn + (vpn >> FAST_BITS)) % FAST_ENTRIES`,
+    /// as the top bits of one multiplication ([`FAST_HASH`]). Like the XOR fold before it
+    /// (`vpn ^ vpn >> FAST_BITS`) it keeps apart the pages of an aligned run of
+    /// [`FAST_ENTRIES`] and pages [`FAST_ENTRIES`] or 1024 apart (a Linux boot's `init`
+    /// copies between buffers 4 MiB apart), in two host instructions fewer in generated
+    /// code (`imul`, `shr` of the page address it compares anyway, against `mov`, `shr`,
+    /// `xor`, `shr`); the page number alone (QEMU's shape) put that copy's two pages on
+    /// one slot (a boot's fast-view misses 23 M -> 430 M host instructions), a
+    /// multiplicative hash of the whole page spread `bench_list`'s 16 pages over fewer
+    /// slots (BENCHMARKS.md, round 12).
     #[inline(always)]
     fn fast_index(va: u64) -> usize {
-        let vpn = va >> 12;
-        ((vpn ^ (vpn >> 6)) as usize) & FAST_MASK
+        let page = va as u32 & !(PAGE_MASK as u32);
+        (page.wrapping_mul(FAST_HASH) >> (32 - FAST_BITS)) as usize & FAST_MASK
     }
 
     /// Keeps `f` in `va`'s fast slot (of the selected set).

@@ -306,20 +306,19 @@ fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel, add: bool
         (TLB_FAST_TAG_W as i32, TLB_FAST_BASE_W as i32)
     };
     debug_assert_eq!(TLB_FAST_BYTES, 32);
-    // The fast entry: fast_tlb + ((vpn ^ vpn >> TLB_FAST_BITS) % TLB_FAST_ENTRIES) * 32,
-    // computed as ((va ^ va >> TLB_FAST_BITS) >> (12 - 5)) masked (logical shifts
-    // distribute over xor; the low 32 bits hold every bit the index takes).
+    // The fast entry: fast_tlb + ((vpn + (vpn >> TLB_FAST_BITS)) % TLB_FAST_ENTRIES) * 32,
+    // the index as the top bits of the page address (with the alignment bits, which
+    // cannot reach them) times TLB_FAST_HASH, shifted to a multiple of 32.
     let fmask = ((TLB_FAST_ENTRIES - 1) << 5) as i32;
+    let shift = (32 - TLB_FAST_BITS - 5) as i8;
     dynasm!(ops
         ; .arch x64
-        ; mov eax, ecx
-        ; shr eax, TLB_FAST_BITS as i8
-        ; xor eax, ecx
-        ; shr eax, 7
-        ; and eax, fmask
-        ; add rax, QWORD [rsi + CTX_FAST_TLB]
         ; mov rdx, rcx
         ; and rdx, !0xfff | (size as i32 - 1)
+        ; imul eax, edx, TLB_FAST_HASH as i32
+        ; shr eax, shift
+        ; and eax, fmask
+        ; add rax, QWORD [rsi + CTX_FAST_TLB]
         ; cmp rdx, QWORD [rax + ftag]
         ; jne =>miss
     );

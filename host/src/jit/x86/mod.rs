@@ -115,7 +115,8 @@ use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 use fief_core::cpu::riscv::tier::{
     BlockInsn, BlockRef, TierCtx, TierEnd, CODE_LINES, CODE_TAG_ANY, TLB_ENTRIES, TLB_ENTRY_BYTES,
     TLB_FAST_BASE_R, TLB_FAST_BASE_W, TLB_FAST_BITS, TLB_FAST_BYTES, TLB_FAST_ENTRIES,
-    TLB_FAST_TAG_R, TLB_FAST_TAG_W, TLB_HOST_R, TLB_HOST_W, TLB_INDEX_BITS, TLB_TAG_R, TLB_TAG_W,
+    TLB_FAST_HASH, TLB_FAST_TAG_R, TLB_FAST_TAG_W, TLB_HOST_R, TLB_HOST_W, TLB_INDEX_BITS,
+    TLB_TAG_R, TLB_TAG_W,
 };
 use fief_core::cpu::riscv::{Op, BLOCK_INSNS};
 
