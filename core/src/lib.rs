@@ -47,6 +47,7 @@ pub mod owner;
 pub mod pin;
 pub mod pool;
 mod sync;
+pub mod watch;
 
 /// The README's memory-API example, compiled and run as a doc test (`cargo test --doc`).
 #[cfg(doctest)]

@@ -12,6 +12,7 @@ use core::ptr::NonNull;
 
 use crate::atomic::AtomicU32;
 use crate::memory::{AccessSize, GuestAddress, MemTxAttrs, MemTxResult, ReadSection};
+use crate::watch::WriteWatch;
 
 /// Host memory backing one whole guest page, valid for the lifetime `'b` of the bus borrow
 /// it came from.
@@ -88,6 +89,14 @@ pub trait Bus {
     fn lease_writes_counter(&self) -> Option<&AtomicU32> {
         None
     }
+
+    /// The count [`Bus::lease_writes`] reads together with the words told of each write
+    /// at once ([`WriteWatch`]), for a hart whose translated code learns of writes
+    /// through its interrupt word; `None` (the default) when there is none (then such
+    /// code must return to the run loop at every block boundary).
+    fn write_watch(&self) -> Option<&WriteWatch> {
+        None
+    }
 }
 
 impl<const F: usize> Bus for ReadSection<'_, '_, F> {
@@ -127,5 +136,9 @@ impl<const F: usize> Bus for ReadSection<'_, '_, F> {
 
     fn lease_writes_counter(&self) -> Option<&AtomicU32> {
         Some(ReadSection::lease_writes_counter(self))
+    }
+
+    fn write_watch(&self) -> Option<&WriteWatch> {
+        Some(ReadSection::write_watch(self))
     }
 }

@@ -20,8 +20,9 @@ use super::ops::{Endianness, MmioOps};
 use super::ram::RamPtr;
 use super::topology::VIEW_COPIES;
 use super::tx::{MemTxAttrs, MemTxResult};
-use crate::atomic::{AtomicU32, Ordering};
+use crate::atomic::AtomicU32;
 use crate::grace::{Pinned, Published};
+use crate::watch::WriteWatch;
 
 /// A reader's handle on one address space. Cheap to copy; every method pins the current
 /// view for the duration of one access.
@@ -56,13 +57,13 @@ use crate::grace::{Pinned, Published};
 pub struct AddressSpace<'m, 'a, const F: usize> {
     views: &'m Published<FlatView<'a, F>, VIEW_COPIES>,
     /// The memory's count of DMA lease writes (see [`ReadSection::lease_writes`]).
-    lease_writes: &'m AtomicU32,
+    lease_writes: &'m WriteWatch,
 }
 
 impl<'m, 'a, const F: usize> AddressSpace<'m, 'a, F> {
     pub(crate) fn new(
         views: &'m Published<FlatView<'a, F>, VIEW_COPIES>,
-        lease_writes: &'m AtomicU32,
+        lease_writes: &'m WriteWatch,
     ) -> Self {
         AddressSpace {
             views,
@@ -176,7 +177,7 @@ pub struct ReadSection<'m, 'a, const F: usize> {
     pin: Pinned<'m, FlatView<'a, F>, VIEW_COPIES>,
     /// Index of the range the last access hit: a TLB of one entry.
     last: Cell<usize>,
-    lease_writes: &'m AtomicU32,
+    lease_writes: &'m WriteWatch,
 }
 
 impl<'a, const F: usize> ReadSection<'_, 'a, F> {
@@ -201,19 +202,26 @@ impl<'a, const F: usize> ReadSection<'_, 'a, F> {
     /// the count moved (they were counted with `Release`).
     #[inline]
     pub fn lease_writes(&self) -> u32 {
-        self.lease_writes.load(Ordering::Relaxed)
+        self.lease_writes.writes()
     }
 
     /// Counts a write to RAM or ROM through this section ([`ReadSection::lease_writes`]),
-    /// after the bytes are written.
+    /// after the bytes are written, and tells the watching harts
+    /// ([`WriteWatch::note_write`]).
     #[inline]
     fn note_ram_write(&self) {
-        self.lease_writes.fetch_add(1, Ordering::Release);
+        self.lease_writes.note_write();
     }
 
-    /// The atomic behind [`ReadSection::lease_writes`] (a translating tier reads it from
-    /// generated code).
+    /// The atomic behind [`ReadSection::lease_writes`] (the block executor reads it
+    /// directly).
     pub fn lease_writes_counter(&self) -> &AtomicU32 {
+        self.lease_writes.counter()
+    }
+
+    /// The count behind [`ReadSection::lease_writes`] with its watchers: a hart running
+    /// translated code watches it for a time slice ([`WriteWatch::watching`]).
+    pub fn write_watch(&self) -> &WriteWatch {
         self.lease_writes
     }
 

@@ -88,10 +88,12 @@
 //! at any time every linked slot leads to a block offered in the current sequence: the
 //! same guarantee as the jump cache's, and the sequence check needs no code at the
 //! exit. The two checks that cannot be folded into the sequence stay at every exit,
-//! linked or not, because their state changes under running code: the interrupt word
-//! (other threads, the timer) and the DMA write count (device threads write guest RAM
-//! at any time; the run loop would end the epoch at the next boundary, so the exit
-//! leaves instead). The budget is a compare with a register. A cache flush numbers the
+//! linked or not, because their state changes under running code: interrupts (other
+//! threads, the timer) and writes behind the hart's back (device threads write guest
+//! RAM at any time; the run loop would end the epoch at the next boundary, so the exit
+//! leaves instead), both one test of the interrupt word, in which the memory sets a bit
+//! at each such write (`fief_core::watch`). The budget is a compare with a register.
+//! A cache flush numbers the
 //! slots from 0 again; it moves the sequence on as well, and no live code names an old
 //! slot. A link to a block whose pool slot was decoded again in the same epoch is still
 //! right: within an epoch guest code is unchanged, so the old translation is still
@@ -375,8 +377,6 @@ mod imp {
         unlinked: Vec<u64>,
         /// Slots handed out in this code-cache generation.
         links_used: usize,
-        /// What generated code reads as the DMA write count when the bus gives none.
-        no_lease: Box<u32>,
         /// The code epoch of the last block offered.
         epoch: u32,
         /// The code cache generation `chain.seq` was last moved on for.
@@ -411,7 +411,6 @@ mod imp {
                 spaces: std::array::from_fn(|_| Space::new(n_links)),
                 unlinked: Vec::with_capacity(n_links),
                 links_used: 0,
-                no_lease: Box::new(0),
                 generation: cache.arena().generation(),
                 cache,
                 slots,
@@ -642,11 +641,6 @@ mod imp {
                 // offers a block then; generated code tests the interrupt word alone).
                 return None;
             }
-            if ctx.lease_writes.is_null() {
-                // No DMA count: one that always differs, so no boundary chains.
-                ctx.lease_writes = &*self.no_lease;
-                ctx.lease_seen = !*self.no_lease;
-            }
             if ctx.epoch != self.epoch {
                 // A new code epoch: no block is known to be checked in it yet.
                 self.epoch = ctx.epoch;
@@ -694,7 +688,7 @@ mod imp {
             // which nothing else touches during the call), reads `ctx` (alive and
             // unchanged during the call) and `sp.chain` (borrowed mutably for the call:
             // it writes only the link log and `lookups`), reads the data TLB and code-line filter at
-            // `ctx`'s pointers and the atomics at `ctx.pending`/`lease_writes` with plain
+            // `ctx`'s pointers and the atomic at `ctx.pending` with plain
             // loads (valid for the call: `TierCtx` docs), and accesses guest RAM only
             // through host pages of TLB hits (or memos of them made in this call), aligned and inside the page, as the
             // interpreter's atomics do. It reads and writes the link slots only at

@@ -79,7 +79,8 @@ pub enum ExitKind {
     Budget = 5,
     /// At a block boundary: an enabled interrupt pending (or a stop request).
     Interrupt = 6,
-    /// At a block boundary: DMA wrote guest RAM since the code epoch began.
+    /// At a block boundary: guest RAM was written behind the hart's back (DMA, a
+    /// section write) since the run loop last read the DMA write count.
     Dma = 7,
     /// At a block boundary: the next `pc` is not in the jump cache.
     ChainMiss = 8,

@@ -16,7 +16,7 @@ use super::execute::alu;
 use super::hart::Hart;
 use super::host;
 use super::insn::{Insn, Op};
-use super::irqs::{IRQ_BITS, STOP};
+use super::irqs::{ALWAYS_WRITTEN, CODE_WRITTEN, IRQ_BITS, STOP};
 use super::tier::{BlockRef, BlockTier, Interp, TierCtx, TierEnd};
 use super::tlb::PAGE_MASK;
 use super::trap::{irq, Exception};
@@ -90,12 +90,41 @@ impl<'i> Hart<'i> {
 
     /// [`Hart::run`], offering every checked decoded block to `tier` first (see
     /// [`tier`](super::tier)); with [`Interp`] it is [`Hart::run`].
+    ///
+    /// With a tier that may run blocks, the hart's interrupt word watches the bus's write
+    /// count for the slice ([`Bus::write_watch`]): every write behind the hart's back
+    /// sets the written bit (`irqs::CODE_WRITTEN`) in it, which translated code tests
+    /// with the interrupts (`TierCtx::exit_mask`). The watch begins before the slice's first reading of the
+    /// count, so no write is missed (`crate::watch` docs). A word watches for one hart at
+    /// a time (harts sharing one take turns; the others' tiers return at every block
+    /// boundary), so no hart clears the bit another still has to see.
     #[inline]
     pub fn run_with<B: Bus + ?Sized, T: BlockTier + ?Sized>(
         &mut self,
         bus: &B,
         max_instructions: u64,
         tier: &mut T,
+    ) -> Exit {
+        if !T::DECLINES_ALL {
+            let irqs = self.irqs;
+            if let (Some(watch), Some(_claim)) = (bus.write_watch(), irqs.claim_watch()) {
+                return watch.watching(&irqs.pending, CODE_WRITTEN, |watched| {
+                    self.run_slice(bus, max_instructions, tier, watched)
+                });
+            }
+        }
+        self.run_slice(bus, max_instructions, tier, false)
+    }
+
+    /// One slice of [`Hart::run_with`]: the code-epoch checks at its start, then the run
+    /// loop; `watched` when the interrupt word watches the bus's write count.
+    #[inline(always)]
+    fn run_slice<B: Bus + ?Sized, T: BlockTier + ?Sized>(
+        &mut self,
+        bus: &B,
+        max_instructions: u64,
+        tier: &mut T,
+        watched: bool,
     ) -> Exit {
         // Host pointers from an earlier slice are valid under this borrow only when it pins
         // the same view (`Tlb::keep_for`); forgetting them changes no translation, so this
@@ -107,20 +136,28 @@ impl<'i> Hart<'i> {
         // Other harts may have written code since the last slice, and DMA, a debugger or
         // the host (counted), or a debugger may have changed the privilege or `satp`, or a
         // commit may have mapped other memory (over code, perhaps) since the last slice.
+        // The count is read once: the run loop starts from the value compared here.
         let view = view_key(bus);
+        let writes = bus.lease_writes();
+        let written = writes != self.blocks.writes_seen;
+        if written {
+            // As at a block entry (`run_loop`): the new bytes are seen from here on.
+            core::sync::atomic::fence(Ordering::Acquire);
+        }
         if self.blocks.shared
-            || bus.lease_writes() != self.blocks.writes_seen
+            || written
             || remapped(self.fetch_context(), self.blocks.fetch_seen)
             || view != self.blocks.view_seen
         {
             self.blocks.code_changed();
         }
+        self.blocks.writes_seen = writes;
         self.blocks.view_seen = view;
         // A debugger may have changed the privilege: its own code space.
         self.blocks.enter_space(self.prv.index());
         match self.xlen {
-            Xlen::Rv32 => self.run_loop::<B, T, true>(bus, max_instructions, tier),
-            Xlen::Rv64 => self.run_loop::<B, T, false>(bus, max_instructions, tier),
+            Xlen::Rv32 => self.run_loop::<B, T, true>(bus, max_instructions, tier, watched),
+            Xlen::Rv64 => self.run_loop::<B, T, false>(bus, max_instructions, tier, watched),
         }
     }
 
@@ -164,6 +201,7 @@ impl<'i> Hart<'i> {
         bus: &B,
         max: u64,
         tier: &mut T,
+        watched: bool,
     ) -> Exit {
         let xlen = if RV32 { Xlen::Rv32 } else { Xlen::Rv64 };
         let irqs = self.irqs;
@@ -177,12 +215,15 @@ impl<'i> Hart<'i> {
         // The fetch page: its virtual page address (or INVALID_PAGE) and host pointer.
         let mut page = INVALID_PAGE;
         let mut page_host: *mut u8 = core::ptr::null_mut();
-        // The bus's DMA write count when the code epoch last started (`block`).
-        let mut lease_writes = bus.lease_writes();
-        // What a tier reads the count through (`tier`).
-        let lease_counter: *const u32 = match bus.lease_writes_counter() {
-            Some(c) => c.as_ptr(),
-            None => core::ptr::null(),
+        // The bus's DMA write count when the code epoch last started (`block`): as
+        // `run_slice` read it.
+        let mut lease_writes = self.blocks.writes_seen;
+        // What a tier reads as the interrupt word (`tier`): the hart's own while it
+        // watches the count, else one that ends every chain.
+        let tier_pending: *const u32 = if watched {
+            irqs.pending.as_ptr()
+        } else {
+            ALWAYS_WRITTEN.as_ptr()
         };
         // What the `pc`'s translation depends on besides memory: the privilege and the
         // TLB's remap count. A slow event that changes neither keeps the code epoch.
@@ -240,6 +281,13 @@ impl<'i> Hart<'i> {
                 }
             }
             if pc & !PAGE_MASK == page {
+                if !T::DECLINES_ALL && pending & CODE_WRITTEN != 0 {
+                    // A write behind our back told us (`crate::watch`): clear the bit
+                    // *before* reading the count. A write whose bit this clears is in
+                    // the count read below (the `Acquire` pairs with its `Release` bit);
+                    // one after leaves the bit set for the tier's next boundary check.
+                    irqs.pending.fetch_and(!CODE_WRITTEN, Ordering::Acquire);
+                }
                 let writes = bus.lease_writes();
                 if writes != lease_writes {
                     // DMA wrote guest RAM: maybe code. The fence pairs with the writer's
@@ -292,12 +340,11 @@ impl<'i> Hart<'i> {
                             fast_tlb: self.tlb.fast_ptr().cast(),
                             code_lines: self.blocks.code_lines_ptr(),
                             code_tags: self.blocks.code_tags_ptr(),
-                            pending: irqs.pending.as_ptr(),
-                            lease_writes: lease_counter,
+                            pending: tier_pending,
                             left,
                             int_mask,
+                            exit_mask: int_mask | CODE_WRITTEN,
                             mip_sw,
-                            lease_seen: lease_writes,
                             epoch: self.blocks.epoch,
                             space: self.prv.index() as u32,
                             declined: false,

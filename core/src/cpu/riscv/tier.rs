@@ -21,16 +21,33 @@
 //!
 //! **Continuing into the next block** without returning (chaining) is allowed when the
 //! tier checks, at the block boundary, what the run loop would: at least
-//! [`BLOCK_INSNS`](super::BLOCK_INSNS) instructions of budget left, no pending enabled
-//! interrupt (`(*pending | mip_sw) & int_mask`; it may leave this one out where the next
-//! block starts above the leaving one, as long as every cycle of chained blocks still
-//! checks it somewhere: the word changes during a call only by other threads, so a few
-//! blocks' delay is a timing no guest can tell), the DMA write count unchanged, and that
-//! the next block was offered by the run loop (so checked against memory, on a fetch page
-//! without execute triggers) in the current code epoch ([`TierCtx::epoch`]) and code space
-//! ([`TierCtx::space`]: the privilege). The context
+//! [`BLOCK_INSNS`](super::BLOCK_INSNS) instructions of budget left, and nothing in the
+//! interrupt word under the exit mask (`*pending & exit_mask`, [`TierCtx::exit_mask`]):
+//! no pending enabled interrupt or stop request (with `mip_sw & int_mask` 0, which the
+//! tier checks at the call), and no write to guest RAM behind the hart's back since the
+//! run loop last read the DMA write count (the memory sets a bit of the word at each,
+//! `crate::watch`) — and that the next block was offered by the run loop (so checked
+//! against memory, on a fetch page without execute triggers) in the current code epoch
+//! ([`TierCtx::epoch`]) and code space ([`TierCtx::space`]: the privilege). The context
 //! stays valid for the whole call, and nothing that changes the epoch, the privilege or
 //! the translation happens inside a tier.
+//!
+//! **Why one word is enough** (the written-bit's ordering). A writer (a DMA lease, a
+//! section write) writes the bytes, adds one to the count (`Release`) and then sets the
+//! bit in every watching hart's word (`fetch_or`, `Release`) before it returns, so
+//! before it writes anything else a guest could read (a completion flag, a descriptor)
+//! or raises an interrupt. The run loop clears the bit (`Acquire`) before it reads the
+//! count and offers a block: a write whose bit it cleared is in the count it read, so
+//! the block was checked in an epoch after it; a write whose bit came later leaves the
+//! bit set. The tier's boundary check is a plain load of the word (x86-64: loads are
+//! not reordered with older loads, and stores become visible in one order), so a guest
+//! that read anything the writer wrote after the bit — a flag in RAM its code polls, a
+//! value an interrupt handler reads — and then reaches a block boundary sees the bit
+//! and returns before that block: code the guest learned of through RAM never runs
+//! stale. A write the guest has no way to know of yet may be seen a few boundaries
+//! later, as from a slower writer. The bit also makes a forward exit's check an
+//! interrupt check; that costs nothing (one word, one load) and only takes interrupts
+//! earlier.
 
 use core::mem::offset_of;
 
@@ -126,20 +143,21 @@ pub struct TierCtx {
     /// `a / 64 / CODE_LINES` (the bit was set by another line that shares it). A tag
     /// behind a clear bit is stale: read it only when the bit is set.
     pub code_tags: *const u64,
-    /// The hart's interrupt and stop word (an atomic `u32`; read it with a plain load).
+    /// The hart's interrupt and stop word (an atomic `u32`; read it with a plain load),
+    /// in which the memory sets a bit at every write to guest RAM behind the hart's back
+    /// during the call ([`TierCtx::exit_mask`]); when the hart could not watch the bus's
+    /// writes, a word whose bit is always set instead (then no block boundary chains).
     pub pending: *const u32,
-    /// The bus's DMA write count (an atomic `u32`), or null when the bus gives none (then
-    /// a tier must not chain).
-    pub lease_writes: *const u32,
     /// Instructions the tier may still retire in this call.
     pub left: u64,
     /// The run loop's interrupt mask: an interrupt is taken when
     /// `(*pending | mip_sw) & int_mask != 0`.
     pub int_mask: u32,
+    /// `int_mask` and the bit the memory sets at writes behind the hart's back: a block
+    /// boundary may chain only while `*pending & exit_mask == 0` (module docs).
+    pub exit_mask: u32,
     /// The software-written `mip` bits.
     pub mip_sw: u32,
-    /// The DMA write count the current code epoch started with.
-    pub lease_seen: u32,
     /// The current code epoch: it changes whenever code, the translation of `pc` or
     /// triggers may have changed, and at every time slice of a hart that is not its
     /// machine's only one (it wraps after 2^30 changes). It is the epoch of every code

@@ -17,6 +17,7 @@
 
 use crate::atomic::AtomicU32 as StdAtomicU32;
 use crate::atomic::Ordering;
+use crate::watch::WriteWatch;
 
 use super::access::AddressSpace;
 use super::error::{Error, Object};
@@ -117,9 +118,11 @@ pub struct Memory<'a, const R: usize, const O: usize, const S: usize, const F: u
     /// region's RAM block; a retired slot with pins is not reclaimed (rule L8). The protocol
     /// is [`PinSlot`]'s, model-checked with loom.
     pins: [PinSlot; R],
-    /// How many times a DMA lease wrote guest RAM (wrapping): harts compare it at every
-    /// decoded-block entry to see code written by DMA (`cpu::riscv` `block` docs).
-    lease_writes: StdAtomicU32,
+    /// How many times a DMA lease wrote guest RAM (wrapping), and the harts told of each
+    /// write at once: harts compare the count at every decoded-block entry to see code
+    /// written by DMA (`cpu::riscv` `block` docs), and a hart's translated code sees the
+    /// bit each write sets in its interrupt word ([`WriteWatch`]).
+    lease_writes: WriteWatch,
 }
 
 impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<'a, R, O, S, F> {
@@ -142,14 +145,15 @@ impl<'a, const R: usize, const O: usize, const S: usize, const F: usize> Memory<
             views: [const { Published::new() }; S],
             space_count: StdAtomicU32::new(0),
             pins: [const { PinSlot::new() }; R],
-            lease_writes: StdAtomicU32::new(0),
+            lease_writes: WriteWatch::new(),
         }
     }
 
     /// Records that a DMA lease wrote guest RAM (after the bytes are written: `Release`, so
-    /// a reader that sees the new count also sees them).
+    /// a reader that sees the new count also sees them), and tells the watching harts
+    /// ([`WriteWatch::note_write`]).
     pub(crate) fn note_lease_write(&self) {
-        self.lease_writes.fetch_add(1, Ordering::Release);
+        self.lease_writes.note_write();
     }
 
     /// Takes the writer lock. Readers carry on against the published views meanwhile.

@@ -1,6 +1,7 @@
 //! How a block is entered and left: the prologue (the entry from Rust), the run loop's
-//! boundary checks at every exit (a forward direct exit's without the interrupt check,
-//! [`Exits::to`]), the exit back to the block's own start (`loop_back`),
+//! boundary checks at every exit (the budget, and one test of the interrupt word for
+//! interrupts, stops and writes behind the hart's back), the exit back to the block's own
+//! start (`loop_back`),
 //! direct exits through link slots (`direct_exit`, chosen by [`Exits::to`]), the register
 //! map before each chain entry that warm links compare ([`WarmWord`]), and the block's
 //! shared tail (the jump-cache lookups, the returns by kind, the epilogue). The calling
@@ -15,10 +16,14 @@ pub(super) struct Tail {
     pub(super) budget: DynamicLabel,
     pub(super) interrupt: DynamicLabel,
     pub(super) dma: DynamicLabel,
+    /// The word check of [`boundary_checks`] failed (`rax` = next `pc`): an interrupt or
+    /// a stop when the word has a bit of `int_mask`, else a write behind the hart's back
+    /// (DMA); returns with that kind. (An interrupt lowered in between is counted as DMA:
+    /// the kind is only a statistic, and any return to the run loop is right.)
+    pub(super) word: DynamicLabel,
     /// A check of [`boundary_checks`] for a room of [`BLOCK_INSNS`] failed (`rax` = next
-    /// `pc`): finds which again (the budget, else the interrupt word, else DMA) and returns
-    /// with that kind. (An interrupt lowered in between is counted as DMA: the kind is
-    /// only a statistic, and any return to the run loop is right.)
+    /// `pc`): finds which again (the budget, else [`Tail::word`]) and returns with that
+    /// kind.
     pub(super) which: DynamicLabel,
     /// The jump-cache lookup that links the slot at `rdx` on a hit.
     pub(super) lookup_link: DynamicLabel,
@@ -28,23 +33,17 @@ pub(super) struct Tail {
     pub(super) epilogue: DynamicLabel,
 }
 
-/// Where failed boundary checks go, by kind: the budget, an interrupt (or a stop), DMA.
-pub(super) type Fails = [DynamicLabel; 3];
+/// Where failed boundary checks go, by kind: the budget, the interrupt word.
+pub(super) type Fails = [DynamicLabel; 2];
 
 /// The run loop's checks at a block boundary, in the registers the prologue loaded,
 /// after `retired` more instructions (the leaving block's, counted into `r8` first),
 /// for a next block that may run `room` instructions before its own checks
 /// ([`BLOCK_INSNS`], or an unrolled loop's room, [`unrolled`]). Leaves through `fail`'s
 /// labels when one fails.
-pub(super) fn boundary_checks(
-    ops: &mut Asm,
-    retired: i32,
-    room: i32,
-    [budget, interrupt, dma]: Fails,
-) {
+pub(super) fn boundary_checks(ops: &mut Asm, retired: i32, room: i32, [budget, word]: Fails) {
     count_and_check(ops, retired, room, budget);
-    interrupt_check(ops, interrupt);
-    dma_check(ops, dma);
+    word_check(ops, word);
 }
 
 /// `retired` instructions counted into `r8`, and the budget check of
@@ -73,27 +72,18 @@ pub(super) fn room_check(ops: &mut Asm, room: i32, budget: DynamicLabel) {
     );
 }
 
-/// The interrupt check of [`boundary_checks`], as the run loop's: `(pending | mip_sw) &
-/// int_mask`, with `mip_sw & int_mask` 0 (the tier declines the block otherwise).
-/// The word's address is in `r11` (the prologue's).
-fn interrupt_check(ops: &mut Asm, interrupt: DynamicLabel) {
+/// The word check of [`boundary_checks`]: `*pending & exit_mask`, the run loop's
+/// interrupt check (`(pending | mip_sw) & int_mask`, with `mip_sw & int_mask` 0: the tier
+/// declines the block otherwise) and its DMA count check in one, the memory setting a
+/// bit of the word at every write behind the hart's back (`TierCtx::exit_mask`; the
+/// ordering argument is in `fief_core::cpu::riscv::tier`'s docs). The word's address is
+/// in `r11` (the prologue's).
+fn word_check(ops: &mut Asm, word: DynamicLabel) {
     dynasm!(ops
         ; .arch x64
         ; mov ecx, DWORD [r11]
-        ; test ecx, DWORD [rsi + CTX_INT_MASK]
-        ; jnz =>interrupt
-    );
-}
-
-/// The DMA check of [`boundary_checks`]: DMA wrote guest RAM since the epoch started
-/// (the tier points the count at a word that differs when the bus gives none), the
-/// count's address in `r10` (the prologue's).
-fn dma_check(ops: &mut Asm, dma: DynamicLabel) {
-    dynasm!(ops
-        ; .arch x64
-        ; mov ecx, DWORD [r10]
-        ; cmp ecx, DWORD [rsi + CTX_LEASE_SEEN]
-        ; jne =>dma
+        ; test ecx, DWORD [rsi + CTX_EXIT_MASK]
+        ; jnz =>word
     );
 }
 
@@ -121,14 +111,10 @@ pub(super) fn loop_back(
     rv32: bool,
     (body, room): (DynamicLabel, i32),
 ) {
-    let fail = [
-        ops.new_dynamic_label(),
-        ops.new_dynamic_label(),
-        ops.new_dynamic_label(),
-    ];
+    let fail = [ops.new_dynamic_label(), ops.new_dynamic_label()];
     boundary_checks(ops, retired, room, fail);
     dynasm!(ops ; .arch x64 ; jmp =>body);
-    for (l, to) in fail.into_iter().zip([t.budget, t.interrupt, t.dma]) {
+    for (l, to) in fail.into_iter().zip([t.budget, t.word]) {
         dynasm!(ops ; .arch x64 ; =>l);
         c.write_back(ops, usize::MAX);
         set_pc(ops, target, rv32);
@@ -137,8 +123,8 @@ pub(super) fn loop_back(
 }
 
 /// A direct exit to the known `target` after `retired` instructions of the block: the
-/// cached registers stored back, the count in `r8`, the boundary checks (without the
-/// interrupt check when `forward`, [`Exits::to`]), and the jump through link slot `slot`
+/// cached registers stored back, the count in `r8`, the boundary checks, and the jump
+/// through link slot `slot`
 /// (its unlinked code's offset is pushed to `unlinked`). `rax` is set to `target` only
 /// behind the jump: where a check failed (one label for all, [`Tail::which`] tells
 /// which) and in the unlinked code.
@@ -147,7 +133,7 @@ pub(super) fn direct_exit(
     ops: &mut Asm,
     t: &Tail,
     c: &Cache,
-    (target, forward): (u64, bool),
+    target: u64,
     retired: i32,
     slot: usize,
     rv32: bool,
@@ -156,12 +142,7 @@ pub(super) fn direct_exit(
     let map = c.map(retired as usize);
     c.write_back(ops, retired as usize);
     let fail = ops.new_dynamic_label();
-    if forward {
-        count_and_check(ops, retired, BLOCK_INSNS as i32, fail);
-        dma_check(ops, fail);
-    } else {
-        boundary_checks(ops, retired, BLOCK_INSNS as i32, [fail; 3]);
-    }
+    boundary_checks(ops, retired, BLOCK_INSNS as i32, [fail; 2]);
     let disp = 8 * slot as i32;
     dynasm!(ops ; .arch x64 ; jmp QWORD [rbp + disp]);
     unlinked.push(ops.offset().0);
@@ -194,18 +175,10 @@ impl Exits<'_> {
     /// back ([`loop_back`]); elsewhere a direct exit through the next link
     /// slot ([`direct_exit`]).
     ///
-    /// A *forward* direct exit (`target` above the block's start `pc0`) makes no
-    /// interrupt check. Nothing generated code does raises an interrupt or a stop (a
-    /// store to MMIO or a CSR write returns to the interpreter first), so the word
-    /// changes under it only by other threads, whose timing no guest can rely on:
-    /// taking their interrupt a few blocks later is what a slower thread would have
-    /// caused. The delay is bounded: along a chain of forward exits the blocks' start
-    /// `pc`s rise, so every cycle of linked blocks has an exit to a start at or below
-    /// its own block's, which checks (as do loops of one block, `jalr` exits and every
-    /// return to the run loop). The budget and DMA checks stay on every exit: the
-    /// budget ends the slice exactly, and the guest may learn of a DMA write through
-    /// RAM (a flag the device writes after the data) and jump forward into the code
-    /// that DMA wrote, which must not run stale.
+    /// Every exit makes both checks, forward ones too: the budget ends the slice
+    /// exactly, and the guest may learn of a DMA write through RAM (a flag the device
+    /// writes after the data) and jump forward into the code that DMA wrote, which must
+    /// not run stale; the interrupt word's one test covers that write and interrupts.
     pub(super) fn to(
         &mut self,
         ops: &mut Asm,
@@ -221,7 +194,7 @@ impl Exits<'_> {
             ops,
             self.t,
             self.c,
-            (target, target > self.pc0),
+            target,
             retired,
             self.next_slot,
             self.rv32,
@@ -276,7 +249,6 @@ pub(super) fn prologue(ops: &mut Asm) {
         ; .arch x64
         ; mov QWORD [rsp + CHAIN_AT], rdx
         ; mov rbp, QWORD [rdx + CHAIN_LINKS]
-        ; mov r10, QWORD [rsi + CTX_LEASE]
         ; mov r11, QWORD [rsi + CTX_PENDING]
         // The budget limit: left - BLOCK_INSNS (negative when less is left); the count
         // from minus the limit.
@@ -371,9 +343,7 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; add r9, 1
         ; mov QWORD [r11 + CHAIN_LOG_LEN], r9
         ; =>go
-        // r10 held the exit's map, r11 the chain: the DMA count's and the interrupt
-        // word's addresses again.
-        ; mov r10, QWORD [rsi + CTX_LEASE]
+        // r11 held the chain: the interrupt word's address again.
         ; mov r11, QWORD [rsi + CTX_PENDING]
         ; jmp rcx
         ; =>t.lookup
@@ -395,6 +365,7 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; =>t.which
         ; test r8, r8
         ; jg =>t.budget
+        ; =>t.word
         ; mov ecx, DWORD [r11]
         ; test ecx, DWORD [rsi + CTX_INT_MASK]
         ; jnz =>t.interrupt

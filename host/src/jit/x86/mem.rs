@@ -457,7 +457,7 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
 /// Where a code-line check finds the host address it checks again behind a set filter
 /// bit ([`line_tag`]): `rcx` itself, or the first byte (`last` 0) or the last (`last`
 /// 63) of the guest line of `rcx`'s address, by the memo's addend at frame offset
-/// `addend`. (No register keeps it: `r10` holds the DMA count's address.)
+/// `addend`. (No register keeps it.)
 #[derive(Clone, Copy)]
 enum HostAt {
     Rcx,

@@ -3,17 +3,17 @@
 //! **Calling convention.** Generated code is an `extern "sysv64" fn(regs: *mut u64, ctx:
 //! *const TierCtx, chain: *mut Chain) -> Ret` ([`Ret`]). Inside it `rdi` holds the
 //! hart's register file (256 `u64` slots), `rsi` the core's [`TierCtx`], `rbp` the
-//! link slots, `r11` the address of the hart's interrupt word (`ctx.pending`) and `r10`
-//! that of the DMA write count (`ctx.lease_writes`), so each exit's interrupt and DMA
-//! checks are one load from them (code that needs `r10` or `r11` for something else
-//! loads them again before it goes on into a block), and `r8` the instructions retired since the call less
+//! link slots, `r11` the address of the hart's interrupt word (`ctx.pending`), so each
+//! exit's check of interrupts and of writes behind the hart's back is one load from it
+//! (code that needs `r11` for something else loads it again before it goes on into a
+//! block), and `r8` the instructions retired since the call less
 //! the frame's budget limit (`LIMIT`, set in the prologue); the tier's jump cache
 //! ([`Chain`], `rdx` at the call) is in the frame (`CHAIN_AT`); `rbx` and
 //! `r12`–`r15` hold guest registers within a block (below). The prologue saves the
 //! callee-saved registers on the stack; every return goes through the block's epilogue,
 //! which restores them. A block's code has two entries: the start (the prologue, for
 //! calls from Rust) and [`Code::chain_entry`], just past it, where other blocks jump
-//! with `rdi`, `rsi`, `r11`, `rbp`, `r10` and `r8` set. The code returns the next guest `pc` in
+//! with `rdi`, `rsi`, `r11`, `rbp` and `r8` set. The code returns the next guest `pc` in
 //! `rax` and the instructions retired in `rdx` (bit 63 set for [`TierEnd::Single`], bits
 //! 56–62 the [`ExitKind`]: why it returned, counted in the tier's stats; each exit path
 //! sets its own, so the fast paths pay nothing for it). Besides the callee-saved
@@ -79,14 +79,13 @@
 //! code first makes the run loop's checks at a block boundary: fewer than
 //! [`BLOCK_INSNS`] instructions of budget left (`count + BLOCK_INSNS > ctx.left`: one
 //! conditional jump on the flags of the exit's `add` to `r8`, which counts from minus
-//! the limit the prologue keeps in the frame, `LIMIT`), an
-//! enabled interrupt pending or a stop request (`*ctx.pending & ctx.int_mask`; the tier
-//! declines a block when `mip_sw & int_mask` is already set), DMA wrote guest RAM since
-//! the epoch began (`*ctx.lease_writes != ctx.lease_seen`; the tier points a missing
-//! count at a word that always differs); any of them returns with its [`ExitKind`]. A
-//! direct exit *forward* (to a block starting above its own) makes no interrupt check:
-//! every cycle of linked blocks has an exit back, which does (the argument is at
-//! `exits::Exits::to`).
+//! the limit the prologue keeps in the frame, `LIMIT`), and in one test of the
+//! interrupt word (`*ctx.pending & ctx.exit_mask`) an enabled interrupt pending or a stop
+//! request (the tier declines a block when `mip_sw & int_mask` is already set) or a
+//! write to guest RAM behind the hart's back since the run loop read the DMA count (the
+//! memory sets a bit of the word at each; the core's `tier` docs give the ordering
+//! argument; a hart that could not watch the count gets a word with that bit always
+//! set); either returns with its [`ExitKind`], on every exit, forward ones too.
 //! The next `pc` is put in `rax` only behind these checks' failures and in the unlinked
 //! code, where something reads it. Then:
 //!
@@ -191,10 +190,9 @@ const CTX_FAST_TLB: i32 = std::mem::offset_of!(TierCtx, fast_tlb) as i32;
 const CTX_CODE_LINES: i32 = std::mem::offset_of!(TierCtx, code_lines) as i32;
 const CTX_CODE_TAGS: i32 = std::mem::offset_of!(TierCtx, code_tags) as i32;
 const CTX_PENDING: i32 = std::mem::offset_of!(TierCtx, pending) as i32;
-const CTX_LEASE: i32 = std::mem::offset_of!(TierCtx, lease_writes) as i32;
 const CTX_LEFT: i32 = std::mem::offset_of!(TierCtx, left) as i32;
 const CTX_INT_MASK: i32 = std::mem::offset_of!(TierCtx, int_mask) as i32;
-const CTX_LEASE_SEEN: i32 = std::mem::offset_of!(TierCtx, lease_seen) as i32;
+const CTX_EXIT_MASK: i32 = std::mem::offset_of!(TierCtx, exit_mask) as i32;
 
 type Asm = VecAssembler<X64Relocation>;
 
@@ -300,6 +298,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
         budget: ops.new_dynamic_label(),
         interrupt: ops.new_dynamic_label(),
         dma: ops.new_dynamic_label(),
+        word: ops.new_dynamic_label(),
         which: ops.new_dynamic_label(),
         lookup_link: ops.new_dynamic_label(),
         lookup: ops.new_dynamic_label(),
@@ -455,12 +454,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                         c.put(&mut ops, u.rd, RCX);
                     }
                     c.write_back(&mut ops, retired as usize);
-                    boundary_checks(
-                        &mut ops,
-                        retired,
-                        BLOCK_INSNS as i32,
-                        [t.budget, t.interrupt, t.dma],
-                    );
+                    boundary_checks(&mut ops, retired, BLOCK_INSNS as i32, [t.budget, t.word]);
                     dynasm!(ops ; .arch x64 ; jmp =>t.lookup);
                     ended = true;
                     break;

@@ -27,6 +27,7 @@ mod paths;
 mod rv64;
 mod slices;
 mod system;
+mod written;
 
 pub const RAM_BASE: u64 = 0x8000_0000;
 pub const ROM_BASE: u64 = 0x2000_0000;
