@@ -243,13 +243,13 @@ pub(super) fn mem_access(
         );
     } else {
         if load && memo == Memo::Make {
-            fast_view(ops, size, load, k.miss, false);
+            fast_view(ops, size, load, k.miss, false, false);
             dynasm!(ops ; .arch x64 ; =>k.have);
             write_load_memo(ops, memo_slot(load, u.rs1));
             dynasm!(ops ; .arch x64 ; add rcx, rax);
         } else {
             // The addend added straight from the fast view's slot.
-            fast_view(ops, size, load, k.miss, true);
+            fast_view(ops, size, load, k.miss, true, false);
             let added = ops.new_dynamic_label();
             dynasm!(ops ; .arch x64 ; =>added);
             k.added = Some(added);
@@ -301,8 +301,10 @@ pub(super) fn mem_access(
 /// The fast view's lookup ([`TierCtx::fast_tlb`]) of the address in `rcx` for an
 /// access of `size` bytes: the slot's tag equal to the address's page and alignment
 /// bits (one compare), its addend into `rax`, or with `add` added to `rcx` (the host
-/// address; one instruction fewer); else on to `miss`. `rdx` clobbered.
-fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel, add: bool) {
+/// address; one instruction fewer); else on to `miss`. `rdx` holds the address's page
+/// and alignment bits after it; with `masked` it holds them already (a load's memo
+/// compare masks the same bits).
+fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel, add: bool, masked: bool) {
     let (ftag, fbase) = if load {
         (TLB_FAST_TAG_R as i32, TLB_FAST_BASE_R as i32)
     } else {
@@ -314,10 +316,15 @@ fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel, add: bool
     // cannot reach them) times TLB_FAST_HASH, shifted to a multiple of 32.
     let fmask = ((TLB_FAST_ENTRIES - 1) << 5) as i32;
     let shift = (32 - TLB_FAST_BITS - 5) as i8;
+    if !masked {
+        dynasm!(ops
+            ; .arch x64
+            ; mov rdx, rcx
+            ; and rdx, !0xfff | (size as i32 - 1)
+        );
+    }
     dynasm!(ops
         ; .arch x64
-        ; mov rdx, rcx
-        ; and rdx, !0xfff | (size as i32 - 1)
         ; imul eax, edx, TLB_FAST_HASH as i32
         ; shr eax, shift
         ; and eax, fmask
@@ -359,10 +366,11 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
         dynasm!(ops
             ; .arch x64
             ; =>k.miss
-            ; mov rdx, QWORD [rsp + CHAIN_AT]
-            ; add QWORD [rdx + CHAIN_LOOKUPS], 1
+            ; mov r9, QWORD [rsp + CHAIN_AT]
+            ; add QWORD [r9 + CHAIN_LOOKUPS], 1
         );
-        fast_view(ops, k.size, k.load, entry, false);
+        // A load's memo compare left rdx as the fast view masks it.
+        fast_view(ops, k.size, k.load, entry, false, k.load);
         dynasm!(ops ; .arch x64 ; =>have);
         // rax: the addend; rcx: the address.
         if k.load {
