@@ -77,12 +77,11 @@ pub(super) fn room_check(ops: &mut Asm, room: i32, budget: DynamicLabel) {
 /// declines the block otherwise) and its DMA count check in one, the memory setting a
 /// bit of the word at every write behind the hart's back (`TierCtx::exit_mask`; the
 /// ordering argument is in `fief_core::cpu::riscv::tier`'s docs). The word's address is
-/// in `r11` (the prologue's).
+/// in `r11` and the mask in `r10d` (the prologue's): one instruction and its jump.
 fn word_check(ops: &mut Asm, word: DynamicLabel) {
     dynasm!(ops
         ; .arch x64
-        ; mov ecx, DWORD [r11]
-        ; test ecx, DWORD [rsi + CTX_EXIT_MASK]
+        ; test DWORD [r11], r10d
         ; jnz =>word
     );
 }
@@ -250,6 +249,7 @@ pub(super) fn prologue(ops: &mut Asm) {
         ; mov QWORD [rsp + CHAIN_AT], rdx
         ; mov rbp, QWORD [rdx + CHAIN_LINKS]
         ; mov r11, QWORD [rsi + CTX_PENDING]
+        ; mov r10d, DWORD [rsi + CTX_EXIT_MASK]
         // The budget limit: left - BLOCK_INSNS (negative when less is left); the count
         // from minus the limit.
         ; mov r8, QWORD [rsi + CTX_LEFT]
@@ -343,7 +343,9 @@ pub(super) fn shared_tail(ops: &mut Asm, t: &Tail) {
         ; add r9, 1
         ; mov QWORD [r11 + CHAIN_LOG_LEN], r9
         ; =>go
-        // r11 held the chain: the interrupt word's address again.
+        // r10 held the exit's map, r11 the chain: the exit mask and the interrupt word's
+        // address again.
+        ; mov r10d, DWORD [rsi + CTX_EXIT_MASK]
         ; mov r11, QWORD [rsi + CTX_PENDING]
         ; jmp rcx
         ; =>t.lookup

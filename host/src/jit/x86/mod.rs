@@ -3,17 +3,18 @@
 //! **Calling convention.** Generated code is an `extern "sysv64" fn(regs: *mut u64, ctx:
 //! *const TierCtx, chain: *mut Chain) -> Ret` ([`Ret`]). Inside it `rdi` holds the
 //! hart's register file (256 `u64` slots), `rsi` the core's [`TierCtx`], `rbp` the
-//! link slots, `r11` the address of the hart's interrupt word (`ctx.pending`), so each
-//! exit's check of interrupts and of writes behind the hart's back is one load from it
-//! (code that needs `r11` for something else loads it again before it goes on into a
-//! block), and `r8` the instructions retired since the call less
+//! link slots, `r11` the address of the hart's interrupt word (`ctx.pending`) and `r10d`
+//! the mask it is tested with (`ctx.exit_mask`), so each exit's check of interrupts and
+//! of writes behind the hart's back is one `test` of the word (code that needs `r10` or
+//! `r11` for something else loads them again before it goes on into a block), and `r8`
+//! the instructions retired since the call less
 //! the frame's budget limit (`LIMIT`, set in the prologue); the tier's jump cache
 //! ([`Chain`], `rdx` at the call) is in the frame (`CHAIN_AT`); `rbx` and
 //! `r12`–`r15` hold guest registers within a block (below). The prologue saves the
 //! callee-saved registers on the stack; every return goes through the block's epilogue,
 //! which restores them. A block's code has two entries: the start (the prologue, for
 //! calls from Rust) and [`Code::chain_entry`], just past it, where other blocks jump
-//! with `rdi`, `rsi`, `r11`, `rbp` and `r8` set. The code returns the next guest `pc` in
+//! with `rdi`, `rsi`, `r11`, `rbp`, `r10` and `r8` set. The code returns the next guest `pc` in
 //! `rax` and the instructions retired in `rdx` (bit 63 set for [`TierEnd::Single`], bits
 //! 56–62 the [`ExitKind`]: why it returned, counted in the tier's stats; each exit path
 //! sets its own, so the fast paths pay nothing for it). Besides the callee-saved
