@@ -67,7 +67,10 @@ fn a_miss_in_the_fast_view_that_the_tlb_entry_hits_stays_in_generated_code() {
     assert_ne!(ea, eb, "the pages must have entries of their own");
     let mut a = two_page_loop();
     let mut b = two_page_loop();
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let mut jit = Jit::new(Xlen::Rv32, 4)
+        .unwrap()
+        .with_hot_runs(1)
+        .with_ram_window(false);
     let budget = 100_000;
     let xa = a.run_slice_with(budget, &mut Interp);
     let xb = b.run_slice_with(budget, &mut jit);
@@ -112,7 +115,10 @@ fn a_chased_pointer_finds_its_page_in_the_fast_view() {
         Machine::new(&image).unwrap()
     };
     let (mut a, mut b) = (machine(), machine());
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let mut jit = Jit::new(Xlen::Rv32, 4)
+        .unwrap()
+        .with_hot_runs(1)
+        .with_ram_window(false);
     let budget = 100_000;
     assert_eq!(
         a.run_slice_with(budget, &mut Interp).unwrap(),
@@ -182,7 +188,10 @@ fn a_ring_over_pages_of_distinct_fast_view_slots_stays_in_the_fast_view() {
         Machine::new(&image).unwrap()
     };
     let (mut a, mut b) = (machine(), machine());
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let mut jit = Jit::new(Xlen::Rv32, 4)
+        .unwrap()
+        .with_hot_runs(1)
+        .with_ram_window(false);
     let budget = 100_000;
     assert_eq!(
         a.run_slice_with(budget, &mut Interp).unwrap(),
@@ -250,7 +259,10 @@ const EBREAK: u32 = 0x0010_0073;
 fn a_store_to_code_behind_a_shared_filter_bit_leaves_generated_code() {
     let mut a = shared_bit_patch();
     let mut b = shared_bit_patch();
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let mut jit = Jit::new(Xlen::Rv32, 4)
+        .unwrap()
+        .with_hot_runs(1)
+        .with_ram_window(false);
     let end = RAM_BASE + 52;
     assert_eq!(
         a.run_slice_with(10_000, &mut Interp).unwrap(),
@@ -320,7 +332,10 @@ fn a_copy_loops_loads_and_stores_hit_their_memos() {
     let seg = vec![(SRC, data.clone(), COPY)];
     let mut a = machine(&code, seg.clone());
     let mut b = machine(&code, seg);
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let mut jit = Jit::new(Xlen::Rv32, 4)
+        .unwrap()
+        .with_hot_runs(1)
+        .with_ram_window(false);
     let end = Exit::Breakpoint(RAM_BASE + 52);
     assert_eq!(a.run_slice_with(100_000, &mut Interp).unwrap(), end);
     let eb = b.run_slice_with(100_000, &mut jit).unwrap();
@@ -360,7 +375,10 @@ fn a_stores_memo_is_not_made_for_a_guest_line_whose_other_host_line_holds_code()
     let seg = vec![(SRC, data, 60), (T, t, 8)];
     let mut a = machine(&code, seg.clone());
     let mut b = machine(&code, seg);
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let mut jit = Jit::new(Xlen::Rv32, 4)
+        .unwrap()
+        .with_hot_runs(1)
+        .with_ram_window(false);
     let end = Exit::Breakpoint(RAM_BASE + 52);
     assert_eq!(a.run_slice_with(10_000, &mut Interp).unwrap(), end);
     assert_eq!(a.hart.reg(5), 101, "the interpreter");
@@ -382,7 +400,10 @@ fn two_loads_code(rs1: u32) -> (u64, u64) {
     w.push(rvenc::EBREAK);
     let data: Vec<u8> = (0..8u8).collect();
     let mut m = machine(&w, vec![(SRC, data, 8)]);
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let mut jit = Jit::new(Xlen::Rv32, 4)
+        .unwrap()
+        .with_hot_runs(1)
+        .with_ram_window(false);
     let end = m.run_slice_with(1000, &mut jit).unwrap();
     assert_eq!(end, Exit::Breakpoint(RAM_BASE + 24));
     (jit.stats().code_bytes, m.hart.reg(6))
@@ -416,7 +437,10 @@ fn loads_through(loads: &[(u32, u32)]) -> u64 {
     let mut m = machine(&w, vec![(PAGE_A, 5u32.to_le_bytes().to_vec(), 4)]);
     m.hart.set_reg(a0 as usize, PAGE_A);
     m.hart.set_reg(a1 as usize, PAGE_A);
-    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let mut jit = Jit::new(Xlen::Rv32, 4)
+        .unwrap()
+        .with_hot_runs(1)
+        .with_ram_window(false);
     m.run_slice_with(20_000, &mut jit).unwrap();
     let st = jit.stats();
     assert_eq!(m.hart.reg(t4 as usize), 1000, "{st:?}");

@@ -111,13 +111,21 @@ fn run(batch: &Batch, jit: Option<&mut Jit>) -> Outcome {
 }
 
 /// Runs `batch` under the interpreter and under a fresh translating tier and compares them
-/// (see the [module docs](self)): the translating tier's counters, or the first
-/// difference. Also a difference: either side not finishing every program with a pass.
+/// (see the [module docs](self)), twice: the tier loading through the RAM window as it
+/// does in M-mode, then without it, through the TLB's fast view and memos as at S and U
+/// level (`Jit::with_ram_window`), which the programs (all M-mode) would not reach
+/// otherwise: the first tier's counters, or the first difference. Also a difference:
+/// either side not finishing every program with a pass.
 pub fn compare_tiers(batch: &Batch) -> Result<JitStats, Box<TierMismatch>> {
     let mut jit = Jit::new(batch.xlen, DEFAULT_TB_SIZE_MIB)
         .expect("the code cache is mapped")
         .with_hot_runs(1);
     compare_tiers_with(batch, &mut jit)?;
+    let mut tlb_only = Jit::new(batch.xlen, DEFAULT_TB_SIZE_MIB)
+        .expect("the code cache is mapped")
+        .with_hot_runs(1)
+        .with_ram_window(false);
+    compare_tiers_with(batch, &mut tlb_only)?;
     Ok(jit.stats())
 }
 

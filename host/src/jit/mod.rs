@@ -153,6 +153,12 @@ mod none {
         pub fn with_hot_runs(self, _: u32) -> Jit {
             match self {}
         }
+
+        /// The tier with or without loads through the RAM window (never called: no
+        /// `Jit` exists).
+        pub fn with_ram_window(self, _: bool) -> Jit {
+            match self {}
+        }
     }
 
     impl BlockTier for Jit {
@@ -382,6 +388,12 @@ mod imp {
         /// The code cache generation `chain.seq` was last moved on for.
         generation: u64,
         rv32: bool,
+        /// Whether the block offered now may load through a RAM window
+        /// (`TierCtx::window_lo`): a block translated then loads through it first
+        /// (`x86`'s docs).
+        window_now: bool,
+        /// [`Jit::with_ram_window`].
+        ram_window: bool,
         stats: JitStats,
     }
 
@@ -419,6 +431,8 @@ mod imp {
                 known: HashMap::default(),
                 epoch: 0,
                 rv32: xlen == Xlen::Rv32,
+                window_now: false,
+                ram_window: true,
                 stats: JitStats::default(),
             })
         }
@@ -430,6 +444,15 @@ mod imp {
         /// in generated code.
         pub fn with_hot_runs(mut self, n: u32) -> Jit {
             self.hot_runs = n.max(1);
+            self
+        }
+
+        /// The tier translating loads to go through the RAM window first where the core
+        /// gives one (`on`, the default: `x86`'s docs, "Loads and stores"), or never:
+        /// through the TLB's fast view and memos alone, as at S and U level (tests of
+        /// those paths in M-mode code).
+        pub fn with_ram_window(mut self, on: bool) -> Jit {
+            self.ram_window = on;
             self
         }
 
@@ -559,7 +582,8 @@ mod imp {
                 _ => {
                     let start = Instant::now();
                     let mut chain_entry = 0;
-                    let mut made = x86::translate(block, self.rv32, self.links_used);
+                    let mut made =
+                        x86::translate(block, self.rv32, self.links_used, self.window_now);
                     if let Some(c) = &made {
                         if self.cache.would_flush(c.bytes.len())
                             || self.links_used + c.unlinked.len() > self.unlinked.capacity()
@@ -567,7 +591,7 @@ mod imp {
                             // Flush first: the slots are numbered from 0 again.
                             self.cache.flush();
                             self.flushed();
-                            made = x86::translate(block, self.rv32, 0);
+                            made = x86::translate(block, self.rv32, 0, self.window_now);
                         }
                     }
                     let code = made.and_then(|c| {
@@ -648,6 +672,7 @@ mod imp {
                 self.stats.epochs += 1;
             }
             let space = (ctx.space as usize).min(SPACES - 1);
+            self.window_now = self.ram_window && ctx.window_limits[0] != 0;
             let slot = self.slots[block.pool_index()];
             let found = if slot.serial == block.serial() {
                 match slot.entry {

@@ -44,6 +44,8 @@
 use super::hart::Hart;
 use super::host;
 use super::pmp::{PmpPerms, PMP_EXEC, PMP_READ, PMP_WRITE};
+#[cfg(not(target_os = "none"))]
+use super::tlb::{RamWindow, WINDOW_SHIFTS};
 use super::tlb::{Tlb, TlbEntry, PAGE_MASK, PAGE_SIZE};
 use super::trap::{cause, Exception, Priv};
 use super::Xlen;
@@ -382,8 +384,55 @@ impl Hart<'_> {
         if perms.x {
             e.tag_x = page;
         }
+        #[cfg(not(target_os = "none"))]
+        if prv == Priv::Machine
+            && perms.r
+            && !e.host_r.is_null()
+            && !self.triggers.data_armed
+            && !self.tlb.window.covers(ppage)
+        {
+            self.find_window(bus, ppage);
+        }
         self.tlb.store(prv, va, e, found.span);
         Ok(e)
+    }
+
+    /// Makes the machine set's RAM window ([`RamWindow`](super::tlb::RamWindow)) the
+    /// largest range around page `page` (of [`WINDOW_SHIFTS`] sizes) that one host range
+    /// backs whole, 8-byte aligned, and that PMP lets M-level accesses read whole, when it
+    /// is larger than the window kept. Called by a fill of the machine set for a readable
+    /// RAM or ROM page outside the window, with no data trigger armed.
+    #[cfg(not(target_os = "none"))]
+    #[cold]
+    fn find_window<B: Bus + ?Sized>(&mut self, bus: &B, page: u64) {
+        // From the largest down: the first range that qualifies is the window (a RAM of
+        // 128 MiB is found in four tries).
+        let mut best = None;
+        for shift in WINDOW_SHIFTS.rev() {
+            let size = 1u64 << shift;
+            let lo = page & !(size - 1);
+            let Some(hp) = bus.host_page(lo, size) else {
+                continue;
+            };
+            if hp.as_ptr() as usize & 7 != 0 {
+                continue;
+            }
+            if let Some(allowed) = self.pmp.decide(lo, size, Priv::Machine) {
+                if allowed & PMP_READ != 0 {
+                    best = Some((lo, shift, hp.as_ptr()));
+                    break;
+                }
+            }
+        }
+        if let Some((lo, shift, host)) = best {
+            if shift > self.tlb.window.shift {
+                self.tlb.window = RamWindow {
+                    lo,
+                    shift,
+                    host: host.cast_const(),
+                };
+            }
+        }
     }
 
     /// Translates `va` for `access` at `prv` without the TLB: the physical page, what a TLB

@@ -17,7 +17,7 @@ use super::hart::Hart;
 use super::host;
 use super::insn::{Insn, Op};
 use super::irqs::{ALWAYS_WRITTEN, CODE_WRITTEN, IRQ_BITS, STOP};
-use super::tier::{BlockRef, BlockTier, Interp, TierCtx, TierEnd};
+use super::tier::{BlockRef, BlockTier, Interp, TierCtx, TierEnd, TierWindow};
 use super::tlb::PAGE_MASK;
 use super::trap::{irq, Exception};
 use super::trigger::DEBUGGER_HIT;
@@ -159,6 +159,29 @@ impl<'i> Hart<'i> {
             Xlen::Rv32 => self.run_loop::<B, T, true>(bus, max_instructions, tier, watched),
             Xlen::Rv64 => self.run_loop::<B, T, false>(bus, max_instructions, tier, watched),
         }
+    }
+
+    /// The RAM window a tier may load through ([`TierCtx::window_lo`]): the TLB's
+    /// (`tlb::RamWindow`) while data accesses are made at M level with no data trigger
+    /// armed; none otherwise.
+    #[inline]
+    fn tier_window(&self) -> TierWindow {
+        #[cfg(not(target_os = "none"))]
+        {
+            let w = &self.tlb.window;
+            if self.data_prv == super::trap::Priv::Machine
+                && !self.triggers.data_armed
+                && w.shift != 0
+            {
+                let size = 1u64 << w.shift;
+                return TierWindow {
+                    lo: w.lo,
+                    limits: [size, size >> 1, size >> 2, size >> 3],
+                    host: w.host,
+                };
+            }
+        }
+        TierWindow::NONE
     }
 
     /// What the translation of a fetch address depends on besides guest memory: the
@@ -326,6 +349,7 @@ impl<'i> Hart<'i> {
                         };
                         // Everything the tier may read or write (`tier`); with `Interp` this
                         // is never built.
+                        let window = self.tier_window();
                         let mut ctx = TierCtx {
                             regs: self.regs.as_mut_ptr(),
                             // No bounds check (`index` < 3): nothing here may survive
@@ -338,6 +362,9 @@ impl<'i> Hart<'i> {
                                 .cast(),
                             // The fast view follows the data-access privilege (`recompute`).
                             fast_tlb: self.tlb.fast_ptr().cast(),
+                            window_lo: window.lo,
+                            window_limits: window.limits,
+                            window_host: window.host,
                             code_lines: self.blocks.code_lines_ptr(),
                             code_tags: self.blocks.code_tags_ptr(),
                             pending: tier_pending,

@@ -14,7 +14,8 @@
 //! **What a tier may do.** Change integer registers (ALU, branches, jumps) and load and
 //! store guest RAM through the data TLB's host pointers, exactly as the block executor's
 //! fast path does (aligned, a TLB hit with a host pointer; a store not to a line of
-//! [`TierCtx::code_lines`]). Anything else — a TLB miss, MMIO, a misaligned access, a
+//! [`TierCtx::code_lines`]), and load through the RAM window ([`TierCtx::window_lo`]:
+//! aligned, inside it), which stands for TLB entries of every page it covers. Anything else — a TLB miss, MMIO, a misaligned access, a
 //! store to a code line, CSRs, the FP state — it leaves to the interpreter by ending
 //! *before* that instruction with [`TierEnd::Single`], so the general path executes it
 //! (and takes its trap with its own `pc`, earlier instructions' effects kept).
@@ -132,6 +133,18 @@ pub struct TierCtx {
     /// tag matches only where there is a host page), a store likewise with
     /// [`TLB_FAST_TAG_W`] and [`TLB_FAST_BASE_W`]. A miss here says nothing: [`TierCtx::tlb`] may still hit.
     pub fast_tlb: *const u8,
+    /// The RAM window of loads at M level (none at other levels, with a data trigger
+    /// armed, or on bare metal): a load of `2^k` bytes at `va` whose offset `va -
+    /// window_lo` (wrapping), rotated right by `k` bits, is below `window_limits[k]`
+    /// (the window's size over `2^k`; all four 0 when there is no window: nothing is
+    /// below) — so aligned and inside — may read host address `window_host + (va -
+    /// window_lo)`, as the data TLB would say for every page of it. A load outside it
+    /// says nothing: the TLB's fast view and entries may still hit.
+    pub window_lo: u64,
+    /// See [`TierCtx::window_lo`].
+    pub window_limits: [u64; 4],
+    /// See [`TierCtx::window_lo`] (null when there is no window).
+    pub window_host: *const u8,
     /// The code-line filter: [`CODE_LINES`] bits, bit `(host address / 64) % CODE_LINES`
     /// in `u64` words; a store whose host address has its bit set must be left to the
     /// interpreter (it may write a block checked in this code epoch), unless the
@@ -175,6 +188,23 @@ pub struct TierCtx {
     /// it, and goes on into it from other blocks of its page, as with the interpreter
     /// alone. Generated code never reads it.
     pub declined: bool,
+}
+
+/// What the run loop puts in [`TierCtx::window_lo`] and the fields after it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TierWindow {
+    pub(super) lo: u64,
+    pub(super) limits: [u64; 4],
+    pub(super) host: *const u8,
+}
+
+impl TierWindow {
+    /// No window: every limit 0.
+    pub(super) const NONE: TierWindow = TierWindow {
+        lo: 0,
+        limits: [0; 4],
+        host: core::ptr::null(),
+    };
 }
 
 /// Bytes per data TLB entry in [`TierCtx::tlb`].

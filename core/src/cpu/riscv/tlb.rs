@@ -193,6 +193,49 @@ impl FastEntry {
     }
 }
 
+/// The smallest and the largest RAM window ([`RamWindow`]) looked for: 64 KiB to 1 GiB,
+/// powers of two aligned to their size.
+#[cfg(not(target_os = "none"))]
+pub(super) const WINDOW_SHIFTS: core::ops::RangeInclusive<u32> = 16..=30;
+
+/// A *RAM window* of the machine set (not on bare metal): one range of guest memory,
+/// aligned to its power-of-two size, that M-level data accesses reach untranslated and
+/// that one host RAM or ROM range backs whole ([`Bus::host_page`](crate::cpu::Bus::host_page)
+/// of the range), every byte of it readable by M-level accesses (PMP decides the whole
+/// range at once), with no data trigger armed: so an aligned load at M level whose
+/// address is in it may read `host + (va - lo)` with no TLB lookup, as every TLB entry of
+/// the machine set for a page of it would say. Made by a TLB fill of the machine set
+/// (`Hart::fill`: the largest such range around the filled page), forgotten with the
+/// entries ([`Tlb::forget`]: `satp`, PMP, trigger and `mstatus.SUM/MXR` changes, a slice
+/// under another view), so its host pointer lives exactly as long as theirs. `sfence.vma`
+/// leaves it: M-level accesses are never translated. Only the translating tier reads it
+/// (`tier::TierCtx::window_host`), for loads.
+#[cfg(not(target_os = "none"))]
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RamWindow {
+    /// The first guest address.
+    pub(super) lo: u64,
+    /// log2 of its size (0: no window).
+    pub(super) shift: u32,
+    /// The host address of `lo`.
+    pub(super) host: *const u8,
+}
+
+#[cfg(not(target_os = "none"))]
+impl RamWindow {
+    /// No window.
+    pub(super) const NONE: RamWindow = RamWindow {
+        lo: 0,
+        shift: 0,
+        host: core::ptr::null(),
+    };
+
+    /// Whether guest address `a` is in the window.
+    pub(super) fn covers(&self, a: u64) -> bool {
+        self.shift != 0 && (a ^ self.lo) >> self.shift == 0
+    }
+}
+
 /// The TLB of one hart.
 pub(super) struct Tlb {
     pub(super) sets: [[TlbEntry; TLB_SIZE]; 3],
@@ -242,6 +285,9 @@ pub(super) struct Tlb {
     /// ([`Tlb::remapped`], `Hart::sfence_vma`): with the privilege, what the run loop
     /// compares to tell whether the `pc`'s translation may have changed (`run`).
     pub(super) remaps: u32,
+    /// The machine set's RAM window ([`RamWindow`]).
+    #[cfg(not(target_os = "none"))]
+    pub(super) window: RamWindow,
 }
 
 // SAFETY: the host pointers are only dereferenced inside `Hart::run`, from the thread
@@ -272,6 +318,8 @@ impl Tlb {
             #[cfg(not(target_os = "none"))]
             view: 0,
             remaps: 0,
+            #[cfg(not(target_os = "none"))]
+            window: RamWindow::NONE,
         }
     }
 
@@ -312,6 +360,10 @@ impl Tlb {
             self.big_spans = 0;
         }
         self.clear_fast();
+        #[cfg(not(target_os = "none"))]
+        {
+            self.window = RamWindow::NONE;
+        }
     }
 
     /// Records that a flush may have changed what a virtual address of a checked block

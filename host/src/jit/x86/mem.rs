@@ -185,6 +185,100 @@ pub(super) struct Cold {
     tlb_miss: DynamicLabel,
     no_host: DynamicLabel,
     code_line: DynamicLabel,
+    /// A load through the RAM window ([`window_load`]): where its fast-view path starts
+    /// out of line (`rcx` the address), the operation, where the access goes on, and the
+    /// host register the value goes to there.
+    window: Option<(DynamicLabel, Op, DynamicLabel, u8)>,
+    /// A load with a memo, translated with the RAM window: a memo miss takes the
+    /// window's addend for the memo when the address is in it.
+    window_memo: bool,
+    rv32: bool,
+}
+
+/// Where a load takes its value from: the host address in `rcx`, or the RAM window's
+/// host base in `r9` plus the offset in `rdx` scaled by the access size (the offset
+/// was rotated right by the size's log2: [`window_load`]).
+#[derive(Clone, Copy)]
+enum LoadFrom {
+    Rcx,
+    Window,
+}
+
+/// Loads into host register `to` for `op` (sign- or zero-extended as RV32 keeps values,
+/// or RV64) from `from`.
+fn load_value(ops: &mut Asm, op: Op, rv32: bool, from: LoadFrom, to: u8) {
+    macro_rules! each {
+        ($($mem:tt)*) => {
+            match (op, rv32) {
+                (Op::Lb, true) => dynasm!(ops ; .arch x64 ; movsx Rd(to), BYTE $($mem)*),
+                (Op::Lh, true) => dynasm!(ops ; .arch x64 ; movsx Rd(to), WORD $($mem)*),
+                (Op::Lb, false) => dynasm!(ops ; .arch x64 ; movsx Rq(to), BYTE $($mem)*),
+                (Op::Lh, false) => dynasm!(ops ; .arch x64 ; movsx Rq(to), WORD $($mem)*),
+                (Op::Lw, false) => dynasm!(ops ; .arch x64 ; movsxd Rq(to), DWORD $($mem)*),
+                (Op::Lw | Op::Lwu, _) => dynasm!(ops ; .arch x64 ; mov Rd(to), DWORD $($mem)*),
+                (Op::Lbu, _) => dynasm!(ops ; .arch x64 ; movzx Rd(to), BYTE $($mem)*),
+                (Op::Lhu, _) => dynasm!(ops ; .arch x64 ; movzx Rd(to), WORD $($mem)*),
+                _ => dynasm!(ops ; .arch x64 ; mov Rq(to), QWORD $($mem)*),
+            }
+        };
+    }
+    match (from, mem_kind(op).map_or(8, |(size, _)| size)) {
+        (LoadFrom::Rcx, _) => each!([rcx]),
+        (LoadFrom::Window, 1) => each!([r9 + rdx]),
+        (LoadFrom::Window, 2) => each!([r9 + rdx * 2]),
+        (LoadFrom::Window, 4) => each!([r9 + rdx * 4]),
+        (LoadFrom::Window, _) => each!([r9 + rdx * 8]),
+    }
+}
+
+/// A load of `size` bytes through the RAM window ([`TierCtx::window_lo`]), the
+/// address in `rcx` (kept): its offset from the window's start rotated right by the
+/// size's log2 (a misaligned offset's low bits go to the top) and compared with the
+/// window's limit for the size (one compare for inside and aligned), on to `outside`
+/// when it is not below; else the value into host register `to` from the window's host
+/// base (`r9`) plus the offset scaled back. `rdx`, `r9` clobbered.
+fn window_load(ops: &mut Asm, op: Op, size: u32, rv32: bool, outside: DynamicLabel, to: u8) {
+    let k = size.trailing_zeros() as i32;
+    dynasm!(ops
+        ; .arch x64
+        ; mov rdx, rcx
+        ; sub rdx, QWORD [rsi + CTX_WINDOW_LO]
+    );
+    if k > 0 {
+        dynasm!(ops ; .arch x64 ; ror rdx, k as i8);
+    }
+    dynasm!(ops
+        ; .arch x64
+        ; cmp rdx, QWORD [rsi + CTX_WINDOW_LIMITS + 8 * k]
+        ; jae =>outside
+        ; mov r9, QWORD [rsi + CTX_WINDOW_HOST]
+    );
+    load_value(ops, op, rv32, LoadFrom::Window, to);
+}
+
+/// The RAM window's addend (its host base less its start) into `rax` and the address's
+/// page into `rdx` (as a fast-view hit leaves them for [`write_load_memo`]) for a load
+/// of `size` bytes at the address in `rcx` (kept) that is inside it and aligned (the
+/// test of [`window_load`]); else on to `outside` (`rdx` clobbered).
+fn window_addend(ops: &mut Asm, size: u32, outside: DynamicLabel) {
+    let k = size.trailing_zeros() as i32;
+    dynasm!(ops
+        ; .arch x64
+        ; mov rdx, rcx
+        ; sub rdx, QWORD [rsi + CTX_WINDOW_LO]
+    );
+    if k > 0 {
+        dynasm!(ops ; .arch x64 ; ror rdx, k as i8);
+    }
+    dynasm!(ops
+        ; .arch x64
+        ; cmp rdx, QWORD [rsi + CTX_WINDOW_LIMITS + 8 * k]
+        ; jae =>outside
+        ; mov rax, QWORD [rsi + CTX_WINDOW_HOST]
+        ; sub rax, QWORD [rsi + CTX_WINDOW_LO]
+        ; mov rdx, rcx
+        ; and rdx, !0xfff
+    );
 }
 
 /// A load or store of `size` bytes at `rs1 + imm`. With `memo` [`Memo::Use`]: its memo inline (the page or line and the alignment in one compare,
@@ -205,6 +299,7 @@ pub(super) fn mem_access(
     rv32: bool,
     memo: Memo,
     why: &MemExits,
+    window: bool,
 ) -> Cold {
     let imm = u.imm;
     // va in rcx.
@@ -229,7 +324,27 @@ pub(super) fn mem_access(
         tlb_miss: why.tlb_miss,
         no_host: why.no_host,
         code_line: why.code_line,
+        window: None,
+        window_memo: load && window && memo == Memo::Use,
+        rv32,
     };
+    if load && window && memo != Memo::Use {
+        // The RAM window inline; its fast view (no memo) out of line, behind it the TLB
+        // entry as for any access without a memo (`cold`). (A load whose memo is
+        // compared first keeps it: a hit takes one instruction fewer than the window,
+        // and the window makes the memo on a miss.)
+        let (outside, done) = (ops.new_dynamic_label(), ops.new_dynamic_label());
+        let to = c.of(u.rd).unwrap_or(RAX);
+        window_load(ops, op, size, rv32, outside, to);
+        dynasm!(ops ; .arch x64 ; =>done);
+        k.memo = None;
+        k.window = Some((outside, op, done, to));
+        k.added = Some(ops.new_dynamic_label());
+        if to == RAX {
+            c.put(ops, u.rd, RAX);
+        }
+        return k;
+    }
     if let Some((tag, addend)) = k.memo {
         let unit = if load { !0xfff } else { !63 };
         dynasm!(ops
@@ -269,17 +384,7 @@ pub(super) fn mem_access(
     // its host register (one instruction fewer than through rax).
     if load {
         let to = c.of(u.rd).unwrap_or(RAX);
-        match (op, rv32) {
-            (Op::Lb, true) => dynasm!(ops ; .arch x64 ; movsx Rd(to), BYTE [rcx]),
-            (Op::Lh, true) => dynasm!(ops ; .arch x64 ; movsx Rd(to), WORD [rcx]),
-            (Op::Lb, false) => dynasm!(ops ; .arch x64 ; movsx Rq(to), BYTE [rcx]),
-            (Op::Lh, false) => dynasm!(ops ; .arch x64 ; movsx Rq(to), WORD [rcx]),
-            (Op::Lw, false) => dynasm!(ops ; .arch x64 ; movsxd Rq(to), DWORD [rcx]),
-            (Op::Lw | Op::Lwu, _) => dynasm!(ops ; .arch x64 ; mov Rd(to), DWORD [rcx]),
-            (Op::Lbu, _) => dynasm!(ops ; .arch x64 ; movzx Rd(to), BYTE [rcx]),
-            (Op::Lhu, _) => dynasm!(ops ; .arch x64 ; movzx Rd(to), WORD [rcx]),
-            _ => dynasm!(ops ; .arch x64 ; mov Rq(to), QWORD [rcx]),
-        }
+        load_value(ops, op, rv32, LoadFrom::Rcx, to);
         if to == RAX {
             c.put(ops, u.rd, RAX);
         }
@@ -359,6 +464,15 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
     } else {
         (TLB_TAG_W as i32, TLB_HOST_W as i32)
     };
+    if let (Some((outside, op, done, to)), Some(added)) = (k.window, k.added) {
+        // A window load's fast view, out of line: the value into its register, back to
+        // the access (the TLB entry below comes back to `added`).
+        dynasm!(ops ; .arch x64 ; =>outside);
+        fast_view(ops, k.size, k.load, k.miss, true, false);
+        dynasm!(ops ; .arch x64 ; =>added);
+        load_value(ops, op, k.rv32, LoadFrom::Rcx, to);
+        dynasm!(ops ; .arch x64 ; jmp =>done);
+    }
     let entry = ops.new_dynamic_label();
     let mut have = k.have;
     if let Some((mtag, maddend)) = k.memo {
@@ -369,8 +483,16 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
             ; mov r9, QWORD [rsp + CHAIN_AT]
             ; add QWORD [r9 + CHAIN_LOOKUPS], 1
         );
-        // A load's memo compare left rdx as the fast view masks it.
-        fast_view(ops, k.size, k.load, entry, false, k.load);
+        if k.window_memo {
+            // Inside the RAM window (and aligned), its addend, the same for every page
+            // of it; else the fast view (the window's test clobbered rdx).
+            let outside = ops.new_dynamic_label();
+            window_addend(ops, k.size, outside);
+            dynasm!(ops ; .arch x64 ; jmp =>have ; =>outside);
+        }
+        // A load's memo compare left rdx as the fast view masks it (unless the window's
+        // test came between).
+        fast_view(ops, k.size, k.load, entry, false, k.load && !k.window_memo);
         dynasm!(ops ; .arch x64 ; =>have);
         // rax: the addend; rcx: the address.
         if k.load {

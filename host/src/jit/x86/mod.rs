@@ -61,6 +61,16 @@
 //! anything else before its last instruction is not translated; anything else as its
 //! last instruction is left to the interpreter's general path ([`TierEnd::Single`]).
 //!
+//! **Loads at M level** (a block translated while the core gives a RAM window,
+//! `TierCtx::window_lo`: data accesses at M level, no data trigger armed) go through the
+//! window first, inline: `va` less the window's start, rotated right by the size's log2
+//! (a misaligned offset's low bits land on top), one unsigned compare with the window's
+//! limit for the size for inside and aligned, and the load from the window's host base
+//! plus the offset scaled back (7 host instructions; the TLB's fast view below takes 14
+//! without a memo). Outside it (or with no window now: the limits are 0), out of line,
+//! the fast view and the TLB entry as below. Bare-metal M-mode code then makes no TLB
+//! lookup for loads from RAM at all (`bench_list`'s pointer chasing).
+//!
 //! **Loads and stores** take the TLB fast path inline: `va = rs1 + imm` (32 bits on
 //! RV32); in a loop or a group of accesses through one base register, first a memo of
 //! an earlier lookup in this call (`mem`'s docs: the page, or a store's checked line,
@@ -188,6 +198,9 @@ impl Ret {
 /// Offsets of [`TierCtx`]'s fields from `rsi`.
 const CTX_TLB: i32 = std::mem::offset_of!(TierCtx, tlb) as i32;
 const CTX_FAST_TLB: i32 = std::mem::offset_of!(TierCtx, fast_tlb) as i32;
+const CTX_WINDOW_LO: i32 = std::mem::offset_of!(TierCtx, window_lo) as i32;
+const CTX_WINDOW_LIMITS: i32 = std::mem::offset_of!(TierCtx, window_limits) as i32;
+const CTX_WINDOW_HOST: i32 = std::mem::offset_of!(TierCtx, window_host) as i32;
 const CTX_CODE_LINES: i32 = std::mem::offset_of!(TierCtx, code_lines) as i32;
 const CTX_CODE_TAGS: i32 = std::mem::offset_of!(TierCtx, code_tags) as i32;
 const CTX_PENDING: i32 = std::mem::offset_of!(TierCtx, pending) as i32;
@@ -280,7 +293,7 @@ pub const MAX_LINKS: usize = 1 << 24;
 /// Translates `block` (XLEN 32 when `rv32`), its direct exits through link slots
 /// `slot_base..` (below [`MAX_LINKS`]): its machine code, or `None` when an instruction
 /// before the last is not one [`translates`] takes.
-pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Code> {
+pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize, window: bool) -> Option<Code> {
     let n = block.len();
     let m: u64 = if rv32 { 0xffff_ffff } else { u64::MAX };
     let pc0 = block.pc();
@@ -402,7 +415,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize) -> Option<Co
                     code_line: ops.new_dynamic_label(),
                 };
                 colds.push(mem_access(
-                    &mut ops, &c, u.op, size, load, &u, rv32, memo, &why,
+                    &mut ops, &c, u.op, size, load, &u, rv32, memo, &why, window,
                 ));
                 let mut reasons = vec![
                     (why.tlb_miss, ExitKind::TlbMiss),
