@@ -312,15 +312,7 @@ fn copy_loop(src: u64, dst: u64, n: u64, call: u64) -> Vec<u32> {
 
 /// A machine running `code` at `RAM_BASE` with `extra` segments.
 fn machine(code: &[u32], extra: Vec<(u64, Vec<u8>, u64)>) -> Machine {
-    let code: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut segments = vec![(RAM_BASE, code.clone(), code.len() as u64)];
-    segments.extend(extra);
-    let image = Image {
-        xlen: Xlen::Rv32,
-        entry: RAM_BASE,
-        segments,
-    };
-    let mut m = Machine::new(&image).unwrap();
+    let mut m = Machine::new(&Image::rv32_code(code, extra)).unwrap();
     m.hart.set_debug_ebreak(true);
     m
 }

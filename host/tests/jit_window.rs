@@ -19,15 +19,7 @@ const PAGES: u64 = 128;
 
 /// A machine running `code` at `RAM_BASE` with `extra` segments, stopping at `ebreak`.
 fn machine(code: &[u32], extra: Vec<(u64, Vec<u8>, u64)>) -> Machine {
-    let code: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut segments = vec![(RAM_BASE, code.clone(), code.len() as u64)];
-    segments.extend(extra);
-    let image = Image {
-        xlen: Xlen::Rv32,
-        entry: RAM_BASE,
-        segments,
-    };
-    let mut m = Machine::new(&image).unwrap();
+    let mut m = Machine::new(&Image::rv32_code(code, extra)).unwrap();
     m.hart.set_debug_ebreak(true);
     m
 }

@@ -171,6 +171,19 @@ impl ElfLayout {
 }
 
 impl Image {
+    /// An RV32 image of `code` (instruction words) at [`RAM_BASE`], its entry, with the
+    /// `extra` segments: the tests' hand-assembled programs.
+    pub fn rv32_code(code: &[u32], extra: Vec<(u64, Vec<u8>, u64)>) -> Image {
+        let code: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut segments = vec![(RAM_BASE, code.clone(), code.len() as u64)];
+        segments.extend(extra);
+        Image {
+            xlen: Xlen::Rv32,
+            entry: RAM_BASE,
+            segments,
+        }
+    }
+
     /// Parses an ELF32 (RV32) or ELF64 (RV64) little-endian RISC-V executable: its XLEN,
     /// entry point and `PT_LOAD` segments (at their physical addresses). Never panics on
     /// bad input.

@@ -231,13 +231,12 @@ fn load_value(ops: &mut Asm, op: Op, rv32: bool, from: LoadFrom, to: u8) {
     }
 }
 
-/// A load of `size` bytes through the RAM window ([`TierCtx::window_lo`]), the
-/// address in `rcx` (kept): its offset from the window's start rotated right by the
-/// size's log2 (a misaligned offset's low bits go to the top) and compared with the
-/// window's limit for the size (one compare for inside and aligned), on to `outside`
-/// when it is not below; else the value into host register `to` from the window's host
-/// base (`r9`) plus the offset scaled back. `rdx`, `r9` clobbered.
-fn window_load(ops: &mut Asm, op: Op, size: u32, rv32: bool, outside: DynamicLabel, to: u8) {
+/// The RAM window's test ([`TierCtx::window_lo`]) of a load of `size` bytes at the
+/// address in `rcx` (kept): its offset from the window's start into `rdx`, rotated right
+/// by the size's log2 (a misaligned offset's low bits go to the top), compared with the
+/// window's limit for the size (one compare for inside and aligned); on to `outside`
+/// when it is not below.
+fn window_test(ops: &mut Asm, size: u32, outside: DynamicLabel) {
     let k = size.trailing_zeros() as i32;
     dynasm!(ops
         ; .arch x64
@@ -251,29 +250,26 @@ fn window_load(ops: &mut Asm, op: Op, size: u32, rv32: bool, outside: DynamicLab
         ; .arch x64
         ; cmp rdx, QWORD [rsi + CTX_WINDOW_LIMITS + 8 * k]
         ; jae =>outside
-        ; mov r9, QWORD [rsi + CTX_WINDOW_HOST]
     );
+}
+
+/// A load through the RAM window ([`window_test`], on to `outside` when it fails): the
+/// value into host register `to` from the window's host base (`r9`) plus the offset
+/// scaled back. `rdx`, `r9` clobbered.
+fn window_load(ops: &mut Asm, op: Op, size: u32, rv32: bool, outside: DynamicLabel, to: u8) {
+    window_test(ops, size, outside);
+    dynasm!(ops ; .arch x64 ; mov r9, QWORD [rsi + CTX_WINDOW_HOST]);
     load_value(ops, op, rv32, LoadFrom::Window, to);
 }
 
 /// The RAM window's addend (its host base less its start) into `rax` and the address's
 /// page into `rdx` (as a fast-view hit leaves them for [`write_load_memo`]) for a load
-/// of `size` bytes at the address in `rcx` (kept) that is inside it and aligned (the
-/// test of [`window_load`]); else on to `outside` (`rdx` clobbered).
+/// of `size` bytes at the address in `rcx` (kept) that [`window_test`] passes; else on
+/// to `outside` (`rdx` clobbered).
 fn window_addend(ops: &mut Asm, size: u32, outside: DynamicLabel) {
-    let k = size.trailing_zeros() as i32;
+    window_test(ops, size, outside);
     dynasm!(ops
         ; .arch x64
-        ; mov rdx, rcx
-        ; sub rdx, QWORD [rsi + CTX_WINDOW_LO]
-    );
-    if k > 0 {
-        dynasm!(ops ; .arch x64 ; ror rdx, k as i8);
-    }
-    dynasm!(ops
-        ; .arch x64
-        ; cmp rdx, QWORD [rsi + CTX_WINDOW_LIMITS + 8 * k]
-        ; jae =>outside
         ; mov rax, QWORD [rsi + CTX_WINDOW_HOST]
         ; sub rax, QWORD [rsi + CTX_WINDOW_LO]
         ; mov rdx, rcx
