@@ -209,3 +209,49 @@ fn loads_made_at_s_level_through_mprv_are_translated_not_windowed() {
     );
     assert!(jit.stats().runs < 100, "{:?}", jit.stats());
 }
+
+/// A ring of 8 nodes on 8 pages (`DATA + 4096 k`: the next node's address, then `k`),
+/// chased by two blocks: `A` = `a1 = a0->k; a0 = a0->next; j B` (two loads through one
+/// base register outside a loop, which share a memo of its page without the window),
+/// `B` = `t0 += a1; j A`. With the RAM window both loads take it: no memo is looked up
+/// (fails with the memos kept: a lookup each time the ring moves to another page).
+#[test]
+fn loads_outside_loops_take_the_ram_window_not_a_memo() {
+    let (a0, a1, t0) = (10, 11, 5);
+    let ring = || {
+        let mut w = Vec::new();
+        w.extend(rvenc::li(a0, DATA as u32));
+        w.push(rvenc::i(op::LOAD, 2, a1, a0, 4)); // A: lw a1, 4(a0)
+        w.push(rvenc::i(op::LOAD, 2, a0, a0, 0)); // lw a0, 0(a0)
+        w.push(rvenc::jal(0, 4));
+        w.push(rvenc::r(op::OP, 0, 0, t0, t0, a1)); // B
+        w.push(rvenc::jal(0, -16));
+        let nodes = (0..8u64)
+            .map(|k| {
+                let next = DATA + 4096 * ((k + 1) % 8);
+                let mut bytes = (next as u32).to_le_bytes().to_vec();
+                bytes.extend((k as u32).to_le_bytes());
+                (DATA + 4096 * k, bytes, 8)
+            })
+            .collect();
+        machine(&w, nodes)
+    };
+    let (mut a, mut b) = (ring(), ring());
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let budget = 10_001;
+    assert_eq!(
+        a.run_slice_with(budget, &mut Interp).unwrap(),
+        Exit::BudgetExhausted
+    );
+    assert_eq!(
+        b.run_slice_with(budget, &mut jit).unwrap(),
+        Exit::BudgetExhausted
+    );
+    let st = jit.stats();
+    for r in [a0, a1, t0] {
+        assert_eq!(b.hart.reg(r as usize), a.hart.reg(r as usize), "{st:?}");
+    }
+    assert!(a.hart.reg(t0 as usize) > 1000, "the ring ran");
+    assert!(st.runs < 100, "{st:?}");
+    assert_eq!(st.lookups, 0, "{st:?}");
+}
