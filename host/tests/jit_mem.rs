@@ -9,7 +9,10 @@
 //! host line holds code, and two loads through one base register outside a loop share
 //! a memo where two through different registers do not; a pointer chased on one page,
 //! and a ring over 63 pages of distinct slots by the documented index, stay in the fast
-//! view; behind a load's memo miss the fast view takes the memo compare's mask.
+//! view; behind a load's memo miss the fast view takes the memo compare's mask; a store
+//! to a page whose fast-view entry got its write tag before a block on the page was
+//! checked still leaves to the interpreter (the tag was taken off), and a store that
+//! hits the fast view makes no code-line check.
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
@@ -456,4 +459,85 @@ fn a_loads_memo_miss_reuses_the_memo_compares_mask() {
         memo <= own + 134,
         "through the memo's base {memo} bytes, its own {own}"
     );
+}
+
+/// `F`: `addi t0, t0, 1; ret`, on a page of its own 8 KiB past the program's (so its
+/// host page shares no code-page filter bit with the program's, aligned or not).
+const F: u64 = RAM_BASE + 0x2000;
+
+/// Stores `sw x0, 0x100(a0)` to `F`'s page while it holds no checked code (the fast
+/// view's entry gets a write tag), calls `F` (checked: its page's code-page bit is set), then
+/// stores `addi t0, t0, 100` over `F`'s first instruction from a translated block and
+/// calls `F` again. `t0` ends at 1 + 100 when the patching store left to the
+/// interpreter (a new code epoch), at 2 if `F`'s old code ran again.
+fn fast_entry_patch() -> Machine {
+    let (t0, t2, ra, a0, a2) = (5, 7, 1, 10, 12);
+    let mut w = Vec::new();
+    w.extend(rvenc::li(a0, F as u32)); // 0
+    w.extend(rvenc::li(a2, rvenc::addi(t0, t0, 100))); // 8
+    w.push(rvenc::s(op::STORE, 2, a0, 0, 0x100)); // 16: F's page, a write tag
+    w.push(rvenc::addi(t2, 0, 0)); // 20
+    w.push(rvenc::jalr(ra, a0, 0)); // 24 = P: call F
+    w.push(rvenc::b(1, t2, 0, 16)); // 28: bne t2, x0, END
+    w.push(rvenc::s(op::STORE, 2, a0, a2, 0)); // 32: sw a2, 0(a0)
+    w.push(rvenc::addi(t2, 0, 1)); // 36
+    w.push(rvenc::jal(0, -16)); // 40: j P
+    w.push(EBREAK); // 44 = END
+    let f = [rvenc::addi(t0, t0, 1), rvenc::jalr(0, ra, 0)];
+    let f: Vec<u8> = f.iter().flat_map(|w| w.to_le_bytes()).collect();
+    machine(&w, vec![(F, f, 8)])
+}
+
+#[test]
+fn a_store_through_a_fast_entry_filled_before_its_page_held_code_leaves_generated_code() {
+    // The fast view's write tag for F's page is taken off when F is checked (`block`'s
+    // docs, "Pages that may hold code"): the patching store, which makes no code-line
+    // check after a fast-view hit, misses there and checks through the TLB entry.
+    let mut a = fast_entry_patch();
+    let mut b = fast_entry_patch();
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    let end = Exit::Breakpoint(RAM_BASE + 44);
+    assert_eq!(a.run_slice_with(10_000, &mut Interp).unwrap(), end);
+    assert_eq!(a.hart.reg(5), 101, "the interpreter");
+    let eb = b.run_slice_with(10_000, &mut jit).unwrap();
+    let st = jit.stats();
+    assert_eq!(eb, end, "{st:?}");
+    assert_eq!(b.hart.reg(5), 101, "{st:?}");
+    assert_eq!(st.exits[ExitKind::CodeLine as usize], 1, "{st:?}");
+}
+
+#[test]
+fn a_store_that_hits_the_fast_view_makes_no_code_line_check() {
+    // A loop of stores to a page with no code (`sw t0, 0(a0)` with `a0` stepping over
+    // 4 KiB, so that the store has no memo made once and hit after): each hits the fast
+    // view and makes no code-line check (`JitStats::line_checks`), which only a store
+    // through the TLB entry makes; with a check after every hit it counted one a store.
+    // (`DATA` is on a page of its own, far from the code's.)
+    const DATA: u64 = RAM_BASE + 0x20_8000;
+    let (t0, a0, a1) = (5, 10, 11);
+    let mut w = Vec::new();
+    w.extend(rvenc::li(a0, DATA as u32)); // 0
+    w.extend(rvenc::li(a1, (DATA + 4096) as u32)); // 8
+    w.push(rvenc::s(op::STORE, 2, a0, t0, 0)); // 16: sw t0, 0(a0)
+    w.push(rvenc::i(op::LOAD, 2, t0, a0, 0)); // 20: lw t0, 0(a0): a0 read again
+    w.push(rvenc::r(op::OP, 0, 0, a0, a0, a1)); // 24: add a0, a0, a1 (not a small step)
+    w.push(rvenc::r(op::OP, 0, 0x20, a0, a0, a1)); // 28: sub a0, a0, a1
+    w.push(rvenc::addi(t0, t0, 1)); // 32
+    w.push(rvenc::b(1, t0, 0, -20)); // 36: bne t0, x0, 16
+    let mut a = machine(&w, vec![(DATA, vec![0; 4], 4)]);
+    let mut b = machine(&w, vec![(DATA, vec![0; 4], 4)]);
+    let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
+    assert_eq!(
+        a.run_slice_with(10_000, &mut Interp).unwrap(),
+        Exit::BudgetExhausted
+    );
+    assert_eq!(
+        b.run_slice_with(10_000, &mut jit).unwrap(),
+        Exit::BudgetExhausted
+    );
+    let st = jit.stats();
+    assert_eq!(b.read_mem(DATA, 4).unwrap(), a.read_mem(DATA, 4).unwrap());
+    assert_eq!(b.hart.reg(t0 as usize), a.hart.reg(t0 as usize), "{st:?}");
+    assert!(st.retired > 5_000, "the loop ran in generated code: {st:?}");
+    assert!(st.line_checks <= 4, "{st:?}");
 }

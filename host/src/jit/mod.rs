@@ -469,6 +469,7 @@ mod imp {
             st.links += self.spaces.iter().map(|s| s.chain.log_len).sum::<u64>();
             st.lookups = self.spaces.iter().map(|s| s.chain.lookups).sum::<u64>();
             st.fast_misses = self.spaces.iter().map(|s| s.chain.fast_misses).sum::<u64>();
+            st.line_checks = self.spaces.iter().map(|s| s.chain.line_checks).sum::<u64>();
             st.warm_links = self.spaces.iter().map(|s| s.chain.warm_links).sum::<u64>();
             st
         }

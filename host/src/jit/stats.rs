@@ -51,6 +51,10 @@ pub struct JitStats {
     /// Loads and stores in generated code that missed the TLB's fast view and looked
     /// their page up in the TLB entry itself (`x86::mem`).
     pub fast_misses: u64,
+    /// Host lines that stores in generated code tested in the code-line filter: only
+    /// behind a miss in the TLB's fast view, whose write tags match only pages with no
+    /// checked code (`x86::mem`).
+    pub line_checks: u64,
     /// Direct links made to the successor's warm entry, past the loads of its cached
     /// registers, because the exit's block holds them in the same host registers
     /// (`x86`'s docs, "Guest registers in host registers").
@@ -135,7 +139,7 @@ impl JitStats {
         v.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
         let parts: Vec<String> = v.iter().map(|(n, k)| format!("{k} {n}")).collect();
         format!(
-            "offered {}; exits: {}; epochs {}; links {} ({} warm); cold runs {}; retired {}; demoted {}; foreseen {}; dead ends {}; lookups {}",
+            "offered {}; exits: {}; epochs {}; links {} ({} warm); cold runs {}; retired {}; demoted {}; foreseen {}; dead ends {}; lookups {}; fast-view misses {}; line checks {}",
             self.offered,
             parts.join(", "),
             self.epochs,
@@ -146,7 +150,9 @@ impl JitStats {
             self.demoted,
             self.foreseen,
             self.dead_ends,
-            self.lookups
+            self.lookups,
+            self.fast_misses,
+            self.line_checks
         )
     }
 }

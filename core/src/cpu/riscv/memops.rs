@@ -89,7 +89,7 @@ impl Hart<'_> {
         size: u32,
     ) -> Result<(u64, bool), Exception> {
         let set = Tlb::set_of(self.data_prv);
-        let f = FastEntry::of(self.tlb.entry_in(set, va));
+        let f = FastEntry::of(self.tlb.entry_in(set, va), self.blocks.code_pages());
         if f.tag_r == va & !PAGE_MASK || f.tag_w == va & !PAGE_MASK {
             self.tlb.set_fast(set, va, f);
         }
@@ -164,10 +164,9 @@ impl Hart<'_> {
                 // host page of the entry: `p` is inside it, aligned to `size` with the
                 // access inside the page.
                 unsafe { host::store(p, size, value) };
-                if self.blocks.is_code_line(p.addr()) {
-                    self.blocks.code_changed();
-                    return Ok(true);
-                }
+                // No code-line test: a fast write tag matches only while its page
+                // holds no line of a block checked in this epoch (`block`'s docs, "Pages
+                // that may hold code").
                 return Ok(false);
             }
             return self.store_in_set_cold(bus, set, va, size, value);
@@ -187,7 +186,7 @@ impl Hart<'_> {
         value: u64,
     ) -> Result<bool, Exception> {
         let set = Tlb::set_of(self.data_prv);
-        let f = FastEntry::of(self.tlb.entry_in(set, va));
+        let f = FastEntry::of(self.tlb.entry_in(set, va), self.blocks.code_pages());
         if f.tag_r == va & !PAGE_MASK || f.tag_w == va & !PAGE_MASK {
             self.tlb.set_fast(set, va, f);
         }

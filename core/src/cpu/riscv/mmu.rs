@@ -393,7 +393,8 @@ impl Hart<'_> {
         {
             self.find_window(bus, ppage);
         }
-        self.tlb.store(prv, va, e, found.span);
+        self.tlb
+            .store(prv, va, e, found.span, self.blocks.code_pages());
         Ok(e)
     }
 

@@ -13,8 +13,9 @@
 //!
 //! **What a tier may do.** Change integer registers (ALU, branches, jumps) and load and
 //! store guest RAM through the data TLB's host pointers, exactly as the block executor's
-//! fast path does (aligned, a TLB hit with a host pointer; a store not to a line of
-//! [`TierCtx::code_lines`]), and load through the RAM window ([`TierCtx::window_lo`]:
+//! fast path does (aligned, a TLB hit with a host pointer; a store through the
+//! entry not to a line of [`TierCtx::code_lines`], one through the fast view unchecked),
+//! and load through the RAM window ([`TierCtx::window_lo`]:
 //! aligned, inside it), which stands for TLB entries of every page it covers. Anything else — a TLB miss, MMIO, a misaligned access, a
 //! store to a code line, CSRs, the FP state — it leaves to the interpreter by ending
 //! *before* that instruction with [`TierEnd::Single`], so the general path executes it
@@ -132,6 +133,10 @@ pub struct TierCtx {
     /// equals `va & (!0xfff | (size - 1))` (the page and the alignment in one compare: a
     /// tag matches only where there is a host page), a store likewise with
     /// [`TLB_FAST_TAG_W`] and [`TLB_FAST_BASE_W`]. A miss here says nothing: [`TierCtx::tlb`] may still hit.
+    /// A write tag matches only while the host page holds no line of a block checked in
+    /// this code epoch (the core takes the write tags of a page off when a block on it
+    /// is checked, which happens only between calls: `block`'s docs, "Pages that may
+    /// hold code"), so a store that hits here needs no code-line check.
     pub fast_tlb: *const u8,
     /// The RAM window of loads at M level (none at other levels, with a data trigger
     /// armed, or on bare metal): a load of `2^k` bytes at `va` whose offset `va -
@@ -146,9 +151,10 @@ pub struct TierCtx {
     /// See [`TierCtx::window_lo`] (null when there is no window).
     pub window_host: *const u8,
     /// The code-line filter: [`CODE_LINES`] bits, bit `(host address / 64) % CODE_LINES`
-    /// in `u64` words; a store whose host address has its bit set must be left to the
-    /// interpreter (it may write a block checked in this code epoch), unless the
-    /// line's tag says otherwise ([`TierCtx::code_tags`]).
+    /// in `u64` words; a store through [`TierCtx::tlb`] whose host address has its bit
+    /// set must be left to the interpreter (it may write a block checked in this code
+    /// epoch), unless the line's tag says otherwise ([`TierCtx::code_tags`]). (A store
+    /// that hits [`TierCtx::fast_tlb`] needs no check.)
     pub code_lines: *const u64,
     /// Behind each set bit of [`TierCtx::code_lines`]: [`CODE_LINES`] `u64` tags, the one
     /// for host address `a` at index `(a / 64) % CODE_LINES`. A store whose bit is set

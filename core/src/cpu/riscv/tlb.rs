@@ -51,11 +51,19 @@
 //! host instructions once the TLB outlives time slices, and more without that.) The
 //! translating tier reads the fast view first and the entries behind a miss in it.
 //!
+//! A fast-view entry's write tag matches only while its host page holds no line of a
+//! block checked in this code epoch (its bits of the code-page filter are clear:
+//! `block`'s docs, "Pages that may hold code"): [`FastEntry::of`] leaves it off for such
+//! a page, and [`Tlb::retag_writes`] takes it off (or gives it back) as the filter's
+//! bits are set (or emptied with the epoch). So a store that hits the fast view needs no
+//! code-line test: only stores through the entry itself make it.
+//!
 //! # Decoded code
 //!
 //! Decoded instructions are cached per basic block, checked against guest memory at the
 //! first entry in each code epoch: see `block`.
 
+use super::block::CodePages;
 use super::trap::Priv;
 
 /// log2 of the entries per privilege level: 1024 on hosts, 64 on bare-metal targets
@@ -152,17 +160,24 @@ const FAST_MASK: usize = FAST_ENTRIES.saturating_sub(1);
 /// a misaligned access to page 0; bits 3..12 are never compared.
 const NO_FAST_TAG: u64 = PAGE_MASK & !7;
 
+/// Set in a [`FastEntry`]'s write tag while its host page may hold code (its bits of
+/// the code-page filter are set): no access equals a tag with it (bits 3..12 are
+/// never compared), and clearing it gives the tag back ([`Tlb::retag_writes`]).
+const CODE_PAGE: u64 = 8;
+
 /// The block executor's view of a [`TlbEntry`] of the data-access privilege's set (kept
 /// beside it by [`Tlb::store`], and copied from it on a miss: `Hart::load_in_set`): the
 /// read and write tags only where the entry also has a host page, and each host page
 /// minus the page's virtual address (wrapping), so that a hit is one compare (the tag
 /// against the address with its alignment bits) and the host address one addition, with
-/// no null check. It never allows more than its entry does.
+/// no null check. It never allows more than its entry does, and never a write to a page
+/// that may hold code (module docs).
 #[derive(Clone, Copy)]
 pub(super) struct FastEntry {
     /// The entry's `tag_r` when it has a `host_r`, else [`NO_FAST_TAG`].
     pub(super) tag_r: u64,
-    /// The entry's `tag_w` when it has a `host_w`, else [`NO_FAST_TAG`].
+    /// The entry's `tag_w` when it has a `host_w`, else [`NO_FAST_TAG`]; with
+    /// [`CODE_PAGE`] set while the host page may hold code (then it matches no store).
     pub(super) tag_w: u64,
     /// `host_r` minus the page address (wrapping): `base_r + va` is `va`'s host address.
     pub(super) base_r: *mut u8,
@@ -178,8 +193,10 @@ impl FastEntry {
         base_w: core::ptr::null_mut(),
     };
 
-    /// The fast view of `e`.
-    pub(super) fn of(e: &TlbEntry) -> FastEntry {
+    /// The fast view of `e`, its write tag off ([`CODE_PAGE`]) when its host page may
+    /// hold code (`code`, `BlockCache::code_pages`).
+    #[inline]
+    pub(super) fn of(e: &TlbEntry, code: &CodePages) -> FastEntry {
         let mut f = FastEntry::EMPTY;
         if !e.host_r.is_null() && e.tag_r != INVALID {
             f.tag_r = e.tag_r;
@@ -188,8 +205,35 @@ impl FastEntry {
         if !e.host_w.is_null() && e.tag_w != INVALID {
             f.tag_w = e.tag_w;
             f.base_w = e.host_w.wrapping_sub(e.tag_w as usize);
+            if code.may_hold_code(e.host_w.addr()) {
+                f.tag_w |= CODE_PAGE;
+            }
         }
         f
+    }
+
+    /// The host page of a write tag that matches (`None`: none, or one taken off).
+    #[inline]
+    fn write_page(&self) -> Option<usize> {
+        (self.tag_w & PAGE_MASK == 0).then(|| self.base_w.wrapping_add(self.tag_w as usize).addr())
+    }
+
+    /// Turns the write tag on or off ([`CODE_PAGE`]) by whether the host page may hold
+    /// code (`code`); the host page when it is on.
+    #[inline]
+    fn retag(&mut self, code: &CodePages) -> Option<usize> {
+        if self.tag_w & PAGE_MASK & !CODE_PAGE != 0 {
+            return None; // no write page
+        }
+        let page = self.tag_w & !PAGE_MASK;
+        let host = self.base_w.wrapping_add(page as usize).addr();
+        if code.may_hold_code(host) {
+            self.tag_w = page | CODE_PAGE;
+            None
+        } else {
+            self.tag_w = page;
+            Some(host)
+        }
     }
 }
 
@@ -253,6 +297,11 @@ pub(super) struct Tlb {
     /// view they left. Every flush forgets them with the entries.
     saved: [[FastEntry; FAST_ENTRIES]; 3],
     saved_used: [[u64; FAST_WORDS]; 3],
+    /// The host pages (bits as [`CodePages`]) fast-view entries were given write tags
+    /// on since the views were last emptied (a superset of the pages of the write tags
+    /// in them): a page marked in the code-page filter that none of them names needs no
+    /// pass over the views ([`Tlb::code_page_marked`]).
+    written: CodePages,
     /// For each entry, log2 of the size of the mapping it is a piece of (12 for a 4 KiB
     /// page): kept apart from the entries, which the hot paths read. Only with the `rv64`
     /// feature; without it `sfence.vma` always flushes everything.
@@ -307,6 +356,7 @@ impl Tlb {
             fast_used: [0; FAST_WORDS],
             saved: [[FastEntry::EMPTY; FAST_ENTRIES]; 3],
             saved_used: [[0; FAST_WORDS]; 3],
+            written: CodePages::EMPTY,
             #[cfg(feature = "rv64")]
             spans: [[12; TLB_SIZE]; 3],
             #[cfg(feature = "rv64")]
@@ -379,6 +429,9 @@ impl Tlb {
     fn clear_fast(&mut self) {
         self.saved_used = [[0; FAST_WORDS]; 3];
         self.empty_fast();
+        if FAST {
+            self.written = CodePages::EMPTY;
+        }
     }
 
     /// Empties the fast view (the entries `fast_used` names).
@@ -469,12 +522,13 @@ impl Tlb {
     }
 
     /// Keeps `e` as the entry for `va` at `prv`, a 4 KiB piece of a mapping of
-    /// `1 << span` bytes.
+    /// `1 << span` bytes (its fast view with no write tag when its host page may hold
+    /// code, `code`: [`FastEntry::of`]).
     #[inline]
-    pub(super) fn store(&mut self, prv: Priv, va: u64, e: TlbEntry, span: u8) {
+    pub(super) fn store(&mut self, prv: Priv, va: u64, e: TlbEntry, span: u8, code: &CodePages) {
         let i = Self::index(va);
-        if prv.index() == self.fast_set {
-            self.put_fast(va, FastEntry::of(&e));
+        if FAST && prv.index() == self.fast_set {
+            self.put_fast(va, FastEntry::of(&e, code));
         }
         self.sets[prv.index()][i] = e;
         #[cfg(feature = "rv64")]
@@ -560,6 +614,10 @@ impl Tlb {
         if let Some(slot) = self.fast.get_mut(i) {
             *slot = f;
             self.fast_used[i / 64] |= 1 << (i % 64);
+            if let Some(host) = f.write_page() {
+                self.written.mark(host);
+                self.written.mark(host.wrapping_add(PAGE_MASK as usize));
+            }
         }
     }
 
@@ -569,6 +627,44 @@ impl Tlb {
     pub(super) fn set_fast(&mut self, set: usize, va: u64, f: FastEntry) {
         if set == self.fast_set {
             self.put_fast(va, f);
+        }
+    }
+
+    /// Gives every fast-view entry, of the selected view and the saved ones, a write tag
+    /// exactly when its host page may hold no code (`code`, `BlockCache::code_pages`):
+    /// called when bits were set (a block checked on a page whose bit was clear), so that no entry goes on allowing stores to a page
+    /// that may now hold code (module docs), and so also at the first block checked in
+    /// a new epoch, which gives back the write tags the last epoch's code took.
+    pub(super) fn retag_writes(&mut self, code: &CodePages) {
+        let views = core::iter::once((&mut self.fast, &self.fast_used))
+            .chain(self.saved.iter_mut().zip(&self.saved_used));
+        for (view, used) in views {
+            for (w, &used) in used.iter().enumerate() {
+                let mut bits = used;
+                while bits != 0 {
+                    if let Some(f) = view.get_mut(w * 64 + bits.trailing_zeros() as usize) {
+                        if let Some(host) = f.retag(code) {
+                            self.written.mark(host);
+                            self.written.mark(host.wrapping_add(PAGE_MASK as usize));
+                        }
+                    }
+                    bits &= bits - 1;
+                }
+            }
+        }
+    }
+
+    /// Called when a block checked at host addresses `lo..=hi` set the code-page bit of
+    /// their page (not the first of its epoch: [`BlockCache::mark_checked`]): the write
+    /// tags of that page go ([`Tlb::retag_writes`]), unless no fast-view entry was given
+    /// one on a page of its bit since the views were last emptied (`written`), the
+    /// frequent case, which needs no pass over them.
+    ///
+    /// [`BlockCache::mark_checked`]: super::block::BlockCache::mark_checked
+    #[inline]
+    pub(super) fn code_page_marked(&mut self, lo: usize, hi: usize, code: &CodePages) {
+        if self.written.has(lo) || self.written.has(hi) {
+            self.retag_writes(code);
         }
     }
 
@@ -650,9 +746,9 @@ mod tests {
         };
         // Two 4 KiB pieces of a 4 MiB megapage at 0xc000_0000, and a 4 KiB user page.
         for va in [0xc000_1000u64, 0xc03f_f000] {
-            t.store(Priv::Supervisor, va, entry(va), 22);
+            t.store(Priv::Supervisor, va, entry(va), 22, &CodePages::EMPTY);
         }
-        t.store(Priv::User, 0x1_0000, entry(0x1_0000), 12);
+        t.store(Priv::User, 0x1_0000, entry(0x1_0000), 12, &CodePages::EMPTY);
         assert!(t.may_hold_big(0xc020_0000));
         assert!(
             !t.may_hold_big(0x1_0000),
@@ -688,7 +784,7 @@ mod tests {
         };
         for p in 0..1024 {
             let va = base + p * PAGE_SIZE;
-            t.store(Priv::User, va, entry(va), 12);
+            t.store(Priv::User, va, entry(va), 12, &CodePages::EMPTY);
         }
         let kept = (0..1024)
             .filter(|p| t.entry(Priv::User, base + p * PAGE_SIZE).tag_r == base + p * PAGE_SIZE)
@@ -712,13 +808,13 @@ mod tests {
         let mut t = std::boxed::Box::new(Tlb::new());
         let (u, m) = (0x1000_0000, 0x8000_3000);
         t.select_fast(Tlb::set_of(Priv::User));
-        t.store(Priv::User, u, entry(u), 12);
-        t.store(Priv::Machine, m, entry(m), 12);
+        t.store(Priv::User, u, entry(u), 12, &CodePages::EMPTY);
+        t.store(Priv::Machine, m, entry(m), 12, &CodePages::EMPTY);
         assert_eq!(t.fast(u).tag_r, u);
         // A trap to M and back: M's entry is not in the view until M is selected...
         t.select_fast(Tlb::set_of(Priv::Machine));
         assert_ne!(t.fast(u).tag_r, u, "U's page is not in M's view");
-        t.store(Priv::Machine, m, entry(m), 12);
+        t.store(Priv::Machine, m, entry(m), 12, &CodePages::EMPTY);
         assert_eq!(t.fast(m).tag_r, m);
         // ...and U finds its view as it left it.
         t.select_fast(Tlb::set_of(Priv::User));
@@ -730,5 +826,46 @@ mod tests {
         t.flush();
         t.select_fast(Tlb::set_of(Priv::User));
         assert_ne!(t.fast(u).tag_r, u, "U's saved view forgotten by the flush");
+    }
+
+    /// A fast entry gets no write tag while its host page may hold code (`block`'s docs,
+    /// "Pages that may hold code"); `retag_writes` takes it off when the page's bit is
+    /// set later, in the selected view and in a saved one, and gives it back when the
+    /// bits are clear again (a new epoch), reads untouched throughout.
+    #[cfg(not(target_os = "none"))]
+    #[test]
+    fn fast_write_tags_match_only_pages_that_hold_no_code() {
+        let mut page = [0u64; 512];
+        let host = page.as_mut_ptr().cast::<u8>();
+        let mut code = CodePages::EMPTY;
+        code.mark(host.addr() + 64);
+        let none = CodePages::EMPTY;
+        let entry = |va: u64| TlbEntry {
+            tag_r: va,
+            tag_w: va,
+            tag_x: INVALID,
+            ppage: va,
+            host_r: host,
+            host_w: host,
+        };
+        let (u, m) = (0x1000_0000, 0x8000_3000);
+        let mut t = std::boxed::Box::new(Tlb::new());
+        t.select_fast(Tlb::set_of(Priv::User));
+        t.store(Priv::User, u, entry(u), 12, &code);
+        assert_eq!(t.fast(u).tag_r, u);
+        assert_ne!(t.fast(u).tag_w, u, "filled while its page may hold code");
+        t.retag_writes(&none);
+        assert_eq!(t.fast(u).tag_w, u, "given back: no page holds code");
+        assert_eq!(t.fast(u).base_w.wrapping_add(u as usize), host);
+        // U's view saved while M runs; the page's bit set meanwhile.
+        t.select_fast(Tlb::set_of(Priv::Machine));
+        t.store(Priv::Machine, m, entry(m), 12, &none);
+        assert_eq!(t.fast(m).tag_w, m);
+        t.retag_writes(&code);
+        assert_ne!(t.fast(m).tag_w, m, "the selected view's entry");
+        assert_eq!(t.fast(m).tag_r, m);
+        t.select_fast(Tlb::set_of(Priv::User));
+        assert_ne!(t.fast(u).tag_w, u, "the saved view's entry");
+        assert_eq!(t.fast(u).tag_r, u);
     }
 }

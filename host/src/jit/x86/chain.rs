@@ -60,6 +60,9 @@ pub struct Chain {
     /// Loads and stores that missed the TLB's fast view and looked up the TLB entry
     /// itself (`mem`'s docs), counted by generated code over the tier's life.
     pub fast_misses: u64,
+    /// Host lines stores tested in the code-line filter (`mem`'s docs: only behind a
+    /// fast-view miss), counted by generated code over the tier's life.
+    pub line_checks: u64,
     /// Links made to a successor's warm entry (past the loads of its cached registers:
     /// the exit's host registers already hold them; see `super`'s docs), counted by
     /// generated code over the tier's life.
@@ -79,6 +82,7 @@ impl Chain {
             log_len: 0,
             lookups: 0,
             fast_misses: 0,
+            line_checks: 0,
             warm_links: 0,
             entries: [JumpEntry {
                 pc: 1,
@@ -102,4 +106,5 @@ pub(super) const CHAIN_LOG_LEN: i32 = std::mem::offset_of!(Chain, log_len) as i3
 pub(super) const CHAIN_LOG: i32 = std::mem::offset_of!(Chain, log) as i32;
 pub(super) const CHAIN_LOOKUPS: i32 = std::mem::offset_of!(Chain, lookups) as i32;
 pub(super) const CHAIN_FAST_MISSES: i32 = std::mem::offset_of!(Chain, fast_misses) as i32;
+pub(super) const CHAIN_LINE_CHECKS: i32 = std::mem::offset_of!(Chain, line_checks) as i32;
 pub(super) const CHAIN_WARM: i32 = std::mem::offset_of!(Chain, warm_links) as i32;

@@ -5,12 +5,16 @@
 //! for loads and as many for stores, chosen by the access's base register (`rs1 %
 //! MEMOS`): a tag and the addend that makes a guest address a host address. A load's
 //! memo names a page that the TLB (its fast view or its entry) maps for reading; a
-//! store's names a 64-byte line of a page the TLB maps for writing whose host bytes the
-//! code-line check found clear (the host lines of its first and last bytes: two when
-//! the page's addend is not a multiple of 64). An access first compares its
+//! store's names a 64-byte line of a page the TLB maps for writing that holds no line
+//! of a block checked in this epoch: made from a fast-view hit with no check (a fast
+//! write tag matches only while its page holds no such line: `TierCtx::fast_tlb`), or
+//! from the TLB entry when the code-line check found the host lines of its first and
+//! last bytes clear (two when the page's addend is not a multiple of 64). (From a
+//! fast-view hit it could cover the page; a line keeps one compare for both kinds.) An
+//! access first compares its
 //! address, masked to the memo's page or line and its own alignment, with the tag (one
 //! compare: a misaligned address never matches) and on a match adds the addend: 5 host
-//! instructions instead of the fast view's 10 (and a store's code-line check, 8 more).
+//! instructions instead of the fast view's 10.
 //! A miss looks the page up as before (counted in [`Chain::lookups`]) and writes the
 //! memo. The prologue clears every memo (a tag no masked address equals), so no memo
 //! outlives the call: the TLB, its fast view, the code-line filter and its tags change
@@ -176,11 +180,10 @@ pub(super) struct Cold {
     /// With a memo: its frame offsets (tag, addend).
     memo: Option<(i32, i32)>,
     /// Without: where the TLB entry's addend goes on, in `rax` (the inline code makes
-    /// a load's memo there, [`Memo::Make`]) or, `added`, already added to `rcx`; and a
-    /// store's tag check behind a set filter bit (start, back).
+    /// a load's memo there, [`Memo::Make`]) or, `added`, already added to `rcx` (a
+    /// store's code-line check made before).
     have: DynamicLabel,
     added: Option<DynamicLabel>,
-    tag: Option<(DynamicLabel, DynamicLabel)>,
     misaligned: DynamicLabel,
     tlb_miss: DynamicLabel,
     no_host: DynamicLabel,
@@ -280,8 +283,9 @@ fn window_addend(ops: &mut Asm, size: u32, outside: DynamicLabel) {
 /// A load or store of `size` bytes at `rs1 + imm`. With `memo` [`Memo::Use`]: its memo inline (the page or line and the alignment in one compare,
 /// the host address by one addition), the TLB's fast path behind a miss, out of line.
 /// Without: the fast view inline (the page and the alignment in one compare, the host
-/// address by one addition; a load's memo written after it with [`Memo::Make`]) and a store's code-line filter bit, the TLB entry and the
-/// filter's tag out of line. Anything the fast path does not take jumps to one of
+/// address by one addition; a load's memo written after it with [`Memo::Make`]; no
+/// code-line check for a store: [`TierCtx::fast_tlb`]), the TLB entry and a store's
+/// code-line check out of line. Anything the fast path does not take jumps to one of
 /// `why`'s labels (the interpreter runs the instruction). Returns what the caller emits
 /// out of line ([`cold`]).
 #[allow(clippy::too_many_arguments)]
@@ -315,7 +319,6 @@ pub(super) fn mem_access(
         memo: (memo == Memo::Use).then(|| memo_slot(load, u.rs1)),
         have: ops.new_dynamic_label(),
         added: None,
-        tag: None,
         misaligned: why.misaligned,
         tlb_miss: why.tlb_miss,
         no_host: why.no_host,
@@ -365,15 +368,9 @@ pub(super) fn mem_access(
             dynasm!(ops ; .arch x64 ; =>added);
             k.added = Some(added);
         }
-        if !load {
-            // The host line must not hold a block checked in this epoch: the filter
-            // bit here, the tag behind a set bit out of line, which comes back.
-            let (check, back) = (ops.new_dynamic_label(), ops.new_dynamic_label());
-            k.tag = Some((check, back));
-            dynasm!(ops ; .arch x64 ; mov rdx, rcx);
-            line_filter(ops, check);
-            dynasm!(ops ; .arch x64 ; =>back);
-        }
+        // A store that hits the fast view makes no code-line check: a fast write tag
+        // matches only while its page holds no line of a checked block
+        // (`TierCtx::fast_tlb`); the TLB entry's path behind a miss makes it.
         dynasm!(ops ; .arch x64 ; =>k.back);
     }
     // The host address is in rcx. A load whose destination is cached goes straight to
@@ -444,13 +441,13 @@ fn fast_view(ops: &mut Asm, size: u32, load: bool, miss: DynamicLabel, add: bool
 /// `rdx`, `r9` free).
 ///
 /// With a memo (it missed): the fast view ([`fast_view`]); behind a miss there the TLB
-/// entry (below); a store's code-line check on its host address (to the code-line
-/// exit); the memo written (a store's only when the host lines of its guest line's
-/// first and last bytes pass the same check); back to the access with the host address
-/// in `rcx`.
+/// entry (below) and, for a store, the code-line check on its host address (to the
+/// code-line exit); the memo written (a store's from the entry only when the host lines
+/// of its guest line's first and last bytes pass the same check); back to the access
+/// with the host address in `rcx`.
 ///
 /// Without (the fast view missed): the TLB entry, back to the inline code with the
-/// addend in `rax`; a store's tag check behind a set filter bit.
+/// addend in `rax` or, for a store, added to `rcx` and its code-line check made.
 ///
 /// The TLB entry: misaligned, or the data TLB entry's tag not `va & !0xfff`, or no host
 /// page, each to its exit; else the addend from its host pointer.
@@ -489,9 +486,10 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
         // A load's memo compare left rdx as the fast view masks it (unless the window's
         // test came between).
         fast_view(ops, k.size, k.load, entry, false, k.load && !k.window_memo);
-        dynasm!(ops ; .arch x64 ; =>have);
-        // rax: the addend; rcx: the address.
         if k.load {
+            // rax: the addend; rcx: the address (from the fast view, the window or the
+            // entry).
+            dynasm!(ops ; .arch x64 ; =>have);
             write_load_memo(ops, (mtag, maddend));
             dynasm!(ops
                 ; .arch x64
@@ -499,8 +497,21 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
                 ; jmp =>k.back
             );
         } else {
-            // The memo's tag is made only below, once its line is known to be clear:
-            // until then it matches nothing (its addend is written now).
+            // A fast-view hit: its page holds no line of a checked block
+            // (`TierCtx::fast_tlb`), so the memo covers the store's line unchecked.
+            dynasm!(ops
+                ; .arch x64
+                ; mov rdx, rcx
+                ; and rdx, !63
+                ; mov QWORD [rsp + mtag], rdx
+                ; mov QWORD [rsp + maddend], rax
+                ; add rcx, rax
+                ; jmp =>k.back
+                ; =>have
+            );
+            // From the TLB entry (rax: the addend): the memo's tag is made only below,
+            // once its line is known to be clear: until then it matches nothing (its
+            // addend is written now).
             let own = ops.new_dynamic_label();
             dynasm!(ops
                 ; .arch x64
@@ -535,12 +546,6 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
         }
     } else {
         dynasm!(ops ; .arch x64 ; =>k.miss ; jmp =>entry);
-        if let Some((check, back)) = k.tag {
-            // rdx: the line modulo CODE_LINES; rcx: the host address.
-            dynasm!(ops ; .arch x64 ; =>check);
-            line_tag(ops, k.code_line, HostAt::Rcx);
-            dynasm!(ops ; .arch x64 ; jmp =>back);
-        }
     }
     debug_assert_eq!(TLB_ENTRY_BYTES, 48);
     dynasm!(ops
@@ -575,7 +580,16 @@ pub(super) fn cold(ops: &mut Asm, k: &Cold) {
         ; sub rax, rdx
     );
     match k.added {
-        Some(added) => dynasm!(ops ; .arch x64 ; add rcx, rax ; jmp =>added),
+        Some(added) => {
+            dynasm!(ops ; .arch x64 ; add rcx, rax);
+            if !k.load {
+                // Through the entry, a store's host line must not hold a block checked
+                // in this epoch.
+                dynasm!(ops ; .arch x64 ; mov rdx, rcx);
+                line_check(ops, k.code_line, HostAt::Rcx);
+            }
+            dynasm!(ops ; .arch x64 ; jmp =>added);
+        }
         None => dynasm!(ops ; .arch x64 ; jmp =>have),
     }
 }
@@ -605,10 +619,15 @@ fn host_at(ops: &mut Asm, at: HostAt, reg: u8) {
 }
 
 /// The code-line check of the host address in `rdx`, which is `at` (`rax`, `rdx`, `r9`
-/// clobbered): on to `code` when its line may hold a block checked in this epoch, else
+/// clobbered), counted in [`Chain::line_checks`]: on to `code` when its line may hold a block checked in this epoch, else
 /// on past it ([`line_filter`], [`line_tag`]).
 fn line_check(ops: &mut Asm, code: DynamicLabel, at: HostAt) {
     let (set, clear) = (ops.new_dynamic_label(), ops.new_dynamic_label());
+    dynasm!(ops
+        ; .arch x64
+        ; mov r9, QWORD [rsp + CHAIN_AT]
+        ; add QWORD [r9 + CHAIN_LINE_CHECKS], 1
+    );
     line_filter(ops, set);
     dynasm!(ops ; .arch x64 ; jmp =>clear ; =>set);
     line_tag(ops, code, at);

@@ -78,8 +78,10 @@
 //! uses it: one compare for the page and the alignment, the host address by one
 //! addition), and behind a miss there, out of line, the data TLB entry itself (aligned
 //! to the size, its tag equal to `va & !0xfff` and its host pointer not null); a store
-//! also needs its host line clear in the code-line filter, or the tag behind its set bit
-//! naming another line (checked out of line).
+//! through that entry also needs its host line clear in the code-line filter, or the
+//! tag behind its set bit naming another line (checked out of line). A store that hits
+//! the fast view (or a memo made from such a hit) makes no such check: a fast write tag
+//! matches only while its page holds no line of a checked block (`TierCtx::fast_tlb`).
 //! Anything else (a miss, MMIO, misaligned, a fault, a store to code) leaves the block
 //! *before* the instruction with [`TierEnd::Single`] at its `pc`: the interpreter's
 //! general path executes it (refill, device access, the trap with its own `pc`), so traps
@@ -142,8 +144,8 @@ mod regs;
 use alu::{alu32, alu64, alu_cached, alu_move};
 pub use chain::{Chain, JumpEntry, JUMP_CACHE, LINK_LOG};
 use chain::{
-    CHAIN_ENTRIES, CHAIN_FAST_MISSES, CHAIN_LINKS, CHAIN_LOG, CHAIN_LOG_LEN, CHAIN_LOOKUPS,
-    CHAIN_SEQ, CHAIN_WARM,
+    CHAIN_ENTRIES, CHAIN_FAST_MISSES, CHAIN_LINE_CHECKS, CHAIN_LINKS, CHAIN_LOG, CHAIN_LOG_LEN,
+    CHAIN_LOOKUPS, CHAIN_SEQ, CHAIN_WARM,
 };
 use exits::{boundary_checks, prologue, room_check, set_pc, shared_tail, Exits, Tail, WarmWord};
 use loops::{jumps_to_start, unrolled, BodyCopy};

@@ -29,7 +29,10 @@
 //!   1024 bits on bare metal and under Miri);
 //!   two code lines on one bit make it match every line, a false hit that only costs a
 //!   re-check). The store also ends the running block, so the next instruction sees the
-//!   new code, as before;
+//!   new code, as before. A store that hits the TLB's fast view makes no such test:
+//!   a fast-view entry has a write tag only while its host page holds no such line (see
+//!   "Pages that may hold code" below), so only stores through the TLB entry itself and
+//!   the slow paths test the filter;
 //! * every DMA write through a lease into guest RAM: the memory counts them
 //!   ([`ReadSection::lease_writes`](crate::memory::ReadSection::lease_writes)) and the run
 //!   loop compares the count at every block entry (one load), so code written by DMA runs
@@ -71,6 +74,30 @@
 //!   before the next block (a trap-heavy guest that arms a timer at every interrupt
 //!   used to check every block again each time; an rv32 Linux boot ended 1.36 k of its
 //!   5.87 k epochs on MMIO loads).
+//!
+//! **Pages that may hold code.** Beside the line filter the cache keeps a filter of
+//! host pages (`BlockCache::code_pages`, [`CodePages`]: bit `(host address / 4096) %
+//! CODE_PAGES`, set for the pages of every line `mark_checked` sets, emptied with the
+//! epoch), and the TLB's fast view (`tlb::FastEntry`) keeps this invariant: **a
+//! fast-view entry's write tag matches only while its host page's bits are clear** (the
+//! pages of its first and last bytes: [`CodePages::may_hold_code`]), so while the page
+//! holds no line of a block checked in this epoch. It holds because (1) an entry is
+//! filled with a write tag only when its page's bits are clear (`FastEntry::of`), (2) a
+//! bit is set only by `mark_checked`, which says when it set one that was clear, and the
+//! hart then takes the write tag off every fast-view entry (the selected view and the
+//! saved ones) whose page now has a set bit (`Hart::mark_block_checked`,
+//! `Tlb::retag_writes`: a pass over the views, skipped when no entry was given a write
+//! tag on a page of that bit since they were last emptied, `Tlb::code_page_marked`), and
+//! (3) bits are cleared only when the epoch ends (all at once), which the invariant
+//! survives as it is; the first block checked in the next epoch gives every other entry
+//! its write tag back (a pass, once an epoch). Pages whose bits coincide (16 MiB
+//! apart on hosts) alias: a page with no code whose bit another page's code set only
+//! sends its stores through the TLB entry, which tests the line filter. So a store that
+//! hits the fast view, in the block executor or in generated code, writes no line of a
+//! checked block and needs no filter test (as QEMU keeps pages with translated code out
+//! of its TLB's write fast path, `TLB_NOTDIRTY`). (The line filter's own words, one per
+//! page's 64 lines, alias every 256 KiB: in an rv32 Linux boot its kernel's code set
+//! most of them each epoch, and about 30 M stores missed the fast view.)
 //!
 //! **Code spaces.** A privilege change (traps, interrupts, `mret`, `sret`) changes what
 //! the `pc` translates to without ending the epoch: each privilege is its own *code
@@ -313,6 +340,64 @@ pub(super) const CODE_LINES: usize = 4096;
 #[cfg(any(target_os = "none", miri))]
 pub(super) const CODE_LINES: usize = 1024;
 
+/// Host pages tracked by the code-page filter ([`CodePages`], a power of two): 4096 on
+/// hosts (pages 16 MiB apart share a bit; 512 bytes, emptied with every epoch as the line
+/// filter is), 64 on bare metal, which has no fast view and so keeps none.
+pub(super) const CODE_PAGES: usize = if cfg!(target_os = "none") { 64 } else { 4096 };
+
+/// The code-page filter (module docs, "Pages that may hold code"): bit `(host address /
+/// 4096) % CODE_PAGES` is set for the host page of every line of a block checked in this
+/// epoch (a superset: pages share bits).
+#[derive(Clone, Copy)]
+pub(super) struct CodePages([u64; CODE_PAGES / 64]);
+
+impl CodePages {
+    /// No page.
+    pub(super) const EMPTY: CodePages = CodePages([0; CODE_PAGES / 64]);
+
+    /// Whether the 4 KiB host page at `host` (8-byte aligned, not necessarily 4 KiB:
+    /// the pages of its first and last bytes) may hold a line of a checked block.
+    #[inline(always)]
+    pub(super) fn may_hold_code(&self, host: usize) -> bool {
+        self.has(host) || self.has(host.wrapping_add(PAGE_MASK as usize))
+    }
+
+    /// Whether the bit of host address `a`'s page is set.
+    #[inline(always)]
+    pub(super) fn has(&self, a: usize) -> bool {
+        let p = (a >> 12) & (CODE_PAGES - 1);
+        self.0[p / 64] & (1 << (p % 64)) != 0
+    }
+
+    /// Sets the bit of host address `a`'s page; whether it was clear.
+    #[inline(always)]
+    pub(super) fn mark(&mut self, a: usize) -> bool {
+        let p = (a >> 12) & (CODE_PAGES - 1);
+        let bit = 1 << (p % 64);
+        let was = self.0[p / 64] & bit;
+        self.0[p / 64] |= bit;
+        was == 0
+    }
+}
+
+/// What [`BlockCache::mark_checked`] did to the code-page filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(target_os = "none", allow(dead_code))]
+pub(super) enum Marked {
+    /// Nothing: the block's pages were marked already (always on bare metal).
+    Known,
+    /// It set the bit of a page, the first in this epoch: the fast view's write tags are
+    /// to be given back where the last epoch's code took them, and taken off this page's.
+    First,
+    /// It set the bit of the page of host address `lo` or `hi` (the block's first and
+    /// last bytes), not the first in this epoch.
+    Page { lo: usize, hi: usize },
+}
+
+/// The code-page filter of bare metal, always empty (there is no fast view to keep).
+#[cfg(target_os = "none")]
+static NO_CODE_PAGES: CodePages = CodePages::EMPTY;
+
 /// Code epochs wrap below this (a block's stamp keeps the code space in its two low bits).
 pub(super) const EPOCH_LIMIT: u32 = 1 << 30;
 
@@ -338,6 +423,14 @@ pub(super) struct BlockCache {
     /// different tags did. Written when a bit is set in this epoch, so never cleared (an
     /// entry behind a clear bit is stale and never read).
     code_tags: [u64; CODE_LINES],
+    /// The host pages of the lines of `code_lines` (module docs, "Pages that may hold
+    /// code"): a fast-view entry on one of them gets no write tag. Not on bare metal,
+    /// which has no fast view.
+    #[cfg(not(target_os = "none"))]
+    code_pages: CodePages,
+    /// Whether a bit of `code_pages` was set in this epoch.
+    #[cfg(not(target_os = "none"))]
+    code_pages_set: bool,
     /// Whether other harts may store to this hart's memory (the default): then every time
     /// slice starts a new code epoch (`Hart::set_sole_hart`).
     pub(super) shared: bool,
@@ -394,6 +487,10 @@ impl BlockCache {
             stamp: 1 << 2,
             code_lines: [0; CODE_LINES / 64],
             code_tags: [0; CODE_LINES],
+            #[cfg(not(target_os = "none"))]
+            code_pages: CodePages::EMPTY,
+            #[cfg(not(target_os = "none"))]
+            code_pages_set: false,
             shared: true,
             writes_seen: 0,
             fetch_seen: 0,
@@ -424,6 +521,11 @@ impl BlockCache {
         }
         self.stamp = self.epoch << 2 | (self.stamp & 3);
         self.code_lines = [0; CODE_LINES / 64];
+        #[cfg(not(target_os = "none"))]
+        {
+            self.code_pages = CodePages::EMPTY;
+            self.code_pages_set = false;
+        }
         #[cfg(feature = "rv64")]
         if self.fetched_spans != 0 {
             self.fetched_spans = 0;
@@ -504,10 +606,22 @@ impl BlockCache {
         self.code_tags.as_ptr()
     }
 
+    /// The code-page filter (module docs, "Pages that may hold code"; always empty on
+    /// bare metal): a fast-view entry whose host page may hold code gets no write tag.
+    #[inline(always)]
+    pub(super) fn code_pages(&self) -> &CodePages {
+        #[cfg(not(target_os = "none"))]
+        return &self.code_pages;
+        #[cfg(target_os = "none")]
+        &NO_CODE_PAGES
+    }
+
     /// Stamps block `idx`, whose words start at host address `host_lo`, as checked in this
-    /// epoch.
+    /// epoch. Returns whether this set a bit of the code-page filter that was clear
+    /// ([`BlockCache::code_pages`]; never on bare metal): the caller then takes the write
+    /// tags of its pages out of the fast view.
     #[inline]
-    pub(super) fn mark_checked(&mut self, idx: usize, host_lo: usize) {
+    pub(super) fn mark_checked(&mut self, idx: usize, host_lo: usize) -> Marked {
         let b = &mut self.blocks[idx & (BLOCK_POOL - 1)];
         b.checked = self.stamp;
         let last = host_lo + (b.nwords as usize).max(1) * 4 - 1;
@@ -527,6 +641,19 @@ impl BlockCache {
             }
             line += 1;
         }
+        #[cfg(not(target_os = "none"))]
+        return if !(self.code_pages.mark(host_lo) | self.code_pages.mark(last)) {
+            Marked::Known
+        } else if !core::mem::replace(&mut self.code_pages_set, true) {
+            Marked::First
+        } else {
+            Marked::Page {
+                lo: host_lo,
+                hi: last,
+            }
+        };
+        #[cfg(target_os = "none")]
+        Marked::Known
     }
 
     /// Whether pool block `idx` was checked in one of the last [`REUSE_EPOCHS`] code
@@ -694,11 +821,19 @@ impl Hart<'_> {
     }
 
     /// Stamps block `idx` (at `pc`, its words from host address `host_lo`) as checked in
-    /// this epoch ([`BlockCache::mark_checked`]) and, when its fetch was translated
+    /// this epoch ([`BlockCache::mark_checked`]), takes the write tags of the pages whose
+    /// code-page bits it set out of the TLB's fast view (module docs, "Pages that may hold
+    /// code": [`Tlb::code_page_marked`](super::tlb::Tlb::code_page_marked); for the
+    /// epoch's first, [`Tlb::retag_writes`](super::tlb::Tlb::retag_writes), which also
+    /// gives the other pages theirs back after the last epoch's code took them) and, when its fetch was translated
     /// ([`Hart::fetch_translated`]), records the mapping it was fetched through ([`BlockCache::mark_fetched`]).
     #[inline]
     pub(super) fn mark_block_checked(&mut self, idx: usize, pc: u64, host_lo: usize) {
-        self.blocks.mark_checked(idx, host_lo);
+        match self.blocks.mark_checked(idx, host_lo) {
+            Marked::Known => {}
+            Marked::First => self.tlb.retag_writes(self.blocks.code_pages()),
+            Marked::Page { lo, hi } => self.tlb.code_page_marked(lo, hi, self.blocks.code_pages()),
+        }
         #[cfg(feature = "rv64")]
         if self.fetch_translated() {
             let span = self.tlb.fetch_span(self.prv, pc & !PAGE_MASK);

@@ -12,8 +12,25 @@ fn code_epochs_stamp_blocks_and_track_their_host_lines() {
     const W: usize = CODE_LINES * 64;
     let i = c.build(0x8000_0038, Xlen::Rv32, |w| mem[w]).unwrap();
     assert_eq!(c.blocks[i].nwords, 16);
-    // Host bytes 0x1038..0x1078 span lines 0x40, 0x41 (0x1040..) and not 0x42.
-    c.mark_checked(i, 0x1038);
+    // Host bytes 0x1038..0x1078 span lines 0x40, 0x41 (0x1040..) and not 0x42, on host
+    // page 1, whose code-page bit was clear (its fast write tags go:
+    // `Tlb::retag_writes`).
+    assert_eq!(c.mark_checked(i, 0x1038), Marked::First);
+    assert!(c.code_pages().may_hold_code(0x1000));
+    assert!(!c.code_pages().may_hold_code(0x2000));
+    assert_eq!(
+        c.mark_checked(i, 0x1038),
+        Marked::Known,
+        "the page's bit was set"
+    );
+    // Another page: its bit set, not the first of the epoch.
+    assert_eq!(
+        c.mark_checked(i, 0x5038),
+        Marked::Page {
+            lo: 0x5038,
+            hi: 0x5077
+        }
+    );
     assert_eq!(c.blocks[i].checked, c.stamp);
     assert!(c.is_code_line(0x1000 + 0x3f));
     assert!(c.is_code_line(0x1040));
@@ -42,6 +59,7 @@ fn code_epochs_stamp_blocks_and_track_their_host_lines() {
     assert_ne!(c.blocks[i].checked, c.stamp);
     assert_eq!(c.epoch, e + 1);
     assert!(!c.is_code_line(0x1040));
+    assert!(!c.code_pages().may_hold_code(0x1000));
     // A new epoch's first line on a bit sets its tag afresh (the old tag is stale).
     c.mark_checked(i, 5 * W + 0x1038);
     assert!(c.is_code_line(5 * W + 0x1040));

@@ -331,6 +331,39 @@ fn own_store_to_an_already_checked_block_is_seen_without_fence_i() {
 }
 
 #[test]
+fn own_store_through_a_fast_entry_filled_before_the_block_was_checked_is_seen() {
+    // F lives on its own page (8 KiB on: its host page shares no code-line filter word
+    // with the program's, aligned or not). A store fills that page's fast-view entry
+    // with a write tag while the page holds no checked code; then F runs (checked: its
+    // filter word goes from 0 to set, which must take the write tag off) and a store
+    // that hits the fast view patches F: without the tag taken off, the store would make
+    // no code-line test and the second call would run the old F (`block`'s docs, "Pages
+    // that may hold code").
+    const F: i32 = 0x2000;
+    let new_insn = li(10, 2);
+    let mut prog = vec![NOP; 12];
+    prog[0] = auipc(1, 0);
+    prog[1] = lui(3, F as u32);
+    prog[2] = add(3, 3, 1); // x3 = F
+    prog[3] = sw(0, 3, 256); // F's page in the fast view, with a write tag
+    prog[4] = jalr(5, 3, 0); // F: x10 = 1 (F checked)
+    prog[5] = addi(6, 10, 0);
+    prog[6] = lui(2, new_insn.wrapping_add(0x800) & 0xffff_f000);
+    prog[7] = addi(2, 2, ((new_insn & 0xfff) as i32) << 20 >> 20);
+    prog[8] = sw(2, 3, 0); // F's first word, through the fast view
+    prog[9] = jalr(5, 3, 0); // F again: x10 = 2
+    prog[10] = EBREAK;
+    let f = [li(10, 1), jalr(0, 5, 0)];
+    with_machine(0x10000, &[(0, &prog), (F as u64, &f)], |sec, _| {
+        let mut h = Hart::new(0, Xlen::Rv32, RAM_BASE);
+        h.set_debug_ebreak(true);
+        assert_eq!(h.run(sec, 100), Exit::Breakpoint(RAM_BASE + 10 * 4));
+        assert_eq!(h.reg(6), 1, "the first call ran the old F");
+        assert_eq!(h.reg(10), 2, "the second call ran the patched F");
+    });
+}
+
+#[test]
 fn own_store_that_misses_the_tlb_to_an_already_checked_block_is_seen_without_fence_i() {
     // As above, but the patching store misses the TLB (a load 256 KiB on, RAM on the same
     // TLB entry, evicted the code page) and goes through the slow path, which keeps the
