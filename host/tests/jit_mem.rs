@@ -342,9 +342,10 @@ fn a_copy_loops_loads_and_stores_hit_their_memos() {
         st.retired > 4 * COPY,
         "the loop ran in generated code: {st:?}"
     );
-    // 2048 loads from one page and 2048 stores over 32 lines: a lookup for the page
-    // and one per line (a few more for the loop's first runs), not one per access.
-    assert!(st.lookups >= 1 && st.lookups <= 64, "{st:?}");
+    // 2048 loads from one page and 2048 stores to another: a lookup for each page (a
+    // few more for the loop's first runs), not one per access, nor one per line of
+    // the stores (32: a store's memo covers its page, made from a fast-view hit).
+    assert!(st.lookups >= 1 && st.lookups <= 8, "{st:?}");
 }
 
 /// `T`: `addi t0, t0, 1; ret` in the last 8 bytes of the 64-byte guest line `LINE`.

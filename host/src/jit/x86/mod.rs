@@ -73,7 +73,7 @@
 //!
 //! **Loads and stores** take the TLB fast path inline: `va = rs1 + imm` (32 bits on
 //! RV32); in a loop or a group of accesses through one base register, first a memo of
-//! an earlier lookup in this call (`mem`'s docs: the page, or a store's checked line,
+//! an earlier lookup in this call (`mem`'s docs: the page,
 //! and the alignment in one compare), behind a miss there or elsewhere the TLB's fast view (`TierCtx::fast_tlb`, as the interpreter's block executor
 //! uses it: one compare for the page and the alignment, the host address by one
 //! addition), and behind a miss there, out of line, the data TLB entry itself (aligned
