@@ -53,8 +53,8 @@
 //!
 //! A fast-view entry's write tag matches only while its host page holds no line of a
 //! block checked in this code epoch (its bits of the code-page filter are clear:
-//! `block`'s docs, "Pages that may hold code"): [`FastEntry::of`] leaves it off for such
-//! a page, and [`Tlb::retag_writes`] takes it off (or gives it back) as the filter's
+//! `block`'s docs, "Pages that may hold code"): `FastEntry::of` leaves it off for such
+//! a page, and `Tlb::retag_writes` takes it off (or gives it back) as the filter's
 //! bits are set (or emptied with the epoch). So a store that hits the fast view needs no
 //! code-line test: only stores through the entry itself make it.
 //!
