@@ -22,6 +22,7 @@ use fief_core::cpu::riscv::{Exit, Xlen};
 use fief_host::jit::{ExitKind, Jit};
 use fief_tests::machine::{Image, Machine, RAM_BASE};
 use fief_tests::rvenc::{self, op};
+use fief_tests::tier::run_both;
 
 /// The two data pages: the same fast-view slot, different TLB entries (asserted).
 const PAGE_A: u64 = RAM_BASE + 0x20_0000;
@@ -124,11 +125,7 @@ fn a_chased_pointer_finds_its_page_in_the_fast_view() {
         .with_ram_window(false);
     let budget = 100_000;
     assert_eq!(
-        a.run_slice_with(budget, &mut Interp).unwrap(),
-        Exit::BudgetExhausted
-    );
-    assert_eq!(
-        b.run_slice_with(budget, &mut jit).unwrap(),
+        run_both(&mut a, &mut b, &mut jit, budget),
         Exit::BudgetExhausted
     );
     let st = jit.stats();
@@ -197,11 +194,7 @@ fn a_ring_over_pages_of_distinct_fast_view_slots_stays_in_the_fast_view() {
         .with_ram_window(false);
     let budget = 100_000;
     assert_eq!(
-        a.run_slice_with(budget, &mut Interp).unwrap(),
-        Exit::BudgetExhausted
-    );
-    assert_eq!(
-        b.run_slice_with(budget, &mut jit).unwrap(),
+        run_both(&mut a, &mut b, &mut jit, budget),
         Exit::BudgetExhausted
     );
     let st = jit.stats();
@@ -529,11 +522,7 @@ fn a_store_that_hits_the_fast_view_makes_no_code_line_check() {
     let mut b = machine(&w, vec![(DATA, vec![0; 4], 4)]);
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
     assert_eq!(
-        a.run_slice_with(10_000, &mut Interp).unwrap(),
-        Exit::BudgetExhausted
-    );
-    assert_eq!(
-        b.run_slice_with(10_000, &mut jit).unwrap(),
+        run_both(&mut a, &mut b, &mut jit, 10_000),
         Exit::BudgetExhausted
     );
     let st = jit.stats();

@@ -5,11 +5,11 @@
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
-use fief_core::cpu::riscv::tier::Interp;
 use fief_core::cpu::riscv::{csr, Exit, Xlen};
 use fief_host::jit::{ExitKind, Jit, JitStats};
 use fief_tests::machine::{Image, Machine, RAM_BASE};
 use fief_tests::rvenc::{self, op};
+use fief_tests::tier::run_both;
 
 /// Where the fixtures' data pages start.
 const DATA: u64 = RAM_BASE + 0x10_0000;
@@ -55,10 +55,8 @@ fn stride_loop() -> Machine {
 fn stride(mut jit: Jit) -> JitStats {
     let (mut a, mut b) = (stride_loop(), stride_loop());
     let end = Exit::Breakpoint(RAM_BASE + 40);
-    assert_eq!(a.run_slice_with(100_000, &mut Interp).unwrap(), end);
-    let xb = b.run_slice_with(100_000, &mut jit).unwrap();
+    assert_eq!(run_both(&mut a, &mut b, &mut jit, 100_000), end);
     let st = jit.stats();
-    assert_eq!(xb, end, "{st:?}");
     let sum: u64 = (0..PAGES).map(|k| k * 3 + 1).sum();
     assert_eq!(a.hart.reg(7), sum);
     assert_eq!(b.hart.reg(7), sum, "{st:?}");
@@ -124,13 +122,7 @@ fn a_locked_pmp_entry_keeps_the_ram_window_off_its_page() {
     let (mut a, mut b) = (code(), code());
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
     let end = Exit::Breakpoint(trap);
-    assert_eq!(a.run_slice_with(10_000, &mut Interp).unwrap(), end);
-    assert_eq!(
-        b.run_slice_with(10_000, &mut jit).unwrap(),
-        end,
-        "{:?}",
-        jit.stats()
-    );
+    assert_eq!(run_both(&mut a, &mut b, &mut jit, 10_000), end);
     for m in [&a, &b] {
         assert_eq!(
             m.hart.csr(csr::num::MCAUSE).unwrap(),
@@ -191,11 +183,7 @@ fn loads_made_at_s_level_through_mprv_are_translated_not_windowed() {
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
     let budget = 3001;
     assert_eq!(
-        a.run_slice_with(budget, &mut Interp).unwrap(),
-        Exit::BudgetExhausted
-    );
-    assert_eq!(
-        b.run_slice_with(budget, &mut jit).unwrap(),
+        run_both(&mut a, &mut b, &mut jit, budget),
         Exit::BudgetExhausted
     );
     let loops = a.hart.reg(t2 as usize).wrapping_sub(5) / 11;
@@ -240,11 +228,7 @@ fn loads_outside_loops_take_the_ram_window_not_a_memo() {
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
     let budget = 10_001;
     assert_eq!(
-        a.run_slice_with(budget, &mut Interp).unwrap(),
-        Exit::BudgetExhausted
-    );
-    assert_eq!(
-        b.run_slice_with(budget, &mut jit).unwrap(),
+        run_both(&mut a, &mut b, &mut jit, budget),
         Exit::BudgetExhausted
     );
     let st = jit.stats();

@@ -7,10 +7,17 @@
 //! default is the translating tier). The test suite (`scripts/test-all`) sets it in both
 //! passes, `interp` then `tcg`, so every in-process guest test (firmware images, QEMU
 //! differentials, random programs) runs under both tiers.
+//!
+//! Also [`run_both`]: one slice of two machines built alike, under the interpreter and
+//! under a translating tier, their ends compared (the tier's differential tests).
 
 use std::fmt;
 
-use fief_host::jit::DEFAULT_TB_SIZE_MIB;
+use fief_core::cpu::riscv::tier::Interp;
+use fief_core::cpu::riscv::Exit;
+use fief_host::jit::{Jit, DEFAULT_TB_SIZE_MIB};
+
+use crate::machine::Machine;
 
 /// The environment variable that chooses the tier (the one `fief run` reads).
 pub const ACCEL_ENV: &str = "FIEF_ACCEL";
@@ -63,6 +70,26 @@ impl Tier {
             _ => Ok(Tier::Interp),
         }
     }
+}
+
+/// Runs `interp` under the interpreter and `translated` (a machine built alike) under
+/// `jit`, each one time slice of `budget` instructions: how the slices ended, which must
+/// agree (the tier's counters in the message). The first step of the tier's
+/// differential tests, which then compare the machines' state.
+pub fn run_both(
+    interp: &mut Machine,
+    translated: &mut Machine,
+    jit: &mut Jit,
+    budget: u64,
+) -> Exit {
+    let a = interp
+        .run_slice_with(budget, &mut Interp)
+        .expect("the interpreter's machine runs");
+    let b = translated
+        .run_slice_with(budget, jit)
+        .expect("the translating tier's machine runs");
+    assert_eq!(b, a, "{:?}", jit.stats());
+    a
 }
 
 #[cfg(test)]

@@ -792,19 +792,25 @@ mod tests {
         assert_eq!(kept, 1024);
     }
 
+    /// An entry mapping page `va` to itself, read and write, on host page `host`.
     #[cfg(not(target_os = "none"))]
-    #[test]
-    fn a_round_trip_to_another_set_finds_its_fast_view_and_a_flush_empties_it() {
-        let mut page = [0u64; 512];
-        let host = page.as_mut_ptr().cast::<u8>();
-        let entry = |va: u64| TlbEntry {
+    fn ram_entry(va: u64, host: *mut u8) -> TlbEntry {
+        TlbEntry {
             tag_r: va,
             tag_w: va,
             tag_x: INVALID,
             ppage: va,
             host_r: host,
             host_w: host,
-        };
+        }
+    }
+
+    #[cfg(not(target_os = "none"))]
+    #[test]
+    fn a_round_trip_to_another_set_finds_its_fast_view_and_a_flush_empties_it() {
+        let mut page = [0u64; 512];
+        let host = page.as_mut_ptr().cast::<u8>();
+        let entry = |va: u64| ram_entry(va, host);
         let mut t = std::boxed::Box::new(Tlb::new());
         let (u, m) = (0x1000_0000, 0x8000_3000);
         t.select_fast(Tlb::set_of(Priv::User));
@@ -840,14 +846,7 @@ mod tests {
         let mut code = CodePages::EMPTY;
         code.mark(host.addr() + 64);
         let none = CodePages::EMPTY;
-        let entry = |va: u64| TlbEntry {
-            tag_r: va,
-            tag_w: va,
-            tag_x: INVALID,
-            ppage: va,
-            host_r: host,
-            host_w: host,
-        };
+        let entry = |va: u64| ram_entry(va, host);
         let (u, m) = (0x1000_0000, 0x8000_3000);
         let mut t = std::boxed::Box::new(Tlb::new());
         t.select_fast(Tlb::set_of(Priv::User));

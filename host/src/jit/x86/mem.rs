@@ -97,8 +97,12 @@ pub(super) enum Memo {
 /// earlier block of the call did, the others hit it). The others (a pointer chased
 /// once, say) take the fast view alone, where a memo would mostly miss and cost more.
 /// ([`Memo::Make`] for a group's first load measured worse: memos made by earlier
-/// blocks of the call, the stack's above all, were hit less.)
-pub(super) fn memo_sites(block: BlockRef<'_>, rv32: bool) -> Vec<Memo> {
+/// blocks of the call, the stack's above all, were hit less.) With the RAM window
+/// (`window`: the block loads through it, `window_load`), a group of loads outside a
+/// loop makes no memo but through `sp` (whose page a call's blocks share): the window
+/// takes 7 instructions, a memo hit one fewer but a miss, where the base moved to
+/// another page, a dozen more.
+pub(super) fn memo_sites(block: BlockRef<'_>, rv32: bool, window: bool) -> Vec<Memo> {
     let n = block.len();
     let mut sites = vec![Memo::No; n];
     let looping = !jumps_to_start(block, rv32).is_empty();
@@ -128,14 +132,15 @@ pub(super) fn memo_sites(block: BlockRef<'_>, rv32: bool) -> Vec<Memo> {
             break;
         }
         if let Some((_, load)) = mem_kind(u.op) {
+            let windowed = window && load && !looping && u.rs1 != 2;
             let g = &mut open[load as usize][u.rs1 as usize & 31];
             match *g {
                 // A group of at least two: all of its accesses use the memo.
-                Some(first) => {
+                Some(first) if !windowed => {
                     sites[first] = Memo::Use;
                     sites[i] = Memo::Use;
                 }
-                None => *g = Some(i),
+                _ => *g = Some(i),
             }
             if looping && steps[u.rs1 as usize & 31] {
                 sites[i] = Memo::Use;

@@ -149,7 +149,7 @@ use chain::{
 };
 use exits::{boundary_checks, prologue, room_check, set_pc, shared_tail, Exits, Tail, WarmWord};
 use loops::{jumps_to_start, unrolled, BodyCopy};
-use mem::{cold, mem_access, memo_sites, MemExits, Memo};
+use mem::{cold, mem_access, memo_sites, MemExits};
 use regs::{Cache, R11, R9, RAX, RCX, RDX};
 
 /// What generated code returns (`rax`, `rdx` in the System V ABI).
@@ -362,19 +362,7 @@ pub fn translate(block: BlockRef<'_>, rv32: bool, slot_base: usize, window: bool
         next_slot: slot_base,
         unlinked: Vec::new(),
     };
-    // With the RAM window, a load outside a loop takes it (7 instructions) rather than a
-    // memo of its base register's page, which hits in one fewer but misses, where the
-    // base moved to another page, in a dozen more; a loop's steady bases keep theirs, and
-    // so does the stack pointer, whose page a call's blocks share.
-    let windowed = window && jumps_to_start(block, rv32).is_empty();
-    let memos: Vec<Memo> = memo_sites(block, rv32)
-        .into_iter()
-        .enumerate()
-        .map(|(i, m)| match mem_kind(block.insn(i).op) {
-            Some((_, true)) if windowed && block.insn(i).rs1 != 2 => Memo::No,
-            _ => m,
-        })
-        .collect();
+    let memos = memo_sites(block, rv32, window);
     // Where each copy starts; a jump back to the block's own start goes on (registers
     // still loaded) at the next copy, from the last after the boundary checks at the
     // first (`body`).
