@@ -16,7 +16,6 @@
 #![cfg(all(target_arch = "x86_64", unix))]
 #![allow(clippy::unwrap_used)]
 
-use fief_core::cpu::riscv::tier::Interp;
 use fief_core::cpu::riscv::tier::{TLB_ENTRIES, TLB_FAST_BITS, TLB_FAST_ENTRIES, TLB_INDEX_BITS};
 use fief_core::cpu::riscv::{Exit, Xlen};
 use fief_host::jit::{ExitKind, Jit};
@@ -76,10 +75,10 @@ fn a_miss_in_the_fast_view_that_the_tlb_entry_hits_stays_in_generated_code() {
         .with_hot_runs(1)
         .with_ram_window(false);
     let budget = 100_000;
-    let xa = a.run_slice_with(budget, &mut Interp);
-    let xb = b.run_slice_with(budget, &mut jit);
-    assert_eq!(xa.unwrap(), Exit::BudgetExhausted);
-    assert_eq!(xb.unwrap(), Exit::BudgetExhausted);
+    assert_eq!(
+        run_both(&mut a, &mut b, &mut jit, budget),
+        Exit::BudgetExhausted
+    );
     let st = jit.stats();
     assert_eq!(b.hart.reg(11), a.hart.reg(11), "{st:?}");
     assert_eq!(
@@ -261,13 +260,11 @@ fn a_store_to_code_behind_a_shared_filter_bit_leaves_generated_code() {
         .with_ram_window(false);
     let end = RAM_BASE + 52;
     assert_eq!(
-        a.run_slice_with(10_000, &mut Interp).unwrap(),
+        run_both(&mut a, &mut b, &mut jit, 10_000),
         Exit::Breakpoint(end)
     );
     assert_eq!(a.hart.reg(5), 101, "the interpreter");
-    let eb = b.run_slice_with(10_000, &mut jit).unwrap();
     let st = jit.stats();
-    assert_eq!(eb, Exit::Breakpoint(end), "{st:?}");
     assert_eq!(b.hart.reg(5), 101, "{st:?}");
     // The patching store was made in generated code up to its tag check.
     assert_eq!(st.exits[ExitKind::CodeLine as usize], 1, "{st:?}");
@@ -325,10 +322,8 @@ fn a_copy_loops_loads_and_stores_hit_their_memos() {
         .with_hot_runs(1)
         .with_ram_window(false);
     let end = Exit::Breakpoint(RAM_BASE + 52);
-    assert_eq!(a.run_slice_with(100_000, &mut Interp).unwrap(), end);
-    let eb = b.run_slice_with(100_000, &mut jit).unwrap();
+    assert_eq!(run_both(&mut a, &mut b, &mut jit, 100_000), end);
     let st = jit.stats();
-    assert_eq!(eb, end, "{st:?}");
     assert_eq!(a.read_mem(DST, COPY as usize).unwrap(), data);
     assert_eq!(b.read_mem(DST, COPY as usize).unwrap(), data, "{st:?}");
     assert!(
@@ -369,11 +364,9 @@ fn a_stores_memo_is_not_made_for_a_guest_line_whose_other_host_line_holds_code()
         .with_hot_runs(1)
         .with_ram_window(false);
     let end = Exit::Breakpoint(RAM_BASE + 52);
-    assert_eq!(a.run_slice_with(10_000, &mut Interp).unwrap(), end);
+    assert_eq!(run_both(&mut a, &mut b, &mut jit, 10_000), end);
     assert_eq!(a.hart.reg(5), 101, "the interpreter");
-    let eb = b.run_slice_with(10_000, &mut jit).unwrap();
     let st = jit.stats();
-    assert_eq!(eb, end, "{st:?}");
     assert_eq!(b.hart.reg(5), 101, "{st:?}");
     assert!(st.exits[ExitKind::CodeLine as usize] >= 1, "{st:?}");
 }
@@ -491,11 +484,9 @@ fn a_store_through_a_fast_entry_filled_before_its_page_held_code_leaves_generate
     let mut b = fast_entry_patch();
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(1);
     let end = Exit::Breakpoint(RAM_BASE + 44);
-    assert_eq!(a.run_slice_with(10_000, &mut Interp).unwrap(), end);
+    assert_eq!(run_both(&mut a, &mut b, &mut jit, 10_000), end);
     assert_eq!(a.hart.reg(5), 101, "the interpreter");
-    let eb = b.run_slice_with(10_000, &mut jit).unwrap();
     let st = jit.stats();
-    assert_eq!(eb, end, "{st:?}");
     assert_eq!(b.hart.reg(5), 101, "{st:?}");
     assert_eq!(st.exits[ExitKind::CodeLine as usize], 1, "{st:?}");
 }

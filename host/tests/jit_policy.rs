@@ -12,6 +12,7 @@ use fief_core::cpu::riscv::{csr, Exit, Xlen};
 use fief_host::jit::Jit;
 use fief_tests::machine::{Image, Machine, RAM_BASE};
 use fief_tests::rvenc::{self, op};
+use fief_tests::tier::run_both;
 
 /// An `ebreak`, where the fixtures stop.
 const EBREAK: u32 = 0x0010_0073;
@@ -50,11 +51,11 @@ fn blocks_are_translated_only_at_their_hot_run() {
     let mut a = two_block_loop(k);
     let mut b = two_block_loop(k);
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(hot);
-    let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
-    let eb = b.run_slice_with(100_000, &mut jit);
+    assert_eq!(
+        run_both(&mut a, &mut b, &mut jit, 100_000),
+        Exit::Breakpoint(RAM_BASE + 24)
+    );
     let st = jit.stats();
-    assert_eq!(ea.unwrap(), Exit::Breakpoint(RAM_BASE + 24));
-    assert_eq!(eb.unwrap(), Exit::Breakpoint(RAM_BASE + 24), "{st:?}");
     assert_eq!(b.hart.reg(5), 0);
     assert_eq!(
         b.hart.csr(csr::num::MINSTRET).unwrap(),
@@ -116,11 +117,11 @@ fn hot_blocks_whose_runs_are_short_go_back_to_the_interpreter() {
     let (mut a, end) = csr_loop(k, true);
     let (mut b, _) = csr_loop(k, true);
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(16);
-    let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
-    let eb = b.run_slice_with(100_000, &mut jit);
+    assert_eq!(
+        run_both(&mut a, &mut b, &mut jit, 100_000),
+        Exit::Breakpoint(end)
+    );
     let st = jit.stats();
-    assert_eq!(ea.unwrap(), Exit::Breakpoint(end));
-    assert_eq!(eb.unwrap(), Exit::Breakpoint(end), "{st:?}");
     for r in [5, 6, 7] {
         assert_eq!(b.hart.reg(r), a.hart.reg(r), "x{r} {st:?}");
     }
@@ -198,11 +199,11 @@ fn a_translated_block_is_judged_though_another_pc_of_its_heat_set_is_counted() {
     let (mut a, end) = colliding_loop(k);
     let (mut b, _) = colliding_loop(k);
     let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(16);
-    let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
-    let eb = b.run_slice_with(100_000, &mut jit);
+    assert_eq!(
+        run_both(&mut a, &mut b, &mut jit, 100_000),
+        Exit::Breakpoint(end)
+    );
     let st = jit.stats();
-    assert_eq!(ea.unwrap(), Exit::Breakpoint(end));
-    assert_eq!(eb.unwrap(), Exit::Breakpoint(end), "{st:?}");
     for r in [5, 6, 7, 9] {
         assert_eq!(b.hart.reg(r), a.hart.reg(r), "x{r} {st:?}");
     }
@@ -258,11 +259,11 @@ fn hot_blocks_whose_every_successor_was_given_back_are_not_translated() {
         let (mut a, end) = dead_end_loop(k1, k2, fence);
         let (mut b, _) = dead_end_loop(k1, k2, fence);
         let mut jit = Jit::new(Xlen::Rv32, 4).unwrap().with_hot_runs(16);
-        let ea = a.run_slice_with(100_000, &mut fief_core::cpu::riscv::tier::Interp);
-        let eb = b.run_slice_with(100_000, &mut jit);
+        assert_eq!(
+            run_both(&mut a, &mut b, &mut jit, 100_000),
+            Exit::Breakpoint(end)
+        );
         let st = jit.stats();
-        assert_eq!(ea.unwrap(), Exit::Breakpoint(end));
-        assert_eq!(eb.unwrap(), Exit::Breakpoint(end), "{st:?}");
         for r in [5, 6, 7, 28, 29] {
             assert_eq!(b.hart.reg(r), a.hart.reg(r), "x{r} {st:?}");
         }
